@@ -1,0 +1,49 @@
+# Two commands a newcomer needs: `make demo` and `make test`.
+# Both create .venv when missing and install the project with its test extras.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= out
+
+.PHONY: demo test lint bench backtest browser assets clean sample-data notebooks
+
+$(STAMP): pyproject.toml package.json
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(MAKE) assets
+	touch $(STAMP)
+
+# Leaflet and plugins for offline maps come from the npm registry, never from the repo.
+assets:
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --silent --no-audit --no-fund --prefix . >/dev/null; \
+	else echo "npm not found: offline maps will fall back to CDN links"; fi
+
+# Debian's chromium for the browser tests (never `playwright install`).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v /usr/bin/chromium >/dev/null 2>&1 || \
+		( (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1)) \
+		  || echo "could not install chromium: browser tests will fail" )
+
+demo: $(STAMP)
+	$(BIN)/hotspots demo --out $(OUT)
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+backtest: $(STAMP)
+	$(BIN)/hotspots backtest
+
+sample-data: $(STAMP)
+	$(BIN)/hotspots synthetic --borough Harrow --out sample_data
+
+clean:
+	rm -rf $(VENV) node_modules $(OUT)

@@ -1,0 +1,84 @@
+"""Shared checks that public functions call once on their inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import geopandas as gpd
+import pandas as pd
+
+from ._errors import BadInputError
+
+BNG = "EPSG:27700"
+WGS84 = "EPSG:4326"
+
+
+def check_gdf(obj: object, name: str = "input", required: Iterable[str] = ()) -> gpd.GeoDataFrame:
+    """Check `obj` is a GeoDataFrame with the given columns and return it projected to BNG.
+
+    Parameters
+    ----------
+    obj : object
+        What the caller passed.
+    name : str
+        How to call it in an error message ("incidents", "wards").
+    required : iterable of str
+        Columns that must be present.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The same frame if already in EPSG:27700, else a reprojected copy.
+    """
+    if not isinstance(obj, gpd.GeoDataFrame):
+        raise BadInputError(
+            f"{name} must be a GeoDataFrame (got {type(obj).__name__}); "
+            "read files with hs.read_incidents or hs.wards"
+        )
+    missing = [c for c in required if c not in obj.columns]
+    if missing:
+        raise BadInputError(f"{name} lacks column(s) {missing}; it has {list(obj.columns)[:20]}")
+    return to_bng(obj, name)
+
+
+def to_bng(gdf: gpd.GeoDataFrame, name: str = "input") -> gpd.GeoDataFrame:
+    """Return `gdf` in British National Grid (metres), reprojecting when needed."""
+    if gdf.crs is None:
+        raise BadInputError(f"{name} has no CRS; set one (e.g. gdf.set_crs(27700))")
+    if gdf.crs.to_epsg() == 27700:
+        return gdf
+    return gdf.to_crs(BNG)
+
+
+def check_positive(value: float | None, name: str, allow_none: bool = True) -> float | None:
+    """Check a length or count parameter is a positive number (metres, cells...)."""
+    if value is None and allow_none:
+        return None
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise BadInputError(f"{name} must be a number, got {value!r}") from None
+    if not v > 0:
+        raise BadInputError(f"{name} must be greater than 0, got {value!r}")
+    return v
+
+
+def check_nonempty(df: pd.DataFrame, name: str = "input") -> pd.DataFrame:
+    """Raise a clear error when a frame has no rows."""
+    if len(df) == 0:
+        raise BadInputError(f"{name} is empty: there is nothing to analyse")
+    return df
+
+
+def weights_array(df: pd.DataFrame, weights: str | None, name: str = "incidents"):
+    """Per-row weights as a float numpy array (ones when `weights` is None)."""
+    import numpy as np
+
+    if weights is None:
+        return np.ones(len(df), dtype=float)
+    if weights not in df.columns:
+        raise BadInputError(f"weights column {weights!r} is not in {name}")
+    w = pd.to_numeric(df[weights], errors="coerce").to_numpy(dtype=float)
+    if np.isnan(w).any() or (w < 0).any():
+        raise BadInputError(f"weights column {weights!r} must hold non-negative numbers")
+    return w
