@@ -63,6 +63,33 @@ def datasets(
     console.print("searched: " + ", ".join(str(d) for d in data_dirs()))
 
 
+# --- commands: io (section owned by the io work; add commands above this line)
+
+
+# --- commands: synthetic (section owned by the synthetic work; add commands above this line)
+
+
+# --- commands: engine (section owned by the engine work; add commands above this line)
+
+
+# --- commands: backtest (section owned by the backtest work; add commands above this line)
+
+
+# --- commands: maps (section owned by the maps work; add commands above this line)
+
+
+# --- commands: focus (section owned by the focus work; add commands above this line)
+
+
+# --- commands: patrol (section owned by the patrol work; add commands above this line)
+
+
+# --- commands: change (section owned by the change work; add commands above this line)
+
+
+# --- commands: demo (section owned by the demo work; add commands above this line)
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 
