@@ -1,0 +1,1032 @@
+"""Op Verona patrol planning: street network, patrol targets, the route, GPX/GeoJSON.
+
+Three steps a patrol planner takes:
+
+1. :func:`street_network` loads a street graph (OSM XML, GraphML, a registry key, or
+   a place through osmnx when online), projects it to British National Grid and
+   caches it.
+2. :func:`patrol_targets` turns incidents into the top-k hotspot areas for the Op
+   Verona categories, each snapped to the network, with why it is there, nearby
+   stations and licensed premises, a priority and a suggested dwell time.
+3. :func:`plan_patrol` orders the visits so walking is short (a travelling-salesman
+   tour on the small stop-to-stop matrix, one Dijkstra per stop), keeps to the time
+   budget by dropping the lowest-priority targets, and returns a :class:`PatrolPlan`
+   whose route is a real path on the network.
+
+The shipped OSM extracts hold drivable streets only, so walking is modelled on every
+way present, in both directions; footpaths, alleys and parks' paths are missing and
+real walks can be shorter. Every output says so.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import math
+import pickle
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+from shapely.geometry import LineString, Point, mapping
+
+from . import datasets
+from ._atomic import atomic_write_bytes, atomic_write_text
+from ._errors import BadInputError, DataNotFoundError, HotspotsError
+from ._validate import BNG, WGS84, check_gdf, check_nonempty, check_positive
+
+log = logging.getLogger("hotspots")
+
+WALK_NOTE = (
+    "Walking on all drivable ways present, in both directions; footpaths absent from "
+    "this extract, so some real walks are shorter than shown."
+)
+MONTH_ONLY_NOTE = (
+    "police.uk gives the month only, not the time of day: the {lo:02d}:00-{hi:02d}:00 "
+    "window could not be applied to {n} of {total} incidents, which are all counted."
+)
+#: Op Verona's concerns, in police.uk terms (see io's category vocabulary).
+VERONA_CATEGORIES = ("robbery", "violence_sexual", "asb", "streetsafe")
+CATEGORY_LABELS = {
+    "asb": "anti-social behaviour",
+    "violence_sexual": "violence and sexual offences",
+    "streetsafe": "StreetSafe reports",
+    "theft_person": "theft from the person",
+    "public_order": "public order",
+    "criminal_damage": "criminal damage",
+    "bicycle_theft": "bicycle theft",
+    "fly_tip": "fly-tipping",
+}
+#: A point farther than this from every network node is "off the network" (metres).
+SNAP_MAX_M = 250.0
+#: Points of interest within this distance of a target are listed with it (metres).
+POI_RADIUS_M = 300.0
+#: Suggested dwell: DWELL_MIN..DWELL_MAX minutes, linear in the target's value.
+DWELL_MIN, DWELL_MAX = 10, 20
+EXACT_MAX = 9
+
+_GRAPHS: dict[tuple[str, bool], nx.MultiGraph] = {}
+
+
+# --------------------------------------------------------------------------- network
+
+
+def street_network(
+    source: str | Path | Any, walk: bool = True, cache: bool = True
+) -> nx.MultiGraph | nx.MultiDiGraph:
+    """Load a street network projected to British National Grid (EPSG:27700).
+
+    Parameters
+    ----------
+    source : str, Path or shapely Polygon
+        A local OSM XML file (``.osm``/``.xml``, read with ``osmnx.graph_from_xml``),
+        an osmnx GraphML file (``.graphml``), a dataset registry key
+        (``"osm_city_of_london"``, ``"osm_westminster"``), or, when online, a place
+        name (``"Soho, London"``) or a WGS84 polygon fetched through osmnx.
+    walk : bool, default True
+        Treat every way as walkable in both directions (an undirected graph). With
+        False the graph stays directed and one-way streets are respected (driving).
+    cache : bool, default True
+        Reuse a graph already built from the same file (keyed by its sha256): in
+        memory for this session and as a pickle in the user cache directory.
+
+    Returns
+    -------
+    networkx.MultiGraph or MultiDiGraph
+        Nodes carry ``x``, ``y`` in metres (EPSG:27700); edges carry ``length`` (m),
+        ``name`` and ``geometry``. ``G.graph`` records ``source``, ``sha256``,
+        ``walk`` and ``walk_note`` (the caveat about footpaths).
+
+    Raises
+    ------
+    DataNotFoundError
+        A file path or registry key that cannot be found.
+    HotspotsError
+        A place name while offline, or an extract that yields no streets.
+    """
+    import osmnx as ox
+
+    path = _network_path(source)
+    if path is None:  # a place name or polygon: needs the network
+        return _network_online(source, walk)
+    digest = datasets.sha256_of(path)
+    key = (digest, bool(walk))
+    if cache and key in _GRAPHS:
+        return _GRAPHS[key].copy()
+    stem = f"{digest[:20]}_{int(walk)}_ox{ox.__version__}"
+    pickle_path = datasets.cache_dir() / "networks" / f"{stem}.pickle"
+    G = None
+    if cache and pickle_path.is_file():
+        try:
+            G = pickle.loads(pickle_path.read_bytes())  # noqa: S301 (our own cache file)
+        except Exception:  # a stale or broken cache file: rebuild it
+            G = None
+    if G is None:
+        G = _build_network(path, walk)
+        G.graph.update(source=str(path), sha256=digest)
+        if cache:
+            try:
+                atomic_write_bytes(pickle_path, pickle.dumps(G, protocol=pickle.HIGHEST_PROTOCOL))
+            except OSError as exc:  # a read-only cache is not fatal
+                log.info("could not cache the street network at %s: %s", pickle_path, exc)
+        log.info(
+            "street network %s: %d nodes, %d edges, EPSG:27700, walk=%s",
+            path.name, G.number_of_nodes(), G.number_of_edges(), walk,
+        )
+    if cache:
+        _GRAPHS[key] = G
+    return G.copy()
+
+
+def _network_path(source: Any) -> Path | None:
+    """The local file `source` names, or None when it is a place name or polygon."""
+    if not isinstance(source, str | Path):
+        return None
+    if isinstance(source, str) and source in datasets.registry():
+        return datasets.path(source)
+    p = Path(source).expanduser()
+    if p.is_file():
+        return p
+    if p.suffix.lower() in {".osm", ".xml", ".graphml"} or isinstance(source, Path):
+        raise DataNotFoundError(
+            f"street network file {str(source)!r} was not found; give an OSM XML or GraphML "
+            "path, or a registry key such as 'osm_city_of_london' (see `hotspots datasets`)"
+        )
+    return None
+
+
+def _build_network(path: Path, walk: bool) -> nx.MultiGraph | nx.MultiDiGraph:
+    import osmnx as ox
+
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".graphml":
+            G = ox.load_graphml(path)
+        else:
+            G = ox.graph_from_xml(path, retain_all=False)
+    except Exception as exc:
+        raise BadInputError(f"could not read a street network from {path.name}: {exc}") from exc
+    return _finish_network(G, walk)
+
+
+def _finish_network(G: nx.MultiDiGraph, walk: bool) -> nx.MultiGraph | nx.MultiDiGraph:
+    import osmnx as ox
+
+    if G.number_of_nodes() == 0:
+        raise HotspotsError("the street network is empty: the extract holds no streets")
+    G = ox.project_graph(G, to_crs=BNG)
+    if walk:
+        G = ox.convert.to_undirected(G)
+    G.graph["walk"] = bool(walk)
+    G.graph["walk_note"] = WALK_NOTE if walk else "Driving network: one-way streets respected."
+    return G
+
+
+def _network_online(source: Any, walk: bool) -> nx.MultiGraph | nx.MultiDiGraph:
+    import osmnx as ox
+
+    try:
+        if isinstance(source, str):
+            G = ox.graph_from_place(source, network_type="walk" if walk else "drive")
+        else:
+            G = ox.graph_from_polygon(source, network_type="walk" if walk else "drive")
+    except Exception as exc:  # offline, unknown place, Overpass down
+        raise HotspotsError(
+            f"could not fetch a street network for {source!r} through OpenStreetMap "
+            f"({type(exc).__name__}: {exc}). Offline? Use a local extract instead, e.g. "
+            "hs.street_network('osm_city_of_london')"
+        ) from exc
+    G = _finish_network(G, walk)
+    if walk:  # osmnx's walk network does include footpaths
+        G.graph["walk_note"] = "Walking network from OpenStreetMap (footpaths included)."
+    G.graph["source"] = str(source)
+    return G
+
+
+def _node_table(G: nx.Graph) -> tuple[np.ndarray, np.ndarray]:
+    """Node ids and their (x, y) coordinates as arrays."""
+    ids = np.array(list(G.nodes), dtype=object)
+    xy = np.array([(d["x"], d["y"]) for _, d in G.nodes(data=True)], dtype=float)
+    return ids, xy
+
+
+def _check_network(G: Any) -> None:
+    if not isinstance(G, nx.Graph) or G.number_of_nodes() == 0:
+        raise BadInputError("network must be a street graph from hs.street_network")
+    crs = G.graph.get("crs")
+    epsg = None
+    if crs is not None:
+        from pyproj import CRS
+
+        epsg = CRS.from_user_input(crs).to_epsg()
+    if epsg != 27700:
+        raise BadInputError(
+            f"the street network is in {crs}, not EPSG:27700; load it with hs.street_network"
+        )
+
+
+def _street_at(G: nx.Graph, node: Any) -> str:
+    """The street name(s) of the edges meeting at `node` ("A Street / B Lane")."""
+    names: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
+    for _, _, data in _incident_edges(G, node):
+        for n in _as_list(data.get("name")):
+            names[str(n)] += 1
+        for h in _as_list(data.get("highway")):
+            kinds[str(h)] += 1
+    if names:
+        return " / ".join(sorted(names, key=lambda s: (-names[s], s))[:2])
+    return f"unnamed {kinds.most_common(1)[0][0]} road" if kinds else "unnamed road"
+
+
+def _incident_edges(G: nx.Graph, node: Any):
+    if G.is_directed():
+        yield from G.in_edges(node, data=True)
+        yield from G.out_edges(node, data=True)
+    else:
+        yield from G.edges(node, data=True)
+
+
+def _as_list(v: Any) -> list:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return []
+    return list(v) if isinstance(v, list | tuple | set) else [v]
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def patrol_targets(
+    inc: gpd.GeoDataFrame,
+    categories: tuple[str, ...] | list[str] = VERONA_CATEGORIES,
+    hours: tuple[int, int] | None = (14, 24),
+    k: int = 8,
+    pois: gpd.GeoDataFrame | None = None,
+    network: nx.Graph | None = None,
+    areas: gpd.GeoDataFrame | None = None,
+    poi_radius: float = POI_RADIUS_M,
+) -> gpd.GeoDataFrame:
+    """The top-k hotspot areas for an Op Verona patrol, as points to visit.
+
+    Parameters
+    ----------
+    inc : GeoDataFrame
+        Canonical incidents (``category``, ``occurred_at``, ``geometry``; see io).
+    categories : sequence of str, default robbery, violence_sexual, asb, streetsafe
+        Op Verona's concerns: robbery, sexual violence, ASB, places people felt unsafe.
+    hours : (start, end) or None, default (14, 24)
+        Keep incidents whose ``occurred_at`` hour is in [start, end) (wraps past
+        midnight when start > end). Rows without a time (police.uk: months only) are
+        kept and counted in ``attrs["untimed"]``; the briefing says so.
+    k : int, default 8
+        How many areas: about what two officers can cover in a 2-hour patrol.
+    pois : GeoDataFrame or None
+        Points of interest with ``name`` and ``kind`` columns. None: TfL stations
+        (registry ``tfl_stations``), pubs/bars/nightclubs from the FSA file where it
+        covers the area (Greenwich only), and OSM amenities on the network's nodes.
+    network : street graph or None
+        From :func:`street_network`: snap each target to its nearest node and name
+        the street. A target over 250 m from every node is flagged unreachable.
+    areas : GeoDataFrame or None
+        Precomputed areas (the ``hs.top_areas`` frame); None computes them with
+        ``hs.top_areas`` on the filtered incidents.
+    poi_radius : float, default 300
+        Metres within which points of interest are listed with a target (about four
+        minutes' walk).
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per target (EPSG:27700 point: the area's centre): ``target_id, rank,
+        name, why, value, dwell_min, n_incidents, street, pois, node, snap_m,
+        reachable, lat, lon``. ``value`` is the area's score (its incident count when
+        there is no score); ``dwell_min`` runs from 10 minutes for the lowest value to
+        20 for the highest. ``attrs`` records the choices and caveats.
+    """
+    inc = check_gdf(inc, "incidents", ["category"])
+    k = int(check_positive(k, "k", allow_none=False))
+    cats = [categories] if isinstance(categories, str) else list(categories)
+    sub = inc[inc["category"].isin(cats)]
+    check_nonempty(sub, f"incidents in categories {cats}")
+    sub, untimed, hour_note = _filter_hours(sub, hours)
+    check_nonempty(sub, f"incidents between {hours} hours")
+    if areas is None:
+        from .rank import top_areas
+
+        areas = top_areas(sub, n=k)
+    areas = check_gdf(areas, "areas")
+    check_nonempty(areas, "hotspot areas")
+    if "rank" in areas.columns:
+        areas = areas.sort_values("rank", kind="stable")
+    areas = areas.head(k).reset_index(drop=True)
+
+    # incidents per area: counts by category and StreetSafe reasons
+    pts = sub[["category", "geometry"]].copy()
+    pts["reason"] = sub["subcategory"] if "subcategory" in sub.columns else None
+    pts["desc"] = sub["location_desc"] if "location_desc" in sub.columns else None
+    polys = gpd.GeoDataFrame({"area": areas.index}, geometry=areas.geometry.values, crs=BNG)
+    joined = gpd.sjoin(pts, polys, how="inner", predicate="intersects")
+
+    centre = areas.geometry.centroid
+    inside = areas.geometry.contains(centre)
+    centre = centre.where(inside, areas.geometry.representative_point())
+    xy = np.column_stack([centre.x.to_numpy(), centre.y.to_numpy()])
+    if network is not None:
+        _check_network(network)
+        nodes, dists = _snap(network, xy)
+    else:
+        nodes, dists = [None] * len(areas), np.full(len(areas), np.nan)
+    poi_frame, poi_note = _default_pois(pois, network, centre)
+    ll = gpd.GeoSeries(centre.values, crs=BNG).to_crs(WGS84)
+
+    rows = []
+    for i, area in areas.iterrows():
+        here = joined[joined["area"] == i]
+        counts = here["category"].value_counts()
+        n = int(len(here)) if len(here) else int(area.get("n_incidents", 0) or 0)
+        if network is not None and dists[i] <= SNAP_MAX_M:
+            street = _street_at(network, nodes[i])
+        else:
+            street = _street_from_desc(here["desc"]) or str(area.get("streets") or "") or "-"
+        reasons = here.loc[here["category"] == "streetsafe", "reason"].dropna().value_counts()
+        why = _why(n, counts, reasons, hour_note)
+        near = _pois_near(poi_frame, xy[i], poi_radius)
+        if near:
+            why += f"; near {near}"
+        value = float(area["score"]) if "score" in areas.columns else float(n)
+        rank = int(area["rank"]) if "rank" in areas.columns else i + 1
+        rows.append(
+            {
+                "target_id": f"T{rank}",
+                "rank": rank,
+                "name": f"Hotspot {rank}: {street}",
+                "why": why,
+                "value": value,
+                "n_incidents": n,
+                "street": street,
+                "pois": near,
+                "node": nodes[i],
+                "snap_m": round(float(dists[i]), 1) if network is not None else np.nan,
+                "reachable": bool(dists[i] <= SNAP_MAX_M) if network is not None else True,
+                "lat": round(float(ll.y.iloc[i]), 6),
+                "lon": round(float(ll.x.iloc[i]), 6),
+            }
+        )
+    out = gpd.GeoDataFrame(rows, geometry=list(centre.values), crs=BNG)
+    out["dwell_min"] = _dwell(out["value"].to_numpy())
+    if network is not None:
+        out["node"] = out["node"].astype(object)
+    out.attrs.update(
+        categories=",".join(cats),
+        hours="" if hours is None else f"{hours[0]:02d}:00-{hours[1]:02d}:00",
+        untimed=int(untimed),
+        n_incidents=int(len(sub)),
+        k=k,
+        snap_max_m=SNAP_MAX_M,
+        poi_radius_m=float(poi_radius),
+        dwell_rule=f"{DWELL_MIN}-{DWELL_MAX} min linear in value",
+        time_note=hour_note,
+        poi_note=poi_note,
+    )
+    log.info(
+        "patrol targets: %d areas from %d incidents (%s), hours %s, %d untimed; %s",
+        len(out), len(sub), ",".join(cats), out.attrs["hours"] or "all", untimed, poi_note,
+    )
+    return out
+
+
+def _filter_hours(sub: gpd.GeoDataFrame, hours: tuple[int, int] | None):
+    """Keep incidents in the hour window; untimed rows are kept and counted."""
+    if hours is None:
+        return sub, 0, ""
+    lo, hi = int(hours[0]), int(hours[1])
+    if not (0 <= lo <= 24 and 0 <= hi <= 24) or lo == hi:
+        raise BadInputError(f"hours must be two different hours 0-24, e.g. (14, 24); got {hours}")
+    if "occurred_at" not in sub.columns:
+        t = pd.Series(pd.NaT, index=sub.index)
+    else:
+        t = pd.to_datetime(sub["occurred_at"], errors="coerce")
+    timed = t.notna()
+    h = t.dt.hour
+    keep = (h >= lo) & (h < hi) if lo < hi else (h >= lo) | (h < hi)
+    untimed = int((~timed).sum())
+    note = ""
+    if untimed:
+        note = MONTH_ONLY_NOTE.format(lo=lo, hi=hi % 24 if hi != 24 else 24, n=untimed,
+                                      total=len(sub))
+    return sub[keep.fillna(False).astype(bool) | ~timed], untimed, note
+
+
+def _snap(G: nx.Graph, xy: np.ndarray) -> tuple[list, np.ndarray]:
+    """Nearest node (id) and distance (m) for each point."""
+    from scipy.spatial import cKDTree
+
+    ids, nxy = _node_table(G)
+    d, j = cKDTree(nxy).query(np.atleast_2d(xy))
+    return list(ids[j]), np.asarray(d, dtype=float)
+
+
+def _why(n: int, counts: pd.Series, reasons: pd.Series, hour_note: str) -> str:
+    parts = [f"{int(c)} {CATEGORY_LABELS.get(cat, cat.replace('_', ' '))}"
+             for cat, c in counts.items()]
+    text = f"{n} incidents" + (f" ({', '.join(parts)})" if parts else "")
+    if hour_note:
+        text += ", all hours (month-only data)"
+    if len(reasons):
+        text += "; StreetSafe: " + ", ".join(f"{r} ({int(c)})" for r, c in reasons.head(3).items())
+    return text
+
+
+def _street_from_desc(desc: pd.Series) -> str:
+    """The commonest police.uk location text, without its "On or near" prefix."""
+    d = desc.dropna().astype(str).str.replace(r"^\s*On or near\s+", "", regex=True)
+    d = d[d.str.len() > 0]
+    return str(d.value_counts().index[0]) if len(d) else ""
+
+
+def _dwell(value: np.ndarray) -> np.ndarray:
+    """Suggested dwell in whole minutes: DWELL_MIN for the lowest value, DWELL_MAX for the top."""
+    v = np.asarray(value, dtype=float)
+    if len(v) == 0:
+        return np.array([], dtype=int)
+    span = v.max() - v.min()
+    if span <= 0:
+        return np.full(len(v), (DWELL_MIN + DWELL_MAX) // 2, dtype=int)
+    return np.rint(DWELL_MIN + (DWELL_MAX - DWELL_MIN) * (v - v.min()) / span).astype(int)
+
+
+def _default_pois(
+    pois: gpd.GeoDataFrame | None, network: nx.Graph | None, centre: gpd.GeoSeries
+) -> tuple[gpd.GeoDataFrame, str]:
+    """Points of interest (name, kind) near the targets, and a note of what was used."""
+    if pois is not None:
+        pois = check_gdf(pois, "pois", ["name"])
+        frame = pois[["name", "geometry"]].copy()
+        frame["kind"] = pois["kind"] if "kind" in pois.columns else "place"
+        return frame, f"{len(frame)} points of interest supplied"
+    frames, used = [], []
+    try:
+        st = pd.read_csv(datasets.path("tfl_stations", download=False))
+        frames.append(gpd.GeoDataFrame(
+            {"name": st["NAME"].astype(str) + " station", "kind": "station"},
+            geometry=gpd.points_from_xy(st["EASTING"], st["NORTHING"]), crs=BNG))
+        used.append("TfL stations")
+    except (DataNotFoundError, KeyError, OSError):
+        used.append("no TfL station file")
+    bounds = centre.total_bounds if len(centre) else None
+    try:
+        fsa = pd.read_csv(datasets.path("fsa_greenwich", download=False))
+        fsa = fsa[fsa["BusinessType"].eq("Pub/bar/nightclub")].dropna(subset=["Longitude"])
+        g = gpd.GeoDataFrame({"name": fsa["BusinessName"].astype(str), "kind": "licensed"},
+                             geometry=gpd.points_from_xy(fsa["Longitude"], fsa["Latitude"]),
+                             crs=WGS84).to_crs(BNG)
+        if bounds is not None and _near_bounds(g, bounds, 2000):
+            frames.append(g)
+            used.append("FSA pubs/bars/nightclubs (Greenwich 2014)")
+        else:
+            used.append("no licensed-premises data for this area (FSA file covers Greenwich)")
+    except (DataNotFoundError, KeyError, OSError):
+        used.append("no licensed-premises data")
+    if network is not None:
+        am = [(d.get("name", d["amenity"]), d["amenity"], Point(d["x"], d["y"]))
+              for _, d in network.nodes(data=True) if d.get("amenity")]
+        if am:
+            frames.append(gpd.GeoDataFrame(
+                {"name": [a[0] for a in am], "kind": [a[1] for a in am]},
+                geometry=[a[2] for a in am], crs=BNG))
+            used.append("OSM amenities")
+    used.append("no parks data (parks and green spaces not shown)")
+    frame = (pd.concat(frames, ignore_index=True) if frames
+             else gpd.GeoDataFrame({"name": [], "kind": []}, geometry=[], crs=BNG))
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=BNG), "; ".join(used)
+
+
+def _near_bounds(g: gpd.GeoDataFrame, bounds: np.ndarray, margin: float) -> bool:
+    x0, y0, x1, y1 = bounds
+    return bool(len(g.cx[x0 - margin:x1 + margin, y0 - margin:y1 + margin]))
+
+
+def _pois_near(pois: gpd.GeoDataFrame, xy: np.ndarray, radius: float, most: int = 3) -> str:
+    if not len(pois):
+        return ""
+    d = pois.geometry.distance(Point(xy))
+    near = d[d <= radius].sort_values().head(most)
+    return "; ".join(f"{pois.at[j, 'name']} ({int(round(near[j]))} m)" for j in near.index)
+
+
+# --------------------------------------------------------------------------- route
+
+
+@dataclass
+class PatrolPlan:
+    """A patrol route on the street network.
+
+    Attributes
+    ----------
+    stops : GeoDataFrame
+        EPSG:27700 points (the network node walked to) in visiting order: ``order``
+        (1..n), ``target_id, name, why, street, arrival`` ("HH:MM"), ``depart``,
+        ``dwell_min``, ``walk_m`` (walk into this stop), ``cum_m``, ``value``,
+        ``pois``, ``node``, ``lat``, ``lon``.
+    route : GeoDataFrame
+        One LineString per leg (start → stop 1 → ... → end) built from the edge
+        geometries: ``leg, from_name, to_name, length_m, walk_min``.
+    nodes : list
+        The full node path on the network, start to finish.
+    length_m, minutes : float
+        Walking distance (m) and total time (walking + dwell, minutes).
+    walk_minutes, dwell_minutes : float
+        The two parts of ``minutes``.
+    dropped : DataFrame
+        Targets left out: ``target_id, name, value, reason``.
+    notes : list of str
+        Caveats for the briefing (walking network, month-only data, POIs).
+    start, end : shapely Point
+        Start and end in EPSG:27700 (end equals the last stop on an open path).
+    attrs : dict
+        The parameters used (walk_kmh, max_minutes, solver, start_time, closed...).
+    """
+
+    stops: gpd.GeoDataFrame
+    route: gpd.GeoDataFrame
+    nodes: list
+    length_m: float
+    minutes: float
+    walk_minutes: float
+    dwell_minutes: float
+    dropped: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    start: Point | None = None
+    end: Point | None = None
+    attrs: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (f"PatrolPlan({len(self.stops)} stops, {self.length_m / 1000:.2f} km, "
+                f"{self.minutes:.0f} min, {len(self.dropped)} dropped)")
+
+    def to_geojson(self, path: str | Path) -> Path:
+        """Write the route legs, the stops and the start as one WGS84 GeoJSON file."""
+        feats = []
+        for kind, gdf in (("route", self.route), ("stop", self.stops)):
+            if not len(gdf):
+                continue
+            g = gdf.to_crs(WGS84)
+            props = g.drop(columns="geometry")
+            for (_, row), geom in zip(props.iterrows(), g.geometry, strict=True):
+                p = {"kind": kind, **{c: _jsonable(v) for c, v in row.items()}}
+                feats.append({"type": "Feature", "properties": p, "geometry": mapping(geom)})
+        if self.start is not None:
+            s = gpd.GeoSeries([self.start], crs=BNG).to_crs(WGS84).iloc[0]
+            feats.append({"type": "Feature", "properties": {"kind": "start", "name": "Start"},
+                          "geometry": mapping(s)})
+        doc = {"type": "FeatureCollection", "features": feats,
+               "properties": {"length_m": round(self.length_m, 1),
+                              "minutes": round(self.minutes, 1), "notes": self.notes}}
+        return atomic_write_text(path, json.dumps(doc, ensure_ascii=False))
+
+    def to_gpx(self, path: str | Path, name: str = "Op Verona patrol") -> Path:
+        """Write a GPX 1.1 file (WGS84): stops as waypoints and a route, the path as a track."""
+        lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+                 '<gpx version="1.1" creator="hotspots" xmlns="http://www.topografix.com/GPX/1/1">',
+                 f"<metadata><name>{xml_escape(name)}</name>"
+                 f"<desc>{xml_escape(' '.join(self.notes))}</desc></metadata>"]
+        stops = self.stops.to_crs(WGS84) if len(self.stops) else self.stops
+        wpts = []
+        for row, geom in zip(stops.itertuples(index=False), stops.geometry, strict=True):
+            wpts.append((geom.y, geom.x, f"{row.order}. {row.name}",
+                         f"arrive {row.arrival}, dwell {row.dwell_min} min. {row.why}"))
+        for lat, lon, nm, desc in wpts:
+            lines.append(f'<wpt lat="{lat:.7f}" lon="{lon:.7f}"><name>{xml_escape(nm)}</name>'
+                         f"<desc>{xml_escape(desc)}</desc></wpt>")
+        lines.append(f"<rte><name>{xml_escape(name)}</name>")
+        lines += [f'<rtept lat="{lat:.7f}" lon="{lon:.7f}"><name>{xml_escape(nm)}</name></rtept>'
+                  for lat, lon, nm, _ in wpts]
+        lines.append("</rte>")
+        lines.append(f"<trk><name>{xml_escape(name)}</name><trkseg>")
+        for lon, lat in _path_coords(self.route):
+            lines.append(f'<trkpt lat="{lat:.7f}" lon="{lon:.7f}"></trkpt>')
+        lines.append("</trkseg></trk></gpx>")
+        return atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if v is None or isinstance(v, str | int | float | bool):
+        return v
+    return str(v)
+
+
+def _path_coords(route: gpd.GeoDataFrame) -> list[tuple[float, float]]:
+    """The route's coordinates in WGS84 (lon, lat), legs joined without repeats."""
+    if not len(route):
+        return []
+    out: list[tuple[float, float]] = []
+    for geom in route.to_crs(WGS84).geometry:
+        for c in geom.coords:
+            if not out or out[-1] != (c[0], c[1]):
+                out.append((c[0], c[1]))
+    return out
+
+
+def _point_bng(p: Any, name: str) -> Point:
+    """A (lat, lon) tuple, "lat,lon" text or Point (BNG metres, or lon/lat degrees) in BNG."""
+    if isinstance(p, str):
+        try:
+            p = tuple(float(s) for s in re.split(r"[,\s]+", p.strip()) if s)
+        except ValueError:
+            raise BadInputError(f"{name} must be 'lat,lon', got {p!r}") from None
+    if isinstance(p, Point):
+        x, y = p.x, p.y
+        if abs(x) <= 180 and abs(y) <= 90:  # degrees: treat as lon/lat
+            return gpd.GeoSeries([p], crs=WGS84).to_crs(BNG).iloc[0]
+        return Point(x, y)
+    try:
+        lat, lon = (float(v) for v in p)
+    except (TypeError, ValueError):
+        raise BadInputError(f"{name} must be (lat, lon) or a shapely Point, got {p!r}") from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise BadInputError(f"{name} {p!r} is not a (lat, lon) pair in degrees")
+    return gpd.GeoSeries([Point(lon, lat)], crs=WGS84).to_crs(BNG).iloc[0]
+
+
+def _parse_clock(t: str | dtime) -> int:
+    """Minutes after midnight for "HH:MM" or a datetime.time."""
+    if isinstance(t, dtime):
+        return t.hour * 60 + t.minute
+    m = re.fullmatch(r"\s*(\d{1,2})[:.](\d{2})\s*", str(t))
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise BadInputError(f"start_time must be a clock time like '14:00', got {t!r}")
+    return int(m.group(1)) * 60 + int(m.group(2))
+
+
+def _clock(minutes: float) -> str:
+    m = int(round(minutes))
+    day, m = divmod(m, 24 * 60)
+    return f"{m // 60:02d}:{m % 60:02d}" + (f" (+{day}d)" if day else "")
+
+
+def plan_patrol(
+    network: nx.Graph,
+    targets: gpd.GeoDataFrame,
+    start: Any,
+    end: Any = None,
+    max_minutes: float = 120,
+    walk_kmh: float = 4.8,
+    start_time: str | dtime = "14:00",
+    exact_max: int = EXACT_MAX,
+) -> PatrolPlan:
+    """Plan a foot patrol visiting the targets on the street network within a time budget.
+
+    Parameters
+    ----------
+    network : street graph
+        From :func:`street_network` (EPSG:27700, edge ``length`` in metres).
+    targets : GeoDataFrame
+        From :func:`patrol_targets`: points with ``name``, ``why``, ``value`` and
+        ``dwell_min`` (defaults: the row label, "", 1, 15).
+    start : (lat, lon), "lat,lon" or shapely Point
+        Where the patrol sets off (a Point is BNG metres, or lon/lat when in degrees).
+        More than 250 m from every street in the network is an error.
+    end : same as start, "start", or None
+        None: finish at the last stop (open path). ``end == start`` or ``"start"``:
+        a closed loop back to the start. Another point: finish there.
+    max_minutes : float, default 120
+        Time budget: walking plus dwell. Lowest-value targets are dropped one at a
+        time (re-solving the order each time) until the plan fits.
+    walk_kmh : float, default 4.8
+        Walking speed (km/h): a steady patrol pace.
+    start_time : "HH:MM" or datetime.time, default "14:00"
+        Clock time at the start, for the arrival times (Op Verona runs 14:00-24:00).
+    exact_max : int, default 9
+        Up to this many stops the visiting order is the exact optimum (Held-Karp
+        dynamic programme); above it, nearest neighbour improved by 2-opt and Or-opt.
+
+    Returns
+    -------
+    PatrolPlan
+        ``.stops`` in visiting order, ``.route``, ``.nodes``, ``.length_m``,
+        ``.minutes``, ``.dropped`` (with reasons: "unreachable ..." or "over the time
+        budget ..."), ``.notes``.
+
+    Notes
+    -----
+    Distances come from one single-source Dijkstra per stop (``weight="length"``),
+    never all pairs over the city graph; the travelling-salesman step runs on the
+    small stop-to-stop matrix only.
+    """
+    _check_network(network)
+    G = network
+    targets = check_gdf(targets, "targets")
+    max_minutes = check_positive(max_minutes, "max_minutes", allow_none=False)
+    walk_kmh = check_positive(walk_kmh, "walk_kmh", allow_none=False)
+    t0 = _parse_clock(start_time)
+    m_per_min = walk_kmh * 1000 / 60
+
+    start_pt = _point_bng(start, "start")
+    closed = isinstance(end, str) and end.strip().lower() == "start"
+    end_pt = None if end is None or closed else _point_bng(end, "end")
+    if end_pt is not None and end_pt.distance(start_pt) < 1e-6:
+        closed, end_pt = True, None
+    start_node = _snap_or_raise(G, start_pt, "start")
+    end_node = _snap_or_raise(G, end_pt, "end") if end_pt is not None else None
+
+    t = _target_table(G, targets)
+    dropped: list[dict] = []
+    for r in t[~t["reachable"]].itertuples():
+        dropped.append(_drop_row(r, f"unreachable: {r.snap_m:.0f} m from the nearest street "
+                                    f"in the network (limit {SNAP_MAX_M:.0f} m)"))
+    t = t[t["reachable"]].reset_index(drop=True)
+
+    # one single-source Dijkstra per distinct stop node (plus start and end)
+    sources = list(dict.fromkeys([start_node, *t["node"], *([end_node] if end_node else [])]))
+    dist: dict[Any, dict] = {}
+    paths: dict[Any, dict] = {}
+    wanted = set(sources)
+    for s in sources:
+        d, p = nx.single_source_dijkstra(G, s, weight="length")
+        dist[s] = {n: d[n] for n in wanted if n in d}
+        paths[s] = {n: p[n] for n in wanted if n in p}
+    if end_node is not None and end_node not in dist[start_node]:
+        raise BadInputError("the end point is not connected to the start on the street network")
+    ok = [n in dist[start_node] and start_node in dist[n] for n in t["node"]]
+    for r in t[~np.array(ok, dtype=bool)].itertuples():
+        dropped.append(_drop_row(r, "unreachable: no path on the street network from the start"))
+    t = t[np.array(ok, dtype=bool)].reset_index(drop=True)
+
+    # the loop: solve, and while over budget drop the lowest-value stop and re-solve
+    keep = list(range(len(t)))
+    while True:
+        order, walk_m, solver = _solve(t, keep, dist, start_node, end_node, closed, exact_max)
+        total = walk_m / m_per_min + float(t.loc[order, "dwell_min"].sum()) if order else (
+            walk_m / m_per_min)
+        if total <= max_minutes + 1e-9 or not keep:
+            break
+        # lowest value first; ties: the longer dwell goes first, then by name (deterministic)
+        worst = min(keep, key=lambda i: (t.at[i, "value"], -t.at[i, "dwell_min"],
+                                         str(t.at[i, "name"])))
+        dropped.append(_drop_row(
+            t.loc[worst], f"over the time budget: {total:.0f} min with it > {max_minutes:.0f} min; "
+                          f"lowest value ({t.at[worst, 'value']:.3g})"))
+        keep.remove(worst)
+
+    plan = _assemble(G, t, order, dist, paths, start_node, end_node, closed, m_per_min, t0)
+    stops, route, node_path, length_m, walk_min = plan
+    dwell = float(stops["dwell_min"].sum()) if len(stops) else 0.0
+    notes = [G.graph.get("walk_note", WALK_NOTE)]
+    for key in ("time_note", "poi_note"):
+        if targets.attrs.get(key):
+            notes.append(str(targets.attrs[key]))
+    if dropped:
+        notes.append(f"{len(dropped)} target(s) left out: see 'Dropped'.")
+    end_geom = (Point(G.nodes[node_path[-1]]["x"], G.nodes[node_path[-1]]["y"])
+                if node_path else start_pt)
+    attrs = dict(walk_kmh=walk_kmh, max_minutes=max_minutes, start_time=_clock(t0),
+                 closed=closed, solver=solver, exact_max=exact_max, snap_max_m=SNAP_MAX_M,
+                 n_dijkstra=len(sources),
+                 start_snap_m=round(float(_snap(G, [start_pt.coords[0]])[1][0]), 1))
+    log.info("patrol plan: %d stops, %.2f km, %.0f min (%s), %d dropped, %d Dijkstra runs",
+             len(stops), length_m / 1000, walk_min + dwell, solver, len(dropped), len(sources))
+    dropped_df = pd.DataFrame(dropped, columns=["target_id", "name", "value", "reason", "lat",
+                                                "lon"])
+    return PatrolPlan(stops=stops, route=route, nodes=node_path, length_m=length_m,
+                      minutes=walk_min + dwell, walk_minutes=walk_min, dwell_minutes=dwell,
+                      dropped=dropped_df, notes=notes, start=start_pt, end=end_geom, attrs=attrs)
+
+
+def _snap_or_raise(G: nx.Graph, p: Point, name: str) -> Any:
+    nodes, d = _snap(G, [p.coords[0]])
+    if d[0] > SNAP_MAX_M:
+        ll = gpd.GeoSeries([p], crs=BNG).to_crs(WGS84).iloc[0]
+        _, xy = _node_table(G)
+        x0, y0 = xy.min(axis=0)
+        x1, y1 = xy.max(axis=0)
+        box = gpd.GeoSeries([Point(x0, y0), Point(x1, y1)], crs=BNG).to_crs(WGS84)
+        raise BadInputError(
+            f"the {name} point ({ll.y:.5f}, {ll.x:.5f}) is {d[0]:.0f} m from the nearest street "
+            f"in the network (limit {SNAP_MAX_M:.0f} m): it is outside the area the network "
+            f"covers (lat {box.y.iloc[0]:.4f}-{box.y.iloc[1]:.4f}, "
+            f"lon {box.x.iloc[0]:.4f}-{box.x.iloc[1]:.4f}). Pick a start inside it or load a "
+            "larger network."
+        )
+    return nodes[0]
+
+
+def _target_table(G: nx.Graph, targets: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Targets with defaults filled in and (re)snapped to this network."""
+    t = pd.DataFrame(index=range(len(targets)))
+    src = targets.reset_index(drop=True)
+    t["target_id"] = src["target_id"] if "target_id" in src else [f"T{i + 1}" for i in t.index]
+    t["name"] = src["name"].astype(str) if "name" in src else t["target_id"]
+    t["why"] = src.get("why", "")
+    t["value"] = pd.to_numeric(src["value"], errors="coerce").fillna(0) if "value" in src else 1.0
+    t["dwell_min"] = (pd.to_numeric(src["dwell_min"], errors="coerce").fillna(0).astype(int)
+                      if "dwell_min" in src else 15)
+    t["pois"] = src.get("pois", "")
+    pts = src.geometry.representative_point()
+    xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
+    nodes, d = _snap(G, xy) if len(xy) else ([], np.array([]))
+    t["node"] = pd.Series(nodes, index=t.index, dtype=object)
+    t["snap_m"] = d
+    t["reachable"] = d <= SNAP_MAX_M
+    ll = gpd.GeoSeries(pts.values, crs=BNG).to_crs(WGS84)
+    t["lat"], t["lon"] = ll.y.round(6).to_numpy(), ll.x.round(6).to_numpy()
+    if "street" in src:
+        t["street"] = src["street"]
+    else:
+        t["street"] = [_street_at(G, n) if ok else "-" for n, ok in zip(nodes, t["reachable"],
+                                                                          strict=True)]
+    return t
+
+
+def _drop_row(r: Any, reason: str) -> dict:
+    get = r.get if isinstance(r, pd.Series) else lambda k: getattr(r, k)
+    return {"target_id": get("target_id"), "name": get("name"), "value": float(get("value")),
+            "reason": reason, "lat": get("lat"), "lon": get("lon")}
+
+
+def tour_length(seq: list[int], D: np.ndarray, tail: np.ndarray) -> float:
+    """Walking metres for visiting stops `seq` (indices into D's rows 1..n) from row 0.
+
+    ``D[0, i]`` is start → stop i; ``tail[i]`` is the cost after the last stop i
+    (0 on an open path, the walk to the end or back to the start otherwise).
+    """
+    if not seq:
+        return 0.0
+    cost = D[0, seq[0]] + sum(D[a, b] for a, b in itertools.pairwise(seq))
+    return float(cost + tail[seq[-1]])
+
+
+def _solve(t, keep, dist, start_node, end_node, closed, exact_max):
+    """Best visiting order of the kept targets; returns (order as t's index, metres, solver)."""
+    if not keep:
+        extra = dist[start_node].get(end_node, 0.0) if end_node is not None else 0.0
+        return [], float(extra), "none"
+    nodes = [start_node] + [t.at[i, "node"] for i in keep]
+    n = len(keep)
+    D = np.array([[dist[a].get(b, np.inf) for b in nodes] for a in nodes], dtype=float)
+    if closed:
+        tail = D[:, 0].copy()
+    elif end_node is not None:
+        tail = np.array([dist[a].get(end_node, np.inf) for a in nodes], dtype=float)
+    else:
+        tail = np.zeros(n + 1)
+    if n <= exact_max:
+        seq, solver = _held_karp(D, tail), "exact (Held-Karp)"
+    else:
+        seq, solver = _local_search(D, tail), "nearest neighbour + 2-opt/Or-opt"
+    return [keep[s - 1] for s in seq], tour_length(seq, D, tail), solver
+
+
+def _held_karp(D: np.ndarray, tail: np.ndarray) -> list[int]:
+    """Exact shortest path from node 0 through all of 1..n, plus tail cost (O(2^n n^2))."""
+    n = D.shape[0] - 1
+    full = (1 << n) - 1
+    cost = np.full((1 << n, n), np.inf)
+    parent = np.full((1 << n, n), -1, dtype=int)
+    for j in range(n):
+        cost[1 << j, j] = D[0, j + 1]
+    for mask in range(1, full + 1):
+        row = cost[mask]
+        for j in range(n):
+            c = row[j]
+            if not np.isfinite(c) or not mask >> j & 1:
+                continue
+            for m in range(n):
+                if mask >> m & 1:
+                    continue
+                nm, nc = mask | 1 << m, c + D[j + 1, m + 1]
+                if nc < cost[nm, m]:
+                    cost[nm, m], parent[nm, m] = nc, j
+    last = int(np.argmin(cost[full] + tail[1:]))
+    seq, mask = [], full
+    while last >= 0:
+        seq.append(last + 1)
+        mask, last = mask & ~(1 << last), parent[mask, last]
+    return seq[::-1]
+
+
+def _local_search(D: np.ndarray, tail: np.ndarray) -> list[int]:
+    """Nearest neighbour from the start, then 2-opt and Or-opt moves until none improves."""
+    n = D.shape[0] - 1
+    seq, left, here = [], set(range(1, n + 1)), 0
+    while left:
+        here = min(left, key=lambda j: (D[here, j], j))
+        seq.append(here)
+        left.remove(here)
+    best = tour_length(seq, D, tail)
+    improved = True
+    while improved:
+        improved = False
+        for i, j in itertools.combinations(range(n), 2):  # 2-opt: reverse seq[i..j]
+            cand = seq[:i] + seq[i:j + 1][::-1] + seq[j + 1:]
+            c = tour_length(cand, D, tail)
+            if c < best - 1e-9:
+                seq, best, improved = cand, c, True
+        for size in (1, 2, 3):  # Or-opt: move a run of 1-3 stops elsewhere
+            for i in range(n - size + 1):
+                run, rest = seq[i:i + size], seq[:i] + seq[i + size:]
+                for k in range(len(rest) + 1):
+                    cand = rest[:k] + run + rest[k:]
+                    c = tour_length(cand, D, tail)
+                    if c < best - 1e-9:
+                        seq, best, improved = cand, c, True
+                        break
+    return seq
+
+
+def _edge_line(G: nx.Graph, u: Any, v: Any) -> tuple[LineString, float]:
+    """The shortest edge's geometry from u to v (oriented u → v) and its length."""
+    data = min(G.get_edge_data(u, v).values(), key=lambda d: d.get("length", np.inf))
+    pu, pv = (G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])
+    geom = data.get("geometry")
+    if geom is None:
+        return LineString([pu, pv]), float(data["length"])
+    coords = list(geom.coords)
+    if math.dist(coords[0], pu) > math.dist(coords[-1], pu):
+        coords = coords[::-1]
+    return LineString(coords), float(data["length"])
+
+
+def _assemble(G, t, order, dist, paths, start_node, end_node, closed, m_per_min, t0):
+    """Stops, route legs and the node path for a chosen order."""
+    hops = [start_node] + [t.at[i, "node"] for i in order]
+    names = ["Start"] + [t.at[i, "name"] for i in order]
+    if closed and order:
+        hops.append(start_node)
+        names.append("Back to start")
+    elif end_node is not None:
+        hops.append(end_node)
+        names.append("End")
+    node_path = [start_node]
+    legs = []
+    for k, (a, b) in enumerate(itertools.pairwise(hops)):
+        p = paths[a][b]
+        node_path += p[1:]
+        segs = [_edge_line(G, u, v) for u, v in itertools.pairwise(p)]
+        coords: list = []
+        for line, _ in segs:
+            cs = list(line.coords)
+            coords += cs if not coords else cs[1:]
+        if len(coords) < 2:  # two stops on one node: a zero-length leg
+            xy = (G.nodes[a]["x"], G.nodes[a]["y"])
+            coords = [xy, xy]
+        length = float(dist[a][b])
+        legs.append({"leg": k + 1, "from_name": names[k], "to_name": names[k + 1],
+                     "length_m": round(length, 1), "walk_min": round(length / m_per_min, 1),
+                     "geometry": LineString(coords)})
+    route = gpd.GeoDataFrame(legs, geometry="geometry", crs=BNG) if legs else gpd.GeoDataFrame(
+        {"leg": [], "from_name": [], "to_name": [], "length_m": [], "walk_min": []},
+        geometry=[], crs=BNG)
+    rows, clock, cum = [], float(t0), 0.0
+    for k, i in enumerate(order):
+        walk = legs[k]["length_m"]
+        cum += walk
+        clock += walk / m_per_min
+        node = t.at[i, "node"]
+        dwell = int(t.at[i, "dwell_min"])
+        rows.append({
+            "order": k + 1, "target_id": t.at[i, "target_id"], "name": t.at[i, "name"],
+            "why": t.at[i, "why"], "street": t.at[i, "street"], "arrival": _clock(clock),
+            "depart": _clock(clock + dwell), "dwell_min": dwell, "walk_m": round(walk, 1),
+            "cum_m": round(cum, 1), "value": float(t.at[i, "value"]), "pois": t.at[i, "pois"],
+            "node": node, "snap_m": round(float(t.at[i, "snap_m"]), 1),
+            "lat": None, "lon": None,
+            "geometry": Point(G.nodes[node]["x"], G.nodes[node]["y"]),
+        })
+        clock += dwell
+    cols = ["order", "target_id", "name", "why", "street", "arrival", "depart", "dwell_min",
+            "walk_m", "cum_m", "value", "pois", "node", "snap_m", "lat", "lon"]
+    stops = gpd.GeoDataFrame(rows, columns=[*cols, "geometry"], geometry="geometry", crs=BNG)
+    if len(stops):
+        ll = stops.geometry.to_crs(WGS84)
+        stops["lat"], stops["lon"] = ll.y.round(6).to_numpy(), ll.x.round(6).to_numpy()
+    length_m = float(sum(dist[a][b] for a, b in itertools.pairwise(hops)))
+    return stops, route, node_path, length_m, length_m / m_per_min
+
+
+def stop_distances(network: nx.Graph, nodes: list) -> np.ndarray:
+    """Shortest-path metres between the given nodes (one Dijkstra per node; for checks)."""
+    D = np.full((len(nodes), len(nodes)), np.inf)
+    for i, a in enumerate(nodes):
+        d = nx.single_source_dijkstra_path_length(network, a, weight="length")
+        for j, b in enumerate(nodes):
+            D[i, j] = d.get(b, np.inf)
+    return D
+
+
+__all__ = [
+    "PatrolPlan", "plan_patrol", "patrol_targets", "street_network", "stop_distances",
+    "tour_length", "VERONA_CATEGORIES", "WALK_NOTE",
+]
