@@ -173,3 +173,239 @@ def find_ward(name: str, wards_gdf: gpd.GeoDataFrame) -> pd.Series:
 def _package_csv(name: str) -> pd.DataFrame:
     with resources.files("hotspots").joinpath(f"data/{name}").open("r", encoding="utf-8") as fh:
         return pd.read_csv(fh)
+
+
+# --- area teams -------------------------------------------------------------------------
+
+#: the ward pattern in force for Harrow's area teams (the council's 2021 model)
+_TEAMS_FILE = "harrow_area_teams_2018.csv"
+_TEAMS_YEAR = 2018
+
+
+def _norm_name(s: pd.Series) -> pd.Series:
+    """Ward names compared loosely: lower case, '&' as 'and', no punctuation or extra spaces."""
+    return (
+        s.astype(str)
+        .str.lower()
+        .str.replace("&", " and ", regex=False)
+        .str.replace(r"[^a-z0-9 ]+", "", regex=True)
+        .str.split()
+        .str.join(" ")
+    )
+
+
+def _teams_on_names(year: int) -> pd.DataFrame | None:
+    """Teams on `year`'s Harrow wards matched by name, or None when the names differ."""
+    teams = _package_csv(_TEAMS_FILE)
+    w = wards("Harrow", year)
+    by_name = dict(zip(_norm_name(w["ward_name"]), w["ward_code"], strict=True))
+    codes = _norm_name(teams["ward_name"]).map(by_name)
+    if codes.isna().any():
+        return None
+    out = pd.DataFrame({"ward_code": codes, "team": teams["team"]})
+    out = w[["ward_code", "ward_name"]].merge(out, on="ward_code", how="left")
+    return out if out["team"].notna().all() else None
+
+
+def area_teams(year: int = 2018) -> pd.DataFrame:
+    """Harrow's area-based enforcement teams (CENTRAL, EAST, WEST) on a ward pattern.
+
+    The teams were drawn on the pre-2022 wards; the project ships them as
+    ``hotspots/data/harrow_area_teams_2018.csv`` (ward name → team). For a year whose
+    wards are those same wards (2014, 2018, 2019) the names are matched to codes.
+    For the 2022 pattern (2022, 2023) each new ward takes the team of the 2018 ward
+    it overlaps most by area (computed from the boundaries, not typed).
+
+    Parameters
+    ----------
+    year : int, default 2018
+        Ward pattern year (see :func:`wards`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ward_code, ward_name, team``, one row per Harrow ward of that year, sorted by
+        code. When teams are carried over by overlap, also ``ward_2018`` (the 2018 ward
+        it overlaps most) and ``overlap_share`` (that overlap as a share of the ward's
+        area, 0-1).
+    """
+    base = _teams_on_names(_TEAMS_YEAR)
+    if base is None:  # the shipped file must name every 2018 ward exactly once
+        teams = _package_csv(_TEAMS_FILE)
+        w = wards("Harrow", _TEAMS_YEAR)
+        known = set(_norm_name(w["ward_name"]))
+        bad = sorted(set(teams["ward_name"][~_norm_name(teams["ward_name"]).isin(known)]))
+        missing = sorted(set(w["ward_name"][~_norm_name(w["ward_name"]).isin(
+            set(_norm_name(teams["ward_name"])))]))
+        raise UnknownPlaceError(
+            f"{_TEAMS_FILE}: names not among Harrow's {_TEAMS_YEAR} wards: {bad or 'none'}; "
+            f"wards without a team: {missing or 'none'}"
+        )
+    direct = base if int(year) == _TEAMS_YEAR else _teams_on_names(int(year))
+    if direct is not None:
+        return direct.sort_values("ward_code", ignore_index=True)
+
+    new = wards("Harrow", year)[["ward_code", "ward_name", "geometry"]]
+    old = wards("Harrow", _TEAMS_YEAR)[["ward_code", "ward_name", "geometry"]].merge(
+        base[["ward_code", "team"]], on="ward_code"
+    )
+    pieces = gpd.overlay(
+        new.rename(columns={"ward_code": "code", "ward_name": "name"}),
+        old.rename(columns={"ward_code": "code_2018", "ward_name": "ward_2018"}),
+        how="intersection",
+        keep_geom_type=True,
+    )
+    pieces["overlap"] = pieces.area
+    # largest overlap per new ward; ties broken by the 2018 code so the result is stable
+    best = pieces.sort_values(["code", "overlap", "code_2018"], ascending=[True, False, True])
+    best = best.drop_duplicates("code")
+    area = dict(zip(new["ward_code"], new.area, strict=True))
+    out = pd.DataFrame(
+        {
+            "ward_code": best["code"].to_numpy(),
+            "ward_name": best["name"].to_numpy(),
+            "team": best["team"].to_numpy(),
+            "ward_2018": best["ward_2018"].to_numpy(),
+            "overlap_share": (best["overlap"] / best["code"].map(area)).to_numpy(),
+        }
+    )
+    missing = sorted(set(new["ward_name"]) - set(out["ward_name"]))
+    if missing:
+        raise BadInputError(f"Harrow {year} wards overlapping no 2018 ward: {missing}")
+    return out.sort_values("ward_code", ignore_index=True)
+
+
+# --- ward populations -------------------------------------------------------------------
+
+#: The GLA file counts people on the 2011 census wards (624 codes, City of London absent).
+#: Their outlines: the 2014 full-resolution set where a borough kept its 2011 wards,
+#: else the 2013 set (which still holds every 2011 code).
+_POP_GEOMETRY_YEARS = (2014, 2013)
+#: an overlap smaller than this share of a 2011 ward's area is a boundary-generalisation
+#: sliver, not a real piece of the ward (real pieces in London are far larger)
+_SLIVER_SHARE = 0.02
+
+
+@lru_cache(maxsize=1)
+def _population_table() -> pd.DataFrame:
+    ds = datasets.get("ward_population")
+    p = pd.read_csv(datasets.path("ward_population"))
+    p = p.rename(columns={ds.code: "code", ds.name: "name"})
+    return p[["code", "name", "Borough", "Year", "Population"]]
+
+
+def _default_wards_year(year: int) -> int:
+    """The ward pattern in force in `year` (London's reviews landed in 2014, 2018, 2022)."""
+    return 2022 if year >= 2022 else 2018 if year >= 2018 else 2014
+
+
+def _pop_2011_geometry(borough_code: str, codes: set[str]) -> gpd.GeoDataFrame | None:
+    for y in _POP_GEOMETRY_YEARS:
+        w = wards(year=y)
+        w = w[w["borough_code"] == borough_code]
+        if len(w) and set(w["ward_code"]) == codes:
+            return w[["ward_code", "geometry"]]
+    w = wards(year=_POP_GEOMETRY_YEARS[-1])
+    w = w[w["ward_code"].isin(codes)]
+    return w[["ward_code", "geometry"]] if len(w) else None
+
+
+def _apportion(
+    src: gpd.GeoDataFrame, pop: pd.Series, target: gpd.GeoDataFrame
+) -> pd.Series:
+    """Share each source ward's population among target wards by area of overlap.
+
+    Assumes people are spread evenly within a 2011 ward. Slivers below
+    `_SLIVER_SHARE` of the source area are dropped and the remaining shares
+    rescaled to 1, so the borough total is kept exactly.
+    """
+    pieces = gpd.overlay(
+        src.rename(columns={"ward_code": "src"}),
+        target[["ward_code", "geometry"]],
+        how="intersection",
+        keep_geom_type=True,
+    )
+    src_area = dict(zip(src["ward_code"], src.area, strict=True))
+    pieces["share"] = pieces.area / pieces["src"].map(src_area)
+    pieces = pieces[pieces["share"] >= _SLIVER_SHARE].copy()
+    pieces["share"] /= pieces.groupby("src")["share"].transform("sum")
+    pieces["people"] = pieces["share"] * pieces["src"].map(pop)
+    return pieces.groupby("ward_code")["people"].sum()
+
+
+def ward_population(
+    year: int = 2022,
+    wards_year: int | None = None,
+    borough: str | Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Resident population per ward, for turning counts into rates per 1,000 residents.
+
+    Source: the GLA's ward population figures (registry key ``ward_population``:
+    2011 census base, GLA projections for later years), published on the 2011
+    census wards. For a ward pattern whose codes are those wards (Harrow's 2014 and
+    2018 wards, for instance) the figures are used as they are. Otherwise (all of
+    London's 2022 wards) each 2011 ward's population is shared among the wards it
+    overlaps **in proportion to area**, within its borough: approximate, because it
+    assumes people are spread evenly across a 2011 ward (parks and industrial land
+    are not). Borough totals are kept exactly. The method used is in
+    ``attrs["method"]`` ("direct", "area-weighted" or "mixed").
+
+    Parameters
+    ----------
+    year : int, default 2022
+        Population year, 2011-2050 (figures after the latest GLA base are projections).
+    wards_year : int, optional
+        Ward pattern to report on (see :func:`wards`); by default the pattern in force
+        in `year` (2014 before 2018, 2018 until 2022, 2022 after).
+    borough : str or list of str, optional
+        Limit to these boroughs (names or E09 codes); all of London when None.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ward_code, ward_name, population`` (persons, float when apportioned). Wards
+        with no figure (the City of London's) have NaN and are logged.
+    """
+    import logging
+
+    table = _population_table()
+    years = sorted(table["Year"].unique())
+    try:
+        year = int(year)
+    except (TypeError, ValueError):
+        raise BadInputError(f"year must be a number between {years[0]} and {years[-1]}") from None
+    if year not in years:
+        raise BadInputError(
+            f"no ward populations for {year}; years available: {years[0]}-{years[-1]}"
+        )
+    wy = _default_wards_year(year) if wards_year is None else int(wards_year)
+    target = wards(borough, wy)
+    pop = table[table["Year"] == year].set_index("code")["Population"].astype(float)
+
+    parts, methods = [], set()
+    for bcode, tw in target.groupby("borough_code", sort=True):
+        if tw["ward_code"].isin(pop.index).all():
+            parts.append(pop.reindex(tw["ward_code"]))
+            methods.add("direct")
+            continue
+        bname = tw["borough_name"].iloc[0]
+        src_codes = set(table.loc[table["Borough"].str.lower() == bname.lower(), "code"])
+        src = _pop_2011_geometry(bcode, src_codes) if src_codes else None
+        if src is None:
+            continue  # no figures for this borough (City of London)
+        parts.append(_apportion(src, pop, tw))
+        methods.add("area-weighted")
+    people = pd.concat(parts) if parts else pd.Series(dtype=float)
+    out = target[["ward_code", "ward_name"]].copy()
+    out["population"] = out["ward_code"].map(people).astype(float)
+    out = pd.DataFrame(out).reset_index(drop=True)
+    method = methods.pop() if len(methods) == 1 else "mixed" if methods else "none"
+    out.attrs.update(population_year=year, wards_year=wy, method=method)
+    n_missing = int(out["population"].isna().sum())
+    log = logging.getLogger("hotspots")
+    log.info(
+        "ward_population: GLA %d figures on %d wards (%d pattern), method %s%s",
+        year, len(out), wy, method,
+        f"; {n_missing} wards without a figure" if n_missing else "",
+    )
+    return out

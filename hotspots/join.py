@@ -1,0 +1,365 @@
+"""Put incidents in wards, and count them per ward and period.
+
+``assign_wards`` is a point-in-polygon join tuned for police.uk data, where every
+crime is snapped to one of a fixed set of anonymous map points: each distinct
+coordinate is looked up once in a shapely STRtree, then the answer is broadcast back
+to the rows. ``ward_counts`` turns the joined incidents into a tidy, zero-filled
+table of counts (and rates per 1,000 residents).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ._errors import BadInputError
+from ._validate import check_gdf, to_bng
+from .boundaries import WARD_SETS, ward_population
+from .boundaries import wards as load_wards
+
+log = logging.getLogger("hotspots")
+
+WARD_FIELDS = ["ward_code", "ward_name", "borough_name"]
+OUTSIDE = "outside all wards"
+NO_LOCATION = "no location"
+
+
+def _unique_xy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (x, y) pairs and, per row, the index of its pair (hash-based, O(n))."""
+    inverse, uniq = pd.factorize(x + 1j * y)  # complex128 hashes both coordinates at once
+    return np.asarray(uniq), inverse
+
+
+def _first_by_rank(
+    pt: np.ndarray, ward: np.ndarray, rank: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each point index in `pt`, keep the hit whose ward has the lowest rank."""
+    order = np.lexsort((rank[ward], pt))
+    pt, ward = pt[order], ward[order]
+    keep = np.r_[True, pt[1:] != pt[:-1]]
+    return pt[keep], ward[keep]
+
+
+def assign_wards(
+    inc: gpd.GeoDataFrame,
+    wards: gpd.GeoDataFrame,
+    tolerance: float = 0.0,
+) -> gpd.GeoDataFrame:
+    """Add the ward each incident lies in: ``ward_code, ward_name, borough_name``.
+
+    Each distinct coordinate is joined once (police.uk snaps many crimes to one map
+    point), using a shapely STRtree over the ward polygons.
+
+    - A point inside or on the edge of a ward gets that ward. A point on an edge
+      shared by two wards goes to exactly one: the one with the lowest ``ward_code``
+      (deterministic, whatever the row or ward order).
+    - A point in no ward gets missing ward fields and ``ward_reason`` =
+      "outside all wards" (or "no location" when its geometry is missing or empty).
+    - With ``tolerance`` > 0, a point in no ward but within that many metres of one
+      (the 2022 boundaries are generalised to about 20 m, so coastline-like edges
+      such as the London boundary can miss points by a few metres) goes to the
+      nearest such ward, and ``ward_reason`` says so ("nearest ward within 12 m").
+
+    Parameters
+    ----------
+    inc : geopandas.GeoDataFrame
+        Incidents with Point geometries, any CRS (joined in EPSG:27700).
+    wards : geopandas.GeoDataFrame
+        Ward polygons with ``ward_code, ward_name`` (and ``borough_name``), e.g. from
+        :func:`hotspots.wards`.
+    tolerance : float, default 0.0
+        Metres. Off by default: a near-miss is assigned only when you ask.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy of `inc` (same rows, order, index and CRS) with ``ward_code,
+        ward_name, borough_name, ward_reason`` (the reason is missing for rows that
+        fell inside a ward). ``attrs``: ``n_assigned``, ``n_near_miss``,
+        ``n_unassigned``, ``tolerance_m``.
+    """
+    pts = check_gdf(inc, "incidents")
+    w = check_gdf(wards, "wards", required=["ward_code", "ward_name"])
+    tolerance = float(tolerance or 0.0)
+    if tolerance < 0:
+        raise BadInputError(f"tolerance is in metres and cannot be negative, got {tolerance}")
+    geoms = pts.geometry.values
+    located = ~(geoms.isna() | geoms.is_empty)
+    types = set(geoms[located].geom_type)
+    if types - {"Point"}:
+        raise BadInputError(
+            f"incidents must be points to be put in wards; found {sorted(types - {'Point'})}"
+        )
+
+    n = len(pts)
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    x[located] = geoms[located].x
+    y[located] = geoms[located].y
+    rows = np.flatnonzero(located)
+    uxy, inverse = _unique_xy(x[rows], y[rows])
+    upts = shapely.points(uxy.real, uxy.imag)
+
+    wgeom = to_bng(w, "wards").geometry.values
+    codes = w["ward_code"].astype(str).to_numpy()
+    rank = np.argsort(np.argsort(codes, kind="stable"), kind="stable")  # lower code wins
+    tree = shapely.STRtree(np.asarray(wgeom))
+    pt_idx, ward_idx = tree.query(upts, predicate="intersects")
+    pt_idx, ward_idx = _first_by_rank(pt_idx, ward_idx, rank)
+    ward_of = np.full(len(upts), -1, dtype=np.int64)
+    ward_of[pt_idx] = ward_idx
+
+    reason_of = np.full(len(upts), None, dtype=object)
+    n_near = 0
+    miss = np.flatnonzero(ward_of < 0)
+    if tolerance > 0 and len(miss):
+        (mi, mw), dist = tree.query_nearest(
+            upts[miss], max_distance=tolerance, return_distance=True, all_matches=True
+        )
+        # equidistant wards: the lowest code wins, as on shared edges
+        order = np.lexsort((rank[mw], dist, mi))
+        mi, mw, dist = mi[order], mw[order], dist[order]
+        keep = np.r_[True, mi[1:] != mi[:-1]]
+        mi, mw, dist = mi[keep], mw[keep], dist[keep]
+        ward_of[miss[mi]] = mw
+        reason_of[miss[mi]] = [f"nearest ward within {max(1, int(np.ceil(d)))} m" for d in dist]
+    reason_of[ward_of < 0] = OUTSIDE
+
+    row_ward = np.full(n, -1, dtype=np.int64)
+    row_ward[rows] = ward_of[inverse]
+    row_reason = np.full(n, NO_LOCATION, dtype=object)
+    row_reason[rows] = reason_of[inverse]
+    if tolerance > 0:
+        n_near = int(sum(r is not None and r.startswith("nearest") for r in row_reason))
+
+    out = inc.copy()
+    hit = row_ward >= 0
+    for col in WARD_FIELDS:
+        src = w[col].astype(str).to_numpy() if col in w.columns else np.full(len(w), None)
+        vals = np.full(n, None, dtype=object)
+        vals[hit] = src[row_ward[hit]]
+        out[col] = pd.array(vals, dtype="str")
+    out["ward_reason"] = pd.array(row_reason, dtype="str")
+
+    n_out = int((~hit).sum())
+    out.attrs.update(
+        n_assigned=int(hit.sum()) - n_near,
+        n_near_miss=n_near,
+        n_unassigned=n_out,
+        tolerance_m=tolerance,
+    )
+    log.info(
+        "assign_wards: %d incidents (%d distinct points) -> %d in a ward, %d near-miss "
+        "within %g m, %d unassigned",
+        n, len(upts), int(hit.sum()) - n_near, n_near, tolerance, n_out,
+    )
+    return out
+
+
+# --- counts -----------------------------------------------------------------------------
+
+_DAYS = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+#: our freq -> pandas Period frequency whose start_time is the period start we report
+_MONTHLY = {"MS": "M", "M": "M", "ME": "M", "QS": "Q", "Q": "Q", "QE": "Q",
+            "YS": "Y", "Y": "Y", "YE": "Y", "AS": "Y", "A": "Y"}
+
+
+def _period_freq(freq: str) -> tuple[str, bool]:
+    """Translate `freq` to a pandas Period frequency; also whether it needs day-level times.
+
+    "W-MON" here means weeks that *start* on Monday (Monday-Sunday), labelled by that
+    Monday. pandas' own "W-MON" anchors weeks that *end* on Monday and labels a bin
+    by its last day; the Period frequency "W-SUN" (weeks ending Sunday) has exactly
+    our Monday-Sunday weeks, and its ``start_time`` is the Monday.
+    """
+    f = str(freq).upper()
+    if f in _MONTHLY:
+        return _MONTHLY[f], False
+    if f == "D":
+        return "D", True
+    if f == "W":
+        f = "W-MON"
+    if f.startswith("W-") and f[2:] in _DAYS:
+        end = _DAYS[(_DAYS.index(f[2:]) - 1) % 7]  # the week ends the day before it starts
+        return f"W-{end}", True
+    raise BadInputError(
+        f"freq {freq!r} is not supported; use 'W-MON' (weeks starting Monday), 'D', 'MS' "
+        "(months), 'QS', 'YS', or None (one total per ward)"
+    )
+
+
+def _when(inc: pd.DataFrame, daily: bool, freq: str) -> pd.Series:
+    """Each incident's time at the resolution the frequency needs (NaT when unknown)."""
+    occurred = (
+        pd.to_datetime(inc["occurred_at"], errors="coerce")
+        if "occurred_at" in inc.columns
+        else pd.Series(pd.NaT, index=inc.index, dtype="datetime64[ns]")
+    )
+    if daily:
+        if occurred.notna().sum() == 0:
+            raise BadInputError(
+                f"freq={freq!r} needs the day of each incident, but these incidents only "
+                "carry a month (police.uk publishes month only); use freq='MS' for monthly counts"
+            )
+        return occurred
+    if "month" in inc.columns:
+        return occurred.fillna(pd.to_datetime(inc["month"], errors="coerce"))
+    if occurred.notna().sum() == 0:
+        raise BadInputError("incidents have neither 'occurred_at' nor 'month' to count by period")
+    return occurred
+
+
+def _population_for(
+    population: pd.DataFrame | pd.Series | None, wards: gpd.GeoDataFrame | None,
+    codes: pd.Index, periods: pd.Series | None,
+) -> tuple[pd.Series | None, str]:
+    """Population per ward code (or None) and a note on where it came from."""
+    if population is not None:
+        if isinstance(population, pd.DataFrame):
+            if not {"ward_code", "population"} <= set(population.columns):
+                raise BadInputError("population must have columns 'ward_code' and 'population'")
+            population = population.set_index("ward_code")["population"]
+        return pd.to_numeric(population, errors="coerce"), "given"
+    # the ward pattern the codes belong to: from the wards given, else by looking them up
+    year = None
+    if wards is not None and "year" in wards.columns and wards["year"].nunique() == 1:
+        year = int(wards["year"].iloc[0])
+    else:
+        year = next(
+            (y for y in (2022, 2018, 2014) if codes.isin(load_wards(year=y)["ward_code"]).all()),
+            None,
+        )
+    if year not in WARD_SETS:
+        return None, "none (ward codes not from a known ward set)"
+    table = load_wards(year=year)
+    boroughs = sorted(set(table.loc[table["ward_code"].isin(codes), "borough_code"]))
+    if not boroughs:
+        return None, "none (ward codes not from a known ward set)"
+    mid = 2022
+    if periods is not None and periods.notna().any():
+        mid = int(periods.dropna().dt.year.median())
+    mid = min(max(mid, 2011), 2050)
+    pop = ward_population(mid, wards_year=year, borough=boroughs)
+    return pop.set_index("ward_code")["population"], f"GLA {mid} on {year} wards"
+
+
+def ward_counts(
+    inc: pd.DataFrame,
+    freq: str | None = "W-MON",
+    by: str | None = "category",
+    rates: bool = True,
+    wards: gpd.GeoDataFrame | None = None,
+    population: pd.DataFrame | pd.Series | None = None,
+) -> pd.DataFrame:
+    """Count incidents per ward, period and category: a tidy, zero-filled table.
+
+    Every combination of ward × period × category is present, with 0 where nothing
+    happened: the wards are all of `wards` when given (else every ward seen in
+    `inc`), the periods run from the first to the last seen, and the categories are
+    every value of `by` seen (or its categories, when categorical).
+
+    Parameters
+    ----------
+    inc : pandas.DataFrame
+        Incidents after :func:`assign_wards` (needs ``ward_code``; ``ward_name`` when
+        `wards` is not given), with ``occurred_at`` and/or ``month``.
+    freq : str or None, default "W-MON"
+        "W-MON": weeks starting Monday, ``period`` = that Monday (pandas' own "W-MON"
+        labels a week by its *last* day; here the label is the first). Other
+        "W-<DAY>" work alike; "D" days; "MS", "QS", "YS" months, quarters, years
+        (``period`` = first day). None: one total per ward, no ``period`` column.
+        Weekly or daily counts need ``occurred_at``; a month-only source (police.uk)
+        raises :class:`BadInputError` suggesting ``freq="MS"``. Monthly counts use
+        ``occurred_at`` when known, else ``month``.
+    by : str or None, default "category"
+        Column to break counts down by; None for all incidents together.
+    rates : bool, default True
+        Add ``rate_per_1000``: count per 1,000 residents (per period) when the
+        population of the wards is known.
+    wards : geopandas.GeoDataFrame, optional
+        The wards to report on (all of them, even with no incidents). Incidents in
+        other wards are left out (counted in ``attrs["n_other_wards"]``).
+    population : DataFrame or Series, optional
+        ``ward_code, population`` (or a Series indexed by ward code). By default the
+        GLA figures from :func:`hotspots.ward_population` for the middle year of the
+        data on the wards' pattern (approximate on 2022 wards: see there).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ward_code, ward_name, period, <by>, count`` (+ ``rate_per_1000``), sorted.
+        ``attrs``: ``freq``, ``n_counted``, ``n_no_ward``, ``n_undated``,
+        ``n_other_wards``, ``population`` (its source).
+    """
+    if not isinstance(inc, pd.DataFrame):
+        raise BadInputError(f"incidents must be a DataFrame, got {type(inc).__name__}")
+    if "ward_code" not in inc.columns:
+        raise BadInputError("incidents have no 'ward_code': run hs.assign_wards(inc, wards) first")
+    if by is not None and by not in inc.columns:
+        raise BadInputError(f"no column {by!r} to count by; columns: {list(inc.columns)[:20]}")
+
+    df = pd.DataFrame({"ward_code": inc["ward_code"].astype("str")})
+    keys = ["ward_code"]
+    n_no_ward = int(df["ward_code"].isna().sum())
+    if freq is not None:
+        pfreq, daily = _period_freq(freq)
+        when = _when(inc, daily, freq)
+        df["period"] = when.dt.to_period(pfreq).dt.start_time
+        keys.append("period")
+    if by is not None:
+        df[by] = inc[by]
+        keys.append(by)
+    n_undated = int(df["period"].isna().sum()) if freq is not None else 0
+
+    if wards is not None:
+        wards = check_gdf(wards, "wards", required=["ward_code", "ward_name"])
+        names = wards.drop_duplicates("ward_code").set_index("ward_code")["ward_name"]
+    else:
+        if "ward_name" not in inc.columns:
+            raise BadInputError("incidents have no 'ward_name'; pass wards= to name the wards")
+        seen = pd.DataFrame({"ward_code": df["ward_code"], "ward_name": inc["ward_name"]})
+        names = seen.dropna().drop_duplicates("ward_code").set_index("ward_code")["ward_name"]
+    names = names.astype(str).sort_index()
+    in_scope = df["ward_code"].isin(names.index)
+    n_other = int((df["ward_code"].notna() & ~in_scope).sum())
+    df = df[in_scope].dropna(subset=keys)
+
+    levels = [names.index]
+    if freq is not None:
+        span = df["period"]
+        if len(span):
+            levels.append(pd.period_range(span.min(), span.max(), freq=pfreq).start_time)
+        else:
+            levels.append(pd.DatetimeIndex([]))
+    if by is not None:
+        col = inc[by]
+        cats = col.cat.categories if isinstance(col.dtype, pd.CategoricalDtype) else None
+        levels.append(pd.Index(sorted(df[by].unique()) if cats is None else list(cats)))
+    full = pd.MultiIndex.from_product(levels, names=keys)
+    counts = df.groupby(keys, observed=True).size().reindex(full, fill_value=0)
+    out = counts.rename("count").astype("int64").reset_index()
+    out.insert(1, "ward_name", out["ward_code"].map(names))
+
+    pop_note = "not asked"
+    if rates:
+        periods = out["period"] if freq is not None else None
+        pop, pop_note = _population_for(population, wards, names.index, periods)
+        if pop is not None and out["ward_code"].map(pop).notna().any():
+            out["rate_per_1000"] = out["count"] / out["ward_code"].map(pop) * 1000.0
+        else:
+            pop_note = f"{pop_note}; no population for these wards, rates left out"
+
+    out.attrs.update(
+        freq=str(freq), n_counted=int(len(df)), n_no_ward=n_no_ward, n_undated=n_undated,
+        n_other_wards=n_other, population=pop_note,
+    )
+    log.info(
+        "ward_counts: %d incidents counted in %d wards (freq=%s, by=%s); left out: %d with "
+        "no ward, %d undated, %d in other wards; population: %s",
+        len(df), len(names), freq, by, n_no_ward, n_undated, n_other, pop_note,
+    )
+    return out
