@@ -64,6 +64,8 @@ _API: dict[str, str] = {
     "street_network": "patrol",
     "patrol_targets": "patrol",
     "plan_patrol": "patrol",
+    "patrol_areas": "patrol",
+    "PatrolPlan": "patrol",
     # rendering
     "hotspot_map": "maps",
     "focus_ward_map": "maps",

@@ -312,17 +312,10 @@ def patrol_targets(
         there is no score); ``dwell_min`` runs from 10 minutes for the lowest value to
         20 for the highest. ``attrs`` records the choices and caveats.
     """
-    inc = check_gdf(inc, "incidents", ["category"])
     k = int(check_positive(k, "k", allow_none=False))
-    cats = [categories] if isinstance(categories, str) else list(categories)
-    sub = inc[inc["category"].isin(cats)]
-    check_nonempty(sub, f"incidents in categories {cats}")
-    sub, untimed, hour_note = _filter_hours(sub, hours)
-    check_nonempty(sub, f"incidents between {hours} hours")
+    sub, cats, untimed, hour_note = _verona_subset(inc, categories, hours)
     if areas is None:
-        from .rank import top_areas
-
-        areas = top_areas(sub, n=k)
+        areas = _top_areas(sub, k)
     areas = check_gdf(areas, "areas")
     check_nonempty(areas, "hotspot areas")
     if "rank" in areas.columns:
@@ -402,6 +395,43 @@ def patrol_targets(
         len(out), len(sub), ",".join(cats), out.attrs["hours"] or "all", untimed, poi_note,
     )
     return out
+
+
+def patrol_areas(
+    inc: gpd.GeoDataFrame,
+    categories: tuple[str, ...] | list[str] = VERONA_CATEGORIES,
+    hours: tuple[int, int] | None = (14, 24),
+    k: int = 8,
+) -> gpd.GeoDataFrame:
+    """The top-k hotspot areas (``hs.top_areas`` polygons) behind :func:`patrol_targets`.
+
+    Same filtering as :func:`patrol_targets` (categories, hour window where times
+    exist); pass the result to ``patrol_targets(..., areas=)`` and to the patrol map.
+    """
+    k = int(check_positive(k, "k", allow_none=False))
+    sub, *_ = _verona_subset(inc, categories, hours)
+    return _top_areas(sub, k)
+
+
+def _top_areas(sub: gpd.GeoDataFrame, k: int) -> gpd.GeoDataFrame:
+    try:
+        from .rank import top_areas
+    except ImportError as exc:  # rank.py is another engineer's module
+        raise HotspotsError(
+            "hs.top_areas is not available in this install; pass areas= explicitly"
+        ) from exc
+    return top_areas(sub, n=k)
+
+
+def _verona_subset(inc, categories, hours):
+    """Incidents in the categories and hour window: (subset, categories, untimed, note)."""
+    inc = check_gdf(inc, "incidents", ["category"])
+    cats = [categories] if isinstance(categories, str) else list(categories)
+    sub = inc[inc["category"].isin(cats)]
+    check_nonempty(sub, f"incidents in categories {cats}")
+    sub, untimed, hour_note = _filter_hours(sub, hours)
+    check_nonempty(sub, f"incidents between {hours} hours")
+    return sub, cats, untimed, hour_note
 
 
 def _filter_hours(sub: gpd.GeoDataFrame, hours: tuple[int, int] | None):
@@ -1027,6 +1057,6 @@ def stop_distances(network: nx.Graph, nodes: list) -> np.ndarray:
 
 
 __all__ = [
-    "PatrolPlan", "plan_patrol", "patrol_targets", "street_network", "stop_distances",
-    "tour_length", "VERONA_CATEGORIES", "WALK_NOTE",
+    "PatrolPlan", "plan_patrol", "patrol_targets", "patrol_areas", "street_network",
+    "stop_distances", "tour_length", "VERONA_CATEGORIES", "WALK_NOTE",
 ]

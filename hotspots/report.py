@@ -75,3 +75,65 @@ def write_pack(directory: str | Path, stem: str, markdown: str, html_text: str) 
 
 
 # --- patrol: Op Verona briefing (owned by the patrol work)
+
+
+def patrol_briefing(
+    plan,
+    title: str = "Op Verona patrol briefing",
+    area_name: str = "",
+    attribution: str | None = None,
+) -> tuple[str, str]:
+    """A printable patrol briefing from a :class:`hotspots.patrol.PatrolPlan`.
+
+    Parameters
+    ----------
+    plan : PatrolPlan
+        From ``hs.plan_patrol``.
+    title : str
+        Heading of the briefing.
+    area_name : str
+        Where the patrol runs (e.g. "City of London"), shown under the title.
+    attribution : str, optional
+        Data credits; default police.uk (OGL v3), OpenStreetMap (ODbL) and TfL (OGL v3).
+
+    Returns
+    -------
+    (markdown, html) : tuple of str
+        The same content twice: Markdown for email/chat, a self-contained HTML page
+        for printing. Write them with :func:`write_pack`.
+    """
+    from .datasets import attribution as credits
+
+    attribution = attribution or credits("city_of_london_2019", "osm_city_of_london",
+                                         "tfl_stations")
+    a = plan.attrs
+    km = plan.length_m / 1000
+    summary = (
+        f"{len(plan.stops)} stops, {km:.2f} km on foot ({plan.walk_minutes:.0f} min walking at "
+        f"{a.get('walk_kmh', 4.8):g} km/h) + {plan.dwell_minutes:.0f} min at stops = "
+        f"{plan.minutes:.0f} min of a {a.get('max_minutes', 0):.0f} min budget. "
+        f"Start {a.get('start_time', '')}; "
+        + ("returns to the start." if a.get("closed") else "finishes at the last stop.")
+    )
+    stop_rows = [
+        {"#": r["order"], "arrive": r["arrival"], "dwell (min)": r["dwell_min"],
+         "street": r["street"], "why": r["why"],
+         "walk in (m)": f"{r['walk_m']:.0f}", "lat, lon": f"{r['lat']:.5f}, {r['lon']:.5f}"}
+        for _, r in plan.stops.iterrows()
+    ]
+    dropped_rows = [{"target": r["name"], "reason": r["reason"]}
+                    for _, r in plan.dropped.iterrows()]
+    order = f"Solver: {a.get('solver', '')}." if a.get("solver") else ""
+    sub = f"{area_name}: " if area_name else ""
+    md = [f"# {title}", "", f"**{sub}{summary}**", "", "## Stops", "", md_table(stop_rows),
+          "## Left out", "", md_table(dropped_rows), "## Caveats", ""]
+    md += [f"- {n}" for n in plan.notes] + ([f"- {order}"] if order else [])
+    md += ["", "---", "", f"_{attribution}_", ""]
+    body = (
+        f"<h1>{esc(title)}</h1><p><strong>{esc(sub + summary)}</strong></p>"
+        f"<h2>Stops</h2>{html_table(stop_rows)}<h2>Left out</h2>{html_table(dropped_rows)}"
+        "<h2>Caveats</h2><ul>"
+        + "".join(f"<li>{esc(n)}</li>" for n in [*plan.notes, *([order] if order else [])])
+        + "</ul>"
+    )
+    return "\n".join(md), html_page(title, body, footer=attribution)
