@@ -1,0 +1,658 @@
+"""Synthetic fly-tip and StreetSafe reports on real ward geometry, with planted truth.
+
+No public point-level fly-tip or StreetSafe data exists for London, so the toolkit
+ships a seeded generator. Every set it makes is labelled synthetic three ways: the
+``source`` column says ``"synthetic"``, a ``synthetic`` column is True, and
+``attrs["synthetic"]`` is True.
+
+What a set holds
+----------------
+- **Background** points spread over the borough's 2011 LSOAs (clipped to the
+  wards of `year`), uniformly within each LSOA piece.
+- **Planted hotspots** (6-10 unless ``n_hotspots`` says otherwise): ellipses of
+  equal-area radius 60-300 m, each wholly inside one ward, each holding a known
+  number of points (at least 3% of the set, denser towards the centre). About half
+  are active the whole period; the others only in a window of weeks, so a focus-week
+  analysis has a dominant ward in that window. ``return_truth=True`` also returns
+  one row per hotspot: ``hotspot_id, ward_code, ward_name, radius_m, semi_major_m,
+  semi_minor_m, angle_deg, n_points, intensity, main_subcategory, start, end,
+  start_week, end_week, persistent, geometry`` (the planted ellipse, EPSG:27700).
+  ``start`` is the first active day, ``end`` the exclusive end (midnight after the
+  last active day); ``start_week``/``end_week`` are 0-based and inclusive, counted
+  from the set's ``start``. ``intensity`` is the hotspot's point density per km² per
+  week divided by the background's, over the borough.
+- **Times**: a day drawn by season x day-of-week weight, an hour by an
+  hour-of-day profile, a uniform minute. Fly-tips peak early morning (05-08) and
+  evening (18-21) and at weekends; StreetSafe reports peak in the evening and at
+  night (18-02) and on Friday/Saturday.
+
+Calibration (fly-tips)
+----------------------
+- **Total**: when ``n`` is None, the borough's latest annual total in Defra's ENV24
+  fly-tipping statistics (registry key ``defra_flytips``; Harrow 2021-22: 9,802),
+  pro rata to ``weeks``/52.
+- **Where**: each LSOA's weight is ``(FixMyStreet reports + 4) ** 0.75`` from the
+  FixMyStreet LSOA-month file (``fixmystreet_flytips``, both "Fly-tipping" and
+  "Dumped Rubbish", 2007-2020). The +4 prior keeps LSOAs without reports in play
+  (LSOAs hold ~1,500 residents each, so a flat prior is a population prior); the
+  0.75 power tempers the busiest LSOA so the background has realistic gradients
+  without rivalling the planted hotspots. Hotspot wards are drawn in proportion to
+  the same weights, and hotspot centres prefer LSOAs with more reports.
+- **When**: the month-of-year profile of all London FixMyStreet fly-tip reports,
+  each full year 2008-2020 normalised to its own total before averaging (so
+  FixMyStreet's growth does not read as seasonality).
+- **What**: ``subcategory`` shares and ``size`` classes from the borough's latest
+  Defra year whose waste types and sizes are mostly identified (Harrow 2021-22),
+  plus a 2% floor per type so no type is impossible. Defra has no mattress type:
+  mattresses are taken as 20% of "other household waste" (an assumption).
+  ``size_class`` uses Defra's wording ("Single Black Bag" ... "Significant / Multi
+  Loads"); ``size`` is an approximate volume in m³ (0.1 for a bag up to 20 for
+  multi loads, with +-25% jitter), usable as a weight.
+
+StreetSafe (no public counts or locations exist): background by the flat LSOA
+(population) prior, ``n`` defaults to 60 reports a week, reasons have assumed
+shares (poor lighting 30%, verbally abused 20%, followed 18%, other 14%, vandalism
+10%, abandoned buildings 8%), and no seasonality.
+
+Randomness only through ``numpy.random.default_rng(seed)``: same arguments, same
+output, byte for byte when written with :func:`write_sample`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely import affinity
+
+from . import datasets
+from ._atomic import atomic_write_csv, atomic_write_text
+from ._errors import BadInputError
+from ._validate import BNG, WGS84
+from .boundaries import _read, wards
+
+log = logging.getLogger("hotspots")
+
+FLY_TIP_SUBCATEGORIES: dict[str, list[str]] = {
+    # our wording -> Defra ENV24 waste-type columns
+    "black bags": ["Black Bags - Commercial Incidents", "Black Bags - Household Incidents"],
+    "household items": ["Other Household Waste Incidents"],
+    "mattress": ["Other Household Waste Incidents"],
+    "white goods": ["White Goods Incidents", "Other Electrical Incidents"],
+    "construction waste": ["Constr / Demol / Excav Incidents", "Asbestos Incidents"],
+    "green waste": ["Green Incidents"],
+    "tyres": ["Tyres Incidents", "Vehicle Parts Incidents"],
+    "commercial waste": [
+        "Other Commercial Waste Incidents",
+        "Chemical Drums, Oil, Fuel Incidents",
+    ],
+}
+_MATTRESS_SHARE = 0.2  # of Defra's "other household waste"; Defra has no mattress type
+
+#: Defra size class -> (Defra column, approximate volume in m³)
+SIZE_CLASSES: dict[str, tuple[str, float]] = {
+    "Single Black Bag": ("Single Black Bag Incidents", 0.1),
+    "Single Item": ("Single Item Incidents", 0.5),
+    "Car Boot or Less": ("Car Boot or Less Incidents", 1.0),
+    "Small Van Load": ("Small Van Load Incidents", 3.0),
+    "Transit Van Load": ("Transit Van Load Incidents", 6.0),
+    "Tipper Lorry Load": ("Tipper Lorry Load Incidents", 10.0),
+    "Significant / Multi Loads": ("Significant / Multi Loads Incidents", 20.0),
+}
+# which size classes each waste type can come in (a mattress is never a tipper load)
+_SIZES_FOR: dict[str, list[str]] = {
+    "black bags": ["Single Black Bag", "Car Boot or Less", "Small Van Load", "Transit Van Load"],
+    "household items": ["Single Item", "Car Boot or Less", "Small Van Load", "Transit Van Load"],
+    "mattress": ["Single Item", "Car Boot or Less"],
+    "white goods": ["Single Item", "Car Boot or Less", "Small Van Load"],
+    "construction waste": [
+        "Car Boot or Less", "Small Van Load", "Transit Van Load", "Tipper Lorry Load",
+        "Significant / Multi Loads",
+    ],
+    "green waste": ["Car Boot or Less", "Small Van Load", "Transit Van Load"],
+    "tyres": ["Single Item", "Car Boot or Less", "Small Van Load", "Transit Van Load"],
+    "commercial waste": [
+        "Car Boot or Less", "Small Van Load", "Transit Van Load", "Tipper Lorry Load",
+        "Significant / Multi Loads",
+    ],
+}
+
+STREETSAFE_REASONS: dict[str, float] = {
+    "poor lighting": 0.30,
+    "verbally abused": 0.20,
+    "followed": 0.18,
+    "other": 0.14,
+    "vandalism": 0.10,
+    "abandoned buildings": 0.08,
+}
+
+# hour-of-day (0..23) and day-of-week (Mon..Sun) relative weights
+_FLY_HOURS = np.array([0.4, 0.3, 0.3, 0.3, 0.5, 1.6, 2.4, 2.6, 2.0, 1.2, 1.0, 1.0,
+                       1.0, 1.0, 1.0, 1.1, 1.3, 1.6, 2.0, 2.2, 2.1, 1.8, 1.2, 0.7])
+_FLY_DOW = np.array([0.9, 0.85, 0.85, 0.9, 1.0, 1.35, 1.4])
+_SS_HOURS = np.array([2.0, 1.6, 1.2, 0.8, 0.4, 0.3, 0.4, 0.7, 1.0, 0.8, 0.6, 0.6,
+                      0.7, 0.7, 0.8, 1.0, 1.3, 1.8, 2.6, 3.0, 3.2, 3.2, 3.0, 2.6])
+_SS_DOW = np.array([0.85, 0.85, 0.9, 1.0, 1.25, 1.35, 1.0])
+
+_FMS_PRIOR = 4.0  # pseudo-reports per LSOA
+_FMS_POWER = 0.75  # tempers the busiest LSOAs
+_SS_PER_WEEK = 60  # default StreetSafe reports a week (no public figure exists)
+_MIN_N = 100  # below this, planted hotspots of >= 3% are a handful of points
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """What differs between fly-tips and StreetSafe."""
+
+    category: str
+    id_prefix: str
+    salt: int  # mixed into the seed so the two generators draw different streams
+    hours: np.ndarray
+    dow: np.ndarray
+    use_fms: bool  # FixMyStreet weights (fly-tips) or the flat population prior
+
+
+_FLY = _Spec("fly_tip", "ft", 0, _FLY_HOURS, _FLY_DOW, True)
+_SS = _Spec("streetsafe", "ss", 1, _SS_HOURS, _SS_DOW, False)
+
+
+# --------------------------------------------------------------------------- calibration
+@lru_cache(maxsize=1)
+def _fms() -> pd.DataFrame:
+    return pd.read_csv(datasets.path("fixmystreet_flytips"), dtype={"month_start": str})
+
+
+@lru_cache(maxsize=1)
+def fms_seasonality() -> tuple[float, ...]:
+    """Month-of-year weights (Jan..Dec, mean 1) from London FixMyStreet fly-tip reports.
+
+    Each full year 2008-2020 is normalised to its own total before averaging, so the
+    growth of FixMyStreet over the years does not show up as seasonality.
+    """
+    f = _fms()
+    year = f["month_start"].str[:4].astype(int)
+    month = f["month_start"].str[5:7].astype(int)
+    table = (
+        f.assign(year=year, m=month)[(year >= 2008) & (year <= 2020)]
+        .pivot_table(index="year", columns="m", values="reports", aggfunc="sum", fill_value=0)
+        .reindex(columns=range(1, 13), fill_value=0)
+    )
+    shares = table.div(table.sum(axis=1), axis=0).mean(axis=0).to_numpy()
+    return tuple(float(v) for v in shares * 12)
+
+
+def fms_lsoa_reports(borough_code: str) -> pd.Series:
+    """FixMyStreet fly-tip + dumped-rubbish reports per 2011 LSOA of a borough, 2007-2020."""
+    f = _fms()
+    return f[f["LAD19CD"] == borough_code].groupby("LSOA11CD")["reports"].sum()
+
+
+def _defra_rows(borough_name: str) -> pd.DataFrame:
+    d = pd.read_csv(datasets.path("defra_flytips"), dtype=str)
+    d = d[d["LA Name"].str.strip().str.lower() == borough_name.lower()]
+    num = d.drop(columns=["Year", "ONS Code", "LA Name", "Region", "Reporting basis"],
+                 errors="ignore")
+    num = num.apply(lambda c: pd.to_numeric(c.str.replace(",", ""), errors="coerce")).fillna(0)
+    num.insert(0, "Year", d["Year"].str.strip())
+    return num.sort_values("Year", ignore_index=True)
+
+
+def defra_calibration(borough_name: str) -> dict:
+    """Fly-tip totals, waste-type and size-class weights for a borough from Defra ENV24.
+
+    Returns
+    -------
+    dict
+        ``total`` (latest year's incidents), ``total_year``, ``types`` (subcategory ->
+        weight, summing to 1), ``types_year``, ``sizes`` (size class -> weight),
+        ``sizes_year``. Weights carry a 2% floor per class. Falls back to all-London
+        shares when the borough is not in the file (``total`` is then None).
+    """
+    rows = _defra_rows(borough_name)
+    if rows.empty:
+        rows, total, total_year = _defra_rows_all(), None, None
+    else:
+        total, total_year = int(rows["Total Incidents"].iloc[-1]), rows["Year"].iloc[-1]
+
+    def pick(cols: dict[str, float]) -> tuple[dict[str, float], str]:
+        # latest year whose identified classes cover at least half the incidents
+        for i in range(len(rows) - 1, -1, -1):
+            r = rows.iloc[i]
+            vals = {k: float(sum(r[c] for c in cs)) * f for k, (cs, f) in cols.items()}
+            if sum(vals.values()) >= 0.5 * r["Total Incidents"] > 0:
+                tot = sum(vals.values())
+                w = {k: max(v / tot, 0.02) for k, v in vals.items()}
+                s = sum(w.values())
+                return {k: v / s for k, v in w.items()}, r["Year"]
+        return {k: 1 / len(cols) for k in cols}, "none"
+
+    type_cols = {
+        k: (cs, _MATTRESS_SHARE if k == "mattress" else
+            (1 - _MATTRESS_SHARE if k == "household items" else 1.0))
+        for k, cs in FLY_TIP_SUBCATEGORIES.items()
+    }
+    types, types_year = pick(type_cols)
+    sizes, sizes_year = pick({k: ([c], 1.0) for k, (c, _) in SIZE_CLASSES.items()})
+    return {"total": total, "total_year": total_year, "types": types,
+            "types_year": types_year, "sizes": sizes, "sizes_year": sizes_year}
+
+
+def _defra_rows_all() -> pd.DataFrame:
+    d = pd.read_csv(datasets.path("defra_flytips"), dtype=str)
+    names = d["LA Name"].str.strip().unique()
+    parts = [_defra_rows(n) for n in names]
+    return pd.concat(parts).groupby("Year", as_index=False).sum(numeric_only=True)
+
+
+# --------------------------------------------------------------------------- geometry
+@lru_cache(maxsize=8)
+def _pieces(borough: str, year: int) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """(LSOA x ward pieces with FixMyStreet reports, the borough's wards), EPSG:27700."""
+    w = wards(borough, year)
+    if w.empty:
+        raise BadInputError(f"no wards found for {borough!r} in {year}")
+    if w["borough_code"].nunique() != 1:
+        raise BadInputError("the synthetic generators make one borough at a time")
+    code = w["borough_code"].iloc[0]
+    lsoa = _read("lsoa_2011")
+    lsoa = lsoa.loc[lsoa["LAD_CD"] == code, ["LSOA11CD", "geometry"]]
+    lsoa = lsoa.assign(geometry=lsoa.geometry.make_valid(), lsoa_area=lsoa.geometry.area)
+    pieces = gpd.overlay(lsoa, w[["ward_code", "ward_name", "geometry"]], how="intersection",
+                         keep_geom_type=True)
+    pieces = pieces[pieces.geometry.area > 100.0]  # drop boundary slivers (< 100 m²)
+    pieces = pieces.sort_values(["LSOA11CD", "ward_code"], ignore_index=True)
+    pieces["reports"] = pieces["LSOA11CD"].map(fms_lsoa_reports(code)).fillna(0).astype(float)
+    pieces["area_share"] = pieces.geometry.area / pieces["lsoa_area"]
+    return pieces, w
+
+
+def _uniform_in(geom, k: int, rng: np.random.Generator) -> np.ndarray:
+    """`k` points uniformly inside `geom`, coordinates rounded to 0.1 m (rejection)."""
+    shapely.prepare(geom)
+    x0, y0, x1, y1 = geom.bounds
+    frac = max(geom.area / max((x1 - x0) * (y1 - y0), 1e-9), 0.05)
+    out = np.empty((0, 2))
+    while len(out) < k:
+        m = int((k - len(out)) / frac * 1.3) + 8
+        xy = np.round(np.column_stack([rng.uniform(x0, x1, m), rng.uniform(y0, y1, m)]), 1)
+        out = np.vstack([out, xy[shapely.contains_xy(geom, xy[:, 0], xy[:, 1])]])
+    return out[:k]
+
+
+def _ellipse(cx: float, cy: float, a: float, b: float, angle: float):
+    e = affinity.scale(shapely.Point(0, 0).buffer(1.0, quad_segs=16), a, b)
+    return affinity.translate(affinity.rotate(e, angle, origin=(0, 0)), cx, cy)
+
+
+def _in_ellipse(poly, cx, cy, a, b, angle, k: int, rng: np.random.Generator) -> np.ndarray:
+    """`k` points in an ellipse, denser towards the centre, all inside `poly` (0.1 m)."""
+    shapely.prepare(poly)
+    t = math.radians(angle)
+    out = np.empty((0, 2))
+    while len(out) < k:
+        m = (k - len(out)) + 8
+        r = rng.uniform(0, 1, m) ** 0.75  # radial density ~ 1/r^(1/3): peaked, not spiky
+        th = rng.uniform(0, 2 * np.pi, m)
+        u, v = a * r * np.cos(th), b * r * np.sin(th)
+        xy = np.round(np.column_stack([cx + u * math.cos(t) - v * math.sin(t),
+                                       cy + u * math.sin(t) + v * math.cos(t)]), 1)
+        out = np.vstack([out, xy[shapely.contains_xy(poly, xy[:, 0], xy[:, 1])]])
+    return out[:k]
+
+
+# --------------------------------------------------------------------------- generator
+def _check_args(start, weeks, seed, n, n_hotspots) -> tuple[pd.Timestamp, int]:
+    try:
+        t0 = pd.Timestamp(start).normalize()
+    except (TypeError, ValueError):
+        raise BadInputError(f"start must be a date like '2022-01-03', got {start!r}") from None
+    if not isinstance(weeks, int | np.integer) or weeks < 1:
+        raise BadInputError(f"weeks must be a whole number >= 1, got {weeks!r}")
+    if not isinstance(seed, int | np.integer):
+        raise BadInputError(f"seed must be an integer, got {seed!r}")
+    if n is not None and (not isinstance(n, int | np.integer) or n < _MIN_N):
+        raise BadInputError(f"n must be a whole number >= {_MIN_N} (or None), got {n!r}")
+    if n_hotspots is not None and not (0 <= n_hotspots <= 15):
+        raise BadInputError(f"n_hotspots must be between 0 and 15, got {n_hotspots!r}")
+    return t0, int(weeks)
+
+
+def _draw_times(days: pd.DatetimeIndex, day_w: np.ndarray, hours: np.ndarray, k: int,
+                rng: np.random.Generator) -> pd.DatetimeIndex:
+    d = rng.choice(len(days), size=k, p=day_w / day_w.sum())
+    h = rng.choice(24, size=k, p=hours / hours.sum())
+    mins = rng.integers(0, 60, size=k)
+    return days[d] + pd.to_timedelta(h * 60 + mins, unit="min")
+
+
+def _plant(spec: _Spec, pieces: gpd.GeoDataFrame, w: gpd.GeoDataFrame, piece_w: np.ndarray,
+           k: int, n: int, weeks: int, rng: np.random.Generator) -> list[dict]:
+    """Choose hotspot wards, shapes, centres, sizes and active windows."""
+    ward_w = (pd.Series(piece_w).groupby(pieces["ward_code"].to_numpy()).sum()
+              .reindex(w["ward_code"]).fillna(0).to_numpy() + 1e-9)
+    if not spec.use_fms:
+        ward_w = np.ones(len(w))
+    order = rng.choice(len(w), size=len(w), replace=False, p=ward_w / ward_w.sum())
+    radii = np.exp(rng.uniform(np.log(60), np.log(300), k))
+    # bigger hotspots get a bigger share so every one stays clearly denser than background
+    extra = 0.03 * (radii - 60) / 240 + rng.uniform(0, 0.015, k)
+    scale = min(1.0, max(0.45 - 0.03 * k, 0) / max(extra.sum(), 1e-9))
+    fracs = 0.03 + extra * scale
+    n_episodic = k // 2
+    episodic = np.zeros(k, bool)
+    episodic[rng.permutation(k)[:n_episodic]] = True
+    planted: list[dict] = []
+    wi = 0
+    for i in range(k):
+        radius = float(radii[i])
+        aspect = rng.uniform(1.0, 1.8)
+        a, b = radius * math.sqrt(aspect), radius / math.sqrt(aspect)
+        angle = float(rng.uniform(0, 180))
+        placed = None
+        while placed is None and wi < len(order):
+            ward = w.iloc[order[wi]]
+            wi += 1
+            room = ward.geometry.buffer(-(a + 10))
+            if room.is_empty or room.area < 1.0:
+                continue
+            cand = _uniform_in(room, 40, rng)
+            ok = np.ones(len(cand), bool)
+            for p in planted:  # keep hotspots apart so each is its own area
+                gap = np.hypot(cand[:, 0] - p["cx"], cand[:, 1] - p["cy"])
+                ok &= gap > p["semi_major_m"] + a + 200
+            if not ok.any():
+                continue
+            cand = cand[ok]
+            # prefer places with more reports: weight of the LSOA piece under each candidate
+            hit = pieces.sindex.query(shapely.points(cand), predicate="within")
+            cw = np.full(len(cand), 1e-6)
+            cw[hit[0]] = piece_w[hit[1]] / pieces.geometry.area.to_numpy()[hit[1]]
+            j = rng.choice(len(cand), p=cw / cw.sum())
+            placed = (ward, float(cand[j, 0]), float(cand[j, 1]))
+        if placed is None:
+            raise BadInputError("the borough is too small to plant that many hotspots")
+        ward, cx, cy = placed
+        if episodic[i]:
+            length = int(rng.integers(max(2, weeks // 8), max(3, weeks // 3) + 1))
+            length = min(length, weeks)
+            s = int(rng.integers(0, weeks - length + 1))
+        else:
+            s, length = 0, weeks
+        planted.append({
+            "ward_code": ward["ward_code"], "ward_name": ward["ward_name"],
+            "radius_m": round(radius, 1), "semi_major_m": round(a, 1),
+            "semi_minor_m": round(b, 1), "angle_deg": round(angle, 1),
+            "n_points": int(round(fracs[i] * n)), "start_week": s,
+            "end_week": s + length - 1, "persistent": not episodic[i],
+            "cx": round(cx, 1), "cy": round(cy, 1),
+        })
+    return planted
+
+
+def _generate(spec: _Spec, borough: str, start, weeks: int, seed: int, n: int | None,
+              year: int, n_hotspots: int | None, return_truth: bool):
+    t0, weeks = _check_args(start, weeks, seed, n, n_hotspots)
+    pieces, w = _pieces(borough, int(year))
+    borough_name, borough_code = w["borough_name"].iloc[0], w["borough_code"].iloc[0]
+    rng = np.random.default_rng((int(seed), spec.salt))
+    calib = defra_calibration(borough_name) if spec.category == "fly_tip" else None
+    n_source = "given"
+    if n is None:
+        if spec.category == "fly_tip" and calib["total"]:
+            n = int(round(calib["total"] * weeks / 52))
+            n_source = f"Defra ENV24 {calib['total_year']}: {calib['total']}/year"
+        elif spec.category == "fly_tip":
+            n, n_source = 5000 * weeks // 52, "default 5000/year (borough not in Defra)"
+        else:
+            n, n_source = _SS_PER_WEEK * weeks, f"default {_SS_PER_WEEK}/week"
+        n = max(n, _MIN_N)
+
+    lsoa_w = ((pieces["reports"] + _FMS_PRIOR) ** _FMS_POWER if spec.use_fms
+              else pd.Series(1.0, index=pieces.index))
+    piece_w = (lsoa_w * pieces["area_share"]).to_numpy()
+
+    k = int(rng.integers(6, 11)) if n_hotspots is None else int(n_hotspots)
+    planted = _plant(spec, pieces, w, piece_w, k, n, weeks, rng)
+    n_bg = n - sum(p["n_points"] for p in planted)
+
+    days = pd.date_range(t0, periods=7 * weeks, freq="D")
+    season = np.asarray(fms_seasonality()) if spec.use_fms else np.ones(12)
+    dow_w = spec.dow[days.dayofweek]
+
+    # background: pieces by weight, uniform within each piece
+    counts = np.bincount(rng.choice(len(pieces), size=n_bg, p=piece_w / piece_w.sum()),
+                         minlength=len(pieces))
+    xy_parts, ward_idx = [], []
+    for i in np.flatnonzero(counts):
+        xy_parts.append(_uniform_in(pieces.geometry.iloc[i], int(counts[i]), rng))
+        ward_idx.append(np.full(counts[i], i))
+    bg_xy = np.vstack(xy_parts)
+    bg_piece = np.concatenate(ward_idx)
+    bg_t = _draw_times(days, season[days.month - 1] * dow_w, spec.hours, n_bg, rng)
+
+    sub_w = calib["types"] if calib else STREETSAFE_REASONS
+    sub_names, sub_p = list(sub_w), np.array(list(sub_w.values()))
+    sub_p = sub_p / sub_p.sum()
+
+    frames = [pd.DataFrame({
+        "x": bg_xy[:, 0], "y": bg_xy[:, 1], "occurred_at": bg_t,
+        "subcategory": np.asarray(sub_names, dtype=object)[
+            rng.choice(len(sub_names), size=n_bg, p=sub_p)],
+        "ward_code": pieces["ward_code"].to_numpy()[bg_piece],
+        "ward_name": pieces["ward_name"].to_numpy()[bg_piece], "hotspot_id": -1,
+    })]
+    truth_rows = []
+    bg_density = n_bg / (w.geometry.area.sum() / 1e6) / weeks  # per km² per week
+    for hid, p in enumerate(planted):
+        poly = _ellipse(p["cx"], p["cy"], p["semi_major_m"], p["semi_minor_m"], p["angle_deg"])
+        xy = _in_ellipse(poly, p["cx"], p["cy"], p["semi_major_m"], p["semi_minor_m"],
+                         p["angle_deg"], p["n_points"], rng)
+        active = (np.arange(len(days)) // 7 >= p["start_week"]) & (
+            np.arange(len(days)) // 7 <= p["end_week"])
+        t = _draw_times(days, dow_w * active, spec.hours, p["n_points"], rng)
+        main = sub_names[int(rng.choice(len(sub_names), p=sub_p))]
+        # 65% of a hotspot's reports share one kind (the bags behind the same shops)
+        mixed = np.asarray(sub_names, dtype=object)[
+            rng.choice(len(sub_names), size=p["n_points"], p=sub_p)]
+        sub = np.where(rng.uniform(size=p["n_points"]) < 0.65, main, mixed)
+        frames.append(pd.DataFrame({
+            "x": xy[:, 0], "y": xy[:, 1], "occurred_at": t, "subcategory": sub,
+            "ward_code": p["ward_code"], "ward_name": p["ward_name"], "hotspot_id": hid,
+        }))
+        act_weeks = p["end_week"] - p["start_week"] + 1
+        dens = p["n_points"] / (poly.area / 1e6) / act_weeks
+        truth_rows.append({
+            "hotspot_id": hid, "ward_code": p["ward_code"], "ward_name": p["ward_name"],
+            "radius_m": p["radius_m"], "semi_major_m": p["semi_major_m"],
+            "semi_minor_m": p["semi_minor_m"], "angle_deg": p["angle_deg"],
+            "n_points": p["n_points"], "intensity": round(dens / bg_density, 1),
+            "main_subcategory": main,
+            "start": days[0] + pd.Timedelta(weeks=p["start_week"]),
+            "end": days[0] + pd.Timedelta(weeks=p["end_week"] + 1),
+            "start_week": p["start_week"], "end_week": p["end_week"],
+            "persistent": p["persistent"], "geometry": poly,
+        })
+
+    df = pd.concat(frames, ignore_index=True)
+    df = df.sort_values("occurred_at", kind="stable", ignore_index=True)
+    inc = gpd.GeoDataFrame({
+        "incident_id": [f"syn-{spec.id_prefix}-{borough_code}-{i:06d}"
+                        for i in range(1, len(df) + 1)],
+        "category": spec.category,
+        "subcategory": df["subcategory"].astype(str),
+        "occurred_at": df["occurred_at"],
+        "month": df["occurred_at"].dt.to_period("M").dt.to_timestamp(),
+        "source": "synthetic",
+        "location_desc": "synthetic location near " + df["ward_name"].astype(str),
+        "ward_code": df["ward_code"].astype(str), "ward_name": df["ward_name"].astype(str),
+        "borough_name": borough_name,
+        "hotspot_id": df["hotspot_id"].astype(int),
+    }, geometry=shapely.points(df["x"].to_numpy(), df["y"].to_numpy()), crs=BNG)
+    if calib:
+        size_class, size = _sizes(inc["subcategory"].to_numpy(), calib["sizes"], rng)
+        inc["size_class"], inc["size"] = size_class, size
+    inc["synthetic"] = True
+    inc = inc[[c for c in inc.columns if c != "geometry"] + ["geometry"]]
+
+    attrs = {"synthetic": True, "category": spec.category, "borough": borough_name,
+             "seed": int(seed), "start": str(t0.date()), "weeks": weeks, "n": int(n),
+             "n_source": n_source, "n_hotspots": k, "ward_year": int(year)}
+    if calib:
+        attrs.update(types_year=calib["types_year"], sizes_year=calib["sizes_year"])
+    inc.attrs.update(attrs)
+    log.info("synthetic %s for %s: n=%d (%s), %d planted hotspots, seed=%d, from %s for "
+             "%d weeks", spec.category, borough_name, n, n_source, k, seed, t0.date(), weeks)
+    if not return_truth:
+        return inc
+    truth = gpd.GeoDataFrame(truth_rows, geometry="geometry", crs=BNG) if truth_rows else (
+        gpd.GeoDataFrame({"hotspot_id": pd.Series(dtype=int)}, geometry=[], crs=BNG))
+    truth.attrs.update(attrs)
+    return inc, truth
+
+
+def _sizes(sub: np.ndarray, weights: dict[str, float], rng: np.random.Generator):
+    """Defra size class per incident (restricted to what each waste type can be) and m³."""
+    names = list(SIZE_CLASSES)
+    base = np.array([weights[c] for c in names])
+    cls = np.empty(len(sub), dtype=object)
+    for s in sorted(set(sub)):
+        idx = np.flatnonzero(sub == s)
+        allowed = np.array([c in _SIZES_FOR.get(s, names) for c in names])
+        p = base * allowed
+        cls[idx] = np.asarray(names, dtype=object)[rng.choice(len(names), size=len(idx),
+                                                              p=p / p.sum())]
+    vol = np.array([SIZE_CLASSES[c][1] for c in cls])
+    jitter = rng.uniform(0.75, 1.25, len(sub))
+    return cls.astype(str), np.maximum(np.round(vol * jitter, 2), 0.05)
+
+
+# --------------------------------------------------------------------------- public API
+def fly_tips(borough: str = "Harrow", start: str = "2022-01-03", weeks: int = 52,
+             seed: int = 0, return_truth: bool = False, n: int | None = None,
+             year: int = 2022, n_hotspots: int | None = None):
+    """A synthetic, seeded set of fly-tip reports with planted hotspots.
+
+    Parameters
+    ----------
+    borough : str, default "Harrow"
+        One London borough, name or E09 code.
+    start : str or Timestamp, default "2022-01-03"
+        First day (a Monday keeps weeks aligned with ``W-MON`` counts).
+    weeks : int, default 52
+        Length of the period in whole weeks.
+    seed : int, default 0
+        Seed for ``numpy.random.default_rng``; same arguments, same output.
+    return_truth : bool, default False
+        Also return the planted hotspots (see the module docstring for columns).
+    n : int, optional
+        Number of reports (>= 100). Default: the borough's latest Defra ENV24 annual
+        total pro rata to `weeks` (Harrow: 9,802 a year).
+    year : int, default 2022
+        Ward boundary year for the geometry and the ``ward_code``/``ward_name`` columns.
+    n_hotspots : int, optional
+        Number of planted hotspots; default a seeded draw from 6 to 10.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or (GeoDataFrame, GeoDataFrame)
+        Canonical incidents (EPSG:27700) with ``category="fly_tip"``,
+        ``source="synthetic"``, plus ``ward_code, ward_name, borough_name, hotspot_id``
+        (-1 for background), ``size_class``, ``size`` (m³) and ``synthetic=True``;
+        ``attrs["synthetic"]`` is True. With `return_truth`, also the truth frame.
+    """
+    return _generate(_FLY, borough, start, weeks, seed, n, year, n_hotspots, return_truth)
+
+
+def streetsafe(borough: str = "Harrow", start: str = "2022-01-03", weeks: int = 13,
+               seed: int = 0, return_truth: bool = False, n: int | None = None,
+               year: int = 2022, n_hotspots: int | None = None):
+    """A synthetic, seeded set of StreetSafe reports (places people felt unsafe).
+
+    Parameters are as for :func:`fly_tips`, except `n` defaults to 60 reports a week
+    (no public StreetSafe counts exist) and `weeks` to 13 (a quarter).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or (GeoDataFrame, GeoDataFrame)
+        Canonical incidents with ``category="streetsafe"`` and the reason in
+        ``subcategory`` ("poor lighting", "abandoned buildings", "vandalism",
+        "followed", "verbally abused", "other"), plus ``ward_code, ward_name,
+        borough_name, hotspot_id, synthetic``; with `return_truth`, also the truth frame.
+    """
+    return _generate(_SS, borough, start, weeks, seed, n, year, n_hotspots, return_truth)
+
+
+def to_table(inc: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The incidents as a plain table with ``easting, northing`` (0.1 m) and ``lon, lat``."""
+    ll = inc.geometry.to_crs(WGS84)
+    out = pd.DataFrame(inc.drop(columns="geometry"))
+    out["easting"] = np.round(inc.geometry.x.to_numpy(), 1)
+    out["northing"] = np.round(inc.geometry.y.to_numpy(), 1)
+    out["lon"] = np.round(ll.x.to_numpy(), 6)
+    out["lat"] = np.round(ll.y.to_numpy(), 6)
+    return out
+
+
+def _truth_geojson(truth: gpd.GeoDataFrame) -> str:
+    t = truth.copy()
+    for c in ("start", "end"):
+        t[c] = t[c].dt.strftime("%Y-%m-%d")
+    t["geometry"] = shapely.set_precision(t.geometry.to_crs(WGS84).values, 1e-7)
+    return t.to_json(drop_id=True) + "\n"
+
+
+def write_sample(out: str | Path = "sample_data", borough: str = "Harrow", seed: int = 0,
+                 n_fly_tips: int | None = 5000, start: str = "2022-01-03",
+                 year: int = 2022) -> dict[str, Path]:
+    """Write the committed sample: a year of fly-tips and a quarter of StreetSafe + truth.
+
+    Files (for Harrow from 2022-01-03): ``harrow_flytips_2022_synthetic.csv``,
+    ``harrow_flytips_2022_synthetic_truth.geojson``,
+    ``harrow_streetsafe_2022q1_synthetic.csv``,
+    ``harrow_streetsafe_2022q1_synthetic_truth.geojson``. The CSVs carry ``easting,
+    northing`` (EPSG:27700) and ``lon, lat`` (WGS84); the truth GeoJSON is WGS84.
+    Same arguments give byte-identical files.
+
+    Parameters
+    ----------
+    out : path, default "sample_data"
+        Folder to write into (created when missing).
+    borough, seed, start, year
+        As for :func:`fly_tips`.
+    n_fly_tips : int or None, default 5000
+        Fly-tips in the year; 5000 keeps the committed file small (about half
+        Harrow's Defra total of 9,802); None uses the Defra total.
+
+    Returns
+    -------
+    dict
+        ``{"fly_tips": path, "fly_tips_truth": path, "streetsafe": path,
+        "streetsafe_truth": path}``.
+    """
+    out = Path(out)
+    t0 = pd.Timestamp(start)
+    ft, ft_truth = fly_tips(borough, start, 52, seed, True, n_fly_tips, year)
+    ss, ss_truth = streetsafe(borough, start, 13, seed, True, None, year)
+    slug = ft.attrs["borough"].lower().replace(" ", "_").replace("&", "and")
+    stem_ft = f"{slug}_flytips_{t0.year}_synthetic"
+    stem_ss = f"{slug}_streetsafe_{t0.year}q{t0.quarter}_synthetic"
+    paths = {
+        "fly_tips": out / f"{stem_ft}.csv", "fly_tips_truth": out / f"{stem_ft}_truth.geojson",
+        "streetsafe": out / f"{stem_ss}.csv",
+        "streetsafe_truth": out / f"{stem_ss}_truth.geojson",
+    }
+    fmt = "%Y-%m-%d %H:%M:%S"
+    for key, inc, truth in (("fly_tips", ft, ft_truth), ("streetsafe", ss, ss_truth)):
+        table = to_table(inc)
+        table["occurred_at"] = table["occurred_at"].dt.strftime(fmt)
+        table["month"] = table["month"].dt.strftime("%Y-%m-%d")
+        atomic_write_csv(table, paths[key], lineterminator="\n")
+        atomic_write_text(paths[f"{key}_truth"], _truth_geojson(truth))
+    return paths
