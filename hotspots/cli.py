@@ -66,6 +66,26 @@ def datasets(
 # --- commands: io (section owned by the io work; add commands above this line)
 
 
+@app.command("synthetic")
+@friendly
+def synthetic_cmd(
+    borough: str = typer.Option("Harrow", help="London borough (name or E09 code)."),
+    out: Path = typer.Option(Path("sample_data"), help="Folder to write the files into."),
+    seed: int = typer.Option(0, help="Random seed: same seed, byte-identical files."),
+    n_fly_tips: int = typer.Option(
+        5000, help="Fly-tips in the year (0 = the borough's Defra ENV24 annual total)."
+    ),
+    start: str = typer.Option("2022-01-03", help="First day of the year / quarter."),
+) -> None:
+    """Write SYNTHETIC fly-tips (a year) and StreetSafe reports (a quarter) with truth."""
+    from .synthetic import write_sample
+
+    paths = write_sample(out, borough=borough, seed=seed, n_fly_tips=n_fly_tips or None,
+                         start=start)
+    for p in paths.values():
+        console.print(f"wrote {p}")
+
+
 # --- commands: synthetic (section owned by the synthetic work; add commands above this line)
 
 
