@@ -1,0 +1,563 @@
+"""The top areas: where to focus, ranked by a documented score.
+
+``top_areas`` finds candidate areas (DBSCAN or HDBSCAN cluster hulls, or connected
+hot regions of a KDE surface), scores each from the incidents inside it, and returns
+the best ``n`` with what a person needs to act on them: counts by category, ward(s),
+a centroid in lat/lon, change against the previous period and, given a street
+network, the street names.
+
+Harm weights (:func:`harm_weights`) are indicative days-of-custody-equivalent weights
+per category, in the spirit of the Cambridge Crime Harm Index; see
+``hotspots/data/harm_weights.csv`` and edit it (or pass your own table).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from importlib import resources
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ._errors import BadInputError
+from ._validate import BNG, WGS84, check_gdf, check_nonempty, check_positive, weights_array
+from .clusters import cluster_areas, collapse, dbscan, hdbscan, point_xy
+
+log = logging.getLogger("hotspots")
+
+METHODS = ("dbscan", "hdbscan", "kde")
+_W = "_hs_weight"  # temporary column carrying the combined (harm x user) weight
+DEFAULT_EPS = 150.0
+#: the KDE method keeps cells in the top share of non-zero cells, trying these in turn
+#: until there are at least ``n`` separate hot regions
+KDE_SHARES = (0.02, 0.05, 0.10, 0.20)
+
+
+def harm_weights() -> pd.DataFrame:
+    """The shipped harm weight per category (editable CSV), as a DataFrame.
+
+    Returns
+    -------
+    DataFrame
+        ``category, weight, basis, source``. Weights are *indicative*
+        days-of-custody-equivalents derived from Sentencing Council starting points
+        for a typical offence of each category, in the spirit of the Cambridge Crime
+        Harm Index (Sherman, Neyroud & Neyroud 2016); they are not the official
+        CCHI values. Copy ``hotspots/data/harm_weights.csv``, edit, and pass the
+        table as ``harm=`` to use your own.
+    """
+    with resources.files("hotspots").joinpath("data/harm_weights.csv").open(
+        "r", encoding="utf-8"
+    ) as fh:
+        return pd.read_csv(fh)
+
+
+def _harm_map(harm: Any) -> dict[str, float] | None:
+    if harm is None or harm is False:
+        return None
+    table = harm_weights() if harm is True else harm
+    if isinstance(table, dict):
+        return {str(k): float(v) for k, v in table.items()}
+    if not isinstance(table, pd.DataFrame) or not {"category", "weight"} <= set(table.columns):
+        raise BadInputError("harm must be True, a dict, or a table with 'category' and 'weight'")
+    return dict(zip(table["category"].astype(str), table["weight"].astype(float), strict=True))
+
+
+def incident_weights(inc: pd.DataFrame, weights: str | None = None, harm: Any = None) -> np.ndarray:
+    """Per-incident weight: the ``weights`` column (or 1) times the harm weight.
+
+    Categories missing from the harm table get weight 1 (logged).
+    """
+    w = weights_array(inc, weights)
+    hm = _harm_map(harm)
+    if hm is not None:
+        if "category" not in inc.columns:
+            raise BadInputError("harm weighting needs a 'category' column")
+        cat = inc["category"].astype(str)
+        missing = sorted(set(cat.unique()) - set(hm))
+        if missing:
+            log.info("harm weights: no weight for %s; they count 1", missing)
+        w = w * cat.map(hm).fillna(1.0).to_numpy(float)
+    return w
+
+
+# --- time -----------------------------------------------------------------------------
+
+
+def _times(inc: pd.DataFrame) -> tuple[pd.Series | None, bool]:
+    """Each incident's time and whether only months are known.
+
+    ``occurred_at`` where known, else the middle of ``month`` (day 15).
+    """
+    occ = pd.to_datetime(inc["occurred_at"]) if "occurred_at" in inc.columns else None
+    mon = pd.to_datetime(inc["month"]) if "month" in inc.columns else None
+    if occ is None and mon is None:
+        return None, False
+    if occ is None or occ.isna().all():
+        return mon + pd.Timedelta(days=14), True
+    if mon is not None:
+        occ = occ.fillna(mon + pd.Timedelta(days=14))
+    return occ, False
+
+
+def _window(
+    t: pd.Series, month_only: bool, period: tuple
+) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp]:
+    """(prev_start, start, end) with end exclusive, for a (start, end) period.
+
+    Both ends of ``period`` are inclusive whole days; with month-only data they are
+    whole months and the previous period is the same number of months before.
+    """
+    start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1])
+    if end < start:
+        raise BadInputError(f"period ends ({end.date()}) before it starts ({start.date()})")
+    if month_only:
+        s, e = start.to_period("M"), end.to_period("M") + 1
+        k = (e - s).n
+        return (s - k).to_timestamp(), s.to_timestamp(), e.to_timestamp()
+    e = end.normalize() + pd.Timedelta(days=1) if end == end.normalize() else end
+    return start - (e - start), start, e
+
+
+def _split_halves(t: pd.Series, month_only: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the first and second halves (equal length) of the data's time span."""
+    if month_only:
+        months = np.sort(t.dt.to_period("M").unique())
+        k = len(months) // 2
+        if k == 0:
+            z = np.zeros(len(t), bool)
+            return z, z
+        per = t.dt.to_period("M")
+        return per.isin(months[-2 * k : -k]).to_numpy(), per.isin(months[-k:]).to_numpy()
+    t0, t1 = t.min(), t.max()
+    mid = t0 + (t1 - t0) / 2
+    return (t < mid).to_numpy(), (t >= mid).to_numpy()
+
+
+def _recency(
+    t: pd.Series | None, start: pd.Timestamp | None, end: pd.Timestamp | None
+) -> np.ndarray:
+    """2^(-age / h): h is half the time span, so an incident at the start counts 1/4."""
+    if t is None:
+        return np.ones(0)
+    start = t.min() if start is None else start
+    end = t.max() if end is None else end
+    h = (end - start) / 2
+    if not h > pd.Timedelta(0):
+        return np.ones(len(t))
+    age = ((end - t) / h).to_numpy(float)
+    return np.power(2.0, -np.clip(np.nan_to_num(age, nan=0.0), 0, None))
+
+
+def _hours_mask(inc: pd.DataFrame, hours: tuple[float, float]) -> np.ndarray | None:
+    """Incidents whose time of day is in [h0, h1) (wrapping past midnight), or None."""
+    if "occurred_at" not in inc.columns or pd.to_datetime(inc["occurred_at"]).isna().all():
+        log.warning("hours filter ignored: these incidents have no times of day (month only)")
+        return None
+    occ = pd.to_datetime(inc["occurred_at"])
+    h = (occ.dt.hour + occ.dt.minute / 60).to_numpy(float)
+    h0, h1 = float(hours[0]), float(hours[1])
+    inside = (h >= h0) & (h < h1) if h0 <= h1 else (h >= h0) | (h < h1)
+    unknown = occ.isna().to_numpy()
+    if unknown.any():
+        log.info("hours filter: %d incidents without a time are left out", int(unknown.sum()))
+    return inside & ~unknown
+
+
+# --- candidate areas ------------------------------------------------------------------
+
+
+def auto_min_samples(xy: np.ndarray, eps: float, w: np.ndarray | None = None) -> int:
+    """Four times the weight a uniform spread would put within ``eps`` of a point (>= 3).
+
+    Uniform expectation = total weight × π eps² / area of the points' convex hull,
+    so a core point has at least four times its fair share: a borough-year of all
+    crime (Harrow 2022: 15k crimes, ~50 km², eps 150 m) gives ~80 and areas of
+    0.1-0.8 km² (twice the share chains Harrow's town centre into one 2 km² blob);
+    one month of Barnet burglary gives the floor, 3.
+    """
+    total = float(len(xy) if w is None else w.sum())
+    hull = shapely.MultiPoint(xy).convex_hull.area if len(xy) > 2 else 0.0
+    area = max(hull, math.pi * eps**2)
+    return max(3, int(round(4 * total * math.pi * eps**2 / area)))
+
+
+def candidate_areas(
+    inc: gpd.GeoDataFrame,
+    method: str = "dbscan",
+    n: int = 20,
+    weight: np.ndarray | None = None,
+    eps: float | None = None,
+    min_samples: float | None = None,
+    cell_size: float | None = None,
+    bandwidth: float | None = None,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """Candidate hotspot polygons (unranked) and the parameters chosen.
+
+    DBSCAN: hulls of clusters (buffer eps/2). ``min_samples`` defaults to
+    :func:`auto_min_samples`, lowered by 30% steps (not below 3) until there are at
+    least ``n`` clusters. HDBSCAN: ``min_cluster_size`` = the same automatic value.
+    KDE: connected (8-neighbour) regions of the cells in the top share of non-zero
+    density cells, the share being the first of 2%, 5%, 10%, 20% that yields ``n``
+    regions.
+
+    Returns
+    -------
+    (GeoDataFrame with ``geometry`` only, dict of chosen parameters)
+    """
+    if method not in METHODS:
+        raise BadInputError(f"method must be one of {METHODS}, got {method!r}")
+    w = np.ones(len(inc)) if weight is None else np.asarray(weight, float)
+    work = inc[["geometry"]].copy()
+    work[_W] = w
+    params: dict[str, Any] = {"method": method}
+    if method in ("dbscan", "hdbscan"):
+        eps = check_positive(eps, "eps") or DEFAULT_EPS
+        xy = point_xy(work)
+        auto = min_samples is None
+        ms = auto_min_samples(xy, eps, w) if auto else float(min_samples)
+        if method == "dbscan":
+            while True:
+                lab = dbscan(work, eps=eps, min_samples=ms, weights=_W, quiet=True)
+                if not auto or lab.attrs["n_clusters"] >= n or ms <= 3:
+                    break
+                ms = max(3, int(ms * 0.7))
+            params.update(eps=eps, min_samples=ms)
+            areas = cluster_areas(lab, buffer=eps / 2)
+        else:
+            # HDBSCAN has no weights: its cluster size is in incidents, not weight
+            mcs = auto_min_samples(xy, eps) if auto else max(3, int(ms))
+            lab = hdbscan(work, min_cluster_size=mcs, quiet=True)
+            params.update(min_cluster_size=mcs, buffer=eps / 2)
+            areas = cluster_areas(lab, buffer=eps / 2)
+        return gpd.GeoDataFrame(geometry=areas.geometry.array, crs=BNG), params
+    return _kde_regions(work, n, cell_size, bandwidth, params)
+
+
+def _kde_regions(work, n, cell_size, bandwidth, params):
+    from scipy import ndimage
+
+    from .density import kde
+    from .grid import cell_polygons, grid_of, to_array
+
+    g = kde(work, cell_size=cell_size, bandwidth=bandwidth, weights=_W)
+    dens, _ = to_array(g, "density", fill=0.0)
+    grid = grid_of(g)
+    pos = dens[dens > 0]
+    best = None
+    for share in KDE_SHARES:
+        thr = np.quantile(pos, 1 - share) if len(pos) else np.inf
+        lab, k = ndimage.label(dens >= thr, structure=np.ones((3, 3)))
+        if best is None or k > best[1]:
+            best = (lab, k, share)
+        if k >= n:
+            best = (lab, k, share)
+            break
+    lab, k, share = best
+    polys = cell_polygons(grid)
+    flat = lab.ravel()
+    geoms = [shapely.union_all(polys[flat == i]) for i in range(1, k + 1)]
+    params.update(
+        cell_size=g.attrs.get("cell_size"), bandwidth=g.attrs.get("bandwidth"), kde_share=share
+    )
+    return gpd.GeoDataFrame(geometry=geoms, crs=BNG), params
+
+
+def points_in_areas(xy: np.ndarray, geoms) -> tuple[np.ndarray, np.ndarray]:
+    """(point index, area index) for each point inside (or on the edge of) each area.
+
+    Identical coordinates are tested once (police.uk points share snap points).
+    """
+    if len(xy) == 0 or len(geoms) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    uxy, _, inv = collapse(xy, np.ones(len(xy)))
+    tree = shapely.STRtree(np.asarray(geoms))
+    up, ua = tree.query(shapely.points(uxy), predicate="intersects")
+    # expand unique-point hits back to every incident at that point
+    order = np.argsort(inv, kind="stable")
+    starts = np.searchsorted(inv[order], np.arange(len(uxy)))
+    counts = np.bincount(inv, minlength=len(uxy))
+    rep = counts[up]
+    pt = order[np.repeat(starts[up], rep) + _ranges(rep)]
+    return pt, np.repeat(ua, rep)
+
+
+def _ranges(lengths: np.ndarray) -> np.ndarray:
+    """0..l-1 for each l, concatenated."""
+    if len(lengths) == 0:
+        return np.zeros(0, np.int64)
+    ends = np.cumsum(lengths)
+    return np.arange(ends[-1]) - np.repeat(ends - lengths, lengths)
+
+
+def score_areas(
+    geoms, pt: np.ndarray, ar: np.ndarray, w: np.ndarray, r: np.ndarray
+) -> pd.DataFrame:
+    """Per area: n_incidents, weight, R (recency-weighted weight), area_m2, score.
+
+    score = R · sqrt(ρ / ρ_ref), with R = Σ w_i·r_i over incidents in the area,
+    ρ = R / area (km²) and ρ_ref the median ρ of all candidate areas.
+    """
+    k = len(geoms)
+    area = shapely.area(np.asarray(geoms))
+    n = np.bincount(ar, minlength=k)
+    wsum = np.bincount(ar, weights=w[pt], minlength=k)
+    rsum = np.bincount(ar, weights=(w * r)[pt], minlength=k)
+    rho = rsum / np.maximum(area / 1e6, 1e-9)
+    ref = np.median(rho[rho > 0]) if (rho > 0).any() else 1.0
+    score = rsum * np.sqrt(rho / ref)
+    c = shapely.centroid(np.asarray(geoms))
+    return pd.DataFrame(
+        {
+            "score": score,
+            "n_incidents": n,
+            "weight": wsum,
+            "area_m2": area,
+            "_cx": shapely.get_x(c),
+            "_cy": shapely.get_y(c),
+        }
+    )
+
+
+def order_areas(s: pd.DataFrame) -> np.ndarray:
+    """Positions by score desc; ties by incidents desc, then centroid x, y ascending."""
+    return np.lexsort((s["_cy"], s["_cx"], -s["n_incidents"].to_numpy(), -s["score"].to_numpy()))
+
+
+# --- labels for people ----------------------------------------------------------------
+
+
+def _ward_names(geoms: gpd.GeoSeries, inc: gpd.GeoDataFrame, wards: Any) -> list[str]:
+    """Ward name(s) each area overlaps, largest overlap first, comma-separated."""
+    if wards is None:
+        from .boundaries import boroughs
+        from .boundaries import wards as ward_table
+
+        b = boroughs()
+        xy = point_xy(inc)
+        sample = xy[:: max(1, len(xy) // 5000)]
+        hit = shapely.STRtree(b.geometry.array).query(shapely.points(sample), predicate="within")
+        codes = b["borough_code"].to_numpy()[np.unique(hit[1])]
+        if len(codes) == 0:
+            return [""] * len(geoms)
+        wards = ward_table(list(codes))
+    wards = check_gdf(wards, "wards", required=["ward_name"])
+    wg = wards.geometry.array
+    ai, wi = shapely.STRtree(wg).query(geoms.array, predicate="intersects")
+    ov = shapely.area(shapely.intersection(geoms.array[ai], wg[wi]))
+    df = pd.DataFrame({"a": ai, "name": wards["ward_name"].to_numpy()[wi], "ov": ov})
+    df = df[df["ov"] > 0].sort_values(["a", "ov", "name"], ascending=[True, False, True])
+    names = df.groupby("a")["name"].agg(lambda s: ", ".join(dict.fromkeys(s)))
+    return [names.get(i, "") for i in range(len(geoms))]
+
+
+def _street_names(geoms: gpd.GeoSeries, network: Any, k: int = 2) -> list[str]:
+    """Names of the streets with the most length inside each area ("A Road / B Street").
+
+    Areas crossed by no named street get the name of the nearest named street.
+    """
+    import osmnx as ox
+
+    edges = ox.graph_to_gdfs(network, nodes=False, fill_edge_geometry=True)
+    edges = edges.to_crs(BNG) if edges.crs is None or edges.crs.to_epsg() != 27700 else edges
+    if "name" not in edges.columns:
+        return [""] * len(geoms)
+    edges = edges[["name", "geometry"]].explode("name", ignore_index=True) if len(edges) else edges
+    edges = edges[edges["name"].notna() & (edges["name"].astype(str) != "")]
+    if len(edges) == 0:
+        return [""] * len(geoms)
+    eg = edges.geometry.array
+    names = edges["name"].astype(str).to_numpy()
+    tree = shapely.STRtree(eg)
+    ai, ei = tree.query(geoms.array, predicate="intersects")
+    ln = shapely.length(shapely.intersection(eg[ei], geoms.array[ai]))
+    df = pd.DataFrame({"a": ai, "name": names[ei], "len": ln})
+    df = df.groupby(["a", "name"], as_index=False)["len"].sum()
+    df = df.sort_values(["a", "len", "name"], ascending=[True, False, True])
+    top = df.groupby("a")["name"].agg(lambda s: " / ".join(list(s)[:k]))
+    out = []
+    for i, g in enumerate(geoms.array):
+        if i in top.index:
+            out.append(top[i])
+        else:
+            j = tree.query_nearest(shapely.centroid(g))
+            out.append(names[j[0]] if len(j) else "")
+    return out
+
+
+# --- the public function --------------------------------------------------------------
+
+
+def top_areas(
+    inc: gpd.GeoDataFrame,
+    n: int = 20,
+    method: str = "dbscan",
+    weights: str | None = None,
+    harm: Any = None,
+    period: tuple | None = None,
+    hours: tuple[float, float] | None = None,
+    categories: list[str] | str | None = None,
+    network: Any = None,
+    eps: float | None = None,
+    min_samples: float | None = None,
+    wards: gpd.GeoDataFrame | None = None,
+    cell_size: float | None = None,
+    bandwidth: float | None = None,
+    quiet: bool = False,
+) -> gpd.GeoDataFrame:
+    """The ``n`` areas to focus on, ranked by a documented score.
+
+    Parameters
+    ----------
+    inc : GeoDataFrame
+        Canonical incidents (any CRS; EPSG:27700 inside).
+    n : int, default 20
+        How many areas ("officers focus on 20 areas").
+    method : {"dbscan", "hdbscan", "kde"}, default "dbscan"
+        How candidate areas are found: DBSCAN cluster hulls buffered by eps/2,
+        HDBSCAN cluster hulls (varied density), or connected hot regions of the KDE
+        surface (see :func:`candidate_areas` for the adaptive thresholds).
+    weights : str, optional
+        Column of per-incident weights (e.g. a fly-tip's size).
+    harm : True, DataFrame or dict, optional
+        Multiply weights by a harm weight per category (True: :func:`harm_weights`).
+        ``n_*`` counts stay unweighted.
+    period : (start, end), optional
+        Keep incidents in this period (both ends inclusive; whole months for
+        month-only data). ``change_*`` then compares with the previous period of
+        equal length.
+    hours : (h0, h1), optional
+        Time of day, e.g. (14, 24) or (22, 6). Ignored (with a log message) when
+        incidents have no times, as police.uk data do.
+    categories : str or list of str, optional
+        Keep only these categories (mix fly_tip + asb, or pick one).
+    network : networkx.MultiDiGraph, optional
+        Street network (osmnx); adds ``streets``: the one or two named streets
+        with most length inside each area.
+    eps, min_samples : float, optional
+        DBSCAN parameters; eps default 150 m, min_samples automatic
+        (:func:`auto_min_samples`, lowered until there are ``n`` clusters).
+    wards : GeoDataFrame, optional
+        Wards to name areas by; default the 2022 wards of the borough(s) the points
+        fall in.
+    cell_size, bandwidth : float, optional
+        KDE grid and kernel radius in metres (method="kde"); defaults from hs.kde.
+
+    Returns
+    -------
+    GeoDataFrame
+        EPSG:27700, rows ranked 1..k (k <= n): ``rank, score, n_incidents, weight,
+        n_<category>..., area_m2, wards, lat, lon, change_n, change_pct`` (+
+        ``streets``), ``geometry``.
+
+    Notes
+    -----
+    **Score.** For the incidents inside an area (points on its edge included), with
+    weight w_i (``weights`` × harm, 1 by default) and recency r_i = 2^(−age_i/h)
+    (age from the end of the period, h = half the period's length, so an incident
+    at the start counts a quarter; all 1 when the data span one instant or month):
+    ``R = Σ w_i r_i``, density ``ρ = R / area_km²``, and
+    ``score = R · sqrt(ρ / ρ_ref)`` with ρ_ref the median ρ of all candidate areas:
+    the weighted count, boosted for tight areas and damped for sprawling ones.
+    Ties break by more incidents, then by centroid x then y (west, south first).
+
+    **Change.** ``change_n`` = incidents in the area in the period − in the
+    previous period of equal length; without ``period``, the second half of the
+    data's time span − the first half (month-only data: the last ⌊k/2⌋ months −
+    the ⌊k/2⌋ before). ``change_pct`` = 100 × change_n / previous (NaN when 0).
+    """
+    inc = check_gdf(inc, "incidents")
+    check_nonempty(inc, "incidents")
+    n = int(check_positive(n, "n", allow_none=False))
+    if method not in METHODS:
+        raise BadInputError(f"method must be one of {METHODS}, got {method!r}")
+    base = np.ones(len(inc), bool)
+    if categories is not None:
+        cats = [categories] if isinstance(categories, str) else list(categories)
+        if "category" not in inc.columns:
+            raise BadInputError("categories filter needs a 'category' column")
+        base &= inc["category"].astype(str).isin(cats).to_numpy()
+    if hours is not None:
+        hm = _hours_mask(inc, hours)
+        if hm is not None:
+            base &= hm
+    t, month_only = _times(inc)
+    if period is not None:
+        if t is None:
+            raise BadInputError("period filter needs 'occurred_at' or 'month' columns")
+        p0, s0, e0 = _window(t, month_only, period)
+        cur = base & ((t >= s0) & (t < e0)).to_numpy()
+        prev = base & ((t >= p0) & (t < s0)).to_numpy()
+        rstart, rend = s0, e0
+    else:
+        cur = base
+        if t is not None:
+            first, second = _split_halves(t, month_only)
+            prev, second = base & first, base & second
+        else:
+            prev = second = None
+        rstart = rend = None
+    sub = inc[cur]
+    if len(sub) == 0:
+        raise BadInputError("no incidents left after the category/period/hours filters")
+    w = incident_weights(sub, weights, harm)
+    r = _recency(t[cur], rstart, rend) if t is not None else np.ones(len(sub))
+    cand, params = candidate_areas(sub, method, n, w, eps, min_samples, cell_size, bandwidth)
+    xy = point_xy(sub)
+    pt, ar = points_in_areas(xy, cand.geometry.array)
+    s = score_areas(cand.geometry.array, pt, ar, w, r)
+    keep = order_areas(s)[:n]
+    keep = keep[s["n_incidents"].to_numpy()[keep] > 0]
+    geoms = cand.geometry.iloc[keep].reset_index(drop=True)
+    out = s.iloc[keep].reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    # unweighted counts by category
+    if "category" in sub.columns and len(keep):
+        remap = np.full(len(cand), -1)
+        remap[keep] = np.arange(len(keep))
+        sel = remap[ar] >= 0
+        ct = pd.crosstab(remap[ar][sel], sub["category"].astype(str).to_numpy()[pt][sel])
+        ct = ct.reindex(range(len(keep)), fill_value=0)
+        for c in ct.columns:
+            out[f"n_{c}"] = ct[c].to_numpy()
+    area_cols = ["area_m2"]
+    out = out[[c for c in out.columns if c not in area_cols] + area_cols]
+    out = gpd.GeoDataFrame(out, geometry=geoms.array, crs=BNG)
+    out["wards"] = _ward_names(out.geometry, inc, wards) if len(out) else []
+    ll = gpd.GeoSeries(shapely.points(out["_cx"], out["_cy"]), crs=BNG).to_crs(WGS84)
+    out["lat"], out["lon"] = ll.y.to_numpy(), ll.x.to_numpy()
+    out = out.drop(columns=["_cx", "_cy"])
+    now = second if period is None else cur
+    out["change_n"], out["change_pct"] = _change(inc, out.geometry, prev, now)
+    if network is not None:
+        out["streets"] = _street_names(out.geometry, network)
+    out = out[[c for c in out.columns if c != "geometry"] + ["geometry"]]
+    params.update(n=n, harm=harm is not None and harm is not False, n_input=len(sub))
+    out.attrs.update({k: v for k, v in params.items() if v is not None})
+    if not quiet:
+        log.info(
+            "top_areas: %s",
+            ", ".join(f"{k}={v}" for k, v in params.items() if v is not None),
+        )
+    return out
+
+
+def _change(inc, geoms, prev, now) -> tuple[np.ndarray, np.ndarray]:
+    """Incidents in each area in ``now`` minus in ``prev`` (masks over ``inc``)."""
+    k = len(geoms)
+    if prev is None or now is None or k == 0 or not (prev.any() or now.any()):
+        return np.full(k, np.nan), np.full(k, np.nan)
+    xy = point_xy(inc)
+    counts = []
+    for m in (prev, now):
+        _, ar = points_in_areas(xy[m], geoms.array)
+        counts.append(np.bincount(ar, minlength=k).astype(float))
+    before, after = counts
+    change = after - before
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(before > 0, 100 * change / before, np.nan)
+    return change, pct
