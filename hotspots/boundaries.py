@@ -310,14 +310,27 @@ def _pop_2011_geometry(borough_code: str, codes: set[str]) -> gpd.GeoDataFrame |
     return w[["ward_code", "geometry"]] if len(w) else None
 
 
+@lru_cache(maxsize=1)
+def _lookup_pairs() -> frozenset[tuple[str, str]]:
+    """(2011 ward, 2022 ward) pairs of the ONS best-fit lookup."""
+    lk = pd.read_csv(datasets.path("ward11_to_ward22"), encoding="utf-8-sig")
+    return frozenset(zip(lk["WD11CD"], lk["WD22CD"], strict=True))
+
+
 def _apportion(
-    src: gpd.GeoDataFrame, pop: pd.Series, target: gpd.GeoDataFrame
+    src: gpd.GeoDataFrame,
+    pop: pd.Series,
+    target: gpd.GeoDataFrame,
+    pairs: frozenset[tuple[str, str]] | None = None,
 ) -> pd.Series:
     """Share each source ward's population among target wards by area of overlap.
 
     Assumes people are spread evenly within a 2011 ward. Slivers below
-    `_SLIVER_SHARE` of the source area are dropped and the remaining shares
-    rescaled to 1, so the borough total is kept exactly.
+    `_SLIVER_SHARE` of the source area are dropped. With `pairs` (the ONS lookup,
+    built from where people live), a piece whose pair ONS does not list is dropped
+    too, unless that would drop the whole source ward: e.g. the part of the old
+    Headstone North inside the 2022 Headstone ward, which ONS gives no one. The
+    remaining shares are rescaled to 1, so the borough total is kept exactly.
     """
     pieces = gpd.overlay(
         src.rename(columns={"ward_code": "src"}),
@@ -328,6 +341,12 @@ def _apportion(
     src_area = dict(zip(src["ward_code"], src.area, strict=True))
     pieces["share"] = pieces.area / pieces["src"].map(src_area)
     pieces = pieces[pieces["share"] >= _SLIVER_SHARE].copy()
+    if pairs is not None:
+        listed = pd.Series(
+            [(a, b) in pairs for a, b in zip(pieces["src"], pieces["ward_code"], strict=True)],
+            index=pieces.index,
+        )
+        pieces = pieces[listed | ~listed.groupby(pieces["src"]).transform("any")].copy()
     pieces["share"] /= pieces.groupby("src")["share"].transform("sum")
     pieces["people"] = pieces["share"] * pieces["src"].map(pop)
     return pieces.groupby("ward_code")["people"].sum()
@@ -347,7 +366,9 @@ def ward_population(
     London's 2022 wards) each 2011 ward's population is shared among the wards it
     overlaps **in proportion to area**, within its borough: approximate, because it
     assumes people are spread evenly across a 2011 ward (parks and industrial land
-    are not). Borough totals are kept exactly. The method used is in
+    are not). For the 2022 pattern only the pieces the ONS ward 2011 → 2022 lookup
+    lists are used (that lookup is built from where people live, so it rules out
+    unpeopled overlaps). Borough totals are kept exactly. The method used is in
     ``attrs["method"]`` ("direct", "area-weighted" or "mixed").
 
     Parameters
@@ -393,7 +414,8 @@ def ward_population(
         src = _pop_2011_geometry(bcode, src_codes) if src_codes else None
         if src is None:
             continue  # no figures for this borough (City of London)
-        parts.append(_apportion(src, pop, tw))
+        pairs = _lookup_pairs() if wy in (2022, 2023) else None  # same codes both years
+        parts.append(_apportion(src, pop, tw, pairs))
         methods.add("area-weighted")
     people = pd.concat(parts) if parts else pd.Series(dtype=float)
     out = target[["ward_code", "ward_name"]].copy()
