@@ -1,0 +1,348 @@
+"""Patrol planner on the real City of London street network and 2019 police.uk data.
+
+References are independent of the code under test: shortest paths recomputed with
+networkx per pair, the optimum by brute force over itertools.permutations, GPX read
+back with ElementTree.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import xml.etree.ElementTree as ET
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+
+import hotspots as hs
+from hotspots import patrol
+from hotspots._errors import BadInputError, HotspotsError
+from hotspots.report import patrol_briefing
+
+START = (51.5155, -0.0922)  # by St Paul's / Guildhall, inside the City
+OUTSIDE = (51.5054, -0.0235)  # Canary Wharf: about 4 km east of the City extract
+POLICE_UK = {"Anti-social behaviour": "asb", "Robbery": "robbery",
+             "Violence and sexual offences": "violence_sexual"}
+
+
+@pytest.fixture(scope="module")
+def G():
+    return hs.street_network("osm_city_of_london")
+
+
+def _read_city() -> gpd.GeoDataFrame:
+    """The 2019 City file as canonical incidents (hs.read_incidents once io lands)."""
+    path = hs.dataset_path("city_of_london_2019")
+    try:
+        from hotspots.io import read_incidents
+    except ImportError:  # stand-in reader for the canonical frame
+        df = pd.read_csv(path).dropna(subset=["Longitude", "Latitude"])
+        return gpd.GeoDataFrame(
+            {"incident_id": [f"r{i}" for i in range(len(df))],
+             "category": df["Crime type"].map(POLICE_UK).fillna("other").to_numpy(),
+             "subcategory": df["Crime type"].to_numpy(), "occurred_at": pd.NaT,
+             "month": pd.to_datetime(df["Month"]).to_numpy(),
+             "location_desc": df["Location"].to_numpy()},
+            geometry=gpd.points_from_xy(df["Longitude"], df["Latitude"]), crs=4326,
+        ).to_crs(27700)
+    return read_incidents(path)
+
+
+@pytest.fixture(scope="module")
+def inc():
+    return _read_city()
+
+
+def _standin_areas(inc: gpd.GeoDataFrame, k: int = 8) -> gpd.GeoDataFrame:
+    """DBSCAN areas ranked by count: stands in for hs.top_areas until rank.py lands."""
+    sub = inc[inc["category"].isin(patrol.VERONA_CATEGORIES)]
+    areas = hs.cluster_areas(hs.dbscan(sub, eps=100, min_samples=15, quiet=True))
+    areas = areas.sort_values(["n_incidents", "cluster"], ascending=[False, True]).head(k)
+    areas = areas.reset_index(drop=True)
+    areas["rank"] = np.arange(1, len(areas) + 1)
+    areas["score"] = areas["n_incidents"].astype(float)
+    return areas
+
+
+@pytest.fixture(scope="module")
+def areas(inc):
+    try:
+        return hs.patrol_areas(inc, k=8)
+    except HotspotsError:  # hs.top_areas not landed yet
+        return _standin_areas(inc)
+
+
+@pytest.fixture(scope="module")
+def targets(inc, G, areas):
+    return hs.patrol_targets(inc, network=G, areas=areas, k=8)
+
+
+def _pair_dist(G, nodes):
+    """Shortest-path metres between nodes, one networkx call per pair (the reference)."""
+    return np.array([[nx.shortest_path_length(G, a, b, weight="length") for b in nodes]
+                     for a in nodes])
+
+
+def _edge_len(G, u, v):
+    return min(d["length"] for d in G.get_edge_data(u, v).values())
+
+
+# ------------------------------------------------------------------- network
+
+
+def test_network_is_projected_undirected_and_says_walking_caveat(G):
+    assert G.graph["walk"] is True and not G.is_directed()
+    assert "footpaths absent" in G.graph["walk_note"]
+    xs = np.array([d["x"] for _, d in G.nodes(data=True)])
+    ys = np.array([d["y"] for _, d in G.nodes(data=True)])
+    # the City of London in British National Grid metres
+    assert xs.min() > 529_000 and xs.max() < 536_000
+    assert ys.min() > 179_000 and ys.max() < 183_500
+    assert nx.is_connected(G)
+    # cached: same graph again, and a copy (callers cannot corrupt the cache)
+    G2 = hs.street_network("osm_city_of_london")
+    assert G2 is not G and G2.number_of_edges() == G.number_of_edges()
+
+
+def test_network_missing_file_is_clear(tmp_path):
+    with pytest.raises(HotspotsError, match="not found"):
+        hs.street_network(tmp_path / "nope.osm")
+
+
+# ------------------------------------------------------------------- targets
+
+
+def test_targets_snapped_explained_and_month_only_said(targets, inc, areas):
+    assert len(targets) == min(8, len(areas)) >= 5
+    assert targets.crs.to_epsg() == 27700
+    assert targets["reachable"].all() and (targets["snap_m"] <= patrol.SNAP_MAX_M).all()
+    assert targets["why"].str.contains("incidents").all()
+    d = targets["dwell_min"].to_numpy()
+    assert d.min() == patrol.DWELL_MIN and d.max() == patrol.DWELL_MAX
+    order = np.argsort(targets["value"].to_numpy(), kind="stable")
+    assert (np.diff(d[order]) >= 0).all()  # more value, no shorter dwell
+    # police.uk has months only: nothing filtered by hour, and the caveat is recorded
+    n_verona = int(inc["category"].isin(patrol.VERONA_CATEGORIES).sum())
+    assert targets.attrs["untimed"] == n_verona == targets.attrs["n_incidents"]
+    assert "month only" in targets.attrs["time_note"]
+    assert targets["street"].str.len().gt(0).all() and not targets["street"].eq("-").any()
+
+
+def test_target_counts_match_a_direct_spatial_count(targets, inc, areas):
+    sub = inc[inc["category"].isin(patrol.VERONA_CATEGORIES)]
+    for i, row in targets.iterrows():
+        poly = areas.sort_values("rank").geometry.iloc[i]
+        assert row["n_incidents"] == int(sub.geometry.intersects(poly).sum())
+
+
+def test_hours_window_applies_where_times_exist(G):
+    # 10 robberies at 15:00 and 30 at 03:00 on the same spot: only the 10 are inside 14-24
+    p = Point(532_300, 181_200)
+    t = [pd.Timestamp("2024-03-01 15:00")] * 10 + [pd.Timestamp("2024-03-02 03:00")] * 30
+    inc = gpd.GeoDataFrame({"category": "robbery", "occurred_at": t,
+                            "subcategory": "Robbery"}, geometry=[p] * 40, crs=27700)
+    area = gpd.GeoDataFrame({"rank": [1], "score": [1.0]}, geometry=[p.buffer(50)], crs=27700)
+    tg = hs.patrol_targets(inc, network=G, areas=area, k=1)
+    assert tg["n_incidents"].tolist() == [10] and tg.attrs["untimed"] == 0
+    tg = hs.patrol_targets(inc, network=G, areas=area, k=1, hours=(22, 6))  # wraps midnight
+    assert tg["n_incidents"].tolist() == [30]
+    tg = hs.patrol_targets(inc, network=G, areas=area, k=1, hours=None)
+    assert tg["n_incidents"].tolist() == [40]
+
+
+def test_streetsafe_reasons_in_why(G):
+    p = Point(532_300, 181_200)
+    inc = gpd.GeoDataFrame(
+        {"category": "streetsafe", "occurred_at": pd.Timestamp("2024-03-01 20:00"),
+         "subcategory": ["poor lighting"] * 5 + ["followed"] * 2},
+        geometry=[p] * 7, crs=27700)
+    area = gpd.GeoDataFrame({"rank": [1], "score": [7.0]}, geometry=[p.buffer(50)], crs=27700)
+    why = hs.patrol_targets(inc, network=G, areas=area, k=1)["why"].iloc[0]
+    assert "poor lighting (5)" in why and "followed (2)" in why
+
+
+# ------------------------------------------------------------------- route
+
+
+def test_route_is_connected_real_path_with_consistent_length(G, targets):
+    plan = hs.plan_patrol(G, targets, start=START, max_minutes=600)
+    assert len(plan.stops) == len(targets) and plan.dropped.empty
+    nodes = plan.nodes
+    assert all(G.has_edge(u, v) for u, v in itertools.pairwise(nodes))
+    start_node = patrol._snap(G, [plan.start.coords[0]])[0][0]
+    assert nodes[0] == start_node and nodes[-1] == plan.stops["node"].iloc[-1]
+    # every stop's node is on the path, in visiting order
+    pos = [nodes.index(n) for n in plan.stops["node"]]
+    assert pos == sorted(pos)
+    walked = sum(_edge_len(G, u, v) for u, v in itertools.pairwise(nodes))
+    assert plan.length_m == pytest.approx(walked, rel=1e-9)
+    # the drawn line follows the edge geometries: its length matches the edge lengths
+    assert plan.route.geometry.length.sum() == pytest.approx(walked, rel=0.01)
+    assert plan.route.crs.to_epsg() == 27700 and plan.stops.crs.to_epsg() == 27700
+    for col in ("order", "name", "why", "street", "arrival", "dwell_min", "lat", "lon"):
+        assert col in plan.stops.columns
+    assert plan.stops["order"].tolist() == list(range(1, len(targets) + 1))
+
+
+def test_order_is_brute_force_optimum_open_path(G, targets):
+    plan = hs.plan_patrol(G, targets, start=START, max_minutes=600)
+    start_node = patrol._snap(G, [plan.start.coords[0]])[0][0]
+    stop_nodes = list(targets["node"])
+    D = _pair_dist(G, [start_node, *stop_nodes])
+    best = min(D[0, p[0]] + sum(D[a, b] for a, b in itertools.pairwise(p))
+               for p in itertools.permutations(range(1, len(stop_nodes) + 1)))
+    assert plan.length_m == pytest.approx(best, rel=1e-9)
+    assert plan.attrs["solver"].startswith("exact")
+
+
+def test_order_is_brute_force_optimum_closed_loop(G, targets):
+    tg = targets.head(7)
+    plan = hs.plan_patrol(G, tg, start=START, end=START, max_minutes=600)
+    n = len(tg)
+    assert plan.attrs["closed"] and plan.nodes[0] == plan.nodes[-1]
+    start_node = plan.nodes[0]
+    D = _pair_dist(G, [start_node, *tg["node"]])
+    best = min(D[0, p[0]] + sum(D[a, b] for a, b in itertools.pairwise(p)) + D[p[-1], 0]
+               for p in itertools.permutations(range(1, n + 1)))
+    assert plan.length_m == pytest.approx(best, rel=1e-9)
+    assert all(G.has_edge(u, v) for u, v in itertools.pairwise(plan.nodes))
+
+
+def test_heuristic_is_valid_and_no_better_than_optimum(G, targets):
+    exact = hs.plan_patrol(G, targets, start=START, max_minutes=600)
+    approx = hs.plan_patrol(G, targets, start=START, max_minutes=600, exact_max=0)
+    assert approx.attrs["solver"].startswith("nearest")
+    assert sorted(approx.stops["target_id"]) == sorted(exact.stops["target_id"])
+    assert approx.length_m >= exact.length_m - 1e-6
+    assert approx.length_m <= 1.25 * exact.length_m  # 2-opt + Or-opt on 8 stops: close
+    assert all(G.has_edge(u, v) for u, v in itertools.pairwise(approx.nodes))
+
+
+def test_solvers_on_random_matrices_match_brute_force():
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 5, 7):
+        D = rng.uniform(1, 100, size=(n + 1, n + 1))  # asymmetric on purpose
+        for tail in (np.zeros(n + 1), D[:, 0].copy(), rng.uniform(1, 100, n + 1)):
+            best = min(patrol.tour_length(list(p), D, tail)
+                       for p in itertools.permutations(range(1, n + 1)))
+            seq = patrol._held_karp(D, tail)
+            assert sorted(seq) == list(range(1, n + 1))
+            assert patrol.tour_length(seq, D, tail) == pytest.approx(best)
+            ls = patrol._local_search(D, tail)
+            assert sorted(ls) == list(range(1, n + 1))
+            assert patrol.tour_length(ls, D, tail) >= best - 1e-9
+
+
+def test_one_dijkstra_per_stop_never_all_pairs(G, targets, monkeypatch):
+    calls = []
+    real = nx.single_source_dijkstra
+
+    def counting(graph, source, *a, **k):
+        calls.append(source)
+        return real(graph, source, *a, **k)
+
+    def forbidden(*a, **k):
+        raise AssertionError("all-pairs shortest paths on the city graph")
+
+    monkeypatch.setattr(nx, "single_source_dijkstra", counting)
+    for name in ("all_pairs_dijkstra_path_length", "all_pairs_dijkstra", "floyd_warshall",
+                 "floyd_warshall_numpy"):
+        monkeypatch.setattr(nx, name, forbidden)
+    monkeypatch.setattr(nx.approximation, "traveling_salesman_problem", forbidden)
+    plan = hs.plan_patrol(G, targets, start=START, max_minutes=600)
+    assert len(calls) == len(set(calls)) == plan.attrs["n_dijkstra"] <= len(targets) + 1
+
+
+def test_time_budget_holds_and_drops_lowest_value(G, targets):
+    plan = hs.plan_patrol(G, targets, start=START, max_minutes=60, walk_kmh=4.8)
+    assert plan.minutes <= 60
+    assert len(plan.stops) >= 1 and len(plan.dropped) >= 1
+    assert plan.dropped["reason"].str.startswith("over the time budget").all()
+    assert plan.dropped["value"].max() <= plan.stops["value"].min()
+    # minutes = walking at 4.8 km/h + dwell, and the arrival clock follows from it
+    assert plan.minutes == pytest.approx(plan.length_m / 80 + plan.stops["dwell_min"].sum())
+    first = plan.stops.iloc[0]
+    expected = 14 * 60 + first["walk_m"] / 80
+    assert first["arrival"] == f"{int(round(expected)) // 60:02d}:{int(round(expected)) % 60:02d}"
+    assert len(plan.stops) + len(plan.dropped) == len(targets)
+
+
+def test_unreachable_target_is_reported_not_lost(G, targets):
+    x, y = patrol._point_bng(OUTSIDE, "t").coords[0]
+    far = gpd.GeoDataFrame({"target_id": ["FAR"], "name": ["Canary Wharf"], "why": ["test"],
+                            "value": [1e9], "dwell_min": [10]},
+                           geometry=[Point(x, y)], crs=27700)
+    # an island node: on the graph but with no path to it
+    G2 = G.copy()
+    ix, iy = G.nodes[targets["node"].iloc[0]]["x"] + 60, G.nodes[targets["node"].iloc[0]]["y"]
+    G2.add_node("island", x=ix, y=iy)
+    island = gpd.GeoDataFrame({"target_id": ["ISL"], "name": ["Island"], "value": [1e9],
+                               "dwell_min": [10]}, geometry=[Point(ix, iy)], crs=27700)
+    tg = pd.concat([targets.head(3), far, island], ignore_index=True)
+    plan = hs.plan_patrol(G2, tg, start=START, max_minutes=600)
+    dropped = plan.dropped.set_index("target_id")["reason"]
+    assert dropped["FAR"].startswith("unreachable") and "from the nearest street" in dropped["FAR"]
+    assert dropped["ISL"].startswith("unreachable") and "no path" in dropped["ISL"]
+    assert len(plan.stops) == 3
+
+
+def test_start_outside_network_is_a_clear_error(G, targets):
+    with pytest.raises(BadInputError, match="outside the area the network covers"):
+        hs.plan_patrol(G, targets, start=OUTSIDE)
+    with pytest.raises(BadInputError, match="lat,lon"):
+        hs.plan_patrol(G, targets, start="somewhere")
+
+
+def test_exports_gpx_and_geojson(G, targets, tmp_path):
+    plan = hs.plan_patrol(G, targets, start=START, max_minutes=120)
+    gpx = plan.to_gpx(tmp_path / "route.gpx")
+    ns = {"g": "http://www.topografix.com/GPX/1/1"}
+    root = ET.parse(gpx).getroot()
+    wpts = root.findall("g:wpt", ns)
+    assert len(wpts) == len(plan.stops)
+    for w, (_, s) in zip(wpts, plan.stops.iterrows(), strict=True):
+        assert float(w.get("lat")) == pytest.approx(s["lat"], abs=1e-5)
+        assert float(w.get("lon")) == pytest.approx(s["lon"], abs=1e-5)
+    trk = [(float(p.get("lat")), float(p.get("lon"))) for p in root.iter(f"{{{ns['g']}}}trkpt")]
+    assert len(trk) >= len(plan.nodes) // 2
+    assert all(51.49 < lat < 51.53 and -0.12 < lon < -0.06 for lat, lon in trk)
+    doc = json.loads((plan.to_geojson(tmp_path / "route.geojson")).read_text())
+    kinds = [f["properties"]["kind"] for f in doc["features"]]
+    assert kinds.count("stop") == len(plan.stops) and kinds.count("route") == len(plan.route)
+    back = gpd.read_file(tmp_path / "route.geojson")
+    assert back.crs.to_epsg() == 4326
+
+
+def test_briefing_lists_stops_and_caveats(G, targets):
+    plan = hs.plan_patrol(G, targets, start=START, max_minutes=90)
+    md, html = patrol_briefing(plan, area_name="City of London")
+    for _, s in plan.stops.iterrows():
+        assert s["arrival"] in md and s["street"] in md
+    for _, d in plan.dropped.iterrows():
+        assert d["name"] in md
+    assert f"{plan.length_m / 1000:.2f} km" in md
+    assert "footpaths absent" in md and "month only" in md
+    assert "OpenStreetMap" in md and "Open Government Licence" in html
+    assert html.startswith("<!doctype html>") and "<table>" in html
+    assert not math.isnan(plan.minutes)
+
+
+def test_cli_patrol(tmp_path, monkeypatch):
+    pytest.importorskip("hotspots.io")
+    pytest.importorskip("hotspots.rank")
+    from typer.testing import CliRunner
+
+    from hotspots.cli import app
+
+    res = CliRunner().invoke(app, ["patrol", "--network", "osm_city_of_london",
+                                   "--incidents", "city_of_london_2019",
+                                   "--start", "51.5155,-0.0922", "--minutes", "120",
+                                   "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    for f in ("route.geojson", "route.gpx", "briefing.md", "briefing.html"):
+        assert (tmp_path / f).is_file()
