@@ -424,7 +424,7 @@ def _generate(spec: _Spec, borough: str, start, weeks: int, seed: int, n: int | 
 
     days = pd.date_range(t0, periods=7 * weeks, freq="D")
     season = np.asarray(fms_seasonality()) if spec.use_fms else np.ones(12)
-    dow_w = spec.dow[days.dayofweek]
+    dow_w = spec.dow[days.day_of_week]
 
     # background: pieces by weight, uniform within each piece
     counts = np.bincount(rng.choice(len(pieces), size=n_bg, p=piece_w / piece_w.sum()),

@@ -1,0 +1,192 @@
+"""Synthetic generators: contract, determinism, geometry, planted truth, calibration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+from scipy.stats import spearmanr
+
+import hotspots as hs
+from hotspots import datasets
+from hotspots.synthetic import FLY_TIP_SUBCATEGORIES, STREETSAFE_REASONS
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data"
+CONTRACT = ["incident_id", "category", "subcategory", "occurred_at", "month", "source",
+            "location_desc", "geometry"]
+
+
+@pytest.fixture(scope="module")
+def flies():
+    return hs.synthetic.fly_tips(seed=1, n=4000, return_truth=True)
+
+
+@pytest.fixture(scope="module")
+def safe():
+    return hs.synthetic.streetsafe(seed=1, return_truth=True)
+
+
+@pytest.fixture(scope="module")
+def harrow():
+    return hs.wards("Harrow", 2022)
+
+
+def test_contract_columns_and_labels(flies, safe):
+    for (inc, truth), cat in ((flies, "fly_tip"), (safe, "streetsafe")):
+        assert set(CONTRACT) <= set(inc.columns)
+        assert {"synthetic", "ward_code", "ward_name", "hotspot_id"} <= set(inc.columns)
+        assert inc.crs.to_epsg() == 27700
+        assert (inc["category"] == cat).all()
+        assert (inc["source"] == "synthetic").all() and inc["synthetic"].all()
+        assert inc.attrs["synthetic"] is True and truth.attrs["synthetic"] is True
+        assert inc["incident_id"].is_unique
+        assert (inc.geometry.geom_type == "Point").all()
+        assert (inc["month"] == inc["occurred_at"].dt.to_period("M").dt.to_timestamp()).all()
+        assert inc["location_desc"].str.startswith("synthetic location near ").all()
+        start = pd.Timestamp("2022-01-03")
+        end = start + pd.Timedelta(weeks=inc.attrs["weeks"])
+        assert inc["occurred_at"].between(start, end, inclusive="left").all()
+    assert set(flies[0]["subcategory"]) <= set(FLY_TIP_SUBCATEGORIES)
+    assert set(safe[0]["subcategory"]) == set(STREETSAFE_REASONS)
+    assert (flies[0]["size"] > 0).all()
+    assert len(flies[0]) == 4000
+    assert len(safe[0]) == 60 * 13  # default: 60 a week
+
+
+def test_same_seed_same_output_other_seed_differs():
+    a, ta = hs.synthetic.streetsafe(seed=7, n=300, weeks=4, return_truth=True)
+    b, tb = hs.synthetic.streetsafe(seed=7, n=300, weeks=4, return_truth=True)
+    assert_frame_equal(a, b)
+    assert_frame_equal(ta, tb)
+    c = hs.synthetic.streetsafe(seed=8, n=300, weeks=4)
+    assert not np.allclose(a.geometry.x.to_numpy(), c.geometry.x.to_numpy())
+
+
+def test_points_inside_borough_and_their_ward(flies, safe, harrow):
+    for inc, _ in (flies, safe):
+        joined = gpd.sjoin(inc[["ward_code", "geometry"]], harrow[["ward_code", "geometry"]],
+                           how="left", predicate="within")
+        joined = joined[~joined.index.duplicated()]  # a point on a shared edge
+        assert joined["ward_code_right"].notna().all(), "a point lies outside Harrow"
+        assert (joined["ward_code_left"] == joined["ward_code_right"]).mean() > 0.999
+        # and inside the independent borough outline (ONS LAD, 20 m generalised)
+        outline = hs.boroughs("Harrow").geometry.iloc[0].buffer(50)
+        assert inc.within(outline).all()
+
+
+def test_planted_truth(flies, safe, harrow):
+    for inc, truth in (flies, safe):
+        n = len(inc)
+        assert 6 <= len(truth) <= 10
+        counts = inc.loc[inc["hotspot_id"] >= 0, "hotspot_id"].value_counts()
+        assert counts.sort_index().tolist() == truth.sort_values("hotspot_id")["n_points"].tolist()
+        assert (truth["n_points"] >= 0.03 * n - 1).all()
+        assert truth["radius_m"].between(60, 300).all()
+        for row in truth.itertuples():
+            pts = inc[inc["hotspot_id"] == row.hotspot_id]
+            assert pts.within(row.geometry).all()
+            assert (pts["ward_name"] == row.ward_name).all()
+            ward = harrow.loc[harrow["ward_code"] == row.ward_code].geometry.iloc[0]
+            assert row.geometry.within(ward)
+            assert pts["occurred_at"].between(row.start, row.end, inclusive="left").all()
+            area = row.geometry.area
+            assert area == pytest.approx(np.pi * row.radius_m**2, rel=0.03)
+        assert truth["persistent"].any() and (~truth["persistent"]).any()
+        # planted areas do not overlap, so each is its own hotspot
+        assert not any(truth.geometry.iloc[i].intersects(truth.geometry.iloc[j])
+                       for i in range(len(truth)) for j in range(i))
+
+
+def test_planted_hotspots_stand_out_on_a_grid(flies, safe):
+    """Every hotspot has a 150 m cell among the 20 busiest cells (independent binning)."""
+    for inc, truth in (flies, safe):
+        x, y = inc.geometry.x.to_numpy(), inc.geometry.y.to_numpy()
+        cell = np.floor(x / 150).astype(np.int64) * 10**6 + np.floor(y / 150).astype(np.int64)
+        keys, c = np.unique(cell, return_counts=True)
+        top = set(keys[np.argsort(-c, kind="stable")[:20]])
+        for h in truth["hotspot_id"]:
+            assert set(cell[(inc["hotspot_id"] == h).to_numpy()]) & top, h
+
+
+def test_ward_shares_follow_fixmystreet(flies):
+    """Background points per 2018 ward rank like FixMyStreet reports per 2019 ward."""
+    inc, _ = flies
+    fms = pd.read_csv(datasets.path("fixmystreet_flytips"))
+    ref = fms[fms["LAD19CD"] == "E09000015"].groupby("WD19NM")["reports"].sum()
+    w18 = hs.wards("Harrow", 2018)  # same wards as the 2019 codes in the FixMyStreet file
+    bg = inc[inc["hotspot_id"] == -1]
+    j = gpd.sjoin(bg[["geometry"]], w18[["ward_name", "geometry"]], predicate="within")
+    got = j["ward_name"].value_counts().reindex(w18["ward_name"]).fillna(0)
+    ref = ref.reindex(w18["ward_name"]).fillna(0)
+    rho = spearmanr(got.to_numpy(), ref.to_numpy()).statistic
+    assert rho > 0.5, rho
+
+
+def test_default_total_is_defra(flies):
+    d = pd.read_csv(datasets.path("defra_flytips"), dtype=str)
+    h = d[(d["LA Name"].str.strip() == "Harrow") & (d["Year"] == "2021-22")]
+    total = int(h["Total Incidents"].iloc[0])
+    assert total == 9802
+    inc = hs.synthetic.fly_tips(weeks=26, n_hotspots=6)
+    assert len(inc) == round(total * 26 / 52)
+    assert "Defra" in inc.attrs["n_source"]
+
+
+def test_seasonality_follows_fixmystreet(flies):
+    inc, _ = flies
+    fms = pd.read_csv(datasets.path("fixmystreet_flytips"))
+    yr = fms["month_start"].str[:4].astype(int)
+    ref = fms[(yr >= 2008) & (yr <= 2020)].groupby(fms["month_start"].str[5:7])["reports"].sum()
+    bg = inc[(inc["hotspot_id"] == -1) & (inc["occurred_at"].dt.year == 2022)]
+    got = bg["occurred_at"].dt.month.value_counts().sort_index()
+    assert spearmanr(got.to_numpy(), ref.to_numpy()).statistic > 0.5
+
+
+def test_hour_and_weekday_patterns(flies, safe):
+    ft = flies[0]["occurred_at"]
+    h = ft.dt.hour
+    peak = h.isin([5, 6, 7, 18, 19, 20, 21]).mean() / 7
+    midday = h.isin([10, 11, 12, 13, 14]).mean() / 5
+    night = h.isin([1, 2, 3]).mean() / 3
+    assert peak > 1.5 * midday and midday > 1.5 * night
+    dow = ft.dt.day_of_week
+    assert dow.isin([5, 6]).mean() / 2 > 1.2 * dow.isin([0, 1, 2, 3]).mean() / 4
+    ss = safe[0]["occurred_at"].dt.hour
+    assert ss.isin([18, 19, 20, 21, 22, 23, 0, 1]).mean() > 0.5  # 8 of 24 hours
+
+
+def test_bad_arguments_are_explained():
+    with pytest.raises(hs.BadInputError, match="n must be"):
+        hs.synthetic.fly_tips(n=10)
+    with pytest.raises(hs.BadInputError, match="weeks"):
+        hs.synthetic.streetsafe(weeks=0)
+    with pytest.raises(hs.UnknownPlaceError):
+        hs.synthetic.streetsafe(borough="Harow on Sea")
+
+
+def test_sample_data_regenerates_byte_identical(tmp_path):
+    from typer.testing import CliRunner
+
+    from hotspots.cli import app
+
+    res = CliRunner().invoke(app, ["synthetic", "--borough", "Harrow", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    made = sorted(p.name for p in tmp_path.iterdir())
+    assert made == sorted(p.name for p in SAMPLE.iterdir() if p.name != "README.md")
+    for name in made:
+        assert (tmp_path / name).read_bytes() == (SAMPLE / name).read_bytes(), name
+
+
+def test_sample_csv_coordinates_agree():
+    t = pd.read_csv(SAMPLE / "harrow_flytips_2022_synthetic.csv")
+    assert len(t) == 5000 and t["synthetic"].all() and (t["source"] == "synthetic").all()
+    pts = gpd.GeoSeries(gpd.points_from_xy(t["lon"], t["lat"]), crs=4326).to_crs(27700)
+    assert np.abs(pts.x - t["easting"]).max() < 0.2
+    assert np.abs(pts.y - t["northing"]).max() < 0.2
+    truth = gpd.read_file(SAMPLE / "harrow_flytips_2022_synthetic_truth.geojson")
+    assert truth["n_points"].sum() == (t["hotspot_id"] >= 0).sum()
