@@ -1,0 +1,245 @@
+"""Static matplotlib figures of the same content as the folium maps, for reports and print.
+
+Also holds the category colours and labels that both the web maps and the figures use,
+so a category looks the same everywhere (matplotlib itself is imported only when a
+figure is drawn).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+
+from ._validate import check_gdf
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+log = logging.getLogger("hotspots")
+
+#: category -> (label for people, colour). Colours are distinct on a light base map
+#: and in print; unknown categories fall back to grey.
+CATEGORY_STYLE: dict[str, tuple[str, str]] = {
+    "fly_tip": ("Fly-tipping", "#8c510a"),
+    "asb": ("Anti-social behaviour", "#e6550d"),
+    "streetsafe": ("StreetSafe report", "#d6616b"),
+    "robbery": ("Robbery", "#a50f15"),
+    "violence_sexual": ("Violence and sexual offences", "#de2d26"),
+    "burglary": ("Burglary", "#6a51a3"),
+    "vehicle": ("Vehicle crime", "#3182bd"),
+    "theft": ("Other theft", "#31a354"),
+    "theft_person": ("Theft from the person", "#74c476"),
+    "shoplifting": ("Shoplifting", "#fd8d3c"),
+    "bicycle_theft": ("Bicycle theft", "#17becf"),
+    "drugs": ("Drugs", "#e377c2"),
+    "public_order": ("Public order", "#bcbd22"),
+    "weapons": ("Possession of weapons", "#393b79"),
+    "criminal_damage": ("Criminal damage and arson", "#7f7f7f"),
+    "other": ("Other crime", "#9e9ac8"),
+}
+_FALLBACK_COLOUR = "#636363"
+
+
+def category_label(category: str) -> str:
+    """The label a person reads for a category code (the code itself when unknown)."""
+    return CATEGORY_STYLE.get(category, (str(category), ""))[0]
+
+
+def category_colour(category: str) -> str:
+    """The hex colour used for a category on maps and figures."""
+    return CATEGORY_STYLE.get(category, ("", _FALLBACK_COLOUR))[1]
+
+
+def area_categories(areas) -> list[str]:
+    """The category codes that have an ``n_<category>`` count column in `areas`."""
+    return [c[2:] for c in areas.columns if c.startswith("n_") and c != "n_incidents"]
+
+
+def plot_hotspots(
+    inc: gpd.GeoDataFrame | None = None,
+    areas: gpd.GeoDataFrame | None = None,
+    wards: gpd.GeoDataFrame | None = None,
+    grid: gpd.GeoDataFrame | None = None,
+    title: str = "Hotspots",
+    attribution: str | None = None,
+    figsize: tuple[float, float] = (8.0, 8.0),
+    max_ward_labels: int = 60,
+) -> Figure:
+    """Draw a static hotspot map: wards, density, incidents and numbered top areas.
+
+    Parameters
+    ----------
+    inc : GeoDataFrame, optional
+        Incidents (any CRS; drawn in British National Grid), coloured by ``category``.
+    areas : GeoDataFrame, optional
+        Ranked areas (``rank`` column); outlined in red and numbered by rank.
+    wards : GeoDataFrame, optional
+        Ward boundaries with ``ward_name``; outlined and labelled.
+    grid : GeoDataFrame, optional
+        Grid cells with a ``density`` column (incidents per km²), drawn as a surface.
+    title : str, default "Hotspots"
+    attribution : str, optional
+        Footer text; by default the OS/ONS (OGL v3) and OpenStreetMap (ODbL) lines, plus
+        a "synthetic data" note when the incidents are synthetic.
+    figsize : (float, float), default (8, 8)
+        Inches.
+    max_ward_labels : int, default 60
+        Ward names are written only up to this many wards (beyond, they are unreadable).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Built with the Agg canvas (no display needed): ``fig.savefig("map.png")``.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    layers = {
+        "incidents": inc,
+        "areas": areas,
+        "wards": wards,
+        "grid": grid,
+    }
+    layers = {k: check_gdf(v, k) for k, v in layers.items() if v is not None}
+    if not layers:
+        raise _bad("plot_hotspots needs at least one of inc, areas, wards or grid")
+
+    fig = Figure(figsize=figsize, dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(111)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.set_title(str(title), fontsize=13)
+
+    handles = []
+    if "grid" in layers and "density" in layers["grid"].columns:
+        g = layers["grid"]
+        g = g[g["density"] > 0]
+        if len(g):
+            g.plot(ax=ax, column="density", cmap="YlOrRd", alpha=0.6, linewidth=0, zorder=1)
+            handles.append(Patch(color="#fd8d3c", alpha=0.6, label="density (incidents per km²)"))
+    if "wards" in layers:
+        w = layers["wards"]
+        w.boundary.plot(ax=ax, color="#555555", linewidth=0.7, zorder=2)
+        if "ward_name" in w.columns and len(w) <= max_ward_labels:
+            for name, pt in zip(w["ward_name"], w.geometry.representative_point(), strict=True):
+                ax.annotate(
+                    str(name), (pt.x, pt.y), ha="center", va="center", fontsize=6,
+                    color="#333333", zorder=5, gid="ward-label",
+                )
+    if "incidents" in layers:
+        i = layers["incidents"]
+        cats = i["category"].astype(str) if "category" in i.columns else None
+        if cats is None:
+            i.plot(ax=ax, markersize=2, color=_FALLBACK_COLOUR, zorder=3)
+        else:
+            for cat, sub in i.groupby(cats, sort=True):
+                sub.plot(ax=ax, markersize=2, color=category_colour(cat), alpha=0.7, zorder=3)
+                handles.append(
+                    Patch(color=category_colour(cat), label=f"{category_label(cat)} ({len(sub)})")
+                )
+    if "areas" in layers:
+        a = layers["areas"]
+        a.boundary.plot(ax=ax, color="#b10026", linewidth=1.6, zorder=4)
+        ranks = a["rank"] if "rank" in a.columns else np.arange(1, len(a) + 1)
+        for r, pt in zip(ranks, a.geometry.representative_point(), strict=True):
+            ax.annotate(
+                str(int(r)), (pt.x, pt.y), ha="center", va="center", fontsize=8,
+                fontweight="bold", color="white", zorder=6, gid="area-label",
+                bbox={"boxstyle": "circle,pad=0.2", "fc": "#b10026", "ec": "white", "lw": 0.8},
+            )
+        handles.append(Patch(fc="none", ec="#b10026", lw=1.6, label="top areas (numbered by rank)"))
+
+    _fit(ax, layers)
+    _scale_bar(ax)
+    _north_arrow(ax)
+    if handles:
+        ax.legend(handles=handles, loc="upper left", fontsize=6, framealpha=0.85)
+    synthetic = "incidents" in layers and _is_synthetic(layers["incidents"])
+    fig.text(
+        0.01, 0.01, attribution or default_attribution(synthetic), fontsize=5.5,
+        color="#444444", wrap=True, va="bottom", gid="attribution",
+    )
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig
+
+
+def default_attribution(synthetic: bool = False, police: bool = False) -> str:
+    """The attribution every map and figure carries (OS/ONS OGL v3, OpenStreetMap ODbL).
+
+    A compact form of the registry's licence texts (``hs.attribution``), short enough
+    for a map corner.
+
+    Parameters
+    ----------
+    synthetic : bool, default False
+        Add a note that the incidents are synthetic (generated, not real reports).
+    police : bool, default False
+        Add the police.uk line.
+    """
+    parts = [
+        "Contains OS data © Crown copyright and database right 2024; contains ONS data "
+        "(Open Government Licence v3.0)",
+        "© OpenStreetMap contributors (ODbL 1.0)",
+    ]
+    if police:
+        parts.append("Crime data: police.uk (OGL v3.0), locations approximate")
+    if synthetic:
+        parts.append("SYNTHETIC data: generated for testing, not real reports")
+    return ". ".join(parts) + "."
+
+
+def _is_synthetic(inc) -> bool:
+    return "source" in inc.columns and bool((inc["source"].astype(str) == "synthetic").any())
+
+
+def _bad(msg: str):
+    from ._errors import BadInputError
+
+    return BadInputError(msg)
+
+
+def _fit(ax, layers: dict) -> None:
+    """Zoom to the data, preferring wards (the study area) then everything else."""
+    order = ["wards", "areas", "incidents", "grid"]
+    for key in order:
+        if key in layers and len(layers[key]):
+            x0, y0, x1, y1 = layers[key].total_bounds
+            pad = max(x1 - x0, y1 - y0, 200.0) * 0.04
+            ax.set_xlim(x0 - pad, x1 + pad)
+            ax.set_ylim(y0 - pad, y1 + pad)
+            return
+
+
+def _nice_length(span_m: float) -> float:
+    """A round scale-bar length about a fifth of the map width (metres)."""
+    target = span_m / 5
+    exp = 10 ** np.floor(np.log10(target))
+    for m in (5, 2, 1):
+        if m * exp <= target:
+            return float(m * exp)
+    return float(exp)
+
+
+def _scale_bar(ax) -> None:
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    length = _nice_length(x1 - x0)
+    bx, by = x0 + 0.04 * (x1 - x0), y0 + 0.04 * (y1 - y0)
+    ax.plot([bx, bx + length], [by, by], color="black", linewidth=3, solid_capstyle="butt",
+            zorder=7)
+    label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+    ax.annotate(label, (bx + length / 2, by), xytext=(0, 4), textcoords="offset points",
+                ha="center", va="bottom", fontsize=7, zorder=7, gid="scale-bar")
+
+
+def _north_arrow(ax) -> None:
+    ax.annotate(
+        "N", xy=(0.95, 0.95), xytext=(0.95, 0.86), xycoords="axes fraction",
+        ha="center", va="center", fontsize=10, fontweight="bold", gid="north-arrow",
+        arrowprops={"facecolor": "black", "width": 3, "headwidth": 9, "headlength": 8},
+    )
