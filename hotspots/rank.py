@@ -35,6 +35,7 @@ DEFAULT_EPS = 150.0
 #: the KDE method keeps cells in the top share of non-zero cells, trying these in turn
 #: until there are at least ``n`` separate hot regions
 KDE_SHARES = (0.02, 0.05, 0.10, 0.20)
+KDE_CELL, KDE_BANDWIDTH = 50.0, 150.0  # metres, defaults for method="kde"
 
 
 def harm_weights() -> pd.DataFrame:
@@ -201,9 +202,10 @@ def candidate_areas(
     DBSCAN: hulls of clusters (buffer eps/2). ``min_samples`` defaults to
     :func:`auto_min_samples`, lowered by 30% steps (not below 3) until there are at
     least ``n`` clusters. HDBSCAN: ``min_cluster_size`` = the same automatic value.
-    KDE: connected (8-neighbour) regions of the cells in the top share of non-zero
-    density cells, the share being the first of 2%, 5%, 10%, 20% that yields ``n``
-    regions.
+    KDE: quartic KDE on 50 m cells with a 150 m radius (defaults), then connected
+    (8-neighbour) regions of the cells in the top share of non-zero density cells,
+    the share being the first of 2%, 5%, 10%, 20% that yields ``n`` regions (else
+    the one yielding most).
 
     Returns
     -------
@@ -244,7 +246,11 @@ def _kde_regions(work, n, cell_size, bandwidth, params):
     from .density import kde
     from .grid import cell_polygons, grid_of, to_array
 
-    g = kde(work, cell_size=cell_size, bandwidth=bandwidth, weights=_W)
+    # street-block scale, like DBSCAN's eps: hs.kde's own defaults (a 50th of the
+    # extent, 3 cells) smooth a borough into a few big blobs, too coarse for 20 areas
+    cell_size = check_positive(cell_size, "cell_size") or KDE_CELL
+    bandwidth = check_positive(bandwidth, "bandwidth") or KDE_BANDWIDTH
+    g = kde(work, cell_size=cell_size, bandwidth=bandwidth, weights=_W, quiet=True)
     dens, _ = to_array(g, "density", fill=0.0)
     grid = grid_of(g)
     pos = dens[dens > 0]
@@ -445,7 +451,7 @@ def top_areas(
         Wards to name areas by; default the 2022 wards of the borough(s) the points
         fall in.
     cell_size, bandwidth : float, optional
-        KDE grid and kernel radius in metres (method="kde"); defaults from hs.kde.
+        KDE grid and kernel radius in metres (method="kde"); default 50 m and 150 m.
 
     Returns
     -------

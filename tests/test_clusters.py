@@ -1,0 +1,130 @@
+"""DBSCAN must be scikit-learn's DBSCAN on the raw points; HDBSCAN scikit-learn's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.spatial import cKDTree
+from sklearn.cluster import DBSCAN, HDBSCAN
+
+import hotspots as hs
+from hotspots import clusters
+from hotspots.clusters import point_xy
+
+
+@pytest.fixture(scope="module")
+def harrow():
+    return hs.read_incidents("harrow_crime_2022")
+
+
+@pytest.fixture(scope="module")
+def city():
+    return hs.read_incidents("city_of_london_2019")
+
+
+def assert_same_dbscan(xy, ours, sk_labels, sk_core, eps):
+    """Same core points, a bijection between clusters on core points, same noise,
+    and every border point within eps of a core point of the cluster it joined."""
+    core, lab = ours["core"].to_numpy(), ours["cluster"].to_numpy()
+    np.testing.assert_array_equal(core, sk_core)
+    pairs = pd.DataFrame({"a": lab[core], "b": sk_labels[core]}).drop_duplicates()
+    assert pairs["a"].is_unique and pairs["b"].is_unique
+    np.testing.assert_array_equal(lab == -1, sk_labels == -1)
+    border = np.flatnonzero(~core & (lab >= 0))
+    tree = cKDTree(xy[core])
+    core_lab = lab[core]
+    for i in border[:500]:
+        near = tree.query_ball_point(xy[i], eps)
+        assert lab[i] in set(core_lab[near])
+    return len(pairs)
+
+
+def sklearn_dbscan(xy, eps, ms, w=None):
+    m = DBSCAN(eps=eps, min_samples=ms).fit(xy, sample_weight=w)
+    core = np.zeros(len(xy), bool)
+    core[m.core_sample_indices_] = True
+    return m.labels_, core
+
+
+@pytest.mark.parametrize("eps,ms", [(150, 10), (100, 40), (250, 80)])
+def test_dbscan_equals_sklearn_on_harrow(harrow, eps, ms):
+    xy = point_xy(harrow)
+    ours = hs.dbscan(harrow, eps=eps, min_samples=ms)
+    k = assert_same_dbscan(xy, ours, *sklearn_dbscan(xy, eps, ms), eps)
+    assert k == ours.attrs["n_clusters"] > 0
+    assert ours.attrs["eps"] == eps and ours.attrs["min_samples"] == ms
+
+
+def test_dbscan_equals_sklearn_on_city_of_london(city):
+    xy = point_xy(city)
+    ours = hs.dbscan(city, eps=60, min_samples=25)
+    assert assert_same_dbscan(xy, ours, *sklearn_dbscan(xy, 60, 25), 60) > 1
+
+
+def test_dbscan_weighted_equals_sklearn_sample_weight(harrow):
+    rng = np.random.default_rng(1)
+    inc = harrow.assign(w=rng.uniform(0.2, 3.0, len(harrow)))
+    xy = point_xy(inc)
+    ours = hs.dbscan(inc, eps=150, min_samples=30, weights="w")
+    ref = sklearn_dbscan(xy, 150, 30, inc["w"].to_numpy())
+    assert assert_same_dbscan(xy, ours, *ref, 150) > 1
+
+
+def test_dbscan_chunked_path_is_identical(harrow, monkeypatch):
+    whole = hs.dbscan(harrow, eps=150, min_samples=20)
+    monkeypatch.setattr(clusters, "_PAIR_BUDGET", 5_000)  # force ~20 spatial chunks
+    chunked = hs.dbscan(harrow, eps=150, min_samples=20)
+    np.testing.assert_array_equal(whole["core"], chunked["core"])
+    np.testing.assert_array_equal(whole["cluster"], chunked["cluster"])
+
+
+def test_dbscan_numbering_deterministic_and_input_untouched(harrow):
+    before = harrow.copy()
+    a = hs.dbscan(harrow, eps=150, min_samples=20)
+    shuffled = harrow.sample(frac=1, random_state=3)
+    b = hs.dbscan(shuffled, eps=150, min_samples=20).loc[a.index]
+    np.testing.assert_array_equal(a["cluster"][a["core"]], b["cluster"][b["core"]])
+    sizes = a.loc[a["cluster"] >= 0, "cluster"].value_counts().sort_index()
+    assert (np.diff(sizes.to_numpy()) <= 0).all()  # cluster 0 is the largest
+    pd.testing.assert_frame_equal(harrow, before)
+    assert "cluster" not in harrow.columns
+
+
+def test_hdbscan_is_sklearn_on_raw_points(city):
+    sub = city[city["category"] == "theft"]
+    ours = hs.hdbscan(sub, min_cluster_size=20)
+    ref = HDBSCAN(min_cluster_size=20, copy=True).fit(point_xy(sub)).labels_
+    pairs = pd.DataFrame({"a": ours["cluster"].to_numpy(), "b": ref}).drop_duplicates()
+    assert pairs["a"].is_unique and pairs["b"].is_unique
+    assert ours.attrs["n_clusters"] == ref.max() + 1 > 1
+
+
+def test_cluster_areas_cover_members_and_count(harrow):
+    lab = hs.dbscan(harrow, eps=150, min_samples=40)
+    areas = hs.cluster_areas(lab)
+    assert areas.attrs["buffer"] == 75
+    assert len(areas) == lab.attrs["n_clusters"]
+    members = lab[lab["cluster"] >= 0]
+    counts = members["cluster"].value_counts().sort_index()
+    np.testing.assert_array_equal(areas["n_incidents"], counts.to_numpy())
+    ncols = [c for c in areas.columns if c.startswith("n_") and c != "n_incidents"]
+    np.testing.assert_array_equal(areas[ncols].sum(axis=1), areas["n_incidents"])
+    inside = areas.set_index("cluster").geometry.loc[members["cluster"]].array
+    assert inside.contains(members.geometry.array).all()
+    np.testing.assert_allclose(areas["density"], areas["n_incidents"] / areas["area_m2"] * 1e6)
+    top = members[members["cluster"] == 0]["category"].value_counts()
+    assert areas.loc[0, "dominant_category"] == top.index[0]
+
+
+def test_single_point_cluster_gets_a_disc():
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    inc = gpd.GeoDataFrame(
+        {"category": ["asb"] * 12}, geometry=[Point(530000, 180000)] * 12, crs=27700
+    )
+    lab = hs.dbscan(inc, eps=100, min_samples=10)
+    assert (lab["cluster"] == 0).all() and lab["core"].all()
+    area = hs.cluster_areas(lab)
+    assert area.loc[0, "area_m2"] == pytest.approx(np.pi * 50**2, rel=0.02)
