@@ -1,0 +1,225 @@
+"""assign_wards and ward_counts, checked against independent truths on the real data."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from shapely.geometry import box
+
+import hotspots as hs
+from hotspots import datasets
+from hotspots.boundaries import _norm_name
+
+
+@pytest.fixture(scope="module")
+def camden() -> gpd.GeoDataFrame:
+    """The Camden file as points from its own Easting/Northing (EPSG:27700)."""
+    c = pd.read_csv(datasets.path("camden_2019_06"))
+    return gpd.GeoDataFrame(c, geometry=gpd.points_from_xy(c["Easting"], c["Northing"]), crs=27700)
+
+
+@pytest.fixture(scope="module")
+def harrow() -> gpd.GeoDataFrame:
+    """Harrow police.uk 2022 in the incidents shape (month-only, as police.uk is)."""
+    h = pd.read_csv(datasets.path("harrow_crime_2022"))
+    g = gpd.GeoDataFrame(
+        h, geometry=gpd.points_from_xy(h["longitude"], h["latitude"]), crs=4326
+    ).to_crs(27700)
+    g["month"] = pd.to_datetime("2022-" + g["month"].astype(str) + "-01")
+    g["category"] = g["type"]
+    return g
+
+
+@pytest.fixture(scope="module")
+def wards22() -> gpd.GeoDataFrame:
+    return hs.wards("Harrow", 2022)
+
+
+@pytest.fixture(scope="module")
+def camden_check(camden):
+    """Join Camden's points and compare with the police's own ward, by normalised name.
+
+    The file's police wards are not all in Camden: its "Highgate" rows carry Haringey's
+    code (E05000272) and its "Regent's Park" rows Westminster's (00BK15N), and those
+    points lie in those boroughs. So the reference join uses the boroughs the police
+    codes name: Camden (00AG / E050001xx), Haringey and Westminster.
+    """
+    w = hs.wards(["Camden", "Haringey", "Westminster"], 2014)
+    out = hs.assign_wards(camden, w)
+    agree = _norm_name(out["ward_name"]) == _norm_name(out["Ward Name"])
+    cols = ["Ward Code", "Ward Name", "ward_code", "ward_name", "Street Name", "Easting"]
+    cols += ["Northing"]
+    bad = out.loc[~agree, cols]
+    print(f"\nCamden join vs police ward: {agree.mean():.2%} agree; {len(bad)} disagree:")
+    print(bad.to_string())
+    return out, agree, bad
+
+
+def test_camden_join_agrees_with_police_wards(camden_check):
+    out, agree, bad = camden_check
+    assert len(out) == 4075
+    assert agree.mean() >= 0.995, f"agreement {agree.mean():.2%}; disagreements:\n{bad}"
+
+
+def test_camden_points_outside_camden_are_police_wards_of_neighbours(camden, camden_check):
+    """Joined to Camden's wards alone, the points outside are the neighbours' police wards,
+    apart from a few the full check already lists as disagreements."""
+    out = hs.assign_wards(camden, hs.wards("Camden", 2014))
+    outside = out["ward_code"].isna()
+    assert (out.loc[outside, "ward_reason"] == "outside all wards").all()
+    assert out.attrs["n_unassigned"] == outside.sum()
+    police_code = out.loc[outside, "Ward Code"]
+    neighbour = police_code.eq("E05000272") | police_code.str.startswith("00BK")
+    assert set(police_code.index[~neighbour]) <= set(camden_check[2].index)
+    assert neighbour.sum() >= 0.95 * len(police_code)
+
+
+def test_matches_geopandas_sjoin(harrow, wards22):
+    """Where a point is in exactly one ward, we agree with plain geopandas.sjoin."""
+    ours = hs.assign_wards(harrow, wards22)
+    ref = gpd.sjoin(
+        harrow[["geometry"]], wards22[["ward_code", "geometry"]], predicate="intersects"
+    )
+    n_hits = ref.index.value_counts()
+    single = ref[ref.index.map(n_hits) == 1]["ward_code"]
+    assert len(single) > 14_000
+    assert (ours.loc[single.index, "ward_code"] == single).all()
+    assert ours["ward_code"].notna().sum() == ref.index.nunique()
+    # several hits -> the lowest code, as documented
+    multi = ref[ref.index.map(n_hits) > 1].groupby(level=0)["ward_code"].min()
+    assert (ours.loc[multi.index, "ward_code"] == multi).all()
+
+
+def test_shared_edge_goes_to_lowest_code_whatever_the_order():
+    left, right = box(0, 0, 100, 100), box(100, 0, 200, 100)
+    w = gpd.GeoDataFrame(
+        {"ward_code": ["B2", "A1"], "ward_name": ["Bee", "Ay"], "borough_name": ["X", "X"]},
+        geometry=[right, left], crs=27700,
+    )
+    pts = gpd.GeoDataFrame(geometry=shapely.points([100, 100, 150, 50], [50, 0, 50, 50]), crs=27700)
+    a = hs.assign_wards(pts, w)
+    b = hs.assign_wards(pts, w.iloc[::-1])
+    assert a["ward_code"].tolist() == ["A1", "A1", "B2", "A1"]
+    assert b["ward_code"].tolist() == a["ward_code"].tolist()
+    assert a["ward_reason"].isna().all()
+
+
+def test_shared_edge_on_real_wards(wards22):
+    """A vertex on the edge between two real Harrow wards goes to the lower code."""
+    a, b = wards22.iloc[0], None
+    for _, row in wards22.iloc[1:].iterrows():
+        if a.geometry.touches(row.geometry) or a.geometry.intersects(row.geometry):
+            shared = a.geometry.boundary.intersection(row.geometry.boundary)
+            if not shared.is_empty and shared.length > 0:
+                b = row
+                break
+    assert b is not None
+    vertex = shapely.get_coordinates(shared)[0]
+    pt = gpd.GeoDataFrame(geometry=shapely.points([vertex]), crs=27700)
+    hits = wards22[wards22.intersects(pt.geometry.iloc[0])]["ward_code"]
+    out = hs.assign_wards(pt, wards22)
+    assert out["ward_code"].iloc[0] == hits.min()
+
+
+def test_tolerance_assigns_near_misses_to_nearest_ward(harrow, wards22):
+    plain = hs.assign_wards(harrow, wards22)
+    missed = plain["ward_code"].isna()
+    assert missed.sum() > 0 and plain.attrs["n_near_miss"] == 0
+    near = hs.assign_wards(harrow, wards22, tolerance=25)
+    assert near["ward_code"].notna().all()
+    assert near.attrs["n_near_miss"] == missed.sum() and near.attrs["tolerance_m"] == 25
+    assert near.loc[missed, "ward_reason"].str.match(r"nearest ward within \d+ m").all()
+    assert near.loc[~missed, "ward_reason"].isna().all()
+    assert (near.loc[~missed, "ward_code"] == plain.loc[~missed, "ward_code"]).all()
+    # brute force: the nearest ward by distance to every polygon
+    for i in np.flatnonzero(missed.to_numpy())[:20]:
+        d = wards22.distance(harrow.geometry.iloc[i])
+        assert near["ward_code"].iloc[i] == wards22.loc[d.idxmin(), "ward_code"]
+        metres = int(near["ward_reason"].iloc[i].split()[-2])
+        assert metres - 1 <= d.min() <= metres
+
+
+def test_does_not_mutate_and_keeps_order_index_crs(harrow, wards22):
+    sample = harrow.sample(500, random_state=1).to_crs(4326)
+    sample.index = [f"row{i}" for i in range(len(sample))][::-1]
+    sample.loc[sample.index[3], "geometry"] = None
+    before = sample.copy()
+    out = hs.assign_wards(sample, wards22)
+    pd.testing.assert_frame_equal(sample, before)
+    assert list(out.index) == list(sample.index) and out.crs == sample.crs
+    assert out["ward_reason"].iloc[3] == "no location" and pd.isna(out["ward_code"].iloc[3])
+    bng = hs.assign_wards(sample.to_crs(27700), wards22)
+    assert out["ward_code"].equals(bng["ward_code"])
+
+
+def test_bad_inputs(harrow, wards22):
+    with pytest.raises(hs.BadInputError):
+        hs.assign_wards(pd.DataFrame(harrow.drop(columns="geometry")), wards22)
+    with pytest.raises(hs.BadInputError):
+        hs.assign_wards(harrow, wards22, tolerance=-1)
+    with pytest.raises(hs.BadInputError, match="assign_wards"):
+        hs.ward_counts(harrow)
+
+
+# --- ward_counts ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def joined(harrow, wards22):
+    return hs.assign_wards(harrow, wards22)
+
+
+def test_monthly_counts_match_crosstab_and_are_zero_filled(joined, wards22):
+    c = hs.ward_counts(joined, freq="MS", wards=wards22)
+    assert list(c.columns) == ["ward_code", "ward_name", "period", "category", "count",
+                               "rate_per_1000"]
+    n_cat = joined["category"].nunique()
+    assert len(c) == 22 * 12 * n_cat
+    assert c["count"].sum() == joined["ward_code"].notna().sum()
+    assert c.attrs["n_no_ward"] == joined["ward_code"].isna().sum()
+    ref = pd.crosstab([joined["ward_code"], joined["month"]], joined["category"]).stack()
+    got = c.set_index(["ward_code", "period", "category"])["count"]
+    np.testing.assert_array_equal(got.loc[ref.index].to_numpy(), ref.to_numpy())
+    assert (got.drop(ref.index) == 0).all()
+    # rates from the GLA populations, per 1,000 residents per month
+    pop = hs.ward_population(2022, borough="Harrow").set_index("ward_code")["population"]
+    np.testing.assert_allclose(
+        c["rate_per_1000"], c["count"] / c["ward_code"].map(pop) * 1000
+    )
+
+
+def test_weekly_on_month_only_data_raises(joined):
+    with pytest.raises(hs.BadInputError, match="MS"):
+        hs.ward_counts(joined, freq="W-MON")
+
+
+def test_weekly_periods_start_on_monday(joined):
+    """Weeks run Monday-Sunday and are labelled by the Monday (pandas resample with
+    closed/label 'left' on W-SUN-ending bins is the reference)."""
+    rng = np.random.default_rng(7)
+    inc = joined.dropna(subset=["ward_code"]).iloc[:3000].copy()
+    start = pd.Timestamp("2023-12-31 23:30")  # a Sunday
+    minutes = rng.integers(0, 60 * 24 * 50, len(inc))
+    minutes[0] = 0  # one incident late on the Sunday before the first Monday
+    inc["occurred_at"] = start + pd.to_timedelta(minutes, "min")
+    c = hs.ward_counts(inc, freq="W-MON", by=None, rates=False)
+    assert (c["period"].dt.day_of_week == 0).all()
+    assert c["period"].min() == pd.Timestamp("2023-12-25")  # Sunday's week began Monday 25th
+    weekly = c.groupby("period")["count"].sum()
+    ref = (
+        pd.Series(1, index=pd.DatetimeIndex(inc["occurred_at"]))
+        .resample("W-MON", closed="left", label="left").sum()
+    )
+    pd.testing.assert_series_equal(weekly, ref, check_names=False, check_freq=False)
+    # every ward seen x every week, zero-filled
+    assert len(c) == inc["ward_code"].nunique() * len(ref)
+
+
+def test_given_wards_all_present(joined, wards22):
+    some = joined[joined["ward_code"].isin(wards22["ward_code"].iloc[:5])]
+    c = hs.ward_counts(some, freq=None, by=None, wards=wards22)
+    assert len(c) == 22 and (c.set_index("ward_code")["count"].iloc[5:] == 0).all()
+    assert c["count"].sum() == len(some)
