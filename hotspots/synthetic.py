@@ -12,8 +12,9 @@ What a set holds
 - **Planted hotspots** (6-10 unless ``n_hotspots`` says otherwise): ellipses of
   equal-area radius 60-300 m, each wholly inside one ward, each holding a known
   number of points (at least 3% of the set, denser towards the centre). About half
-  are active the whole period; the others only in a window of weeks, so a focus-week
-  analysis has a dominant ward in that window. ``return_truth=True`` also returns
+  are active the whole period; the others only in a window of weeks, the windows in
+  disjoint slices of the period, so a focus-week analysis has a dominant ward in
+  each window (for periods of about 8 weeks or more). ``return_truth=True`` also returns
   one row per hotspot: ``hotspot_id, ward_code, ward_name, radius_m, semi_major_m,
   semi_minor_m, angle_deg, n_points, intensity, main_subcategory, start, end,
   start_week, end_week, persistent, geometry`` (the planted ellipse, EPSG:27700).
@@ -332,6 +333,25 @@ def _draw_times(days: pd.DatetimeIndex, day_w: np.ndarray, hours: np.ndarray, k:
     return days[d] + pd.to_timedelta(h * 60 + mins, unit="min")
 
 
+def _windows(k: int, weeks: int, rng: np.random.Generator) -> list[tuple[int, int]]:
+    """Active weeks (first, last; 0-based, inclusive) per hotspot.
+
+    About half the hotspots are episodic. Their windows sit in disjoint slices of
+    the period, so in any episodic window one planted hotspot is active on top of
+    the persistent ones and its ward clearly leads that window.
+    """
+    n_epi = min(k // 2, weeks // 2)
+    out = [(0, weeks - 1)] * k
+    epi = rng.permutation(k)[:n_epi]
+    edges = np.round(np.linspace(0, weeks, n_epi + 1)).astype(int)
+    for j, i in enumerate(epi):
+        lo, span = int(edges[j]), int(edges[j + 1] - edges[j])
+        length = int(rng.integers(min(span, max(2, weeks // 12)), span + 1))
+        s = lo + int(rng.integers(0, span - length + 1))
+        out[int(i)] = (s, s + length - 1)
+    return out
+
+
 def _plant(spec: _Spec, pieces: gpd.GeoDataFrame, w: gpd.GeoDataFrame, piece_w: np.ndarray,
            k: int, n: int, weeks: int, rng: np.random.Generator) -> list[dict]:
     """Choose hotspot wards, shapes, centres, sizes and active windows."""
@@ -345,9 +365,7 @@ def _plant(spec: _Spec, pieces: gpd.GeoDataFrame, w: gpd.GeoDataFrame, piece_w: 
     extra = 0.03 * (radii - 60) / 240 + rng.uniform(0, 0.015, k)
     scale = min(1.0, max(0.45 - 0.03 * k, 0) / max(extra.sum(), 1e-9))
     fracs = 0.03 + extra * scale
-    n_episodic = k // 2
-    episodic = np.zeros(k, bool)
-    episodic[rng.permutation(k)[:n_episodic]] = True
+    windows = _windows(k, weeks, rng)
     planted: list[dict] = []
     wi = 0
     for i in range(k):
@@ -379,18 +397,13 @@ def _plant(spec: _Spec, pieces: gpd.GeoDataFrame, w: gpd.GeoDataFrame, piece_w: 
         if placed is None:
             raise BadInputError("the borough is too small to plant that many hotspots")
         ward, cx, cy = placed
-        if episodic[i]:
-            length = int(rng.integers(max(2, weeks // 8), max(3, weeks // 3) + 1))
-            length = min(length, weeks)
-            s = int(rng.integers(0, weeks - length + 1))
-        else:
-            s, length = 0, weeks
+        s, e = windows[i]
         planted.append({
             "ward_code": ward["ward_code"], "ward_name": ward["ward_name"],
             "radius_m": round(radius, 1), "semi_major_m": round(a, 1),
             "semi_minor_m": round(b, 1), "angle_deg": round(angle, 1),
             "n_points": int(round(fracs[i] * n)), "start_week": s,
-            "end_week": s + length - 1, "persistent": not episodic[i],
+            "end_week": e, "persistent": (s, e) == (0, weeks - 1),
             "cx": round(cx, 1), "cy": round(cy, 1),
         })
     return planted

@@ -102,6 +102,19 @@ def test_planted_truth(flies, safe, harrow):
                        for i in range(len(truth)) for j in range(i))
 
 
+def test_episodic_hotspot_ward_leads_its_window(flies, safe):
+    """In an episodic hotspot's active weeks its ward has the most reports (focus week)."""
+    for inc, truth in (flies, safe):
+        episodic = truth[~truth["persistent"]]
+        assert len(episodic) >= 3
+        spans = sorted(zip(episodic["start_week"], episodic["end_week"], strict=True))
+        assert all(a[1] < b[0] for a, b in zip(spans, spans[1:], strict=False))  # disjoint
+        for row in episodic.itertuples():
+            during = inc["occurred_at"].between(row.start, row.end, inclusive="left")
+            top = inc.loc[during, "ward_name"].value_counts()
+            assert top.index[0] == row.ward_name, (row.hotspot_id, top.head(3).to_dict())
+
+
 def test_planted_hotspots_stand_out_on_a_grid(flies, safe):
     """Every hotspot has a 150 m cell among the 20 busiest cells (independent binning)."""
     for inc, truth in (flies, safe):
