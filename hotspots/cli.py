@@ -116,6 +116,7 @@ def patrol(
     walk_kmh: float = typer.Option(4.8, help="Walking speed, km/h."),
     start_time: str = typer.Option("14:00", help="Clock time at the start."),
     area_name: str = typer.Option("", help="Area name for the briefing heading."),
+    offline: bool = typer.Option(False, help="Inline the map's scripts (no network needed)."),
     out: Path = typer.Option(Path("out/patrol"), help="Output folder."),
 ) -> None:
     """Plan an Op Verona foot patrol: route.geojson, route.gpx, briefing.md/html, map.html."""
@@ -139,7 +140,8 @@ def patrol(
     except ImportError:
         console.print("note: maps are not available yet; map.html skipped")
     else:
-        save_map(patrol_map(plan, areas=areas), out / "map.html")
+        m = patrol_map(plan, areas=areas, network=G, title="Op Verona patrol", offline=offline)
+        save_map(m, out / "map.html")
     console.print(f"{plan!r}; written to {out}/", highlight=False)
 
 

@@ -274,6 +274,7 @@ def patrol_targets(
     network: nx.Graph | None = None,
     areas: gpd.GeoDataFrame | None = None,
     poi_radius: float = POI_RADIUS_M,
+    method: str = "kde",
 ) -> gpd.GeoDataFrame:
     """The top-k hotspot areas for an Op Verona patrol, as points to visit.
 
@@ -302,6 +303,11 @@ def patrol_targets(
     poi_radius : float, default 300
         Metres within which points of interest are listed with a target (about four
         minutes' walk).
+    method : str, default "kde"
+        ``hs.top_areas`` method when ``areas`` is None. KDE hot regions by default:
+        they come out street-block sized (1-20 ha in the City), whereas DBSCAN at
+        its 150 m default chains a dense centre into one area of several km², too
+        big to patrol as one stop.
 
     Returns
     -------
@@ -314,8 +320,9 @@ def patrol_targets(
     """
     k = int(check_positive(k, "k", allow_none=False))
     sub, cats, untimed, hour_note = _verona_subset(inc, categories, hours)
+    given = areas is not None
     if areas is None:
-        areas = _top_areas(sub, k)
+        areas = _top_areas(sub, k, method)
     areas = check_gdf(areas, "areas")
     check_nonempty(areas, "hotspot areas")
     if "rank" in areas.columns:
@@ -387,6 +394,7 @@ def patrol_targets(
         snap_max_m=SNAP_MAX_M,
         poi_radius_m=float(poi_radius),
         dwell_rule=f"{DWELL_MIN}-{DWELL_MAX} min linear in value",
+        area_method="given" if given else method,
         time_note=hour_note,
         poi_note=poi_note,
     )
@@ -402,25 +410,27 @@ def patrol_areas(
     categories: tuple[str, ...] | list[str] = VERONA_CATEGORIES,
     hours: tuple[int, int] | None = (14, 24),
     k: int = 8,
+    method: str = "kde",
 ) -> gpd.GeoDataFrame:
     """The top-k hotspot areas (``hs.top_areas`` polygons) behind :func:`patrol_targets`.
 
-    Same filtering as :func:`patrol_targets` (categories, hour window where times
-    exist); pass the result to ``patrol_targets(..., areas=)`` and to the patrol map.
+    Same filtering and ``method`` as :func:`patrol_targets` (categories, hour window
+    where times exist); pass the result to ``patrol_targets(..., areas=)`` and to
+    ``hs.patrol_map(plan, areas=)``.
     """
     k = int(check_positive(k, "k", allow_none=False))
     sub, *_ = _verona_subset(inc, categories, hours)
-    return _top_areas(sub, k)
+    return _top_areas(sub, k, method)
 
 
-def _top_areas(sub: gpd.GeoDataFrame, k: int) -> gpd.GeoDataFrame:
+def _top_areas(sub: gpd.GeoDataFrame, k: int, method: str) -> gpd.GeoDataFrame:
     try:
         from .rank import top_areas
     except ImportError as exc:  # rank.py is another engineer's module
         raise HotspotsError(
             "hs.top_areas is not available in this install; pass areas= explicitly"
         ) from exc
-    return top_areas(sub, n=k)
+    return top_areas(sub, n=k, method=method, quiet=True)
 
 
 def _verona_subset(inc, categories, hours):
@@ -819,7 +829,7 @@ def plan_patrol(
         if targets.attrs.get(key):
             notes.append(str(targets.attrs[key]))
     if dropped:
-        notes.append(f"{len(dropped)} target(s) left out: see 'Dropped'.")
+        notes.append(f"{len(dropped)} target(s) left out: see 'Left out'.")
     end_geom = (Point(G.nodes[node_path[-1]]["x"], G.nodes[node_path[-1]]["y"])
                 if node_path else start_pt)
     attrs = dict(walk_kmh=walk_kmh, max_minutes=max_minutes, start_time=_clock(t0),
