@@ -344,9 +344,8 @@ def _ward_names(geoms: gpd.GeoSeries, inc: gpd.GeoDataFrame, wards: Any) -> list
         from .boundaries import wards as ward_table
 
         b = boroughs()
-        xy = point_xy(inc)
-        sample = xy[:: max(1, len(xy) // 5000)]
-        hit = shapely.STRtree(b.geometry.array).query(shapely.points(sample), predicate="within")
+        uxy = collapse(point_xy(inc), np.ones(len(inc)))[0]  # sorted: order-independent
+        hit = shapely.STRtree(b.geometry.array).query(shapely.points(uxy), predicate="within")
         codes = b["borough_code"].to_numpy()[np.unique(hit[1])]
         if len(codes) == 0:
             return [""] * len(geoms)

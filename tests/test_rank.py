@@ -1,0 +1,151 @@
+"""top_areas: counts, ranks, change and labels checked against independent counts."""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+import hotspots as hs
+
+VOCAB = list(hs.CATEGORIES)
+
+
+@pytest.fixture(scope="module")
+def harrow():
+    return hs.read_incidents("harrow_crime_2022")
+
+
+@pytest.fixture(scope="module")
+def harrow_top(harrow):
+    return hs.top_areas(harrow)
+
+
+@pytest.fixture(scope="module")
+def flytips():
+    return hs.synthetic.fly_tips("Harrow", seed=0, return_truth=True)
+
+
+def count_within(inc, geoms) -> np.ndarray:
+    """Independent count: geopandas sjoin (points on the edge count)."""
+    j = gpd.sjoin(inc[["geometry"]], gpd.GeoDataFrame(geometry=geoms, crs=27700),
+                  predicate="intersects")
+    return j["index_right"].value_counts().reindex(range(len(geoms)), fill_value=0).to_numpy()
+
+
+def test_harm_weights_cover_the_vocabulary():
+    hw = hs.harm_weights()
+    assert set(VOCAB) == set(hw["category"])
+    assert (hw["weight"] > 0).all() and hw["source"].str.contains("indicative").all()
+    assert hw.set_index("category").loc["burglary", "weight"] > hw.set_index(
+        "category").loc["shoplifting", "weight"]
+
+
+def test_top_areas_harrow_one_call(harrow, harrow_top):
+    a = harrow_top
+    assert len(a) == 20 and a["rank"].tolist() == list(range(1, 21))
+    assert (np.diff(a["score"]) <= 0).all()
+    np.testing.assert_array_equal(a["n_incidents"], count_within(harrow, a.geometry.array))
+    ncols = [c for c in a.columns if c.startswith("n_") and c != "n_incidents"]
+    assert {c[2:] for c in ncols} <= set(VOCAB)
+    np.testing.assert_array_equal(a[ncols].sum(axis=1), a["n_incidents"])
+    np.testing.assert_allclose(a["area_m2"], a.geometry.area)
+    assert a["lat"].between(51.55, 51.65).all() and a["lon"].between(-0.41, -0.26).all()
+    assert (a["wards"].str.len() > 0).all()
+    harrow_wards = set(hs.wards("Harrow")["ward_name"])
+    first = {w.split(", ")[0] for w in a["wards"]}
+    assert first <= harrow_wards | set(hs.wards()["ward_name"])
+    assert a.attrs["method"] == "dbscan" and a.attrs["min_samples"] >= 3
+    assert not a.geometry.intersects(a.geometry.iloc[0]).iloc[1:].all()
+
+
+def test_change_is_second_half_minus_first(harrow, harrow_top):
+    a = harrow_top
+    m = harrow["month"].dt.month
+    first = count_within(harrow[m.between(1, 6)], a.geometry.array)
+    second = count_within(harrow[m.between(7, 12)], a.geometry.array)
+    np.testing.assert_array_equal(a["change_n"], second - first)
+    np.testing.assert_allclose(a["change_pct"], 100 * (second - first) / first)
+
+
+def test_period_filter_and_previous_period(harrow):
+    a = hs.top_areas(harrow, n=10, period=("2022-07-01", "2022-09-30"), quiet=True)
+    cur = harrow[harrow["month"].dt.month.between(7, 9)]
+    prev = harrow[harrow["month"].dt.month.between(4, 6)]
+    np.testing.assert_array_equal(a["n_incidents"], count_within(cur, a.geometry.array))
+    np.testing.assert_array_equal(
+        a["change_n"], a["n_incidents"] - count_within(prev, a.geometry.array)
+    )
+    assert a.attrs["n_input"] == len(cur)
+
+
+def test_harm_and_categories(harrow):
+    hw = hs.harm_weights().set_index("category")["weight"]
+    a = hs.top_areas(harrow, n=5, harm=True, categories=["burglary", "robbery"], quiet=True)
+    sub = harrow[harrow["category"].isin(["burglary", "robbery"])]
+    assert set(c for c in a.columns if c.startswith("n_")) == {
+        "n_incidents", "n_burglary", "n_robbery"}
+    expect = a["n_burglary"] * hw["burglary"] + a["n_robbery"] * hw["robbery"]
+    np.testing.assert_allclose(a["weight"], expect)
+    np.testing.assert_array_equal(a["n_incidents"], count_within(sub, a.geometry.array))
+
+
+def test_deterministic_under_row_order(harrow, harrow_top):
+    b = hs.top_areas(harrow.sample(frac=1, random_state=7), quiet=True)
+    pd.testing.assert_frame_equal(
+        harrow_top.drop(columns="geometry"), b.drop(columns="geometry"), check_exact=False
+    )
+    assert harrow_top.geometry.geom_equals_exact(b.geometry, 1e-6).all()
+
+
+def test_planted_hotspots_all_in_top_twenty(flytips):
+    inc, truth = flytips
+    for method in ("dbscan", "hdbscan", "kde"):
+        a = hs.top_areas(inc, n=20, method=method, quiet=True)
+        missed = [t.hotspot_id for t in truth.itertuples() if not a.intersects(t.geometry).any()]
+        assert not missed, f"{method} missed planted hotspots {missed}"
+
+
+def test_hours_filter_uses_times(flytips, caplog):
+    inc, _ = flytips
+    a = hs.top_areas(inc, n=5, hours=(14, 24), quiet=True)
+    h = inc["occurred_at"].dt.hour
+    evening = inc[(h >= 14) & inc["occurred_at"].notna()]
+    np.testing.assert_array_equal(a["n_incidents"], count_within(evening, a.geometry.array))
+    assert a.attrs["n_input"] == len(evening) < len(inc)
+
+
+def test_hours_ignored_without_times(harrow, caplog):
+    with caplog.at_level(logging.WARNING, logger="hotspots"):
+        a = hs.top_areas(harrow, n=3, hours=(14, 24), quiet=True)
+    assert "no times of day" in caplog.text
+    assert a.attrs["n_input"] == len(harrow)
+
+
+def test_one_month_of_camden_and_kde():
+    cam = hs.read_incidents("camden_2019_06")
+    for method in ("dbscan", "kde"):
+        a = hs.top_areas(cam, method=method, quiet=True)
+        assert len(a) == 20, method
+        assert a["change_n"].isna().all()  # one month: nothing to compare with
+        np.testing.assert_array_equal(a["n_incidents"], count_within(cam, a.geometry.array))
+
+
+def test_streets_from_network():
+    city = hs.read_incidents("city_of_london_2019")
+    net = hs.street_network("osm_city_of_london", walk=False)
+    a = hs.top_areas(city, n=5, network=net, quiet=True)
+    assert (a["streets"].str.len() > 0).all()
+    edges = {str(d.get("name")) for _, _, d in net.edges(data=True)}
+    for s in a["streets"]:
+        assert all(any(p in e for e in edges) for p in s.split(" / "))
+
+
+def test_bad_inputs(harrow):
+    with pytest.raises(hs.BadInputError):
+        hs.top_areas(harrow, method="kmeans")
+    with pytest.raises(hs.BadInputError):
+        hs.top_areas(harrow, categories=["fly_tip"])
