@@ -290,8 +290,8 @@ def _load_history(history: object, wards: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({
         "week": weeks,
         "ward_name": names,
-        "team": h["team"] if "team" in h else np.nan,
-        "reason": h["reason"] if "reason" in h else np.nan,
+        "team": h.get("team", np.nan),
+        "reason": h.get("reason", np.nan),
     })
     return out.dropna(subset=["week", "ward_name"]).reset_index(drop=True)
 
@@ -439,7 +439,8 @@ def focus_week(
 
     where "max" is over the borough's wards that week, so the score runs 0..1. A rise
     is scaled by the busiest ward's count (not the biggest rise) so a noisy jump in a
-    quiet ward cannot outweigh a large, steady problem. The part weights are ``score_weights`` (default
+    quiet ward cannot outweigh a large, steady problem. The part weights are
+    ``score_weights`` (default
     ``{"count": 0.4, "rate": 0.2, "change": 0.2, "areas": 0.2}``); without population
     the rate part is left out and the others rescaled.
 

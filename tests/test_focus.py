@@ -8,7 +8,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 
 import hotspots as hs
 from hotspots import focus
@@ -23,20 +22,11 @@ def wards():
     return hs.wards(borough="Harrow", year=2022)
 
 
-def _assign(inc, wards):
-    try:
-        return hs.assign_wards(inc, wards)
-    except (ImportError, AttributeError):  # stand-in until join lands
-        j = gpd.sjoin(inc, wards[["ward_code", "ward_name", "geometry"]], how="left",
-                      predicate="within")
-        return j[~j.index.duplicated()].drop(columns="index_right")
-
-
 @pytest.fixture(scope="module")
 def year(wards):
     inc, truth = hs.synthetic.fly_tips(borough="Harrow", start=str(START.date()), weeks=WEEKS,
                                        seed=3, return_truth=True)
-    return _assign(inc, wards), truth
+    return hs.assign_wards(inc, wards), truth
 
 
 def _expected_ward(truth, monday, weeks=4):
