@@ -1,0 +1,1160 @@
+"""Incident readers: any supported file -> the canonical incidents frame + a rejects report.
+
+:func:`read_incidents` detects the layout (police.uk street CSV, police.uk API JSON,
+Camden open-data CSV, the ``crimemappingdata`` CSV, generic CSV/XLSX with lon/lat or
+easting/northing, GeoJSON, GeoPackage, (Geo)Parquet), normalises categories to the
+project vocabulary (:data:`CATEGORIES`, mapping in ``data/categories.csv``), parses
+dates, projects to British National Grid and checks every row. Rows that cannot be
+placed or dated are never dropped silently: each lands in :class:`ReadReport` ``rejects``
+with its file, row number and reason.
+
+Row numbers in reports
+----------------------
+* CSV / XLSX: the line a person sees in a spreadsheet or editor, with the header on
+  line 1, so the first data row is row 2 (a quoted field spanning lines shifts this).
+* JSON, GeoJSON, GeoPackage, Parquet: the 1-based position of the record/feature.
+* An in-memory DataFrame: the 0-based position, so ``df.iloc[row]`` finds it.
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+import json
+import logging
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ._atomic import atomic_write_csv
+from ._errors import BadInputError, DataNotFoundError
+from ._validate import BNG
+
+log = logging.getLogger("hotspots")
+
+#: The category vocabulary every incident frame uses (see ``data/categories.csv``).
+CATEGORIES: tuple[str, ...] = (
+    "fly_tip", "asb", "streetsafe", "robbery", "violence_sexual", "burglary", "vehicle",
+    "theft", "theft_person", "shoplifting", "bicycle_theft", "drugs", "public_order",
+    "weapons", "criminal_damage", "other",
+)  # fmt: skip
+
+#: Columns every incidents frame starts with, in this order.
+CANONICAL_COLUMNS: tuple[str, ...] = (
+    "incident_id", "category", "subcategory", "occurred_at", "month", "source",
+    "location_desc", "geometry",
+)  # fmt: skip
+
+#: Default study-area box in BNG metres (xmin, ymin, xmax, ymax): the GLA boundary's
+#: extent (503,568-561,958 E, 155,851-200,934 N) plus about 1 km each side.
+LONDON_BOUNDS: tuple[float, float, float, float] = (502_500.0, 154_800.0, 563_000.0, 202_000.0)
+
+#: Layouts :func:`read_incidents` knows; pass one as ``kind=`` to skip detection.
+KINDS: tuple[str, ...] = (
+    "police_uk", "police_api", "camden", "crimemappingdata", "table", "canonical",
+)  # fmt: skip
+
+_REPORT_COLUMNS = ("file", "row", "reason", "detail")
+_INTERNAL = ("_x", "_y", "_file", "_row", "_srcid")
+_FIXED_COLUMNS = ("file", "row", "fix", "detail")
+
+# reject reasons, by code (0 = kept); the first failing check wins
+_OK, _BLANK, _MISSING, _NONNUM, _RANGE, _OUTSIDE, _NOTPOINT, _NODATE, _BADDATE, _DUP = range(10)
+_REASONS = {
+    _BLANK: "blank row",
+    _MISSING: "missing coordinates",
+    _NONNUM: "non-numeric coordinates",
+    _RANGE: "coordinates out of range",
+    _OUTSIDE: "outside study-area bounds",
+    _NOTPOINT: "geometry is not a point",
+    _NODATE: "missing date",
+    _BADDATE: "unparseable date",
+    _DUP: "duplicate id",
+}
+
+# Column names recognised in generic tables, compared after _norm(); first match wins.
+_NAMES: dict[str, tuple[str, ...]] = {
+    "lon": ("longitude", "lon", "lng", "long", "location longitude", "wgs84 longitude"),
+    "lat": ("latitude", "lat", "location latitude", "wgs84 latitude"),
+    "x": ("easting", "eastings", "bng easting", "bng x", "x bng", "osgb easting",
+          "x coordinate", "xcoord", "x"),
+    "y": ("northing", "northings", "bng northing", "bng y", "y bng", "osgb northing",
+          "y coordinate", "ycoord", "y"),
+    "category": ("category", "crime type", "crime category", "type", "incident type",
+                 "offence", "offence type", "offence group", "problem", "problem type",
+                 "report type", "issue", "reason"),
+    "date": ("occurred at", "occurred", "datetime", "date time", "date and time",
+             "incident date", "date reported", "reported date", "report date", "reported at",
+             "created at", "created", "date", "timestamp", "time", "epoch", "month"),
+    "id": ("incident id", "crime id", "id", "reference", "ref", "report id", "case number",
+           "case id", "uid", "uuid"),
+    "location": ("location desc", "location description", "street name", "street",
+                 "location street name", "location", "address"),
+}  # fmt: skip
+
+_SUPPORTED = (
+    ".csv", ".tsv", ".txt", ".json", ".geojson", ".gpkg", ".shp", ".fgb", ".parquet",
+    ".geoparquet", ".xlsx", ".xlsm", ".xls",
+)  # fmt: skip
+
+# Tried in order on the values still unparsed: ISO first, then UK day-first styles.
+_DATE_FORMATS = (
+    "ISO8601", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d/%m/%y %H:%M",
+    "%d/%m/%y", "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y", "%d %b %Y", "%d %B %Y",
+    "%m/%d/%Y %I:%M:%S %p", "%b %Y", "%B %Y", "%Y%m%d",
+)  # fmt: skip
+_LONDON_TZ = "Europe/London"
+_NS = "datetime64[ns]"
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass(repr=False)
+class ReadReport:
+    """What :func:`read_incidents` did with every input row.
+
+    Attributes
+    ----------
+    rejects : pandas.DataFrame
+        One row per rejected input row: ``file, row, reason, detail`` then the row's raw
+        values (see the module docstring for how ``row`` is counted).
+    fixed : pandas.DataFrame
+        Rows kept after a repair (e.g. swapped latitude/longitude): ``file, row, fix,
+        detail`` then the raw values as they were in the file.
+    n_read, n_kept : int
+        Data rows read and kept; ``n_read == n_kept + n_rejected`` always.
+    files : tuple of str
+        The files read, in order.
+    """
+
+    rejects: pd.DataFrame
+    fixed: pd.DataFrame
+    n_read: int
+    n_kept: int
+    files: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def n_rejected(self) -> int:
+        """Number of rejected rows."""
+        return len(self.rejects)
+
+    @property
+    def n_fixed(self) -> int:
+        """Number of kept rows that were repaired."""
+        return len(self.fixed)
+
+    def reason_counts(self) -> pd.Series:
+        """Rejected rows per reason, largest first."""
+        return self.rejects["reason"].value_counts()
+
+    def summary(self) -> str:
+        """A few lines of plain text: counts read, kept, rejected by reason, fixed."""
+        nf = len(self.files)
+        lines = [
+            f"read {self.n_read:,} rows from {nf} file{'s' if nf != 1 else ''}: "
+            f"kept {self.n_kept:,}, rejected {self.n_rejected:,}, fixed {self.n_fixed:,}"
+        ]
+        lines += [f"  rejected, {r}: {n:,}" for r, n in self.reason_counts().items()]
+        if self.n_fixed:
+            lines += [f"  fixed, {r}: {n:,}" for r, n in self.fixed["fix"].value_counts().items()]
+        return "\n".join(lines)
+
+    def to_csv(self, path: str | os.PathLike) -> Path:
+        """Write the rejects table to `path` (atomically) and return the path."""
+        return atomic_write_csv(self.rejects, path)
+
+    def __repr__(self) -> str:
+        return f"ReadReport({self.summary().splitlines()[0]})"
+
+    __str__ = summary
+
+
+# --------------------------------------------------------------------------- public
+
+
+def read_incidents(
+    source: Any,
+    *,
+    kind: str | None = None,
+    category: str | None = None,
+    lon: str | None = None,
+    lat: str | None = None,
+    x: str | None = None,
+    y: str | None = None,
+    date: str | None = None,
+    id_column: str | None = None,
+    year: int | None = None,
+    bounds: tuple[float, float, float, float] | None = LONDON_BOUNDS,
+    with_report: bool = False,
+    source_name: str | None = None,
+) -> gpd.GeoDataFrame | tuple[gpd.GeoDataFrame, ReadReport]:
+    """Read incident files into the canonical incidents frame (EPSG:27700).
+
+    Parameters
+    ----------
+    source : path, str, list of paths, glob, folder, registry key or (Geo)DataFrame
+        A file; a list of files; a glob such as ``"data/2019-*/*-street.csv"``; a
+        police.uk download folder (its ``YYYY-MM/*-street.csv`` files are read); a
+        dataset registry key such as ``"camden_2019_06"``; or a frame already loaded.
+        Files are only read, never modified.
+    kind : str, optional
+        Force the layout instead of detecting it: one of :data:`KINDS`.
+    category : str, optional
+        Column holding the incident type, or one vocabulary value (e.g. ``"fly_tip"``)
+        applied to every row. Default: detected.
+    lon, lat, x, y : str, optional
+        Coordinate columns: WGS84 longitude/latitude (degrees) or BNG easting/northing
+        (metres). Default: detected from common names. When both pairs exist,
+        easting/northing is used and longitude/latitude fills rows where it is missing.
+    date : str, optional
+        Date/time column. Default: detected. ``YYYY-MM`` values give a month only.
+    id_column : str, optional
+        Column holding the source's incident id. Default: detected.
+    year : int, optional
+        Year for sources that give the month as a number 1-12 (``crimemappingdata``);
+        default: the one four-digit year in the file name (e.g. ``..._2022_...``).
+    bounds : (xmin, ymin, xmax, ymax) in BNG metres, or None
+        Study-area box; points outside are rejected. Default :data:`LONDON_BOUNDS`
+        (Greater London plus ~1 km). Also used to spot swapped latitude/longitude: a
+        row is swapped back only when the swapped point is inside and the original not.
+        ``None`` turns both checks off.
+    with_report : bool, default False
+        Also return a :class:`ReadReport`. Without it, a one-line warning is logged
+        when rows were rejected.
+    source_name : str, optional
+        Value for the ``source`` column. Default ``"police.uk"`` for police layouts,
+        else the file's stem.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or (GeoDataFrame, ReadReport)
+        ``incident_id, category, subcategory, occurred_at, month, source,
+        location_desc, geometry`` then the source's columns (a source column whose name
+        clashes gets a ``_src`` suffix). ``incident_id`` is the source's id where given,
+        else ``<file stem>:<row>``; later rows repeating an id are rejected.
+        ``occurred_at`` is NaT for month-only sources. ``attrs`` holds ``read_kind,
+        n_read, n_rejected, n_fixed``.
+
+    Raises
+    ------
+    DataNotFoundError
+        A file, folder or glob that matches nothing.
+    BadInputError
+        A file that is empty, not a table, or has no recognisable coordinates.
+    """
+    bounds = _check_bounds(bounds)
+    if kind is not None and kind not in KINDS:
+        raise BadInputError(f"kind must be one of {list(KINDS)}, got {kind!r}")
+    opts = dict(
+        kind=kind, category=category, lon=lon, lat=lat, x=x, y=y, date=date,
+        id_column=id_column, year=year, source_name=source_name,
+    )  # fmt: skip
+    parts = [_read_one(item, bounds, opts) for item in _resolve(source)]
+    inc, report, kinds = _combine(parts)
+    kind_used = kinds[0] if len(set(kinds)) == 1 else "mixed"
+    inc.attrs.update(
+        read_kind=kind_used, n_read=report.n_read, n_rejected=report.n_rejected,
+        n_fixed=report.n_fixed,
+    )  # fmt: skip
+    log.info(
+        "read_incidents: %s as %s, bounds=%s; %s",
+        ", ".join(report.files),
+        kind_used,
+        bounds,
+        report.summary().splitlines()[0],
+    )
+    if report.n_rejected and not with_report:
+        reasons = ", ".join(f"{n:,} {r}" for r, n in report.reason_counts().items())
+        log.warning(
+            "read_incidents: kept %s of %s rows; rejected %s (%s); "
+            "pass with_report=True to see them",
+            f"{report.n_kept:,}",
+            f"{report.n_read:,}",
+            f"{report.n_rejected:,}",
+            reasons,
+        )
+    return (inc, report) if with_report else inc
+
+
+def categorise(values: Iterable[Any]) -> pd.Series:
+    """Map source wording to the vocabulary; unknown or missing text gives ``"other"``.
+
+    Matching ignores case, punctuation, hyphens and underscores, so ``"Anti-social
+    behaviour"``, ``"anti-social-behaviour"`` and ``"ASB"`` all give ``"asb"``.
+
+    Returns
+    -------
+    pandas.Series of str
+        One category per input value, with a fresh 0..n-1 index.
+    """
+    s = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    table = _category_table()
+    # one lookup per distinct value; the extra last slot serves code -1 (missing)
+    mapped = pd.Series([table.get(_norm(u), "other") for u in uniques] + ["other"], dtype="str")
+    return mapped.take(np.where(codes < 0, len(uniques), codes)).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _norm(text: Any) -> str:
+    """Lower-case, punctuation/hyphens/underscores to single spaces."""
+    return re.sub(r"[^a-z0-9]+", " ", str(text).lower()).strip()
+
+
+@lru_cache(maxsize=1)
+def _category_table() -> dict[str, str]:
+    text = resources.files("hotspots").joinpath("data/categories.csv").read_text("utf-8")
+    from io import StringIO
+
+    table = pd.read_csv(StringIO(text), dtype=str)
+    bad = set(table["category"]) - set(CATEGORIES)
+    if bad:  # a typo in the shipped CSV should fail loudly in tests
+        raise ValueError(f"categories.csv uses categories outside the vocabulary: {bad}")
+    return {_norm(t): c for t, c in zip(table["source_text"], table["category"], strict=True)}
+
+
+def _check_bounds(bounds: Any) -> tuple[float, float, float, float] | None:
+    if bounds is None:
+        return None
+    try:
+        b = tuple(float(v) for v in bounds)
+    except (TypeError, ValueError):
+        msg = f"bounds must be (xmin, ymin, xmax, ymax) in metres, got {bounds!r}"
+        raise BadInputError(msg) from None
+    if len(b) != 4 or not (b[0] < b[2] and b[1] < b[3]):
+        raise BadInputError(f"bounds must be (xmin, ymin, xmax, ymax) with min < max, got {b}")
+    return b  # type: ignore[return-value]
+
+
+def _resolve(source: Any) -> list[Any]:
+    """Expand `source` into a list of files and frames."""
+    if isinstance(source, pd.DataFrame):
+        return [source]
+    if isinstance(source, (str, os.PathLike)):
+        s = os.fspath(source)
+        p = Path(s).expanduser()
+        if p.is_dir():
+            files = _folder_files(p)
+            if not files:
+                raise DataNotFoundError(
+                    f"folder {s} holds no incident files ({', '.join(_SUPPORTED)})"
+                )
+            return files
+        if p.is_file():
+            return [p]
+        if any(ch in s for ch in "*?["):
+            files = [Path(f) for f in sorted(_glob.glob(s, recursive=True)) if Path(f).is_file()]
+            if not files:
+                raise DataNotFoundError(f"no files match {s!r}")
+            return files
+        from .datasets import path as dataset_path
+        from .datasets import registry
+
+        if s in registry():
+            return [dataset_path(s)]
+        raise DataNotFoundError(f"no such file or folder: {s} (looked at {p.resolve()})")
+    if isinstance(source, Iterable):
+        items = [f for item in source for f in _resolve(item)]
+        if not items:
+            raise BadInputError("read_incidents was given an empty list of files")
+        return items
+    raise BadInputError(
+        f"read_incidents needs a file path, list, glob, folder or DataFrame, "
+        f"got {type(source).__name__}"
+    )
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    # a police.uk download also holds outcomes and stop-and-search files: street only
+    street = sorted(p for p in folder.rglob("*-street.csv") if p.is_file())
+    if street:
+        return street
+    return sorted(
+        p for p in folder.rglob("*")
+        if p.is_file() and not p.name.startswith(".") and _ext(p) in _SUPPORTED
+    )  # fmt: skip
+
+
+def _ext(p: Path) -> str:
+    """The format suffix, looking through a trailing .gz/.bz2/.zip/.xz."""
+    suffixes = [s.lower() for s in p.suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".bz2", ".zip", ".xz") and len(suffixes) > 1:
+        return suffixes[-2]
+    return suffixes[-1] if suffixes else ""
+
+
+def _stem(p: Path) -> str:
+    name = p.name
+    while True:
+        stem, dot, ext = name.rpartition(".")
+        if not dot or "." + ext.lower() not in (*_SUPPORTED, ".gz", ".bz2", ".zip", ".xz"):
+            return name
+        name = stem
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@dataclass
+class _Loaded:
+    df: pd.DataFrame
+    rows: np.ndarray  # row number shown in reports, per row
+    file: str
+    stem: str
+    geoms: gpd.GeoSeries | None = None
+
+
+def _load(item: Any, opts: dict) -> _Loaded:
+    if isinstance(item, pd.DataFrame):
+        label = opts["source_name"] or "dataframe"
+        geoms = None
+        df = item
+        if isinstance(item, gpd.GeoDataFrame) and item._geometry_column_name in item.columns:
+            geoms = item.geometry
+            df = pd.DataFrame(item.drop(columns=item.geometry.name))
+        if len(df) == 0:
+            raise BadInputError(f"the {type(item).__name__} passed to read_incidents has no rows")
+        return _Loaded(df, np.arange(len(df)), f"<{type(item).__name__}>", label, geoms)
+
+    path = Path(item)
+    ext = _ext(path)
+    geoms = None
+    offset = 1
+    try:
+        if ext in (".csv", ".tsv", ".txt"):
+            df, offset = _read_csv(path, ext), 2
+        elif ext in (".json", ".geojson"):
+            df, geoms = _read_json(path)
+        elif ext in (".gpkg", ".shp", ".fgb"):
+            gdf = gpd.read_file(path)
+            df, geoms = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), gdf.geometry
+        elif ext in (".parquet", ".geoparquet"):
+            df, geoms = _read_parquet(path)
+        elif ext in (".xlsx", ".xlsm", ".xls"):
+            df, offset = _read_excel(path), 2
+        else:
+            raise BadInputError(
+                f"{path}: unsupported file type {ext or '(none)'!r}; "
+                f"read_incidents reads {', '.join(_SUPPORTED)}"
+            )
+    except BadInputError:
+        raise
+    except Exception as exc:  # parser/driver errors differ by format; report one way
+        raise BadInputError(f"{path} is not a readable table: {exc}") from None
+    if len(df) == 0 or (len(df.columns) == 0 and geoms is None):
+        raise BadInputError(f"{path} is empty: it has no data rows")
+    return _Loaded(df, np.arange(len(df)) + offset, str(path), _stem(path), geoms)
+
+
+def _read_csv(path: Path, ext: str) -> pd.DataFrame:
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if not head.strip():
+        raise BadInputError(f"{path} is empty: it has no data rows")
+    if b"\x00" in head and not path.name.lower().endswith((".gz", ".bz2", ".zip", ".xz")):
+        raise BadInputError(f"{path} is not a text table (it holds binary data)")
+    sep = "\t" if ext == ".tsv" else ","
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            header = pd.read_csv(path, nrows=0, sep=sep, encoding=encoding)
+            if len(header.columns) == 1:  # maybe ; or tab separated
+                name = str(header.columns[0])
+                for alt in (";", "\t", "|"):
+                    if alt in name:
+                        sep = alt
+                        header = pd.read_csv(path, nrows=0, sep=sep, encoding=encoding)
+                        break
+            # ids as text: numeric ids must not turn into floats (and lose digits)
+            dtype = {c: str for c in header.columns if _norm(c) in _NAMES["id"]}
+            return pd.read_csv(
+                path, sep=sep, encoding=encoding, dtype=dtype, skip_blank_lines=False,
+                low_memory=False,
+            )  # fmt: skip
+        except UnicodeDecodeError:
+            continue
+        except pd.errors.EmptyDataError:
+            raise BadInputError(f"{path} is empty: it has no data rows") from None
+    raise BadInputError(f"{path} is not a text table (unknown text encoding)")
+
+
+def _read_json(path: Path) -> tuple[pd.DataFrame, gpd.GeoSeries | None]:
+    try:
+        data = json.loads(path.read_text("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInputError(f"{path} is not valid JSON: {exc}") from None
+    if isinstance(data, dict) and data.get("type") in ("FeatureCollection", "Feature"):
+        if not data.get("features", [data] if data.get("type") == "Feature" else []):
+            raise BadInputError(f"{path} is empty: the GeoJSON has no features")
+        gdf = gpd.read_file(path)
+        return pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), gdf.geometry
+    if isinstance(data, dict):  # a wrapper object: use its one list of records
+        lists = [v for v in data.values() if isinstance(v, list)]
+        if len(lists) != 1:
+            raise BadInputError(f"{path}: JSON object without one list of records")
+        data = lists[0]
+    if not isinstance(data, list):
+        raise BadInputError(f"{path}: JSON is not a list of records")
+    if not data:
+        raise BadInputError(f"{path} is empty: the JSON list has no records")
+    if not all(isinstance(r, dict) for r in data):
+        raise BadInputError(f"{path}: JSON list items are not records (objects)")
+    return pd.json_normalize(data), None
+
+
+def _read_parquet(path: Path) -> tuple[pd.DataFrame, gpd.GeoSeries | None]:
+    import pyarrow.parquet as pq
+
+    meta = pq.read_schema(path).metadata or {}
+    if b"geo" in meta:
+        gdf = gpd.read_parquet(path)
+        return pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), gdf.geometry
+    return pd.read_parquet(path), None
+
+
+def _read_excel(path: Path) -> pd.DataFrame:
+    header = pd.read_excel(path, nrows=0)
+    dtype = {c: str for c in header.columns if _norm(c) in _NAMES["id"]}
+    return pd.read_excel(path, dtype=dtype)
+
+
+# --------------------------------------------------------------------------- detection
+
+
+@dataclass
+class _Spec:
+    kind: str
+    source: str
+    id: str | None = None
+    category: str | None = None  # column with the source's wording
+    category_value: str | None = None  # one vocabulary value for every row
+    date: str | None = None
+    date_mode: str = "auto"  # auto | month | us_month | month_number | canonical | none
+    location: str | None = None
+    lon: str | None = None
+    lat: str | None = None
+    x: str | None = None
+    y: str | None = None
+    xy_maybe_degrees: bool = False  # x/y found only as "x"/"y": may be lon/lat
+    year: int | None = None
+
+
+def _find(columns: Iterable[Any], names: Iterable[str]) -> str | None:
+    lookup: dict[str, Any] = {}
+    for c in columns:
+        lookup.setdefault(_norm(c), c)
+    for n in names:
+        if n in lookup:
+            return lookup[n]
+    return None
+
+
+def _detect_kind(columns: Iterable[Any]) -> str:
+    norm = {_norm(c) for c in columns}
+    if {"incident id", "category", "month"} <= norm:
+        return "canonical"
+    if {"category", "location latitude", "location longitude", "month"} <= norm:
+        return "police_api"
+    if {"crime id", "month", "crime type"} <= norm:
+        return "police_uk"
+    if {"category", "easting", "northing", "epoch"} <= norm:
+        return "camden"
+    if {"month", "type", "longitude", "latitude"} <= norm:
+        return "crimemappingdata"
+    return "table"
+
+
+def _spec(loaded: _Loaded, opts: dict) -> _Spec:
+    cols = list(loaded.df.columns)
+    kind = opts["kind"] or _detect_kind(cols)
+    police = kind in ("police_uk", "police_api", "camden", "crimemappingdata")
+    sp = _Spec(kind=kind, source=opts["source_name"] or ("police.uk" if police else loaded.stem))
+
+    def f(*names: str) -> str | None:
+        return _find(cols, names)
+
+    if kind == "police_uk":
+        sp.id, sp.category, sp.date = f("crime id"), f("crime type"), f("month")
+        sp.location, sp.lon, sp.lat = f("location"), f("longitude"), f("latitude")
+        sp.date_mode = "month"
+    elif kind == "police_api":
+        sp.id, sp.category, sp.date = f("id"), f("category"), f("month")
+        sp.location = f("location street name")
+        sp.lon, sp.lat = f("location longitude"), f("location latitude")
+        sp.date_mode = "month"
+    elif kind == "camden":
+        sp.id, sp.category, sp.date = f("id"), f("category"), f("epoch")
+        sp.location, sp.x, sp.y = f("street name"), f("easting"), f("northing")
+        sp.lon, sp.lat = f("longitude"), f("latitude")
+        sp.date_mode = "us_month"  # "06/01/2019 12:00:00 AM" = June 2019, month only
+    elif kind == "crimemappingdata":
+        sp.category, sp.date = f("type"), f("month")
+        sp.lon, sp.lat = f("longitude"), f("latitude")
+        sp.date_mode = "month_number"
+        sp.year = opts["year"] or _year_from_name(loaded)
+    elif kind == "canonical":
+        sp.id, sp.category, sp.date = f("incident id"), f("category"), f("month")
+        sp.location, sp.date_mode = f("location desc"), "canonical"
+        sp.lon, sp.lat = f(*_NAMES["lon"]), f(*_NAMES["lat"])
+        sp.x, sp.y = f(*_NAMES["x"][:-1]), f(*_NAMES["y"][:-1])
+    else:
+        sp.id, sp.category = f(*_NAMES["id"]), f(*_NAMES["category"])
+        sp.date, sp.location = f(*_NAMES["date"]), f(*_NAMES["location"])
+        sp.lon, sp.lat = f(*_NAMES["lon"]), f(*_NAMES["lat"])
+        sp.x, sp.y = f(*_NAMES["x"][:-1]), f(*_NAMES["y"][:-1])
+        if sp.x is None or sp.y is None:
+            sp.x, sp.y = f("x"), f("y")
+            sp.xy_maybe_degrees = sp.x is not None and sp.y is not None
+        if sp.date is not None and _norm(sp.date) == "month":
+            sp.date_mode = "month"
+
+    # explicit arguments win over detection
+    for key in ("lon", "lat", "x", "y", "date"):
+        if opts[key] is not None:
+            setattr(sp, key, _column(opts[key], cols, key, loaded.file))
+    if opts["x"] is not None or opts["y"] is not None:
+        sp.xy_maybe_degrees = False
+    if opts["date"] is not None and sp.date_mode == "canonical":
+        sp.date_mode = "auto"
+    if opts["id_column"] is not None:
+        sp.id = _column(opts["id_column"], cols, "id_column", loaded.file)
+    cat = opts["category"]
+    if cat is not None:
+        if cat in cols:
+            sp.category = cat
+        elif cat in CATEGORIES:
+            sp.category_value = cat
+        else:
+            raise BadInputError(
+                f"category={cat!r} is neither a column of {loaded.file} nor one of {CATEGORIES}"
+            )
+    if sp.date is None:
+        sp.date_mode = "none"
+    explicit = any(opts[k] is not None for k in ("lon", "lat", "x", "y"))
+    if loaded.geoms is not None and not explicit:  # a geometry beats coordinate columns
+        sp.lon = sp.lat = sp.x = sp.y = None
+
+    has_pair = (sp.lon is not None and sp.lat is not None) or (
+        sp.x is not None and sp.y is not None
+    )
+    if not has_pair and loaded.geoms is None:
+        raise BadInputError(
+            f"{loaded.file}: no coordinate columns found (looked for longitude/latitude or "
+            f"easting/northing); columns are {[str(c) for c in cols[:30]]}. "
+            "Pass lon=/lat= or x=/y= to name them."
+        )
+    return sp
+
+
+def _column(name: str, cols: list, what: str, file: str) -> str:
+    if name in cols:
+        return name
+    found = _find(cols, [_norm(name)])
+    if found is None:
+        raise BadInputError(f"{what}={name!r} is not a column of {file}; columns are {cols[:30]}")
+    return found
+
+
+def _year_from_name(loaded: _Loaded) -> int:
+    years = set(re.findall(r"(?<![0-9])((?:19|20)[0-9]{2})(?![0-9])", Path(loaded.file).name))
+    if len(years) != 1:
+        raise BadInputError(
+            f"{loaded.file} gives months as numbers 1-12 and its name does not say the year; "
+            "pass year=, e.g. read_incidents(path, year=2022)"
+        )
+    return int(years.pop())
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _numbers(s: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Float values, plus masks: missing (blank/NaN) and present-but-not-a-number."""
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        v = s.to_numpy(dtype=float, na_value=np.nan)
+        return v, np.isnan(v), np.zeros(len(s), bool)
+    text = s.astype("string").str.strip()
+    missing = (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
+    v = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return v, missing, ~missing & np.isnan(v)
+
+
+@lru_cache(maxsize=8)
+def _transformer(src: str):
+    from pyproj import Transformer
+
+    return Transformer.from_crs(src, BNG, always_xy=True)
+
+
+def _unique_xy(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes and distinct (a, b) pairs: police.uk snaps crimes to shared map points, so
+    projecting or building each distinct point once is several times faster."""
+    codes, uniq = pd.factorize(a + 1j * b)
+    return codes, uniq.real, uniq.imag
+
+
+def _to_bng(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
+    codes, ua, ub = _unique_xy(lon, lat)
+    ux, uy = _transformer(crs).transform(ua, ub)
+    return np.asarray(ux)[codes], np.asarray(uy)[codes]
+
+
+def _inside(x: np.ndarray, y: np.ndarray, bounds: tuple | None) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        if bounds is None:
+            return np.isfinite(x) & np.isfinite(y)
+        return (x >= bounds[0]) & (x <= bounds[2]) & (y >= bounds[1]) & (y <= bounds[3])
+
+
+def _place(a, b, missing, nonnum, crs: str, bounds):
+    """Project (a, b) to BNG and check it; returns x, y, reason codes, swapped mask.
+
+    ``crs`` is ``"EPSG:4326"`` (a = lon, b = lat, degrees) or ``BNG`` (metres).
+    """
+    n = len(a)
+    code = np.zeros(n, np.int8)
+    code[missing] = _MISSING
+    code[(code == _OK) & nonnum] = _NONNUM
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    finite = np.isfinite(a) & np.isfinite(b)
+    geographic = crs != BNG
+
+    def project(u, v):
+        with np.errstate(invalid="ignore"):
+            if geographic:
+                ok = np.isfinite(u) & np.isfinite(v) & (np.abs(u) <= 180) & (np.abs(v) <= 90)
+            else:
+                ok = (u >= 0) & (u <= 700_000) & (v >= 0) & (v <= 1_300_000)
+        px, py = np.full(len(u), np.nan), np.full(len(u), np.nan)
+        if ok.any():
+            if geographic:
+                px[ok], py[ok] = _to_bng(u[ok], v[ok], crs)
+            else:
+                px[ok], py[ok] = u[ok], v[ok]
+        return px, py, ok
+
+    x, y, ok = project(a, b)
+    inside = ok & _inside(x, y, bounds)
+    swapped = np.zeros(n, bool)
+    cand = finite & ~inside
+    if bounds is not None and cand.any():
+        sx, sy, _ = project(b[cand], a[cand])
+        fix = _inside(sx, sy, bounds)
+        idx = np.flatnonzero(cand)[fix]
+        x[idx], y[idx] = sx[fix], sy[fix]
+        swapped[idx] = inside[idx] = ok[idx] = True
+    code[(code == _OK) & ~ok] = _RANGE  # includes +-inf
+    code[(code == _OK) & ~inside] = _OUTSIDE
+    x[code != _OK] = np.nan
+    y[code != _OK] = np.nan
+    return x, y, code, swapped
+
+
+def _coordinates(ld: _Loaded, sp: _Spec, bounds):
+    """BNG x, y per row, reason codes, swapped mask and which column pair was used."""
+    df = ld.df
+    n = len(df)
+    if ld.geoms is not None and sp.lon is None and sp.x is None:
+        return (*_geometry_xy(ld.geoms, bounds), None)
+    pairs = []
+    if sp.x is not None and sp.y is not None:
+        pairs.append((sp.x, sp.y, BNG))
+    if sp.lon is not None and sp.lat is not None:
+        pairs.append((sp.lon, sp.lat, "EPSG:4326"))
+    if sp.xy_maybe_degrees and not pairs[1:]:
+        a, _, _ = _numbers(df[sp.x])
+        b, _, _ = _numbers(df[sp.y])
+        with np.errstate(invalid="ignore"):
+            deg = np.nanmean((np.abs(a) <= 180) & (np.abs(b) <= 90)) > 0.9
+        if deg:  # columns named x/y holding degrees: treat as lon/lat
+            pairs = [(sp.x, sp.y, "EPSG:4326")]
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    code = np.full(n, _MISSING, np.int8)
+    swapped = np.zeros(n, bool)
+    used = np.full(n, -1, np.int8)
+    parsed = []
+    for i, (ca, cb, crs) in enumerate(pairs):
+        todo = code == _MISSING  # first pair for every row; the next fills its gaps
+        if not todo.any():
+            break
+        a, ma, na = _numbers(df[ca])
+        b, mb, nb = _numbers(df[cb])
+        parsed.append((ca, cb, crs, a, b))
+        px, py, pc, ps = _place(a, b, ma | mb, na | nb, crs, bounds)
+        take = todo & ((pc != _MISSING) | (i == 0))
+        x[take], y[take], code[take], swapped[take] = px[take], py[take], pc[take], ps[take]
+        used[take] = i
+    return x, y, code, swapped, (parsed, used)
+
+
+def _geometry_xy(geoms: gpd.GeoSeries, bounds):
+    import shapely
+
+    n = len(geoms)
+    arr = geoms.array
+    missing = np.asarray(arr.isna() | arr.is_empty, dtype=bool)
+    tid = shapely.get_type_id(np.asarray(arr))
+    npts = shapely.get_num_geometries(np.asarray(arr))
+    pointlike = (tid == 0) | ((tid == 4) & (npts == 1))
+    pts = np.asarray(arr).copy()
+    multi = (tid == 4) & (npts == 1)
+    pts[multi] = shapely.get_geometry(pts[multi], 0)
+    a = np.full(n, np.nan)
+    b = np.full(n, np.nan)
+    good = pointlike & ~missing
+    a[good], b[good] = shapely.get_x(pts[good]), shapely.get_y(pts[good])
+    crs = geoms.crs
+    if crs is None:  # no CRS recorded: degrees if they look like degrees, else BNG
+        with np.errstate(invalid="ignore"):
+            deg = np.nanmean((np.abs(a) <= 180) & (np.abs(b) <= 90)) > 0.9
+        src = "EPSG:4326" if deg else BNG
+        log.info("read_incidents: geometry has no CRS; assuming %s", src)
+    elif crs.is_geographic:
+        src = "EPSG:4326" if crs.to_epsg() in (4326, None) else crs.to_string()
+    elif crs.to_epsg() == 27700:
+        src = BNG
+    else:  # another projected CRS: to BNG first, then check as BNG
+        ok = np.isfinite(a) & np.isfinite(b)
+        a[ok], b[ok] = _transformer(crs.to_string()).transform(a[ok], b[ok])
+        src = BNG
+    if src not in (BNG, "EPSG:4326"):
+        ok = np.isfinite(a) & np.isfinite(b)
+        a[ok], b[ok] = _transformer(src).transform(a[ok], b[ok])
+        src = BNG
+    x, y, code, swapped = _place(a, b, missing, np.zeros(n, bool), src, bounds)
+    code[(code == _MISSING) & ~missing] = _NOTPOINT
+    return x, y, code, swapped
+
+
+def _to_ns(ts: pd.Series) -> pd.Series:
+    """datetime64[ns], tz-naive London local time."""
+    if isinstance(ts.dtype, pd.DatetimeTZDtype):
+        ts = ts.dt.tz_convert(_LONDON_TZ).dt.tz_localize(None)
+    return ts.astype(_NS)
+
+
+def _parse_dates(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Parse a date column: (timestamps, missing mask). Unparsed present values are NaT."""
+    if pd.api.types.is_datetime64_any_dtype(s):
+        out = _to_ns(s.reset_index(drop=True))
+        return out, out.isna().to_numpy()
+    text = s.astype("string").str.strip().reset_index(drop=True)
+    missing = (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
+    out = pd.Series(pd.NaT, index=text.index, dtype=_NS)
+    for fmt in _DATE_FORMATS:
+        todo = ~missing & out.isna().to_numpy()
+        if not todo.any():
+            break
+        part = text[todo]
+        try:
+            parsed = pd.to_datetime(part, format=fmt, errors="coerce")
+        except (ValueError, TypeError):  # mixed time zones
+            parsed = pd.to_datetime(part, format=fmt, errors="coerce", utc=True)
+        out[todo] = _to_ns(parsed)
+    return out, missing
+
+
+def _month_start(ts: pd.Series) -> pd.Series:
+    vals = ts.to_numpy(dtype=_NS)
+    return pd.Series(vals.astype("datetime64[M]").astype(_NS))
+
+
+def _dates(ld: _Loaded, sp: _Spec) -> tuple[pd.Series, pd.Series, np.ndarray]:
+    """occurred_at, month (both datetime64[ns]) and reason codes."""
+    df = ld.df
+    n = len(df)
+    code = np.zeros(n, np.int8)
+    nat = pd.Series(pd.NaT, index=range(n), dtype=_NS)
+    if sp.date_mode == "none":
+        return nat, nat.copy(), code
+    raw = df[sp.date]
+    if sp.date_mode == "month_number":
+        num, missing, _ = _numbers(raw)
+        good = np.isin(num, np.arange(1, 13))
+        vals = np.full(n, np.datetime64("NaT"), dtype=_NS)
+        vals[good] = (np.datetime64(f"{sp.year}-01", "M") + (num[good].astype(int) - 1)).astype(_NS)
+        month = pd.Series(vals)
+        rest = ~good & ~missing
+        if rest.any():  # a full date where a month number was expected: still usable
+            parsed, _ = _parse_dates(raw[rest])
+            month[rest] = _month_start(parsed).to_numpy()
+        occurred = nat
+    elif sp.date_mode == "canonical":
+        occ_col = _find(df.columns, ["occurred at"])
+        occurred, _ = _parse_dates(df[occ_col]) if occ_col is not None else (nat, None)
+        month, missing = _parse_dates(raw)
+        month = _month_start(month.fillna(occurred))
+        missing = missing & occurred.isna().to_numpy()
+    else:
+        if sp.date_mode == "us_month":
+            text = raw.astype("string").str.strip().reset_index(drop=True)
+            missing = (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
+            parsed = _to_ns(pd.to_datetime(text, format="%m/%d/%Y %I:%M:%S %p", errors="coerce"))
+            redo = parsed.isna().to_numpy() & ~missing
+            if redo.any():
+                parsed[redo] = _parse_dates(text[redo])[0].to_numpy()
+        else:
+            parsed, missing = _parse_dates(raw)
+        month = _month_start(parsed)
+        month_only = sp.date_mode in ("month", "us_month") or _looks_monthly(raw, missing)
+        occurred = nat if month_only else parsed
+    code[missing] = _NODATE
+    code[(code == _OK) & month.isna().to_numpy()] = _BADDATE
+    return occurred.reset_index(drop=True), month.reset_index(drop=True), code
+
+
+def _looks_monthly(raw: pd.Series, missing: np.ndarray) -> bool:
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return False
+    text = raw.astype("string").str.strip()[~missing]
+    return bool(len(text)) and bool(text.str.fullmatch(r"\d{4}-\d{1,2}").all())
+
+
+def _ids(ld: _Loaded, sp: _Spec) -> tuple[pd.Series, np.ndarray]:
+    """incident ids (source id, else '<stem>:<row>') and which came from the source."""
+    generated = ld.stem + ":" + pd.Series(ld.rows).astype(str)
+    if sp.id is None:
+        return generated.astype(str), np.zeros(len(ld.df), bool)
+    s = ld.df[sp.id].reset_index(drop=True)
+    if pd.api.types.is_float_dtype(s) and np.all(np.mod(s.dropna(), 1) == 0):
+        s = s.astype("Int64")  # 75265998.0 -> "75265998"
+    text = s.astype("string").str.strip()
+    present = (text.notna() & (text != "")).to_numpy(dtype=bool, na_value=False)
+    return text.where(present, generated).astype(str), present
+
+
+def _text(s: pd.Series | None, n: int) -> pd.Series:
+    """Text column with a 0..n-1 index; missing stays missing (not the string "nan")."""
+    if s is None:
+        return pd.Series(index=range(n), dtype="str")
+    s = s.reset_index(drop=True)
+    if pd.api.types.is_string_dtype(s) and not pd.api.types.is_object_dtype(s):
+        return s
+    return s.astype("str").where(s.notna())
+
+
+# --------------------------------------------------------------------------- assembly
+
+
+@dataclass
+class _Part:
+    kept: pd.DataFrame  # canonical columns (no geometry) + _x, _y, _file, _row, _srcid + extras
+    rejects: pd.DataFrame
+    fixed: pd.DataFrame
+    raw_names: dict[str, Any]  # output column -> original column name
+    n_read: int
+    kind: str
+
+
+def _raw_table(df: pd.DataFrame, mask: np.ndarray, file: str, rows: np.ndarray, head: dict):
+    """Rows of `df` under `mask` with leading report columns (clashing names get _src)."""
+    raw = df.iloc[np.flatnonzero(mask)].reset_index(drop=True)
+    raw.columns = [f"{c}_src" if c in head else c for c in map(str, raw.columns)]
+    lead = pd.DataFrame({"file": file, "row": rows[mask], **{k: v for k, v in head.items()}})
+    return pd.concat([lead.reset_index(drop=True), raw], axis=1)
+
+
+def _read_one(item: Any, bounds, opts: dict) -> _Part:
+    ld = _load(item, opts)
+    sp = _spec(ld, opts)
+    df = ld.df
+    n = len(df)
+    x, y, code, swapped, pairs = _coordinates(ld, sp, bounds)
+    if ld.geoms is None and len(df.columns):
+        code[df.isna().all(axis=1).to_numpy()] = _BLANK
+    occurred, month, dcode = _dates(ld, sp)
+    late = (code == _OK) & (dcode != _OK)
+    code[late] = dcode[late]
+    ids, srcid = _ids(ld, sp)
+
+    # the source's wording -> vocabulary; the wording itself stays as subcategory
+    sub = _text(df[sp.category] if sp.category is not None else None, n)
+    if sp.category_value is not None:
+        cat = pd.Series(sp.category_value, index=range(n), dtype="str")
+    elif sp.category is not None:
+        cat = categorise(sub)
+    else:
+        cat = pd.Series("other", index=range(n), dtype="str")
+    source: Any = sp.source
+    if sp.kind == "canonical":
+        sub_col = _find(df.columns, ["subcategory"])
+        sub = _text(df[sub_col], n) if sub_col is not None else sub
+        src_col = _find(df.columns, ["source"])
+        if src_col is not None:
+            source = _text(df[src_col], n).fillna(sp.source)
+
+    # repaired coordinates go back into the source columns, so they agree with geometry
+    out_df = df.reset_index(drop=True)
+    fixed_detail = pd.Series("", index=range(n), dtype=object)
+    if pairs is not None:
+        parsed, used = pairs
+        for i, (ca, cb, crs, a, b) in enumerate(parsed):
+            sw = (used == i) & swapped
+            names = "longitude/latitude" if crs != BNG else "easting/northing"
+            fixed_detail[sw] = f"{ca}/{cb} held {names} the wrong way round; swapped"
+            out_df = out_df.assign(**{str(ca): np.where(sw, b, a), str(cb): np.where(sw, a, b)})
+    else:
+        fixed_detail[swapped] = "point geometry held latitude/longitude the wrong way round"
+
+    raw_df = df if ld.geoms is None else df.assign(geometry_wkt=ld.geoms.to_wkt().to_numpy())
+    rej = code != _OK
+    reasons = pd.Series(code[rej]).map(_REASONS).to_numpy()
+    rejects = _raw_table(raw_df, rej, ld.file, ld.rows, {"reason": reasons, "detail": ""})
+    if rej.any():
+        rejects["detail"] = _detail(rejects, code[rej], sp, pairs)
+    fix = swapped & ~rej
+    fixed = _raw_table(
+        raw_df, fix, ld.file, ld.rows,
+        {"fix": "swapped coordinates", "detail": fixed_detail[fix].to_numpy()},
+    )  # fmt: skip
+
+    consumed = set(_consumed(df, sp))
+    rename = {}
+    for c in out_df.columns:
+        if c in consumed:
+            continue
+        new = str(c)
+        while new in CANONICAL_COLUMNS or new in _INTERNAL:
+            new += "_src"
+        rename[c] = new
+    location = _text(df[sp.location] if sp.location is not None else None, n)
+    frame = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "incident_id": ids,
+                    "category": cat,
+                    "subcategory": sub,
+                    "occurred_at": occurred,
+                    "month": month,
+                    "source": source,
+                    "location_desc": location,
+                    "_x": x,
+                    "_y": y,
+                    "_file": ld.file,
+                    "_row": ld.rows,
+                    "_srcid": srcid,
+                }
+            ),
+            out_df[list(rename)].rename(columns=rename),
+        ],
+        axis=1,
+    )
+    kept = frame if not rej.any() else frame.loc[~rej].reset_index(drop=True)
+    return _Part(kept, rejects, fixed, {v: k for k, v in rename.items()}, n, sp.kind)
+
+
+def _consumed(df: pd.DataFrame, sp: _Spec) -> list:
+    """Source columns that become canonical ones and are not repeated as extras."""
+    if sp.kind != "canonical":
+        return []
+    return [c for c in df.columns if str(c) in CANONICAL_COLUMNS]
+
+
+def _detail(rejects: pd.DataFrame, codes: np.ndarray, sp: _Spec, pairs) -> np.ndarray:
+    """A short human-readable detail per rejected row (vectorised string building)."""
+    out = np.full(len(rejects), "", dtype=object)
+    if pairs is not None and pairs[0]:
+        ca, cb = pairs[0][0][:2]
+        ca_r = f"{ca}_src" if f"{ca}_src" in rejects.columns else ca
+        cb_r = f"{cb}_src" if f"{cb}_src" in rejects.columns else cb
+        vals = (
+            f"{ca}=" + rejects[ca_r].astype("string").fillna("").astype(str)
+            + f", {cb}=" + rejects[cb_r].astype("string").fillna("").astype(str)
+        )  # fmt: skip
+        m = np.isin(codes, [_MISSING, _NONNUM, _RANGE, _OUTSIDE])
+        out[m] = vals.to_numpy()[m]
+    if sp.date is not None and sp.date in rejects.columns:
+        m = np.isin(codes, [_NODATE, _BADDATE])
+        out[m] = (f"{sp.date}=" + rejects[sp.date].astype("string").fillna("").astype(str))[m]
+    return out
+
+
+def _combine(parts: list[_Part]) -> tuple[gpd.GeoDataFrame, ReadReport, list[str]]:
+    kept = (
+        pd.concat([p.kept for p in parts], ignore_index=True) if len(parts) > 1 else parts[0].kept
+    )
+    part_of = np.repeat(np.arange(len(parts)), [len(p.kept) for p in parts])
+
+    # generated ids must not collide (two files with the same stem): prefix with a counter
+    gen = ~kept["_srcid"].to_numpy()
+    if len(parts) > 1 and kept.loc[gen, "incident_id"].duplicated().any():
+        kept.loc[gen, "incident_id"] = (
+            pd.Series(part_of[gen]).astype(str).to_numpy() + "/" + kept.loc[gen, "incident_id"]
+        )
+
+    # repeated source ids: keep the first kept row, reject the rest (in every file)
+    srcid = kept["_srcid"].to_numpy()
+    dup = np.zeros(len(kept), bool)
+    if srcid.any():
+        dup[srcid] = kept.loc[srcid, "incident_id"].duplicated(keep="first").to_numpy()
+    dup_rejects = []
+    if dup.any():
+        first = kept.loc[~dup].drop_duplicates("incident_id").set_index("incident_id")
+        where = first["_file"].astype(str) + " row " + first["_row"].astype(str)
+        for i, p in enumerate(parts):
+            m = dup & (part_of == i)
+            if not m.any():
+                continue
+            sub = kept.loc[m]
+            raw = sub[list(p.raw_names)].rename(columns=p.raw_names).reset_index(drop=True)
+            head = {"reason": _REASONS[_DUP], "detail": ""}
+            r = _raw_table(raw, np.ones(len(raw), bool), sub["_file"].iloc[0],
+                           sub["_row"].to_numpy(), head)  # fmt: skip
+            r["detail"] = ("same id as " + sub["incident_id"].map(where)).to_numpy()
+            dup_rejects.append(r)
+        kept = kept.loc[~dup].reset_index(drop=True)
+
+    rej_frames = [p.rejects for p in parts] + dup_rejects
+    rejects = pd.concat([r for r in rej_frames if len(r)] or [rej_frames[0]], ignore_index=True)
+    rejects = rejects.sort_values(["file", "row"], kind="stable", key=_file_order(parts))
+    fixed_frames = [p.fixed for p in parts]
+    fixed = pd.concat([f for f in fixed_frames if len(f)] or [fixed_frames[0]], ignore_index=True)
+
+    # one Point per distinct location, shared by the rows there (shapely is immutable)
+    codes, ux, uy = _unique_xy(kept["_x"].to_numpy(), kept["_y"].to_numpy())
+    geometry = gpd.points_from_xy(ux, uy, crs=BNG).take(codes)
+    inc = gpd.GeoDataFrame(
+        kept.drop(columns=["_x", "_y", "_file", "_row", "_srcid"]), geometry=geometry, crs=BNG
+    )
+    extras = [c for c in inc.columns if c not in CANONICAL_COLUMNS]
+    inc = inc[list(CANONICAL_COLUMNS) + extras]
+    inc.attrs = {}
+    files = tuple(dict.fromkeys(_part_file(p) for p in parts))
+    report = ReadReport(
+        rejects=rejects.reset_index(drop=True),
+        fixed=fixed.reset_index(drop=True),
+        n_read=sum(p.n_read for p in parts),
+        n_kept=len(inc),
+        files=files,
+    )
+    assert report.n_read == report.n_kept + report.n_rejected  # never lose a row
+    return inc, report, [p.kind for p in parts]
+
+
+def _part_file(p: _Part) -> str:
+    for frame in (p.kept, p.rejects):
+        if len(frame):
+            return str(frame["_file" if "_file" in frame else "file"].iloc[0])
+    return ""
+
+
+def _file_order(parts: list[_Part]):
+    order = {f: i for i, f in enumerate(dict.fromkeys(_part_file(p) for p in parts))}
+
+    def key(col: pd.Series) -> pd.Series:
+        return col.map(order) if col.name == "file" else col
+
+    return key
