@@ -346,3 +346,29 @@ def test_cli_patrol(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     for f in ("route.geojson", "route.gpx", "briefing.md", "briefing.html"):
         assert (tmp_path / f).is_file()
+
+
+def test_place_name_offline_is_a_clear_error(monkeypatch):
+    import osmnx as ox
+
+    def offline(*a, **k):
+        raise ConnectionError("no network")
+
+    monkeypatch.setattr(ox, "graph_from_place", offline)
+    with pytest.raises(HotspotsError, match="Offline"):
+        hs.street_network("Soho, London")
+
+
+def test_licensed_premises_listed_in_greenwich():
+    # a target on Greenwich Church Street: FSA pubs/bars/nightclubs within 300 m are named
+    fsa = pd.read_csv(hs.dataset_path("fsa_greenwich"))
+    pubs = fsa[fsa["BusinessType"].eq("Pub/bar/nightclub")].dropna(subset=["Longitude"])
+    p = gpd.GeoSeries([Point(-0.0093, 51.4812)], crs=4326).to_crs(27700).iloc[0]
+    inc = gpd.GeoDataFrame({"category": ["asb"] * 3, "occurred_at": [pd.NaT] * 3},
+                           geometry=[p] * 3, crs=27700)
+    area = gpd.GeoDataFrame({"rank": [1], "score": [3.0]}, geometry=[p.buffer(50)], crs=27700)
+    tg = hs.patrol_targets(inc, areas=area, k=1)
+    g = gpd.GeoSeries(gpd.points_from_xy(pubs["Longitude"], pubs["Latitude"]), crs=4326)
+    nearest = pubs["BusinessName"].iloc[int(g.to_crs(27700).distance(p).argmin())]
+    assert nearest in tg["pois"].iloc[0]
+    assert "FSA" in tg.attrs["poi_note"] and "no parks data" in tg.attrs["poi_note"]
