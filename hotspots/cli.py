@@ -63,6 +63,41 @@ def datasets(
     console.print("searched: " + ", ".join(str(d) for d in data_dirs()))
 
 
+@app.command("read")
+@friendly
+def read(
+    files: list[str] = typer.Argument(
+        ..., help="Incident file(s), a police.uk folder, a glob or a registry key."
+    ),
+    rejects: Path = typer.Option(
+        Path("out/rejects.csv"), help="Where to write the rejected rows (CSV)."
+    ),
+    kind: str | None = typer.Option(None, help="Force the layout (police_uk, camden, ...)."),
+    year: int | None = typer.Option(None, help="Year for month-number files."),
+    no_bounds: bool = typer.Option(False, "--no-bounds", help="Keep points outside London."),
+) -> None:
+    """Read incidents: counts by category, the rejects summary, and a rejects CSV."""
+    from .io import LONDON_BOUNDS, read_incidents
+
+    inc, report = read_incidents(
+        files if len(files) > 1 else files[0],
+        kind=kind,
+        year=year,
+        bounds=None if no_bounds else LONDON_BOUNDS,
+        with_report=True,
+    )
+    out = Table(title=f"{len(inc):,} incidents by category")
+    out.add_column("category")
+    out.add_column("n", justify="right")
+    for cat, n in inc["category"].value_counts().items():
+        out.add_row(str(cat), f"{n:,}")
+    stdout = Console()
+    stdout.print(out)
+    stdout.print(report.summary(), highlight=False)
+    report.to_csv(rejects)
+    console.print(f"rejects ({report.n_rejected:,} rows) written to {rejects}", highlight=False)
+
+
 # --- commands: io (section owned by the io work; add commands above this line)
 
 

@@ -1103,7 +1103,6 @@ def _combine(parts: list[_Part]) -> tuple[gpd.GeoDataFrame, ReadReport, list[str
     dup_rejects = []
     if dup.any():
         first = kept.loc[~dup].drop_duplicates("incident_id").set_index("incident_id")
-        where = first["_file"].astype(str) + " row " + first["_row"].astype(str)
         for i, p in enumerate(parts):
             m = dup & (part_of == i)
             if not m.any():
@@ -1113,7 +1112,11 @@ def _combine(parts: list[_Part]) -> tuple[gpd.GeoDataFrame, ReadReport, list[str
             head = {"reason": _REASONS[_DUP], "detail": ""}
             r = _raw_table(raw, np.ones(len(raw), bool), sub["_file"].iloc[0],
                            sub["_row"].to_numpy(), head)  # fmt: skip
-            r["detail"] = ("same id as " + sub["incident_id"].map(where)).to_numpy()
+            f = sub["incident_id"].map(first["_file"]).astype(str).to_numpy()
+            row = sub["incident_id"].map(first["_row"]).astype(str).to_numpy()
+            same = f == sub["_file"].astype(str).to_numpy()
+            where = np.where(same, "", f + " ") + "row " + row
+            r["detail"] = "same id as " + pd.Series(where, dtype=object)
             dup_rejects.append(r)
         kept = kept.loc[~dup].reset_index(drop=True)
 
