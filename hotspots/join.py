@@ -87,37 +87,34 @@ def assign_wards(
     tolerance = float(tolerance or 0.0)
     if tolerance < 0:
         raise BadInputError(f"tolerance is in metres and cannot be negative, got {tolerance}")
-    geoms = pts.geometry.values
-    located = ~(geoms.isna() | geoms.is_empty)
-    types = set(geoms[located].geom_type)
-    if types - {"Point"}:
-        raise BadInputError(
-            f"incidents must be points to be put in wards; found {sorted(types - {'Point'})}"
-        )
-
+    geoms = np.asarray(pts.geometry.values)
+    type_id = shapely.get_type_id(geoms)  # -1 missing, 0 point; one cheap pass
+    if ((type_id != 0) & (type_id != -1)).any():
+        found = sorted(set(pts.geometry[(type_id != 0) & (type_id != -1)].geom_type))
+        raise BadInputError(f"incidents must be points to be put in wards; found {found}")
+    located = type_id == 0
+    xy = shapely.get_coordinates(geoms)  # skips missing and empty points
+    if len(xy) != located.sum():
+        located &= ~shapely.is_empty(geoms)
     n = len(pts)
-    x = np.full(n, np.nan)
-    y = np.full(n, np.nan)
-    x[located] = geoms[located].x
-    y[located] = geoms[located].y
     rows = np.flatnonzero(located)
-    uxy, inverse = _unique_xy(x[rows], y[rows])
+    uxy, inverse = _unique_xy(xy[:, 0], xy[:, 1])
     upts = shapely.points(uxy.real, uxy.imag)
 
-    wgeom = to_bng(w, "wards").geometry.values
+    wgeom = np.asarray(to_bng(w, "wards").geometry.values)
     codes = w["ward_code"].astype(str).to_numpy()
     rank = np.argsort(np.argsort(codes, kind="stable"), kind="stable")  # lower code wins
-    tree = shapely.STRtree(np.asarray(wgeom))
-    pt_idx, ward_idx = tree.query(upts, predicate="intersects")
+    # query with each ward polygon against a tree of the points: GEOS prepares the
+    # polygon once, which beats testing every point against unprepared polygons
+    ward_idx, pt_idx = shapely.STRtree(upts).query(wgeom, predicate="intersects")
     pt_idx, ward_idx = _first_by_rank(pt_idx, ward_idx, rank)
     ward_of = np.full(len(upts), -1, dtype=np.int64)
     ward_of[pt_idx] = ward_idx
 
     reason_of = np.full(len(upts), None, dtype=object)
-    n_near = 0
     miss = np.flatnonzero(ward_of < 0)
     if tolerance > 0 and len(miss):
-        (mi, mw), dist = tree.query_nearest(
+        (mi, mw), dist = shapely.STRtree(wgeom).query_nearest(
             upts[miss], max_distance=tolerance, return_distance=True, all_matches=True
         )
         # equidistant wards: the lowest code wins, as on shared edges
@@ -129,21 +126,23 @@ def assign_wards(
         reason_of[miss[mi]] = [f"nearest ward within {max(1, int(np.ceil(d)))} m" for d in dist]
     reason_of[ward_of < 0] = OUTSIDE
 
+    # broadcast from distinct points to rows by integer take (no per-row Python objects)
     row_ward = np.full(n, -1, dtype=np.int64)
     row_ward[rows] = ward_of[inverse]
-    row_reason = np.full(n, NO_LOCATION, dtype=object)
-    row_reason[rows] = reason_of[inverse]
-    if tolerance > 0:
-        n_near = int(sum(r is not None and r.startswith("nearest") for r in row_reason))
+    row_u = np.full(n, len(upts), dtype=np.int64)  # index len(upts) = "no location"
+    row_u[rows] = inverse
+    near_u = np.array([r is not None and r.startswith("nearest") for r in reason_of], bool)
+    n_near = int(np.append(near_u, False)[row_u].sum())
 
     out = inc.copy()
     hit = row_ward >= 0
     for col in WARD_FIELDS:
-        src = w[col].astype(str).to_numpy() if col in w.columns else np.full(len(w), None)
-        vals = np.full(n, None, dtype=object)
-        vals[hit] = src[row_ward[hit]]
-        out[col] = pd.array(vals, dtype="str")
-    out["ward_reason"] = pd.array(row_reason, dtype="str")
+        src = w[col].astype(str) if col in w.columns else pd.Series([None] * len(w))
+        out[col] = pd.array(src.to_numpy(dtype=object), dtype="str").take(
+            row_ward, allow_fill=True
+        )
+    reasons = pd.array(np.append(reason_of, NO_LOCATION), dtype="str")
+    out["ward_reason"] = reasons.take(row_u)
 
     n_out = int((~hit).sum())
     out.attrs.update(
