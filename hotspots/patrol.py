@@ -75,6 +75,7 @@ DWELL_MIN, DWELL_MAX = 10, 20
 EXACT_MAX = 9
 
 _GRAPHS: dict[tuple[str, bool], nx.MultiGraph] = {}
+_CACHE_VERSION = 1  # bump when the built graph changes (attributes, projection)
 
 
 # --------------------------------------------------------------------------- network
@@ -122,7 +123,7 @@ def street_network(
     key = (digest, bool(walk))
     if cache and key in _GRAPHS:
         return _GRAPHS[key].copy()
-    stem = f"{digest[:20]}_{int(walk)}_ox{ox.__version__}"
+    stem = f"{digest[:20]}_{int(walk)}_ox{ox.__version__}_v{_CACHE_VERSION}"
     pickle_path = datasets.cache_dir() / "networks" / f"{stem}.pickle"
     G = None
     if cache and pickle_path.is_file():
@@ -256,6 +257,11 @@ def _incident_edges(G: nx.Graph, node: Any):
         yield from G.edges(node, data=True)
 
 
+def _text(v: Any) -> str:
+    """Text for people: "" for None/NaN, lists joined with " / "."""
+    return " / ".join(str(x) for x in _as_list(v))
+
+
 def _as_list(v: Any) -> list:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return []
@@ -356,7 +362,8 @@ def patrol_targets(
         if network is not None and dists[i] <= SNAP_MAX_M:
             street = _street_at(network, nodes[i])
         else:
-            street = _street_from_desc(here["desc"]) or str(area.get("streets") or "") or "-"
+            street = (_text(area.get("streets")) or _street_from_desc(here["desc"])
+                      or _text(area.get("wards")))
         reasons = here.loc[here["category"] == "streetsafe", "reason"].dropna().value_counts()
         why = _why(n, counts, reasons, hour_note)
         near = _pois_near(poi_frame, xy[i], poi_radius)
@@ -368,7 +375,7 @@ def patrol_targets(
             {
                 "target_id": f"T{rank}",
                 "rank": rank,
-                "name": f"Hotspot {rank}: {street}",
+                "name": f"Hotspot {rank}: {street}" if street else f"Hotspot {rank}",
                 "why": why,
                 "value": value,
                 "n_incidents": n,
@@ -830,6 +837,9 @@ def plan_patrol(
             notes.append(str(targets.attrs[key]))
     if dropped:
         notes.append(f"{len(dropped)} target(s) left out: see 'Left out'.")
+    if total > max_minutes + 1e-9:
+        notes.append(f"Even walking from the start to the end takes {total:.0f} min, over the "
+                     f"{max_minutes:.0f} min budget.")
     end_geom = (Point(G.nodes[node_path[-1]]["x"], G.nodes[node_path[-1]]["y"])
                 if node_path else start_pt)
     attrs = dict(walk_kmh=walk_kmh, max_minutes=max_minutes, start_time=_clock(t0),
