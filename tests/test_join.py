@@ -223,3 +223,19 @@ def test_given_wards_all_present(joined, wards22):
     c = hs.ward_counts(some, freq=None, by=None, wards=wards22)
     assert len(c) == 22 and (c.set_index("ward_code")["count"].iloc[5:] == 0).all()
     assert c["count"].sum() == len(some)
+
+
+def test_pipeline_with_read_incidents():
+    """The issue's notebook example on the Camden file, end to end."""
+    inc = hs.read_incidents(datasets.path("camden_2019_06"))
+    w = hs.wards("Camden", 2014)
+    inc = hs.assign_wards(inc, w)
+    with pytest.raises(hs.BadInputError, match="freq='MS'"):
+        hs.ward_counts(inc, freq="W-MON")  # police.uk: month only
+    c = hs.ward_counts(inc, freq="MS", wards=w)
+    assert set(c["ward_code"]) == set(w["ward_code"])
+    assert (c["period"] == pd.Timestamp("2019-06-01")).all()
+    assert c["count"].sum() == inc["ward_code"].notna().sum() == inc.attrs["n_assigned"]
+    asb = c[c["category"] == "asb"]["count"].sum()
+    assert asb == (inc["category"].eq("asb") & inc["ward_code"].notna()).sum()
+    assert c["rate_per_1000"].notna().all()
