@@ -372,3 +372,17 @@ def test_licensed_premises_listed_in_greenwich():
     nearest = pubs["BusinessName"].iloc[int(g.to_crs(27700).distance(p).argmin())]
     assert nearest in tg["pois"].iloc[0]
     assert "FSA" in tg.attrs["poi_note"] and "no parks data" in tg.attrs["poi_note"]
+
+
+def test_fixed_end_is_brute_force_optimum(G, targets):
+    tg = targets.head(6)
+    end = (51.5178, -0.0823)  # Liverpool Street
+    start_bng = patrol._point_bng(START, "start")  # a BNG Point works as a start too
+    plan = hs.plan_patrol(G, tg, start=start_bng, end=end, max_minutes=600)
+    end_node = patrol._snap(G, [patrol._point_bng(end, "end").coords[0]])[0][0]
+    assert plan.nodes[-1] == end_node and plan.route["to_name"].iloc[-1] == "End"
+    D = _pair_dist(G, [plan.nodes[0], *tg["node"], end_node])
+    n = len(tg)
+    best = min(D[0, p[0]] + sum(D[a, b] for a, b in itertools.pairwise(p)) + D[p[-1], n + 1]
+               for p in itertools.permutations(range(1, n + 1)))
+    assert plan.length_m == pytest.approx(best, rel=1e-9)
