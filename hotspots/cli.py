@@ -130,7 +130,219 @@ def synthetic_cmd(
 # --- commands: backtest (section owned by the backtest work; add commands above this line)
 
 
+@app.command("map")
+@friendly
+def map_cmd(
+    source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
+    borough: str = typer.Option(None, help="Borough: its wards are drawn; incidents outside "
+                                "them are left out."),
+    year: int = typer.Option(2022, help="Ward boundary year (2013/2014/2018/2019/2022/2023)."),
+    ward: str = typer.Option(None, help="Draw a focus-ward map of this ward (needs --borough)."),
+    n: int = typer.Option(20, help="How many top areas to number."),
+    title: str = typer.Option(None, help="Map title (default: the borough or file name)."),
+    out: Path = typer.Option(Path("out/map.html"), help="HTML file to write."),
+    png: Path = typer.Option(None, help="Also write a static PNG of the same content."),
+    offline: bool = typer.Option(None, "--offline/--online", help="Inline Leaflet from "
+                                 "`make assets` (no network needed; default when installed) "
+                                 "or load it and base tiles from the internet."),
+) -> None:
+    """Write an interactive hotspot map (wards, density, top areas, incidents)."""
+    from . import maps
+    from .boundaries import wards as load_wards
+    from .density import kde
+    from .io import read_incidents
+    from .join import assign_wards
+    from .plots import plot_hotspots
+    from .rank import top_areas
+
+    if offline is None:
+        try:
+            maps.node_modules_dir()
+            offline = True
+        except HotspotsError:
+            console.print("Leaflet assets not installed (`make assets`): map loads them online")
+            offline = False
+    inc = read_incidents(source)
+    w = None
+    if borough:
+        w = load_wards(borough, year)
+        inc = assign_wards(inc, w)
+        inc = inc[inc["ward_code"].notna()]
+    elif ward:
+        raise typer.BadParameter("--ward needs --borough (to load its wards)")
+    areas = top_areas(inc, n=n, wards=w)
+    grid = kde(inc, clip=w)
+    name = title or (f"{borough} hotspots" if borough else f"Hotspots: {Path(source).name}")
+    if ward:
+        m = maps.focus_ward_map(inc, w, ward, areas=areas, title=title, offline=offline)
+    else:
+        m = maps.hotspot_map(inc, areas=areas, wards=w, grid=grid, title=name, offline=offline)
+    console.print(f"wrote {maps.save_map(m, out)}")
+    if png:
+        from ._atomic import atomic_path
+
+        fig = plot_hotspots(inc, areas=areas, wards=w, grid=grid, title=name)
+        with atomic_path(png) as tmp:
+            fig.savefig(tmp, dpi=150, format="png")
+        console.print(f"wrote {png}")
+
+
 # --- commands: maps (section owned by the maps work; add commands above this line)
+
+
+def _focus_inputs(borough: str, incidents: str | None, year: int):
+    """Wards and incidents for the focus commands; the synthetic sample when no file."""
+    import hotspots as hs
+
+    from . import datasets
+
+    wards = hs.wards(borough=borough, year=year)
+    if incidents:
+        src = datasets.path(incidents) if incidents in datasets.registry() else incidents
+        return wards, hs.read_incidents(src), False
+    sample = [Path("sample_data"), Path(__file__).resolve().parents[1] / "sample_data"]
+    hit = [p / "harrow_flytips_2022_synthetic.csv" for p in sample]
+    hit = [p for p in hit if p.exists()]
+    if borough.strip().lower() in ("harrow", "e09000015") and hit:
+        console.print(f"[bold yellow]no --incidents: using the SYNTHETIC sample {hit[0]}[/]")
+        return wards, hs.read_incidents(hit[0]), True
+    console.print(f"[bold yellow]no --incidents: generating SYNTHETIC fly-tips for {borough}[/]")
+    return wards, hs.synthetic.fly_tips(borough=borough, year=year, seed=0), True
+
+
+def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
+    out = {}
+    for v in values or []:
+        ward, _, reason = v.partition("=")
+        if not ward.strip():
+            raise HotspotsError(f"--{what} needs 'Ward name=reason', got {v!r}")
+        out[ward.strip()] = reason.strip()
+    return out
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+@app.command("focus-week")
+@friendly
+def focus_week_cmd(
+    borough: str = typer.Option("Harrow", help="London borough (name or E09 code)."),
+    week: str = typer.Option("2022-02-07", help="Monday the focus week starts (or 2022-W06)."),
+    incidents: str | None = typer.Option(None, help="Incident file or registry key; default "
+                                         "the SYNTHETIC Harrow sample."),
+    year: int = typer.Option(2022, help="Ward boundary year."),
+    teams: bool = typer.Option(False, "--teams", help="One focus ward per area team "
+                               "(East/West/Central, hs.area_teams)."),
+    teams_csv: Path | None = typer.Option(None, help="Your own ward -> team CSV "
+                                          "(ward_name or ward_code, team)."),
+    history: Path | None = typer.Option(None, help="Focus-ward history CSV (week, ward, team, "
+                                        "reason): read for the rotation, then appended."),
+    record: bool = typer.Option(True, help="Append this week's choice to --history."),
+    actions: Path | None = typer.Option(None, help="Actions log CSV (week, ward, measure, "
+                                        "value) for last week's results."),
+    menu: Path | None = typer.Option(None, help="Your own actions menu CSV (default: the "
+                                     "shipped data/actions.csv)."),
+    lookback_weeks: int = typer.Option(4, help="Weeks scored before the focus week."),
+    exclude_recent: int = typer.Option(4, help="Weeks before a ward can be chosen again."),
+    force: list[str] | None = typer.Option(None, help='Choose by hand: "Ward=reason" '
+                                           "(repeatable)."),
+    exclude: list[str] | None = typer.Option(None, help='Exclude by hand: "Ward=reason" '
+                                             "(repeatable)."),
+    offline: bool = typer.Option(False, help="Inline the maps' scripts (no network needed)."),
+    out: Path = typer.Option(Path("out"), help="Output folder; a focus-week-YYYY-Www "
+                             "folder is made inside."),
+) -> None:
+    """Prepare the weekly tasking meeting: ranking, focus ward(s), menu, maps, summary."""
+    import pandas as pd
+
+    import hotspots as hs
+
+    from ._atomic import atomic_write_csv
+    from .focus import actions_review
+    from .report import write_focus_pack
+
+    wards, inc, _ = _focus_inputs(borough, incidents, year)
+    fw = hs.focus_week(inc, wards, week=week, teams=teams_csv if teams_csv else (teams or None),
+                       history=history, lookback_weeks=lookback_weeks,
+                       exclude_recent=exclude_recent, force=_pairs(force, "force"),
+                       exclude=_pairs(exclude, "exclude"), actions=menu)
+    d = out / f"focus-week-{fw.iso_week}"
+    atomic_write_csv(fw.ranking, d / "ranking.csv")
+    menus = [m.assign(ward=w) for w, m in fw.menu.items()]
+    atomic_write_csv(pd.concat(menus, ignore_index=True) if menus else
+                     pd.DataFrame(columns=["ward", "priority", "action"]), d / "menu.csv")
+    areas = [a.drop(columns="geometry").assign(focus_ward=w) for w, a in fw.areas.items()]
+    if areas:
+        atomic_write_csv(pd.concat(areas, ignore_index=True), d / "areas.csv")
+    maps = {}
+    for w in fw.chosen:
+        m = hs.focus_ward_map(fw.incidents, wards, w, areas=fw.areas.get(w),
+                              title=f"Focus week {fw.iso_week}: {w}", offline=offline)
+        maps[w] = hs.save_map(m, d / f"map-{_slug(w)}.html").name
+    review = None
+    if actions is not None:
+        review = actions_review(actions, fw.week, ward=None)
+    paths = write_focus_pack(fw, d, review=review, map_files=maps, borough=borough)
+    if history is not None and record and fw.chosen:
+        fw.append_history(history)
+        console.print(f"history: appended {len(fw.chosen)} row(s) to {history}")
+    for n in fw.notes:
+        console.print(f"note: {n}", highlight=False)
+    for w in fw.chosen:
+        console.print(f"[bold]{w}[/]: {fw.ranking.set_index('ward_name').at[w, 'choice_reason']}",
+                      highlight=False)
+    console.print(f"written to {d}/ (summary: {paths['html'].name}, {paths['md'].name})",
+                  highlight=False)
+
+
+@app.command("flytip-top20")
+@friendly
+def flytip_top20_cmd(
+    borough: str = typer.Option("Harrow", help="London borough (name or E09 code)."),
+    incidents: str | None = typer.Option(None, help="Incident file or registry key; default "
+                                         "the SYNTHETIC Harrow sample."),
+    year: int = typer.Option(2022, help="Ward boundary year."),
+    start: str | None = typer.Option(None, help="First day of the period (default: all)."),
+    end: str | None = typer.Option(None, help="Last day of the period (inclusive)."),
+    n: int = typer.Option(20, help="How many areas."),
+    menu: Path | None = typer.Option(None, help="Your own actions menu CSV."),
+    offline: bool = typer.Option(False, help="Inline the map's scripts (no network needed)."),
+    out: Path = typer.Option(Path("out"), help="Output folder; flytip-top20/ is made inside."),
+) -> None:
+    """The borough's top fly-tip areas, an action-plan sheet for each, and the map."""
+    import hotspots as hs
+
+    from ._atomic import atomic_write_csv
+    from .focus import load_actions
+    from .report import action_plan_sheets, write_pack
+
+    wards, inc, synthetic = _focus_inputs(borough, incidents, year)
+    ft = inc[inc["category"] == "fly_tip"]
+    if len(ft) == 0:
+        raise HotspotsError("no fly-tips (category fly_tip) in the incidents")
+    period = (start, end or start) if start else None
+    areas = hs.top_areas(ft, n=n, categories="fly_tip", period=period, wards=wards)
+    acts = load_actions(menu)
+    pts = ft[["category", "subcategory", "location_desc", "geometry"]] if {
+        "subcategory", "location_desc"} <= set(ft.columns) else ft
+    plans = {}
+    for a in areas.itertuples():
+        plans[a.rank] = hs.action_menu(pts[pts.within(a.geometry)], acts)
+    d = out / "flytip-top20"
+    atomic_write_csv(areas.drop(columns="geometry"), d / "areas.csv")
+    table, md, html_text = action_plan_sheets(
+        areas, plans, title=f"{borough}: top {len(areas)} fly-tip areas — action plans",
+        incidents=ft, synthetic=synthetic or "synthetic" in set(ft.get("source", [])))
+    atomic_write_csv(table, d / "action-plans.csv")
+    write_pack(d, "action-plans", md, html_text)
+    m = hs.hotspot_map(ft, areas=areas, wards=wards, title=f"{borough}: top fly-tip areas",
+                       offline=offline)
+    hs.save_map(m, d / "map.html")
+    console.print(f"{len(areas)} areas, {len(table)} action rows; written to {d}/",
+                  highlight=False)
 
 
 # --- commands: focus (section owned by the focus work; add commands above this line)
@@ -184,6 +396,118 @@ def patrol(
 
 
 # --- commands: change (section owned by the change work; add commands above this line)
+
+
+@app.command()
+@friendly
+def demo(
+    out: Path = typer.Option(Path("out"), help="Output folder."),
+    offline: bool = typer.Option(True, help="Inline map scripts so maps open without internet."),
+) -> None:
+    """The main job end to end: Harrow's real 2022 crime and synthetic fly-tips.
+
+    Writes ward counts, the top twenty areas, maps, a focus week pack and an
+    Op Verona patrol briefing into OUT, with a README listing every file.
+    """
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    steps = _demo_steps(out, offline)
+    written: list[tuple[str, Path]] = []
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        for label, step in steps:
+            task = progress.add_task(label, total=1)
+            written += step()
+            progress.update(task, completed=1)
+    _write_demo_index(out, written)
+    console.print(f"[bold green]demo done:[/] {len(written)} outputs in {out}/ "
+                  f"(see {out / 'README.md'})", highlight=False)
+
+
+def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]]:
+    """The demo as named steps; each returns [(description, path), ...] it wrote."""
+    import hotspots as hs
+
+    from ._atomic import atomic_path, atomic_write_csv
+
+    harrow = out / "harrow"
+    state: dict[str, Any] = {}
+
+    def read_crime() -> list:
+        inc, report = hs.read_incidents("harrow_crime_2022", with_report=True)
+        wards = hs.wards("Harrow", 2022)
+        state["wards"] = wards
+        state["crime"] = hs.assign_wards(inc, wards, tolerance=25)
+        report.to_csv(harrow / "crime_rejects.csv")
+        counts = hs.ward_counts(state["crime"], freq="MS", wards=wards)
+        atomic_write_csv(counts, harrow / "crime_ward_counts_monthly.csv")
+        return [
+            ("police.uk 2022 rows rejected on reading, with reasons", harrow / "crime_rejects.csv"),
+            ("monthly crime counts per ward and category, rates per 1,000",
+             harrow / "crime_ward_counts_monthly.csv"),
+        ]
+
+    def hotspots_step() -> list:
+        crime, wards = state["crime"], state["wards"]
+        grid = hs.kde(crime, clip=wards)
+        areas = hs.top_areas(crime, n=20, wards=wards)
+        gi = hs.gistar(crime)
+        state["areas"] = areas
+        atomic_write_csv(areas.drop(columns="geometry"), harrow / "crime_top20_areas.csv")
+        with atomic_path(harrow / "crime_top20_areas.geojson") as tmp:
+            areas.to_crs(4326).to_file(tmp, driver="GeoJSON")
+        m = hs.hotspot_map(crime, areas=areas, wards=wards, grid=grid, gistar=gi,
+                           title="Harrow street crime 2022: top twenty areas", offline=offline)
+        hs.save_map(m, harrow / "crime_hotspots_map.html")
+        fig = hs.plot_hotspots(inc=crime, areas=areas, wards=wards, grid=grid,
+                               title="Harrow street crime 2022: top twenty areas")
+        with atomic_path(harrow / "crime_hotspots.png") as tmp:
+            fig.savefig(tmp, dpi=150, bbox_inches="tight")
+        return [
+            ("top twenty crime hotspot areas (table)", harrow / "crime_top20_areas.csv"),
+            ("top twenty crime hotspot areas (GeoJSON, WGS84)",
+             harrow / "crime_top20_areas.geojson"),
+            ("interactive map: wards, density, areas, Gi*, incidents",
+             harrow / "crime_hotspots_map.html"),
+            ("static map for reports", harrow / "crime_hotspots.png"),
+        ]
+
+    def flytips_step() -> list:
+        tips = hs.read_incidents(_sample("harrow_flytips_2022_synthetic.csv"))
+        tips = hs.assign_wards(tips, state["wards"], tolerance=25)
+        state["flytips"] = tips
+        counts = hs.ward_counts(tips, freq="W-MON", wards=state["wards"])
+        atomic_write_csv(counts, harrow / "flytips_ward_counts_weekly_SYNTHETIC.csv")
+        return [("weekly SYNTHETIC fly-tip counts per ward",
+                 harrow / "flytips_ward_counts_weekly_SYNTHETIC.csv")]
+
+    return [
+        ("Harrow 2022 police.uk crime: read, validate, join to wards, count", read_crime),
+        ("KDE, Gi*, top twenty areas, maps", hotspots_step),
+        ("SYNTHETIC fly-tips: weekly ward counts", flytips_step),
+    ]
+
+
+def _sample(name: str) -> Path:
+    """A committed sample_data file (synthetic)."""
+    from .datasets import PROJECT_ROOT
+
+    return PROJECT_ROOT / "sample_data" / name
+
+
+def _write_demo_index(out: Path, written: list[tuple[str, Path]]) -> None:
+    from . import datasets
+    from ._atomic import atomic_write_text
+
+    lines = ["# hotspots demo outputs", "",
+             "Made by `make demo` (`hotspots demo`). Files marked SYNTHETIC come from the",
+             "project's seeded generator, not from real reports.", "",
+             "| output | file |", "|---|---|"]
+    lines += [f"| {what} | `{p.relative_to(out)}` |" for what, p in written]
+    lines += ["", "## Attribution", "",
+              datasets.attribution("wards_2022", "harrow_crime_2022", "osm_city_of_london",
+                                   "fixmystreet_flytips"), ""]
+    atomic_write_text(out / "README.md", "\n".join(lines))
 
 
 # --- commands: demo (section owned by the demo work; add commands above this line)

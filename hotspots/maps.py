@@ -83,9 +83,11 @@ _CSS = """
   font: bold 10px sans-serif; }
 .hs-cluster div { width: 30px; height: 30px; margin: 3px; border-radius: 15px; color: #fff;
   font: bold 11px/30px sans-serif; text-align: center; opacity: 0.85; }
+.hs-area-label .hs-num { border-radius: 5px; border-color: #fff8e1; }
 .hs-popup table { border-collapse: collapse; margin-top: 3px; }
 .hs-popup td { padding: 0 6px 0 0; }
 .leaflet-container { background: #f2efe9; }
+.leaflet-control-attribution { font-size: 10px; max-width: 60%; }
 """
 
 
@@ -111,6 +113,11 @@ def _js(obj: Any) -> str:
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
     )
+
+
+def _dens(value: float) -> str:
+    """A density for a legend: whole numbers from 10 up, two significant figures below."""
+    return f"{value:,.0f}" if value >= 10 else f"{value:.2g}"
 
 
 def _num(value: Any, digits: int = 0) -> str:
@@ -260,24 +267,53 @@ def _density_breaks(values: np.ndarray) -> list[float]:
     return out
 
 
-def _density_layer(grid: gpd.GeoDataFrame) -> tuple[_JsLayer, str] | None:
-    """Grid cells dissolved by density class → coloured polygons + legend HTML."""
-    if "density" not in grid.columns:
-        raise BadInputError("grid has no 'density' column; make it with hs.kde(...)")
+def density_classes(grid: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The density surface a map draws: grid cells dissolved into density classes.
+
+    Parameters
+    ----------
+    grid : GeoDataFrame
+        Cells with ``density`` in incidents per km² (``hs.kde``).
+
+    Returns
+    -------
+    GeoDataFrame
+        One (multi)polygon per class, lowest first: ``cls`` (0..k-1), ``lo``, ``hi``
+        (class bounds per km²; ``hi`` NaN for the top class) and ``colour``. Breaks are
+        the upper quantiles 50, 75, 90, 95, 98 and 99.5 % of the non-zero densities
+        rounded to two significant figures; cells below the first break are left out
+        (they would wash the whole borough in colour). Empty when all densities are 0.
+    """
+    grid = check_gdf(grid, "grid", ["density"])
     dens = pd.to_numeric(grid["density"], errors="coerce").to_numpy(dtype=float)
     breaks = _density_breaks(dens)
+    cols = {"cls": [], "lo": [], "hi": [], "colour": []}
     if not breaks:
-        return None
+        return gpd.GeoDataFrame(cols, geometry=[], crs=grid.crs)
     cls = np.searchsorted(breaks, dens, side="right") - 1  # -1 = below the first break
     keep = cls >= 0
     colours = _DENSITY_COLOURS[-len(breaks):]
     cells = gpd.GeoDataFrame({"cls": cls[keep]}, geometry=grid.geometry.values[keep], crs=grid.crs)
-    dissolved = cells.dissolve(by="cls", as_index=False).sort_values("cls")
+    out = cells.dissolve(by="cls", as_index=False).sort_values("cls", ignore_index=True)
+    out["lo"] = [breaks[c] for c in out["cls"]]
+    out["hi"] = [breaks[c + 1] if c + 1 < len(breaks) else np.nan for c in out["cls"]]
+    out["colour"] = [colours[c] for c in out["cls"]]
+    out.attrs["breaks"] = tuple(breaks)
+    return out
+
+
+def _density_layer(grid: gpd.GeoDataFrame) -> tuple[_JsLayer, str] | None:
+    """Density classes as coloured polygons + legend HTML (None when all zero)."""
+    dissolved = density_classes(grid)
+    if dissolved.empty:
+        return None
+    breaks = list(dissolved.attrs["breaks"])
+    colours = _DENSITY_COLOURS[-len(breaks):]
     props = []
     for c in dissolved["cls"]:
         lo = breaks[c]
         hi = breaks[c + 1] if c + 1 < len(breaks) else None
-        rng = f"{_num(lo, 1)}–{_num(hi, 1)}" if hi is not None else f"≥ {_num(lo, 1)}"
+        rng = f"{_dens(lo)}–{_dens(hi)}" if hi is not None else f"≥ {_dens(lo)}"
         props.append({
             "style": {"className": "hs-density", "stroke": False, "fillColor": colours[c],
                       "fillOpacity": 0.55},
@@ -289,7 +325,7 @@ def _density_layer(grid: gpd.GeoDataFrame) -> tuple[_JsLayer, str] | None:
     rows = []
     for c in reversed(range(len(breaks))):
         hi = breaks[c + 1] if c + 1 < len(breaks) else None
-        rng = f"{_num(breaks[c], 1)}–{_num(hi, 1)}" if hi is not None else f"≥ {_num(breaks[c], 1)}"
+        rng = f"{_dens(breaks[c])}–{_dens(hi)}" if hi is not None else f"≥ {_dens(breaks[c])}"
         rows.append(f"<i style='background:{colours[c]}'></i>{rng}")
     legend = "<b>Density</b><br><small>incidents per km²</small><br>" + "<br>".join(rows)
     return layer, legend
@@ -391,7 +427,7 @@ def _area_layer(areas: gpd.GeoDataFrame, name: str = "Top areas") -> _JsLayer:
         " var icon = L.divIcon({className: 'hs-area-label hs-area-label-' + d[2],"
         f"  html: '<div class=\"hs-num\" style=\"background:{_AREA_COLOUR}\">' + d[2] + '</div>',"
         "  iconSize: [24, 24], iconAnchor: [12, 12], popupAnchor: [0, -10]});"
-        " L.marker([d[0], d[1]], {icon: icon, title: 'Area ' + d[2], riseOnHover: true})"
+        " L.marker([d[0], d[1]], {icon: icon, title: 'Area ' + d[2], zIndexOffset: 1000})"
         "  .bindPopup(d[3], {maxWidth: 340}).addTo(g); });"
         "return g;"
     )
@@ -419,31 +455,48 @@ def _month_span(lo: Any, hi: Any) -> str:
     return f"{lo:%b %Y}" if lo == hi else f"{lo:%b %Y} – {hi:%b %Y}"
 
 
-def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int) -> tuple[list[_JsLayer], str]:
-    """One clustered layer per category; points sharing a coordinate become one marker."""
+def incident_markers(inc: gpd.GeoDataFrame,
+                     max_markers: int = DEFAULT_MAX_MARKERS) -> pd.DataFrame:
+    """The markers a map draws for `inc`: one per category and shared coordinate.
+
+    Parameters
+    ----------
+    inc : GeoDataFrame
+        Incidents with ``category`` (``location_desc`` and ``month`` feed the popup).
+    max_markers : int, default 20000
+        Above this many markers, coordinates are snapped to the first grid step of
+        5, 10, 25, 50, 100, 250 m that brings the count under it (logged).
+
+    Returns
+    -------
+    DataFrame
+        ``category, x, y`` (BNG metres), ``lat, lon``, ``n`` (incidents at the marker)
+        and ``popup`` (escaped HTML), sorted by category; ``attrs["snap_m"]`` is the
+        grid step used (0: exact coordinates).
+    """
+    inc = check_gdf(inc, "incidents")
     pts = inc[inc.geometry.notna() & ~inc.geometry.is_empty]
-    if pts.empty:
-        return [], ""
     n_rows = len(pts)
     cat = (pts["category"].astype(str).to_numpy() if "category" in pts.columns
            else np.full(n_rows, "other"))
     xy = np.column_stack([pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()])
-    step = _snap_step(xy, cat, max_markers)
+    step = _snap_step(xy, cat, max_markers) if n_rows else 0.0
     if step:
         log.info("map: snapped incident markers to a %g m grid to stay under %d markers",
                  step, max_markers)
         xy = np.round(xy / step) * step
     month = (pd.to_datetime(pts["month"], errors="coerce").to_numpy() if "month" in pts.columns
              else np.full(n_rows, np.datetime64("NaT")))
-    frame = pd.DataFrame({"cat": cat, "x": np.round(xy[:, 0], 1), "y": np.round(xy[:, 1], 1),
-                          "month": month})
-    agg = (frame.groupby(["cat", "x", "y"], sort=True)
-           .agg(n=("cat", "size"), m0=("month", "min"), m1=("month", "max")).reset_index())
+    frame = pd.DataFrame({"category": cat, "x": np.round(xy[:, 0], 1),
+                          "y": np.round(xy[:, 1], 1), "month": month})
+    agg = (frame.groupby(["category", "x", "y"], sort=True)
+           .agg(n=("category", "size"), m0=("month", "min"), m1=("month", "max"))
+           .reset_index())
     # up to three distinct street descriptions per marker, in first-seen order
     descs: dict[tuple, list[str]] = {}
     if "location_desc" in pts.columns:
-        for key, d in zip(zip(frame["cat"], frame["x"], frame["y"], strict=True),
-                          pts["location_desc"], strict=True):
+        keys = zip(frame["category"], frame["x"], frame["y"], strict=True)
+        for key, d in zip(keys, pts["location_desc"], strict=True):
             if d is None or (isinstance(d, float) and np.isnan(d)) or str(d) == "":
                 continue
             got = descs.setdefault(key, [])
@@ -452,20 +505,33 @@ def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int) -> tuple[list[_JsL
     lonlat = gpd.GeoSeries(gpd.points_from_xy(agg["x"], agg["y"]), crs=inc.crs).to_crs(WGS84)
     agg["lat"] = np.round(lonlat.y.to_numpy(), 6)
     agg["lon"] = np.round(lonlat.x.to_numpy(), 6)
+    popups = []
+    for c, x, y, n, m0, m1 in agg[["category", "x", "y", "n", "m0", "m1"]].itertuples(
+            index=False):
+        popup = (f"<div class='hs-popup'><b>{_e(category_label(c))}</b>"
+                 f"<br>{n:,} incident{'s' if n > 1 else ''}")
+        for d in descs.get((c, x, y), ()):
+            popup += "<br>" + _e(d)
+        span = _month_span(m0, m1)
+        if span:
+            popup += f"<br><small>{_e(span)}</small>"
+        popups.append(popup + "</div>")
+    agg["popup"] = popups
+    out = agg.drop(columns=["m0", "m1"])
+    out.attrs["snap_m"] = float(step)
+    return out
+
+
+def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int,
+                     show: bool = True) -> tuple[list[_JsLayer], str]:
+    """One clustered layer per category (markers from :func:`incident_markers`)."""
+    markers = incident_markers(inc, max_markers)
     layers, legend_rows = [], []
-    for c, sub in agg.groupby("cat", sort=True):
+    for c, sub in markers.groupby("category", sort=True):
         label = _e(category_label(c))
         colour = category_colour(c)
-        data = []
-        for x, y, n, m0, m1, lat, lon in sub[["x", "y", "n", "m0", "m1", "lat", "lon"]].itertuples(
-                index=False):
-            popup = f"<div class='hs-popup'><b>{label}</b><br>{n:,} incident{'s' if n > 1 else ''}"
-            for d in descs.get((c, x, y), ()):
-                popup += "<br>" + _e(d)
-            span = _month_span(m0, m1)
-            if span:
-                popup += f"<br><small>{_e(span)}</small>"
-            data.append([float(lat), float(lon), int(n), popup + "</div>"])
+        data = [[float(a), float(b), int(n), p] for a, b, n, p in
+                sub[["lat", "lon", "n", "popup"]].itertuples(index=False)]
         body = (
             f"var data = {_js(data)}; var colour = {_js(colour)};"
             "var g = L.markerClusterGroup({showCoverageOnHover: false, chunkedLoading: true,"
@@ -482,9 +548,9 @@ def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int) -> tuple[list[_JsL
             "g.addLayers(ms); return g;"
         )
         total = int(sub["n"].sum())
-        layers.append(_JsLayer(f"{label} ({total:,})", body))
+        layers.append(_JsLayer(f"{label} ({total:,})", body, show=show))
         legend_rows.append(f"<i class='hs-dot' style='background:{colour}'></i>{label} ({total:,})")
-    legend = "<b>Incidents</b><br>" + "<br>".join(legend_rows)
+    legend = "<b>Incidents</b><br>" + "<br>".join(legend_rows) if legend_rows else ""
     return layers, legend
 
 
@@ -523,7 +589,9 @@ def _finish(m: folium.Map, frames: Iterable[gpd.GeoDataFrame | None], inc=None,
         police = bool(src.str.contains("police", case=False).any())
     attr = default_attribution(synthetic=synthetic, police=police)
     _JsSnippet(f"map.attributionControl.addAttribution({_js(_e(attr))});").add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    n_layers = sum(isinstance(c, Layer) for c in m._children.values())
+    # a long list of layers would cover the map: fold it behind the layers button
+    folium.LayerControl(collapsed=n_layers > 10, position="topright").add_to(m)
     boxes = [f.to_crs(WGS84).total_bounds for f in ([fit] if fit is not None else frames)
              if f is not None and len(f)]
     boxes = [b for b in boxes if np.all(np.isfinite(b))]
@@ -543,6 +611,7 @@ def hotspot_map(
     offline: bool = False,
     tiles: str | None = DEFAULT_TILES,
     max_markers: int = DEFAULT_MAX_MARKERS,
+    show_incidents: bool | None = None,
 ) -> folium.Map:
     """An interactive hotspot map: wards, density surface, top areas, incidents, Gi*.
 
@@ -577,6 +646,10 @@ def hotspot_map(
     max_markers : int, default 20000
         Above this many distinct markers, coordinates are snapped to a 5–250 m grid
         (logged) to keep the file small.
+    show_incidents : bool, optional
+        Whether the incident layers are switched on when the map opens. Default: on
+        only when no `areas` are given (thousands of markers hide the areas; the layer
+        control turns them on).
 
     Returns
     -------
@@ -600,7 +673,8 @@ def hotspot_map(
         if layer is not None:
             layer.add_to(m)
     if "inc" in frames:
-        layers, legend = _incident_layers(frames["inc"], max_markers)
+        show = show_incidents if show_incidents is not None else "areas" not in frames
+        layers, legend = _incident_layers(frames["inc"], max_markers, show=show)
         for layer in layers:
             layer.add_to(m)
         legends.append(legend)
@@ -745,6 +819,14 @@ def patrol_map(
         "return g;"
     )
     _JsLayer("Stops", body).add_to(m)
+    start = getattr(plan, "start", None)
+    if start is not None and not getattr(start, "is_empty", True):
+        pt = gpd.GeoSeries([start], crs=stops.crs).to_crs(WGS84).iloc[0]
+        _JsSnippet(
+            f"L.marker([{pt.y:.6f}, {pt.x:.6f}], {{icon: L.divIcon({{className: 'hs-start',"
+            " iconSize: [26, 26], iconAnchor: [13, 13], html: '<div class=\"hs-num\""
+            " style=\"background:#238b45\">S</div>'})}).bindTooltip('Start').addTo(map);"
+        ).add_to(m)
     summary = [f"<b>{_e(title)}</b>"]
     if getattr(plan, "length_m", None) is not None:
         summary.append(f"{_num(float(plan.length_m) / 1000, 1)} km")
@@ -832,9 +914,18 @@ def map_html(m: folium.Map, offline: bool | None = None) -> str:
     """The map as one HTML page; offline: no external ``<script>``/``<link>`` at all."""
     if offline is None:
         offline = bool(getattr(m, "_hs_offline", False))
-    text = m.get_root().render()
     if not offline:
-        return text
+        return m.get_root().render()
+    # base tiles need the internet: leave them out of an offline page
+    children = list(m._children.items())
+    for k, v in children:
+        if isinstance(v, folium.TileLayer):
+            del m._children[k]
+    try:
+        text = m.get_root().render()
+    finally:  # put the map back as it was, in order
+        m._children.clear()
+        m._children.update(children)
     text = _EXTERNAL_SCRIPT.sub("", text)
     text = _EXTERNAL_LINK.sub("", text)
     assets = offline_assets_html() + '\n<link rel="icon" href="data:,">\n'

@@ -1,0 +1,79 @@
+"""Shared pytest fixtures.
+
+Browser fixtures: Debian's chromium (``make browser``) driven by Playwright from PyPI,
+never ``playwright install``. One browser per test module keeps the map tests fast.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("HOTSPOTS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+]
+
+
+@dataclass
+class PageLog:
+    """What a page did: every request, failures, console errors, JS dialogs."""
+
+    requests: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def external(self) -> list[str]:
+        """Requests that left the machine (anything but file: and data: URLs)."""
+        return [u for u in self.requests if not u.startswith(("file:", "data:"))]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium shared by the tests of one module."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not found: run `make browser` (Debian chromium)")
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def open_page(browser):
+    """Open a local HTML file; returns ``(page, log)`` with everything recorded.
+
+    Dialogs (``alert``...) are recorded and dismissed, so an XSS shows up in
+    ``log.dialogs`` instead of hanging the test.
+    """
+    pages = []
+
+    def _open(path: str | os.PathLike, width: int = 1200, height: int = 900):
+        page = browser.new_page(viewport={"width": width, "height": height})
+        log = PageLog()
+        page.on("request", lambda r: log.requests.append(r.url))
+        page.on("requestfailed", lambda r: log.failed.append(f"{r.url} {r.failure}"))
+        page.on("console", lambda m: log.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: log.errors.append(f"pageerror: {e}"))
+
+        def on_dialog(d):
+            log.dialogs.append(d.message)
+            d.dismiss()
+
+        page.on("dialog", on_dialog)
+        page.goto(Path(path).resolve().as_uri(), wait_until="load")
+        pages.append(page)
+        return page, log
+
+    yield _open
+    for p in pages:
+        p.close()
