@@ -17,6 +17,7 @@ import logging
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
@@ -89,7 +90,7 @@ def dbscan_labels(
     if n_pairs <= _PAIR_BUDGET:
         p = tree.query_pairs(eps, output_type="ndarray")
         i, j = p[:, 0], p[:, 1]
-        deg = w + np.bincount(i, weights=w[j], minlength=n) + np.bincount(j, weights=w[i], minlength=n)
+        deg = w + np.bincount(i, w[j], minlength=n) + np.bincount(j, w[i], minlength=n)
         core = deg >= min_samples
         keep = core[i] & core[j]
         ci, cj = i[keep], j[keep]
@@ -328,26 +329,36 @@ def cluster_areas(
     )
     has_cat = "category" in members.columns
     cats = sorted(members["category"].dropna().astype(str).unique()) if has_cat else []
-    rows = []
-    geoms = []
-    for c, idx in df.groupby("cluster").indices.items():
-        sub = members.iloc[idx]
-        hull = sub.geometry.union_all().convex_hull.buffer(buffer)
-        row = {"cluster": int(c), "n_incidents": len(idx), "weight": float(df["w"].iloc[idx].sum())}
-        if has_cat:
-            vc = sub["category"].astype(str).value_counts()
-            for cat in cats:
-                row[f"n_{cat}"] = int(vc.get(cat, 0))
-            # dominant: most incidents; ties alphabetically for determinism
-            row["dominant_category"] = sorted(vc.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
-        rows.append(row)
-        geoms.append(hull)
-    cols = ["cluster", "n_incidents", "weight"] + [f"n_{c}" for c in cats]
-    out = gpd.GeoDataFrame(pd.DataFrame(rows, columns=cols), geometry=geoms, crs=labelled.crs)
+    lab = df["cluster"].to_numpy()
+    ids = np.unique(lab)
+    pos = np.searchsorted(ids, lab)
+    # one multipoint per cluster, hull and buffer vectorised
+    order = np.argsort(pos, kind="stable")
+    xy = point_xy(members)[order]
+    hulls = shapely.buffer(
+        shapely.convex_hull(shapely.multipoints(xy, indices=pos[order])), buffer
+    )
+    out = pd.DataFrame(
+        {
+            "cluster": ids.astype(np.int64),
+            "n_incidents": np.bincount(pos, minlength=len(ids)),
+            "weight": np.bincount(pos, weights=df["w"].to_numpy(), minlength=len(ids)),
+        }
+    )
+    dominant = None
+    if has_cat:
+        ct = pd.crosstab(pos, members["category"].astype(str).to_numpy())
+        ct = ct.reindex(index=range(len(ids)), columns=cats, fill_value=0)
+        for cat in cats:
+            out[f"n_{cat}"] = ct[cat].to_numpy()
+        # dominant: most incidents; ties go to the alphabetically first (columns sorted)
+        dominant = np.asarray(cats, dtype=object)[ct.to_numpy().argmax(axis=1)] if cats else None
+    out = gpd.GeoDataFrame(out, geometry=hulls, crs=labelled.crs)
     out["area_m2"] = out.geometry.area
     out["density"] = out["n_incidents"] / (out["area_m2"] / 1e6)
-    out["dominant_category"] = [r.get("dominant_category") for r in rows] if has_cat else None
-    out = out.sort_values("cluster").reset_index(drop=True)
+    out["dominant_category"] = dominant
+    cols = [c for c in out.columns if c not in ("area_m2", "density", "dominant_category",
+                                                "geometry")]
     out = out[[*cols, "area_m2", "density", "dominant_category", "geometry"]]
     out.attrs.update(buffer=buffer)
     return out
