@@ -577,6 +577,14 @@ def focus_week(
         # several small ones (a plain count rewards DBSCAN splitting a problem up)
         "areas": _norm(area_score),
     }
+    first, last_day = _data_span(joined)
+    if first is not None and first > prev_start:
+        parts["change"] = None  # a window the data do not cover would look like a rise
+        notes.append(f"The data start on {first:%d %b %Y}, after the previous window begins "
+                     f"({prev_start:%d %b %Y}): the change part is left out of the score.")
+    if last_day is not None and last_day < monday - pd.Timedelta(days=7):
+        notes.append(f"The data end on {last_day:%d %b %Y}, more than a week before the focus "
+                     "week: the latest weeks are missing from the scores.")
     used = {k: sw[k] for k, v in parts.items() if v is not None and sw[k] > 0}
     if not used:
         raise BadInputError("score_weights leave no part of the score with a weight above 0")
@@ -697,6 +705,23 @@ def focus_week(
     return fw
 
 
+def _data_span(inc: pd.DataFrame) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """First and last day the incidents cover (whole months for month-only rows)."""
+    lo, hi = [], []
+    if "occurred_at" in inc:
+        occ = pd.to_datetime(inc["occurred_at"]).dropna()
+        if len(occ):
+            lo.append(occ.min().normalize())
+            hi.append(occ.max().normalize())
+    if "month" in inc:
+        dated = pd.to_datetime(inc["occurred_at"]).notna() if "occurred_at" in inc else False
+        m = pd.to_datetime(inc["month"][~dated]).dropna()
+        if len(m):
+            lo.append(m.min().to_period("M").to_timestamp())
+            hi.append((m.max().to_period("M") + 1).to_timestamp() - pd.Timedelta(days=1))
+    return (min(lo) if lo else None), (max(hi) if hi else None)
+
+
 def _describe(row: Mapping, lookback_weeks: int) -> str:
     """'34 incidents (fly_tip 30, asb 4), up 12 on the previous 4 weeks, 3 top areas'."""
     cats = {k[2:]: v for k, v in row.items() if k.startswith("n_") and k not in
@@ -707,7 +732,7 @@ def _describe(row: Mapping, lookback_weeks: int) -> str:
     txt = f"{_fmt(n)} incidents" + (f" ({mix})" if mix else "")
     ch = row.get("change", 0) or 0
     if ch:
-        txt += (f", {'up' if ch > 0 else 'down'} {_fmt(abs(ch))} (weighted) on the previous "
+        txt += (f", {'up' if ch > 0 else 'down'} {_fmt(abs(ch))} on the previous "
                 f"{lookback_weeks} weeks")
     na = int(row.get("n_areas", 0) or 0)
     if na:

@@ -74,6 +74,245 @@ def write_pack(directory: str | Path, stem: str, markdown: str, html_text: str) 
 # --- focus week: councillor summary, menu and action-plan sheets (owned by the focus work)
 
 
+def _blocks_md(blocks: list[tuple]) -> str:
+    """Markdown from simple blocks: ("h1"|"h2"|"h3"|"p"|"note", text), ("ul", items),
+    ("table", rows, columns)."""
+    out = []
+    for b in blocks:
+        kind = b[0]
+        if kind in ("h1", "h2", "h3"):
+            out.append("#" * int(kind[1]) + " " + str(b[1]) + "\n")
+        elif kind == "p":
+            out.append(str(b[1]) + "\n")
+        elif kind == "note":
+            out.append(f"> {b[1]}\n")
+        elif kind == "ul":
+            out.append("\n".join(f"- {i}" for i in b[1]) + "\n")
+        elif kind == "table":
+            out.append(md_table(b[1], b[2]))
+        elif kind == "link":
+            out.append(f"{b[1]}: {b[2]}\n")
+    return "\n".join(out)
+
+
+def _blocks_html(blocks: list[tuple]) -> str:
+    """The same blocks as escaped HTML (links given as ("link", text, href))."""
+    out = []
+    for b in blocks:
+        kind = b[0]
+        if kind in ("h1", "h2", "h3"):
+            out.append(f"<{kind}>{esc(b[1])}</{kind}>")
+        elif kind == "p":
+            out.append(f"<p>{esc(b[1])}</p>")
+        elif kind == "note":
+            out.append(f"<p><strong>{esc(b[1])}</strong></p>")
+        elif kind == "ul":
+            out.append("<ul>" + "".join(f"<li>{esc(i)}</li>" for i in b[1]) + "</ul>")
+        elif kind == "table":
+            out.append(html_table(b[1], b[2]))
+        elif kind == "link":
+            out.append(f'<p><a href="{esc(b[2])}">{esc(b[1])}</a></p>')
+        elif kind == "pagebreak":
+            out.append('<div style="page-break-after:always"></div>')
+    return "\n".join(out)
+
+
+def _num(v: object, nd: int = 0) -> str:
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "" if v is None else str(v)
+    if f != f:  # NaN
+        return ""
+    return f"{f:.{nd}f}" if nd or abs(f - round(f)) > 0.05 else f"{f:.0f}"
+
+
+def _issues(row: dict, k: int = 3) -> str:
+    """'fly_tip 30, asb 4' from a row's n_<category> counts."""
+    skip = {"n_incidents", "n_areas"}
+    cats = {c[2:]: row[c] for c in row if c.startswith("n_") and c not in skip
+            and isinstance(row[c], int | float) and row[c] == row[c] and row[c] > 0}
+    return ", ".join(f"{c} {_num(v)}" for c, v in sorted(cats.items(), key=lambda kv: -kv[1])[:k])
+
+
+def focus_area_rows(areas, incidents=None) -> list[dict]:
+    """One printable row per area: rank, where, incidents, main issues, change, lat/lon."""
+    from .focus import area_label
+
+    if areas is None or len(areas) == 0:
+        return []
+    rows = []
+    for a in areas.drop(columns="geometry").to_dict("records"):
+        inside = None
+        if incidents is not None and len(incidents):
+            geom = areas.loc[areas["rank"] == a["rank"]].geometry.iloc[0]
+            inside = incidents[incidents.within(geom)]
+        change = a.get("change_n")
+        rows.append({
+            "area": f"#{a['rank']}",
+            "where": area_label(a, inside),
+            "incidents": _num(a.get("n_incidents")),
+            "main issues": _issues(a),
+            "change": ("" if change is None or change != change
+                       else f"{'+' if change > 0 else ''}{_num(change)}"),
+            "lat, lon": f"{a['lat']:.5f}, {a['lon']:.5f}" if "lat" in a else "",
+        })
+    return rows
+
+
+def _menu_rows(menu) -> list[dict]:
+    if menu is None or len(menu) == 0:
+        return []
+    return [{"#": m["priority"], "action": m["action"], "what to do": m["description"],
+             "where": m["locations"], "called for by": m["triggered_by"],
+             "record": m["measure"]} for m in menu.to_dict("records")]
+
+
+def focus_summary(fw, review=None, map_files: dict | None = None,
+                  borough: str = "") -> tuple[str, str]:
+    """The councillor summary of a focus week as (Markdown, HTML).
+
+    Parameters
+    ----------
+    fw : hotspots.focus.FocusWeek
+        From ``hs.focus_week``.
+    review : DataFrame, optional
+        Last week's actions (``hotspots.focus.actions_review``).
+    map_files : dict, optional
+        Ward name -> map file name (relative link from the summary).
+    borough : str
+        Name for the title.
+
+    Returns
+    -------
+    (str, str)
+        Markdown and a self-contained printable HTML page.
+    """
+    title = f"Focus week {fw.iso_week}{' — ' + borough if borough else ''}"
+    a = fw.attrs
+    b: list[tuple] = [("h1", title)]
+    if "synthetic" in str(a.get("sources", "")):
+        b.append(("note", "SYNTHETIC DATA: these incidents were generated for practice and "
+                          "testing; they are not real reports."))
+    b.append(("p", f"Week starting Monday {fw.week:%d %B %Y}. Wards were scored on the "
+                   f"{a['lookback_weeks']} weeks {a['window_start']} to {a['window_end']} "
+                   f"({a['n_window']} incidents), compared with the {a['lookback_weeks']} "
+                   "weeks before."))
+    if not fw.chosen:
+        b.append(("note", "No focus ward was chosen this week."))
+    r = fw.ranking.set_index("ward_name")
+    for w in fw.chosen:
+        row = r.loc[w]
+        team = row["team"] if isinstance(row["team"], str) and row["team"] else ""
+        b.append(("h2", f"{w}" + (f" ({team} team)" if team else "")))
+        b.append(("p", f"Why this ward: {row['choice_reason']}."))
+        if map_files and w in map_files:
+            b.append(("link", f"Map of {w}", map_files[w]))
+        b.append(("h3", "Where the problems are"))
+        inc_w = fw.incidents[fw.incidents["ward_name"] == w]
+        rows = focus_area_rows(fw.areas.get(w), inc_w)
+        if rows:
+            b.append(("table", rows, None))
+        else:
+            b.append(("p", "No concentrated hotspot area in this ward; incidents are spread "
+                           "out (see the map)."))
+        b.append(("h3", "The menu: actions proposed for the week"))
+        mr = _menu_rows(fw.menu.get(w))
+        b.append(("table", mr, None) if mr else ("p", "No action in the menu matches this "
+                                                      "ward's issues."))
+    if review is not None:
+        b.append(("h2", f"Last week's actions (week of {review.attrs.get('week', '')})"))
+        b.append(("table", [{"measure": x["measure"], "value": _num(x["value"]),
+                             "wards": x["wards"], "baseline per week": _num(x["baseline"], 1)
+                             if x["baseline"] == x["baseline"] else "", "note": x["note"]}
+                            for x in review.to_dict("records")], None))
+    b.append(("h2", "How the wards compare"))
+    cols = ["rank", "ward", "team", "score", "incidents", "change", "hotspot areas", "note"]
+    top = [{"rank": x["rank"], "ward": x["ward_name"],
+            "team": x["team"] if isinstance(x["team"], str) else "",
+            "score": f"{x['score']:.2f}", "incidents": _num(x["n_incidents"]),
+            "change": _num(x["change"]), "hotspot areas": x["n_areas"],
+            "note": "chosen" if x["chosen"] else ("" if x["eligible"] else x["reasons"])}
+           for x in fw.ranking.head(10).to_dict("records")]
+    b.append(("table", top, cols))
+    notes = list(fw.notes) + [
+        f"Score parts and weights: {a['score_weights']} (each part relative to the highest "
+        "ward this week). Full table: ranking.csv.",
+        f"Rotation: wards chosen in the last {a['exclude_recent']} weeks are not chosen again.",
+    ]
+    b.append(("h3", "Notes"))
+    b.append(("ul", notes))
+    foot = ("Prepared with hotspots. Contains National Statistics and OS data © Crown "
+            "copyright and database right; Open Government Licence v3.0.")
+    return _blocks_md(b) + f"\n{foot}\n", html_page(title, _blocks_html(b), foot)
+
+
+def write_focus_pack(fw, directory: str | Path, review=None, map_files: dict | None = None,
+                     borough: str = "") -> dict[str, Path]:
+    """Write ``councillor-summary.md/.html`` for a focus week into `directory`."""
+    md, html_text = focus_summary(fw, review, map_files, borough)
+    return write_pack(directory, "councillor-summary", md, html_text)
+
+
+def action_plan_sheets(areas, plans: dict, title: str = "Top fly-tip areas: action plans",
+                       incidents=None, synthetic: bool = False):
+    """Action-plan sheets, one per area, with blank owner/date columns to fill in.
+
+    Parameters
+    ----------
+    areas : GeoDataFrame
+        Ranked areas (``hs.top_areas``).
+    plans : dict
+        Area rank -> its action menu (``hs.action_menu``).
+    title : str
+        Page title.
+    incidents : GeoDataFrame, optional
+        To name areas by their incidents' streets when areas have no ``streets``.
+    synthetic : bool
+        Print the synthetic-data warning.
+
+    Returns
+    -------
+    (pandas.DataFrame, str, str)
+        The long table (one row per area and action, ``owner, start date, review date,
+        done`` blank), Markdown and HTML (one page per area when printed).
+    """
+    import pandas as pd
+
+    rows_all = []
+    md: list[tuple] = [("h1", title)]
+    if synthetic:
+        md.append(("note", "SYNTHETIC DATA: practice and testing only."))
+    labels = {r["area"]: r for r in focus_area_rows(areas, incidents)}
+    for a in areas.sort_values("rank").to_dict("records"):
+        lab = labels.get(f"#{a['rank']}", {})
+        md.append(("h2", f"Area #{a['rank']}: {lab.get('where', '')}"))
+        md.append(("p", f"{lab.get('incidents', '')} incidents ({lab.get('main issues', '')});"
+                        f" wards: {a.get('wards', '')}; at {lab.get('lat, lon', '')}; change on "
+                        f"the previous period: {lab.get('change', '') or 'n/a'}."))
+        plan = plans.get(a["rank"])
+        rows = []
+        for m in ([] if plan is None else plan.to_dict("records")):
+            row = {"area": a["rank"], "where": lab.get("where", ""),
+                   "action": m["action"], "what to do": m["description"],
+                   "called for by": m["triggered_by"],
+                   "record": m["measure"], "owner": "", "start date": "",
+                   "review date": "", "done": ""}
+            rows.append(row)
+        rows_all += rows
+        md.append(("table", [{k: v for k, v in r.items() if k not in ("area", "where")}
+                             for r in rows], None))
+        md.append(("pagebreak",))
+    cols = ["area", "where", "action", "what to do", "called for by", "record", "owner",
+            "start date",
+            "review date", "done"]
+    foot = ("Prepared with hotspots. Contains National Statistics and OS data © Crown "
+            "copyright and database right; Open Government Licence v3.0.")
+    return (pd.DataFrame(rows_all, columns=cols), _blocks_md(md) + f"\n{foot}\n",
+            html_page(title, _blocks_html(md), foot))
+
+
+
 # --- patrol: Op Verona briefing (owned by the patrol work)
 
 
