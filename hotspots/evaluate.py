@@ -241,6 +241,13 @@ def backtest(
         raise BadInputError(f"unknown method(s) {bad}; choose from {METHODS}")
     if not 0 < float(area_share) < 1:
         raise BadInputError(f"area_share must be between 0 and 1, got {area_share}")
+    methods = list(methods)
+    if "gistar" in methods:
+        try:
+            from .stats import gistar  # noqa: F401
+        except ImportError:  # stats module not installed in this build
+            log.warning("backtest: Gi* unavailable (hotspots.stats missing); skipped")
+            methods.remove("gistar")
     sa = _geom(study_area, "study_area") if study_area is not None else study_area_of(inc)
     grid = make_grid(sa, cell_size)
     xc, yc = grid.centres()
