@@ -32,6 +32,7 @@ _API: dict[str, str] = {
     "read_incidents": "io",
     "ReadReport": "io",
     "CATEGORIES": "io",
+    "categorise": "io",
     # boundaries and joins
     "wards": "boundaries",
     "boroughs": "boundaries",
@@ -61,6 +62,9 @@ _API: dict[str, str] = {
     # decisions
     "focus_week": "focus",
     "action_menu": "focus",
+    "actions_review": "focus",
+    "load_actions": "focus",
+    "FocusWeek": "focus",
     "street_network": "patrol",
     "patrol_targets": "patrol",
     "plan_patrol": "patrol",

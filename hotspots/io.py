@@ -834,7 +834,7 @@ def _geometry_xy(geoms: gpd.GeoSeries, bounds):
         a[ok], b[ok] = _transformer(src).transform(a[ok], b[ok])
         src = BNG
     x, y, code, swapped = _place(a, b, missing, np.zeros(n, bool), src, bounds)
-    code[(code == _MISSING) & ~missing] = _NOTPOINT
+    code[~pointlike & ~missing] = _NOTPOINT
     return x, y, code, swapped
 
 

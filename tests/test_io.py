@@ -456,3 +456,46 @@ def test_cli_read_writes_rejects(tmp_path):
     res = CliRunner().invoke(app, ["read", str(tmp_path / "missing.csv")])
     assert res.exit_code == 1 and "no such file" in res.output
     assert os.path.exists(p)
+
+
+def test_geojson_rejects_swaps_and_time_zones(tmp_path):
+    from shapely.geometry import Point, Polygon
+
+    g = gpd.GeoDataFrame(
+        {
+            "id": ["a", "b", "c", "d", "e"],
+            "type": ["fly-tip", "asb", "x", "y", "z"],
+            "date": [
+                "2023-01-05T10:00:00Z", "2023-07-05T10:00:00+01:00", "2023-01-05",
+                "2023-07-05T09:00:00Z", "2023-01-01",
+            ],
+        },
+        geometry=[
+            Point(-0.1, 51.5), Point(-0.1, 51.5),
+            Polygon([(-0.1, 51.5), (-0.11, 51.5), (-0.1, 51.51)]), Point(51.5, -0.1), None,
+        ],
+        crs=4326,
+    )  # fmt: skip
+    p = tmp_path / "reports.geojson"
+    g.to_file(p)
+    inc, rep = hs.read_incidents(p, with_report=True)
+    assert dict(zip(rep.rejects["row"], rep.rejects["reason"], strict=True)) == {
+        3: "geometry is not a point",
+        5: "missing coordinates",
+    }
+    assert rep.rejects["geometry_wkt"].iloc[0].startswith("POLYGON")
+    assert rep.fixed["row"].tolist() == [4]
+    # UTC and +01:00 stamps become London local time, tz-naive (BST in July)
+    assert inc["occurred_at"].tolist() == [
+        pd.Timestamp("2023-01-05 10:00"), pd.Timestamp("2023-07-05 10:00"),
+        pd.Timestamp("2023-07-05 10:00"),
+    ]  # fmt: skip
+    assert inc.geometry.iloc[2].equals(inc.geometry.iloc[0])  # swapped point put back
+
+
+def test_swapped_easting_northing_fixed():
+    df = pd.DataFrame({"easting": [180000, 530000], "northing": [530000, 180000]})
+    inc, rep = hs.read_incidents(df, with_report=True)
+    assert rep.fixed["row"].tolist() == [0] and rep.n_rejected == 0
+    assert inc.geometry.x.tolist() == [530000, 530000]
+    assert inc["month"].isna().all()  # no date column: month unknown, rows kept
