@@ -232,3 +232,67 @@ def test_week_parsing():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert focus._iso_week(pd.Timestamp("2022-01-03")) == "2022-W01"
+
+
+def test_data_coverage_notes(year, wards):
+    inc, _ = year
+    fw = hs.focus_week(inc, wards, week="2022-02-07", population=False)
+    # the data start on 3 Jan, inside the previous window (13 Dec - 9 Jan)
+    assert np.isnan(fw.ranking["part_change"]).all()
+    assert any("change part is left out" in n for n in fw.notes)
+    assert fw.attrs["score_weights"] == "count 0.4, areas 0.2"
+
+
+def test_summary_and_sheets_render(year, wards):
+    from hotspots import report
+
+    inc, _ = year
+    fw = hs.focus_week(inc, wards, week="2022-06-06", population=False)
+    log = pd.DataFrame({"week": ["2022-05-30"], "ward": ["X"],
+                        "measure": ["FPNs evidenced (fly tip)"], "value": [2]})
+    md, html_text = report.focus_summary(fw, review=focus.actions_review(log, fw.week),
+                                         map_files={fw.chosen[0]: "map.html"}, borough="Harrow")
+    w = fw.chosen[0]
+    assert f"## {w}" in md and "SYNTHETIC" in md and "Flytip Enforcement" in md
+    assert "at or below the baseline of 21 a month" in md
+    assert "<script" not in html_text and 'href="map.html"' in html_text
+    areas = hs.top_areas(inc, n=5, wards=wards)
+    plans = {a.rank: hs.action_menu(inc[inc.within(a.geometry)]) for a in areas.itertuples()}
+    table, md2, html2 = report.action_plan_sheets(areas, plans)
+    assert set(table["area"]) == set(areas["rank"]) and (table["owner"] == "").all()
+    assert md2.count("## Area #") == len(areas)
+
+
+def test_cli_focus_week_and_top20(tmp_path):
+    from typer.testing import CliRunner
+
+    from hotspots.cli import app
+
+    runner = CliRunner()
+    hist, log = tmp_path / "history.csv", tmp_path / "log.csv"
+    pd.DataFrame({"week": ["2022-05-30"] * 2, "ward": ["Pinner", "Edgware"],
+                  "measure": ["FPNs evidenced (fly tip)", "duty-of-care visits"],
+                  "value": [6, 3]}).to_csv(log, index=False)
+    chosen = []
+    for week in ("2022-06-06", "2022-06-13"):
+        res = runner.invoke(app, ["focus-week", "--week", week, "--teams", "--history",
+                                  str(hist), "--actions", str(log), "--out", str(tmp_path)])
+        assert res.exit_code == 0, res.output
+        d = tmp_path / f"focus-week-{focus._iso_week(pd.Timestamp(week))}"
+        for f in ("ranking.csv", "menu.csv", "councillor-summary.md", "councillor-summary.html"):
+            assert (d / f).exists(), f
+        assert len(pd.read_csv(d / "ranking.csv")) == 22
+        assert len(list(d.glob("map-*.html"))) == 3
+        h = pd.read_csv(hist)
+        chosen.append(set(h[h["week"] == week]["ward"]))
+    assert len(chosen[0]) == 3 and not chosen[0] & chosen[1]
+    assert "above the baseline" in (tmp_path / "focus-week-2022-W23" /
+                                    "councillor-summary.md").read_text()
+    res = runner.invoke(app, ["focus-week", "--force", "Atlantis=test", "--out", str(tmp_path)])
+    assert res.exit_code == 1 and "Atlantis" in res.output
+    res = runner.invoke(app, ["flytip-top20", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    d = tmp_path / "flytip-top20"
+    sheets = pd.read_csv(d / "action-plans.csv", keep_default_na=False)
+    assert sheets["area"].nunique() == 20 and (sheets["owner"] == "").all()
+    assert (d / "map.html").exists() and (d / "action-plans.html").exists()
