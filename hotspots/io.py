@@ -266,9 +266,7 @@ def read_incidents(
         n_fixed=report.n_fixed,
     )  # fmt: skip
     log.info(
-        "read_incidents: %s as %s, bounds=%s; %s",
-        ", ".join(report.files),
-        kind_used,
+        "read_incidents: bounds=%s; %s",
         bounds,
         report.summary().splitlines()[0],
     )
@@ -1053,7 +1051,15 @@ def _read_one(item: Any, bounds, opts: dict) -> _Part:
         axis=1,
     )
     kept = frame if not rej.any() else frame.loc[~rej].reset_index(drop=True)
-    return _Part(kept, rejects, fixed, {v: k for k, v in rename.items()}, n, sp.kind)
+    part = _Part(kept, rejects, fixed, {v: k for k, v in rename.items()}, n, sp.kind)
+    coords = "geometry" if pairs is None else " then ".join(f"{c[0]}/{c[1]}" for c in pairs[0])
+    year = f" (year {sp.year})" if sp.year else ""
+    log.info(
+        "read_incidents: %s read as %s; coordinates %s; date %s [%s]%s; id %s; category %s",
+        ld.file, sp.kind, coords, sp.date, sp.date_mode, year, sp.id,
+        sp.category_value or sp.category,
+    )  # fmt: skip
+    return part
 
 
 def _consumed(df: pd.DataFrame, sp: _Spec) -> list:
