@@ -214,9 +214,10 @@ def backtest(
     study_area : polygon or GeoDataFrame, optional
         Default: the borough(s) holding >= 5% of the incidents' distinct points.
     cell_size : float, default 150
-        The evaluation grid, metres. Every method ranks its cells and flags the top
-        ``round(area_share × study cells)``; a cell belongs to the study area when its
-        centre does; only incidents in study cells count (N and hits).
+        The evaluation grid, metres. Every method ranks its cells and flags the best
+        until their area inside the study area reaches ``area_share`` of it (a cell
+        on the boundary counts for its part inside); N counts the incidents inside
+        the study area.
     months : int, optional
         Only the last ``months`` (train, test) pairs.
     eps : float, default 150
@@ -250,14 +251,16 @@ def backtest(
             methods.remove("gistar")
     sa = _geom(study_area, "study_area") if study_area is not None else study_area_of(inc)
     grid = make_grid(sa, cell_size)
-    xc, yc = grid.centres()
     shapely.prepare(sa)
-    eligible = shapely.contains_xy(sa, xc, yc)
-    k = int(round(area_share * eligible.sum()))
+    # each cell counts for the part of it inside the study area
+    from .grid import cell_polygons
+
+    cell_area = shapely.area(shapely.intersection(cell_polygons(grid), sa)).reshape(grid.shape)
+    budget = float(area_share) * sa.area
     xy = point_xy(inc)
     row, col = grid.cell_index(xy[:, 0], xy[:, 1])
     ok = (row >= 0) & (row < grid.nrows) & (col >= 0) & (col < grid.ncols)
-    ok[ok] = eligible[row[ok], col[ok]]
+    ok &= shapely.intersects_xy(sa, xy[:, 0], xy[:, 1])  # N: incidents in the study area
     inc = inc[ok]
     row, col = row[ok], col[ok]
     mon = pd.to_datetime(inc["month"])
@@ -268,8 +271,8 @@ def backtest(
         pairs = pairs[-int(months):]
     if not pairs:
         raise BadInputError("need at least two consecutive months of incidents to backtest")
-    params = dict(cell_size=grid.cell_size, area_share=float(area_share), cells_flagged=k,
-                  study_area_km2=round(float(eligible.sum()) * grid.cell_size**2 / 1e6, 3))
+    params = dict(cell_size=grid.cell_size, area_share=float(area_share),
+                  study_area_km2=round(sa.area / 1e6, 3))
     if not quiet:
         log.info("backtest: %d month pairs, %s", len(pairs), params)
     rows = []
@@ -281,9 +284,9 @@ def backtest(
         train_flat = row[tr] * grid.ncols + col[tr]
         for m in methods:
             pri = _cell_priority(m, train, grid, counts, eps)
-            sel = _flag(pri, eligible, k)
+            sel = _flag(pri, cell_area, budget)
             hits, n_in_tr = int(sel[test_flat].sum()), int(sel[train_flat].sum())
-            share = sel.sum() / eligible.sum()
+            share = cell_area.ravel()[sel].sum() / sa.area
             n_te, n_tr = int(te.sum()), int(tr.sum())
             rows.append(dict(
                 month=pd.Timestamp(year=u // 12, month=u % 12 + 1, day=1), method=m,
@@ -306,19 +309,21 @@ def backtest(
     return BacktestResult(table, summary)
 
 
-def _flag(pri: np.ndarray, eligible: np.ndarray, k: int) -> np.ndarray:
-    """Flat mask of the top ``k`` eligible cells with a positive signal.
+def _flag(pri: np.ndarray, cell_area: np.ndarray, budget: float) -> np.ndarray:
+    """Flat mask of the top cells with a signal whose area (inside the study area)
+    adds up to at most ``budget`` m².
 
     Ties break by row then column (north-west first) so results are reproducible.
     Cells without signal (priority <= 0 for counts/clusters; -inf for Gi*) are not
     flagged; for Gi* and KDE every cell has a value, so they use the full budget.
     """
-    p = np.where(eligible, pri, -np.inf).ravel()
+    p = np.where(cell_area > 0, pri, -np.inf).ravel()
     if not np.isfinite(p).any():
         return np.zeros(p.size, bool)
     has_signal = np.isfinite(p) & (p > 0) if np.nanmin(p[np.isfinite(p)]) >= 0 else np.isfinite(p)
     idx = np.flatnonzero(has_signal)
-    order = idx[np.lexsort((idx, -p[idx]))][:k]
+    order = idx[np.lexsort((idx, -p[idx]))]
+    order = order[np.cumsum(cell_area.ravel()[order]) <= budget * (1 + 1e-9)]
     sel = np.zeros(p.size, bool)
     sel[order] = True
     return sel
