@@ -685,7 +685,7 @@ def focus_week(
         "window_end": (monday - pd.Timedelta(days=1)).strftime("%Y-%m-%d"),
         "previous_start": prev_start.strftime("%Y-%m-%d"),
         "time_basis": time_basis,
-        "n_window": int(in_win.sum()),
+        "n_window": _fmt(float(w_now.sum())),  # month-only records pro-rated
         "score_weights": ", ".join(f"{k} {v:g}" for k, v in used.items()),
         "population": pop_source,
         "teams": "borough-wide" if team_of is None else ", ".join(map(str, groups)),
