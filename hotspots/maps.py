@@ -47,7 +47,7 @@ from .plots import area_categories, category_colour, category_label, default_att
 
 log = logging.getLogger("hotspots")
 
-DEFAULT_TILES = "cartodbpositron"
+DEFAULT_TILES = "OpenStreetMap"  # CARTO basemaps now ask for an API key
 OFFLINE_NOTE = "Base map tiles unavailable offline"
 #: more distinct markers than this and coordinates are snapped to a coarser grid.
 DEFAULT_MAX_MARKERS = 20_000
@@ -465,7 +465,8 @@ def incident_markers(inc: gpd.GeoDataFrame,
         Incidents with ``category`` (``location_desc`` and ``month`` feed the popup).
     max_markers : int, default 20000
         Above this many markers, coordinates are snapped to the first grid step of
-        5, 10, 25, 50, 100, 250 m that brings the count under it (logged).
+        5, 10, 25, 50, 100, 250 m that brings the count under it (logged); 250 m when
+        none does.
 
     Returns
     -------
@@ -545,7 +546,7 @@ def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int,
             "  html: '<div class=\"hs-inc-dot\" style=\"background:' + colour + '\">'"
             "   + (d[2] > 1 ? d[2] : '') + '</div>'});"
             " return L.marker([d[0], d[1]], {icon: icon, hsN: d[2]}).bindPopup(d[3]); });"
-            "g.addLayers(ms); return g;"
+            f"g.addLayers(ms); g.hsCategory = {_js(str(c))}; return g;"
         )
         total = int(sub["n"].sum())
         layers.append(_JsLayer(f"{label} ({total:,})", body, show=show))
@@ -641,8 +642,9 @@ def hotspot_map(
     offline : bool, default False
         No base tiles (they need the internet) and a note saying so; :func:`save_map`
         then inlines Leaflet and plugins so the file opens with no network at all.
-    tiles : str or None, default "cartodbpositron"
-        Folium tile name for online maps.
+    tiles : str or None, default "OpenStreetMap"
+        Folium tile name for online maps (e.g. "cartodbpositron", which CARTO now
+        says needs an API key).
     max_markers : int, default 20000
         Above this many distinct markers, coordinates are snapped to a 5–250 m grid
         (logged) to keep the file small.
@@ -918,11 +920,16 @@ def map_html(m: folium.Map, offline: bool | None = None) -> str:
         return m.get_root().render()
     # base tiles need the internet: leave them out of an offline page
     children = list(m._children.items())
+    figure = m.get_root()
     for k, v in children:
         if isinstance(v, folium.TileLayer):
             del m._children[k]
+            # an earlier render left the layer's script in the page: take it out too
+            for el in _descendants(v):
+                for part in (figure.script, figure.header, figure.html):
+                    part._children.pop(el.get_name(), None)
     try:
-        text = m.get_root().render()
+        text = figure.render()
     finally:  # put the map back as it was, in order
         m._children.clear()
         m._children.update(children)
@@ -937,6 +944,13 @@ def map_html(m: folium.Map, offline: bool | None = None) -> str:
     if left:
         raise HotspotsError(f"offline map still loads {len(left)} external file(s)")
     return text
+
+
+def _descendants(el: Element) -> list[Element]:
+    out = [el]
+    for child in el._children.values():
+        out += _descendants(child)
+    return out
 
 
 def save_map(m: folium.Map, path: str | os.PathLike, offline: bool | None = None) -> Path:
