@@ -523,10 +523,30 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
         return [("weekly SYNTHETIC fly-tip counts per ward",
                  harrow / "flytips_ward_counts_weekly_SYNTHETIC.csv")]
 
+    def run_command(folder: Path, what: str, *args: str) -> list:
+        """Run another hotspots command in-process, the same code a user runs."""
+        app(list(args), standalone_mode=False)
+        return [(f"{what}: {p.name}", p) for p in sorted(folder.rglob("*")) if p.is_file()]
+
+    off = ["--offline"] if offline else []
+    focus_dir = out / "focus-week-2022-W06"
     return [
         ("Harrow 2022 police.uk crime: read, validate, join to wards, count", read_crime),
         ("KDE, Gi*, top twenty areas, maps", hotspots_step),
         ("SYNTHETIC fly-tips: weekly ward counts", flytips_step),
+        ("Focus week 2022-W06, one ward per area team (SYNTHETIC fly-tips)",
+         lambda: run_command(focus_dir, "focus week pack", "focus-week", "--borough", "Harrow",
+                             "--week", "2022-02-07", "--teams", "--history",
+                             str(out / "focus_history.csv"), "--out", str(out), *off)),
+        ("Top twenty fly-tip areas with action-plan sheets (SYNTHETIC)",
+         lambda: run_command(out / "flytip-top20", "fly-tip top twenty", "flytip-top20",
+                             "--borough", "Harrow", "--out", str(out), *off)),
+        ("Op Verona patrol, City of London 2019 on the OSM street network",
+         lambda: run_command(out / "patrol", "patrol briefing", "patrol", "--network",
+                             "osm_city_of_london", "--incidents", "city_of_london_2019",
+                             "--start", "51.5155,-0.0922", "--minutes", "120",
+                             "--area-name", "City of London", "--out", str(out / "patrol"),
+                             *off)),
     ]
 
 
