@@ -331,15 +331,32 @@ def _density_layer(grid: gpd.GeoDataFrame) -> tuple[_JsLayer, str] | None:
     return layer, legend
 
 
-def _gistar_layer(grid: gpd.GeoDataFrame) -> _JsLayer | None:
-    """Significant Gi* cells (``gi_bin`` −3..3, or a ``label`` starting 'hot'/'cold')."""
-    if "gi_bin" in grid.columns:
-        b = pd.to_numeric(grid["gi_bin"], errors="coerce").fillna(0).astype(int).to_numpy()
-    elif "label" in grid.columns:
+def gistar_bins(grid: gpd.GeoDataFrame) -> np.ndarray:
+    """Gi* confidence bins per cell: −3..3 (99/95/90 % cold .. hot), 0 not significant.
+
+    Read from ``gi_bin`` when present; else from ``label`` (text starting "hot"/"cold",
+    a number such as 95 or 99 in it sets the level, default 95 %); else from ``z`` and
+    ``p`` (p < 0.01, 0.05, 0.10).
+    """
+    cols = grid.columns
+    if "gi_bin" in cols:
+        return pd.to_numeric(grid["gi_bin"], errors="coerce").fillna(0).astype(int).to_numpy()
+    if "label" in cols:
         lab = grid["label"].astype(str).str.lower()
-        b = np.where(lab.str.startswith("hot"), 1, np.where(lab.str.startswith("cold"), -1, 0))
-    else:
-        raise BadInputError("gistar grid needs a 'gi_bin' or 'label' column (hs.gistar output)")
+        sign = np.where(lab.str.startswith("hot"), 1, np.where(lab.str.startswith("cold"), -1, 0))
+        level = np.select([lab.str.contains("99"), lab.str.contains("90")], [3, 1], 2)
+        return sign * level
+    if {"z", "p"} <= set(cols):
+        z = pd.to_numeric(grid["z"], errors="coerce").fillna(0).to_numpy()
+        p = pd.to_numeric(grid["p"], errors="coerce").fillna(1).to_numpy()
+        level = np.select([p < 0.01, p < 0.05, p < 0.10], [3, 2, 1], 0)
+        return np.sign(z).astype(int) * level
+    raise BadInputError("gistar grid needs 'gi_bin', 'label' or 'z' and 'p' (hs.gistar output)")
+
+
+def _gistar_layer(grid: gpd.GeoDataFrame) -> _JsLayer | None:
+    """Significant Gi* cells dissolved by confidence bin (layer off on opening)."""
+    b = gistar_bins(grid)
     keep = b != 0
     if not keep.any():
         return None
@@ -350,13 +367,13 @@ def _gistar_layer(grid: gpd.GeoDataFrame) -> _JsLayer | None:
     conf = {1: "90%", 2: "95%", 3: "99%"}
     props = []
     for v in dissolved["b"]:
-        v = int(v)
-        kind = "Hot" if v > 0 else "Cold"
-        colour = hot.get(min(v, 3)) if v > 0 else cold.get(max(v, -3))
+        v = int(np.clip(v, -3, 3))
+        kind = "hot" if v > 0 else "cold"
+        colour = hot[v] if v > 0 else cold[v]
         props.append({
-            "style": {"className": "hs-gi " + ("hs-gi-hot" if v > 0 else "hs-gi-cold"),
-                      "color": colour, "weight": 1, "fillColor": colour, "fillOpacity": 0.45},
-            "tooltip": f"Gi* {kind.lower()} spot, {conf.get(abs(v), '')} confidence",
+            "style": {"className": f"hs-gi hs-gi-{kind}", "color": colour, "weight": 1,
+                      "fillColor": colour, "fillOpacity": 0.45},
+            "tooltip": f"Gi* {kind} spot, {conf[abs(v)]} confidence",
             "popup": None,
         })
     return _polygon_layer("Gi* hot and cold spots", _geojson(dissolved, props), show=False)
@@ -636,8 +653,8 @@ def hotspot_map(
         KDE grid from ``hs.kde`` with ``density`` (incidents per km²); drawn as classed
         polygons at upper quantiles of the non-zero density, with a legend.
     gistar : GeoDataFrame, optional
-        Grid from ``hs.gistar`` with ``gi_bin`` (−3..3) or ``label``; significant cells
-        drawn (layer off on opening).
+        Grid from ``hs.gistar`` with ``gi_bin`` (−3..3), ``label`` or ``z``/``p`` (see
+        :func:`gistar_bins`); significant cells drawn (layer off on opening).
     title : str, default "Hotspots"
     offline : bool, default False
         No base tiles (they need the internet) and a note saying so; :func:`save_map`

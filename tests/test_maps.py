@@ -131,6 +131,22 @@ def test_density_classes_cover_cells_above_first_break(camden):
     assert cls.iloc[-1].geometry.area == pytest.approx(len(top) * cell * cell, rel=1e-6)
 
 
+def test_gistar_bins_and_layer(camden):
+    g = camden.grid.copy()
+    q = g["density"].quantile([0.9, 0.99])
+    g["label"] = np.where(g["density"] >= q[0.99], "hot spot 99%",
+                          np.where(g["density"] >= q[0.9], "Hot spot", "not significant"))
+    bins = maps.gistar_bins(g)
+    assert (bins == 3).sum() == (g["density"] >= q[0.99]).sum()
+    assert (bins == 2).sum() == ((g["density"] >= q[0.9]) & (g["density"] < q[0.99])).sum()
+    zp = g.assign(z=np.where(bins > 0, 3.0, -0.5), p=np.where(bins > 0, 0.001, 0.6))
+    assert ((maps.gistar_bins(zp.drop(columns="label")) == 3) == (bins > 0)).all()
+    text = maps.map_html(hs.hotspot_map(gistar=g, offline=True), offline=True)
+    assert text.count("hs-gi hs-gi-hot") == 2 and "hs-gi-cold" not in text
+    with pytest.raises(BadInputError, match="gistar"):
+        hs.hotspot_map(gistar=camden.grid)
+
+
 def test_missing_assets_say_run_make_assets(camden, monkeypatch, tmp_path):
     monkeypatch.setattr(maps, "PROJECT_ROOT", tmp_path)
     monkeypatch.delenv("HOTSPOTS_NODE_MODULES", raising=False)
