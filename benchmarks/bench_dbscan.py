@@ -1,0 +1,150 @@
+"""Benchmark: hs.dbscan vs scikit-learn DBSCAN on the raw points, same eps/min_samples.
+
+Two kinds of points in a 10 km square:
+
+- **police.uk-style**: N incidents snapped to 50,000 anonymous locations (locations
+  uniform; incidents per location skewed, lognormal, as real snap points are), the
+  case hs.dbscan is built for (target >= 20x at 1M incidents);
+- **uniform**: N distinct points (no duplicates to collapse; target: at least as fast).
+
+eps = 150 m; min_samples = 1.5x the number of incidents a uniform spread puts within
+eps (so there are many clusters and much noise in both cases).
+Each run is in a forked child so its peak memory (Linux VmHWM) is its own. The
+scikit-learn reference needs memory for every neighbour pair of the raw points; it
+is skipped ("capped") when the exact pair count, computed first, exceeds
+``REF_PAIR_CAP`` (1.2 billion, ~10 GB). Run: ``python benchmarks/bench_dbscan.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+from sklearn.cluster import DBSCAN
+
+import hotspots as hs
+from hotspots.clusters import collapse
+
+SIDE = 10_000.0
+EPS = 150.0
+N_LOCATIONS = 50_000
+REF_PAIR_CAP = 1_200_000_000
+SEED = 7
+
+
+def police_points(n: int, seed: int = SEED) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    loc = rng.uniform(0, SIDE, (N_LOCATIONS, 2)).round(0) + [520000.0, 180000.0]
+    p = rng.lognormal(0, 1.2, N_LOCATIONS)
+    return loc[rng.choice(N_LOCATIONS, n, p=p / p.sum())]
+
+
+def uniform_points(n: int, seed: int = SEED) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(0, SIDE, (n, 2)) + [520000.0, 180000.0]
+
+
+def raw_pairs(xy: np.ndarray) -> int:
+    """Exact number of (ordered, self included) raw neighbour pairs sklearn will hold."""
+    uxy, m, _ = collapse(xy, np.ones(len(xy)))
+    t = cKDTree(uxy)
+    return int(t.count_neighbors(t, EPS, weights=(m, m)))
+
+
+def _gdf(xy):
+    return gpd.GeoDataFrame(geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=27700)
+
+
+def _ours(gdf, ms):
+    out = hs.dbscan(gdf, eps=EPS, min_samples=ms, quiet=True)
+    return out["cluster"].to_numpy(), out["core"].to_numpy()
+
+
+def _sklearn(xy, ms):
+    m = DBSCAN(eps=EPS, min_samples=ms).fit(xy)
+    core = np.zeros(len(xy), bool)
+    core[m.core_sample_indices_] = True
+    return m.labels_, core
+
+
+def _rss_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def _child(fn, args, q) -> None:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS mark
+        ok = True
+    except OSError:
+        ok = False
+    base = _rss_kib("VmRSS")
+    t0 = time.perf_counter()
+    res = fn(*args)
+    dt = time.perf_counter() - t0
+    q.put((dt, (_rss_kib("VmHWM") - base) / 1024 if ok else float("nan"), res))
+
+
+def measure(fn, *args):
+    """(seconds, peak extra MiB, result) of fn(*args) in a forked child (Linux)."""
+    if not Path("/proc/self/status").exists():
+        t0 = time.perf_counter()
+        res = fn(*args)
+        return time.perf_counter() - t0, float("nan"), res
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_child, args=(fn, args, q))
+    p.start()
+    out = q.get()
+    p.join()
+    return out
+
+
+def same_clustering(a, b) -> bool:
+    """Same core points, clusters equal up to renumbering on them, same noise."""
+    (la, ca), (lb, cb) = a, b
+    if not (ca == cb).all() or not ((la == -1) == (lb == -1)).all():
+        return False
+    pairs = pd.DataFrame({"a": la[ca], "b": lb[ca]}).drop_duplicates()
+    return bool(pairs["a"].is_unique and pairs["b"].is_unique)
+
+
+def run(sizes=(10_000, 100_000, 1_000_000), uniform_sizes=(10_000, 100_000, 300_000)) -> list:
+    """Print and return time, peak memory and speed-up for each case."""
+    rows = []
+    cases = [("police.uk-style", n, police_points(n)) for n in sizes]
+    cases += [("uniform", n, uniform_points(n)) for n in uniform_sizes]
+    print(f"bench_dbscan: eps={EPS:g} m, {SIDE / 1000:g} km square, "
+          f"snapped to {N_LOCATIONS:,} locations")
+    _ours(_gdf(police_points(2000)), 5)  # warm up lazy imports before the forked runs
+    _sklearn(police_points(2000), 5)
+    for kind, n, xy in cases:
+        ms = max(5, round(1.5 * n * math.pi * EPS**2 / SIDE**2))
+        n_unique = len(collapse(xy, np.ones(n))[0])
+        pairs = raw_pairs(xy)
+        t_o, m_o, ours = measure(_ours, _gdf(xy), ms)  # input frame built untimed
+        row = dict(kind=kind, n=n, n_unique=n_unique, min_samples=ms, raw_pairs=pairs,
+                   ours_s=t_o, ours_mib=m_o, n_clusters=int(ours[0].max() + 1))
+        if pairs <= REF_PAIR_CAP:
+            t_s, m_s, ref = measure(_sklearn, xy, ms)
+            row.update(sklearn_s=t_s, sklearn_mib=m_s, speedup=t_s / t_o,
+                       same=same_clustering(ours, ref))
+            ref_txt = (f"sklearn {t_s:7.2f} s +{m_s:6.0f} MiB  speed-up {t_s / t_o:6.1f}x  "
+                       f"same clustering: {row['same']}")
+        else:
+            ref_txt = f"sklearn capped ({pairs:,} raw neighbour pairs > {REF_PAIR_CAP:,})"
+        print(f"  {kind:16s} n={n:>9,} ({n_unique:>9,} distinct) ms={ms:<4} "
+              f"clusters={row['n_clusters']:<5} ours {t_o:6.2f} s +{m_o:6.0f} MiB | {ref_txt}")
+        rows.append(row)
+    return rows
+
+
+if __name__ == "__main__":
+    run()
