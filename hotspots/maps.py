@@ -354,7 +354,7 @@ def gistar_bins(grid: gpd.GeoDataFrame) -> np.ndarray:
     raise BadInputError("gistar grid needs 'gi_bin', 'label' or 'z' and 'p' (hs.gistar output)")
 
 
-def _gistar_layer(grid: gpd.GeoDataFrame) -> _JsLayer | None:
+def _gistar_layer(grid: gpd.GeoDataFrame, show: bool = False) -> _JsLayer | None:
     """Significant Gi* cells dissolved by confidence bin (layer off on opening)."""
     b = gistar_bins(grid)
     keep = b != 0
@@ -376,7 +376,7 @@ def _gistar_layer(grid: gpd.GeoDataFrame) -> _JsLayer | None:
             "tooltip": f"Gi* {kind} spot, {conf[abs(v)]} confidence",
             "popup": None,
         })
-    return _polygon_layer("Gi* hot and cold spots", _geojson(dissolved, props), show=False)
+    return _polygon_layer("Gi* hot and cold spots", _geojson(dissolved, props), show=show)
 
 
 def _area_popup(row: pd.Series, cats: list[str], n_areas: int) -> str:
@@ -654,7 +654,8 @@ def hotspot_map(
         polygons at upper quantiles of the non-zero density, with a legend.
     gistar : GeoDataFrame, optional
         Grid from ``hs.gistar`` with ``gi_bin`` (−3..3), ``label`` or ``z``/``p`` (see
-        :func:`gistar_bins`); significant cells drawn (layer off on opening).
+        :func:`gistar_bins`); significant cells drawn (layer off on opening when `grid`
+        or `areas` are drawn too).
     title : str, default "Hotspots"
     offline : bool, default False
         No base tiles (they need the internet) and a note saying so; :func:`save_map`
@@ -688,7 +689,8 @@ def hotspot_map(
             got[0].add_to(m)
             legends.append(got[1])
     if "gistar" in frames:
-        layer = _gistar_layer(frames["gistar"])
+        # off on opening unless it is the only surface drawn
+        layer = _gistar_layer(frames["gistar"], show="grid" not in frames and "areas" not in frames)
         if layer is not None:
             layer.add_to(m)
     if "inc" in frames:
