@@ -31,7 +31,7 @@ demo: $(STAMP)
 	$(BIN)/hotspots demo --out $(OUT)
 
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	HOTSPOTS_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
