@@ -59,6 +59,8 @@ _API: dict[str, str] = {
     "dual_kde": "change",
     "trend_table": "change",
     "mann_kendall": "change",
+    "wdd": "change",
+    "OperationEffect": "change",
     # decisions
     "focus_week": "focus",
     "action_menu": "focus",
@@ -76,6 +78,7 @@ _API: dict[str, str] = {
     "patrol_map": "maps",
     "save_map": "maps",
     "plot_hotspots": "plots",
+    "plot_change": "plots",
 }
 
 _SUBMODULES = {"synthetic", "datasets", "io", "grid", "report"}

@@ -243,3 +243,64 @@ def _north_arrow(ax) -> None:
         ha="center", va="center", fontsize=10, fontweight="bold", gid="north-arrow",
         arrowprops={"facecolor": "black", "width": 3, "headwidth": 9, "headlength": 8},
     )
+
+
+def plot_change(
+    result: gpd.GeoDataFrame,
+    wards: gpd.GeoDataFrame | None = None,
+    title: str = "Change over time",
+    attribution: str | None = None,
+    figsize: tuple[float, float] = (8.0, 8.0),
+) -> Figure:
+    """Map a change-over-time result by its ``label`` column (cells, wards or areas).
+
+    Works for :func:`hotspots.hotspot_change`, :func:`hotspots.classify_hotspots` and
+    :func:`hotspots.dual_kde`: increases, hot spots and "higher" in reds, decreases,
+    cold spots and "lower" in blues, "no pattern"/"no significant change" left out.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    res = check_gdf(result, "result", required=["label"])
+    quiet = {"no pattern", "no pattern detected", "no significant change", "as expected",
+             "no reference"}
+    shown = res[~res["label"].isin(quiet)]
+    labels = sorted(shown["label"].unique())
+    # one colour per meaning: worse = bright red, staying bad = dark red, recovering =
+    # pale, on-and-off = amber; cold spots and decreases the same in blues
+    hot_style = {"emerging": "#e31a1c", "new": "#e31a1c", "consecutive": "#fc4e2a",
+                 "intensifying": "#bd0026", "persistent": "#800026", "increase": "#e31a1c",
+                 "higher": "#e31a1c", "former": "#fcbba1", "historical": "#fcbba1",
+                 "diminishing": "#fc9272", "intermittent": "#feb24c", "sporadic": "#feb24c",
+                 "oscillating": "#fd8d3c", "mixed": "#9e9ac8"}
+    cold_style = {"emerging": "#2171b5", "new": "#2171b5", "consecutive": "#4292c6",
+                  "intensifying": "#08519c", "persistent": "#08306b", "decrease": "#2171b5",
+                  "lower": "#2171b5", "former": "#c6dbef", "historical": "#c6dbef",
+                  "diminishing": "#9ecae1", "intermittent": "#6baed6", "sporadic": "#6baed6",
+                  "oscillating": "#4292c6"}
+    cold_words = ("cold", "decrease", "lower")
+    colour = {}
+    for lab in labels:
+        style = cold_style if any(w in lab for w in cold_words) else hot_style
+        colour[lab] = next((c for k, c in style.items() if k in lab), "#969696")
+    fig, ax = plt.subplots(figsize=figsize)
+    ax.set_axis_off()
+    ax.set_title(title)
+    layers = {"grid": res}
+    if wards is not None:
+        w = check_gdf(wards, "wards")
+        w.boundary.plot(ax=ax, color="#555555", linewidth=0.6, zorder=2)
+        layers = {"wards": w, "grid": res}
+    res.boundary.plot(ax=ax, color="#dddddd", linewidth=0.2, zorder=1)
+    for lab in labels:
+        shown[shown["label"] == lab].plot(ax=ax, color=colour[lab], alpha=0.85, zorder=3)
+    _fit(ax, layers)
+    _scale_bar(ax)
+    _north_arrow(ax)
+    handles = [Patch(fc=colour[lab], label=lab) for lab in labels]
+    if handles:
+        ax.legend(handles=handles, loc="upper left", fontsize=6, framealpha=0.85)
+    fig.text(0.01, 0.01, attribution or default_attribution(police=True), fontsize=5.5,
+             color="#444444", wrap=True, va="bottom", gid="attribution")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig

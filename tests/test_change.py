@@ -331,3 +331,16 @@ def test_trend_table_wards_match_groupby(barnet):
     last = tab[tab["period"] == tab["period"].max()].set_index("ward_code")
     year_ago = tab[tab["period"] == tab["period"].max() - pd.DateOffset(years=1)]
     assert (last["last_year"] == year_ago.set_index("ward_code")["count"]).all()
+
+
+def test_cli_change_writes_map_ready_outputs(tmp_path):
+    from typer.testing import CliRunner
+
+    from hotspots.cli import app
+
+    res = CliRunner().invoke(app, ["change", "barnet_burglary_2022", "--cell-size", "500",
+                                   "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    layer = gpd.read_file(tmp_path / "change.geojson")
+    assert layer.crs.to_epsg() == 4326 and set(layer["label"]) <= set(CHANGE_LABELS)
+    assert (tmp_path / "change.png").stat().st_size > 0
