@@ -29,7 +29,7 @@ log = logging.getLogger("hotspots")
 
 # Above this many neighbour pairs the neighbour graph is built in spatial chunks so
 # memory stays bounded (about 16 bytes a pair), at the cost of a second pass.
-_PAIR_BUDGET = 20_000_000
+_PAIR_BUDGET = 8_000_000
 
 DEFAULT_HDBSCAN_MAX = 300_000  # raw points; HDBSCAN cannot use weights (see hdbscan)
 

@@ -138,7 +138,7 @@ def _cell_priority(method: str, train: gpd.GeoDataFrame, grid, counts: np.ndarra
     if method == "gistar":
         from .stats import gistar
 
-        g = gistar(train, cell_size=grid.cell_size, quiet=True)
+        g = gistar(train, grid=grid, quiet=True)
         return _on_grid(g, "z", grid)
     from .rank import candidate_areas, order_areas, points_in_areas, score_areas
 
