@@ -1,0 +1,56 @@
+"""Run every ``bench_*.py`` module's ``run()`` in this folder and print a summary table.
+
+Each benchmark prints its own detailed figures; this collects the rows they return
+(a dict or a list of dicts) into one table at the end. ``python benchmarks/run.py
+[name ...]`` runs only the named ones (e.g. ``kde gistar``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _load(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    return mod
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    return str(v)
+
+
+def main(only: list[str]) -> None:
+    results = {}
+    for path in sorted(HERE.glob("bench_*.py")):
+        name = path.stem.removeprefix("bench_")
+        if only and name not in only:
+            continue
+        print(f"\n=== {path.name} ===", flush=True)
+        t0 = time.perf_counter()
+        rows = _load(path).run()
+        rows = [rows] if isinstance(rows, dict) else list(rows or [])
+        results[name] = (rows, time.perf_counter() - t0)
+    print("\n=== summary ===")
+    for name, (rows, dt) in results.items():
+        print(f"\n{name} ({dt:.0f} s)")
+        cols = list(dict.fromkeys(k for r in rows for k in r))
+        if not cols:
+            continue
+        table = [[_fmt(r.get(c, "")) for c in cols] for r in rows]
+        widths = [max(len(c), *(len(t[i]) for t in table)) for i, c in enumerate(cols)]
+        print("  " + "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
+        for t in table:
+            print("  " + "  ".join(v.ljust(w) for v, w in zip(t, widths, strict=True)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
