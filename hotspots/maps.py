@@ -379,6 +379,27 @@ def _gistar_layer(grid: gpd.GeoDataFrame, show: bool = False) -> _JsLayer | None
     return _polygon_layer("Gi* hot and cold spots", _geojson(dissolved, props), show=show)
 
 
+def _change_layer(result: gpd.GeoDataFrame, show: bool = True) -> tuple[_JsLayer, str] | None:
+    """Cells, wards or areas of a change-over-time result, coloured by ``label``."""
+    from .plots import QUIET_LABELS, label_colours
+
+    shown = result[~result["label"].isin(QUIET_LABELS)]
+    if len(shown) == 0:
+        return None
+    dissolved = shown[["label", "geometry"]].dissolve(by="label", as_index=False)
+    colours = label_colours(dissolved["label"])
+    props = [{
+        "style": {"className": "hs-change", "color": colours[lab], "weight": 1,
+                  "fillColor": colours[lab], "fillOpacity": 0.55},
+        "tooltip": _e(lab),
+        "popup": None,
+    } for lab in dissolved["label"]]
+    legend = "<b>Change over time</b><br>" + "<br>".join(
+        f"<span style='background:{colours[lab]};display:inline-block;width:12px;"
+        f"height:12px;margin-right:4px'></span>{_e(lab)}" for lab in dissolved["label"])
+    return _polygon_layer("Change over time", _geojson(dissolved, props), show=show), legend
+
+
 def _area_popup(row: pd.Series, cats: list[str], n_areas: int) -> str:
     rank = _num(row.get("rank"))
     parts = [f"<div class='hs-popup'><b>Area {rank}</b> (rank {rank} of {n_areas})"]
@@ -630,6 +651,7 @@ def hotspot_map(
     tiles: str | None = DEFAULT_TILES,
     max_markers: int = DEFAULT_MAX_MARKERS,
     show_incidents: bool | None = None,
+    change: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """An interactive hotspot map: wards, density surface, top areas, incidents, Gi*.
 
@@ -670,13 +692,19 @@ def hotspot_map(
         Whether the incident layers are switched on when the map opens. Default: on
         only when no `areas` are given (thousands of markers hide the areas; the layer
         control turns them on).
+    change : GeoDataFrame, optional
+        A change-over-time result with a ``label`` column (``hs.hotspot_change``,
+        ``hs.classify_hotspots``, ``hs.dual_kde``): cells/wards/areas coloured by
+        label (emerging and increases in reds, decreases and cold spots in blues),
+        "no pattern" left out, with a legend.
 
     Returns
     -------
     folium.Map
         Save with :func:`save_map` (atomic, and offline-safe).
     """
-    frames = _checked(inc=inc, areas=areas, wards=wards, grid=grid, gistar=gistar)
+    frames = _checked(inc=inc, areas=areas, wards=wards, grid=grid, gistar=gistar,
+                      change=change)
     if not frames:
         raise BadInputError("hotspot_map needs at least one of inc, areas, wards, grid or gistar")
     m = _new_map(title, offline, tiles)
@@ -693,6 +721,11 @@ def hotspot_map(
         layer = _gistar_layer(frames["gistar"], show="grid" not in frames and "areas" not in frames)
         if layer is not None:
             layer.add_to(m)
+    if "change" in frames:
+        got = _change_layer(frames["change"], show="grid" not in frames)
+        if got:
+            got[0].add_to(m)
+            legends.append(got[1])
     if "inc" in frames:
         show = show_incidents if show_incidents is not None else "areas" not in frames
         layers, legend = _incident_layers(frames["inc"], max_markers, show=show)
@@ -705,7 +738,7 @@ def hotspot_map(
 
 
 def _checked(**frames: gpd.GeoDataFrame | None) -> dict[str, gpd.GeoDataFrame]:
-    required = {"areas": ["rank"], "grid": ["density"]}
+    required = {"areas": ["rank"], "grid": ["density"], "change": ["label"]}
     return {
         k: check_gdf(v, k, required.get(k, ())) for k, v in frames.items() if v is not None
     }

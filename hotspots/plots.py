@@ -245,6 +245,33 @@ def _north_arrow(ax) -> None:
     )
 
 
+#: change-over-time labels that mean "nothing to see": left off maps and figures
+QUIET_LABELS = frozenset({"no pattern", "no pattern detected", "no significant change",
+                          "as expected", "no reference"})
+
+# one colour per meaning: worse = bright red, staying bad = dark red, recovering =
+# pale, on-and-off = amber; cold spots and decreases the same in blues
+_HOT_STYLE = {"emerging": "#e31a1c", "new": "#e31a1c", "consecutive": "#fc4e2a",
+              "intensifying": "#bd0026", "persistent": "#800026", "increase": "#e31a1c",
+              "higher": "#e31a1c", "former": "#fcbba1", "historical": "#fcbba1",
+              "diminishing": "#fc9272", "intermittent": "#feb24c", "sporadic": "#feb24c",
+              "oscillating": "#fd8d3c", "mixed": "#9e9ac8"}
+_COLD_STYLE = {"emerging": "#2171b5", "new": "#2171b5", "consecutive": "#4292c6",
+               "intensifying": "#08519c", "persistent": "#08306b", "decrease": "#2171b5",
+               "lower": "#2171b5", "former": "#c6dbef", "historical": "#c6dbef",
+               "diminishing": "#9ecae1", "intermittent": "#6baed6", "sporadic": "#6baed6",
+               "oscillating": "#4292c6"}
+
+
+def label_colours(labels) -> dict[str, str]:
+    """Colour for each change-over-time label (shared by figures and web maps)."""
+    colour = {}
+    for lab in labels:
+        style = _COLD_STYLE if any(w in lab for w in ("cold", "decrease", "lower")) else _HOT_STYLE
+        colour[lab] = next((c for k, c in style.items() if k in lab), "#969696")
+    return colour
+
+
 def plot_change(
     result: gpd.GeoDataFrame,
     wards: gpd.GeoDataFrame | None = None,
@@ -262,27 +289,9 @@ def plot_change(
     from matplotlib.patches import Patch
 
     res = check_gdf(result, "result", required=["label"])
-    quiet = {"no pattern", "no pattern detected", "no significant change", "as expected",
-             "no reference"}
-    shown = res[~res["label"].isin(quiet)]
+    shown = res[~res["label"].isin(QUIET_LABELS)]
     labels = sorted(shown["label"].unique())
-    # one colour per meaning: worse = bright red, staying bad = dark red, recovering =
-    # pale, on-and-off = amber; cold spots and decreases the same in blues
-    hot_style = {"emerging": "#e31a1c", "new": "#e31a1c", "consecutive": "#fc4e2a",
-                 "intensifying": "#bd0026", "persistent": "#800026", "increase": "#e31a1c",
-                 "higher": "#e31a1c", "former": "#fcbba1", "historical": "#fcbba1",
-                 "diminishing": "#fc9272", "intermittent": "#feb24c", "sporadic": "#feb24c",
-                 "oscillating": "#fd8d3c", "mixed": "#9e9ac8"}
-    cold_style = {"emerging": "#2171b5", "new": "#2171b5", "consecutive": "#4292c6",
-                  "intensifying": "#08519c", "persistent": "#08306b", "decrease": "#2171b5",
-                  "lower": "#2171b5", "former": "#c6dbef", "historical": "#c6dbef",
-                  "diminishing": "#9ecae1", "intermittent": "#6baed6", "sporadic": "#6baed6",
-                  "oscillating": "#4292c6"}
-    cold_words = ("cold", "decrease", "lower")
-    colour = {}
-    for lab in labels:
-        style = cold_style if any(w in lab for w in cold_words) else hot_style
-        colour[lab] = next((c for k, c in style.items() if k in lab), "#969696")
+    colour = label_colours(labels)
     fig, ax = plt.subplots(figsize=figsize)
     ax.set_axis_off()
     ax.set_title(title)

@@ -328,3 +328,23 @@ def test_harrow_year_map_is_small_and_loads(open_page, tmp_path):
     assert sum(page.evaluate(CLUSTER_TOTALS).values()) == len(inc)
     page.screenshot(path=f"{SHOTS}/harrow_2022_map.png")
     _clean(log)
+
+
+@pytest.mark.browser
+def test_change_layer_in_browser(open_page, tmp_path):
+    """Change over time maps: one coloured layer per label shown, with a legend."""
+    from hotspots.plots import QUIET_LABELS
+
+    inc = hs.read_incidents("barnet_burglary_2022")
+    change = hs.hotspot_change(inc, cell_size=500)
+    labels = set(change["label"]) - QUIET_LABELS
+    assert labels  # a year of Barnet burglary has significant changes somewhere
+    m = hs.hotspot_map(change=change, wards=hs.wards("Barnet", 2022), offline=True,
+                       title="Barnet burglary: first vs second half of 2022")
+    path = hs.save_map(m, tmp_path / "change.html")
+    page, log = open_page(path)
+    _clean(log)
+    assert page.locator("path.hs-change").count() == len(labels)
+    legend = page.inner_text("body")
+    for lab in labels:
+        assert lab in legend
