@@ -124,6 +124,62 @@ def synthetic_cmd(
 # --- commands: synthetic (section owned by the synthetic work; add commands above this line)
 
 
+def _write_grid(grid, out: Path) -> None:
+    """Write a grid GeoDataFrame (GeoPackage/GeoJSON/CSV by suffix) atomically."""
+    from ._atomic import atomic_path, atomic_write_csv
+
+    if out.suffix.lower() == ".csv":
+        atomic_write_csv(grid.drop(columns="geometry"), out)
+    else:
+        geojson = out.suffix.lower() == ".geojson"
+        with atomic_path(out) as tmp:  # name the layer: the temp file's name is not valid
+            grid.to_file(tmp, driver="GeoJSON" if geojson else "GPKG",
+                         **({} if geojson else {"layer": out.stem.replace(" ", "_") or "grid"}))
+    console.print(f"wrote {out} ({len(grid):,} cells)")
+
+
+@app.command("kde")
+@friendly
+def kde_cmd(
+    source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
+    out: Path = typer.Option(Path("out/kde.gpkg"), help="Grid file (.gpkg, .geojson, .csv)."),
+    cell_size: float = typer.Option(None, help="Cell side, metres (default: chosen)."),
+    bandwidth: float = typer.Option(None, help="Kernel radius, metres (default: chosen)."),
+    kernel: str = typer.Option("quartic", help="quartic, gaussian, uniform or epanechnikov."),
+) -> None:
+    """Kernel density (incidents per km²) on a regular grid."""
+    import logging
+
+    from .density import kde
+    from .io import read_incidents
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    grid = kde(read_incidents(source), cell_size=cell_size, bandwidth=bandwidth, kernel=kernel)
+    _write_grid(grid, out)
+
+
+@app.command("gistar")
+@friendly
+def gistar_cmd(
+    source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
+    out: Path = typer.Option(Path("out/gistar.gpkg"), help="Grid file (.gpkg, .geojson, .csv)."),
+    cell_size: float = typer.Option(None, help="Cell side, metres (default: chosen)."),
+    distance: float = typer.Option(None, help="Neighbourhood radius, metres (default: 8 cells)."),
+    permutations: int = typer.Option(0, help="Permutations for pseudo p-values (0: normal)."),
+) -> None:
+    """Getis-Ord Gi* hot and cold spots (FDR-corrected) on a regular grid."""
+    import logging
+
+    from .io import read_incidents
+    from .stats import gistar
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    grid = gistar(read_incidents(source), cell_size=cell_size, distance=distance,
+                  permutations=permutations)
+    _write_grid(grid, out)
+    console.print(grid["label"].value_counts().to_string())
+
+
 # --- commands: engine (section owned by the engine work; add commands above this line)
 
 
