@@ -34,7 +34,13 @@ _W = "_hs_weight"  # temporary column carrying the combined (harm x user) weight
 DEFAULT_EPS = 150.0
 #: the KDE method keeps cells in the top share of non-zero cells, trying these in turn
 #: until there are at least ``n`` separate hot regions
-KDE_SHARES = (0.02, 0.05, 0.10, 0.20)
+KDE_SHARES = (0.02, 0.05, 0.10, 0.20, 0.01, 0.005)
+#: multiples of the automatic min_samples tried in turn until DBSCAN gives n clusters:
+#: dense places (the City) need more to break chains, sparse ones fewer
+MS_LADDER = (1.0, 1.5, 2.25, 3.4, 5.0, 7.5, 0.7, 0.5, 0.35, 0.25)
+#: multiples of eps tried (when eps is not given) if no min_samples gives n clusters
+EPS_LADDER = (1.0, 2 / 3, 0.5, 1 / 3)
+_AREA_CELL = 500.0
 KDE_CELL, KDE_BANDWIDTH = 50.0, 150.0  # metres, defaults for method="kde"
 
 
@@ -172,19 +178,28 @@ def _hours_mask(inc: pd.DataFrame, hours: tuple[float, float]) -> np.ndarray | N
 # --- candidate areas ------------------------------------------------------------------
 
 
-def auto_min_samples(xy: np.ndarray, eps: float, w: np.ndarray | None = None) -> int:
-    """Four times the weight a uniform spread would put within ``eps`` of a point (>= 3).
+def uniform_expectation(xy: np.ndarray, eps: float, w: np.ndarray | None = None) -> float:
+    """Weight a uniform spread of the incidents would put within ``eps`` of a point.
 
-    Uniform expectation = total weight × π eps² / area of the points' convex hull,
-    so a core point has at least four times its fair share: a borough-year of all
-    crime (Harrow 2022: 15k crimes, ~50 km², eps 150 m) gives ~80 and areas of
-    0.1-0.8 km² (twice the share chains Harrow's town centre into one 2 km² blob);
-    one month of Barnet burglary gives the floor, 3.
+    total weight × π eps² / study area, the study area being the 500 m squares that
+    hold at least one incident (robust to a few stray far-off points, unlike the
+    convex hull).
     """
     total = float(len(xy) if w is None else w.sum())
-    hull = shapely.MultiPoint(xy).convex_hull.area if len(xy) > 2 else 0.0
-    area = max(hull, math.pi * eps**2)
-    return max(3, int(round(4 * total * math.pi * eps**2 / area)))
+    if len(xy) == 0:
+        return 0.0
+    cells = len(np.unique(np.floor(np.asarray(xy) / _AREA_CELL).astype(np.int64), axis=0))
+    return total * math.pi * eps**2 / (cells * _AREA_CELL**2)
+
+
+def auto_min_samples(xy: np.ndarray, eps: float, w: np.ndarray | None = None) -> int:
+    """Four times :func:`uniform_expectation`, at least 3: the starting min_samples.
+
+    Harrow 2022 (15k crimes, eps 150 m) gives ~80 and areas of 0.1-0.8 km² (twice
+    the share chains Harrow's town centre into one 2 km² blob); one month of Barnet
+    burglary gives the floor, 3.
+    """
+    return max(3, int(round(4 * uniform_expectation(xy, eps, w))))
 
 
 def candidate_areas(
@@ -200,8 +215,11 @@ def candidate_areas(
     """Candidate hotspot polygons (unranked) and the parameters chosen.
 
     DBSCAN: hulls of clusters (buffer eps/2). ``min_samples`` defaults to
-    :func:`auto_min_samples`, lowered by 30% steps (not below 3) until there are at
-    least ``n`` clusters. HDBSCAN: ``min_cluster_size`` = the same automatic value.
+    :func:`auto_min_samples` times the first of :data:`MS_LADDER` (1, 1.5, 2.25 ...
+    7.5, then 0.7 ... 0.25; never below 3) that gives ``n`` clusters, else the one
+    giving most; when none gives ``n`` and ``eps`` was not given, eps shrinks (150,
+    100, 75, 50 m), as dense places (the City) chain into one cluster at 150 m.
+    HDBSCAN: ``min_cluster_size`` = :func:`uniform_expectation` (at least 5).
     KDE: quartic KDE on 50 m cells with a 150 m radius (defaults), then connected
     (8-neighbour) regions of the cells in the top share of non-zero density cells,
     the share being the first of 2%, 5%, 10%, 20% that yields ``n`` regions (else
@@ -218,21 +236,31 @@ def candidate_areas(
     work[_W] = w
     params: dict[str, Any] = {"method": method}
     if method in ("dbscan", "hdbscan"):
-        eps = check_positive(eps, "eps") or DEFAULT_EPS
+        user_eps = check_positive(eps, "eps")
+        eps = user_eps or DEFAULT_EPS
         xy = point_xy(work)
         auto = min_samples is None
         ms = auto_min_samples(xy, eps, w) if auto else float(min_samples)
         if method == "dbscan":
-            while True:
-                lab = dbscan(work, eps=eps, min_samples=ms, weights=_W, quiet=True)
-                if not auto or lab.attrs["n_clusters"] >= n or ms <= 3:
+            best = None
+            for e in [eps] if user_eps else [eps * f for f in EPS_LADDER]:
+                m0 = auto_min_samples(xy, e, w)
+                tries = dict.fromkeys(max(3, round(m0 * f)) for f in MS_LADDER) if auto else [ms]
+                for m in tries:
+                    lab = dbscan(work, eps=e, min_samples=m, weights=_W, quiet=True)
+                    k = lab.attrs["n_clusters"]
+                    if best is None or k > best[0].attrs["n_clusters"] or k >= n:
+                        best = (lab, m, e)
+                    if k >= n:
+                        break
+                if best[0].attrs["n_clusters"] >= n:
                     break
-                ms = max(3, int(ms * 0.7))
+            lab, ms, eps = best
             params.update(eps=eps, min_samples=ms)
             areas = cluster_areas(lab, buffer=eps / 2)
         else:
-            # HDBSCAN has no weights: its cluster size is in incidents, not weight
-            mcs = auto_min_samples(xy, eps) if auto else max(3, int(ms))
+            # HDBSCAN has no weights: cluster size in incidents, the uniform expectation
+            mcs = max(5, round(uniform_expectation(xy, eps))) if auto else max(3, int(ms))
             lab = hdbscan(work, min_cluster_size=mcs, quiet=True)
             params.update(min_cluster_size=mcs, buffer=eps / 2)
             areas = cluster_areas(lab, buffer=eps / 2)
@@ -445,7 +473,7 @@ def top_areas(
         with most length inside each area.
     eps, min_samples : float, optional
         DBSCAN parameters; eps default 150 m, min_samples automatic
-        (:func:`auto_min_samples`, lowered until there are ``n`` clusters).
+        (:func:`auto_min_samples`, adjusted until there are ``n`` clusters).
     wards : GeoDataFrame, optional
         Wards to name areas by; default the 2022 wards of the borough(s) the points
         fall in.
