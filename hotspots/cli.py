@@ -253,13 +253,7 @@ def map_cmd(
     from .plots import plot_hotspots
     from .rank import top_areas
 
-    if offline is None:
-        try:
-            maps.node_modules_dir()
-            offline = True
-        except HotspotsError:
-            console.print("Leaflet assets not installed (`make assets`): map loads them online")
-            offline = False
+    offline = _offline_default(offline)
     inc = read_incidents(source)
     w = None
     if borough:
@@ -493,6 +487,20 @@ def patrol(
 # --- commands: patrol (section owned by the patrol work; add commands above this line)
 
 
+def _offline_default(offline: bool | None) -> bool:
+    """Maps inline Leaflet when `make assets` has installed it, unless told otherwise."""
+    from .maps import node_modules_dir
+
+    if offline is not None:
+        return offline
+    try:
+        node_modules_dir()
+        return True
+    except HotspotsError:
+        console.print("Leaflet assets not installed (`make assets`): map loads them online")
+        return False
+
+
 def _read_source(source: str):
     """Incidents from a file/folder/glob or a dataset registry key."""
     from . import datasets
@@ -503,11 +511,12 @@ def _read_source(source: str):
 
 
 def _write_layer(gdf, out: Path, name: str, title: str) -> None:
-    """`name`.geojson (WGS84, for web maps), `name`.csv (no geometry) and `name`.png."""
+    """`name`.geojson (WGS84), `name`.csv (no geometry), `name`.png and `name`.html (map)."""
     import matplotlib
 
     matplotlib.use("Agg")
     from ._atomic import atomic_path, atomic_write_csv, atomic_write_text
+    from .maps import hotspot_map, save_map
     from .plots import plot_change
 
     atomic_write_text(out / f"{name}.geojson", gdf.to_crs(4326).to_json(drop_id=True))
@@ -515,6 +524,9 @@ def _write_layer(gdf, out: Path, name: str, title: str) -> None:
     fig = plot_change(gdf, title=title)
     with atomic_path(out / f"{name}.png") as tmp:
         fig.savefig(tmp, dpi=150, format="png")
+    offline = _offline_default(None)
+    save_map(hotspot_map(change=gdf, title=title, offline=offline), out / f"{name}.html",
+             offline=offline)
     counts = gdf["label"].value_counts()
     table = Table(title=title)
     table.add_column("label")
@@ -522,7 +534,7 @@ def _write_layer(gdf, out: Path, name: str, title: str) -> None:
     for lab, n in counts.items():
         table.add_row(str(lab), f"{n:,}")
     Console().print(table)
-    console.print(f"wrote {out}/{name}.geojson, .csv, .png", highlight=False)
+    console.print(f"wrote {out}/{name}.geojson, .csv, .png, .html", highlight=False)
 
 
 @app.command("change")
@@ -531,13 +543,17 @@ def change_cmd(
     source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
     split: str = typer.Option(None, help="First day of the 'after' period (default: midpoint)."),
     by: str = typer.Option("cell", help="'cell' or 'ward'."),
+    borough: str = typer.Option(None, help="With --by ward: this borough's 2022 wards only "
+                                "(default: every ward the data touch)."),
     cell_size: float = typer.Option(None, help="Cell side in metres (default: automatic)."),
     out: Path = typer.Option(Path("out/change"), help="Output folder."),
 ) -> None:
     """Counts before/after a date per cell or ward, with a Poisson test of each change."""
+    from .boundaries import wards
     from .change import hotspot_change
 
-    res = hotspot_change(_read_source(source), split=split, cell_size=cell_size, by=by)
+    units = wards(borough) if (borough and by == "ward") else by
+    res = hotspot_change(_read_source(source), split=split, cell_size=cell_size, by=units)
     _write_layer(res, out, "change", f"Change from {res.attrs['split']}")
 
 
@@ -655,6 +671,16 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
         app(list(args), standalone_mode=False)
         return [(f"{what}: {p.name}", p) for p in sorted(folder.rglob("*")) if p.is_file()]
 
+    def barnet_trend() -> list:
+        burglary = hs.read_incidents("barnet_burglary")
+        burglary = burglary[burglary["month"] >= "2021-01-01"]
+        burglary = hs.assign_wards(burglary, hs.wards("Barnet", 2022), tolerance=25)
+        table = hs.trend_table(burglary, by="ward", freq="MS", population=True)
+        path = out / "change" / "barnet_burglary_ward_trends_2021-2023.csv"
+        atomic_write_csv(table, path)
+        return [("Barnet burglary per ward and month: change on last month and last year, "
+                 "per 1,000", path)]
+
     off = ["--offline"] if offline else []
     focus_dir = out / "focus-week-2022-W06"
     return [
@@ -668,6 +694,16 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
         ("Top twenty fly-tip areas with action-plan sheets (SYNTHETIC)",
          lambda: run_command(out / "flytip-top20", "fly-tip top twenty", "flytip-top20",
                              "--borough", "Harrow", "--out", str(out), *off)),
+        ("Change over time: Harrow wards, first vs second half of 2022",
+         lambda: run_command(out / "change" / "harrow_2022_by_ward", "Harrow ward change",
+                             "change", "harrow_crime_2022", "--by", "ward", "--borough",
+                             "Harrow", "--out", str(out / "change" / "harrow_2022_by_ward"))),
+        ("Emerging and persistent burglary hotspots, Barnet 2020-2023",
+         lambda: run_command(out / "change" / "barnet_burglary_patterns",
+                             "Barnet burglary hot spot patterns", "classify", "barnet_burglary",
+                             "--since", "2020-01-01", "--out",
+                             str(out / "change" / "barnet_burglary_patterns"))),
+        ("Committee trend table: Barnet burglary by ward", barnet_trend),
         ("Op Verona patrol, City of London 2019 on the OSM street network",
          lambda: run_command(out / "patrol", "patrol briefing", "patrol", "--network",
                              "osm_city_of_london", "--incidents", "city_of_london_2019",
