@@ -38,6 +38,8 @@ _API: dict[str, str] = {
     "boroughs": "boundaries",
     "area_teams": "boundaries",
     "ward_population": "boundaries",
+    "stations": "boundaries",
+    "describe_location": "boundaries",
     "assign_wards": "join",
     "ward_counts": "join",
     # grid and analysis

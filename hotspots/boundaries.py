@@ -431,3 +431,71 @@ def ward_population(
         f"; {n_missing} wards without a figure" if n_missing else "",
     )
     return out
+
+
+@lru_cache(maxsize=1)
+def _stations_table() -> gpd.GeoDataFrame:
+    st = pd.read_csv(datasets.path("tfl_stations"))
+    return gpd.GeoDataFrame(
+        {"name": st["NAME"].astype(str).str.strip(), "network": st["NETWORK"].astype(str),
+         "lines": st["LINES"].fillna("").astype(str)},
+        geometry=gpd.points_from_xy(st["EASTING"], st["NORTHING"]), crs=BNG,
+    )
+
+
+def stations() -> gpd.GeoDataFrame:
+    """TfL stations (Underground, Overground, DLR, Elizabeth line, ...), EPSG:27700.
+
+    Landmarks people know: used to say where an area is ("300 m NE of Harrow &
+    Wealdstone station") and as patrol points of interest.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``name, network, lines, geometry``; source TfL open data (OGL v3).
+    """
+    return _stations_table().copy()
+
+
+_COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+
+
+def describe_location(points: gpd.GeoSeries, max_distance: float = 2000.0) -> list[str]:
+    """Say where each point is relative to the nearest TfL station, for people.
+
+    Parameters
+    ----------
+    points : GeoSeries
+        Points (any CRS; measured in EPSG:27700).
+    max_distance : float, default 2000
+        Metres; farther than this from every station gives "".
+
+    Returns
+    -------
+    list of str
+        e.g. "at Harrow-on-the-Hill station", "350 m NE of Kenton station".
+    """
+    import numpy as np
+    import shapely
+
+    st = _stations_table()
+    pts = points.to_crs(BNG) if points.crs is not None else points
+    if len(pts) == 0:
+        return []
+    tree = shapely.STRtree(st.geometry.array)
+    idx, dist = tree.query_nearest(pts.array, return_distance=True, all_matches=False)
+    out = [""] * len(pts)
+    for (pi, si), d in zip(idx.T, dist, strict=True):
+        if d > max_distance:
+            continue
+        name = st["name"].iat[si]
+        if d < 75:
+            out[pi] = f"at {name} station"
+            continue
+        dx = pts.array[pi].x - st.geometry.array[si].x
+        dy = pts.array[pi].y - st.geometry.array[si].y
+        bearing = (np.degrees(np.arctan2(dx, dy)) + 360) % 360
+        where = _COMPASS[int((bearing + 22.5) // 45) % 8]
+        out[pi] = f"{int(round(d, -1))} m {where} of {name} station"
+    return out
+

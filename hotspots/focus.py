@@ -802,7 +802,8 @@ def _street(desc: pd.Series, k: int = 2) -> str:
 
 
 def area_label(area: Mapping, incidents: pd.DataFrame | None = None) -> str:
-    """How a person finds an area: its streets, else the incidents' streets, else lat/lon."""
+    """How a person finds an area: its streets, else the incidents' streets, else the
+    nearest station ("350 m NE of Kenton station"), else lat/lon."""
     streets = area.get("streets")
     if isinstance(streets, list | tuple):
         streets = " / ".join(map(str, streets))
@@ -810,8 +811,11 @@ def area_label(area: Mapping, incidents: pd.DataFrame | None = None) -> str:
         return str(streets)
     if incidents is not None and "location_desc" in incidents and len(incidents):
         s = _street(incidents["location_desc"])
-        if s:
+        if s and not s.lower().startswith("synthetic"):  # generated text names no street
             return s
+    landmark = area.get("landmark")
+    if isinstance(landmark, str) and landmark:
+        return landmark
     lat, lon = area.get("lat"), area.get("lon")
     if lat is not None and lon is not None and not pd.isna(lat):
         return f"{float(lat):.4f}, {float(lon):.4f}"

@@ -407,6 +407,8 @@ def _area_popup(row: pd.Series, cats: list[str], n_areas: int) -> str:
         parts.append(f"<br>Ward: {_as_text_list(row['wards'])}")
     if "streets" in row.index:
         parts.append(f"<br>Street: {_as_text_list(row['streets'])}")
+    if "landmark" in row.index and isinstance(row["landmark"], str) and row["landmark"]:
+        parts.append(f"<br>Where: {_e(row['landmark'])}")
     if "n_incidents" in row.index:
         size = ""
         if "area_m2" in row.index:

@@ -43,6 +43,7 @@ from . import datasets
 from ._atomic import atomic_write_bytes, atomic_write_text
 from ._errors import BadInputError, DataNotFoundError, HotspotsError
 from ._validate import BNG, WGS84, check_gdf, check_nonempty, check_positive
+from .boundaries import stations
 
 log = logging.getLogger("hotspots")
 
@@ -522,10 +523,10 @@ def _default_pois(
         return frame, f"{len(frame)} points of interest supplied"
     frames, used = [], []
     try:
-        st = pd.read_csv(datasets.path("tfl_stations", download=False))
+        st = stations()
         frames.append(gpd.GeoDataFrame(
-            {"name": st["NAME"].astype(str) + " station", "kind": "station"},
-            geometry=gpd.points_from_xy(st["EASTING"], st["NORTHING"]), crs=BNG))
+            {"name": st["name"] + " station", "kind": "station"}, geometry=st.geometry.array,
+            crs=BNG))
         used.append("TfL stations")
     except (DataNotFoundError, KeyError, OSError):
         used.append("no TfL station file")

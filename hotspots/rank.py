@@ -25,6 +25,7 @@ import shapely
 
 from ._errors import BadInputError
 from ._validate import BNG, WGS84, check_gdf, check_nonempty, check_positive, weights_array
+from .boundaries import describe_location
 from .clusters import cluster_areas, collapse, dbscan, hdbscan, point_xy
 
 log = logging.getLogger("hotspots")
@@ -484,8 +485,10 @@ def top_areas(
     -------
     GeoDataFrame
         EPSG:27700, rows ranked 1..k (k <= n): ``rank, score, n_incidents, weight,
-        n_<category>..., area_m2, wards, lat, lon, change_n, change_pct`` (+
-        ``streets``), ``geometry``.
+        n_<category>..., area_m2, wards, lat, lon, change_n, change_pct, landmark``
+        (+ ``streets``), ``geometry``. ``landmark`` places the area relative to the
+        nearest TfL station ("350 m NE of Kenton station"; "" beyond 2 km), so a
+        person can find it when the data carry no street names.
 
     Notes
     -----
@@ -568,6 +571,8 @@ def top_areas(
     out["change_n"], out["change_pct"] = _change(inc, out.geometry, prev, now)
     if network is not None:
         out["streets"] = _street_names(out.geometry, network)
+    # a landmark people know, since police.uk and synthetic data carry no street names
+    out["landmark"] = describe_location(out.geometry.centroid)
     out = out[[c for c in out.columns if c != "geometry"] + ["geometry"]]
     params.update(n=n, harm=harm is not None and harm is not False, n_input=len(sub))
     out.attrs.update({k: v for k, v in params.items() if v is not None})

@@ -144,3 +144,24 @@ def test_population_all_london_2022(gla_pop):
 def test_population_bad_year():
     with pytest.raises(hs.BadInputError, match="2011"):
         hs.ward_population(1990)
+
+
+def test_describe_location_against_hand_placed_points():
+    """Points placed by hand from a station's own coordinates read back as expected."""
+    import geopandas as gpd
+    import shapely
+
+    st = hs.stations()
+    assert len(st) == 471 and st.crs.to_epsg() == 27700  # 471 rows in the TfL file
+    kenton = st[st["name"] == "Kenton"].geometry.iloc[0]
+    pts = gpd.GeoSeries(
+        [shapely.Point(kenton.x, kenton.y + 300),        # due north
+         shapely.Point(kenton.x - 212, kenton.y - 212),  # south-west, 300 m
+         shapely.Point(kenton.x + 20, kenton.y),         # at the station
+         shapely.Point(kenton.x + 50_000, kenton.y)],    # far outside London
+        crs=27700)
+    said = hs.describe_location(pts)
+    assert said[0] == "300 m N of Kenton station"
+    assert said[1] == "300 m SW of Kenton station"
+    assert said[2] == "at Kenton station"
+    assert said[3] == ""
