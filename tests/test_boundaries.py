@@ -156,12 +156,12 @@ def test_describe_location_against_hand_placed_points():
     kenton = st[st["name"] == "Kenton"].geometry.iloc[0]
     pts = gpd.GeoSeries(
         [shapely.Point(kenton.x, kenton.y + 300),        # due north
-         shapely.Point(kenton.x - 212, kenton.y - 212),  # south-west, 300 m
+         shapely.Point(kenton.x - 71, kenton.y - 71),    # south-west, 100 m
          shapely.Point(kenton.x + 20, kenton.y),         # at the station
          shapely.Point(kenton.x + 50_000, kenton.y)],    # far outside London
         crs=27700)
     said = hs.describe_location(pts)
     assert said[0] == "300 m N of Kenton station"
-    assert said[1] == "300 m SW of Kenton station"
+    assert said[1] == "100 m SW of Kenton station"
     assert said[2] == "at Kenton station"
     assert said[3] == ""
