@@ -13,7 +13,6 @@ from sklearn.neighbors import KernelDensity
 import hotspots as hs
 from hotspots._errors import BadInputError
 from hotspots.density import (
-    _fft,
     default_bandwidth,
     density_array,
     kernel_values,
@@ -73,20 +72,84 @@ def test_kde_matches_direct_evaluation_on_camden(camden):
     assert list(out.columns) == ["row", "col", "count", "density", "geometry"]
 
 
-@pytest.mark.parametrize(
-    ("kernel", "h_cells", "cell"), [("quartic", 3, 200), ("gaussian", 1, 150), ("gaussian", 2, 100)]
-)
-def test_fft_path_within_one_percent_on_harrow(harrow, kernel, h_cells, cell):
-    """The binned FFT path itself (no fallback) on real, heavily stacked police.uk points.
+def brute_at(x, y, xc, yc, h, kernel, chunk=200):
+    """Direct evaluation at the points (xc, yc) only (per m²), over unique locations."""
+    xy, inv = np.unique(np.c_[x, y], axis=0, return_inverse=True)
+    wt = np.bincount(inv.ravel(), minlength=len(xy)).astype(float)
+    out = np.empty(len(xc))
+    for i in range(0, len(xc), chunk):
+        d2 = (xc[i : i + chunk, None] - xy[:, 0]) ** 2 + (yc[i : i + chunk, None] - xy[:, 1]) ** 2
+        out[i : i + chunk] = kernel_values(d2, h, kernel) @ wt
+    return out
 
-    (On Camden's stacks the raw quartic FFT can exceed 1% (up to ~2%); `auto` proves
-    its bound or falls back to the exact path, which the other tests check.)
-    """
+
+#: The FFT path's measured error is <= 0.26% on these data; assert the issue's 1%
+#: with room to spare by holding it to 0.5%.
+FFT_RTOL = 0.005
+
+
+@pytest.mark.parametrize("h_cells", [None, 1.5])
+def test_fft_path_matches_direct_evaluation_on_camden(camden, h_cells):
+    """Forced FFT (no fallback), quartic, on police.uk points stacked on snap points."""
+    x, y, _ = points_xy(camden)
+    out = hs.kde(camden, quiet=True, method="exact")
+    cs = out.attrs["cell_size"]
+    h = out.attrs["bandwidth"] if h_cells is None else h_cells * cs
+    grid = make_grid(camden, cs)
+    got = hs.kde(camden, bandwidth=h, grid=grid, method="fft", quiet=True)
+    assert got.attrs["method"] == "fft"
+    assert_close_where_it_matters(
+        to_array(got, "density")[0], brute(x, y, grid, h, "quartic") * 1e6, FFT_RTOL
+    )
+
+
+@pytest.mark.parametrize("kernel", ["quartic", "gaussian"])
+@pytest.mark.parametrize("h_cells", [3, 1.5])
+def test_fft_path_matches_direct_evaluation_on_harrow(harrow, kernel, h_cells):
     x, y, _ = points_xy(harrow)
-    grid = make_grid(harrow, cell)
-    h = h_cells * cell
-    got, _ = _fft(x, y, np.ones(len(x)), grid, h, kernel)
-    assert_close_where_it_matters(got, brute(x, y, grid, h, kernel))
+    grid = make_grid(harrow, 200)  # Harrow's default cell size (3 cells = default bandwidth)
+    h = h_cells * 200
+    got, method = density_array(x, y, grid, h, kernel, method="fft")
+    assert method == "fft"
+    assert_close_where_it_matters(got, brute(x, y, grid, h, kernel), FFT_RTOL)
+
+
+def test_fft_path_on_london_sample():
+    """100k of London's 849k crimes, default grid and bandwidth; brute force on 2,000
+    random cells above 1% of the peak (and the peak cell itself)."""
+    inc = hs.read_incidents("london_crime_2022")
+    rng = np.random.default_rng(1)
+    sample = inc.iloc[np.sort(rng.choice(len(inc), 100_000, replace=False))]
+    x, y, _ = points_xy(sample)
+    fft = hs.kde(sample, method="fft", quiet=True)
+    cs, h = fft.attrs["cell_size"], fft.attrs["bandwidth"]
+    assert (cs, h) == (500, 1500)
+    got, _ = to_array(fft, "density")
+    exact, _ = density_array(x, y, make_grid(sample, cs), h, method="exact")
+    big = np.flatnonzero(exact.ravel() > 0.01 * exact.max())
+    pick = np.r_[np.argmax(exact), rng.choice(big, min(2000, big.size), replace=False)]
+    xc, yc = (a.ravel()[pick] for a in make_grid(sample, cs).centres())
+    ref = brute_at(x, y, xc, yc, h, "quartic") * 1e6
+    rel = np.abs(got.ravel()[pick] - ref) / ref
+    assert ref[0] == pytest.approx(exact.max() * 1e6, rel=1e-9)  # picked the true peak
+    assert rel.max() <= FFT_RTOL, f"max relative error {rel.max():.4f}"
+    # gaussian: `auto` proves the FFT bound here and keeps the FFT answer
+    sd = h / 3
+    auto, method = density_array(x, y, make_grid(sample, cs), sd, "gaussian")
+    assert method == "fft"
+    ref_g = brute_at(x, y, xc, yc, sd, "gaussian")
+    keep = ref_g > 0.01 * auto.max()
+    assert (np.abs(auto.ravel()[pick] - ref_g) / ref_g)[keep].max() <= 0.01
+
+
+def test_uniform_kernel_is_always_exact(harrow):
+    x, y, _ = points_xy(harrow)
+    grid = make_grid(harrow, 200)
+    got, method = density_array(x, y, grid, 600.0, "uniform")
+    assert method == "exact"
+    assert_close_where_it_matters(got, brute(x, y, grid, 600.0, "uniform"), 1e-9)
+    with pytest.raises(BadInputError, match="exact"):
+        density_array(x, y, grid, 600.0, "uniform", method="fft")
 
 
 def test_auto_fft_is_proven_within_one_percent():
