@@ -10,6 +10,7 @@ table of counts (and rates per 1,000 residents).
 from __future__ import annotations
 
 import logging
+import warnings
 
 import geopandas as gpd
 import numpy as np
@@ -199,17 +200,19 @@ def _when(inc: pd.DataFrame, daily: bool, freq: str) -> pd.Series:
         else pd.Series(pd.NaT, index=inc.index, dtype="datetime64[ns]")
     )
     if daily:
-        if occurred.notna().sum() == 0:
-            raise BadInputError(
-                f"freq={freq!r} needs the day of each incident, but these incidents only "
-                "carry a month (police.uk publishes month only); use freq='MS' for monthly counts"
-            )
         return occurred
     if "month" in inc.columns:
         return occurred.fillna(pd.to_datetime(inc["month"], errors="coerce"))
     if occurred.notna().sum() == 0:
         raise BadInputError("incidents have neither 'occurred_at' nor 'month' to count by period")
     return occurred
+
+
+def _month_only(inc: pd.DataFrame) -> bool:
+    """True when no incident has a known day (``occurred_at`` missing or all NaT)."""
+    if "occurred_at" not in inc.columns:
+        return True
+    return not pd.to_datetime(inc["occurred_at"], errors="coerce").notna().any()
 
 
 def _population_for(
@@ -271,8 +274,9 @@ def ward_counts(
         labels a week by its *last* day; here the label is the first). Other
         "W-<DAY>" work alike; "D" days; "MS", "QS", "YS" months, quarters, years
         (``period`` = first day). None: one total per ward, no ``period`` column.
-        Weekly or daily counts need ``occurred_at``; a month-only source (police.uk)
-        raises :class:`BadInputError` suggesting ``freq="MS"``. Monthly counts use
+        Weekly or daily counts need ``occurred_at``; on a month-only source
+        (police.uk) they fall back to monthly counts (``freq="MS"``) with a
+        ``UserWarning``, and ``attrs["freq"]`` says "MS". Monthly counts use
         ``occurred_at`` when known, else ``month``.
     by : str or None, default "category"
         Column to break counts down by; None for all incidents together.
@@ -291,7 +295,7 @@ def ward_counts(
     -------
     pandas.DataFrame
         ``ward_code, ward_name, period, <by>, count`` (+ ``rate_per_1000``), sorted.
-        ``attrs``: ``freq``, ``n_counted``, ``n_no_ward``, ``n_undated``,
+        ``attrs``: ``freq`` (used), ``freq_asked``, ``n_counted``, ``n_no_ward``, ``n_undated``,
         ``n_other_wards``, ``population`` (its source).
     """
     if not isinstance(inc, pd.DataFrame):
@@ -304,8 +308,21 @@ def ward_counts(
     df = pd.DataFrame({"ward_code": inc["ward_code"].astype("str")})
     keys = ["ward_code"]
     n_no_ward = int(df["ward_code"].isna().sum())
+    freq_asked = freq
     if freq is not None:
         pfreq, daily = _period_freq(freq)
+        if daily and _month_only(inc):
+            # police.uk gives a month, no day: a weekly table would be empty, so give
+            # the monthly one the data can support and say so loudly
+            msg = (
+                f"ward_counts: freq={freq!r} needs the day of each incident, but these "
+                "incidents carry a month only (police.uk publishes month only): "
+                "counting by month instead (freq='MS')"
+            )
+            warnings.warn(msg, UserWarning, stacklevel=2)
+            log.warning(msg)
+            freq = "MS"
+            pfreq, daily = _period_freq(freq)
         when = _when(inc, daily, freq)
         df["period"] = when.dt.to_period(pfreq).dt.start_time
         keys.append("period")
@@ -353,8 +370,8 @@ def ward_counts(
             pop_note = f"{pop_note}; no population for these wards, rates left out"
 
     out.attrs.update(
-        freq=str(freq), n_counted=int(len(df)), n_no_ward=n_no_ward, n_undated=n_undated,
-        n_other_wards=n_other, population=pop_note,
+        freq=str(freq), freq_asked=str(freq_asked), n_counted=int(len(df)),
+        n_no_ward=n_no_ward, n_undated=n_undated, n_other_wards=n_other, population=pop_note,
     )
     log.info(
         "ward_counts: %d incidents counted in %d wards (freq=%s, by=%s); left out: %d with "

@@ -49,7 +49,16 @@ def camden_check(camden):
     """
     w = hs.wards(["Camden", "Haringey", "Westminster"], 2014)
     out = hs.assign_wards(camden, w)
-    agree = _norm_name(out["ward_name"]) == _norm_name(out["Ward Name"])
+    # the police ward's borough, from its code: E05 codes via the 2014 wards, old-style
+    # codes by their ONS district prefix (00AG Camden, 00BK Westminster); comparing the
+    # borough too keeps same-named wards (Camden's and Westminster's Regent's Park) apart
+    police_borough = out["Ward Code"].map(
+        hs.wards(year=2014).set_index("ward_code")["borough_name"]
+    ).fillna(out["Ward Code"].str[:4].map({"00AG": "Camden", "00BK": "Westminster"}))
+    assert police_borough.notna().all()
+    agree = (_norm_name(out["ward_name"]) == _norm_name(out["Ward Name"])) & (
+        out["borough_name"] == police_borough
+    )
     cols = ["Ward Code", "Ward Name", "ward_code", "ward_name", "Street Name", "Easting"]
     cols += ["Northing"]
     bad = out.loc[~agree, cols]
@@ -191,9 +200,12 @@ def test_monthly_counts_match_crosstab_and_are_zero_filled(joined, wards22):
     )
 
 
-def test_weekly_on_month_only_data_raises(joined):
-    with pytest.raises(hs.BadInputError, match="MS"):
-        hs.ward_counts(joined, freq="W-MON")
+def test_weekly_on_month_only_data_falls_back_to_months(joined):
+    """police.uk has no day: W-MON gives the monthly table, with a warning saying so."""
+    with pytest.warns(UserWarning, match="counting by month instead"):
+        c = hs.ward_counts(joined, freq="W-MON")
+    assert c.attrs["freq"] == "MS" and c.attrs["freq_asked"] == "W-MON"
+    pd.testing.assert_frame_equal(c, hs.ward_counts(joined, freq="MS"))
 
 
 def test_weekly_periods_start_on_monday(joined):
@@ -230,8 +242,10 @@ def test_pipeline_with_read_incidents():
     inc = hs.read_incidents(datasets.path("camden_2019_06"))
     w = hs.wards("Camden", 2014)
     inc = hs.assign_wards(inc, w)
-    with pytest.raises(hs.BadInputError, match="freq='MS'"):
-        hs.ward_counts(inc, freq="W-MON")  # police.uk: month only
+    with pytest.warns(UserWarning, match="freq='MS'"):
+        weekly = hs.ward_counts(inc, freq="W-MON")  # police.uk: month only
+    assert weekly.attrs["freq"] == "MS" and set(weekly["period"]) == {pd.Timestamp("2019-06-01")}
+    assert weekly["count"].sum() == inc["ward_code"].notna().sum()
     c = hs.ward_counts(inc, freq="MS", wards=w)
     assert set(c["ward_code"]) == set(w["ward_code"])
     assert (c["period"] == pd.Timestamp("2019-06-01")).all()
