@@ -88,15 +88,17 @@ def _wards_table(year: int) -> gpd.GeoDataFrame:
 def _match_boroughs(borough: str | Iterable[str], table: pd.DataFrame) -> list[str]:
     """Resolve names or codes (any case) to borough codes; unknowns raise with suggestions."""
     wanted = [borough] if isinstance(borough, str) else list(borough)
-    by_key = {}
-    for code, name in zip(table["borough_code"], table["borough_name"], strict=True):
-        by_key[code.lower()] = code
-        by_key[name.lower()] = code
+    # names compared loosely ("Kensington & Chelsea" = "kensington and chelsea")
+    names = pd.Series(table["borough_name"].to_numpy(), index=_norm_name(table["borough_name"]))
+    by_key = dict(zip(table["borough_code"].str.lower(), table["borough_code"], strict=True))
+    by_key |= dict(zip(names.index, table["borough_code"], strict=True))
     codes = []
     for w in wanted:
-        code = by_key.get(str(w).strip().lower())
+        key = _norm_name(pd.Series([w])).iloc[0]
+        code = by_key.get(key)
         if code is None:
-            close = difflib.get_close_matches(str(w).lower(), list(by_key), n=5, cutoff=0.5)
+            close = difflib.get_close_matches(key, list(names.index), n=5, cutoff=0.5)
+            close = [names[c] for c in close]
             raise UnknownPlaceError(
                 f"unknown borough {w!r}; close matches: {close or 'none'} "
                 "(use a London borough name or its E09 code)"

@@ -33,8 +33,21 @@ def test_harrow_ward_counts_and_codes():
 
 
 def test_unknown_borough_lists_close_matches():
-    with pytest.raises(hs.UnknownPlaceError, match="(?i)close matches.*harrow"):
+    with pytest.raises(hs.UnknownPlaceError, match=r"close matches: \['Harrow'\]"):
         hs.wards("Harow")
+    with pytest.raises(hs.UnknownPlaceError, match="Richmond upon Thames"):
+        hs.boroughs("Richmond")
+
+
+def test_borough_names_match_loosely():
+    """Any case, spaces, '&' for 'and', a list, or E09 codes give the same wards."""
+    ref = hs.wards("Kensington and Chelsea", 2018)["ward_code"].tolist()
+    for name in ("kensington & chelsea", " KENSINGTON AND CHELSEA ", "e09000020"):
+        assert hs.wards(name, 2018)["ward_code"].tolist() == ref
+    both = hs.wards(["Harrow", "Hammersmith & Fulham"], 2018)
+    assert set(both["borough_name"]) == {"Harrow", "Hammersmith and Fulham"}
+    assert hs.boroughs(["harrow", "E09000013"])["borough_name"].tolist() == [
+        "Hammersmith and Fulham", "Harrow"]
 
 
 # --- area teams -------------------------------------------------------------------------
