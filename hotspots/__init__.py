@@ -39,6 +39,7 @@ _API: dict[str, str] = {
     "area_teams": "boundaries",
     "ward_population": "boundaries",
     "stations": "boundaries",
+    "station_entries": "boundaries",
     "describe_location": "boundaries",
     "assign_wards": "join",
     "ward_counts": "join",

@@ -459,6 +459,70 @@ def stations() -> gpd.GeoDataFrame:
     return _stations_table().copy()
 
 
+def _station_key(name: pd.Series) -> pd.Series:
+    """Station names comparable across TfL files ("Hayes & Harlington" = "Hayes and ...")."""
+    return (name.astype(str).str.lower().str.replace("&", "and", regex=False)
+            .str.replace(r"[^a-z0-9]", "", regex=True))
+
+
+def station_entries(year: int = 2019) -> gpd.GeoDataFrame:
+    """TfL stations as weighted points: yearly entries + exits, EPSG:27700.
+
+    The footfall layer for rates such as StreetSafe reports relative to people
+    passing through (``hs.dual_kde(reports, hs.station_entries(), weights_b="entries_exits")``).
+
+    Parameters
+    ----------
+    year : int, default 2019
+        2007-2021. Default 2019, the last year before the pandemic (2020 and 2021
+        entries are 40-70% lower and would overstate risk near stations).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``nlc, name, network, lines, entries_exits, geometry``: one row per station
+        with a figure for `year` (registry ``tfl_entries`` joined to ``tfl_stations`` on
+        NLC, the TfL station code; where the two files disagree on a code, e.g.
+        Headstone Lane, the station name decides). ``attrs``: ``year``, ``n_unplaced``
+        (stations with a figure but no location, left out and logged).
+    """
+    import logging
+
+    st = pd.read_csv(datasets.path("tfl_stations"))
+    en = pd.read_csv(datasets.path("tfl_entries"))
+    col = f"En/Ex {year}"
+    if col not in en.columns:
+        years = sorted(int(c[-4:]) for c in en.columns if c.startswith("En/Ex "))
+        raise BadInputError(
+            f"no TfL entry/exit figures for {year}: years {years[0]}-{years[-1]} are available"
+        )
+    en = en[en[col] > 0].drop_duplicates(["NLC", "Station", col])  # H&H is listed twice
+    en = pd.DataFrame({"nlc": en["NLC"].astype(int), "key": _station_key(en["Station"]),
+                       "entries_exits": en[col].astype(float)})
+    st = pd.DataFrame({"nlc": st["NLC"].astype(int), "key": _station_key(st["NAME"]),
+                       "name": st["NAME"].astype(str).str.strip(),
+                       "network": st["NETWORK"].astype(str), "lines": st["LINES"].fillna(""),
+                       "x": st["EASTING"], "y": st["NORTHING"]})
+    # a code shared by two stations (Headstone Lane carries Hayes' 3186): the name decides
+    shared = st["nlc"].duplicated(keep=False)
+    by_code = en.merge(st[~shared].drop(columns="key"), on="nlc", how="inner")
+    rest = en[~en["nlc"].isin(by_code["nlc"])]
+    by_name = rest.merge(  # the entries file's code is the right one there
+        st.drop_duplicates("key", keep=False).drop(columns="nlc"), on="key", how="inner")
+    both = pd.concat([by_code, by_name], ignore_index=True)
+    n_unplaced = len(en) - len(both)
+    out = gpd.GeoDataFrame(
+        both[["nlc", "name", "network", "lines", "entries_exits"]].astype({"nlc": int}),
+        geometry=gpd.points_from_xy(both["x"], both["y"]), crs=BNG,
+    ).sort_values("nlc").reset_index(drop=True)
+    out.attrs.update(year=int(year), n_unplaced=int(n_unplaced))
+    logging.getLogger("hotspots").info(
+        "station_entries: %d TfL stations with %d entries+exits%s", len(out), year,
+        f"; {n_unplaced} with a figure but no location left out" if n_unplaced else "",
+    )
+    return out
+
+
 _COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 
 

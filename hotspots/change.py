@@ -187,7 +187,10 @@ def mann_kendall(series: Any) -> MannKendall:
         normal p-value. With fewer than 3 values, or all values equal, tau/z are 0
         and p is 1 (no trend can be shown).
     """
-    x = np.asarray(series, dtype=float).ravel()
+    try:
+        x = np.asarray(series, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise BadInputError("mann_kendall needs a series of numbers in time order") from None
     x = x[~np.isnan(x)]
     n = len(x)
     if n < 3:
@@ -228,7 +231,8 @@ def hotspot_change(
         Cell side in metres when ``by="cell"``; default
         :func:`hotspots.grid.default_cell_size`.
     by : "cell", "ward" or GeoDataFrame
-        Grid cells; the 2022 wards the incidents fall in; or your own areas (keyed
+        Grid cells; the 2022 wards the incidents fall in (pass
+        ``hs.wards(borough)`` to list a borough's wards with none too); or your own areas (keyed
         by ``area_id``/``ward_code``/``name``/``rank`` if present).
     alpha : float, default 0.05
         Significance level of the change test.
@@ -238,7 +242,7 @@ def hotspot_change(
     Returns
     -------
     GeoDataFrame
-        Per cell/area with at least one incident (cells) or every area: ``n_before,
+        Per cell or ward with at least one incident, or every area you gave: ``n_before,
         n_after, change`` (after − before), ``change_pct`` (% change of the rate per
         day, equal to the % change of counts when both periods are equally long; NaN
         when there were none before), ``p`` (two-sided conditional binomial test of
@@ -295,6 +299,8 @@ def hotspot_change(
             geometry=areas.geometry.array, crs=BNG,
         )
         attrs["by"] = "ward" if isinstance(by, str) else key
+        if isinstance(by, str):  # wards near the data but holding none of it say nothing
+            res = res[res["count"] > 0].reset_index(drop=True)
     a, b = res["n_before"].to_numpy(), res["n_after"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = np.where(a > 0, 100.0 * ((b / t2) / (a / t1) - 1.0), np.nan)
@@ -821,6 +827,14 @@ def operation_effect(
         b0, b1 = _month_start(b0, "before start"), _month_start(b1, "before end")
         if not (start < end and b0 < b1):
             raise BadInputError("with month-only data the periods must span at least one month")
+    # a period outside the data would read as "no crime then", e.g. "0 to 63"
+    d0, d1 = _span(t, monthly)
+    # dated data may just have had a quiet last day, so only months are held to the end
+    if b0 < d0 or start >= d1 or (monthly and end > d1):
+        raise BadInputError(
+            f"the periods compared ({b0.date()} to {end.date()}) must lie inside the data "
+            f"({d0.date()} to {d1.date()}): pass a later start, an earlier end or `before`"
+        )
     zones = gpd.GeoDataFrame(
         {"zone": ["target", "buffer", "control"]}, geometry=[target, ring, ctrl], crs=BNG
     )
@@ -879,7 +893,8 @@ def dual_kde(
         `a` minus share of `b` (each density divided by its layer's total, so layers
         of different sizes compare), per km².
     cell_size : float, optional
-        Metres; default from the extent of both layers.
+        Metres; default from the extent of `a`. The grid covers `a` plus one
+        bandwidth; `b`'s points beyond that add nothing, so `b` may cover all London.
     bandwidth : float, optional
         Metres, shared by both layers; default :func:`hotspots.density.default_bandwidth`
         of layer `a` (as sfhotspot's ``hotspot_dual_kde`` takes it from `x`).
@@ -901,14 +916,19 @@ def dual_kde(
 
     if method not in ("ratio", "diff", "log"):
         raise BadInputError(f"method must be 'ratio', 'diff' or 'log', got {method!r}")
+    from .grid import default_cell_size
+
     a = check_nonempty(check_gdf(a, "layer a"), "layer a")
     b = check_nonempty(check_gdf(b, "layer b"), "layer b")
-    both = gpd.GeoSeries(pd.concat([a.geometry, b.geometry], ignore_index=True), crs=BNG)
-    grid = make_grid(both, check_positive(cell_size, "cell_size"))
+    # the grid is layer a's place (plus a bandwidth): a London-wide reference layer such
+    # as every TfL station must not stretch a borough's grid over all of London
+    xa, ya, _ = points_xy(a)
+    cs = check_positive(cell_size, "cell_size") or default_cell_size(
+        (xa.min(), ya.min(), xa.max(), ya.max()))
     if bandwidth is None:
-        xa, ya, _ = points_xy(a)
-        bandwidth = default_bandwidth(xa, ya, grid.cell_size)
+        bandwidth = default_bandwidth(xa, ya, cs)
     bandwidth = check_positive(bandwidth, "bandwidth")
+    grid = make_grid(a, cs, pad=bandwidth)
     ka = kde(a, bandwidth=bandwidth, kernel=kernel, grid=grid, quiet=True)
     kb = kde(b, bandwidth=bandwidth, kernel=kernel, grid=grid, weights=weights_b, quiet=True)
     da, db = ka["density"].to_numpy(), kb["density"].to_numpy()
@@ -1007,8 +1027,16 @@ def trend_table(
         tab = tab.reset_index()
         tab["period"] = tab["period"].dt.start_time
         if population is not None:
-            pop = population if isinstance(population, pd.Series) else (
-                pd.DataFrame(population).set_index(key)["population"])
+            if isinstance(population, pd.Series):
+                pop = population
+            elif isinstance(population, pd.DataFrame) and {key, "population"} <= set(
+                    population.columns):
+                pop = population.set_index(key)["population"]
+            else:
+                raise BadInputError(
+                    f"population for your own areas must be a Series indexed by {key} or a "
+                    f"table with columns {key}, population (GLA figures exist for wards only)"
+                )
             tab["rate_per_1000"] = 1000.0 * tab["count"] / tab[key].map(pop)
     tab = tab.sort_values([key, "period"]).reset_index(drop=True)
     g = tab.groupby(key, sort=False)["count"]

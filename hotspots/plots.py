@@ -65,7 +65,7 @@ def plot_hotspots(
     grid: gpd.GeoDataFrame | None = None,
     title: str = "Hotspots",
     attribution: str | None = None,
-    figsize: tuple[float, float] = (8.0, 8.0),
+    figsize: tuple[float, float] = (10.0, 8.0),
     max_ward_labels: int = 60,
 ) -> Figure:
     """Draw a static hotspot map: wards, density, incidents and numbered top areas.
@@ -79,13 +79,16 @@ def plot_hotspots(
     wards : GeoDataFrame, optional
         Ward boundaries with ``ward_name``; outlined and labelled.
     grid : GeoDataFrame, optional
-        Grid cells with a ``density`` column (incidents per km²), drawn as a surface.
+        Grid cells with a ``density`` column (incidents per km²), drawn in the same
+        classes and colours as the web map (:func:`hotspots.maps.density_classes`),
+        with their ranges in the legend.
     title : str, default "Hotspots"
     attribution : str, optional
         Footer text; by default the OS/ONS (OGL v3) and OpenStreetMap (ODbL) lines, plus
-        a "synthetic data" note when the incidents are synthetic.
-    figsize : (float, float), default (8, 8)
-        Inches.
+        the police.uk line when ``inc["source"]`` says police.uk and a "synthetic data"
+        note when the incidents are synthetic (:func:`incident_attribution`).
+    figsize : (float, float), default (10, 8)
+        Inches; the legend sits to the right of the map.
     max_ward_labels : int, default 60
         Ward names are written only up to this many wards (beyond, they are unreadable).
 
@@ -94,9 +97,12 @@ def plot_hotspots(
     matplotlib.figure.Figure
         Built with the Agg canvas (no display needed): ``fig.savefig("map.png")``.
     """
+    from matplotlib import patheffects
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
+
+    from .maps import _dens, density_classes  # the web map's classes, so both agree
 
     layers = {
         "incidents": inc,
@@ -117,11 +123,13 @@ def plot_hotspots(
 
     handles = []
     if "grid" in layers and "density" in layers["grid"].columns:
-        g = layers["grid"]
-        g = g[g["density"] > 0]
-        if len(g):
-            g.plot(ax=ax, column="density", cmap="YlOrRd", alpha=0.6, linewidth=0, zorder=1)
-            handles.append(Patch(color="#fd8d3c", alpha=0.6, label="density (incidents per km²)"))
+        classes = density_classes(layers["grid"])
+        if len(classes):
+            classes.plot(ax=ax, color=list(classes["colour"]), alpha=0.6, linewidth=0, zorder=1)
+            handles.append(Patch(visible=False, label="Density, incidents per km²:"))
+            for lo, hi, colour in classes[["lo", "hi", "colour"]].itertuples(index=False):
+                rng = f"≥ {_dens(lo)}" if np.isnan(hi) else f"{_dens(lo)}–{_dens(hi)}"
+                handles.append(Patch(color=colour, alpha=0.6, label=rng))
     if "wards" in layers:
         w = layers["wards"]
         w.boundary.plot(ax=ax, color="#555555", linewidth=0.7, zorder=2)
@@ -130,6 +138,7 @@ def plot_hotspots(
                 ax.annotate(
                     str(name), (pt.x, pt.y), ha="center", va="center", fontsize=6,
                     color="#333333", zorder=5, gid="ward-label",
+                    path_effects=[patheffects.withStroke(linewidth=2, foreground="white")],
                 )
     if "incidents" in layers:
         i = layers["incidents"]
@@ -137,6 +146,7 @@ def plot_hotspots(
         if cats is None:
             i.plot(ax=ax, markersize=2, color=_FALLBACK_COLOUR, zorder=3)
         else:
+            handles.append(Patch(visible=False, label="Incidents:"))
             for cat, sub in i.groupby(cats, sort=True):
                 sub.plot(ax=ax, markersize=2, color=category_colour(cat), alpha=0.7, zorder=3)
                 handles.append(
@@ -158,10 +168,11 @@ def plot_hotspots(
     _scale_bar(ax)
     _north_arrow(ax)
     if handles:
-        ax.legend(handles=handles, loc="upper left", fontsize=6, framealpha=0.85)
-    synthetic = "incidents" in layers and _is_synthetic(layers["incidents"])
+        # beside the map, not over it
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7,
+                  frameon=False)
     fig.text(
-        0.01, 0.01, attribution or default_attribution(synthetic), fontsize=5.5,
+        0.01, 0.01, attribution or incident_attribution(layers.get("incidents")), fontsize=5.5,
         color="#444444", wrap=True, va="bottom", gid="attribution",
     )
     fig.tight_layout(rect=(0, 0.05, 1, 1))
@@ -193,8 +204,14 @@ def default_attribution(synthetic: bool = False, police: bool = False) -> str:
     return ". ".join(parts) + "."
 
 
-def _is_synthetic(inc) -> bool:
-    return "source" in inc.columns and bool((inc["source"].astype(str) == "synthetic").any())
+def incident_attribution(inc=None) -> str:
+    """:func:`default_attribution` for these incidents: the police.uk line when their
+    ``source`` mentions police, the synthetic note when any are synthetic."""
+    if inc is None or "source" not in inc.columns:
+        return default_attribution()
+    src = inc["source"].astype(str)
+    return default_attribution(synthetic=bool((src == "synthetic").any()),
+                               police=bool(src.str.contains("police", case=False).any()))
 
 
 def _bad(msg: str):
@@ -263,10 +280,19 @@ _COLD_STYLE = {"emerging": "#2171b5", "new": "#2171b5", "consecutive": "#4292c6"
                "oscillating": "#4292c6"}
 
 
+#: the zones of hs.operation_effect: the operation in red, where crime could move to in
+#: amber, what it is compared with in grey-blue
+_ZONE_STYLE = {"operation area": "#e31a1c", "buffer": "#feb24c", "comparison area": "#9ecae1"}
+
+
 def label_colours(labels) -> dict[str, str]:
     """Colour for each change-over-time label (shared by figures and web maps)."""
     colour = {}
     for lab in labels:
+        zone = next((c for k, c in _ZONE_STYLE.items() if lab.endswith(k)), None)
+        if zone:
+            colour[lab] = zone
+            continue
         style = _COLD_STYLE if any(w in lab for w in ("cold", "decrease", "lower")) else _HOT_STYLE
         colour[lab] = next((c for k, c in style.items() if k in lab), "#969696")
     return colour
@@ -281,9 +307,11 @@ def plot_change(
 ) -> Figure:
     """Map a change-over-time result by its ``label`` column (cells, wards or areas).
 
-    Works for :func:`hotspots.hotspot_change`, :func:`hotspots.classify_hotspots` and
-    :func:`hotspots.dual_kde`: increases, hot spots and "higher" in reds, decreases,
-    cold spots and "lower" in blues, "no pattern"/"no significant change" left out.
+    Works for :func:`hotspots.hotspot_change`, :func:`hotspots.classify_hotspots`,
+    :func:`hotspots.dual_kde` and the ``zones`` of :func:`hotspots.operation_effect`:
+    increases, hot spots and "higher" in reds, decreases, cold spots and "lower" in
+    blues, "no pattern"/"no significant change" left out; operation area red, buffer
+    amber, comparison area pale blue.
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch

@@ -133,6 +133,8 @@ def test_hotspot_change_by_ward_matches_sjoin(barnet):
     got = res.set_index("ward_code")["n_after"]
     assert (got.reindex(ref.index) == ref).all()
     assert got.sum() == ref.sum()
+    # only the wards the incidents fall in, not every ward near them
+    assert set(res["ward_code"]) == set(j["ward_code"])
 
 
 # --------------------------------------------------------------------- classification
@@ -271,6 +273,42 @@ def test_operation_effect_default_control_is_rest_of_ward(barnet):
     assert res.control_desc.startswith("rest of ")
     assert res.counts["before"].sum() > 0
     assert np.isfinite(res.z)
+    # a comparison period before the data would read as "no crime then"
+    with pytest.raises(hs.BadInputError, match="inside the data"):
+        operation_effect(barnet, centre.buffer(300), "2021-02-01", "2021-06-01")
+
+
+def test_every_change_result_maps_and_plots(barnet):
+    """hotspot_change, classify_hotspots, dual_kde and operation zones: one coloured
+    layer per meaningful label in the web map, and the same colours in the figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from hotspots.maps import map_html
+    from hotspots.plots import QUIET_LABELS, label_colours
+
+    y22 = barnet[barnet["month"] >= "2022-01-01"]
+    op = operation_effect(barnet, barnet.geometry.iloc[0].buffer(300), "2022-01-01",
+                          "2022-07-01")
+    results = {
+        "change": hotspot_change(y22, cell_size=500, quiet=True),
+        "classify": classify_hotspots(y22, cell_size=500, quiet=True),
+        "dual": dual_kde(y22, barnet[barnet["month"] < "2022-01-01"], cell_size=500,
+                         quiet=True),
+        "zones": op.zones,
+    }
+    zone_colours = label_colours(op.zones["label"])
+    assert len(set(zone_colours.values())) == 3  # operation, buffer, comparison differ
+    for name, res in results.items():
+        labels = sorted(set(res["label"]) - QUIET_LABELS)
+        assert labels, name
+        html = map_html(hs.hotspot_map(change=res, offline=True, title=name))
+        for colour in set(label_colours(labels).values()):
+            assert f'"fillColor":"{colour}"' in html, (name, colour)
+        fig = hs.plot_change(res, title=name)
+        legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        assert legend == labels, name
+        matplotlib.pyplot.close(fig)
 
 
 # --------------------------------------------------------------------- dual KDE
@@ -278,8 +316,8 @@ def test_dual_kde_ratio_is_kde_over_kde(barnet):
     a = barnet[barnet["month"] >= "2022-06-01"]
     b = barnet[barnet["month"] < "2022-06-01"]
     res = dual_kde(a, b, cell_size=400, bandwidth=800, quiet=True)
-    both = gpd.GeoSeries(pd.concat([a.geometry, b.geometry]), crs=27700)
-    grid = make_grid(both, 400)
+    grid = make_grid(a, 400, pad=800)  # layer a's place plus one bandwidth
+    assert (res.attrs["grid_x0"], res.attrs["grid_ncols"]) == (grid.x0, grid.ncols)
     ka = hs.kde(a, grid=grid, bandwidth=800, quiet=True).set_index(["row", "col"])["density"]
     kb = hs.kde(b, grid=grid, bandwidth=800, quiet=True).set_index(["row", "col"])["density"]
     got = res.set_index(["row", "col"])
@@ -289,6 +327,49 @@ def test_dual_kde_ratio_is_kde_over_kde(barnet):
     assert not np.isinf(res["value"]).any()
     diff = dual_kde(a, b, method="diff", cell_size=400, bandwidth=800, quiet=True)
     assert diff["value"].sum() == pytest.approx(0, abs=1e-9)
+
+
+def test_station_entries_join_nlc_to_locations():
+    st = hs.station_entries(2019)
+    raw = pd.read_csv(datasets.path("tfl_entries"))
+    loc = pd.read_csv(datasets.path("tfl_stations"))
+    # every station with a 2019 figure is placed once (Hayes & Harlington is listed twice)
+    assert len(st) == raw.loc[raw["En/Ex 2019"] > 0, "Station"].nunique() == 416
+    assert st["nlc"].is_unique and st.attrs["n_unplaced"] == 0
+    # figures and places straight from the two files
+    by_name = st.set_index("name")
+    acton = raw[raw["Station"] == "Acton Town"].iloc[0]
+    assert by_name.loc["Acton Town", "entries_exits"] == acton["En/Ex 2019"]
+    row = loc[loc["NAME"] == "Acton Town"].iloc[0]
+    assert by_name.loc["Acton Town", "geometry"].coords[0] == (row["EASTING"], row["NORTHING"])
+    # the stations file gives Headstone Lane Hayes' code 3186: matched by name instead
+    hl = by_name.loc["Headstone Lane"]
+    assert hl["nlc"] == 1434 and hl["entries_exits"] == 652914
+    assert hl["geometry"].coords[0] == (513869, 190584)
+    assert by_name.loc["Hayes and Harlington", "nlc"] == 3186
+    assert st.total_bounds[0] > 490_000 and st.total_bounds[2] < 570_000  # in London
+    with pytest.raises(hs.BadInputError, match="2007-2021"):
+        hs.station_entries(2030)
+
+
+def test_dual_kde_relative_to_station_footfall():
+    # StreetSafe-style question on real data: Harrow robbery relative to station entries
+    inc = hs.read_incidents(datasets.path("harrow_crime_2022"))
+    rob = inc[inc["category"] == "robbery"]
+    st = hs.station_entries(2019)
+    res = dual_kde(rob, st, weights_b="entries_exits", cell_size=250, bandwidth=1500,
+                   quiet=True)
+    # the grid is Harrow's, not London's, although the stations cover London
+    assert res.attrs["grid_ncols"] * 250 < 20_000
+    grid = make_grid(rob, 250, pad=1500)
+    kb = hs.kde(st, grid=grid, bandwidth=1500, weights="entries_exits", quiet=True)
+    got = res.set_index(["row", "col"])["density_b"]
+    ref = kb.set_index(["row", "col"])["density"].reindex(got.index)
+    np.testing.assert_allclose(got, ref, rtol=1e-9)
+    # weighting by entries matters: the busiest nearby station dominates footfall density
+    hw = st[st["name"] == "Harrow-on-the-Hill"].geometry.iloc[0]
+    near = res[res.geometry.contains(hw)].iloc[0]
+    assert near["density_b"] == pytest.approx(res["density_b"].max(), rel=0.5)
 
 
 def test_dual_kde_zero_denominator_gives_nan_not_inf():
@@ -320,6 +401,8 @@ def test_trend_table_hand_computed_for_areas():
     assert jan22["rate_per_1000"] == pytest.approx(3.0)
     b = tab[tab["name"] == "B"].set_index("period").loc["2022-01-01"]
     assert b["last_year"] == 0 and np.isnan(b["pct_yoy"])
+    with pytest.raises(hs.BadInputError, match="population"):
+        trend_table(_points(pts, months), by=areas, population=True)  # GLA: wards only
 
 
 def test_trend_table_wards_match_groupby(barnet):
