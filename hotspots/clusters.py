@@ -262,6 +262,10 @@ def hdbscan(
     inc = check_gdf(inc, "incidents")
     check_nonempty(inc, "incidents")
     mcs = int(check_positive(min_cluster_size, "min_cluster_size", allow_none=False))
+    if mcs < 2:
+        raise BadInputError(f"min_cluster_size must be at least 2, got {min_cluster_size!r}")
+    if min_samples is not None and int(check_positive(min_samples, "min_samples")) < 1:
+        raise BadInputError(f"min_samples must be at least 1, got {min_samples!r}")
     if len(inc) > max_points:
         raise BadInputError(
             f"{len(inc):,} incidents is more than hdbscan's limit of {max_points:,}: "

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -56,7 +57,7 @@ def harm_weights() -> pd.DataFrame:
         for a typical offence of each category, in the spirit of the Cambridge Crime
         Harm Index (Sherman, Neyroud & Neyroud 2016); they are not the official
         CCHI values. Copy ``hotspots/data/harm_weights.csv``, edit, and pass the
-        table as ``harm=`` to use your own.
+        copy's path (or the table) as ``harm=`` to use your own.
     """
     with resources.files("hotspots").joinpath("data/harm_weights.csv").open(
         "r", encoding="utf-8"
@@ -68,10 +69,19 @@ def _harm_map(harm: Any) -> dict[str, float] | None:
     if harm is None or harm is False:
         return None
     table = harm_weights() if harm is True else harm
+    if isinstance(table, str | Path):  # an edited copy of the shipped CSV
+        try:
+            table = pd.read_csv(table)
+        except (OSError, ValueError) as exc:
+            raise BadInputError(f"could not read the harm weights CSV {str(harm)!r}: {exc}") \
+                from None
     if isinstance(table, dict):
         return {str(k): float(v) for k, v in table.items()}
     if not isinstance(table, pd.DataFrame) or not {"category", "weight"} <= set(table.columns):
-        raise BadInputError("harm must be True, a dict, or a table with 'category' and 'weight'")
+        raise BadInputError(
+            "harm must be True, a dict, or a table (DataFrame or CSV path) with 'category' "
+            "and 'weight' columns"
+        )
     return dict(zip(table["category"].astype(str), table["weight"].astype(float), strict=True))
 
 
@@ -120,7 +130,12 @@ def _window(
     Both ends of ``period`` are inclusive whole days; with month-only data they are
     whole months and the previous period is the same number of months before.
     """
-    start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1])
+    from .change import _as_time
+
+    if isinstance(period, str) or not hasattr(period, "__len__") or len(period) != 2:
+        raise BadInputError(f"period must be (start, end), e.g. ('2022-07-01', '2022-09-30'); "
+                            f"got {period!r}")
+    start, end = _as_time(period[0], "period start"), _as_time(period[1], "period end")
     if end < start:
         raise BadInputError(f"period ends ({end.date()}) before it starts ({start.date()})")
     if month_only:
@@ -161,14 +176,34 @@ def _recency(
     return np.power(2.0, -np.clip(np.nan_to_num(age, nan=0.0), 0, None))
 
 
-def _hours_mask(inc: pd.DataFrame, hours: tuple[float, float]) -> np.ndarray | None:
+def _hour_of_day(value: Any) -> float:
+    """14, 14.5 or "14:30" as hours after midnight (0-24)."""
+    try:
+        if isinstance(value, str) and ":" in value:
+            hh, mm = value.split(":", 1)
+            h = int(hh) + int(mm) / 60
+        else:
+            h = float(value)
+    except (TypeError, ValueError):
+        h = float("nan")
+    if not 0 <= h <= 24:
+        raise BadInputError(f"hours must be times of day 0-24 such as 14 or '14:00', got {value!r}")
+    return h
+
+
+def _hours_mask(inc: pd.DataFrame, hours: Any) -> np.ndarray | None:
     """Incidents whose time of day is in [h0, h1) (wrapping past midnight), or None."""
+    if isinstance(hours, str) or not hasattr(hours, "__len__") or len(hours) != 2:
+        raise BadInputError(f"hours must be (start, end), e.g. (14, 24) or ('22:00', '06:00'); "
+                            f"got {hours!r}")
+    h0, h1 = _hour_of_day(hours[0]), _hour_of_day(hours[1])
+    if h0 == h1:
+        raise BadInputError(f"hours {hours!r} is an empty window: start and end are the same")
     if "occurred_at" not in inc.columns or pd.to_datetime(inc["occurred_at"]).isna().all():
         log.warning("hours filter ignored: these incidents have no times of day (month only)")
         return None
     occ = pd.to_datetime(inc["occurred_at"])
     h = (occ.dt.hour + occ.dt.minute / 60).to_numpy(float)
-    h0, h1 = float(hours[0]), float(hours[1])
     inside = (h >= h0) & (h < h1) if h0 <= h1 else (h >= h0) | (h < h1)
     unknown = occ.isna().to_numpy()
     if unknown.any():
@@ -367,7 +402,10 @@ def order_areas(s: pd.DataFrame) -> np.ndarray:
 
 
 def _ward_names(geoms: gpd.GeoSeries, inc: gpd.GeoDataFrame, wards: Any) -> list[str]:
-    """Ward name(s) each area overlaps, largest overlap first, comma-separated."""
+    """Ward name(s) each area overlaps, largest overlap first, comma-separated.
+
+    An area overlapping no ward gets the nearest ward's name.
+    """
     if wards is None:
         from .boundaries import boroughs
         from .boundaries import wards as ward_table
@@ -386,7 +424,15 @@ def _ward_names(geoms: gpd.GeoSeries, inc: gpd.GeoDataFrame, wards: Any) -> list
     df = pd.DataFrame({"a": ai, "name": wards["ward_name"].to_numpy()[wi], "ov": ov})
     df = df[df["ov"] > 0].sort_values(["a", "ov", "name"], ascending=[True, False, True])
     names = df.groupby("a")["name"].agg(lambda s: ", ".join(dict.fromkeys(s)))
-    return [names.get(i, "") for i in range(len(geoms))]
+    out = [names.get(i, "") for i in range(len(geoms))]
+    # an area wholly outside every ward (a cluster on London Bridge: ward polygons
+    # stop at the river bank) takes the nearest ward's name rather than none
+    lost = [i for i, s in enumerate(out) if not s]
+    if lost and len(wg):
+        ai, wi = shapely.STRtree(wg).query_nearest(geoms.array[lost], all_matches=False)
+        for a, w in zip(ai, wi, strict=True):
+            out[lost[a]] = str(wards["ward_name"].iloc[w])
+    return out
 
 
 def _street_names(geoms: gpd.GeoSeries, network: Any, k: int = 2) -> list[str]:
@@ -457,16 +503,19 @@ def top_areas(
         surface (see :func:`candidate_areas` for the adaptive thresholds).
     weights : str, optional
         Column of per-incident weights (e.g. a fly-tip's size).
-    harm : True, DataFrame or dict, optional
-        Multiply weights by a harm weight per category (True: :func:`harm_weights`).
-        ``n_*`` counts stay unweighted.
+    harm : True, DataFrame, dict or CSV path, optional
+        Multiply weights by a harm weight per category (True: the shipped
+        :func:`harm_weights`; a path: your edited copy of
+        ``hotspots/data/harm_weights.csv``). ``n_*`` counts stay unweighted.
     period : (start, end), optional
         Keep incidents in this period (both ends inclusive; whole months for
         month-only data). ``change_*`` then compares with the previous period of
         equal length.
     hours : (h0, h1), optional
-        Time of day, e.g. (14, 24) or (22, 6). Ignored (with a log message) when
-        incidents have no times, as police.uk data do.
+        Time of day, start inclusive, end exclusive, in hours or "HH:MM": e.g.
+        (14, 24), ("14:00", "24:00") or (22, 6) (wraps past midnight). Incidents
+        without a time are left out; ignored (with a warning) when no incident has
+        a time, as with police.uk data.
     categories : str or list of str, optional
         Keep only these categories (mix fly_tip + asb, or pick one).
     network : networkx.MultiDiGraph, optional
@@ -511,6 +560,10 @@ def top_areas(
     n = int(check_positive(n, "n", allow_none=False))
     if method not in METHODS:
         raise BadInputError(f"method must be one of {METHODS}, got {method!r}")
+    if network is not None and not hasattr(network, "edges"):
+        raise BadInputError(
+            "network must be a street graph, e.g. hs.street_network('osm_city_of_london')"
+        )
     base = np.ones(len(inc), bool)
     if categories is not None:
         cats = [categories] if isinstance(categories, str) else list(categories)

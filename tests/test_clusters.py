@@ -128,3 +128,9 @@ def test_single_point_cluster_gets_a_disc():
     assert (lab["cluster"] == 0).all() and lab["core"].all()
     area = hs.cluster_areas(lab)
     assert area.loc[0, "area_m2"] == pytest.approx(np.pi * 50**2, rel=0.02)
+
+
+def test_hdbscan_bad_sizes_raise_plain_errors(city):
+    for kw in (dict(min_cluster_size=1), dict(min_cluster_size=0), dict(min_samples=0)):
+        with pytest.raises(hs.BadInputError):
+            hs.hdbscan(city.iloc[:100], **kw)

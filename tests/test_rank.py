@@ -149,3 +149,45 @@ def test_bad_inputs(harrow):
         hs.top_areas(harrow, method="kmeans")
     with pytest.raises(hs.BadInputError):
         hs.top_areas(harrow, categories=["fly_tip"])
+
+
+def test_area_in_the_river_takes_the_nearest_ward():
+    """Ward polygons stop at the Thames bank: a cluster on London Bridge still gets a name."""
+    from hotspots.rank import _ward_names
+
+    w = hs.wards("City of London")
+    area = gpd.GeoSeries([gpd.points_from_xy([532812], [180430])[0].buffer(30)], crs=27700)
+    assert not w.intersects(area.iloc[0]).any()
+    nearest = w.iloc[[w.distance(area.iloc[0]).argmin()]]["ward_name"].iloc[0]
+    assert _ward_names(area, None, w) == [nearest] == ["Bridge"]
+
+
+def test_ties_break_by_incidents_then_west_then_south():
+    from hotspots.rank import order_areas
+
+    s = pd.DataFrame({"score": [5.0, 5.0, 5.0, 5.0, 9.0], "n_incidents": [3, 4, 3, 3, 1],
+                      "_cx": [200.0, 900.0, 100.0, 100.0, 0.0],
+                      "_cy": [0.0, 0.0, 50.0, 10.0, 0.0]})
+    assert order_areas(s).tolist() == [4, 1, 3, 2, 0]
+
+
+def test_hours_as_clock_strings_and_harm_csv_path(flytips, tmp_path):
+    inc, _ = flytips
+    a = hs.top_areas(inc, n=5, hours=(14, 24), quiet=True)
+    b = hs.top_areas(inc, n=5, hours=("14:00", "24:00"), quiet=True)
+    pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
+    hw = hs.harm_weights()
+    hw.loc[hw["category"] == "fly_tip", "weight"] = 3.0  # an edited copy of the CSV
+    hw.to_csv(tmp_path / "harm.csv", index=False)
+    c = hs.top_areas(inc, n=5, harm=tmp_path / "harm.csv", categories="fly_tip", quiet=True)
+    np.testing.assert_allclose(c["weight"], 3.0 * c["n_fly_tip"])
+
+
+@pytest.mark.parametrize("kw", [
+    dict(period=("last week", "now")), dict(period="2022-07"), dict(hours=14),
+    dict(hours=(25, 3)), dict(hours=("2pm", "midnight")), dict(hours=(9, "9:00")),
+    dict(harm=123), dict(harm="no_such_file.csv"), dict(network="osm_city_of_london"),
+])
+def test_bad_filters_raise_plain_errors(harrow, kw):
+    with pytest.raises(hs.BadInputError):
+        hs.top_areas(harrow, n=3, quiet=True, **kw)
