@@ -696,7 +696,8 @@ def hotspot_map(
         control turns them on).
     change : GeoDataFrame, optional
         A change-over-time result with a ``label`` column (``hs.hotspot_change``,
-        ``hs.classify_hotspots``, ``hs.dual_kde``): cells/wards/areas coloured by
+        ``hs.classify_hotspots``, ``hs.dual_kde``, ``hs.operation_effect(...).zones``):
+        cells/wards/areas/zones coloured by
         label (emerging and increases in reds, decreases and cold spots in blues),
         "no pattern" left out, with a legend.
 
