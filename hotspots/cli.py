@@ -50,17 +50,30 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
 def datasets(
     check: bool = typer.Option(False, help="Also verify each file's sha256 against the registry."),
 ) -> None:
-    """List the dataset registry and where each file was found."""
+    """List the dataset registry and where each file was found.
+
+    Exits 1 when --check finds a file whose sha256 differs from the registry's.
+    """
     from .datasets import data_dirs, list_datasets
 
     table = list_datasets(check=check)
+    # the source URL and file name are long: shown for missing files only, below
+    cols = ["key", "found_at", "licence", "description"] + (["checksum_ok"] * check)
     out = Table(title="hotspots datasets")
-    for col in table.columns:
+    for col in cols:
         out.add_column(col, overflow="fold")
-    for row in table.itertuples(index=False):
+    for row in table[cols].itertuples(index=False):
         out.add_row(*[str(v) for v in row])
     Console().print(out)
-    console.print("searched: " + ", ".join(str(d) for d in data_dirs()))
+    console.print("searched, in order: " + ", ".join(str(d) for d in data_dirs()))
+    for row in table[table["found_at"] == "MISSING"].itertuples():
+        console.print(f"missing {row.key} ({row.file}): get it from {row.source}", highlight=False)
+    if check:
+        bad = table.loc[table["checksum_ok"].eq(False), "key"].tolist()
+        if bad:
+            console.print(f"[bold red]checksum mismatch:[/] {', '.join(bad)}", highlight=False)
+            raise typer.Exit(1)
+        console.print(f"checksums: {int(table['checksum_ok'].eq(True).sum())} files match")
 
 
 @app.command("read")
@@ -348,6 +361,8 @@ def focus_week_cmd(
                              "folder is made inside."),
 ) -> None:
     """Prepare the weekly tasking meeting: ranking, focus ward(s), menu, maps, summary."""
+    import warnings
+
     import pandas as pd
 
     import hotspots as hs
@@ -357,10 +372,15 @@ def focus_week_cmd(
     from .report import write_focus_pack
 
     wards, inc, _ = _focus_inputs(borough, incidents, year)
-    fw = hs.focus_week(inc, wards, week=week, teams=teams_csv if teams_csv else (teams or None),
-                       history=history, lookback_weeks=lookback_weeks,
-                       exclude_recent=exclude_recent, force=_pairs(force, "force"),
-                       exclude=_pairs(exclude, "exclude"), actions=menu)
+    with warnings.catch_warnings(record=True) as caught:  # e.g. unknown wards in --history
+        warnings.simplefilter("always", UserWarning)
+        fw = hs.focus_week(inc, wards, week=week,
+                           teams=teams_csv if teams_csv else (teams or None),
+                           history=history, lookback_weeks=lookback_weeks,
+                           exclude_recent=exclude_recent, force=_pairs(force, "force"),
+                           exclude=_pairs(exclude, "exclude"), actions=menu)
+    for w in caught:
+        console.print(f"[yellow]warning:[/] {w.message}", highlight=False)
     d = out / f"focus-week-{fw.iso_week}"
     atomic_write_csv(fw.ranking, d / "ranking.csv")
     menus = [m.assign(ward=w) for w, m in fw.menu.items()]
@@ -613,7 +633,7 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
     """The demo as named steps; each returns [(description, path), ...] it wrote."""
     import hotspots as hs
 
-    from ._atomic import atomic_path, atomic_write_csv
+    from ._atomic import atomic_path, atomic_write_csv, atomic_write_text
 
     harrow = out / "harrow"
     state: dict[str, Any] = {}
@@ -683,14 +703,22 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
 
     off = ["--offline"] if offline else []
     focus_dir = out / "focus-week-2022-W06"
+
+    def focus_step() -> list:
+        # the sample history (weeks W03-W05) is copied, since the command appends to it
+        history = out / "focus_history.csv"
+        atomic_write_text(history, _sample("harrow_focus_history_2022_synthetic.csv")
+                          .read_text(encoding="utf-8"))
+        return run_command(focus_dir, "focus week pack", "focus-week", "--borough", "Harrow",
+                           "--week", "2022-02-07", "--teams", "--history", str(history),
+                           "--actions", str(_sample("harrow_focus_actions_log_2022_synthetic.csv")),
+                           "--out", str(out), *off) + [
+            ("focus-ward history (SYNTHETIC weeks W03-W05, then this week appended)", history)]
     return [
         ("Harrow 2022 police.uk crime: read, validate, join to wards, count", read_crime),
         ("KDE, Gi*, top twenty areas, maps", hotspots_step),
         ("SYNTHETIC fly-tips: weekly ward counts", flytips_step),
-        ("Focus week 2022-W06, one ward per area team (SYNTHETIC fly-tips)",
-         lambda: run_command(focus_dir, "focus week pack", "focus-week", "--borough", "Harrow",
-                             "--week", "2022-02-07", "--teams", "--history",
-                             str(out / "focus_history.csv"), "--out", str(out), *off)),
+        ("Focus week 2022-W06, one ward per area team (SYNTHETIC fly-tips)", focus_step),
         ("Top twenty fly-tip areas with action-plan sheets (SYNTHETIC)",
          lambda: run_command(out / "flytip-top20", "fly-tip top twenty", "flytip-top20",
                              "--borough", "Harrow", "--out", str(out), *off)),
