@@ -320,7 +320,7 @@ def ward_counts(
                 "counting by month instead (freq='MS')"
             )
             warnings.warn(msg, UserWarning, stacklevel=2)
-            log.warning(msg)
+            log.info(msg)  # info: the warning above already shows once in a notebook
             freq = "MS"
             pfreq, daily = _period_freq(freq)
         when = _when(inc, daily, freq)
