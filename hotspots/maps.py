@@ -43,7 +43,7 @@ from ._atomic import atomic_write_text
 from ._errors import BadInputError, HotspotsError
 from ._validate import WGS84, check_gdf
 from .datasets import PROJECT_ROOT
-from .plots import area_categories, category_colour, category_label, default_attribution
+from .plots import area_categories, category_colour, category_label, incident_attribution
 
 log = logging.getLogger("hotspots")
 
@@ -81,8 +81,12 @@ _CSS = """
 .hs-inc-dot { display: flex; align-items: center; justify-content: center; border-radius: 50%;
   width: 100%; height: 100%; box-sizing: border-box; border: 1px solid #fff; color: #fff;
   font: bold 10px sans-serif; }
-.hs-cluster div { width: 30px; height: 30px; margin: 3px; border-radius: 15px; color: #fff;
-  font: bold 11px/30px sans-serif; text-align: center; opacity: 0.85; }
+.hs-cluster div { width: 100%; height: 100%; border-radius: 50%; display: flex;
+  align-items: center; justify-content: center; box-sizing: border-box;
+  border: 1px solid #fff; box-shadow: 0 0 3px rgba(0,0,0,0.5); opacity: 0.92; }
+.hs-cluster span { background: rgba(255,255,255,0.92); border-radius: 50%; width: 62%;
+  height: 62%; display: flex; align-items: center; justify-content: center;
+  font: bold 11px sans-serif; color: #222; }
 .hs-area-label .hs-num { border-radius: 5px; border-color: #fff8e1; }
 .hs-popup table { border-collapse: collapse; margin-top: 3px; }
 .hs-popup td { padding: 0 6px 0 0; }
@@ -105,11 +109,13 @@ def _e(value: Any) -> str:
 
 
 def _js(obj: Any) -> str:
-    """JSON that is safe inside an inline ``<script>`` (no ``</script>``, no ``<!--``)."""
+    """JSON that is safe inside an inline ``<script>``: ``<``, ``>`` and ``&`` as
+    ``\\u`` escapes, so no ``</script>``, ``<!--`` or raw markup from data can appear."""
     text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     return (
-        text.replace("</", "<\\/")
-        .replace("<!--", "<\\!--")
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
     )
@@ -354,8 +360,9 @@ def gistar_bins(grid: gpd.GeoDataFrame) -> np.ndarray:
     raise BadInputError("gistar grid needs 'gi_bin', 'label' or 'z' and 'p' (hs.gistar output)")
 
 
-def _gistar_layer(grid: gpd.GeoDataFrame, show: bool = False) -> _JsLayer | None:
-    """Significant Gi* cells dissolved by confidence bin (layer off on opening)."""
+def _gistar_layer(grid: gpd.GeoDataFrame,
+                  show: bool = False) -> tuple[_JsLayer, str] | None:
+    """Significant Gi* cells dissolved by confidence bin, and their legend."""
     b = gistar_bins(grid)
     keep = b != 0
     if not keep.any():
@@ -376,7 +383,13 @@ def _gistar_layer(grid: gpd.GeoDataFrame, show: bool = False) -> _JsLayer | None
             "tooltip": f"Gi* {kind} spot, {conf[abs(v)]} confidence",
             "popup": None,
         })
-    return _polygon_layer("Gi* hot and cold spots", _geojson(dissolved, props), show=show)
+    # hottest first, as the density legend
+    rows = [f"<i style='background:{hot[v] if v > 0 else cold[v]}'></i>"
+            f"{'Hot' if v > 0 else 'Cold'} spot, {conf[abs(v)]} confidence"
+            for v in sorted({int(np.clip(v, -3, 3)) for v in dissolved["b"]}, reverse=True)]
+    legend = "<b>Gi* hot and cold spots</b><br>" + "<br>".join(rows)
+    layer = _polygon_layer("Gi* hot and cold spots", _geojson(dissolved, props), show=show)
+    return layer, legend
 
 
 def _change_layer(result: gpd.GeoDataFrame, show: bool = True) -> tuple[_JsLayer, str] | None:
@@ -404,7 +417,14 @@ def _area_popup(row: pd.Series, cats: list[str], n_areas: int) -> str:
     rank = _num(row.get("rank"))
     parts = [f"<div class='hs-popup'><b>Area {rank}</b> (rank {rank} of {n_areas})"]
     if "wards" in row.index:
-        parts.append(f"<br>Ward: {_as_text_list(row['wards'])}")
+        # "A and B, C" reads as three wards: list several with semicolons
+        names = row["wards"]
+        if isinstance(names, str):
+            names = [w.strip() for w in names.split(",") if w.strip()]
+        if isinstance(names, (list, tuple, np.ndarray)) and len(names) > 1:
+            parts.append(f"<br>Wards: {_e('; '.join(str(w) for w in names))}")
+        else:
+            parts.append(f"<br>Ward: {_as_text_list(row['wards'])}")
     if "streets" in row.index:
         parts.append(f"<br>Street: {_as_text_list(row['streets'])}")
     if "landmark" in row.index and isinstance(row["landmark"], str) and row["landmark"]:
@@ -429,7 +449,7 @@ def _area_popup(row: pd.Series, cats: list[str], n_areas: int) -> str:
     if "change_n" in row.index or "change_pct" in row.index:
         cn = row.get("change_n")
         cp = row.get("change_pct")
-        txt = "n/a"
+        txt = "n/a (no earlier data)"
         if pd.notna(cn):
             txt = f"{float(cn):+,.0f}"
             if pd.notna(cp) and np.isfinite(float(cp)):
@@ -565,7 +585,9 @@ def incident_markers(inc: gpd.GeoDataFrame,
 
 def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int,
                      show: bool = True) -> tuple[list[_JsLayer], str]:
-    """One clustered layer per category (markers from :func:`incident_markers`)."""
+    """One toggleable layer per category (markers from :func:`incident_markers`), all
+    clustered together: one set of clusters, each a pie of its categories, instead of
+    a dozen overlapping per-category clusters."""
     markers = incident_markers(inc, max_markers)
     layers, legend_rows = [], []
     for c, sub in markers.groupby("category", sort=True):
@@ -575,24 +597,48 @@ def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int,
                 sub[["lat", "lon", "n", "popup"]].itertuples(index=False)]
         body = (
             f"var data = {_js(data)}; var colour = {_js(colour)};"
-            "var g = L.markerClusterGroup({showCoverageOnHover: false, chunkedLoading: true,"
-            " maxClusterRadius: 40, iconCreateFunction: function(cl) {"
-            "  var n = 0; cl.getAllChildMarkers().forEach(function(m) { n += m.options.hsN; });"
-            "  return L.divIcon({className: 'marker-cluster hs-cluster',"
-            "   html: '<div style=\"background:' + colour + '\">' + n + '</div>',"
-            "   iconSize: L.point(36, 36)}); }});"
+            f"var g = {_CLUSTERS_JS};"
             "var ms = data.map(function(d) { var s = d[2] > 1 ? 20 : 12;"
             " var icon = L.divIcon({className: 'hs-inc', iconSize: [s, s],"
             "  html: '<div class=\"hs-inc-dot\" style=\"background:' + colour + '\">'"
             "   + (d[2] > 1 ? d[2] : '') + '</div>'});"
-            " return L.marker([d[0], d[1]], {icon: icon, hsN: d[2]}).bindPopup(d[3]); });"
-            f"g.addLayers(ms); g.hsCategory = {_js(str(c))}; return g;"
+            " return L.marker([d[0], d[1]], {icon: icon, hsN: d[2], hsColour: colour})"
+            "  .bindPopup(d[3]); });"
+            # a stand-in layer for the layer control: switching it adds or removes this
+            # category's markers in the shared cluster group
+            "var Cat = L.Layer.extend({"
+            " onAdd: function(m) { if (!m.hasLayer(g)) m.addLayer(g); g.addLayers(ms); },"
+            " onRemove: function(m) { g.removeLayers(ms);"
+            "  if (!g.getLayers().length) m.removeLayer(g); } });"
+            f"var layer = new Cat(); layer.hsCategory = {_js(str(c))}; layer.hsMarkers = ms;"
+            "return layer;"
         )
         total = int(sub["n"].sum())
         layers.append(_JsLayer(f"{label} ({total:,})", body, show=show))
         legend_rows.append(f"<i class='hs-dot' style='background:{colour}'></i>{label} ({total:,})")
     legend = "<b>Incidents</b><br>" + "<br>".join(legend_rows) if legend_rows else ""
     return layers, legend
+
+
+#: the map's one incident cluster group, made by the first category layer; a cluster
+#: shows its incident count on a pie of its categories' colours
+_CLUSTERS_JS = (
+    "map._hsClusters || (map._hsClusters = L.markerClusterGroup({"
+    " showCoverageOnHover: false, chunkedLoading: true, maxClusterRadius: 40,"
+    " iconCreateFunction: function(cl) {"
+    "  var by = {}, n = 0;"
+    "  cl.getAllChildMarkers().forEach(function(m) {"
+    "   by[m.options.hsColour] = (by[m.options.hsColour] || 0) + m.options.hsN;"
+    "   n += m.options.hsN; });"
+    "  var stops = [], a = 0;"
+    "  Object.keys(by).sort(function(x, y) { return by[y] - by[x]; }).forEach(function(c) {"
+    "   var b = a + 360 * by[c] / n;"
+    "   stops.push(c + ' ' + a.toFixed(1) + 'deg ' + b.toFixed(1) + 'deg'); a = b; });"
+    "  var s = n < 100 ? 32 : (n < 1000 ? 40 : 48);"
+    "  return L.divIcon({className: 'hs-cluster', iconSize: L.point(s, s),"
+    "   html: '<div style=\"background: conic-gradient(' + stops.join(', ') + ')\">'"
+    "    + '<span>' + n + '</span></div>'}); }}))"
+)
 
 
 # ---------------------------------------------------------------------------------------
@@ -623,12 +669,7 @@ def _finish(m: folium.Map, frames: Iterable[gpd.GeoDataFrame | None], inc=None,
     for text in legends:
         if text:
             _control(text, "bottomright", "hs-legend").add_to(m)
-    synthetic = police = False
-    if inc is not None and "source" in inc.columns:
-        src = inc["source"].astype(str)
-        synthetic = bool((src == "synthetic").any())
-        police = bool(src.str.contains("police", case=False).any())
-    attr = default_attribution(synthetic=synthetic, police=police)
+    attr = incident_attribution(inc)
     _JsSnippet(f"map.attributionControl.addAttribution({_js(_e(attr))});").add_to(m)
     n_layers = sum(isinstance(c, Layer) for c in m._children.values())
     # a long list of layers would cover the map: fold it behind the layers button
@@ -721,9 +762,10 @@ def hotspot_map(
             legends.append(got[1])
     if "gistar" in frames:
         # off on opening unless it is the only surface drawn
-        layer = _gistar_layer(frames["gistar"], show="grid" not in frames and "areas" not in frames)
-        if layer is not None:
-            layer.add_to(m)
+        got = _gistar_layer(frames["gistar"], show="grid" not in frames and "areas" not in frames)
+        if got:
+            got[0].add_to(m)
+            legends.append(got[1])
     if "change" in frames:
         got = _change_layer(frames["change"], show="grid" not in frames)
         if got:

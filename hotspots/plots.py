@@ -175,7 +175,8 @@ def plot_hotspots(
         0.01, 0.01, attribution or incident_attribution(layers.get("incidents")), fontsize=5.5,
         color="#444444", wrap=True, va="bottom", gid="attribution",
     )
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    # leave the legend its column: tight_layout ignores a legend outside the axes
+    fig.subplots_adjust(left=0.02, right=0.74 if handles else 0.98, top=0.93, bottom=0.06)
     return fig
 
 

@@ -16,9 +16,10 @@ from shapely.geometry import LineString
 import hotspots as hs
 from hotspots import maps
 from hotspots._errors import BadInputError, HotspotsError
+from hotspots.datasets import PROJECT_ROOT
 
 XSS = "<img src=x onerror=alert(1)>"
-SHOTS = "out/test-screenshots"
+SHOTS = PROJECT_ROOT / "out" / "test-screenshots"  # for a person to look at
 
 
 # ---------------------------------------------------------------------------------------
@@ -31,13 +32,14 @@ def camden():
     wards = hs.wards("Camden", 2014)
     areas = hs.top_areas(inc, n=20, wards=wards, quiet=True)
     grid = hs.kde(inc, clip=wards, quiet=True)
-    return SimpleNamespace(inc=inc, wards=wards, areas=areas, grid=grid)
+    gi = hs.gistar(inc, clip=wards)
+    return SimpleNamespace(inc=inc, wards=wards, areas=areas, grid=grid, gi=gi)
 
 
 @pytest.fixture(scope="module")
 def camden_html(camden, tmp_path_factory):
     m = hs.hotspot_map(camden.inc, areas=camden.areas, wards=camden.wards, grid=camden.grid,
-                       title="Camden, June 2019", offline=True)
+                       gistar=camden.gi, title="Camden, June 2019", offline=True)
     path = tmp_path_factory.mktemp("maps") / "camden.html"
     hs.save_map(m, path)
     return path
@@ -46,9 +48,9 @@ def camden_html(camden, tmp_path_factory):
 @pytest.fixture(scope="module")
 def xss_map(camden, tmp_path_factory):
     """One incident, one ward and one area whose texts are an XSS payload."""
-    inc = camden.inc.iloc[[0]].copy()
+    inc = camden.inc.iloc[[0, 1]].copy()
     inc["location_desc"] = XSS
-    inc["category"] = "asb"
+    inc["category"] = ["asb", XSS]  # an unknown category is shown as its own text
     wards = camden.wards.copy()
     wards.loc[wards.index[0], "ward_name"] = XSS
     areas = camden.areas.iloc[[0]].copy()
@@ -195,12 +197,25 @@ FIND_MAP = """() => Object.keys(window)
   .filter(k => k.startsWith('map_') && window[k] instanceof L.Map)"""
 CLUSTER_TOTALS = """() => {
   const out = {};
-  Object.values(window).filter(v => v instanceof L.MarkerClusterGroup).forEach(g => {
-    let n = 0; g.getLayers().forEach(m => { n += m.options.hsN; });
+  Object.values(window).filter(v => v instanceof L.Layer && v.hsCategory).forEach(g => {
+    let n = 0; g.hsMarkers.forEach(m => { n += m.options.hsN; });
     out[g.hsCategory] = n;
   });
   return out;
 }"""
+#: incidents in the map's one cluster group (the categories switched on)
+CLUSTERED = """() => {
+  const m = Object.values(window).find(v => v instanceof L.Map);
+  if (!m._hsClusters || !m.hasLayer(m._hsClusters)) return 0;
+  let n = 0; m._hsClusters.getLayers().forEach(x => { n += x.options.hsN; });
+  return n;
+}"""
+
+
+def _settle(page):
+    """Wait for Leaflet's zoom animation to end (a screenshot mid-zoom is blurred)."""
+    page.wait_for_function("() => !document.querySelector('.leaflet-zoom-anim')")
+    page.wait_for_timeout(300)
 
 
 def _clean(log):
@@ -236,14 +251,24 @@ def test_camden_map_in_browser(camden, camden_html, open_page):
     text = popup.inner_text()
     top = camden.areas.loc[camden.areas["rank"] == 1].iloc[0]
     assert "Area 1" in text and "rank 1 of 20" in text
-    assert str(top["wards"]) in text
+    for ward in str(top["wards"]).split(", "):
+        assert ward in text
+    assert top["landmark"] in text
     assert f"Incidents: {int(top['n_incidents']):,}" in text
     page.keyboard.press("Escape")
     # switch an incident layer on from the layer control: markers appear
     page.locator(".leaflet-control-layers").hover()
     page.get_by_label(re.compile(r"^\s*Anti-social behaviour")).check()
     page.wait_for_selector(".hs-cluster, .hs-inc")
-    shot = page.screenshot(path=f"{SHOTS}/camden_map.png")
+    assert page.evaluate(CLUSTERED) == expected["asb"]
+    # Gi* hot cells: off on opening, one outline per confidence bin when switched on
+    assert page.locator("path.hs-gi").count() == 0
+    page.get_by_label("Gi* hot and cold spots").check()
+    bins = maps.gistar_bins(camden.gi)
+    assert page.locator("path.hs-gi-hot").count() == len(set(bins[bins > 0]))
+    page.get_by_label("Gi* hot and cold spots").uncheck()
+    _settle(page)
+    shot = page.screenshot(path=SHOTS / "camden_map.png")
     assert shot[:8] == b"\x89PNG\r\n\x1a\n"
     _clean(log)
 
@@ -265,6 +290,9 @@ def test_xss_runs_nothing(xss_map, open_page):
     text = page.locator(".leaflet-popup-content").inner_text()
     assert f"Ward: {XSS}" in text and f"Street: {XSS}" in text
     assert XSS in page.locator(".hs-title").inner_text()
+    assert XSS in page.locator(".leaflet-control-layers").inner_text()  # category name
+    page.locator("path.hs-ward").first.hover()  # the ward named like an XSS
+    assert XSS in page.locator(".leaflet-tooltip").first.inner_text()
     assert page.locator("img[src='x']").count() == 0
     page.wait_for_timeout(200)  # an onerror would have fired by now
     _clean(log)
@@ -285,7 +313,8 @@ def test_focus_ward_map_in_browser(camden, open_page, tmp_path):
     totals = page.evaluate(CLUSTER_TOTALS)
     in_ward = gpd.sjoin(camden.inc, camden.wards.loc[[row.name]], predicate="within")
     assert sum(totals.values()) == len(in_ward)
-    page.screenshot(path=f"{SHOTS}/camden_focus_ward.png")
+    _settle(page)
+    page.screenshot(path=SHOTS / "camden_focus_ward.png")
     _clean(log)
 
 
@@ -326,7 +355,10 @@ def test_harrow_year_map_is_small_and_loads(open_page, tmp_path):
     page, log = open_page(path)
     page.wait_for_selector("path.hs-area")
     assert sum(page.evaluate(CLUSTER_TOTALS).values()) == len(inc)
-    page.screenshot(path=f"{SHOTS}/harrow_2022_map.png")
+    # every category in one cluster group: clusters are pies, not a dozen stacked discs
+    assert page.evaluate(CLUSTERED) == len(inc)
+    _settle(page)
+    page.screenshot(path=SHOTS / "harrow_2022_map.png")
     _clean(log)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import hotspots as hs
-from hotspots import plots
+from hotspots import maps, plots
 from hotspots._errors import BadInputError
 
 
@@ -44,6 +44,14 @@ def test_plot_hotspots_renders_png_with_its_elements(camden, tmp_path):
     assert scale.get_text().endswith(("km", " m"))
     (attr,) = _texts(fig, "attribution")
     assert "OpenStreetMap" in attr.get_text() and "Open Government Licence" in attr.get_text()
+    assert "police.uk" in attr.get_text()  # the Camden data come from police.uk
+    # the density legend gives the web map's classes in incidents per km²
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    classes = maps.density_classes(grid)
+    assert "Density, incidents per km²:" in legend
+    assert f"≥ {maps._dens(classes['lo'].iloc[-1])}" in legend
+    assert sum("–" in t for t in legend) == len(classes) - 1
+    assert "SYNTHETIC" not in attr.get_text()
     assert len(fig.findobj(lambda a: hasattr(a, "get_text"))) >= len(areas) + len(wards)
     # the view covers the study area
     ax = fig.axes[0]
@@ -66,7 +74,7 @@ def test_synthetic_note_and_single_layers(camden):
     inc, wards, areas, _ = camden
     fig = hs.plot_hotspots(inc.iloc[:200].assign(source="synthetic"))
     (attr,) = _texts(fig, "attribution")
-    assert "SYNTHETIC" in attr.get_text()
+    assert "SYNTHETIC" in attr.get_text() and "police.uk" not in attr.get_text()
     fig = hs.plot_hotspots(areas=areas)
     assert len(_texts(fig, "area-label")) == len(areas)
     assert len(_texts(fig, "ward-label")) == 0
