@@ -8,8 +8,9 @@ Design choices, and why:
   Python (``html.escape``) before it reaches the page, and the JSON is made safe to sit
   inside ``<script>``.
 * Incidents are aggregated: points that share a coordinate (police.uk snap points)
-  become one marker with a count, clustered per category, so a year of a borough stays a
-  few MB.
+  become one marker with a count, so a year of a borough stays a few MB. All categories
+  share one cluster group (each cluster a pie of its categories' colours); each category
+  is still switched on and off on its own in the layer control.
 * The density surface is drawn as classed polygons (grid cells dissolved by density
   class, reprojected exactly), not an image stretched over lat/lon bounds and not a
   heat layer of raw points.
@@ -706,8 +707,8 @@ def hotspot_map(
     ----------
     inc : GeoDataFrame, optional
         Incidents (``category``; ``location_desc``, ``month`` used in popups). Points at
-        the same coordinate and category become one marker with a count, clustered per
-        category.
+        the same coordinate and category become one marker with a count; one layer per
+        category in the layer control, clustered together (pie-coloured clusters).
     areas : GeoDataFrame, optional
         Ranked areas from ``hs.top_areas``: ``rank`` (numbered polygons), and in the
         popup ``wards``, ``streets``, ``n_incidents``, ``n_<category>``, ``area_m2``,
