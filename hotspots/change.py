@@ -878,6 +878,7 @@ def dual_kde(
     kernel: str = "quartic",
     weights_b: str | None = None,
     quiet: bool = False,
+    clip: Any = None,
 ) -> gpd.GeoDataFrame:
     """Density of layer `a` relative to layer `b` on one grid with one bandwidth.
 
@@ -893,15 +894,20 @@ def dual_kde(
         `a` minus share of `b` (each density divided by its layer's total, so layers
         of different sizes compare), per km².
     cell_size : float, optional
-        Metres; default from the extent of `a`. The grid covers `a` plus one
-        bandwidth; `b`'s points beyond that add nothing, so `b` may cover all London.
+        Metres; default from the extent of `a`. The grid covers `a` only; `b`'s
+        points off the grid still count near its edge, so `b` may cover all London.
     bandwidth : float, optional
         Metres, shared by both layers; default :func:`hotspots.density.default_bandwidth`
         of layer `a` (as sfhotspot's ``hotspot_dual_kde`` takes it from `x`).
     kernel : str
         See :func:`hotspots.kde`.
     weights_b : str, optional
-        Column of weights for `b` (e.g. resident counts at address points).
+        Column of weights for `b` (e.g. ``entries_exits`` of
+        :func:`hotspots.station_entries`, resident counts at address points).
+    clip : polygon or GeoDataFrame, optional
+        Study area (e.g. the borough's wards): only cells intersecting it are kept,
+        and "expected" is the ratio over it. Without it, cells of `a`'s bounding box
+        outside the area `a` was collected in would read "lower than expected".
 
     Returns
     -------
@@ -920,17 +926,19 @@ def dual_kde(
 
     a = check_nonempty(check_gdf(a, "layer a"), "layer a")
     b = check_nonempty(check_gdf(b, "layer b"), "layer b")
-    # the grid is layer a's place (plus a bandwidth): a London-wide reference layer such
-    # as every TfL station must not stretch a borough's grid over all of London
+    # the grid is layer a's place: a London-wide reference layer such as every TfL
+    # station must not stretch a borough's grid over all of London (b's points off the
+    # grid still add to the density near its edge)
     xa, ya, _ = points_xy(a)
     cs = check_positive(cell_size, "cell_size") or default_cell_size(
         (xa.min(), ya.min(), xa.max(), ya.max()))
     if bandwidth is None:
         bandwidth = default_bandwidth(xa, ya, cs)
     bandwidth = check_positive(bandwidth, "bandwidth")
-    grid = make_grid(a, cs, pad=bandwidth)
-    ka = kde(a, bandwidth=bandwidth, kernel=kernel, grid=grid, quiet=True)
-    kb = kde(b, bandwidth=bandwidth, kernel=kernel, grid=grid, weights=weights_b, quiet=True)
+    grid = make_grid(a if clip is None else clip, cs)
+    ka = kde(a, bandwidth=bandwidth, kernel=kernel, grid=grid, clip=clip, quiet=True)
+    kb = kde(b, bandwidth=bandwidth, kernel=kernel, grid=grid, weights=weights_b, clip=clip,
+             quiet=True)
     da, db = ka["density"].to_numpy(), kb["density"].to_numpy()
     tiny = 1e-12 * max(float(db.max()), 1e-300)  # below this the reference is absent
     has_ref = db > tiny

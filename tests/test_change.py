@@ -316,7 +316,7 @@ def test_dual_kde_ratio_is_kde_over_kde(barnet):
     a = barnet[barnet["month"] >= "2022-06-01"]
     b = barnet[barnet["month"] < "2022-06-01"]
     res = dual_kde(a, b, cell_size=400, bandwidth=800, quiet=True)
-    grid = make_grid(a, 400, pad=800)  # layer a's place plus one bandwidth
+    grid = make_grid(a, 400)  # layer a's place
     assert (res.attrs["grid_x0"], res.attrs["grid_ncols"]) == (grid.x0, grid.ncols)
     ka = hs.kde(a, grid=grid, bandwidth=800, quiet=True).set_index(["row", "col"])["density"]
     kb = hs.kde(b, grid=grid, bandwidth=800, quiet=True).set_index(["row", "col"])["density"]
@@ -361,7 +361,7 @@ def test_dual_kde_relative_to_station_footfall():
                    quiet=True)
     # the grid is Harrow's, not London's, although the stations cover London
     assert res.attrs["grid_ncols"] * 250 < 20_000
-    grid = make_grid(rob, 250, pad=1500)
+    grid = make_grid(rob, 250)
     kb = hs.kde(st, grid=grid, bandwidth=1500, weights="entries_exits", quiet=True)
     got = res.set_index(["row", "col"])["density_b"]
     ref = kb.set_index(["row", "col"])["density"].reindex(got.index)
@@ -370,6 +370,11 @@ def test_dual_kde_relative_to_station_footfall():
     hw = st[st["name"] == "Harrow-on-the-Hill"].geometry.iloc[0]
     near = res[res.geometry.contains(hw)].iloc[0]
     assert near["density_b"] == pytest.approx(res["density_b"].max(), rel=0.5)
+    # clipped to the borough: only its cells, "expected" measured over them
+    harrow = hs.wards("Harrow")
+    clipped = dual_kde(rob, st, weights_b="entries_exits", cell_size=250, bandwidth=1500,
+                       clip=harrow, quiet=True)
+    assert clipped.intersects(harrow.union_all()).all() and len(clipped) < len(res)
 
 
 def test_dual_kde_zero_denominator_gives_nan_not_inf():
