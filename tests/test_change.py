@@ -105,7 +105,7 @@ def test_hotspot_change_counts_and_poisson_test(barnet):
     p = sps.binomtest(int(top["n_after"]), int(top["count"]), t2 / (t1 + t2)).pvalue
     assert top.p == pytest.approx(p)
     assert set(res["label"]) <= set(CHANGE_LABELS)
-    assert (res["significant"] == (res["p"] < 0.05)).all()
+    assert (res["significant"] == (res["q"] < 0.05)).all()  # FDR across cells by default
 
 
 def test_small_numbers_are_not_over_read():
@@ -432,3 +432,16 @@ def test_cli_change_writes_map_ready_outputs(tmp_path):
     layer = gpd.read_file(tmp_path / "change.geojson")
     assert layer.crs.to_epsg() == 4326 and set(layer["label"]) <= set(CHANGE_LABELS)
     assert (tmp_path / "change.png").stat().st_size > 0
+
+
+def test_change_controls_false_discoveries_like_scipy():
+    """q equals scipy's Benjamini-Hochberg; FDR never flags more cells than raw p."""
+    from scipy.stats import false_discovery_control
+
+    inc = hs.read_incidents("harrow_crime_2022")
+    res = hs.hotspot_change(inc, quiet=True)
+    np.testing.assert_allclose(res["q"], false_discovery_control(res["p"].to_numpy()),
+                               rtol=1e-12)
+    raw = hs.hotspot_change(inc, quiet=True, fdr=False)
+    assert res["significant"].sum() <= raw["significant"].sum()
+    assert (res["significant"] == (res["q"] < 0.05)).all()
