@@ -5,14 +5,19 @@ Two kinds of points in a 10 km square:
 - **police.uk-style**: N incidents snapped to 50,000 anonymous locations (locations
   uniform; incidents per location skewed, lognormal, as real snap points are), the
   case hs.dbscan is built for (target >= 20x at 1M incidents);
-- **uniform**: N distinct points (no duplicates to collapse; target: at least as fast).
+- **uniform**: N distinct points (no duplicates to collapse; target: at least as fast);
+- **real files**: Harrow 2022 and City of London 2019 police.uk crime, and all of
+  London 2022 (849k crimes; skipped with ``quick``), with min_samples from
+  :func:`hotspots.rank.auto_min_samples` (what ``top_areas`` starts from).
 
 eps = 150 m; min_samples = 1.5x the number of incidents a uniform spread puts within
 eps (so there are many clusters and much noise in both cases).
 Each run is in a forked child so its peak memory (Linux VmHWM) is its own. The
 scikit-learn reference needs memory for every neighbour pair of the raw points; it
 is skipped ("capped") when the exact pair count, computed first, exceeds
-``REF_PAIR_CAP`` (1.2 billion, ~10 GB). Run: ``python benchmarks/bench_dbscan.py``.
+``REF_PAIR_CAP`` (1.2 billion, ~10 GB). Timings under 0.5 s are the best of three
+runs (one run of a few hundredths of a second is mostly noise).
+Run: ``python benchmarks/bench_dbscan.py [--quick]``.
 """
 
 from __future__ import annotations
@@ -116,35 +121,75 @@ def same_clustering(a, b) -> bool:
     return bool(pairs["a"].is_unique and pairs["b"].is_unique)
 
 
-def run(sizes=(10_000, 100_000, 1_000_000), uniform_sizes=(10_000, 100_000, 300_000)) -> list:
-    """Print and return time, peak memory and speed-up for each case."""
+def best_of_3(fn, *args):
+    """measure(), repeated up to three times while a run takes under 0.5 s; the fastest."""
+    best = measure(fn, *args)
+    for _ in range(2):
+        if best[0] >= 0.5:
+            break
+        again = measure(fn, *args)
+        best = min(best, again, key=lambda r: r[0])
+    return best
+
+
+REAL = ("harrow_crime_2022", "city_of_london_2019", "london_crime_2022")
+
+
+def _real_cases(quick: bool) -> list:
+    from hotspots.clusters import point_xy
+    from hotspots.rank import auto_min_samples
+
+    out = []
+    for key in REAL[:2] if quick else REAL:
+        try:
+            xy = point_xy(hs.read_incidents(key))
+        except hs.HotspotsError as exc:
+            print(f"skip {key}: {exc}")
+            continue
+        out.append((key, len(xy), xy, auto_min_samples(xy, EPS)))
+    return out
+
+
+def run(sizes=(10_000, 100_000, 1_000_000), uniform_sizes=(10_000, 100_000, 300_000),
+        quick: bool = False) -> list:
+    """Print and return time, peak memory and speed-up for each case.
+
+    ``quick`` keeps N <= 100,000 and the two small real files.
+    """
     rows = []
-    cases = [("police.uk-style", n, police_points(n)) for n in sizes]
-    cases += [("uniform", n, uniform_points(n)) for n in uniform_sizes]
+    if quick:
+        sizes = [n for n in sizes if n <= 100_000]
+        uniform_sizes = [n for n in uniform_sizes if n <= 100_000]
+    cases = [("police.uk-style", n, police_points(n), None) for n in sizes]
+    cases += [("uniform", n, uniform_points(n), None) for n in uniform_sizes]
+    cases += _real_cases(quick)
     print(f"bench_dbscan: eps={EPS:g} m, {SIDE / 1000:g} km square, "
           f"snapped to {N_LOCATIONS:,} locations")
     _ours(_gdf(police_points(2000)), 5)  # warm up lazy imports before the forked runs
     _sklearn(police_points(2000), 5)
-    for kind, n, xy in cases:
-        ms = max(5, round(1.5 * n * math.pi * EPS**2 / SIDE**2))
+    for kind, n, xy, ms in cases:
+        if ms is None:
+            ms = max(5, round(1.5 * n * math.pi * EPS**2 / SIDE**2))
         n_unique = len(collapse(xy, np.ones(n))[0])
         pairs = raw_pairs(xy)
-        t_o, m_o, ours = measure(_ours, _gdf(xy), ms)  # input frame built untimed
+        t_o, m_o, ours = best_of_3(_ours, _gdf(xy), ms)  # input frame built untimed
         row = dict(kind=kind, n=n, n_unique=n_unique, min_samples=ms, raw_pairs=pairs,
                    ours_s=t_o, ours_mib=m_o, n_clusters=int(ours[0].max() + 1))
         if pairs <= REF_PAIR_CAP:
-            t_s, m_s, ref = measure(_sklearn, xy, ms)
+            t_s, m_s, ref = best_of_3(_sklearn, xy, ms)
             row.update(sklearn_s=t_s, sklearn_mib=m_s, speedup=t_s / t_o,
                        same=same_clustering(ours, ref))
             ref_txt = (f"sklearn {t_s:7.2f} s +{m_s:6.0f} MiB  speed-up {t_s / t_o:6.1f}x  "
                        f"same clustering: {row['same']}")
         else:
             ref_txt = f"sklearn capped ({pairs:,} raw neighbour pairs > {REF_PAIR_CAP:,})"
-        print(f"  {kind:16s} n={n:>9,} ({n_unique:>9,} distinct) ms={ms:<4} "
+        print(f"  {kind:19s} n={n:>9,} ({n_unique:>9,} distinct) ms={ms:<4} "
               f"clusters={row['n_clusters']:<5} ours {t_o:6.2f} s +{m_o:6.0f} MiB | {ref_txt}")
         rows.append(row)
     return rows
 
 
 if __name__ == "__main__":
-    run()
+    import sys
+
+    run(quick="--quick" in sys.argv[1:])

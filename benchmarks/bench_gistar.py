@@ -1,11 +1,13 @@
 """Benchmark: hs.gistar vs PySAL esda.G_Local (star=True, binary queen weights + self).
 
-Grids of 50 x 50, 200 x 200 and 500 x 500 cells from uniform points with a planted
-cluster, and the real all-London 2022 file on a 250 m grid. esda needs a libpysal
-weights object (built with ``lat2W``, timed separately) then G_Local; ours is the
+N = 10k, 100k and 1M uniform points with a planted cluster in a 10 km square on
+100 m cells (100 x 100 grid); a 500 x 500 grid (50 km square, 1M points; skipped
+with ``quick``) since esda's cost grows with cells, not points; and the real files:
+Harrow 2022 on 100 m cells and all of London 2022 on 250 m cells. esda needs a
+libpysal weights object (``lat2W``, queen, timed with it) then G_Local; ours is the
 whole call (binning + two convolutions + p + FDR) from the points. Agreement: the
-largest |z_ours − Zs_esda|. Peak memory: tracemalloc.
-Run: ``python benchmarks/bench_gistar.py``.
+largest |z_ours − Zs_esda|. Peak memory: tracemalloc (numpy buffers included).
+Run: ``python benchmarks/bench_gistar.py [--quick]``.
 """
 
 from __future__ import annotations
@@ -47,32 +49,46 @@ def _case(name, inc, cell, rows):
     counts, _ = to_array(gi, "count")
     t_r, m_r, ref = measure(_esda, counts)
     z, _ = to_array(gi, "z")
-    rows.append(dict(case=name, cells=counts.size, ours_s=t_o, ours_mib=m_o, esda_s=t_r,
+    rows.append(dict(case=name, n=len(inc), cells=counts.size, ours_s=t_o, ours_mib=m_o, esda_s=t_r,
                      esda_mib=m_r, speedup=t_r / t_o,
                      max_abs_dz=float(np.abs(z.ravel() - ref.Zs).max())))
 
 
-def run(sides=(50, 200, 500)) -> list[dict]:
-    """Print and return time, peak memory, speed-up and z agreement per grid."""
+def _points(n: int, side_km: float, rng) -> gpd.GeoDataFrame:
+    """n uniform points in a square plus a planted cluster of n/20 (300 m sd) at its centre."""
+    side = side_km * 1000
+    x = np.r_[rng.uniform(0, side, n), rng.normal(side / 2, 300, n // 20)]
+    y = np.r_[rng.uniform(0, side, n), rng.normal(side / 2, 300, n // 20)]
+    return gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs=27700)
+
+
+def run(sizes=(10_000, 100_000, 1_000_000), quick: bool = False) -> list[dict]:
+    """Print and return time, peak memory, speed-up and z agreement per case.
+
+    ``quick`` keeps N <= 100,000, skips the 500 x 500 grid and all of London.
+    """
     rows: list[dict] = []
     rng = np.random.default_rng(0)
-    for side in sides:
-        n = 40 * side * side // 10
-        x = np.r_[rng.uniform(0, side * 100, n), rng.normal(side * 50, 300, n // 20)]
-        y = np.r_[rng.uniform(0, side * 100, n), rng.normal(side * 50, 300, n // 20)]
-        inc = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs=27700)
-        _case(f"uniform+cluster {side}x{side}", inc, 100, rows)
-    try:
-        _case("london_crime_2022", hs.read_incidents("london_crime_2022"), 250, rows)
-    except hs.HotspotsError as exc:
-        print(f"skip london_crime_2022: {exc}")
+    _esda(np.ones((3, 3)))  # import esda/libpysal before timing
+    for n in [n for n in sizes if n <= 100_000] if quick else sizes:
+        _case(f"N={n:,} 10 km, 100x100", _points(n, 10, rng), 100, rows)
+    if not quick:
+        _case("N=1,000,000 50 km, 500x500", _points(1_000_000, 50, rng), 100, rows)
+    for key, cell in [("harrow_crime_2022", 100)] + ([] if quick else
+                                                      [("london_crime_2022", 250)]):
+        try:
+            _case(key, hs.read_incidents(key), cell, rows)
+        except hs.HotspotsError as exc:
+            print(f"skip {key}: {exc}")
     print("bench_gistar: hs.gistar (from points) vs esda.G_Local (from the count grid)")
     for r in rows:
-        print(f"  {r['case']:<26} {r['cells']:>8,} cells  ours {r['ours_s']:6.3f} s "
+        print(f"  {r['case']:<28} {r['cells']:>8,} cells  ours {r['ours_s']:6.3f} s "
               f"{r['ours_mib']:5.0f} MiB | esda {r['esda_s']:7.2f} s {r['esda_mib']:5.0f} MiB"
               f"  x{r['speedup']:6.1f}  max|dz| {r['max_abs_dz']:.1e}")
     return rows
 
 
 if __name__ == "__main__":
-    run()
+    import sys
+
+    run(quick="--quick" in sys.argv[1:])

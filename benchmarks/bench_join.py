@@ -1,10 +1,10 @@
 """Benchmark: hs.assign_wards vs plain geopandas.sjoin, 1M points to London's 704 wards.
 
 The points are the real London 2022 police.uk coordinates (849k crimes snapped to
-far fewer anonymous map points), resampled with replacement to 1,000,000 rows, so
-the benchmark has police.uk's real share of repeated coordinates. Each method runs
-in a forked child process so its peak memory (Linux VmHWM, reset before the run) is
-its own. Run: ``python benchmarks/bench_join.py``.
+far fewer anonymous map points), resampled with replacement to 10k, 100k and
+1,000,000 rows (``quick``: not 1M), so the benchmark has police.uk's real share of
+repeated coordinates. Each method runs in a forked child process so its peak memory
+(Linux VmHWM, reset before the run) is its own. Run: ``python benchmarks/bench_join.py [--quick]``.
 """
 
 from __future__ import annotations
@@ -81,9 +81,13 @@ def _measure(fn, pts, wards) -> tuple[float, float, np.ndarray]:
     return out
 
 
-def run(n: int = N_POINTS) -> dict[str, float]:
-    """Time and peak memory of assign_wards vs geopandas.sjoin; prints and returns them."""
+def run(sizes=(10_000, 100_000, N_POINTS), quick: bool = False) -> list[dict]:
+    """Time and peak memory of assign_wards vs geopandas.sjoin per size; prints them."""
     wards = hs.wards(year=2022)
+    return [_run_one(n, wards) for n in sizes if not quick or n <= 100_000]
+
+
+def _run_one(n: int, wards: gpd.GeoDataFrame) -> dict[str, float]:
     pts = _points(n)
     n_unique = len(np.unique(np.column_stack([pts.geometry.x, pts.geometry.y]), axis=0))
     t_ours, m_ours, ours = _measure(_ours, pts, wards)
@@ -103,5 +107,7 @@ def run(n: int = N_POINTS) -> dict[str, float]:
 
 
 if __name__ == "__main__":
+    import sys
+
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    run()
+    run(quick="--quick" in sys.argv[1:])

@@ -109,3 +109,19 @@ def test_bad_inputs(camden):
         hs.gistar(camden, permutations=-1)
     with pytest.raises(BadInputError):
         hs.gistar(camden.iloc[:0])
+
+
+def test_gi_bin_is_arcgis_fdr_at_each_confidence_level(camden):
+    """Gi_Bin with FDR: BH run separately at 10%, 5%, 1% (scipy), strongest level wins."""
+    gi = hs.gistar(camden, cell_size=150, quiet=True)
+    p, z = gi["p"].to_numpy(), gi["z"].to_numpy()
+    expect = np.zeros(len(gi), int)
+    for level, alpha in ((1, 0.10), (2, 0.05), (3, 0.01)):
+        m = len(p)
+        order = np.sort(p)
+        passed = np.flatnonzero(order <= alpha * np.arange(1, m + 1) / m)
+        cut = order[passed.max()] if len(passed) else -1.0  # BH step-up threshold
+        expect[p <= cut] = level
+    expect = np.sign(z).astype(int) * expect
+    np.testing.assert_array_equal(gi["gi_bin"].to_numpy(), expect)
+    assert {1, 2, 3} <= set(expect)  # all three hot levels occur
