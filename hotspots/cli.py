@@ -472,6 +472,11 @@ def patrol(
                             "default: finish at the last stop."),
     minutes: float = typer.Option(120, help="Time budget: walking + dwell, minutes."),
     k: int = typer.Option(8, help="How many hotspot areas to consider."),
+    categories: str = typer.Option(
+        "robbery,violence_sexual,asb,streetsafe",
+        help="Incident categories, comma-separated (Op Verona's concerns by default)."),
+    hours: str = typer.Option(
+        "14-24", help='Hour window "start-end" where the data have times, or "all".'),
     walk_kmh: float = typer.Option(4.8, help="Walking speed, km/h."),
     start_time: str = typer.Option("14:00", help="Clock time at the start."),
     area_name: str = typer.Option("", help="Area name for the briefing heading."),
@@ -487,8 +492,19 @@ def patrol(
     G = hs.street_network(network)
     src = datasets.path(incidents) if incidents in datasets.registry() else incidents
     inc = hs.read_incidents(src)
-    areas = hs.patrol_areas(inc, k=k)
-    targets = hs.patrol_targets(inc, k=k, network=G, areas=areas)
+    cats = tuple(c.strip() for c in categories.split(",") if c.strip())
+    if hours.strip().lower() in ("all", ""):
+        window = None
+    else:
+        try:
+            lo, hi = (int(h) for h in hours.split("-"))
+        except ValueError:
+            raise typer.BadParameter(
+                f'--hours must look like "14-24" or "all", got {hours!r}') from None
+        window = (lo, hi)
+    areas = hs.patrol_areas(inc, categories=cats, hours=window, k=k)
+    targets = hs.patrol_targets(inc, categories=cats, hours=window, k=k, network=G,
+                                areas=areas)
     plan = hs.plan_patrol(G, targets, start=start, end=end, max_minutes=minutes,
                           walk_kmh=walk_kmh, start_time=start_time)
     plan.to_geojson(out / "route.geojson")

@@ -887,7 +887,7 @@ def patrol_map(
                             "opacity": 0.6}, "tooltip": None, "popup": None}] * len(edges)
         _polygon_layer("Street network", _geojson(edges, props), show=False).add_to(m)
     if "areas" in frames:
-        _area_layer(frames["areas"]).add_to(m)
+        _area_layer(frames["areas"], name="Hotspot areas").add_to(m)
     if "route" in frames:
         r = frames["route"]
         props = [{"style": {"className": "hs-route", "color": "#08519c", "weight": 5,
@@ -915,7 +915,7 @@ def patrol_map(
         " var icon = L.divIcon({className: 'hs-stop hs-stop-' + d[2], iconSize: [26, 26],"
         "  iconAnchor: [13, 13], html: '<div class=\"hs-num\" style=\"background:#08519c\">'"
         "  + d[2] + '</div>'});"
-        " L.marker([d[0], d[1]], {icon: icon, zIndexOffset: 1000}).bindPopup(d[3]).addTo(g); });"
+        " L.marker([d[0], d[1]], {icon: icon, zIndexOffset: 2000}).bindPopup(d[3]).addTo(g); });"
         "return g;"
     )
     _JsLayer("Stops", body).add_to(m)
@@ -935,7 +935,14 @@ def patrol_map(
     summary.append(f"{len(stops)} stops")
     dropped = getattr(plan, "dropped", None)
     if dropped is not None and len(dropped):
-        summary.append(f"{len(dropped)} target(s) dropped for time")
+        summary.append(f"{len(dropped)} target(s) left out (see the briefing)")
+    # two sets of numbers on one map: say which is which
+    summary.append("<i class='hs-dot' style='background:#08519c'></i>stops, numbered in "
+                   "walking order")
+    summary.append("<i class='hs-dot' style='background:#238b45'></i>S: start")
+    if "areas" in frames:
+        summary.append(f"<i style='background:{_AREA_COLOUR}'></i>hotspot areas, numbered "
+                       "by rank")
     legend = "<br>".join(summary)
     return _finish(m, [stops, frames.get("route"), frames.get("areas")], legends=[legend])
 

@@ -44,6 +44,7 @@ from ._atomic import atomic_write_bytes, atomic_write_text
 from ._errors import BadInputError, DataNotFoundError, HotspotsError
 from ._validate import BNG, WGS84, check_gdf, check_nonempty, check_positive
 from .boundaries import stations
+from .io import CATEGORIES
 
 log = logging.getLogger("hotspots")
 
@@ -303,7 +304,9 @@ def patrol_targets(
         covers the area (Greenwich only), and OSM amenities on the network's nodes.
     network : street graph or None
         From :func:`street_network`: snap each target to its nearest node and name
-        the street. A target over 250 m from every node is flagged unreachable.
+        the street. When an area's centre is over 250 m from every node (a park or
+        square the extract has no paths in) but its edge is within 250 m, the target
+        moves to that edge and ``why`` says so; otherwise it is flagged unreachable.
     areas : GeoDataFrame or None
         Precomputed areas (the ``hs.top_areas`` frame); None computes them with
         ``hs.top_areas`` on the filtered incidents.
@@ -347,9 +350,18 @@ def patrol_targets(
     inside = areas.geometry.contains(centre)
     centre = centre.where(inside, areas.geometry.representative_point())
     xy = np.column_stack([centre.x.to_numpy(), centre.y.to_numpy()])
+    entry = [""] * len(areas)
     if network is not None:
         _check_network(network)
         nodes, dists = _snap(network, xy)
+        # a park or square: the centre is far from every street in the extract, but the
+        # area's edge is near one, so the patrol meets the area at its edge
+        for i in np.flatnonzero(dists > SNAP_MAX_M):
+            node, pt, d = _edge_entry(network, areas.geometry.iloc[i])
+            if d <= SNAP_MAX_M:
+                entry[i] = (f"the area's edge is {d:.0f} m from this street and its centre "
+                            f"{dists[i]:.0f} m, on paths this network lacks")
+                centre.iloc[i], xy[i], nodes[i], dists[i] = pt, pt.coords[0], node, d
     else:
         nodes, dists = [None] * len(areas), np.full(len(areas), np.nan)
     poi_frame, poi_note = _default_pois(pois, network, centre)
@@ -370,6 +382,9 @@ def patrol_targets(
         near = _pois_near(poi_frame, xy[i], poi_radius)
         if near:
             why += f"; near {near}"
+        if entry[i]:
+            inner = _text(area.get("streets")) or _street_from_desc(here["desc"])
+            why += f"; walk in to the area{f' ({inner})' if inner else ''}: {entry[i]}"
         value = float(area["score"]) if "score" in areas.columns else float(n)
         rank = int(area["rank"]) if "rank" in areas.columns else i + 1
         rows.append(
@@ -405,6 +420,7 @@ def patrol_targets(
         area_method="given" if given else method,
         time_note=hour_note,
         poi_note=poi_note,
+        count_note=_count_note(sub, cats),
     )
     log.info(
         "patrol targets: %d areas from %d incidents (%s), hours %s, %d untimed; %s",
@@ -445,6 +461,10 @@ def _verona_subset(inc, categories, hours):
     """Incidents in the categories and hour window: (subset, categories, untimed, note)."""
     inc = check_gdf(inc, "incidents", ["category"])
     cats = [categories] if isinstance(categories, str) else list(categories)
+    unknown = [c for c in cats if c not in CATEGORIES]
+    if unknown or not cats:
+        raise BadInputError(f"unknown incident categories {unknown or cats}; use some of: "
+                            + ", ".join(CATEGORIES))
     sub = inc[inc["category"].isin(cats)]
     check_nonempty(sub, f"incidents in categories {cats}")
     sub, untimed, hour_note = _filter_hours(sub, hours)
@@ -481,6 +501,35 @@ def _snap(G: nx.Graph, xy: np.ndarray) -> tuple[list, np.ndarray]:
     ids, nxy = _node_table(G)
     d, j = cKDTree(nxy).query(np.atleast_2d(xy))
     return list(ids[j]), np.asarray(d, dtype=float)
+
+
+def _count_note(sub: gpd.GeoDataFrame, cats: list[str]) -> str:
+    """What the incident counts cover: categories and the months of the data."""
+    def label(c: str) -> str:
+        return CATEGORY_LABELS.get(c, c.replace("_", " "))
+
+    n = sub["category"].value_counts()
+    note = "Incident counts: " + ", ".join(f"{int(n[c])} {label(c)}" for c in n.index)
+    if "month" in sub.columns:
+        m = pd.to_datetime(sub["month"], errors="coerce").dropna()
+        if len(m):
+            note += f" ({m.min():%b %Y} to {m.max():%b %Y})"
+    absent = [label(c) for c in cats if c not in n.index]
+    if absent:
+        note += f"; none of {', '.join(absent)} in these data"
+    return note + "."
+
+
+def _edge_entry(G: nx.Graph, area: Any) -> tuple[Any, Point, float]:
+    """The node nearest to `area`, the area's point nearest to it, and their distance (m)."""
+    import shapely
+    from shapely.ops import nearest_points
+
+    ids, nxy = _node_table(G)
+    d = shapely.distance(area, shapely.points(nxy))
+    j = int(np.argmin(d))
+    node_pt = Point(nxy[j])
+    return ids[j], nearest_points(area, node_pt)[0], float(d[j])
 
 
 def _why(n: int, counts: pd.Series, reasons: pd.Series, hour_note: str) -> str:
@@ -553,6 +602,7 @@ def _default_pois(
                 geometry=[a[2] for a in am], crs=BNG))
             used.append("OSM amenities")
     used.append("no parks data (parks and green spaces not shown)")
+    used[0] = "Points of interest: " + used[0]
     frame = (pd.concat(frames, ignore_index=True) if frames
              else gpd.GeoDataFrame({"name": [], "kind": []}, geometry=[], crs=BNG))
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=BNG), "; ".join(used)
@@ -582,7 +632,8 @@ class PatrolPlan:
     ----------
     stops : GeoDataFrame
         EPSG:27700 points (the network node walked to) in visiting order: ``order``
-        (1..n), ``target_id, name, why, street, arrival`` ("HH:MM"), ``depart``,
+        (1..n), ``target_id, rank`` (the hotspot's rank, when the targets have one),
+        ``name, why, street, arrival`` ("HH:MM"), ``depart``,
         ``dwell_min``, ``walk_m`` (walk into this stop), ``cum_m``, ``value``,
         ``pois``, ``node``, ``lat``, ``lon``.
     route : GeoDataFrame
@@ -601,7 +652,9 @@ class PatrolPlan:
     start, end : shapely Point
         Start and end in EPSG:27700 (end equals the last stop on an open path).
     attrs : dict
-        The parameters used (walk_kmh, max_minutes, solver, start_time, closed...).
+        The parameters used (walk_kmh, max_minutes, solver, start_time, closed...),
+        ``start_street`` (street at the start) and ``end_time`` ("HH:MM", end of the
+        last stop or arrival at the end point).
     """
 
     stops: gpd.GeoDataFrame
@@ -669,7 +722,7 @@ class PatrolPlan:
 def _jsonable(v: Any) -> Any:
     if isinstance(v, np.generic):
         v = v.item()
-    if isinstance(v, float) and math.isnan(v):
+    if (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
         return None
     if v is None or isinstance(v, str | int | float | bool):
         return v
@@ -707,6 +760,12 @@ def _point_bng(p: Any, name: str) -> Point:
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise BadInputError(f"{name} {p!r} is not a (lat, lon) pair in degrees")
     return gpd.GeoSeries([Point(lon, lat)], crs=WGS84).to_crs(BNG).iloc[0]
+
+
+def _latlon(p: Point) -> tuple[float, float]:
+    """(lat, lon) in degrees, 6 decimals, of a BNG point."""
+    ll = gpd.GeoSeries([p], crs=BNG).to_crs(WGS84).iloc[0]
+    return round(float(ll.y), 6), round(float(ll.x), 6)
 
 
 def _parse_clock(t: str | dtime) -> int:
@@ -833,7 +892,7 @@ def plan_patrol(
     stops, route, node_path, length_m, walk_min = plan
     dwell = float(stops["dwell_min"].sum()) if len(stops) else 0.0
     notes = [G.graph.get("walk_note", WALK_NOTE)]
-    for key in ("time_note", "poi_note"):
+    for key in ("count_note", "time_note", "poi_note"):
         if targets.attrs.get(key):
             notes.append(str(targets.attrs[key]))
     if dropped:
@@ -845,7 +904,9 @@ def plan_patrol(
                 if node_path else start_pt)
     attrs = dict(walk_kmh=walk_kmh, max_minutes=max_minutes, start_time=_clock(t0),
                  closed=closed, solver=solver, exact_max=exact_max, snap_max_m=SNAP_MAX_M,
-                 n_dijkstra=len(sources),
+                 n_dijkstra=len(sources), start_street=_street_at(G, start_node),
+                 end_time=_clock(t0 + walk_min + dwell),
+                 **dict(zip(("start_lat", "start_lon"), _latlon(start_pt), strict=True)),
                  start_snap_m=round(float(_snap(G, [start_pt.coords[0]])[1][0]), 1))
     log.info("patrol plan: %d stops, %.2f km, %.0f min (%s), %d dropped, %d Dijkstra runs",
              len(stops), length_m / 1000, walk_min + dwell, solver, len(dropped), len(sources))
@@ -885,6 +946,7 @@ def _target_table(G: nx.Graph, targets: gpd.GeoDataFrame) -> pd.DataFrame:
     t["dwell_min"] = (pd.to_numeric(src["dwell_min"], errors="coerce").fillna(0).astype(int)
                       if "dwell_min" in src else 15)
     t["pois"] = src.get("pois", "")
+    t["rank"] = src.get("rank", pd.NA)  # the hotspot's rank, for people
     pts = src.geometry.representative_point()
     xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
     nodes, d = _snap(G, xy) if len(xy) else ([], np.array([]))
@@ -1048,7 +1110,8 @@ def _assemble(G, t, order, dist, paths, start_node, end_node, closed, m_per_min,
         node = t.at[i, "node"]
         dwell = int(t.at[i, "dwell_min"])
         rows.append({
-            "order": k + 1, "target_id": t.at[i, "target_id"], "name": t.at[i, "name"],
+            "order": k + 1, "target_id": t.at[i, "target_id"], "rank": t.at[i, "rank"],
+            "name": t.at[i, "name"],
             "why": t.at[i, "why"], "street": t.at[i, "street"], "arrival": _clock(clock),
             "depart": _clock(clock + dwell), "dwell_min": dwell, "walk_m": round(walk, 1),
             "cum_m": round(cum, 1), "value": float(t.at[i, "value"]), "pois": t.at[i, "pois"],
@@ -1057,7 +1120,7 @@ def _assemble(G, t, order, dist, paths, start_node, end_node, closed, m_per_min,
             "geometry": Point(G.nodes[node]["x"], G.nodes[node]["y"]),
         })
         clock += dwell
-    cols = ["order", "target_id", "name", "why", "street", "arrival", "depart", "dwell_min",
+    cols = ["order", "target_id", "rank", "name", "why", "street", "arrival", "depart", "dwell_min",
             "walk_m", "cum_m", "value", "pois", "node", "snap_m", "lat", "lon"]
     stops = gpd.GeoDataFrame(rows, columns=[*cols, "geometry"], geometry="geometry", crs=BNG)
     if len(stops):

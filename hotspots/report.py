@@ -347,15 +347,28 @@ def patrol_briefing(
                                          "tfl_stations")
     a = plan.attrs
     km = plan.length_m / 1000
+    where = a.get("start_street", "")
+    if "start_lat" in a:
+        where += f" ({a['start_lat']:.5f}, {a['start_lon']:.5f})"
+    if a.get("closed"):
+        finish = "back at the start"
+    elif len(plan.route) and plan.route["to_name"].iloc[-1] == "End":
+        finish = "at the end point"
+    else:
+        finish = "at the last stop"
     summary = (
         f"{len(plan.stops)} stops, {km:.2f} km on foot ({plan.walk_minutes:.0f} min walking at "
         f"{a.get('walk_kmh', 4.8):g} km/h) + {plan.dwell_minutes:.0f} min at stops = "
         f"{plan.minutes:.0f} min of a {a.get('max_minutes', 0):.0f} min budget. "
-        f"Start {a.get('start_time', '')}; "
-        + ("returns to the start." if a.get("closed") else "finishes at the last stop.")
+        f"Start {a.get('start_time', '')}{' at ' + where if where else ''}; finish "
+        f"{finish}{' about ' + a['end_time'] if a.get('end_time') else ''}."
+        + ("" if len(plan.stops) else " No stop fits the time budget: see 'Left out'.")
     )
+    ranked = "rank" in plan.stops.columns and plan.stops["rank"].notna().any()
     stop_rows = [
-        {"#": r["order"], "arrive": r["arrival"], "dwell (min)": r["dwell_min"],
+        {"#": r["order"],
+         **({"hotspot": f"#{int(r['rank'])}" if r["rank"] == r["rank"] else ""} if ranked else {}),
+         "arrive": r["arrival"], "dwell (min)": r["dwell_min"],
          "street": r["street"], "why": r["why"],
          "walk in (m)": f"{r['walk_m']:.0f}", "lat, lon": f"{r['lat']:.5f}, {r['lon']:.5f}"}
         for _, r in plan.stops.iterrows()

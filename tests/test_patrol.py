@@ -17,7 +17,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
-from shapely.geometry import Point
+from shapely.geometry import Point, box
 
 import hotspots as hs
 from hotspots import patrol
@@ -386,3 +386,109 @@ def test_fixed_end_is_brute_force_optimum(G, targets):
     best = min(D[0, p[0]] + sum(D[a, b] for a, b in itertools.pairwise(p)) + D[p[-1], n + 1]
                for p in itertools.permutations(range(1, n + 1)))
     assert plan.length_m == pytest.approx(best, rel=1e-9)
+
+
+def _line_graph():
+    """Two nodes 100 m apart on one street, in BNG: a hand-checkable network."""
+    G = nx.MultiGraph(crs="EPSG:27700")
+    G.add_node("A", x=530_000.0, y=180_000.0)
+    G.add_node("B", x=530_100.0, y=180_000.0)
+    G.add_edge("A", "B", length=100.0, name="Test Street")
+    return G
+
+
+def test_park_area_met_at_its_edge_far_area_unreachable():
+    # area P: 800 m wide box whose centre is 500 m from B but whose west edge is 100 m from B
+    # (a park with no paths in the extract); area F: 900 m from B at its nearest
+    G = _line_graph()
+    park = box(530_200, 179_900, 531_000, 180_100)
+    far = box(531_000, 181_000, 531_200, 181_200)
+    inc = gpd.GeoDataFrame({"category": ["robbery"] * 9, "occurred_at": [pd.NaT] * 9},
+                           geometry=[park.centroid] * 6 + [far.centroid] * 3, crs=27700)
+    areas = gpd.GeoDataFrame({"rank": [1, 2], "score": [6.0, 3.0]}, geometry=[park, far],
+                             crs=27700)
+    tg = hs.patrol_targets(inc, network=G, areas=areas, k=2)
+    p, f = tg.iloc[0], tg.iloc[1]
+    assert p["reachable"] and p["node"] == "B" and p["snap_m"] == pytest.approx(100.0)
+    assert (p.geometry.x, p.geometry.y) == pytest.approx((530_200, 180_000))
+    assert p["street"] == "Test Street"
+    assert "edge is 100 m from this street and its centre 500 m" in p["why"]
+    # F: its nearest point (531000, 181000) is hypot(900, 1000) m from B; still reported
+    assert not f["reachable"] and f["snap_m"] > patrol.SNAP_MAX_M
+    plan = hs.plan_patrol(G, tg, start=Point(530_000, 180_000), max_minutes=600)
+    assert plan.stops["target_id"].tolist() == ["T1"]
+    assert plan.dropped["target_id"].tolist() == ["T2"]
+    assert plan.length_m == pytest.approx(100.0)
+
+
+def test_unknown_category_is_a_clear_error(inc):
+    with pytest.raises(BadInputError, match="unknown incident categories.*robery"):
+        hs.patrol_targets(inc, categories=("robery",))
+
+
+def test_briefing_says_start_finish_hotspot_rank_and_what_was_counted(G, targets, inc):
+    plan = hs.plan_patrol(G, targets, start=START, max_minutes=120, start_time="18:30")
+    md, _ = patrol_briefing(plan)
+    last = plan.stops.iloc[-1]
+    assert plan.attrs["end_time"] == last["depart"]  # open path: ends with the last stop
+    assert f"about {last['depart']}" in md and "Start 18:30 at " in md
+    assert f"({START[0]:.5f}, {START[1]:.5f})" in md
+    assert plan.attrs["start_street"] in md and plan.attrs["start_street"] != "unnamed road"
+    # each stop's row carries its hotspot's rank from the targets
+    rank = targets.set_index("target_id")["rank"]
+    for _, s in plan.stops.iterrows():
+        assert s["rank"] == rank[s["target_id"]]
+        assert f"| {s['order']} | #{s['rank']} | {s['arrival']} |" in md
+    # what the counts cover, recounted independently
+    n = inc.loc[inc["category"].isin(patrol.VERONA_CATEGORIES), "category"].value_counts()
+    assert f"{n['robbery']} robbery" in md and f"{n['asb']} anti-social behaviour" in md
+    assert "Jan 2019 to Dec 2019" in md and "none of StreetSafe reports" in md
+    # nothing fits: said plainly, and the briefing still renders
+    empty = hs.plan_patrol(G, targets, start=START, max_minutes=5)
+    assert empty.stops.empty and len(empty.dropped) == len(targets)
+    assert "No stop fits the time budget" in patrol_briefing(empty)[0]
+
+
+@pytest.mark.browser
+def test_cli_westminster_graphml_london_2022_subset(tmp_path, open_page):
+    """The issue's CLI on the Westminster GraphML with London 2022 crime inside it."""
+    from typer.testing import CliRunner
+
+    from hotspots.cli import app
+
+    G = hs.street_network("osm_westminster")
+    xy = np.array([(d["x"], d["y"]) for _, d in G.nodes(data=True)])
+    lon, lat = (gpd.GeoSeries.from_xy(xy[:, 0], xy[:, 1], crs=27700).to_crs(4326)
+                .total_bounds.reshape(2, 2).T)
+    df = pd.read_csv(hs.dataset_path("london_crime_2022"))
+    df = df[df["longitude"].between(*lon) & df["latitude"].between(*lat)]
+    df = df[df["type"].isin(["robbery", "violent or sexual"])]
+    src = tmp_path / "westminster_street_crime_2022.csv"
+    df.to_csv(src, index=False)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, [
+        "patrol", "--network", str(hs.dataset_path("osm_westminster")), "--incidents", str(src),
+        "--start", "51.5101,-0.1340", "--minutes", "120", "--categories",
+        "robbery,violence_sexual", "--hours", "all", "--offline", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads((out / "route.geojson").read_text())
+    stops = [f for f in doc["features"] if f["properties"]["kind"] == "stop"]
+    assert 1 <= len(stops) <= 8
+    nodes = [f["properties"]["node"] for f in stops]
+    assert all(str(n) in {str(v) for v in G.nodes} for n in nodes)
+    assert doc["properties"]["minutes"] <= 120
+    md = (out / "briefing.md").read_text()
+    assert "footpaths absent" in md and "Jan 2022 to Dec 2022" in md
+    for f in stops:
+        assert f["properties"]["street"] in md and f["properties"]["arrival"] in md
+    page, log = open_page(out / "map.html")
+    page.wait_for_selector(".hs-stop")
+    assert page.locator(".hs-stop").count() == len(stops)
+    assert page.locator("path.hs-route").count() >= len(stops)
+    assert page.locator("path.hs-area").count() >= len(stops)
+    legend = page.locator(".hs-legend").inner_text()
+    assert "walking order" in legend and "by rank" in legend
+    page.locator(".hs-stop-1").click()
+    text = page.locator(".leaflet-popup-content").inner_text()
+    first = stops[0]["properties"]
+    assert "Stop 1" in text and f"Arrive: {first['arrival']}" in text
