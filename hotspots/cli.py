@@ -425,6 +425,8 @@ def flytip_top20_cmd(
     out: Path = typer.Option(Path("out"), help="Output folder; flytip-top20/ is made inside."),
 ) -> None:
     """The borough's top fly-tip areas, an action-plan sheet for each, and the map."""
+    import pandas as pd
+
     import hotspots as hs
 
     from ._atomic import atomic_write_csv
@@ -445,8 +447,12 @@ def flytip_top20_cmd(
         plans[a.rank] = hs.action_menu(pts[pts.within(a.geometry)], acts)
     d = out / "flytip-top20"
     atomic_write_csv(areas.drop(columns="geometry"), d / "areas.csv")
+    t = pd.to_datetime(ft["occurred_at"]).fillna(pd.to_datetime(ft["month"])) if (
+        "month" in ft) else pd.to_datetime(ft["occurred_at"])
+    span = (f"{pd.Timestamp(start):%d %b %Y} to {pd.Timestamp(end or start):%d %b %Y}"
+            if start else f"{t.min():%d %b %Y} to {t.max():%d %b %Y}")
     table, md, html_text = action_plan_sheets(
-        areas, plans, title=f"{borough}: top {len(areas)} fly-tip areas — action plans",
+        areas, plans, title=f"{borough}: top {len(areas)} fly-tip areas, {span} — action plans",
         incidents=ft, synthetic=synthetic or "synthetic" in set(ft.get("source", [])))
     atomic_write_csv(table, d / "action-plans.csv")
     write_pack(d, "action-plans", md, html_text)

@@ -82,14 +82,18 @@ class FocusWeek:
     ranking : pandas.DataFrame
         One row per ward: ``rank, ward_code, ward_name, team, score``, the score's
         parts (``part_count, part_rate, part_change, part_areas``, each 0..1), the raw
-        figures (``n_incidents, weighted, weighted_previous, change, change_pct,
-        population, rate_per_1000, n_areas, n_<category>...``), ``last_focus``,
-        ``eligible``, ``chosen``, ``reasons``.
+        figures (``n_incidents, n_previous`` (incidents in the window and the one
+        before), ``weighted, weighted_previous, change, change_pct`` (weighted),
+        ``population, rate_per_1000, n_areas, n_<category>...``), ``last_focus``,
+        ``eligible``, ``forced``, ``chosen``, ``choice_reason``, ``reasons``.
     chosen : list of str
         Ward names chosen: one per team, or one for the borough.
     areas : dict
         Ward name -> its top areas (from ``hs.top_areas`` on the window), clipped to
-        the ward, with ``area_in_ward_m2``.
+        the ward, with ``area_in_ward_m2`` and ``n_in_ward`` (the ward's window
+        incidents inside the clipped area; areas with none are left out).
+        ``n_incidents`` and ``n_<category>`` stay those of the whole area. Areas are
+        placed by ``streets`` (with ``network=``) or ``landmark`` (nearest station).
     menu : dict
         Ward name -> its action menu (:func:`action_menu`).
     week : pandas.Timestamp
@@ -357,15 +361,18 @@ def _population(population: object, wards: gpd.GeoDataFrame) -> tuple[pd.Series 
 
 
 def _top_areas(inc: gpd.GeoDataFrame, n: int, network: object, period: tuple,
-               wards: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
-    """hs.top_areas over the window (change against the previous window), or None
-    when the window has too few incidents to make any area."""
+               wards: gpd.GeoDataFrame, cw: Mapping[str, float]) -> gpd.GeoDataFrame | None:
+    """hs.top_areas over the window (change against the previous window), scored with
+    the category weights `cw` (categories weighted 0 left out), or None when the
+    window has too few incidents to make any area."""
     from .rank import top_areas
 
+    inc = inc[inc["category"].astype(str).map(cw).fillna(0.0).to_numpy() > 0]
     if len(inc) == 0:
         return None
     try:
-        areas = top_areas(inc, n=n, period=period, network=network, wards=wards, quiet=True)
+        areas = top_areas(inc, n=n, period=period, network=network, wards=wards, quiet=True,
+                          harm=dict(cw))
     except HotspotsError as exc:
         log.info("focus week: no top areas in the window (%s)", exc)
         return None
@@ -401,6 +408,19 @@ def clip_areas(areas: gpd.GeoDataFrame | None, ward_geom) -> gpd.GeoDataFrame | 
     return hit.sort_values("rank").reset_index(drop=True)
 
 
+def _with_ward_counts(areas: gpd.GeoDataFrame | None, inc: gpd.GeoDataFrame
+                      ) -> gpd.GeoDataFrame | None:
+    """Add ``n_in_ward`` (the ward's window incidents inside each clipped area) and drop
+    areas holding none: a corner of a neighbour's hotspot is not a problem here."""
+    if areas is None or len(areas) == 0:
+        return areas
+    of = _area_of(inc, areas)
+    tally = pd.Series(inc["window_weight"].to_numpy(dtype=float), index=of).groupby(
+        level=0).sum()
+    areas = areas.assign(n_in_ward=areas["rank"].map(tally).fillna(0.0).round(2))
+    return areas[areas["n_in_ward"] > 0].reset_index(drop=True)
+
+
 def _norm(x: pd.Series) -> pd.Series:
     m = float(x.max()) if len(x) else 0.0
     return x / m if m > 0 else x * 0.0
@@ -432,8 +452,9 @@ def focus_week(
         W      = sum of category weights of the ward's incidents in the window
         rate   = W per 1,000 residents
         change = W - W_previous
-        areas  = summed ``score`` of the window's top ``n_areas`` areas (hs.top_areas)
-                 whose centre is in the ward (their number is reported as n_areas)
+        areas  = summed ``score`` of the window's top ``n_areas`` areas (hs.top_areas,
+                 incidents weighted by category) whose centre is in the ward (their
+                 number is reported as n_areas)
         score  = (0.4·W/max W + 0.2·rate/max rate + 0.2·max(change, 0)/max W
                   + 0.2·areas/max areas) / (sum of the part weights used)
 
@@ -556,12 +577,19 @@ def focus_week(
     weighted = by["wnow"].sum().reindex(order, fill_value=0.0)
     weighted_prev = by["wprev"].sum().reindex(order, fill_value=0.0)
     n_now = by["now"].sum().reindex(order, fill_value=0.0)
+    n_prev = by["prev"].sum().reindex(order, fill_value=0.0)
     per_cat = frame[frame["now"] > 0].pivot_table(index="ward", columns="cat", values="now",
                                                   aggfunc="sum").reindex(order).fillna(0.0)
 
     areas_all = (_top_areas(joined, n_areas, network, (start, monday - pd.Timedelta(days=1)),
-                            wards) if len(window_inc) else None)
+                            wards, cw) if len(window_inc) else None)
     n_in, area_score = _areas_in_wards(areas_all, wards)
+    if areas_all is not None and n_month_only:
+        m0, m1 = start.to_period("M"), (monday - pd.Timedelta(days=1)).to_period("M")
+        notes.append(f"Hotspot areas use whole months ({m0:%b %Y}" +
+                     (f" to {m1:%b %Y}" if m1 != m0 else "") + ") because the data give "
+                     "months only; their incident counts cover those months, not just the "
+                     "window.")
 
     pop, pop_source = _population(population, wards)
     rate = weighted / pop.reindex(order) * 1000.0 if pop is not None else None
@@ -582,7 +610,10 @@ def focus_week(
         parts["change"] = None  # a window the data do not cover would look like a rise
         notes.append(f"The data start on {first:%d %b %Y}, after the previous window begins "
                      f"({prev_start:%d %b %Y}): the change part is left out of the score.")
-    if last_day is not None and last_day < monday - pd.Timedelta(days=7):
+    if first is not None and (first >= monday or last_day < start):
+        notes.append(f"The data cover {first:%d %b %Y} to {last_day:%d %b %Y}: nothing falls "
+                     f"in the window {start:%d %b %Y} to {monday - pd.Timedelta(days=1):%d %b %Y}.")
+    elif last_day is not None and last_day < monday - pd.Timedelta(days=7):
         notes.append(f"The data end on {last_day:%d %b %Y}, more than a week before the focus "
                      "week: the latest weeks are missing from the scores.")
     used = {k: sw[k] for k, v in parts.items() if v is not None and sw[k] > 0}
@@ -602,6 +633,7 @@ def focus_week(
     for k in ("count", "rate", "change", "areas"):
         r[f"part_{k}"] = parts[k].round(4) if parts[k] is not None else np.nan
     r["n_incidents"] = n_now.round(2)
+    r["n_previous"] = n_prev.round(2)
     r["weighted"] = weighted.round(2)
     r["weighted_previous"] = weighted_prev.round(2)
     r["change"] = change.round(2)
@@ -639,12 +671,13 @@ def focus_week(
     r.insert(0, "rank", np.arange(1, len(r) + 1))
     r = r.reset_index(drop=True)
 
+    change_ok = parts["change"] is not None  # else "up N" would compare with missing data
     groups = [None] if team_of is None else sorted(r["team"].dropna().unique().tolist())
     chosen: list[str] = []
     choice_reason: dict[str, str] = {}
     for g in groups:
         members = r if g is None else r[r["team"] == g]
-        where = "the borough" if g is None else f"the {g} team"
+        where = "the borough" if g is None else f"the {str(g).title()} team"
         f = [w for w in members["ward_name"] if w in forced]
         for w in f:
             choice_reason[w] = f"chosen by hand: {forced[w]}" if forced[w] else "chosen by hand"
@@ -659,8 +692,13 @@ def focus_week(
             continue
         top = cand.iloc[0]
         chosen.append(top["ward_name"])
-        choice_reason[top["ward_name"]] = (f"highest score in {where} ({top['score']:.2f})"
-                                           f": {_describe(top, lookback_weeks)}")
+        # wards ranked above it that rotation or a hand choice ruled out
+        names = list(members["ward_name"])
+        passed = [w for w in names[:names.index(top["ward_name"])] if why_not[w]]
+        choice_reason[top["ward_name"]] = (
+            f"highest score {'among the eligible wards of' if passed else 'in'} {where} "
+            f"({top['score']:.2f}): {_describe(top, lookback_weeks, change_ok)}"
+            + (f" (ranked higher but not eligible: {', '.join(passed)})" if passed else ""))
     if team_of is not None:  # forced wards outside any team
         for w in forced:
             if w not in chosen:
@@ -670,12 +708,13 @@ def focus_week(
     r["chosen"] = r["ward_name"].isin(chosen)
     r["choice_reason"] = [choice_reason.get(w, "") for w in r["ward_name"]]
     r["reasons"] = [
-        "; ".join(why_not[w]) if why_not[w] else _describe(row, lookback_weeks)
+        "; ".join(why_not[w]) if why_not[w] else _describe(row, lookback_weeks, change_ok)
         for w, row in zip(r["ward_name"], r.to_dict("records"), strict=True)
     ]
 
     geom = dict(zip(wards["ward_name"], wards.geometry, strict=True))
-    areas = {w: clip_areas(areas_all, geom[w]) for w in chosen}
+    areas = {w: _with_ward_counts(clip_areas(areas_all, geom[w]),
+                                  window_inc[window_inc["ward_name"] == w]) for w in chosen}
     areas = {w: a for w, a in areas.items() if a is not None}
     attrs = {
         "week": monday.strftime("%Y-%m-%d"),
@@ -722,16 +761,19 @@ def _data_span(inc: pd.DataFrame) -> tuple[pd.Timestamp | None, pd.Timestamp | N
     return (min(lo) if lo else None), (max(hi) if hi else None)
 
 
-def _describe(row: Mapping, lookback_weeks: int) -> str:
-    """'34 incidents (fly_tip 30, asb 4), up 12 on the previous 4 weeks, 3 top areas'."""
+def _describe(row: Mapping, lookback_weeks: int, with_change: bool = True) -> str:
+    """'34 incidents (fly_tip 30, asb 4), up 12 on the previous 4 weeks, 3 top areas'.
+
+    The change is in incidents (not weighted), left out when the data do not cover
+    the previous window."""
     cats = {k[2:]: v for k, v in row.items() if k.startswith("n_") and k not in
-            ("n_incidents", "n_areas") and isinstance(v, int | float) and v > 0}
+            ("n_incidents", "n_previous", "n_areas") and isinstance(v, int | float) and v > 0}
     top = sorted(cats.items(), key=lambda kv: -kv[1])[:3]
     mix = ", ".join(f"{k} {_fmt(v)}" for k, v in top)
     n = row.get("n_incidents", 0) or 0
     txt = f"{_fmt(n)} incidents" + (f" ({mix})" if mix else "")
-    ch = row.get("change", 0) or 0
-    if ch:
+    ch = n - (row.get("n_previous", 0) or 0) if with_change else 0
+    if abs(ch) >= 0.05:
         txt += (f", {'up' if ch > 0 else 'down'} {_fmt(abs(ch))} on the previous "
                 f"{lookback_weeks} weeks")
     na = int(row.get("n_areas", 0) or 0)
@@ -797,7 +839,8 @@ def _matches(inc: pd.DataFrame, spec: str) -> np.ndarray:
 
 def _street(desc: pd.Series, k: int = 2) -> str:
     s = desc.dropna().astype(str).str.replace(r"^\s*on or near\s+", "", case=False, regex=True)
-    s = s[s.str.strip() != ""]
+    # generated text ("synthetic location near X") names no street
+    s = s[(s.str.strip() != "") & ~s.str.lower().str.startswith("synthetic")]
     return " / ".join(s.value_counts().index[:k]) if len(s) else ""
 
 
@@ -811,7 +854,7 @@ def area_label(area: Mapping, incidents: pd.DataFrame | None = None) -> str:
         return str(streets)
     if incidents is not None and "location_desc" in incidents and len(incidents):
         s = _street(incidents["location_desc"])
-        if s and not s.lower().startswith("synthetic"):  # generated text names no street
+        if s:
             return s
     landmark = area.get("landmark")
     if isinstance(landmark, str) and landmark:
@@ -947,6 +990,9 @@ def _locations(inc: pd.DataFrame, area_of: np.ndarray, mult: np.ndarray,
         s = _street(inc["location_desc"], k=3)
         if s:
             parts.append(f"mostly {s}")
+    if not parts and len(inc) and areas is not None:
+        outside = ", outside its hotspot areas" if len(areas) else ""
+        parts.append(f"spread across the ward{outside} ({_fmt(mult.sum())})")
     return "; ".join(parts)
 
 

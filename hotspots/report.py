@@ -19,7 +19,9 @@ h1{font-size:1.5em;border-bottom:2px solid #333}h2{font-size:1.2em;margin-top:1.
 table{border-collapse:collapse;width:100%;margin:.6em 0}
 th,td{border:1px solid #999;padding:.25em .45em;text-align:left;vertical-align:top;font-size:.92em}
 th{background:#eee}.small{font-size:.8em;color:#444}
-@media print{body{margin:0;max-width:none}a{color:#000}}
+@media print{body{margin:0;max-width:none}a{color:#000}
+a[href]:after{content:" (" attr(href) ")";font-size:.85em}
+tr,li{break-inside:avoid}h2,h3{break-after:avoid}}
 """
 
 
@@ -127,9 +129,14 @@ def _num(v: object, nd: int = 0) -> str:
     return f"{f:.{nd}f}" if nd or abs(f - round(f)) > 0.05 else f"{f:.0f}"
 
 
+def _signed(v: float) -> str:
+    """'+12', '-3', '0' (one decimal when not whole)."""
+    return ("+" if v > 0 else "") + _num(v)
+
+
 def _issues(row: dict, k: int = 3) -> str:
     """'fly_tip 30, asb 4' from a row's n_<category> counts."""
-    skip = {"n_incidents", "n_areas"}
+    skip = {"n_incidents", "n_previous", "n_areas", "n_in_ward"}
     cats = {c[2:]: row[c] for c in row if c.startswith("n_") and c not in skip
             and isinstance(row[c], int | float) and row[c] == row[c] and row[c] > 0}
     return ", ".join(f"{c} {_num(v)}" for c, v in sorted(cats.items(), key=lambda kv: -kv[1])[:k])
@@ -152,6 +159,7 @@ def focus_area_rows(areas, incidents=None) -> list[dict]:
             "area": f"#{a['rank']}",
             "where": area_label(a, inside),
             "incidents": _num(a.get("n_incidents")),
+            **({"in this ward": _num(a["n_in_ward"])} if "n_in_ward" in a else {}),
             "main issues": _issues(a),
             "change": ("" if change is None or change != change
                        else f"{'+' if change > 0 else ''}{_num(change)}"),
@@ -190,6 +198,8 @@ def focus_summary(fw, review=None, map_files: dict | None = None,
     """
     title = f"Focus week {fw.iso_week}{' — ' + borough if borough else ''}"
     a = fw.attrs
+    # changes only when the data cover the previous window (else "+54" is an artefact)
+    with_change = "part_change" in fw.ranking and fw.ranking["part_change"].notna().any()
     b: list[tuple] = [("h1", title)]
     if "synthetic" in str(a.get("sources", "")):
         b.append(("note", "SYNTHETIC DATA: these incidents were generated for practice and "
@@ -204,13 +214,15 @@ def focus_summary(fw, review=None, map_files: dict | None = None,
     for w in fw.chosen:
         row = r.loc[w]
         team = row["team"] if isinstance(row["team"], str) and row["team"] else ""
-        b.append(("h2", f"{w}" + (f" ({team} team)" if team else "")))
+        b.append(("h2", f"{w}" + (f" ({team.title()} team)" if team else "")))
         b.append(("p", f"Why this ward: {row['choice_reason']}."))
         if map_files and w in map_files:
             b.append(("link", f"Map of {w}", map_files[w]))
         b.append(("h3", "Where the problems are"))
         inc_w = fw.incidents[fw.incidents["ward_name"] == w]
         rows = focus_area_rows(fw.areas.get(w), inc_w)
+        if not with_change:
+            rows = [{k: v for k, v in x.items() if k != "change"} for x in rows]
         if rows:
             b.append(("table", rows, None))
         else:
@@ -228,12 +240,19 @@ def focus_summary(fw, review=None, map_files: dict | None = None,
                             for x in review.to_dict("records")], None))
     b.append(("h2", "How the wards compare"))
     cols = ["rank", "ward", "team", "score", "incidents", "change", "hotspot areas", "note"]
+    if fw.ranking["team"].isna().all():  # borough-wide: no team column
+        cols.remove("team")
+    if not with_change:  # the data do not cover the previous window
+        cols.remove("change")
     top = [{"rank": x["rank"], "ward": x["ward_name"],
-            "team": x["team"] if isinstance(x["team"], str) else "",
+            "team": x["team"].title() if isinstance(x["team"], str) else "",
             "score": f"{x['score']:.2f}", "incidents": _num(x["n_incidents"]),
-            "change": _num(x["change"]), "hotspot areas": x["n_areas"],
+            "change": _signed(x["n_incidents"] - x.get("n_previous", x["n_incidents"])),
+            "hotspot areas": x["n_areas"],
             "note": "chosen" if x["chosen"] else ("" if x["eligible"] else x["reasons"])}
-           for x in fw.ranking.head(10).to_dict("records")]
+           # the top ten and every chosen ward (rotation may pick one further down)
+           for x in fw.ranking[(fw.ranking["rank"] <= 10) | fw.ranking["chosen"]]
+           .to_dict("records")]
     b.append(("table", top, cols))
     notes = list(fw.notes) + [
         f"Score parts and weights: {a['score_weights']} (each part relative to the highest "

@@ -296,3 +296,90 @@ def test_cli_focus_week_and_top20(tmp_path):
     sheets = pd.read_csv(d / "action-plans.csv", keep_default_na=False)
     assert sheets["area"].nunique() == 20 and (sheets["owner"] == "").all()
     assert (d / "map.html").exists() and (d / "action-plans.html").exists()
+
+
+def test_score_weights_are_configurable(year, wards):
+    inc, _ = year
+    fw = hs.focus_week(inc, wards, week="2022-05-09", population=False,
+                       score_weights={"count": 1, "change": 0, "areas": 0})
+    r = fw.ranking
+    # count only: the score is each ward's weighted count over the busiest ward's
+    np.testing.assert_allclose(r["score"], r["weighted"] / r["weighted"].max(), atol=1e-3)
+    assert fw.attrs["score_weights"] == "count 1"
+    # category weights: fly-tips weighted 0 leave nothing to choose
+    fw0 = hs.focus_week(inc, wards, week="2022-05-09", population=False,
+                        weights={"fly_tip": 0})
+    assert fw0.chosen == [] and (fw0.ranking["score"] == 0).all()
+    with pytest.raises(BadInputError, match="unknown part"):
+        hs.focus_week(inc, wards, week="2022-05-09", score_weights={"size": 1})
+
+
+def test_areas_clipped_to_ward_with_in_ward_counts(year, wards):
+    inc, _ = year
+    fw = hs.focus_week(inc, wards, week="2022-06-06", population=False, teams=pd.DataFrame(
+        {"ward_name": sorted(wards["ward_name"]),
+         "team": [("East", "West", "Central")[i % 3] for i in range(len(wards))]}))
+    geom = dict(zip(wards["ward_name"], wards.geometry, strict=True))
+    occ = pd.to_datetime(inc["occurred_at"])
+    win = inc[(occ >= "2022-05-09") & (occ < "2022-06-06")]
+    assert any(len(fw.areas.get(w, [])) for w in fw.chosen)
+    for w, a in fw.areas.items():
+        ward_geom = geom[w].buffer(0.01)
+        assert a.geometry.within(ward_geom).all()
+        assert (a["area_in_ward_m2"] <= a["area_m2"] + 1).all()
+        pts = win[win["ward_name"] == w]
+        for row in a.itertuples():  # independent recount (areas do not overlap)
+            assert row.n_in_ward == pts.within(row.geometry).sum() > 0
+        assert a["landmark"].str.contains("station").any()
+
+
+def test_reasons_and_locations_read_plainly(year, wards):
+    inc, _ = year
+    # data start 3 Jan: the previous window of 7 Feb is not covered, so no "up N"
+    fw = hs.focus_week(inc, wards, week="2022-02-07", population=False)
+    assert not fw.ranking["reasons"].str.contains(r"\bup \d|\bdown \d").any()
+    fw = hs.focus_week(inc, wards, week="2022-06-06", population=False,
+                       history=pd.DataFrame({"week": ["2022-05-30"],
+                                             "ward": [hs.focus_week(
+                                                 inc, wards, week="2022-06-06",
+                                                 population=False).chosen[0]]}))
+    r = fw.ranking.set_index("ward_name")
+    w = fw.chosen[0]
+    assert "among the eligible wards" in r.at[w, "choice_reason"]
+    assert "up" in r.at[w, "reasons"] or "down" in r.at[w, "reasons"]
+    n_prev = r.at[w, "n_previous"]
+    occ = pd.to_datetime(inc["occurred_at"])
+    assert n_prev == ((occ >= "2022-04-11") & (occ < "2022-05-09") &
+                      (inc["ward_name"] == w)).sum()
+    for m in fw.menu.values():  # generated location text never shows as a street
+        assert not m["locations"].str.contains("synthetic location").any()
+        assert (m["locations"] != "").all()
+
+
+def test_sample_actions_log_and_history_in_cli(tmp_path):
+    """The shipped sample history (W03-W05) and actions log drive the W06 pack."""
+    from typer.testing import CliRunner
+
+    from hotspots.cli import app
+    from hotspots.datasets import PROJECT_ROOT
+
+    sample = PROJECT_ROOT / "sample_data"
+    hist = tmp_path / "history.csv"
+    hist.write_bytes((sample / "harrow_focus_history_2022_synthetic.csv").read_bytes())
+    log = sample / "harrow_focus_actions_log_2022_synthetic.csv"
+    res = CliRunner().invoke(app, ["focus-week", "--week", "2022-02-07", "--teams",
+                                   "--history", str(hist), "--actions", str(log),
+                                   "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    h = pd.read_csv(hist)
+    before = set(h[h["week"] < "2022-02-07"]["ward"])
+    now = set(h[h["week"] == "2022-02-07"]["ward"])
+    assert len(now) == 3 and not now & before  # rotation: none of the last 3 weeks' wards
+    md = (tmp_path / "focus-week-2022-W06" / "councillor-summary.md").read_text()
+    expect = pd.read_csv(log)
+    fpn = expect[(expect["week"] == "2022-01-31") &
+                 (expect["measure"] == "FPNs evidenced (fly tip)")]["value"].sum()
+    assert f"| FPNs evidenced (fly tip) | {fpn} |" in md
+    assert "Last week's actions (week of 2022-01-31)" in md and "21 a month" in md
+    for w in now:  # chosen wards are in the comparison table even when ranked low
+        assert md.count(f"| {w} |") >= 1
