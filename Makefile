@@ -36,8 +36,9 @@ test: $(STAMP) browser
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# BENCH_ARGS=--quick: N <= 100k and the small real files only (about a minute)
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 backtest: $(STAMP)
 	$(BIN)/hotspots backtest

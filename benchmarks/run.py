@@ -2,9 +2,9 @@
 
 Each benchmark prints its own detailed figures; this collects the rows they return
 (a dict or a list of dicts) into one table at the end. ``python benchmarks/run.py
-[name ...]`` runs only the named ones (e.g. ``kde gistar``). The full run takes about
-15 minutes on 2 cores (the 1M-point references are slow: scikit-learn DBSCAN needs
-6 GB); ``--quick`` keeps N <= 100,000 and the small real files (about 2 minutes).
+[name ...]`` runs only the named ones (e.g. ``kde gistar``). The full run takes more than
+10 minutes on 2 cores (the 1M-point references are slow: scikit-learn DBSCAN needs
+6 GB); ``--quick`` keeps N <= 100,000 and the small real files (about a minute).
 """
 
 from __future__ import annotations
