@@ -12,24 +12,22 @@ Two kinds of points in a 10 km square:
 
 eps = 150 m; min_samples = 1.5x the number of incidents a uniform spread puts within
 eps (so there are many clusters and much noise in both cases).
-Each run is in a forked child so its peak memory (Linux VmHWM) is its own. The
+Time and memory: :mod:`_measure` (each run in a forked child, peak RSS). The
 scikit-learn reference needs memory for every neighbour pair of the raw points; it
 is skipped ("capped") when the exact pair count, computed first, exceeds
-``REF_PAIR_CAP`` (1.2 billion, ~10 GB). Timings under 0.5 s are the best of three
-runs (one run of a few hundredths of a second is mostly noise).
+``REF_PAIR_CAP`` (1.2 billion, ~10 GB). Agreement: same clustering (same core
+points, same noise, clusters equal up to renumbering).
 Run: ``python benchmarks/bench_dbscan.py [--quick]``.
 """
 
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
-import time
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from _measure import best_of, header, line, row
 from scipy.spatial import cKDTree
 from sklearn.cluster import DBSCAN
 
@@ -77,41 +75,6 @@ def _sklearn(xy, ms):
     return m.labels_, core
 
 
-def _rss_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-def _child(fn, args, q) -> None:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS mark
-        ok = True
-    except OSError:
-        ok = False
-    base = _rss_kib("VmRSS")
-    t0 = time.perf_counter()
-    res = fn(*args)
-    dt = time.perf_counter() - t0
-    q.put((dt, (_rss_kib("VmHWM") - base) / 1024 if ok else float("nan"), res))
-
-
-def measure(fn, *args):
-    """(seconds, peak extra MiB, result) of fn(*args) in a forked child (Linux)."""
-    if not Path("/proc/self/status").exists():
-        t0 = time.perf_counter()
-        res = fn(*args)
-        return time.perf_counter() - t0, float("nan"), res
-    ctx = mp.get_context("fork")
-    q = ctx.Queue()
-    p = ctx.Process(target=_child, args=(fn, args, q))
-    p.start()
-    out = q.get()
-    p.join()
-    return out
-
-
 def same_clustering(a, b) -> bool:
     """Same core points, clusters equal up to renumbering on them, same noise."""
     (la, ca), (lb, cb) = a, b
@@ -119,17 +82,6 @@ def same_clustering(a, b) -> bool:
         return False
     pairs = pd.DataFrame({"a": la[ca], "b": lb[ca]}).drop_duplicates()
     return bool(pairs["a"].is_unique and pairs["b"].is_unique)
-
-
-def best_of_3(fn, *args):
-    """measure(), repeated up to three times while a run takes under 0.5 s; the fastest."""
-    best = measure(fn, *args)
-    for _ in range(2):
-        if best[0] >= 0.5:
-            break
-        again = measure(fn, *args)
-        best = min(best, again, key=lambda r: r[0])
-    return best
 
 
 REAL = ("harrow_crime_2022", "city_of_london_2019", "london_crime_2022")
@@ -152,7 +104,7 @@ def _real_cases(quick: bool) -> list:
 
 def run(sizes=(10_000, 100_000, 1_000_000), uniform_sizes=(10_000, 100_000, 300_000),
         quick: bool = False) -> list:
-    """Print and return time, peak memory and speed-up for each case.
+    """Print and return time, peak memory, ratio and agreement for each case.
 
     ``quick`` keeps N <= 100,000 and the two small real files.
     """
@@ -163,8 +115,8 @@ def run(sizes=(10_000, 100_000, 1_000_000), uniform_sizes=(10_000, 100_000, 300_
     cases = [("police.uk-style", n, police_points(n), None) for n in sizes]
     cases += [("uniform", n, uniform_points(n), None) for n in uniform_sizes]
     cases += _real_cases(quick)
-    print(f"bench_dbscan: eps={EPS:g} m, {SIDE / 1000:g} km square, "
-          f"snapped to {N_LOCATIONS:,} locations")
+    header(f"bench_dbscan: hs.dbscan vs sklearn DBSCAN, eps={EPS:g} m, {SIDE / 1000:g} km "
+           f"square, snapped to {N_LOCATIONS:,} locations")
     _ours(_gdf(police_points(2000)), 5)  # warm up lazy imports before the forked runs
     _sklearn(police_points(2000), 5)
     for kind, n, xy, ms in cases:
@@ -172,20 +124,20 @@ def run(sizes=(10_000, 100_000, 1_000_000), uniform_sizes=(10_000, 100_000, 300_
             ms = max(5, round(1.5 * n * math.pi * EPS**2 / SIDE**2))
         n_unique = len(collapse(xy, np.ones(n))[0])
         pairs = raw_pairs(xy)
-        t_o, m_o, ours = best_of_3(_ours, _gdf(xy), ms)  # input frame built untimed
-        row = dict(kind=kind, n=n, n_unique=n_unique, min_samples=ms, raw_pairs=pairs,
-                   ours_s=t_o, ours_mib=m_o, n_clusters=int(ours[0].max() + 1))
+        ours = best_of(_ours, _gdf(xy), ms)  # input frame built untimed
+        n_clusters = int(ours.result[0].max() + 1)
+        case = f"{kind} {n:,}"
         if pairs <= REF_PAIR_CAP:
-            t_s, m_s, ref = best_of_3(_sklearn, xy, ms)
-            row.update(sklearn_s=t_s, sklearn_mib=m_s, speedup=t_s / t_o,
-                       same=same_clustering(ours, ref))
-            ref_txt = (f"sklearn {t_s:7.2f} s +{m_s:6.0f} MiB  speed-up {t_s / t_o:6.1f}x  "
-                       f"same clustering: {row['same']}")
+            ref, ref_name = best_of(_sklearn, xy, ms), "sklearn"
+            same = same_clustering(ours.result, ref.result)
+            agreement = f"same clustering: {'yes' if same else 'NO'}"
         else:
-            ref_txt = f"sklearn capped ({pairs:,} raw neighbour pairs > {REF_PAIR_CAP:,})"
-        print(f"  {kind:19s} n={n:>9,} ({n_unique:>9,} distinct) ms={ms:<4} "
-              f"clusters={row['n_clusters']:<5} ours {t_o:6.2f} s +{m_o:6.0f} MiB | {ref_txt}")
-        rows.append(row)
+            ref, ref_name = None, f"sklearn capped ({pairs:,} raw pairs > {REF_PAIR_CAP:,})"
+            agreement = "not checked"
+        print(line(case, ours, ref, ref_name, agreement)
+              + f" | {n_unique:,} distinct, ms={ms}, {n_clusters} clusters")
+        rows.append(row(case, n, ours, ref, ref_name, agreement, n_unique=n_unique,
+                        min_samples=ms, raw_pairs=pairs, n_clusters=n_clusters))
     return rows
 
 

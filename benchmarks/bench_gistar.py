@@ -6,34 +6,25 @@ with ``quick``) since esda's cost grows with cells, not points; and the real fil
 Harrow 2022 on 100 m cells and all of London 2022 on 250 m cells. esda needs a
 libpysal weights object (``lat2W``, queen, timed with it) then G_Local; ours is the
 whole call (binning + two convolutions + p + FDR) from the points. Agreement: the
-largest |z_ours − Zs_esda|. Peak memory: tracemalloc (numpy buffers included).
+largest |z_ours − Zs_esda| over all cells. Time and memory: :mod:`_measure` (each run in
+a forked child, peak RSS).
 Run: ``python benchmarks/bench_gistar.py [--quick]``.
 """
 
 from __future__ import annotations
 
-import time
-import tracemalloc
 import warnings
 
 import geopandas as gpd
 import numpy as np
+from _measure import best_of, header, line, row
 
 import hotspots as hs
 from hotspots.grid import to_array
 
 
-def measure(fn, *args, **kw):
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    out = fn(*args, **kw)
-    dt = time.perf_counter() - t0
-    peak = tracemalloc.get_traced_memory()[1] / 2**20
-    tracemalloc.stop()
-    return dt, peak, out
-
-
-def _esda(counts):
+def _esda(counts: np.ndarray) -> np.ndarray:
+    """esda's Gi* z (Zs) on a count grid: lat2W queen weights (timed with it), binary + self."""
     from esda import G_Local
     from libpysal.weights import lat2W
 
@@ -41,17 +32,25 @@ def _esda(counts):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return G_Local(counts.ravel().astype(float), w, star=True, transform="B",
-                       permutations=0)
+                       permutations=0).Zs
 
 
-def _case(name, inc, cell, rows):
-    t_o, m_o, gi = measure(hs.gistar, inc, cell_size=cell, quiet=True)
-    counts, _ = to_array(gi, "count")
-    t_r, m_r, ref = measure(_esda, counts)
-    z, _ = to_array(gi, "z")
-    rows.append(dict(case=name, n=len(inc), cells=counts.size, ours_s=t_o, ours_mib=m_o, esda_s=t_r,
-                     esda_mib=m_r, speedup=t_r / t_o,
-                     max_abs_dz=float(np.abs(z.ravel() - ref.Zs).max())))
+def _ours(inc, cell: float) -> tuple[np.ndarray, np.ndarray]:
+    """hs.gistar from the points; the count and z grids (small to send back)."""
+    gi = hs.gistar(inc, cell_size=cell, quiet=True)
+    return to_array(gi, "count")[0], to_array(gi, "z")[0]
+
+
+def _case(name: str, inc, cell: float, rows: list) -> None:
+    ours = best_of(_ours, inc, cell)
+    counts, z = ours.result
+    ref = best_of(_esda, counts)
+    dz = float(np.abs(z.ravel() - ref.result).max())
+    agreement = f"max|dz| {dz:.1e}"
+    case = f"{name}, {counts.shape[0]}x{counts.shape[1]}"
+    print(line(case, ours, ref, "esda", agreement) + f" | {len(inc):,} points", flush=True)
+    rows.append(row(case, len(inc), ours, ref, "esda.G_Local", agreement, cells=counts.size,
+                    max_abs_dz=dz))
 
 
 def _points(n: int, side_km: float, rng) -> gpd.GeoDataFrame:
@@ -63,28 +62,25 @@ def _points(n: int, side_km: float, rng) -> gpd.GeoDataFrame:
 
 
 def run(sizes=(10_000, 100_000, 1_000_000), quick: bool = False) -> list[dict]:
-    """Print and return time, peak memory, speed-up and z agreement per case.
+    """Print and return time, peak memory, ratio and z agreement per case.
 
     ``quick`` keeps N <= 100,000, skips the 500 x 500 grid and all of London.
     """
     rows: list[dict] = []
     rng = np.random.default_rng(0)
-    _esda(np.ones((3, 3)))  # import esda/libpysal before timing
+    header("bench_gistar: hs.gistar (from points) vs esda.G_Local (from the count grid)")
+    _esda(np.ones((3, 3)))  # import esda/libpysal and hotspots' lazy modules before timing
+    _ours(_points(1000, 1, np.random.default_rng(1)), 100)
     for n in [n for n in sizes if n <= 100_000] if quick else sizes:
-        _case(f"N={n:,} 10 km, 100x100", _points(n, 10, rng), 100, rows)
+        _case(f"N={n:,} 10 km", _points(n, 10, rng), 100, rows)
     if not quick:
-        _case("N=1,000,000 50 km, 500x500", _points(1_000_000, 50, rng), 100, rows)
+        _case("N=1,000,000 50 km", _points(1_000_000, 50, rng), 100, rows)
     for key, cell in [("harrow_crime_2022", 100)] + ([] if quick else
                                                       [("london_crime_2022", 250)]):
         try:
-            _case(key, hs.read_incidents(key), cell, rows)
+            _case(f"{key} {cell:g} m", hs.read_incidents(key), cell, rows)
         except hs.HotspotsError as exc:
             print(f"skip {key}: {exc}")
-    print("bench_gistar: hs.gistar (from points) vs esda.G_Local (from the count grid)")
-    for r in rows:
-        print(f"  {r['case']:<28} {r['cells']:>8,} cells  ours {r['ours_s']:6.3f} s "
-              f"{r['ours_mib']:5.0f} MiB | esda {r['esda_s']:7.2f} s {r['esda_mib']:5.0f} MiB"
-              f"  x{r['speedup']:6.1f}  max|dz| {r['max_abs_dz']:.1e}")
     return rows
 
 
