@@ -76,6 +76,8 @@ def open_page(browser):
 
         page.on("dialog", on_dialog)
         page.goto(Path(path).resolve().as_uri(), wait_until="load")
+        # Leaflet's fit-to-data zoom animates: clicks and screenshots wait for it to end
+        page.wait_for_function("() => !document.querySelector('.leaflet-zoom-anim')")
         pages.append(page)
         return page, log
 
