@@ -31,6 +31,16 @@ log = logging.getLogger("hotspots")
 # memory stays bounded (about 16 bytes a pair), at the cost of a second pass.
 _PAIR_BUDGET = 8_000_000
 
+#: tighter (eps, min_samples) factors tried in turn by :func:`split_cluster`, each
+#: raising the density a core point needs (min_samples / eps²) by 1.5-2.25×: shorter
+#: links first, since big clusters are chains of dense places, then denser cores,
+#: then shorter links with proportionally fewer neighbours (for sparse chains where
+#: no point has min_samples within a shorter eps)
+SPLIT_STEPS = ((2 / 3, 1.0), (1.0, 1.5), (2 / 3, 2 / 3), (0.5, 0.5))
+#: split_cluster never links points closer than this (metres): about the spacing of
+#: police.uk snap points in central London, below which links carry no information
+MIN_SPLIT_EPS = 25.0
+
 DEFAULT_HDBSCAN_MAX = 300_000  # raw points; HDBSCAN cannot use weights (see hdbscan)
 
 
@@ -294,6 +304,119 @@ def hdbscan(
     return out
 
 
+def cluster_hulls(xy: np.ndarray, pos: np.ndarray, buffer: float) -> np.ndarray:
+    """Convex hull of each group's points buffered by ``buffer`` metres.
+
+    ``pos`` numbers each point's group 0..k-1 (every group non-empty); returns the k
+    polygons, group 0 first. The one definition of a cluster's area, shared by
+    :func:`cluster_areas` and :func:`split_cluster`.
+    """
+    order = np.argsort(pos, kind="stable")
+    return shapely.buffer(
+        shapely.convex_hull(shapely.multipoints(xy[order], indices=pos[order])), buffer
+    )
+
+
+def split_cluster(
+    xy: np.ndarray,
+    w: np.ndarray,
+    eps: float,
+    min_samples: float,
+    max_area: float,
+) -> list[tuple[np.ndarray, float]]:
+    """Pieces of one cluster small enough to cover, by re-clustering its own members.
+
+    A cluster whose area (hull buffered by ``eps / 2``, as :func:`cluster_hulls`)
+    exceeds ``max_area`` is clustered again, on its members only, with the first of
+    :data:`SPLIT_STEPS` that changes it (each demands a denser neighbourhood:
+    shorter links, eps never below :data:`MIN_SPLIT_EPS`, and/or more neighbours
+    per unit area); each piece is
+    then split the same way from its own settings, until every piece fits or no
+    tighter setting changes it (then it is kept whole, over the limit). Members that
+    become noise belong to no piece, so pieces only shrink.
+
+    Parameters
+    ----------
+    xy, w : arrays
+        The cluster's incidents (metres) and their weights (as for :func:`dbscan`).
+    eps, min_samples : float
+        The settings the cluster was found with.
+    max_area : float
+        Largest area in m² a piece may have.
+
+    Returns
+    -------
+    list of (member indices into ``xy``, eps of the piece)
+        One entry per piece, in a fixed order (depth first, larger pieces first);
+        the cluster itself, unchanged, when it already fits. A piece's area is
+        ``cluster_hulls`` with buffer eps/2 of its own eps, so it lies inside its
+        parent's area.
+    """
+    uxy, uw, inv = collapse(xy, w)
+    out: list[tuple[np.ndarray, float]] = []
+    # stack of (unique-point indices, eps, min_samples); pieces pushed in reverse
+    # so they come out largest first
+    stack = [(np.arange(len(uxy)), float(eps), float(min_samples))]
+    while stack:
+        idx, e, m = stack.pop()
+        pieces = None
+        if shapely.area(cluster_hulls(uxy[idx], np.zeros(len(idx), int), e / 2)[0]) > max_area:
+            for fe, fm in SPLIT_STEPS:
+                e2, m2 = max(e * fe, MIN_SPLIT_EPS), m * fm
+                if m2 / e2**2 <= m / e**2:  # not denser (eps at its floor)
+                    continue
+                lab, _ = dbscan_labels(uxy[idx], uw[idx], e2, m2)
+                k = len(np.unique(lab[lab >= 0]))
+                # progress: more pieces, members dropped, or a tighter buffer
+                if k >= 2 or (k == 1 and ((lab < 0).any() or e2 < e)):
+                    lab = renumber(lab, uxy[idx], uw[idx])
+                    pieces = [(idx[lab == i], e2, m2) for i in range(k)]
+                    break
+        if pieces is None:
+            out.append((idx, e))
+        else:
+            stack.extend(reversed(pieces))
+    # back from unique points to incidents
+    order = np.argsort(inv, kind="stable")
+    starts = np.r_[0, np.cumsum(np.bincount(inv, minlength=len(uxy)))]
+    return [
+        (np.concatenate([order[starts[u] : starts[u + 1]] for u in idx]), e) for idx, e in out
+    ]
+
+
+def piece_areas(xy: np.ndarray, pieces: list[tuple[np.ndarray, float]]) -> np.ndarray:
+    """Polygons for the pieces of one cluster (:func:`split_cluster`), sharing no area.
+
+    Each piece is the hull of its members buffered by its eps/2 (:func:`cluster_hulls`,
+    so it lies inside the parent's area). Where hulls of two pieces overlap, each
+    place goes to the piece holding the nearest member (Voronoi cells of the
+    members), so no incident is counted in two pieces; a piece keeps all of its
+    hull that no other piece's hull reaches. Every member stays inside its piece.
+    """
+    pos = np.repeat(np.arange(len(pieces)), [len(m) for m, _ in pieces])
+    rows = np.concatenate([m for m, _ in pieces])
+    hulls = cluster_hulls(xy[rows], pos, np.array([e / 2 for _, e in pieces]))
+    if len(pieces) < 2:
+        return hulls
+    uxy, _, inv = collapse(xy[rows], np.ones(len(rows)))
+    upos = np.empty(len(uxy), np.int64)
+    upos[inv] = pos  # a coordinate is in one piece (pieces are clusters of coordinates)
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(
+            shapely.multipoints(uxy), extend_to=shapely.union_all(hulls), ordered=True
+        )
+    )
+    out = []
+    for i, h in enumerate(hulls):
+        others = shapely.union_all(np.delete(hulls, i))
+        if not shapely.intersects(h, others):
+            out.append(h)
+            continue
+        near = shapely.union_all(cells[upos == i])
+        out.append(shapely.union(shapely.intersection(h, near), shapely.difference(h, others)))
+    return np.asarray(out)
+
+
 def cluster_areas(
     labelled: gpd.GeoDataFrame,
     buffer: float | None = None,
@@ -338,12 +461,7 @@ def cluster_areas(
     lab = df["cluster"].to_numpy()
     ids = np.unique(lab)
     pos = np.searchsorted(ids, lab)
-    # one multipoint per cluster, hull and buffer vectorised
-    order = np.argsort(pos, kind="stable")
-    xy = point_xy(members)[order]
-    hulls = shapely.buffer(
-        shapely.convex_hull(shapely.multipoints(xy, indices=pos[order])), buffer
-    )
+    hulls = cluster_hulls(point_xy(members), pos, buffer)
     out = pd.DataFrame(
         {
             "cluster": ids.astype(np.int64),

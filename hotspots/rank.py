@@ -27,7 +27,15 @@ import shapely
 from ._errors import BadInputError
 from ._validate import BNG, WGS84, check_gdf, check_nonempty, check_positive, weights_array
 from .boundaries import describe_location
-from .clusters import cluster_areas, collapse, dbscan, hdbscan, point_xy
+from .clusters import (
+    cluster_areas,
+    collapse,
+    dbscan,
+    hdbscan,
+    piece_areas,
+    point_xy,
+    split_cluster,
+)
 
 log = logging.getLogger("hotspots")
 
@@ -44,6 +52,10 @@ MS_LADDER = (1.0, 1.5, 2.25, 3.4, 5.0, 7.5, 0.7, 0.5, 0.35, 0.25)
 EPS_LADDER = (1.0, 2 / 3, 0.5, 1 / 3)
 _AREA_CELL = 500.0
 KDE_CELL, KDE_BANDWIDTH = 50.0, 150.0  # metres, defaults for method="kde"
+#: largest hotspot area in m² (20 ha, about a 450 m square): see top_areas' max_area
+DEFAULT_MAX_AREA = 200_000.0
+#: each KDE split step drops this share of a region's coolest cells
+KDE_SPLIT_QUANTILE = 0.25
 
 
 def harm_weights() -> pd.DataFrame:
@@ -247,6 +259,7 @@ def candidate_areas(
     min_samples: float | None = None,
     cell_size: float | None = None,
     bandwidth: float | None = None,
+    max_area: float | None = DEFAULT_MAX_AREA,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """Candidate hotspot polygons (unranked) and the parameters chosen.
 
@@ -261,6 +274,16 @@ def candidate_areas(
     the share being the first of 2%, 5%, 10%, 20% that yields ``n`` regions (else
     the one yielding most).
 
+    Areas larger than ``max_area`` m² are then split (None: never): DBSCAN and
+    HDBSCAN clusters by re-clustering their own members with tighter DBSCAN settings
+    (:func:`hotspots.clusters.split_cluster`; for HDBSCAN from eps 150 m and
+    min_samples = min_cluster_size, unweighted as HDBSCAN is), KDE regions by
+    raising the density threshold within the region (:func:`_split_region`).
+    Incidents that fall out (noise, cooler cells) belong to no piece. The parameters
+    record ``max_area``, ``n_split`` (areas split), ``n_pieces`` (pieces they gave)
+    and ``n_oversize`` (areas still too big because no tighter setting changes them;
+    0 on all the shipped data).
+
     Returns
     -------
     (GeoDataFrame with ``geometry`` only, dict of chosen parameters)
@@ -270,7 +293,8 @@ def candidate_areas(
     w = np.ones(len(inc)) if weight is None else np.asarray(weight, float)
     work = inc[["geometry"]].copy()
     work[_W] = w
-    params: dict[str, Any] = {"method": method}
+    max_area = check_positive(max_area, "max_area")
+    params: dict[str, Any] = {"method": method, "max_area": max_area}
     if method in ("dbscan", "hdbscan"):
         user_eps = check_positive(eps, "eps")
         eps = user_eps or DEFAULT_EPS
@@ -294,17 +318,77 @@ def candidate_areas(
             lab, ms, eps = best
             params.update(eps=eps, min_samples=ms)
             areas = cluster_areas(lab, buffer=eps / 2)
+            geoms = _split_clusters(lab, areas, xy, w, eps, ms, max_area, params)
         else:
             # HDBSCAN has no weights: cluster size in incidents, the uniform expectation
             mcs = max(5, round(uniform_expectation(xy, eps))) if auto else max(3, int(ms))
             lab = hdbscan(work, min_cluster_size=mcs, quiet=True)
             params.update(min_cluster_size=mcs, buffer=eps / 2)
             areas = cluster_areas(lab, buffer=eps / 2)
-        return gpd.GeoDataFrame(geometry=areas.geometry.array, crs=BNG), params
-    return _kde_regions(work, n, cell_size, bandwidth, params)
+            ones = np.ones(len(xy))
+            geoms = _split_clusters(lab, areas, xy, ones, eps, mcs, max_area, params)
+        return gpd.GeoDataFrame(geometry=geoms, crs=BNG), params
+    return _kde_regions(work, n, cell_size, bandwidth, max_area, params)
 
 
-def _kde_regions(work, n, cell_size, bandwidth, params):
+def _split_clusters(lab, areas, xy, w, eps, min_samples, max_area, params) -> np.ndarray:
+    """Cluster polygons with every one over ``max_area`` replaced by its pieces."""
+    geoms = areas.geometry.array
+    big = np.flatnonzero(areas["area_m2"].to_numpy() > max_area) if max_area else []
+    labels = lab["cluster"].to_numpy()
+    keep = np.ones(len(geoms), bool)
+    keep[big] = False
+    out = [np.asarray(geoms[keep])]
+    for c in areas["cluster"].to_numpy()[big]:
+        rows = np.flatnonzero(labels == c)
+        pieces = split_cluster(xy[rows], w[rows], eps, min_samples, max_area)
+        out.append(piece_areas(xy[rows], pieces))
+    out = np.concatenate(out)
+    n_pieces = len(out) - int(keep.sum())
+    _record_split(params, len(big), n_pieces, shapely.area(out), max_area)
+    return out
+
+
+def _record_split(params, n_split, n_pieces, area, max_area) -> None:
+    params.update(n_split=int(n_split), n_pieces=int(n_pieces))
+    if max_area:
+        params["n_oversize"] = int((np.asarray(area) > max_area).sum())
+        if params["n_oversize"]:
+            log.info("top_areas: %d areas stay above max_area=%g m²: no tighter setting "
+                     "splits them", params["n_oversize"], max_area)
+
+
+def _split_region(dens: np.ndarray, cells: np.ndarray, max_cells: int) -> list[np.ndarray]:
+    """Pieces (flat cell indices) of a KDE hot region of at most ``max_cells`` cells.
+
+    Within the region the density threshold rises to the region's own
+    :data:`KDE_SPLIT_QUANTILE` quantile (cells at or below it drop out), and the
+    connected (8-neighbour) parts left are split the same way until they fit. Every
+    step drops at least the coolest cell, so it ends; a region of equal cells that
+    is still too big is kept whole.
+    """
+    from scipy import ndimage
+
+    out = []
+    stack = [cells]
+    while stack:
+        idx = stack.pop()
+        d = dens.ravel()[idx]
+        hot = idx[d > np.quantile(d, KDE_SPLIT_QUANTILE)] if len(idx) > max_cells else idx
+        if len(hot) in (0, len(idx)):
+            out.append(idx)
+            continue
+        # label within the bounding box of what is left
+        r, c = np.divmod(hot, dens.shape[1])
+        box = np.zeros((r.max() - r.min() + 1, c.max() - c.min() + 1), bool)
+        box[r - r.min(), c - c.min()] = True
+        lab, k = ndimage.label(box, structure=np.ones((3, 3)))
+        part = lab[r - r.min(), c - c.min()]
+        stack.extend(hot[part == i] for i in range(k, 0, -1))
+    return out
+
+
+def _kde_regions(work, n, cell_size, bandwidth, max_area, params):
     from scipy import ndimage
 
     from .density import kde
@@ -330,7 +414,23 @@ def _kde_regions(work, n, cell_size, bandwidth, params):
     lab, k, share = best
     polys = cell_polygons(grid)
     flat = lab.ravel()
-    geoms = [shapely.union_all(polys[flat == i]) for i in range(1, k + 1)]
+    order = np.argsort(flat, kind="stable")
+    bounds = np.searchsorted(flat[order], np.arange(1, k + 2))
+    regions = [order[bounds[i] : bounds[i + 1]] for i in range(k)]
+    cell_area = float(g.attrs.get("cell_size", cell_size)) ** 2
+    n_split = 0
+    if max_area:
+        max_cells = max(1, int(max_area // cell_area))
+        split = []
+        for cells in regions:
+            if len(cells) > max_cells:
+                n_split += 1
+                split += _split_region(dens, cells, max_cells)
+            else:
+                split.append(cells)
+        regions = split
+    geoms = [shapely.union_all(polys[cells]) for cells in regions]
+    _record_split(params, n_split, len(regions) - (k - n_split), shapely.area(geoms), max_area)
     params.update(
         cell_size=g.attrs.get("cell_size"), bandwidth=g.attrs.get("bandwidth"), kde_share=share
     )
@@ -487,6 +587,7 @@ def top_areas(
     wards: gpd.GeoDataFrame | None = None,
     cell_size: float | None = None,
     bandwidth: float | None = None,
+    max_area: float | None = DEFAULT_MAX_AREA,
     quiet: bool = False,
 ) -> gpd.GeoDataFrame:
     """The ``n`` areas to focus on, ranked by a documented score.
@@ -529,6 +630,17 @@ def top_areas(
         fall in.
     cell_size, bandwidth : float, optional
         KDE grid and kernel radius in metres (method="kde"); default 50 m and 150 m.
+    max_area : float or None, default 200,000 m² (20 ha)
+        Largest area to return. A hotspot is a place a patrol covers: the
+        crime-and-place literature works at street segments and small places, and a
+        foot patrol of a hot spot lasts about 15 minutes. 20 ha is a square of about
+        450 m, a few minutes' walk across, so those 15 minutes walk its streets
+        rather than cross it once; areas still vary in size below it. Without a
+        limit, clusters chain dense centres together (DBSCAN's top area on Camden,
+        June 2019: 306 ha holding 1,607 of 4,075 crimes). Larger candidate areas
+        are split into denser pieces (see :func:`candidate_areas`); ``None`` keeps
+        them whole. An area stays above the limit only when no tighter setting
+        changes it (counted in ``attrs["n_oversize"]``).
 
     Returns
     -------
@@ -537,7 +649,9 @@ def top_areas(
         n_<category>..., area_m2, wards, lat, lon, change_n, change_pct, landmark``
         (+ ``streets``), ``geometry``. ``landmark`` places the area relative to the
         nearest TfL station ("350 m NE of Kenton station"; "" beyond 2 km), so a
-        person can find it when the data carry no street names.
+        person can find it when the data carry no street names. ``attrs`` holds
+        the chosen parameters, among them ``max_area``, ``n_split`` (candidate areas
+        split), ``n_pieces`` and ``n_oversize``.
 
     Notes
     -----
@@ -595,7 +709,9 @@ def top_areas(
         raise BadInputError("no incidents left after the category/period/hours filters")
     w = incident_weights(sub, weights, harm)
     r = _recency(t[cur], rstart, rend) if t is not None else np.ones(len(sub))
-    cand, params = candidate_areas(sub, method, n, w, eps, min_samples, cell_size, bandwidth)
+    cand, params = candidate_areas(
+        sub, method, n, w, eps, min_samples, cell_size, bandwidth, max_area
+    )
     xy = point_xy(sub)
     pt, ar = points_in_areas(xy, cand.geometry.array)
     s = score_areas(cand.geometry.array, pt, ar, w, r)

@@ -191,3 +191,89 @@ def test_hours_as_clock_strings_and_harm_csv_path(flytips, tmp_path):
 def test_bad_filters_raise_plain_errors(harrow, kw):
     with pytest.raises(hs.BadInputError):
         hs.top_areas(harrow, n=3, quiet=True, **kw)
+
+
+# --- max_area: areas a patrol can cover ------------------------------------------------
+
+MAX_AREA = 200_000.0  # the documented default, 20 ha
+
+
+@pytest.fixture(scope="module")
+def camden():
+    return hs.read_incidents("camden_2019_06")
+
+
+@pytest.fixture(scope="module")
+def city():
+    return hs.read_incidents("city_of_london_2019")
+
+
+@pytest.mark.parametrize("key", ["camden", "harrow", "city"])
+def test_no_area_exceeds_max_area(key, request):
+    inc = request.getfixturevalue(key)
+    for method, harm in [("dbscan", None), ("dbscan", True), ("hdbscan", None), ("kde", None)]:
+        a = hs.top_areas(inc, method=method, harm=harm, quiet=True)
+        what = f"{key} {method} harm={harm}"
+        assert 5 <= len(a) <= 20, what  # KDE finds only 9 hot regions in the small City
+        assert a["area_m2"].max() <= MAX_AREA, what
+        assert a.attrs["max_area"] == MAX_AREA and a.attrs["n_oversize"] == 0, what
+        np.testing.assert_array_equal(a["n_incidents"], count_within(inc, a.geometry.array))
+
+
+def test_max_area_none_keeps_chained_clusters(camden):
+    """Without a limit DBSCAN chains Camden's centre into one area; the default splits it."""
+    whole = hs.top_areas(camden, max_area=None, quiet=True)
+    assert whole["area_m2"].iloc[0] > 3_000_000 and whole["n_incidents"].iloc[0] == 1607
+    assert whole.attrs["n_split"] == 0 and "max_area" not in whole.attrs
+    # max_area=None is plain cluster_areas of hs.dbscan with the chosen settings
+    lab = hs.dbscan(camden, eps=whole.attrs["eps"], min_samples=whole.attrs["min_samples"],
+                    quiet=True)
+    ref = hs.cluster_areas(lab)
+    assert ref.geometry.geom_equals_exact(whole.geometry.iloc[0], 1e-6).any()
+    split = hs.top_areas(camden, quiet=True)
+    assert split.attrs["n_split"] >= 1 and split.attrs["n_pieces"] > split.attrs["n_split"]
+    assert split["area_m2"].max() <= MAX_AREA
+
+
+def test_split_conserves_incidents(camden):
+    """Pieces of Camden's chained centre: inside the parent, disjoint, members kept."""
+    from hotspots.clusters import piece_areas, point_xy, split_cluster
+
+    whole = hs.top_areas(camden, max_area=None, quiet=True)
+    eps, ms = whole.attrs["eps"], whole.attrs["min_samples"]
+    lab = hs.dbscan(camden, eps=eps, min_samples=ms, quiet=True)
+    areas = hs.cluster_areas(lab)
+    big = areas.iloc[areas["area_m2"].argmax()]
+    members = lab[lab["cluster"] == big["cluster"]]
+    xy = point_xy(members)
+    pieces = split_cluster(xy, np.ones(len(xy)), eps, ms, MAX_AREA)
+    polys = piece_areas(xy, pieces)
+    assert len(pieces) >= 2 and len(polys) == len(pieces)
+    idx = np.concatenate([m for m, _ in pieces])
+    assert len(np.unique(idx)) == len(idx) < len(xy)  # disjoint; some fell out as noise
+    assert all(e < eps for _, e in pieces)
+    assert (gpd.GeoSeries(polys).area <= MAX_AREA).all()
+    parent = big.geometry.buffer(1e-6)
+    assert all(parent.covers(p) for p in polys)
+    # every incident (of all Camden) in a piece was in its parent, and in one piece only
+    inside = gpd.sjoin(camden[["geometry"]], gpd.GeoDataFrame(geometry=list(polys), crs=27700),
+                       predicate="intersects")
+    assert not inside.index.duplicated().any()
+    in_parent = set(camden.index[camden.intersects(big.geometry)])
+    assert set(inside.index) <= in_parent
+    # each piece holds all its own members
+    for (m, _), p in zip(pieces, polys, strict=True):
+        assert gpd.GeoSeries(members.geometry.iloc[m].array).intersects(p).all()
+
+
+def test_kde_split_pieces_inside_their_regions(camden):
+    from hotspots.rank import candidate_areas
+
+    a, pa = candidate_areas(camden, "kde", 20)
+    b, _ = candidate_areas(camden, "kde", 20, max_area=None)
+    assert pa["n_split"] >= 1 and (a.area <= MAX_AREA).all() and (b.area > MAX_AREA).any()
+    covered = [b.buffer(1e-6).covers(g).sum() for g in a.geometry]
+    assert covered == [1] * len(a)
+    ii, jj = a.sindex.query(a.geometry, predicate="intersects")
+    assert (a.geometry.iloc[ii[ii < jj]].intersection(a.geometry.iloc[jj[ii < jj]],
+                                                      align=False).area < 1e-6).all()
