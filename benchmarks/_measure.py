@@ -1,13 +1,15 @@
 """The one measuring helper every benchmark uses: wall time and peak memory of a call.
 
 Each call runs in a forked child process (Linux), so its peak memory is its own and
-not hidden by what earlier runs left allocated: the child resets its peak-RSS mark
-(``/proc/self/clear_refs`` = 5), runs the call timed with ``time.perf_counter``, and
-reports ``VmHWM - VmRSS`` (peak resident memory above what it started with, C/C++
-allocations included) from ``/proc/self/status``. Where that is not possible (no fork
-or no clear_refs) the call runs in this process and the peak is tracemalloc's (Python
-and numpy allocations only; GEOS, BLAS or scikit-learn's C buffers are missed).
-:data:`MEMORY` says which one is used; every benchmark prints it.
+not hidden by what earlier runs left allocated. The child first returns free heap
+pages to the OS (``malloc_trim``, so memory freed earlier but still resident is not
+silently reused), resets its peak-RSS mark (``/proc/self/clear_refs`` = 5), runs the
+call timed with ``time.perf_counter``, and reports ``VmHWM - VmRSS`` from
+``/proc/self/status``: peak resident memory above what it started with, C/C++
+allocations included. Where that is not possible (no fork or no clear_refs) the call
+runs in this process and the peak is tracemalloc's (Python and numpy allocations only;
+GEOS, BLAS or scikit-learn's C buffers are missed). :data:`MEMORY` says which one is
+used; every benchmark prints it.
 
 Because the child is a fork, anything a call imports or caches lazily is lost when it
 exits: benchmarks warm each function up once in the parent before measuring it.
@@ -15,6 +17,10 @@ exits: benchmarks warm each function up once in the parent before measuring it.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
+import gc
 import multiprocessing as mp
 import time
 import tracemalloc
@@ -44,7 +50,7 @@ def _can_fork_rss() -> bool:
 
 FORKED_RSS = _can_fork_rss()
 #: which memory measure the numbers are (printed by every benchmark)
-MEMORY = ("peak RSS above start (VmHWM after clear_refs) in a forked child per run"
+MEMORY = ("peak RSS above start (VmHWM after malloc_trim + clear_refs), forked child per run"
           if FORKED_RSS else "tracemalloc peak (Python/numpy allocations only), in-process")
 
 
@@ -67,8 +73,22 @@ def _in_process(fn: Callable, args: tuple, kw: dict) -> Measurement:
     return Measurement(dt, peak, out)
 
 
+def _release_free_heap() -> None:
+    """Hand free heap pages back to the OS, so the child's start RSS holds no free memory.
+
+    Without this a run can reuse memory the parent freed but glibc kept resident, and
+    its allocations would not raise the peak above the start: memory under-reported.
+    """
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if name:
+        with contextlib.suppress(OSError, AttributeError):  # not glibc: no malloc_trim
+            ctypes.CDLL(name).malloc_trim(0)
+
+
 def _child(conn, fn: Callable, args: tuple, kw: dict) -> None:
     try:
+        _release_free_heap()
         _CLEAR_REFS.write_text("5")  # peak mark = current RSS
         base = _kib("VmRSS")
         t0 = time.perf_counter()
