@@ -84,3 +84,29 @@ def open_page(browser):
     yield _open
     for p in pages:
         p.close()
+
+
+# Real incident sets shared by the test modules. Library functions never mutate their
+# inputs (a tested contract), so one read per session serves every test.
+@pytest.fixture(scope="session")
+def camden():
+    """Camden street crime and ASB, June 2019 (police.uk via Camden open data)."""
+    import hotspots as hs
+
+    return hs.read_incidents("camden_2019_06")
+
+
+@pytest.fixture(scope="session")
+def harrow():
+    """Harrow street crime 2022 (police.uk via crimemappingdata)."""
+    import hotspots as hs
+
+    return hs.read_incidents("harrow_crime_2022")
+
+
+@pytest.fixture(scope="session")
+def city():
+    """City of London Police street crime 2019 (police.uk CSV)."""
+    import hotspots as hs
+
+    return hs.read_incidents("city_of_london_2019")

@@ -13,16 +13,6 @@ from hotspots import clusters
 from hotspots.clusters import point_xy
 
 
-@pytest.fixture(scope="module")
-def harrow():
-    return hs.read_incidents("harrow_crime_2022")
-
-
-@pytest.fixture(scope="module")
-def city():
-    return hs.read_incidents("city_of_london_2019")
-
-
 def assert_same_dbscan(xy, ours, sk_labels, sk_core, eps):
     """Same core points, a bijection between clusters on core points, same noise,
     and every border point within eps of a core point of the cluster it joined."""

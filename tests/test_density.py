@@ -21,16 +21,6 @@ from hotspots.density import (
 from hotspots.grid import make_grid, points_xy, to_array
 
 
-@pytest.fixture(scope="module")
-def camden():
-    return hs.read_incidents("camden_2019_06")
-
-
-@pytest.fixture(scope="module")
-def harrow():
-    return hs.read_incidents("harrow_crime_2022")
-
-
 def brute(x, y, grid, h, kernel, w=None):
     """Direct evaluation: every point's kernel at every cell centre (per m²)."""
     xy, inv = np.unique(np.c_[x, y], axis=0, return_inverse=True)

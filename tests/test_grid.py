@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import shapely
 
-import hotspots as hs
 from hotspots._errors import BadInputError
 from hotspots.grid import (
     Grid,
@@ -21,11 +20,6 @@ from hotspots.grid import (
     to_array,
     to_gdf,
 )
-
-
-@pytest.fixture(scope="module")
-def camden():
-    return hs.read_incidents("camden_2019_06")
 
 
 def test_default_cell_size_rule():

@@ -14,10 +14,6 @@ import hotspots as hs
 VOCAB = list(hs.CATEGORIES)
 
 
-@pytest.fixture(scope="module")
-def harrow():
-    return hs.read_incidents("harrow_crime_2022")
-
 
 @pytest.fixture(scope="module")
 def harrow_top(harrow):
@@ -198,14 +194,6 @@ def test_bad_filters_raise_plain_errors(harrow, kw):
 MAX_AREA = 200_000.0  # the documented default, 20 ha
 
 
-@pytest.fixture(scope="module")
-def camden():
-    return hs.read_incidents("camden_2019_06")
-
-
-@pytest.fixture(scope="module")
-def city():
-    return hs.read_incidents("city_of_london_2019")
 
 
 @pytest.mark.parametrize("key", ["camden", "harrow", "city"])

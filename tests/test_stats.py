@@ -18,10 +18,6 @@ esda = pytest.importorskip("esda")
 weights = pytest.importorskip("libpysal.weights")
 
 
-@pytest.fixture(scope="module")
-def camden():
-    return hs.read_incidents("camden_2019_06")
-
 
 def esda_g(y, w, **kw):
     with warnings.catch_warnings():
