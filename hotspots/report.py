@@ -389,7 +389,7 @@ def patrol_briefing(
          **({"hotspot": f"#{int(r['rank'])}" if r["rank"] == r["rank"] else ""} if ranked else {}),
          "arrive": r["arrival"], "dwell (min)": r["dwell_min"],
          "street": r["street"], "why": r["why"],
-         "walk in (m)": f"{r['walk_m']:.0f}", "lat, lon": f"{r['lat']:.5f}, {r['lon']:.5f}"}
+         "walked to here (m)": f"{r['walk_m']:.0f}", "lat, lon": f"{r['lat']:.5f}, {r['lon']:.5f}"}
         for _, r in plan.stops.iterrows()
     ]
     dropped_rows = [{"target": r["name"], "reason": r["reason"]}
