@@ -356,6 +356,9 @@ def focus_week_cmd(
                                            "(repeatable)."),
     exclude: list[str] | None = typer.Option(None, help='Exclude by hand: "Ward=reason" '
                                              "(repeatable)."),
+    network: str | None = typer.Option(None, help="Street network (OSM XML/GraphML path or "
+                                       "registry key, e.g. osm_city_of_london): areas "
+                                       "are named by their streets."),
     offline: bool = typer.Option(False, help="Inline the maps' scripts (no network needed)."),
     out: Path = typer.Option(Path("out"), help="Output folder; a focus-week-YYYY-Www "
                              "folder is made inside."),
@@ -372,13 +375,14 @@ def focus_week_cmd(
     from .report import write_focus_pack
 
     wards, inc, _ = _focus_inputs(borough, incidents, year)
+    G = hs.street_network(network) if network else None
     with warnings.catch_warnings(record=True) as caught:  # e.g. unknown wards in --history
         warnings.simplefilter("always", UserWarning)
         fw = hs.focus_week(inc, wards, week=week,
                            teams=teams_csv if teams_csv else (teams or None),
                            history=history, lookback_weeks=lookback_weeks,
                            exclude_recent=exclude_recent, force=_pairs(force, "force"),
-                           exclude=_pairs(exclude, "exclude"), actions=menu)
+                           exclude=_pairs(exclude, "exclude"), actions=menu, network=G)
     for w in caught:
         console.print(f"[yellow]warning:[/] {w.message}", highlight=False)
     d = out / f"focus-week-{fw.iso_week}"
@@ -421,6 +425,9 @@ def flytip_top20_cmd(
     end: str | None = typer.Option(None, help="Last day of the period (inclusive)."),
     n: int = typer.Option(20, help="How many areas."),
     menu: Path | None = typer.Option(None, help="Your own actions menu CSV."),
+    network: str | None = typer.Option(None, help="Street network (OSM XML/GraphML path or "
+                                       "registry key, e.g. osm_city_of_london): areas "
+                                       "are named by their streets."),
     offline: bool = typer.Option(False, help="Inline the map's scripts (no network needed)."),
     out: Path = typer.Option(Path("out"), help="Output folder; flytip-top20/ is made inside."),
 ) -> None:
@@ -438,7 +445,8 @@ def flytip_top20_cmd(
     if len(ft) == 0:
         raise HotspotsError("no fly-tips (category fly_tip) in the incidents")
     period = (start, end or start) if start else None
-    areas = hs.top_areas(ft, n=n, categories="fly_tip", period=period, wards=wards)
+    G = hs.street_network(network) if network else None
+    areas = hs.top_areas(ft, n=n, categories="fly_tip", period=period, wards=wards, network=G)
     acts = load_actions(menu)
     pts = ft[["category", "subcategory", "location_desc", "geometry"]] if {
         "subcategory", "location_desc"} <= set(ft.columns) else ft

@@ -383,3 +383,63 @@ def test_sample_actions_log_and_history_in_cli(tmp_path):
     assert "Last week's actions (week of 2022-01-31)" in md and "21 a month" in md
     for w in now:  # chosen wards are in the comparison table even when ranked low
         assert md.count(f"| {w} |") >= 1
+
+
+@pytest.fixture(scope="module")
+def city_flytips(tmp_path_factory, city):
+    """Real City of London 2019 ASB and criminal-damage locations relabelled as dated
+    fly-tips (day spread deterministically inside each police.uk month), as a CSV."""
+    sub = city[city["category"].isin(["asb", "criminal_damage_arson"])].reset_index(drop=True)
+    day = pd.to_timedelta((np.arange(len(sub)) * 7) % 28, unit="D")
+    ll = sub.geometry.to_crs(4326)
+    path = tmp_path_factory.mktemp("city") / "city_flytips.csv"
+    pd.DataFrame({
+        "incident_id": [f"ft{i}" for i in range(len(sub))], "category": "fly_tip",
+        "subcategory": "black bags", "location_desc": sub["location_desc"],
+        "occurred_at": (pd.to_datetime(sub["month"]) + day + pd.Timedelta(hours=10))
+        .dt.strftime("%Y-%m-%d %H:%M"),
+        "lon": ll.x.round(6), "lat": ll.y.round(6)}).to_csv(path, index=False)
+    return path
+
+
+def _edge_names(G) -> set[str]:
+    return {str(d.get("name")) for _, _, d in G.edges(data=True)}
+
+
+def test_focus_week_network_names_areas_by_streets(city_flytips):
+    inc = hs.read_incidents(city_flytips)
+    G = hs.street_network("osm_city_of_london")
+    fw = hs.focus_week(inc, hs.wards(borough="City of London", year=2022),
+                       week="2019-10-07", network=G)
+    assert fw.chosen and any(len(a) for a in fw.areas.values())
+    edges = _edge_names(G)
+    for a in fw.areas.values():
+        assert (a["streets"].str.len() > 0).all()
+        for s in a["streets"]:  # every name is a street of the network
+            assert all(any(p in e for e in edges) for p in s.split(" / "))
+
+
+def test_cli_network_option_names_streets(tmp_path, city_flytips):
+    from typer.testing import CliRunner
+
+    from hotspots.cli import app
+
+    common = ["--borough", "City of London", "--incidents", str(city_flytips),
+              "--network", "osm_city_of_london", "--out", str(tmp_path)]
+    res = CliRunner().invoke(app, ["focus-week", "--week", "2019-10-07", *common])
+    assert res.exit_code == 0, res.output
+    d = tmp_path / "focus-week-2019-W41"
+    areas = pd.read_csv(d / "areas.csv")
+    assert areas["streets"].notna().all() and (areas["streets"].str.len() > 0).all()
+    md = (d / "councillor-summary.md").read_text()
+    assert all(f"| {s} |" in md for s in areas["streets"])  # the 'where' column
+    res = CliRunner().invoke(app, ["flytip-top20", "--n", "8", *common])
+    assert res.exit_code == 0, res.output
+    d = tmp_path / "flytip-top20"
+    areas = pd.read_csv(d / "areas.csv")
+    assert len(areas) == 8 and (areas["streets"].str.len() > 0).all()
+    sheets = pd.read_csv(d / "action-plans.csv", keep_default_na=False)
+    assert set(sheets["where"]) <= set(areas["streets"]) and len(sheets)
+    md = (d / "action-plans.md").read_text()
+    for r in areas.itertuples():
+        assert f"## Area #{r.rank}: {r.streets}" in md
