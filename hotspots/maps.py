@@ -45,6 +45,7 @@ from ._errors import BadInputError, HotspotsError
 from ._validate import WGS84, check_gdf
 from .datasets import PROJECT_ROOT
 from .plots import area_categories, category_colour, category_label, incident_attribution
+from .rank import change_label
 
 log = logging.getLogger("hotspots")
 
@@ -414,7 +415,8 @@ def _change_layer(result: gpd.GeoDataFrame, show: bool = True) -> tuple[_JsLayer
     return _polygon_layer("Change over time", _geojson(dissolved, props), show=show), legend
 
 
-def _area_popup(row: pd.Series, cats: list[str], n_areas: int) -> str:
+def _area_popup(row: pd.Series, cats: list[str], n_areas: int,
+                compared: str | None = None) -> str:
     rank = _num(row.get("rank"))
     parts = [f"<div class='hs-popup'><b>Area {rank}</b> (rank {rank} of {n_areas})"]
     if "wards" in row.index:
@@ -455,7 +457,9 @@ def _area_popup(row: pd.Series, cats: list[str], n_areas: int) -> str:
             txt = f"{float(cn):+,.0f}"
             if pd.notna(cp) and np.isfinite(float(cp)):
                 txt += f" ({float(cp):+.0f}%)"
-        parts.append(f"Change on previous period: {_e(txt)}")
+        # top_areas records the two periods compared (attrs change_from/change_to)
+        parts.append(f"Change, {_e(compared)}: {_e(txt)}" if compared
+                     else f"Change on previous period: {_e(txt)}")
     parts.append("</div>")
     return "".join(parts)
 
@@ -466,10 +470,11 @@ def _area_layer(areas: gpd.GeoDataFrame, name: str = "Top areas") -> _JsLayer:
         rank=np.arange(1, len(areas) + 1))
     cats = area_categories(areas)
     n = len(areas)
+    compared = change_label(areas.attrs)
     props, labels = [], []
     pts = areas.geometry.representative_point().to_crs(WGS84)
     for (_, row), pt in zip(areas.iterrows(), pts, strict=True):
-        popup = _area_popup(row, cats, n)
+        popup = _area_popup(row, cats, n, compared)
         r = int(row["rank"])
         props.append({
             "style": {"className": f"hs-area hs-area-{r}", "color": _AREA_COLOUR, "weight": 2.5,

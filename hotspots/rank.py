@@ -158,19 +158,40 @@ def _window(
     return start - (e - start), start, e
 
 
-def _split_halves(t: pd.Series, month_only: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Masks of the first and second halves (equal length) of the data's time span."""
+def _split_halves(t: pd.Series, month_only: bool
+                  ) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+    """Masks of the first and second halves (equal length) of the data's time span, and
+    the bounds (start, middle, end), end exclusive, or None when there is no split."""
     if month_only:
         months = np.sort(t.dt.to_period("M").unique())
         k = len(months) // 2
         if k == 0:
             z = np.zeros(len(t), bool)
-            return z, z
+            return z, z, None
         per = t.dt.to_period("M")
-        return per.isin(months[-2 * k : -k]).to_numpy(), per.isin(months[-k:]).to_numpy()
+        bounds = (months[-2 * k].to_timestamp(), months[-k].to_timestamp(),
+                  (months[-1] + 1).to_timestamp())
+        return (per.isin(months[-2 * k : -k]).to_numpy(), per.isin(months[-k:]).to_numpy(),
+                bounds)
     t0, t1 = t.min(), t.max()
     mid = t0 + (t1 - t0) / 2
-    return (t < mid).to_numpy(), (t >= mid).to_numpy()
+    return (t < mid).to_numpy(), (t >= mid).to_numpy(), (t0, mid, t1 + pd.Timedelta(1))
+
+
+def _span_iso(a: pd.Timestamp, b: pd.Timestamp, month_only: bool) -> str:
+    """[a, b) as an ISO 8601 interval with an inclusive end: '2022-01/2022-06' for whole
+    months, else days ('2022-01-01/2022-06-30')."""
+    fmt = "%Y-%m" if month_only else "%Y-%m-%d"
+    return f"{a.strftime(fmt)}/{(b - pd.Timedelta(1)).strftime(fmt)}"
+
+
+def change_label(attrs: Any) -> str | None:
+    """'2022-07-01 to 2022-12-31 vs 2022-01-01 to 2022-06-30' from the ``change_from``
+    / ``change_to`` attrs of ``top_areas`` (None when they are missing)."""
+    a, b = attrs.get("change_from"), attrs.get("change_to")
+    if not (isinstance(a, str) and isinstance(b, str)):
+        return None
+    return f"{b.replace('/', ' to ')} vs {a.replace('/', ' to ')}"
 
 
 def _recency(
@@ -651,7 +672,9 @@ def top_areas(
         nearest TfL station ("350 m NE of Kenton station"; "" beyond 2 km), so a
         person can find it when the data carry no street names. ``attrs`` holds
         the chosen parameters, among them ``max_area``, ``n_split`` (candidate areas
-        split), ``n_pieces`` and ``n_oversize``.
+        split), ``n_pieces`` and ``n_oversize``; with a change, ``change_from`` and
+        ``change_to``: the two compared periods as ISO 8601 intervals, ends inclusive
+        (``"2022-01-01/2022-06-30"``; ``"2022-01/2022-06"`` for month-only data).
 
     Notes
     -----
@@ -668,6 +691,7 @@ def top_areas(
     previous period of equal length; without ``period``, the second half of the
     data's time span − the first half (month-only data: the last ⌊k/2⌋ months −
     the ⌊k/2⌋ before). ``change_pct`` = 100 × change_n / previous (NaN when 0).
+    ``attrs["change_from"]``/``["change_to"]`` name the two periods compared.
     """
     inc = check_gdf(inc, "incidents")
     check_nonempty(inc, "incidents")
@@ -696,10 +720,12 @@ def top_areas(
         cur = base & ((t >= s0) & (t < e0)).to_numpy()
         prev = base & ((t >= p0) & (t < s0)).to_numpy()
         rstart, rend = s0, e0
+        bounds: tuple | None = (p0, s0, e0)
     else:
         cur = base
+        bounds = None
         if t is not None:
-            first, second = _split_halves(t, month_only)
+            first, second, bounds = _split_halves(t, month_only)
             prev, second = base & first, base & second
         else:
             prev = second = None
@@ -744,6 +770,10 @@ def top_areas(
     out["landmark"] = describe_location(out.geometry.centroid)
     out = out[[c for c in out.columns if c != "geometry"] + ["geometry"]]
     params.update(n=n, harm=harm is not None and harm is not False, n_input=len(sub))
+    if bounds is not None and out["change_n"].notna().any():
+        # the two periods change_n compares, so reports can say which (not "previous")
+        params.update(change_from=_span_iso(bounds[0], bounds[1], month_only),
+                      change_to=_span_iso(bounds[1], bounds[2], month_only))
     out.attrs.update({k: v for k, v in params.items() if v is not None})
     if not quiet:
         log.info(

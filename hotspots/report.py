@@ -196,6 +196,8 @@ def focus_summary(fw, review=None, map_files: dict | None = None,
     (str, str)
         Markdown and a self-contained printable HTML page.
     """
+    from .rank import change_label
+
     title = f"Focus week {fw.iso_week}{' — ' + borough if borough else ''}"
     a = fw.attrs
     # changes only when the data cover the previous window (else "+54" is an artefact)
@@ -225,6 +227,9 @@ def focus_summary(fw, review=None, map_files: dict | None = None,
             rows = [{k: v for k, v in x.items() if k != "change"} for x in rows]
         if rows:
             b.append(("table", rows, None))
+            compared = change_label(fw.areas[w].attrs) if with_change else None
+            if compared:
+                b.append(("p", f"Change in each area: incidents {compared}."))
         else:
             b.append(("p", "No concentrated hotspot area in this ward; incidents are spread "
                            "out (see the map)."))
@@ -298,17 +303,22 @@ def action_plan_sheets(areas, plans: dict, title: str = "Top fly-tip areas: acti
     """
     import pandas as pd
 
+    from .rank import change_label
+
     rows_all = []
     md: list[tuple] = [("h1", title)]
     if synthetic:
         md.append(("note", "SYNTHETIC DATA: practice and testing only."))
+    compared = change_label(areas.attrs)
+    if compared:
+        md.append(("p", f"Change: incidents {compared} (the two periods compared)."))
     labels = {r["area"]: r for r in focus_area_rows(areas, incidents)}
     for a in areas.sort_values("rank").to_dict("records"):
         lab = labels.get(f"#{a['rank']}", {})
         md.append(("h2", f"Area #{a['rank']}: {lab.get('where', '')}"))
         md.append(("p", f"{lab.get('incidents', '')} incidents ({lab.get('main issues', '')});"
-                        f" wards: {a.get('wards', '')}; at {lab.get('lat, lon', '')}; change on "
-                        f"the previous period: {lab.get('change', '') or 'n/a'}."))
+                        f" wards: {a.get('wards', '')}; at {lab.get('lat, lon', '')}; change "
+                        f"({compared or 'no earlier period'}): {lab.get('change', '') or 'n/a'}."))
         plan = plans.get(a["rank"])
         rows = []
         for m in ([] if plan is None else plan.to_dict("records")):

@@ -433,6 +433,9 @@ def test_cli_network_option_names_streets(tmp_path, city_flytips):
     assert areas["streets"].notna().all() and (areas["streets"].str.len() > 0).all()
     md = (d / "councillor-summary.md").read_text()
     assert all(f"| {s} |" in md for s in areas["streets"])  # the 'where' column
+    # the area change is the 4-week window against the 4 weeks before, said in dates
+    assert "Change in each area: incidents 2019-09-09 to 2019-10-06 vs 2019-08-12 to " \
+           "2019-09-08." in md
     res = CliRunner().invoke(app, ["flytip-top20", "--n", "8", *common])
     assert res.exit_code == 0, res.output
     d = tmp_path / "flytip-top20"
@@ -443,3 +446,9 @@ def test_cli_network_option_names_streets(tmp_path, city_flytips):
     md = (d / "action-plans.md").read_text()
     for r in areas.itertuples():
         assert f"## Area #{r.rank}: {r.streets}" in md
+    # without --start/--end the second half of the data is compared with the first
+    inc = hs.read_incidents(city_flytips)
+    compared = hs.rank.change_label(hs.top_areas(inc, n=8, quiet=True).attrs)
+    assert compared.endswith(f"vs {inc['occurred_at'].min():%Y-%m-%d} to 2019-06-27")
+    assert f"Change: incidents {compared}" in md and "previous period" not in md
+    assert f"Change, {compared}:" in (d / "map.html").read_text()

@@ -65,6 +65,10 @@ def test_change_is_second_half_minus_first(harrow, harrow_top):
     second = count_within(harrow[m.between(7, 12)], a.geometry.array)
     np.testing.assert_array_equal(a["change_n"], second - first)
     np.testing.assert_allclose(a["change_pct"], 100 * (second - first) / first)
+    # the compared periods are recorded, so reports need not say "previous period"
+    assert (a.attrs["change_from"], a.attrs["change_to"]) == ("2022-01/2022-06",
+                                                              "2022-07/2022-12")
+    assert hs.rank.change_label(a.attrs) == "2022-07 to 2022-12 vs 2022-01 to 2022-06"
 
 
 def test_period_filter_and_previous_period(harrow):
@@ -76,6 +80,22 @@ def test_period_filter_and_previous_period(harrow):
         a["change_n"], a["n_incidents"] - count_within(prev, a.geometry.array)
     )
     assert a.attrs["n_input"] == len(cur)
+    assert (a.attrs["change_from"], a.attrs["change_to"]) == ("2022-04/2022-06",
+                                                              "2022-07/2022-09")
+
+
+def test_change_periods_in_days(flytips):
+    inc, _ = flytips
+    t = inc["occurred_at"]
+    a = hs.top_areas(inc, n=5, quiet=True)
+    (f0, f1), (s0, s1) = (a.attrs[k].split("/") for k in ("change_from", "change_to"))
+    mid = t.min() + (t.max() - t.min()) / 2
+    assert (f0, s1) == (f"{t.min():%Y-%m-%d}", f"{t.max():%Y-%m-%d}")
+    assert s0 == f"{mid:%Y-%m-%d}" and pd.Timestamp(f1) <= pd.Timestamp(s0)
+    b = hs.top_areas(inc, n=5, period=("2022-07-01", "2022-09-30"), quiet=True)
+    # the previous period has the same number of days (92) and ends the day before
+    assert (b.attrs["change_from"], b.attrs["change_to"]) == ("2022-03-31/2022-06-30",
+                                                              "2022-07-01/2022-09-30")
 
 
 def test_harm_and_categories(harrow):
@@ -127,6 +147,7 @@ def test_one_month_of_camden_and_kde():
         a = hs.top_areas(cam, method=method, quiet=True)
         assert len(a) == 20, method
         assert a["change_n"].isna().all()  # one month: nothing to compare with
+        assert "change_from" not in a.attrs and hs.rank.change_label(a.attrs) is None
         np.testing.assert_array_equal(a["n_incidents"], count_within(cam, a.geometry.array))
 
 
