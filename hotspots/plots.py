@@ -155,13 +155,6 @@ def plot_hotspots(
     if "areas" in layers:
         a = layers["areas"]
         a.boundary.plot(ax=ax, color="#b10026", linewidth=1.6, zorder=4)
-        ranks = a["rank"] if "rank" in a.columns else np.arange(1, len(a) + 1)
-        for r, pt in zip(ranks, a.geometry.representative_point(), strict=True):
-            ax.annotate(
-                str(int(r)), (pt.x, pt.y), ha="center", va="center", fontsize=8,
-                fontweight="bold", color="white", zorder=6, gid="area-label",
-                bbox={"boxstyle": "circle,pad=0.2", "fc": "#b10026", "ec": "white", "lw": 0.8},
-            )
         handles.append(Patch(fc="none", ec="#b10026", lw=1.6, label="top areas (numbered by rank)"))
 
     _fit(ax, layers)
@@ -177,7 +170,91 @@ def plot_hotspots(
     )
     # leave the legend its column: tight_layout ignores a legend outside the axes
     fig.subplots_adjust(left=0.02, right=0.74 if handles else 0.98, top=0.93, bottom=0.06)
+    if "areas" in layers:  # placed last: spreading them needs the final axes size
+        _area_labels(ax, layers["areas"])
     return fig
+
+
+#: diameter of a two-digit area label (fontsize 8 bold, circle pad 0.2), points
+_LABEL_PT = 14.7
+
+
+def _spread_labels(anchors: np.ndarray, size: float = _LABEL_PT,
+                  box: tuple[float, float, float, float] | None = None) -> np.ndarray:
+    """Offsets that keep round labels from overlapping (greedy, in the given order).
+
+    Each label is tried at its anchor, then along an Archimedean spiral around it
+    (radius growing by about one label per turn), and takes the first spot at least
+    `size` × 1.1 from every label already placed, inside `box`, and (when moved) not
+    covering another label's anchor. Deterministic: the same input gives the same
+    layout, earlier labels (higher ranks) keep their anchors first.
+
+    Parameters
+    ----------
+    anchors : (n, 2) array
+        Where each label belongs, in display units (points).
+    size : float, default 14.7
+        Label diameter, same units.
+    box : (x0, y0, x1, y1), optional
+        Keep label centres this far inside (half a label from the edge).
+
+    Returns
+    -------
+    (n, 2) array
+        Offset of each label's centre from its anchor (0 where the anchor is free; the
+        anchor too when no free spot is found within 20 turns).
+    """
+    anchors = np.asarray(anchors, dtype=float).reshape(-1, 2)
+    gap, half = 1.1 * size, size / 2
+    k = np.arange(1, 800)
+    theta = 0.5 * k
+    rho = size * (0.9 + theta / (2 * np.pi))
+    spiral = np.column_stack([rho * np.cos(theta), rho * np.sin(theta)])
+    cand = np.vstack([[0.0, 0.0], spiral])
+    out = np.zeros_like(anchors)
+    placed = np.empty((0, 2))
+    for i, p in enumerate(anchors):
+        c = p + cand
+        ok = np.ones(len(c), bool)
+        if len(placed):
+            ok &= (np.linalg.norm(c[:, None] - placed[None], axis=2) >= gap).all(axis=1)
+        if box is not None:
+            x0, y0, x1, y1 = box
+            ok &= ((c[:, 0] >= x0 + half) & (c[:, 0] <= x1 - half)
+                   & (c[:, 1] >= y0 + half) & (c[:, 1] <= y1 - half))
+        others = np.delete(anchors, i, axis=0)
+        if len(others):  # a moved label must not hide another area's point
+            ok[1:] &= (np.linalg.norm(c[1:, None] - others[None], axis=2) >= half).all(axis=1)
+        j = int(np.argmax(ok)) if ok.any() else 0
+        out[i] = cand[j]
+        placed = np.vstack([placed, p + cand[j]])
+    return out
+
+
+def _area_labels(ax, a) -> None:
+    """Rank numbers at each area's representative point; where they would overlap,
+    moved aside (``_spread_labels``) with a thin leader line back to the area."""
+    ranks = a["rank"].to_numpy() if "rank" in a.columns else np.arange(1, len(a) + 1)
+    pts = a.geometry.representative_point()
+    xy = np.column_stack([pts.x, pts.y]) if len(a) else np.empty((0, 2))
+    order = np.argsort(ranks, kind="stable")  # rank 1 keeps its spot first
+    ax.apply_aspect()  # the equal-aspect box, so data -> points is final
+    to_pt = 72.0 / ax.figure.dpi
+    disp = ax.transData.transform(xy) * to_pt if len(a) else xy
+    b = ax.bbox
+    offsets = np.zeros_like(disp)
+    offsets[order] = _spread_labels(
+        disp[order], box=(b.x0 * to_pt, b.y0 * to_pt, b.x1 * to_pt, b.y1 * to_pt))
+    for r, (x, y), (dx, dy) in zip(ranks, xy, offsets, strict=True):
+        moved = bool(dx or dy)
+        ax.annotate(
+            str(int(r)), (x, y), xytext=(dx, dy), textcoords="offset points", ha="center",
+            va="center", fontsize=8, fontweight="bold", color="white", zorder=6,
+            gid="area-label",
+            bbox={"boxstyle": "circle,pad=0.2", "fc": "#b10026", "ec": "white", "lw": 0.8},
+            arrowprops={"arrowstyle": "-", "color": "#333333", "lw": 0.6, "shrinkA": 0,
+                        "shrinkB": 0} if moved else None,
+        )
 
 
 def default_attribution(synthetic: bool = False, police: bool = False) -> str:

@@ -91,3 +91,37 @@ def test_category_style_covers_the_vocabulary():
     assert set(CATEGORIES) <= set(plots.CATEGORY_STYLE)
     colours = [c for _, c in plots.CATEGORY_STYLE.values()]
     assert len(set(colours)) == len(colours)
+
+
+def test_spread_labels_hand_checked():
+    # three labels on one spot, one far away: the first and the lone one stay put,
+    # the others move to distinct spots a label apart, the same every time
+    anchors = np.array([[100.0, 100.0], [100.0, 100.0], [100.0, 100.0], [400.0, 100.0]])
+    off = plots._spread_labels(anchors, size=10.0)
+    assert np.all(off[[0, 3]] == 0) and np.all(np.linalg.norm(off[1:3], axis=1) > 0)
+    c = anchors + off
+    d = np.linalg.norm(c[:, None] - c[None], axis=2)[np.triu_indices(4, 1)]
+    assert d.min() >= 11.0
+    np.testing.assert_array_equal(off, plots._spread_labels(anchors, size=10.0))
+    # kept inside the box
+    off = plots._spread_labels(anchors, size=10.0, box=(95.0, 0.0, 500.0, 200.0))
+    assert ((anchors + off)[:, 0] >= 100.0).all()
+
+
+def test_area_labels_do_not_overlap_on_harrow(harrow):
+    """Harrow town centre (Greenhill): areas capped at 20 ha crowd their numbers."""
+    areas = hs.top_areas(harrow, n=20, quiet=True)
+    fig = hs.plot_hotspots(areas=areas, wards=hs.wards("Harrow", 2022))
+    fig.canvas.draw()
+    labels = _texts(fig, "area-label")
+    boxes = [t.get_bbox_patch().get_window_extent() for t in labels]
+    centres = np.array([[(b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2] for b in boxes])
+    radius = np.array([b.width / 2 for b in boxes])
+    d = np.linalg.norm(centres[:, None] - centres[None], axis=2)
+    i, j = np.triu_indices(len(boxes), 1)
+    assert (d[i, j] >= radius[i] + radius[j]).all()  # round labels never overlap
+    # each label still points at its area: anchored at its representative point
+    pts = areas.geometry.representative_point()
+    assert np.allclose([t.xy for t in labels], np.column_stack([pts.x, pts.y]))
+    moved = [t for t in labels if t.arrow_patch is not None]
+    assert 0 < len(moved) < len(labels)  # crowded ones moved with a leader, others not
