@@ -33,6 +33,14 @@ import shapely
 from scipy import stats as sps
 
 from ._errors import BadInputError
+from ._time import (
+    incident_times,
+    month_only,
+    month_start,
+    nearest_month_start,
+    parse_time,
+    period_freq,
+)
 from ._validate import BNG, check_gdf, check_nonempty, check_positive
 from .grid import bin_points, make_grid, points_xy, to_gdf
 from .stats import fdr_bh
@@ -63,44 +71,19 @@ DEFAULT_BUFFER = 250.0
 # --------------------------------------------------------------------------- times
 def _times(inc: pd.DataFrame) -> tuple[pd.Series, bool]:
     """Each incident's time (occurred_at, else month) and whether all are month-only."""
-    from .join import _when
-
-    t = _when(inc, False, "MS")
+    t = incident_times(inc)
     if t.notna().sum() == 0:
         raise BadInputError(
             "incidents have no dates (occurred_at or month): cannot compare periods"
         )
-    monthly = "occurred_at" not in inc.columns or inc["occurred_at"].notna().sum() == 0
-    return t, bool(monthly)
+    return t, month_only(inc)
 
 
 def _span(t: pd.Series, monthly: bool) -> tuple[pd.Timestamp, pd.Timestamp]:
     """Start and (exclusive) end of the time the data cover."""
     if monthly:
-        return t.min().to_period("M").start_time, (t.max().to_period("M") + 1).start_time
+        return month_start(t.min()), month_start(t.max(), 1)
     return t.min().floor("D"), t.max().floor("D") + pd.Timedelta(days=1)
-
-
-def _as_time(value: Any, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise BadInputError(f"{name} must be a date such as '2022-07-01', got {value!r}") from None
-    if ts is pd.NaT:
-        raise BadInputError(f"{name} must be a date such as '2022-07-01', got {value!r}")
-    return ts.tz_localize(None) if ts.tzinfo else ts
-
-
-def _month_start(ts: pd.Timestamp, name: str) -> pd.Timestamp:
-    """Round to the nearest first-of-month (month-only data cannot be split mid-month)."""
-    m0 = ts.to_period("M").start_time
-    m1 = (ts.to_period("M") + 1).start_time
-    out = m0 if (ts - m0) <= (m1 - ts) else m1
-    if out != ts:
-        log.info(
-            "%s %s moved to %s: these incidents carry a month only", name, ts.date(), out.date()
-        )
-    return out
 
 
 def _days(a: pd.Timestamp, b: pd.Timestamp) -> float:
@@ -266,12 +249,12 @@ def hotspot_change(
     chosen = []
     if split is None:
         split = start + (end - start) / 2
-        split = _month_start(split, "split") if monthly else split.floor("D")
+        split = nearest_month_start(split, "split") if monthly else split.floor("D")
         chosen.append(f"split {split.date()} (middle of the data)")
     else:
-        split = _as_time(split, "split")
+        split = parse_time(split, "split")
         if monthly:
-            split = _month_start(split, "split")
+            split = nearest_month_start(split, "split")
     if not start < split < end:
         raise BadInputError(
             f"split {split.date()} must fall inside the data ({start.date()} to {end.date()})"
@@ -337,9 +320,7 @@ def _period_index(
     t: pd.Series, period: str, monthly: bool
 ) -> tuple[np.ndarray, pd.DatetimeIndex, str]:
     """Period number of each incident (-1 when undated) and the start of every period."""
-    from .join import _period_freq
-
-    pfreq, daily = _period_freq(period)
+    pfreq, daily = period_freq(period)
     if daily and monthly:
         raise BadInputError(
             f"period={period!r} needs the day of each incident, but these incidents only carry "
@@ -796,7 +777,7 @@ def operation_effect(
     """
     inc = check_nonempty(check_gdf(inc, "incidents"), "incidents")
     target = _one_geometry(area, "area")
-    start, end = _as_time(start, "start"), _as_time(end, "end")
+    start, end = parse_time(start, "start"), parse_time(end, "end")
     if not start < end:
         raise BadInputError(
             f"the operation must end after it starts ({start.date()}, {end.date()})"
@@ -806,7 +787,7 @@ def operation_effect(
         log.info("operation_effect: before period %s to %s (same length)", b0.date(), b1.date())
     else:
         try:
-            b0, b1 = (_as_time(v, "before") for v in before)
+            b0, b1 = (parse_time(v, "before") for v in before)
         except (TypeError, ValueError):
             raise BadInputError("before must be a (start, end) pair of dates") from None
         if not b0 < b1 <= start:
@@ -830,8 +811,8 @@ def operation_effect(
         raise BadInputError("the control area is empty once the target and buffer are removed")
     t, monthly = _times(inc)
     if monthly:
-        start, end = _month_start(start, "start"), _month_start(end, "end")
-        b0, b1 = _month_start(b0, "before start"), _month_start(b1, "before end")
+        start, end = nearest_month_start(start, "start"), nearest_month_start(end, "end")
+        b0, b1 = nearest_month_start(b0, "before start"), nearest_month_start(b1, "before end")
         if not (start < end and b0 < b1):
             raise BadInputError("with month-only data the periods must span at least one month")
     # a period outside the data would read as "no crime then", e.g. "0 to 63"
@@ -1012,9 +993,7 @@ def trend_table(
         364 days) earlier; NaN where the data do not reach back. % changes are NaN
         when the earlier count is 0.
     """
-    from .join import _period_freq
-
-    pfreq, _ = _period_freq(freq)
+    pfreq, _ = period_freq(freq)
     f = "W-MON" if str(freq).upper().startswith("W") else str(freq).upper()
     if isinstance(by, str) and by == "ward":
         from .join import ward_counts

@@ -437,6 +437,7 @@ def flytip_top20_cmd(
     import hotspots as hs
 
     from ._atomic import atomic_write_csv
+    from ._time import incident_times
     from .focus import load_actions
     from .report import action_plan_sheets, write_pack
 
@@ -455,8 +456,7 @@ def flytip_top20_cmd(
         plans[a.rank] = hs.action_menu(pts[pts.within(a.geometry)], acts)
     d = out / "flytip-top20"
     atomic_write_csv(areas.drop(columns="geometry"), d / "areas.csv")
-    t = pd.to_datetime(ft["occurred_at"]).fillna(pd.to_datetime(ft["month"])) if (
-        "month" in ft) else pd.to_datetime(ft["occurred_at"])
+    t = incident_times(ft)
     span = (f"{pd.Timestamp(start):%d %b %Y} to {pd.Timestamp(end or start):%d %b %Y}"
             if start else f"{t.min():%d %b %Y} to {t.max():%d %b %Y}")
     table, md, html_text = action_plan_sheets(
@@ -618,13 +618,13 @@ def classify_cmd(
     out: Path = typer.Option(Path("out/classify"), help="Output folder."),
 ) -> None:
     """Emerging / persistent / former hot spots: Gi* per period on one grid, one label per cell."""
-    import pandas as pd
 
-    from .change import _times, classify_hotspots
+    from ._time import incident_times, parse_time
+    from .change import classify_hotspots
 
     inc = _read_source(source)
     if since:
-        inc = inc[(_times(inc)[0] >= pd.Timestamp(since)).to_numpy()]
+        inc = inc[(incident_times(inc) >= parse_time(since, "--since")).to_numpy()]
     res = classify_hotspots(inc, period=period, cell_size=cell_size, scheme=scheme)
     _write_layer(res, out, "classify", f"Hot spot patterns ({scheme}, {res.attrs['n_periods']} "
                  f"periods from {res.attrs['first_period']})")

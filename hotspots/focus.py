@@ -29,6 +29,7 @@ import pandas as pd
 
 from ._atomic import atomic_write_csv
 from ._errors import BadInputError, HotspotsError
+from ._time import incident_times, month_range, month_start
 from ._validate import check_gdf
 
 log = logging.getLogger("hotspots")
@@ -234,15 +235,14 @@ def _window_weight(inc: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) ->
     """1 for dated incidents in [start, end); for month-only records, the share of
     their month inside the window (an even spread over the month)."""
     w = np.zeros(len(inc))
-    occ = pd.to_datetime(inc["occurred_at"]) if "occurred_at" in inc else pd.Series(
-        pd.NaT, index=inc.index)
+    occ = incident_times(inc, dated_only=True)
     dated = occ.notna().to_numpy()
     if dated.any():
         o = occ[dated]
         w[dated] = ((o >= start) & (o < end)).to_numpy(dtype=float)
     if (~dated).any() and "month" in inc:
-        m0 = pd.to_datetime(inc["month"][~dated]).dt.to_period("M").dt.to_timestamp()
-        m1 = m0 + pd.offsets.MonthBegin(1)
+        month = pd.to_datetime(inc["month"][~dated])
+        m0, m1 = month_start(month), month_start(month, 1)
         lo = np.maximum(m0.to_numpy(), np.datetime64(start, "ns"))
         hi = np.minimum(m1.to_numpy(), np.datetime64(end, "ns"))
         days = (hi - lo) / np.timedelta64(1, "D")
@@ -552,9 +552,7 @@ def focus_week(
 
     w_now = _window_weight(joined, monday - pd.Timedelta(weeks=int(lookback_weeks)), monday)
     w_prev = _window_weight(joined, prev_start, start)
-    occ = joined["occurred_at"] if "occurred_at" in joined else pd.Series(pd.NaT,
-                                                                         index=joined.index)
-    n_month_only = int((pd.to_datetime(occ).isna() & (w_now > 0)).sum())
+    n_month_only = int((incident_times(joined, dated_only=True).isna() & (w_now > 0)).sum())
     time_basis = "date"
     if n_month_only:
         time_basis = "month" if n_month_only == int((w_now > 0).sum()) else "mixed"
@@ -586,10 +584,9 @@ def focus_week(
     n_in, area_score = _areas_in_wards(areas_all, wards)
     if areas_all is not None and n_month_only:
         m0, m1 = start.to_period("M"), (monday - pd.Timedelta(days=1)).to_period("M")
-        notes.append(f"Hotspot areas use whole months ({m0:%b %Y}" +
-                     (f" to {m1:%b %Y}" if m1 != m0 else "") + ") because the data give "
-                     "months only; their incident counts cover those months, not just the "
-                     "window.")
+        notes.append(f"Hotspot areas use whole months ({month_range(m0, m1, ' to ')}) "
+                     "because the data give months only; their incident counts cover those "
+                     "months, not just the window.")
 
     pop, pop_source = _population(population, wards)
     rate = weighted / pop.reindex(order) * 1000.0 if pop is not None else None
@@ -747,17 +744,16 @@ def focus_week(
 def _data_span(inc: pd.DataFrame) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     """First and last day the incidents cover (whole months for month-only rows)."""
     lo, hi = [], []
-    if "occurred_at" in inc:
-        occ = pd.to_datetime(inc["occurred_at"]).dropna()
-        if len(occ):
-            lo.append(occ.min().normalize())
-            hi.append(occ.max().normalize())
+    occ = incident_times(inc, dated_only=True)
+    dated = occ.notna()
+    if dated.any():
+        lo.append(occ.min().normalize())
+        hi.append(occ.max().normalize())
     if "month" in inc:
-        dated = pd.to_datetime(inc["occurred_at"]).notna() if "occurred_at" in inc else False
         m = pd.to_datetime(inc["month"][~dated]).dropna()
         if len(m):
-            lo.append(m.min().to_period("M").to_timestamp())
-            hi.append((m.max().to_period("M") + 1).to_timestamp() - pd.Timedelta(days=1))
+            lo.append(month_start(m.min()))
+            hi.append(month_start(m.max(), 1) - pd.Timedelta(days=1))
     return (min(lo) if lo else None), (max(hi) if hi else None)
 
 

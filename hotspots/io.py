@@ -36,6 +36,7 @@ import pandas as pd
 
 from ._atomic import atomic_write_csv
 from ._errors import BadInputError, DataNotFoundError
+from ._time import month_start
 from ._validate import BNG
 
 log = logging.getLogger("hotspots")
@@ -864,11 +865,6 @@ def _parse_dates(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return out, missing
 
 
-def _month_start(ts: pd.Series) -> pd.Series:
-    vals = ts.to_numpy(dtype=_NS)
-    return pd.Series(vals.astype("datetime64[M]").astype(_NS))
-
-
 def _dates(ld: _Loaded, sp: _Spec) -> tuple[pd.Series, pd.Series, np.ndarray]:
     """occurred_at, month (both datetime64[ns]) and reason codes."""
     df = ld.df
@@ -887,13 +883,13 @@ def _dates(ld: _Loaded, sp: _Spec) -> tuple[pd.Series, pd.Series, np.ndarray]:
         rest = ~good & ~missing
         if rest.any():  # a full date where a month number was expected: still usable
             parsed, _ = _parse_dates(raw[rest])
-            month[rest] = _month_start(parsed).to_numpy()
+            month[rest] = month_start(parsed).to_numpy()
         occurred = nat
     elif sp.date_mode == "canonical":
         occ_col = _find(df.columns, ["occurred at"])
         occurred, _ = _parse_dates(df[occ_col]) if occ_col is not None else (nat, None)
         month, missing = _parse_dates(raw)
-        month = _month_start(month.fillna(occurred))
+        month = month_start(month.fillna(occurred))
         missing = missing & occurred.isna().to_numpy()
     else:
         if sp.date_mode == "us_month":
@@ -905,7 +901,7 @@ def _dates(ld: _Loaded, sp: _Spec) -> tuple[pd.Series, pd.Series, np.ndarray]:
                 parsed[redo] = _parse_dates(text[redo])[0].to_numpy()
         else:
             parsed, missing = _parse_dates(raw)
-        month = _month_start(parsed)
+        month = month_start(parsed)
         month_only = sp.date_mode in ("month", "us_month") or _looks_monthly(raw, missing)
         occurred = nat if month_only else parsed
     code[missing] = _NODATE

@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 
 from ._errors import BadInputError
+from ._time import incident_times, month_only, period_freq
 from ._validate import check_gdf, to_bng
 from .boundaries import WARD_SETS, ward_population
 from .boundaries import wards as load_wards
@@ -162,58 +163,6 @@ def assign_wards(
 
 # --- counts -----------------------------------------------------------------------------
 
-_DAYS = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
-#: our freq -> pandas Period frequency whose start_time is the period start we report
-_MONTHLY = {"MS": "M", "M": "M", "ME": "M", "QS": "Q", "Q": "Q", "QE": "Q",
-            "YS": "Y", "Y": "Y", "YE": "Y", "AS": "Y", "A": "Y"}
-
-
-def _period_freq(freq: str) -> tuple[str, bool]:
-    """Translate `freq` to a pandas Period frequency; also whether it needs day-level times.
-
-    "W-MON" here means weeks that *start* on Monday (Monday-Sunday), labelled by that
-    Monday. pandas' own "W-MON" anchors weeks that *end* on Monday and labels a bin
-    by its last day; the Period frequency "W-SUN" (weeks ending Sunday) has exactly
-    our Monday-Sunday weeks, and its ``start_time`` is the Monday.
-    """
-    f = str(freq).upper()
-    if f in _MONTHLY:
-        return _MONTHLY[f], False
-    if f == "D":
-        return "D", True
-    if f == "W":
-        f = "W-MON"
-    if f.startswith("W-") and f[2:] in _DAYS:
-        end = _DAYS[(_DAYS.index(f[2:]) - 1) % 7]  # the week ends the day before it starts
-        return f"W-{end}", True
-    raise BadInputError(
-        f"freq {freq!r} is not supported; use 'W-MON' (weeks starting Monday), 'D', 'MS' "
-        "(months), 'QS', 'YS', or None (one total per ward)"
-    )
-
-
-def _when(inc: pd.DataFrame, daily: bool, freq: str) -> pd.Series:
-    """Each incident's time at the resolution the frequency needs (NaT when unknown)."""
-    occurred = (
-        pd.to_datetime(inc["occurred_at"], errors="coerce")
-        if "occurred_at" in inc.columns
-        else pd.Series(pd.NaT, index=inc.index, dtype="datetime64[ns]")
-    )
-    if daily:
-        return occurred
-    if "month" in inc.columns:
-        return occurred.fillna(pd.to_datetime(inc["month"], errors="coerce"))
-    if occurred.notna().sum() == 0:
-        raise BadInputError("incidents have neither 'occurred_at' nor 'month' to count by period")
-    return occurred
-
-
-def _month_only(inc: pd.DataFrame) -> bool:
-    """True when no incident has a known day (``occurred_at`` missing or all NaT)."""
-    if "occurred_at" not in inc.columns:
-        return True
-    return not pd.to_datetime(inc["occurred_at"], errors="coerce").notna().any()
-
 
 def _population_for(
     population: pd.DataFrame | pd.Series | None, wards: gpd.GeoDataFrame | None,
@@ -310,8 +259,8 @@ def ward_counts(
     n_no_ward = int(df["ward_code"].isna().sum())
     freq_asked = freq
     if freq is not None:
-        pfreq, daily = _period_freq(freq)
-        if daily and _month_only(inc):
+        pfreq, daily = period_freq(freq)
+        if daily and month_only(inc):
             # police.uk gives a month, no day: a weekly table would be empty, so give
             # the monthly one the data can support and say so loudly
             msg = (
@@ -322,8 +271,8 @@ def ward_counts(
             warnings.warn(msg, UserWarning, stacklevel=2)
             log.info(msg)  # info: the warning above already shows once in a notebook
             freq = "MS"
-            pfreq, daily = _period_freq(freq)
-        when = _when(inc, daily, freq)
+            pfreq, daily = period_freq(freq)
+        when = incident_times(inc, dated_only=daily)
         df["period"] = when.dt.to_period(pfreq).dt.start_time
         keys.append("period")
     if by is not None:

@@ -42,6 +42,7 @@ from shapely.geometry import mapping
 
 from ._atomic import atomic_write_text
 from ._errors import BadInputError, HotspotsError
+from ._time import month_range
 from ._validate import WGS84, check_gdf
 from .datasets import PROJECT_ROOT
 from .plots import area_categories, category_colour, category_label, incident_attribution
@@ -515,12 +516,6 @@ def _snap_step(xy: np.ndarray, keys: np.ndarray, max_markers: int) -> float:
     return _SNAP_STEPS_M[-1]
 
 
-def _month_span(lo: Any, hi: Any) -> str:
-    if pd.isna(lo) or pd.isna(hi):
-        return ""
-    return f"{lo:%b %Y}" if lo == hi else f"{lo:%b %Y} – {hi:%b %Y}"
-
-
 def incident_markers(inc: gpd.GeoDataFrame,
                      max_markers: int = DEFAULT_MAX_MARKERS) -> pd.DataFrame:
     """The markers a map draws for `inc`: one per category and shared coordinate.
@@ -579,7 +574,7 @@ def incident_markers(inc: gpd.GeoDataFrame,
                  f"<br>{n:,} incident{'s' if n > 1 else ''}")
         for d in descs.get((c, x, y), ()):
             popup += "<br>" + _e(d)
-        span = _month_span(m0, m1)
+        span = month_range(m0, m1)
         if span:
             popup += f"<br><small>{_e(span)}</small>"
         popups.append(popup + "</div>")

@@ -42,6 +42,7 @@ from shapely.geometry import LineString, Point, mapping
 from . import datasets
 from ._atomic import atomic_write_bytes, atomic_write_text
 from ._errors import BadInputError, DataNotFoundError, HotspotsError
+from ._time import incident_times
 from ._validate import BNG, WGS84, check_gdf, check_nonempty, check_positive
 from .boundaries import stations
 from .io import CATEGORIES
@@ -479,10 +480,7 @@ def _filter_hours(sub: gpd.GeoDataFrame, hours: tuple[int, int] | None):
     lo, hi = int(hours[0]), int(hours[1])
     if not (0 <= lo <= 24 and 0 <= hi <= 24) or lo == hi:
         raise BadInputError(f"hours must be two different hours 0-24, e.g. (14, 24); got {hours}")
-    if "occurred_at" not in sub.columns:
-        t = pd.Series(pd.NaT, index=sub.index)
-    else:
-        t = pd.to_datetime(sub["occurred_at"], errors="coerce")
+    t = incident_times(sub, dated_only=True)
     timed = t.notna()
     h = t.dt.hour
     keep = (h >= lo) & (h < hi) if lo < hi else (h >= lo) | (h < hi)

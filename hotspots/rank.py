@@ -25,6 +25,7 @@ import pandas as pd
 import shapely
 
 from ._errors import BadInputError
+from ._time import incident_times, month_only, parse_time
 from ._validate import BNG, WGS84, check_gdf, check_nonempty, check_positive, weights_array
 from .boundaries import describe_location
 from .clusters import (
@@ -118,22 +119,6 @@ def incident_weights(inc: pd.DataFrame, weights: str | None = None, harm: Any = 
 # --- time -----------------------------------------------------------------------------
 
 
-def _times(inc: pd.DataFrame) -> tuple[pd.Series | None, bool]:
-    """Each incident's time and whether only months are known.
-
-    ``occurred_at`` where known, else the middle of ``month`` (day 15).
-    """
-    occ = pd.to_datetime(inc["occurred_at"]) if "occurred_at" in inc.columns else None
-    mon = pd.to_datetime(inc["month"]) if "month" in inc.columns else None
-    if occ is None and mon is None:
-        return None, False
-    if occ is None or occ.isna().all():
-        return mon + pd.Timedelta(days=14), True
-    if mon is not None:
-        occ = occ.fillna(mon + pd.Timedelta(days=14))
-    return occ, False
-
-
 def _window(
     t: pd.Series, month_only: bool, period: tuple
 ) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp]:
@@ -142,12 +127,10 @@ def _window(
     Both ends of ``period`` are inclusive whole days; with month-only data they are
     whole months and the previous period is the same number of months before.
     """
-    from .change import _as_time
-
     if isinstance(period, str) or not hasattr(period, "__len__") or len(period) != 2:
         raise BadInputError(f"period must be (start, end), e.g. ('2022-07-01', '2022-09-30'); "
                             f"got {period!r}")
-    start, end = _as_time(period[0], "period start"), _as_time(period[1], "period end")
+    start, end = parse_time(period[0], "period start"), parse_time(period[1], "period end")
     if end < start:
         raise BadInputError(f"period ends ({end.date()}) before it starts ({start.date()})")
     if month_only:
@@ -232,10 +215,10 @@ def _hours_mask(inc: pd.DataFrame, hours: Any) -> np.ndarray | None:
     h0, h1 = _hour_of_day(hours[0]), _hour_of_day(hours[1])
     if h0 == h1:
         raise BadInputError(f"hours {hours!r} is an empty window: start and end are the same")
-    if "occurred_at" not in inc.columns or pd.to_datetime(inc["occurred_at"]).isna().all():
+    if month_only(inc):
         log.warning("hours filter ignored: these incidents have no times of day (month only)")
         return None
-    occ = pd.to_datetime(inc["occurred_at"])
+    occ = incident_times(inc, dated_only=True)
     h = (occ.dt.hour + occ.dt.minute / 60).to_numpy(float)
     inside = (h >= h0) & (h < h1) if h0 <= h1 else (h >= h0) | (h < h1)
     unknown = occ.isna().to_numpy()
@@ -712,11 +695,15 @@ def top_areas(
         hm = _hours_mask(inc, hours)
         if hm is not None:
             base &= hm
-    t, month_only = _times(inc)
+    # occurred_at, else the middle of the month (day 15)
+    t = None
+    if "occurred_at" in inc.columns or "month" in inc.columns:
+        t = incident_times(inc, mid_month=True)
+    monthly = t is not None and month_only(inc)
     if period is not None:
         if t is None:
             raise BadInputError("period filter needs 'occurred_at' or 'month' columns")
-        p0, s0, e0 = _window(t, month_only, period)
+        p0, s0, e0 = _window(t, monthly, period)
         cur = base & ((t >= s0) & (t < e0)).to_numpy()
         prev = base & ((t >= p0) & (t < s0)).to_numpy()
         rstart, rend = s0, e0
@@ -725,7 +712,7 @@ def top_areas(
         cur = base
         bounds = None
         if t is not None:
-            first, second, bounds = _split_halves(t, month_only)
+            first, second, bounds = _split_halves(t, monthly)
             prev, second = base & first, base & second
         else:
             prev = second = None
@@ -772,8 +759,8 @@ def top_areas(
     params.update(n=n, harm=harm is not None and harm is not False, n_input=len(sub))
     if bounds is not None and out["change_n"].notna().any():
         # the two periods change_n compares, so reports can say which (not "previous")
-        params.update(change_from=_span_iso(bounds[0], bounds[1], month_only),
-                      change_to=_span_iso(bounds[1], bounds[2], month_only))
+        params.update(change_from=_span_iso(bounds[0], bounds[1], monthly),
+                      change_to=_span_iso(bounds[1], bounds[2], monthly))
     out.attrs.update({k: v for k, v in params.items() if v is not None})
     if not quiet:
         log.info(
