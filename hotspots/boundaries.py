@@ -32,7 +32,15 @@ WARD_SETS: dict[int, str] = {
 WARD_COLUMNS = ["ward_code", "ward_name", "borough_code", "borough_name", "year", "geometry"]
 
 
-def _read(key: str) -> gpd.GeoDataFrame:
+def read_layer(key: str) -> gpd.GeoDataFrame:
+    """A registry vector dataset (boundaries, LSOAs) as read from disk, in BNG (EPSG:27700).
+
+    Parameters
+    ----------
+    key : str
+        Registry key, e.g. ``"lsoa_2011"``; a shapefile zip member, a GeoPackage layer
+        and a missing CRS are taken from the registry entry.
+    """
     ds = datasets.get(key)
     p = datasets.path(key)
     if ds.member:  # a shapefile inside a zip
@@ -48,7 +56,7 @@ def _read(key: str) -> gpd.GeoDataFrame:
 
 @lru_cache(maxsize=8)
 def _boroughs_table() -> gpd.GeoDataFrame:
-    b = _read("boroughs_2022")
+    b = read_layer("boroughs_2022")
     ds = datasets.get("boroughs_2022")
     out = gpd.GeoDataFrame(
         {"borough_code": b[ds.code].astype(str), "borough_name": b[ds.name].astype(str)},
@@ -62,7 +70,7 @@ def _boroughs_table() -> gpd.GeoDataFrame:
 def _wards_table(year: int) -> gpd.GeoDataFrame:
     key = WARD_SETS[year]
     ds = datasets.get(key)
-    raw = _read(key)
+    raw = read_layer(key)
     out = gpd.GeoDataFrame(
         {
             "ward_code": raw[ds.code].astype(str),

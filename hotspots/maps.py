@@ -45,7 +45,13 @@ from ._errors import BadInputError, HotspotsError
 from ._time import month_range
 from ._validate import WGS84, check_gdf
 from .datasets import PROJECT_ROOT
-from .plots import area_categories, category_colour, category_label, incident_attribution
+from .plots import (
+    area_categories,
+    category_colour,
+    category_label,
+    density_range,
+    incident_attribution,
+)
 from .rank import change_label
 
 log = logging.getLogger("hotspots")
@@ -122,11 +128,6 @@ def _js(obj: Any) -> str:
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
     )
-
-
-def _dens(value: float) -> str:
-    """A density for a legend: whole numbers from 10 up, two significant figures below."""
-    return f"{value:,.0f}" if value >= 10 else f"{value:.2g}"
 
 
 def _num(value: Any, digits: int = 0) -> str:
@@ -322,7 +323,7 @@ def _density_layer(grid: gpd.GeoDataFrame) -> tuple[_JsLayer, str] | None:
     for c in dissolved["cls"]:
         lo = breaks[c]
         hi = breaks[c + 1] if c + 1 < len(breaks) else None
-        rng = f"{_dens(lo)}–{_dens(hi)}" if hi is not None else f"≥ {_dens(lo)}"
+        rng = density_range(lo, hi)
         props.append({
             "style": {"className": "hs-density", "stroke": False, "fillColor": colours[c],
                       "fillOpacity": 0.55},
@@ -334,7 +335,7 @@ def _density_layer(grid: gpd.GeoDataFrame) -> tuple[_JsLayer, str] | None:
     rows = []
     for c in reversed(range(len(breaks))):
         hi = breaks[c + 1] if c + 1 < len(breaks) else None
-        rng = f"{_dens(breaks[c])}–{_dens(hi)}" if hi is not None else f"≥ {_dens(breaks[c])}"
+        rng = density_range(breaks[c], hi)
         rows.append(f"<i style='background:{colours[c]}'></i>{rng}")
     legend = "<b>Density</b><br><small>incidents per km²</small><br>" + "<br>".join(rows)
     return layer, legend

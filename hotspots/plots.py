@@ -48,6 +48,22 @@ def category_label(category: str) -> str:
     return CATEGORY_STYLE.get(category, (str(category), ""))[0]
 
 
+def density_label(value: float) -> str:
+    """A density (per km²) for a legend: whole numbers from 10 up, two significant figures
+    below."""
+    return f"{value:,.0f}" if value >= 10 else f"{value:.2g}"
+
+
+def density_range(lo: float, hi: float | None = None) -> str:
+    """A density class for a legend: '1.2–3.4', or '≥ 12' for the top class (`hi` None or NaN).
+
+    Shared by the web map and the figure so both word the classes alike.
+    """
+    if hi is None or np.isnan(hi):
+        return f"≥ {density_label(lo)}"
+    return f"{density_label(lo)}–{density_label(hi)}"
+
+
 def category_colour(category: str) -> str:
     """The hex colour used for a category on maps and figures."""
     return CATEGORY_STYLE.get(category, ("", _FALLBACK_COLOUR))[1]
@@ -102,7 +118,7 @@ def plot_hotspots(
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
-    from .maps import _dens, density_classes  # the web map's classes, so both agree
+    from .maps import density_classes  # the web map's classes, so both agree
 
     layers = {
         "incidents": inc,
@@ -128,8 +144,7 @@ def plot_hotspots(
             classes.plot(ax=ax, color=list(classes["colour"]), alpha=0.6, linewidth=0, zorder=1)
             handles.append(Patch(visible=False, label="Density, incidents per km²:"))
             for lo, hi, colour in classes[["lo", "hi", "colour"]].itertuples(index=False):
-                rng = f"≥ {_dens(lo)}" if np.isnan(hi) else f"{_dens(lo)}–{_dens(hi)}"
-                handles.append(Patch(color=colour, alpha=0.6, label=rng))
+                handles.append(Patch(color=colour, alpha=0.6, label=density_range(lo, hi)))
     if "wards" in layers:
         w = layers["wards"]
         w.boundary.plot(ax=ax, color="#555555", linewidth=0.7, zorder=2)

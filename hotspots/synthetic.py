@@ -77,7 +77,7 @@ from . import datasets
 from ._atomic import atomic_write_csv, atomic_write_text
 from ._errors import BadInputError
 from ._validate import BNG, WGS84
-from .boundaries import _read, wards
+from .boundaries import read_layer, wards
 
 log = logging.getLogger("hotspots")
 
@@ -262,7 +262,7 @@ def _pieces(borough: str, year: int) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame
     if w["borough_code"].nunique() != 1:
         raise BadInputError("the synthetic generators make one borough at a time")
     code = w["borough_code"].iloc[0]
-    lsoa = _read("lsoa_2011")
+    lsoa = read_layer("lsoa_2011")
     lsoa = lsoa.loc[lsoa["LAD_CD"] == code, ["LSOA11CD", "geometry"]]
     lsoa = lsoa.assign(geometry=lsoa.geometry.make_valid(), lsoa_area=lsoa.geometry.area)
     pieces = gpd.overlay(lsoa, w[["ward_code", "ward_name", "geometry"]], how="intersection",

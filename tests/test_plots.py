@@ -49,7 +49,7 @@ def test_plot_hotspots_renders_png_with_its_elements(camden, tmp_path):
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     classes = maps.density_classes(grid)
     assert "Density, incidents per km²:" in legend
-    assert f"≥ {maps._dens(classes['lo'].iloc[-1])}" in legend
+    assert f"≥ {plots.density_label(classes['lo'].iloc[-1])}" in legend
     assert sum("–" in t for t in legend) == len(classes) - 1
     assert "SYNTHETIC" not in attr.get_text()
     assert len(fig.findobj(lambda a: hasattr(a, "get_text"))) >= len(areas) + len(wards)
