@@ -63,9 +63,7 @@ KINDS: tuple[str, ...] = (
     "police_uk", "police_api", "camden", "crimemappingdata", "table", "canonical",
 )  # fmt: skip
 
-_REPORT_COLUMNS = ("file", "row", "reason", "detail")
 _INTERNAL = ("_x", "_y", "_file", "_row", "_srcid")
-_FIXED_COLUMNS = ("file", "row", "fix", "detail")
 
 # reject reasons, by code (0 = kept); the first failing check wins
 _OK, _BLANK, _MISSING, _NONNUM, _RANGE, _OUTSIDE, _NOTPOINT, _NODATE, _BADDATE, _DUP = range(10)
@@ -1132,7 +1130,7 @@ def _combine(parts: list[_Part]) -> tuple[gpd.GeoDataFrame, ReadReport, list[str
     codes, ux, uy = _unique_xy(kept["_x"].to_numpy(), kept["_y"].to_numpy())
     geometry = gpd.points_from_xy(ux, uy, crs=BNG).take(codes)
     inc = gpd.GeoDataFrame(
-        kept.drop(columns=["_x", "_y", "_file", "_row", "_srcid"]), geometry=geometry, crs=BNG
+        kept.drop(columns=list(_INTERNAL)), geometry=geometry, crs=BNG
     )
     extras = [c for c in inc.columns if c not in CANONICAL_COLUMNS]
     inc = inc[list(CANONICAL_COLUMNS) + extras]
