@@ -6,6 +6,7 @@ never ``playwright install``. One browser per test module keeps the map tests fa
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,25 +89,41 @@ def open_page(browser):
 
 # Real incident sets shared by the test modules. Library functions never mutate their
 # inputs (a tested contract), so one read per session serves every test.
+@functools.cache
+def _incidents(key: str):
+    import hotspots as hs
+
+    return hs.read_incidents(key)
+
+
 @pytest.fixture(scope="session")
 def camden():
     """Camden street crime and ASB, June 2019 (police.uk via Camden open data)."""
-    import hotspots as hs
-
-    return hs.read_incidents("camden_2019_06")
+    return _incidents("camden_2019_06")
 
 
 @pytest.fixture(scope="session")
 def harrow():
     """Harrow street crime 2022 (police.uk via crimemappingdata)."""
-    import hotspots as hs
-
-    return hs.read_incidents("harrow_crime_2022")
+    return _incidents("harrow_crime_2022")
 
 
 @pytest.fixture(scope="session")
 def city():
     """City of London Police street crime 2019 (police.uk CSV)."""
+    return _incidents("city_of_london_2019")
+
+
+@pytest.fixture(scope="session")
+def camden_layers():
+    """Camden June 2019 with its 2014 wards, top twenty areas, KDE grid and Gi* grid:
+    everything a map or figure draws."""
+    from types import SimpleNamespace
+
     import hotspots as hs
 
-    return hs.read_incidents("city_of_london_2019")
+    inc = _incidents("camden_2019_06")
+    wards = hs.wards("Camden", 2014)
+    return SimpleNamespace(
+        inc=inc, wards=wards, areas=hs.top_areas(inc, n=20, wards=wards, quiet=True),
+        grid=hs.kde(inc, clip=wards, quiet=True), gi=hs.gistar(inc, clip=wards))

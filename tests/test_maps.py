@@ -27,13 +27,8 @@ SHOTS = PROJECT_ROOT / "out" / "test-screenshots"  # for a person to look at
 
 
 @pytest.fixture(scope="module")
-def camden():
-    inc = hs.read_incidents("camden_2019_06")
-    wards = hs.wards("Camden", 2014)
-    areas = hs.top_areas(inc, n=20, wards=wards, quiet=True)
-    grid = hs.kde(inc, clip=wards, quiet=True)
-    gi = hs.gistar(inc, clip=wards)
-    return SimpleNamespace(inc=inc, wards=wards, areas=areas, grid=grid, gi=gi)
+def camden(camden_layers):
+    return camden_layers
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,9 @@ from hotspots._errors import BadInputError
 
 
 @pytest.fixture(scope="module")
-def camden():
-    inc = hs.read_incidents("camden_2019_06")
-    wards = hs.wards("Camden", 2014)
-    areas = hs.top_areas(inc, n=20, wards=wards, quiet=True)
-    grid = hs.kde(inc, clip=wards, quiet=True)
-    return inc, wards, areas, grid
+def camden(camden_layers):
+    c = camden_layers
+    return c.inc, c.wards, c.areas, c.grid
 
 
 def _texts(fig, gid):
