@@ -51,7 +51,7 @@ CATEGORIES: tuple[str, ...] = (
 #: Columns every incidents frame starts with, in this order.
 CANONICAL_COLUMNS: tuple[str, ...] = (
     "incident_id", "category", "subcategory", "occurred_at", "month", "source",
-    "location_desc", "geometry",
+    "location_desc", "place_type", "geometry",
 )  # fmt: skip
 
 #: Default study-area box in BNG metres (xmin, ymin, xmax, ymax): the GLA boundary's
@@ -538,6 +538,7 @@ class _Spec:
     date: str | None = None
     date_mode: str = "auto"  # auto | month | us_month | month_number | canonical | none
     location: str | None = None
+    place: str | None = None  # police.uk location subtype -> place_type
     lon: str | None = None
     lat: str | None = None
     x: str | None = None
@@ -587,6 +588,7 @@ def _spec(loaded: _Loaded, opts: dict) -> _Spec:
     elif kind == "police_api":
         sp.id, sp.category, sp.date = f("id"), f("category"), f("month")
         sp.location = f("location street name")
+        sp.place = f("location subtype")  # location_type is only "Force"/"BTP"
         sp.lon, sp.lat = f("location longitude"), f("location latitude")
         sp.date_mode = "month"
     elif kind == "camden":
@@ -597,11 +599,13 @@ def _spec(loaded: _Loaded, opts: dict) -> _Spec:
     elif kind == "crimemappingdata":
         sp.category, sp.date = f("type"), f("month")
         sp.lon, sp.lat = f("longitude"), f("latitude")
+        sp.place = f("location type")
         sp.date_mode = "month_number"
         sp.year = opts["year"] or _year_from_name(loaded)
     elif kind == "canonical":
         sp.id, sp.category, sp.date = f("incident id"), f("category"), f("month")
         sp.location, sp.date_mode = f("location desc"), "canonical"
+        sp.place = f("place type")
         sp.lon, sp.lat = f(*_NAMES["lon"]), f(*_NAMES["lat"])
         sp.x, sp.y = f(*_NAMES["x"][:-1]), f(*_NAMES["y"][:-1])
     else:
@@ -1022,6 +1026,8 @@ def _read_one(item: Any, bounds, opts: dict) -> _Part:
             new += "_src"
         rename[c] = new
     location = _text(df[sp.location] if sp.location is not None else None, n)
+    place = _text(df[sp.place] if sp.place is not None else None, n)
+    place = place.str.strip().replace("", None)  # police.uk leaves unknown places blank
     frame = pd.concat(
         [
             pd.DataFrame(
@@ -1033,6 +1039,7 @@ def _read_one(item: Any, bounds, opts: dict) -> _Part:
                     "month": month,
                     "source": source,
                     "location_desc": location,
+                    "place_type": place,
                     "_x": x,
                     "_y": y,
                     "_file": ld.file,
