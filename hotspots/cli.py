@@ -6,12 +6,15 @@ printed as one clear message, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -32,7 +35,12 @@ def _root() -> None:
 
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a HotspotsError into a one-line message and exit code 1."""
+    """Turn an error into a one-line message and exit code 1, never a traceback.
+
+    A HotspotsError is printed as it is (written for the user). Anything else (a file
+    pandas cannot parse, a permission error) is printed with its type and a hint;
+    ``HOTSPOTS_DEBUG=1`` re-raises it to show the traceback.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -41,22 +49,94 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         except HotspotsError as exc:
             console.print(f"[bold red]error:[/] {exc}", highlight=False)
             sys.exit(1)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # typer's own usage errors and exits keep their codes
+        except Exception as exc:
+            if os.environ.get("HOTSPOTS_DEBUG"):
+                raise
+            console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}\n"
+                          "(set HOTSPOTS_DEBUG=1 to see the traceback)", highlight=False)
+            sys.exit(1)
 
     return wrapper
+
+
+@contextlib.contextmanager
+def _steps(quiet: bool = False):
+    """Spinner and elapsed time on stderr for each slow step; silent with --quiet.
+
+    Use as ``with _steps(quiet) as step: with step("reading"): ...``.
+    """
+    if quiet or not console.is_terminal:  # a log file gets no spinner frames
+        yield lambda label: contextlib.nullcontext()
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+
+        @contextlib.contextmanager
+        def step(label: str):
+            task = bar.add_task(label, total=1)
+            yield
+            bar.update(task, completed=1)
+
+        yield step
+
+
+def _plain(obj: Any) -> Any:
+    """JSON-ready copy: numpy scalars to Python, NaN/NaT to None, timestamps to ISO."""
+    import math
+
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, pd.DataFrame):
+        return _plain(obj.to_dict(orient="records"))
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if obj is None or obj is pd.NaT or (isinstance(obj, float) and math.isnan(obj)):
+        return None
+    if isinstance(obj, (pd.Timestamp, np.datetime64)):
+        return pd.Timestamp(obj).isoformat()
+    if isinstance(obj, (str, int, float, bool)):
+        return obj
+    return str(obj)
+
+
+def _print_json(obj: Any) -> None:
+    """Write `obj` as JSON on stdout (progress and messages go to stderr)."""
+    import json
+
+    typer.echo(json.dumps(_plain(obj), indent=2, ensure_ascii=False))
 
 
 @app.command()
 @friendly
 def datasets(
     check: bool = typer.Option(False, help="Also verify each file's sha256 against the registry."),
+    json_out: bool = typer.Option(False, "--json", help="Print the table as JSON on stdout."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing; the exit code "
+                               "says whether --check passed."),
 ) -> None:
     """List the dataset registry and where each file was found.
 
     Exits 1 when --check finds a file whose sha256 differs from the registry's.
+
+    Example: hotspots datasets --check
     """
     from .datasets import data_dirs, list_datasets
 
     table = list_datasets(check=check)
+    bad = table.loc[table["checksum_ok"].eq(False), "key"].tolist() if check else []
+    if json_out or quiet:
+        if json_out:
+            _print_json({"searched": [str(d) for d in data_dirs()], "datasets": table})
+        raise typer.Exit(1 if bad else 0)
     # the source URL and file name are long: shown for missing files only, below
     cols = ["key", "found_at", "licence", "description"] + (["checksum_ok"] * check)
     out = Table(title="hotspots datasets")
@@ -89,7 +169,10 @@ def read(
     year: int | None = typer.Option(None, help="Year for month-number files."),
     no_bounds: bool = typer.Option(False, "--no-bounds", help="Keep points outside London."),
 ) -> None:
-    """Read incidents: counts by category, the rejects summary, and a rejects CSV."""
+    """Read incidents: counts by category, the rejects summary, and a rejects CSV.
+
+    Example: hotspots read harrow_crime_2022 --rejects out/rejects.csv
+    """
     from .io import LONDON_BOUNDS, read_incidents
 
     inc, report = read_incidents(
@@ -112,6 +195,278 @@ def read(
 
 
 # --- commands: io (section owned by the io work; add commands above this line)
+
+
+def _read_with_report(files: list[str], quiet: bool):
+    """Read incident file(s) or a registry key, with the reader's report."""
+    from .io import read_incidents
+
+    with _steps(quiet) as step, step(f"reading {', '.join(files)}"):
+        return read_incidents(files if len(files) > 1 else files[0], with_report=True)
+
+
+def _read_summary(inc, report, wards, n_rejects: int) -> dict[str, Any]:
+    """What the reader made of the input, as plain values (for text and JSON)."""
+    from ._time import incident_times, month_only
+    from .join import assign_wards
+
+    monthly = month_only(inc) if len(inc) else True
+    t = incident_times(inc) if len(inc) else None
+    fmt = "%Y-%m" if monthly else "%Y-%m-%d %H:%M"
+    dates = {"first": None, "last": None, "month_only": bool(monthly), "n_undated": 0}
+    if t is not None and t.notna().any():
+        dates.update(first=f"{t.min():{fmt}}", last=f"{t.max():{fmt}}",
+                     n_undated=int(t.isna().sum()))
+    extent = None
+    places: dict[str, Any] = {}
+    if len(inc):
+        extent = {"bng": [round(v) for v in inc.total_bounds],
+                  "wgs84": [round(v, 5) for v in inc.to_crs(4326).total_bounds]}
+        joined = assign_wards(inc, wards, tolerance=25)
+        places = {"wards_touched": int(joined["ward_code"].nunique()),
+                  "outside_london_wards": int(joined["ward_code"].isna().sum()),
+                  "boroughs": joined["borough_name"].value_counts().to_dict()}
+    rejects = report.rejects[["file", "row", "reason", "detail"]]
+    return {
+        "files": list(report.files), "kind": inc.attrs.get("read_kind"),
+        "rows_read": report.n_read, "rows_kept": report.n_kept,
+        "rows_rejected": report.n_rejected, "rows_fixed": report.n_fixed,
+        "rejected_by_reason": report.reason_counts().to_dict(),
+        "fixed_by_fix": report.fixed["fix"].value_counts().to_dict() if report.n_fixed else {},
+        "rejects": rejects.head(n_rejects),
+        "dates": dates,
+        "categories": inc["category"].value_counts().to_dict() if len(inc) else {},
+        "extent": extent, **places,
+    }
+
+
+def _print_summary(s: dict[str, Any]) -> None:
+    """The validate report as text on stdout."""
+    out = Console()
+    d = s["dates"]
+    lines = [
+        f"files: {', '.join(s['files'])}",
+        f"kind detected: {s['kind']}",
+        f"rows read: {s['rows_read']:,}; kept {s['rows_kept']:,}; rejected "
+        f"{s['rows_rejected']:,}; fixed {s['rows_fixed']:,}",
+    ]
+    lines += [f"  rejected, {r}: {n:,}" for r, n in s["rejected_by_reason"].items()]
+    lines += [f"  fixed, {r}: {n:,}" for r, n in s["fixed_by_fix"].items()]
+    if d["first"]:
+        lines.append(f"dates: {d['first']} to {d['last']}"
+                     + (" (month only: no day or time of day)" if d["month_only"] else "")
+                     + (f"; {d['n_undated']:,} undated" if d["n_undated"] else ""))
+    if s["extent"]:
+        b, g = s["extent"]["bng"], s["extent"]["wgs84"]
+        lines.append(f"extent: E {b[0]:,}-{b[2]:,}, N {b[1]:,}-{b[3]:,} (BNG m); "
+                     f"lon {g[0]} to {g[2]}, lat {g[1]} to {g[3]}")
+        boroughs = ", ".join(f"{k} {v:,}" for k, v in s["boroughs"].items())
+        lines.append(f"places: {s['wards_touched']} wards (2022) in {boroughs}"
+                     + (f"; {s['outside_london_wards']:,} outside every London ward"
+                        if s["outside_london_wards"] else ""))
+    out.print("\n".join(lines), highlight=False)
+    if s["categories"]:
+        out.print("categories: " + ", ".join(f"{k} {v:,}" for k, v in s["categories"].items()),
+                  highlight=False)
+    rej = s["rejects"]
+    if len(rej):
+        table = Table(title=f"first {len(rej)} of {s['rows_rejected']:,} rejected rows")
+        for col in rej.columns:
+            table.add_column(col, overflow="fold", justify="right" if col == "row" else "left")
+        for r in rej.itertuples(index=False):
+            table.add_row(*[str(v) for v in r])
+        out.print(table)
+
+
+@app.command("validate")
+@friendly
+def validate_cmd(
+    files: list[str] = typer.Argument(
+        ..., help="Incident file(s), a police.uk folder, a glob or a registry key."
+    ),
+    rejects: Path | None = typer.Option(None, help="Also write every rejected row to this CSV."),
+    show: int = typer.Option(10, help="How many rejected rows to list (JSON: also)."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 2 when any row was rejected."),
+    json_out: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or report; the exit "
+                               "code says whether the file was readable (and, with "
+                               "--strict, clean)."),
+) -> None:
+    """Check what the reader makes of a file before trusting an analysis of it.
+
+    Reports the layout detected, rows read, rows rejected with their reasons and row
+    numbers (the line in a spreadsheet, header = line 1), the date range, categories,
+    the extent, and the 2022 wards and boroughs the points fall in.
+
+    Example: hotspots validate harrow_crime_2022 --json
+    """
+    from .boundaries import wards
+
+    inc, report = _read_with_report(files, quiet)
+    summary = _read_summary(inc, report, wards(year=2022), show)
+    if rejects is not None:
+        report.to_csv(rejects)
+    if json_out:
+        _print_json(summary)
+    elif not quiet:
+        _print_summary(summary)
+        if rejects is not None:
+            console.print(f"rejects ({report.n_rejected:,} rows) written to {rejects}",
+                          highlight=False)
+    if strict and report.n_rejected:
+        raise typer.Exit(2)
+
+
+def _incidents_in_wards(source: str, borough: str | None, year: int, tolerance: float,
+                        step):
+    """Incidents joined to wards (the borough's, or every London ward they touch)."""
+    from .boundaries import wards as load_wards
+    from .join import assign_wards
+
+    with step(f"reading {source}"):
+        inc = _read_source(source)
+    with step("joining to wards"):
+        w = load_wards(borough, year)
+        inc = assign_wards(inc, w, tolerance=tolerance)
+        if borough:  # the borough's wards only; the rest are someone else's
+            inc = inc[inc["ward_code"].notna()]
+    return inc, (w if borough else None)
+
+
+@app.command("counts")
+@friendly
+def counts_cmd(
+    source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
+    borough: str = typer.Option(None, help="Borough (name or E09 code): all its wards, even "
+                                "with no incidents; incidents elsewhere are left out."),
+    year: int = typer.Option(2022, help="Ward boundary year."),
+    freq: str = typer.Option("total", help="'total' (one row per ward), or MS months, "
+                             "W-MON weeks, QS quarters, YS years."),
+    by_category: bool = typer.Option(False, "--by-category", help="A row per category too."),
+    tolerance: float = typer.Option(25, help="Metres: points this close outside a ward's "
+                                    "generalised edge go to the nearest ward."),
+    out: Path | None = typer.Option(None, help="Write the whole table to this CSV."),
+    top: int = typer.Option(20, help="Rows to print (busiest first)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the table as JSON on stdout."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or table."),
+) -> None:
+    """Counts per ward (and period, category) with rates per 1,000 residents.
+
+    Rates use the GLA ward populations (hs.ward_population; area-weighted estimates on
+    2022 wards). A month-only source (police.uk) asked for weeks falls back to months.
+
+    Example: hotspots counts harrow_crime_2022 --borough Harrow --out out/ward_counts.csv
+    """
+    import warnings
+
+    from ._atomic import atomic_write_csv
+    from .join import ward_counts
+
+    f = None if freq.strip().lower() in ("total", "none", "") else freq
+    with _steps(quiet) as step:
+        inc, w = _incidents_in_wards(source, borough, year, tolerance, step)
+        with step("counting"), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            table = ward_counts(inc, freq=f, by="category" if by_category else None, wards=w)
+    for msg in caught:
+        if not quiet:
+            console.print(f"[yellow]note:[/] {msg.message}", highlight=False)
+    if out is not None:
+        atomic_write_csv(table, out)
+    busiest = table.sort_values("count", ascending=False, kind="stable")
+    if json_out:
+        _print_json({"source": source, "borough": borough, "freq": table.attrs.get("freq"),
+                     "n_counted": table.attrs.get("n_counted"),
+                     "n_no_ward": table.attrs.get("n_no_ward"),
+                     "population": table.attrs.get("population"), "rows": busiest})
+    elif not quiet:
+        show = busiest.head(top)
+        t = Table(title=f"{source}: {table.attrs.get('n_counted', len(inc)):,} incidents, "
+                  f"busiest {len(show)} of {len(table):,} rows")
+        for col in show.columns:
+            t.add_column(col, justify="right" if col in ("count", "rate_per_1000") else "left")
+        for r in show.itertuples(index=False):
+            t.add_row(*[f"{v:.2f}" if isinstance(v, float) else
+                        f"{v:%Y-%m-%d}" if hasattr(v, "strftime") else str(v) for v in r])
+        Console().print(t)
+        if out is not None:
+            console.print(f"wrote {out}", highlight=False)
+
+
+_AREA_COLUMNS = ("rank", "score", "n_incidents", "area_m2", "wards", "lat", "lon", "change_n",
+                 "change_pct", "landmark", "streets")
+
+
+@app.command("rank")
+@friendly
+def rank_cmd(
+    source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
+    borough: str = typer.Option(None, help="Borough: only incidents in its wards; areas named "
+                                "by its wards."),
+    year: int = typer.Option(2022, help="Ward boundary year."),
+    n: int = typer.Option(20, "--n", "-n", help="How many areas."),
+    method: str = typer.Option("dbscan", help="dbscan, hdbscan or kde."),
+    categories: str = typer.Option(None, help="Only these categories, comma-separated "
+                                   "(e.g. robbery,asb)."),
+    harm: bool = typer.Option(False, "--harm", help="Weight categories by harm "
+                              "(hotspots/data/harm_weights.csv)."),
+    network: str | None = typer.Option(None, help="Street network (path or registry key, e.g. "
+                                       "osm_city_of_london): areas named by their streets."),
+    out: Path = typer.Option(Path("out/top_areas"), help="Writes OUT.csv and OUT.geojson "
+                             "(WGS84)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the areas as JSON on stdout."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or table."),
+) -> None:
+    """The top twenty hotspot areas, ranked, to CSV and GeoJSON.
+
+    Areas are clusters (at most 20 ha), scored by recency-weighted count boosted for
+    density; see docs/methods.md.
+
+    Example: hotspots rank harrow_crime_2022 --borough Harrow --out out/harrow_top20
+    """
+    from ._atomic import atomic_path, atomic_write_csv
+    from .rank import top_areas
+
+    cats = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
+    with _steps(quiet) as step:
+        if borough:
+            inc, w = _incidents_in_wards(source, borough, year, 0.0, step)
+        else:
+            with step(f"reading {source}"):
+                inc, w = _read_source(source), None
+        G = None
+        if network:
+            from .patrol import street_network
+
+            with step(f"loading street network {network}"):
+                G = street_network(network)
+        with step(f"finding the top {n} areas ({method})"):
+            areas = top_areas(inc, n=n, method=method, categories=cats, harm=harm or None,
+                              wards=w, network=G, quiet=quiet)
+    stem = out.with_suffix("") if out.suffix.lower() in (".csv", ".geojson") else out
+    csv, geojson = stem.with_name(stem.name + ".csv"), stem.with_name(stem.name + ".geojson")
+    atomic_write_csv(areas.drop(columns="geometry"), csv)
+    with atomic_path(geojson) as tmp:
+        areas.to_crs(4326).to_file(tmp, driver="GeoJSON")
+    cols = [c for c in _AREA_COLUMNS if c in areas.columns]
+    if json_out:
+        _print_json({"source": source, "method": method, "csv": str(csv),
+                     "geojson": str(geojson), "areas": areas[cols]})
+    elif not quiet:
+        where = "streets" if "streets" in areas.columns else "landmark"
+        t = Table(title=f"top {len(areas)} areas: {source}")
+        for col in ("rank", "score", "incidents", "ha", "wards", where, "change"):
+            t.add_column(col, overflow="fold",
+                         justify="left" if col in ("wards", where) else "right")
+        for a in areas.itertuples(index=False):
+            t.add_row(str(a.rank), f"{a.score:,.0f}", f"{a.n_incidents:,}",
+                      f"{a.area_m2 / 1e4:.1f}", str(a.wards), str(getattr(a, where)),
+                      "" if a.change_n != a.change_n else f"{a.change_n:+,.0f}")
+        Console().print(t)
+        console.print(f"wrote {csv} and {geojson}", highlight=False)
+
+
+# --- commands: cli (validate, counts, rank: the cli/docs work; add commands above this line)
 
 
 @app.command("synthetic")
