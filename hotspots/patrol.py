@@ -73,6 +73,37 @@ CATEGORY_LABELS = {
 SNAP_MAX_M = 250.0
 #: Points of interest within this distance of a target are listed with it (metres).
 POI_RADIUS_M = 300.0
+#: Incidents' recorded place types within this distance of an area count as its places (m).
+PLACE_BUFFER_M = 50.0
+#: police.uk's location types (crimemappingdata ``location_type``, io's ``place_type``)
+#: grouped into the kinds of place a briefing names. Keys are lower case.
+PLACE_KINDS = {
+    "nightclub": "night-time economy", "pub": "night-time economy",
+    "bar": "night-time economy", "pub/bar/nightclub": "night-time economy",
+    "theatre/concert hall": "night-time economy",
+    "rail station": "station", "lu station": "station", "dlr station": "station",
+    "overground station": "station", "tram stop": "station", "bus station": "station",
+    "bus/coach station": "station", "ferry terminal": "station",
+    "airport/airfield": "station",
+    "shopping area": "shopping area", "supermarket": "shopping area",
+    "petrol station": "petrol station", "motorway service area": "petrol station",
+    "parking area": "car park",
+    "park/open space": "park or sports ground",
+    "sports/recreation area": "park or sports ground",
+    "theme/adventure park": "park or sports ground", "race track": "park or sports ground",
+    "further/higher educational building": "college or university",
+    "hospital": "hospital", "police station": "police station", "prison": "prison",
+    "conference/exhibition centre": "event venue", "pedestrian subway": "pedestrian subway",
+}
+#: Without a street network, street distance is estimated as straight line times this:
+#: walking routes in towns run about 1.2-1.4 times the straight line (route circuity).
+DETOUR_FACTOR = 1.3
+NO_NETWORK_NOTE = (
+    "No street network: none is shipped for this area and none was given, so no walking "
+    "route is drawn. Stops are ordered by straight-line distance, and walking distances and "
+    f"times are estimates (straight line x {DETOUR_FACTOR:g}). Give a street network (OSM XML "
+    "or GraphML, hs.street_network) to plan the route on the streets."
+)
 #: Suggested dwell: DWELL_MIN..DWELL_MAX minutes, linear in the target's value.
 DWELL_MIN, DWELL_MAX = 10, 20
 EXACT_MAX = 9
@@ -324,10 +355,17 @@ def patrol_targets(
     -------
     GeoDataFrame
         One row per target (EPSG:27700 point: the area's centre): ``target_id, rank,
-        name, why, value, dwell_min, n_incidents, street, pois, node, snap_m,
-        reachable, lat, lon``. ``value`` is the area's score (its incident count when
-        there is no score); ``dwell_min`` runs from 10 minutes for the lowest value to
-        20 for the highest. ``attrs`` records the choices and caveats.
+        name, why, value, dwell_min, n_incidents, street, serves, place_kinds,
+        place_types, station, station_m, pois, node, snap_m, reachable, lat, lon``.
+        ``value`` is the area's score (its incident count when there is no score);
+        ``dwell_min`` runs from 10 minutes for the lowest value to 20 for the highest.
+        ``place_types`` counts the recorded place types (``place_type``, else
+        police.uk's ``location_type``) of all incidents within 50 m of the area,
+        ``place_kinds`` groups them (:data:`PLACE_KINDS`: night-time economy, station,
+        shopping area, ...), ``station``/``station_m`` are the nearest TfL station and
+        its distance, and ``serves`` says in words what the stop serves ("Harrow-on-
+        the-Hill station, shopping area"), which leads ``name`` when there is no
+        network. ``attrs`` records the choices and caveats.
     """
     k = int(check_positive(k, "k", allow_none=False))
     sub, cats, untimed, hour_note = _verona_subset(inc, categories, hours)
@@ -367,6 +405,8 @@ def patrol_targets(
         nodes, dists = [None] * len(areas), np.full(len(areas), np.nan)
     poi_frame, poi_note = _default_pois(pois, network, centre)
     ll = gpd.GeoSeries(centre.values, crs=BNG).to_crs(WGS84)
+    places = _area_places(check_gdf(inc, "incidents"), areas.geometry)
+    station, station_m, landmark = _nearest_station(centre)
 
     rows = []
     for i, area in areas.iterrows():
@@ -376,8 +416,10 @@ def patrol_targets(
         if network is not None and dists[i] <= SNAP_MAX_M:
             street = _street_at(network, nodes[i])
         else:
-            street = (_text(area.get("streets")) or _street_from_desc(here["desc"])
-                      or _text(area.get("wards")))
+            street = _text(area.get("streets")) or _street_from_desc(here["desc"])
+            if not street and _text(area.get("wards")):  # say they are wards, not streets
+                wards = _text(area.get("wards"))
+                street = f"{wards} ward{'s' if ',' in wards else ''}"
         reasons = here.loc[here["category"] == "streetsafe", "reason"].dropna().value_counts()
         why = _why(n, counts, reasons, hour_note)
         near = _pois_near(poi_frame, xy[i], poi_radius)
@@ -386,17 +428,30 @@ def patrol_targets(
         if entry[i]:
             inner = _text(area.get("streets")) or _street_from_desc(here["desc"])
             why += f"; walk in to the area{f' ({inner})' if inner else ''}: {entry[i]}"
+        kinds = _kinds(places[i])
+        if places[i]:
+            why += "; recorded places: " + ", ".join(f"{t} {c}" for t, c in
+                                                     places[i].most_common(4))
+        serves = _serves(kinds, station[i], station_m[i], landmark[i], poi_radius)
         value = float(area["score"]) if "score" in areas.columns else float(n)
         rank = int(area["rank"]) if "rank" in areas.columns else i + 1
+        # with a network the street leads (it is where the stop is); without, the place
+        label = " - ".join(p for p in ([street, serves] if network is not None
+                                       else [serves, street]) if p)
         rows.append(
             {
                 "target_id": f"T{rank}",
                 "rank": rank,
-                "name": f"Hotspot {rank}: {street}" if street else f"Hotspot {rank}",
+                "name": f"Hotspot {rank}: {label}" if label else f"Hotspot {rank}",
                 "why": why,
                 "value": value,
                 "n_incidents": n,
                 "street": street,
+                "serves": serves,
+                "place_kinds": ", ".join(kinds),
+                "place_types": ", ".join(f"{t} {c}" for t, c in places[i].most_common()),
+                "station": station[i],
+                "station_m": station_m[i],
                 "pois": near,
                 "node": nodes[i],
                 "snap_m": round(float(dists[i]), 1) if network is not None else np.nan,
@@ -422,12 +477,106 @@ def patrol_targets(
         time_note=hour_note,
         poi_note=poi_note,
         count_note=_count_note(sub, cats),
+        place_note=_place_note(inc),
+        network=network is not None,
     )
     log.info(
         "patrol targets: %d areas from %d incidents (%s), hours %s, %d untimed; %s",
         len(out), len(sub), ",".join(cats), out.attrs["hours"] or "all", untimed, poi_note,
     )
     return out
+
+
+def _place_column(inc: pd.DataFrame) -> str | None:
+    """The incidents' recorded place-type column: io's ``place_type``, else police.uk's
+    raw ``location_type``; None when the data record no place."""
+    for col in ("place_type", "location_type"):
+        if col in inc.columns:
+            return col
+    return None
+
+
+def _area_places(inc: gpd.GeoDataFrame, areas: gpd.GeoSeries) -> list[Counter]:
+    """Recorded place types of all incidents (any category) in each area, with a margin.
+
+    police.uk snaps a crime at a station or supermarket to a point on or beside it, so
+    the place types of every crime in and just around an area say what is there.
+    """
+    col = _place_column(inc)
+    out: list[Counter] = [Counter() for _ in range(len(areas))]
+    if col is None:
+        return out
+    typed = inc.loc[inc[col].notna() & inc[col].astype(str).str.strip().ne(""), [col, "geometry"]]
+    if not len(typed):
+        return out
+    zones = gpd.GeoDataFrame({"area": range(len(areas))},
+                             geometry=areas.buffer(PLACE_BUFFER_M).values, crs=BNG)
+    hit = gpd.sjoin(typed, zones, how="inner", predicate="intersects")
+    for (a, t), c in hit.groupby(["area", col]).size().items():
+        out[int(a)][str(t).strip()] = int(c)
+    return out
+
+
+def place_kind(place_type: str) -> str:
+    """The kind of place a police.uk location type is (see ``PLACE_KINDS``).
+
+    "Nightclub" -> "night-time economy", "LU Station" -> "station", "Supermarket" ->
+    "shopping area"; a type not in the table is returned in lower case.
+    """
+    t = str(place_type).strip().lower()
+    return PLACE_KINDS.get(t, t)
+
+
+def _kinds(places: Counter) -> list[str]:
+    """Kinds of place, commonest first (ties by name)."""
+    kinds: Counter[str] = Counter()
+    for t, c in places.items():
+        kinds[place_kind(t)] += c
+    return sorted(kinds, key=lambda k: (-kinds[k], k))
+
+
+def _nearest_station(points: gpd.GeoSeries) -> tuple[list[str], list[float], list[str]]:
+    """Nearest TfL station name, its distance (m) and a landmark phrase for each point."""
+    from .boundaries import describe_location
+
+    n = len(points)
+    try:
+        st = stations()
+    except (DataNotFoundError, KeyError, OSError):
+        return [""] * n, [math.nan] * n, [""] * n
+    if not n or not len(st):
+        return [""] * n, [math.nan] * n, [""] * n
+    pts = gpd.GeoSeries(points.values, crs=BNG)
+    j, d = st.sindex.nearest(pts.array, return_distance=True, return_all=False)
+    names, dist = [""] * n, [math.nan] * n
+    for pi, si, dd in zip(j[0], j[1], d, strict=True):
+        names[pi], dist[pi] = str(st["name"].iat[si]), round(float(dd), 1)
+    return names, dist, describe_location(pts)
+
+
+def _serves(kinds: list[str], station: str, station_m: float, landmark: str,
+            radius: float) -> str:
+    """What a stop serves, for people: the station it is at and the kinds of place there.
+
+    "Harrow-on-the-Hill station, shopping area, night-time economy"; away from
+    stations the kinds plus where they are ("car park (630 m W of Queensbury station)").
+    """
+    at_station = bool(station) and station_m <= radius
+    parts = [f"{station} station"] if at_station else []
+    parts += [k for k in kinds if not (at_station and k == "station")][:2]
+    text = ", ".join(parts)
+    if landmark and not at_station:
+        text = f"{text} ({landmark})" if text else landmark
+    return text
+
+
+def _place_note(inc: pd.DataFrame) -> str:
+    col = _place_column(inc)
+    if col is None or not inc[col].notna().any():
+        return "These data record no place types; stops are named by station and street."
+    return (f"Place kinds come from police.uk's recorded location types ('{col}') of all "
+            f"crimes within {PLACE_BUFFER_M:.0f} m of each area: most crimes have none, so "
+            "an absent kind does not mean the place is not there.")
 
 
 def patrol_areas(
@@ -631,7 +780,7 @@ class PatrolPlan:
     stops : GeoDataFrame
         EPSG:27700 points (the network node walked to) in visiting order: ``order``
         (1..n), ``target_id, rank`` (the hotspot's rank, when the targets have one),
-        ``name, why, street, arrival`` ("HH:MM"), ``depart``,
+        ``name, serves, why, street, arrival`` ("HH:MM"), ``depart``,
         ``dwell_min``, ``walk_m`` (walk into this stop), ``cum_m``, ``value``,
         ``pois``, ``node``, ``lat``, ``lon``.
     route : GeoDataFrame
@@ -651,8 +800,10 @@ class PatrolPlan:
         Start and end in EPSG:27700 (end equals the last stop on an open path).
     attrs : dict
         The parameters used (walk_kmh, max_minutes, solver, start_time, closed...),
-        ``start_street`` (street at the start) and ``end_time`` ("HH:MM", end of the
-        last stop or arrival at the end point).
+        ``network`` (False: planned without a street network), ``start_street``
+        (street at the start; without a network, where it is by the nearest station),
+        ``finish`` ("last stop", "start" or "end") and ``end_time`` ("HH:MM", end of
+        the last stop or arrival at the end point).
     """
 
     stops: gpd.GeoDataFrame
@@ -783,9 +934,9 @@ def _clock(minutes: float) -> str:
 
 
 def plan_patrol(
-    network: nx.Graph,
+    network: nx.Graph | None,
     targets: gpd.GeoDataFrame,
-    start: Any,
+    start: Any = None,
     end: Any = None,
     max_minutes: float = 120,
     walk_kmh: float = 4.8,
@@ -796,14 +947,18 @@ def plan_patrol(
 
     Parameters
     ----------
-    network : street graph
-        From :func:`street_network` (EPSG:27700, edge ``length`` in metres).
+    network : street graph or None
+        From :func:`street_network` (EPSG:27700, edge ``length`` in metres). None when
+        no network exists for the area (none is shipped for Harrow): the stops are
+        still chosen and ordered, on straight-line distances times ``DETOUR_FACTOR``
+        (1.3), no route is drawn, and ``notes[0]`` says so plainly.
     targets : GeoDataFrame
         From :func:`patrol_targets`: points with ``name``, ``why``, ``value`` and
         ``dwell_min`` (defaults: the row label, "", 1, 15).
-    start : (lat, lon), "lat,lon" or shapely Point
+    start : (lat, lon), "lat,lon", shapely Point or None
         Where the patrol sets off (a Point is BNG metres, or lon/lat when in degrees).
-        More than 250 m from every street in the network is an error.
+        More than 250 m from every street in the network is an error. None: at the
+        highest-value target.
     end : same as start, "start", or None
         None: finish at the last stop (open path). ``end == start`` or ``"start"``:
         a closed loop back to the start. Another point: finish there.
@@ -823,7 +978,8 @@ def plan_patrol(
     PatrolPlan
         ``.stops`` in visiting order, ``.route``, ``.nodes``, ``.length_m``,
         ``.minutes``, ``.dropped`` (with reasons: "unreachable ..." or "over the time
-        budget ..."), ``.notes``.
+        budget ..."), ``.notes``. ``attrs["network"]`` is False without a network
+        (``length_m`` and times are then estimates and ``.route`` is empty).
 
     Notes
     -----
@@ -831,19 +987,23 @@ def plan_patrol(
     never all pairs over the city graph; the travelling-salesman step runs on the
     small stop-to-stop matrix only.
     """
-    _check_network(network)
-    G = network
     targets = check_gdf(targets, "targets")
     max_minutes = check_positive(max_minutes, "max_minutes", allow_none=False)
     walk_kmh = check_positive(walk_kmh, "walk_kmh", allow_none=False)
     t0 = _parse_clock(start_time)
     m_per_min = walk_kmh * 1000 / 60
 
-    start_pt = _point_bng(start, "start")
+    start_pt = _top_target_point(targets) if start is None else _point_bng(start, "start")
     closed = isinstance(end, str) and end.strip().lower() == "start"
     end_pt = None if end is None or closed else _point_bng(end, "end")
     if end_pt is not None and end_pt.distance(start_pt) < 1e-6:
         closed, end_pt = True, None
+    on_streets = network is not None
+    if on_streets:
+        _check_network(network)
+        G = network
+    else:
+        G = _straight_line_graph(targets, [start_pt] + ([end_pt] if end_pt else []))
     start_node = _snap_or_raise(G, start_pt, "start")
     end_node = _snap_or_raise(G, end_pt, "end") if end_pt is not None else None
 
@@ -888,9 +1048,11 @@ def plan_patrol(
 
     plan = _assemble(G, t, order, dist, paths, start_node, end_node, closed, m_per_min, t0)
     stops, route, node_path, length_m, walk_min = plan
+    if not on_streets:  # straight lines are not a route to walk: draw none
+        route = route.iloc[0:0]
     dwell = float(stops["dwell_min"].sum()) if len(stops) else 0.0
     notes = [G.graph.get("walk_note", WALK_NOTE)]
-    for key in ("count_note", "time_note", "poi_note"):
+    for key in ("count_note", "time_note", "poi_note", "place_note"):
         if targets.attrs.get(key):
             notes.append(str(targets.attrs[key]))
     if dropped:
@@ -902,7 +1064,10 @@ def plan_patrol(
                 if node_path else start_pt)
     attrs = dict(walk_kmh=walk_kmh, max_minutes=max_minutes, start_time=_clock(t0),
                  closed=closed, solver=solver, exact_max=exact_max, snap_max_m=SNAP_MAX_M,
-                 n_dijkstra=len(sources), start_street=_street_at(G, start_node),
+                 n_dijkstra=len(sources), network=on_streets,
+                 start_street=(_street_at(G, start_node) if on_streets
+                               else _nearest_station(gpd.GeoSeries([start_pt]))[2][0]),
+                 finish="start" if closed else "end" if end_node is not None else "last stop",
                  end_time=_clock(t0 + walk_min + dwell),
                  **dict(zip(("start_lat", "start_lon"), _latlon(start_pt), strict=True)),
                  start_snap_m=round(float(_snap(G, [start_pt.coords[0]])[1][0]), 1))
@@ -913,6 +1078,29 @@ def plan_patrol(
     return PatrolPlan(stops=stops, route=route, nodes=node_path, length_m=length_m,
                       minutes=walk_min + dwell, walk_minutes=walk_min, dwell_minutes=dwell,
                       dropped=dropped_df, notes=notes, start=start_pt, end=end_geom, attrs=attrs)
+
+
+def _top_target_point(targets: gpd.GeoDataFrame) -> Point:
+    """The highest-value target's point: where a patrol with no given start begins."""
+    if not len(targets):
+        raise BadInputError("no targets to plan a patrol for, and no start point given")
+    v = (pd.to_numeric(targets["value"], errors="coerce").fillna(0).to_numpy()
+         if "value" in targets.columns else np.zeros(len(targets)))
+    return targets.geometry.representative_point().iloc[int(np.argmax(v))]
+
+
+def _straight_line_graph(targets: gpd.GeoDataFrame, ends: list[Point]) -> nx.MultiGraph:
+    """A complete graph on the targets and start/end: edges are straight lines, their
+    ``length`` the straight-line metres times DETOUR_FACTOR (for when no network exists)."""
+    pts = [*targets.geometry.representative_point(), *ends]
+    xy = list(dict.fromkeys((round(p.x, 3), round(p.y, 3)) for p in pts))
+    G = nx.MultiGraph(crs=BNG, walk=True, walk_note=NO_NETWORK_NOTE, source="straight lines")
+    for i, (x, y) in enumerate(xy):
+        G.add_node(f"P{i}", x=x, y=y)
+    for (i, a), (j, b) in itertools.combinations(enumerate(xy), 2):
+        G.add_edge(f"P{i}", f"P{j}", length=math.dist(a, b) * DETOUR_FACTOR,
+                   geometry=LineString([a, b]))
+    return G
 
 
 def _snap_or_raise(G: nx.Graph, p: Point, name: str) -> Any:
@@ -944,6 +1132,7 @@ def _target_table(G: nx.Graph, targets: gpd.GeoDataFrame) -> pd.DataFrame:
     t["dwell_min"] = (pd.to_numeric(src["dwell_min"], errors="coerce").fillna(0).astype(int)
                       if "dwell_min" in src else 15)
     t["pois"] = src.get("pois", "")
+    t["serves"] = src["serves"].fillna("") if "serves" in src else ""
     t["rank"] = src.get("rank", pd.NA)  # the hotspot's rank, for people
     pts = src.geometry.representative_point()
     xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
@@ -1109,7 +1298,7 @@ def _assemble(G, t, order, dist, paths, start_node, end_node, closed, m_per_min,
         dwell = int(t.at[i, "dwell_min"])
         rows.append({
             "order": k + 1, "target_id": t.at[i, "target_id"], "rank": t.at[i, "rank"],
-            "name": t.at[i, "name"],
+            "name": t.at[i, "name"], "serves": t.at[i, "serves"],
             "why": t.at[i, "why"], "street": t.at[i, "street"], "arrival": _clock(clock),
             "depart": _clock(clock + dwell), "dwell_min": dwell, "walk_m": round(walk, 1),
             "cum_m": round(cum, 1), "value": float(t.at[i, "value"]), "pois": t.at[i, "pois"],
@@ -1118,8 +1307,8 @@ def _assemble(G, t, order, dist, paths, start_node, end_node, closed, m_per_min,
             "geometry": Point(G.nodes[node]["x"], G.nodes[node]["y"]),
         })
         clock += dwell
-    cols = ["order", "target_id", "rank", "name", "why", "street", "arrival", "depart", "dwell_min",
-            "walk_m", "cum_m", "value", "pois", "node", "snap_m", "lat", "lon"]
+    cols = ["order", "target_id", "rank", "name", "serves", "why", "street", "arrival", "depart",
+            "dwell_min", "walk_m", "cum_m", "value", "pois", "node", "snap_m", "lat", "lon"]
     stops = gpd.GeoDataFrame(rows, columns=[*cols, "geometry"], geometry="geometry", crs=BNG)
     if len(stops):
         ll = stops.geometry.to_crs(WGS84)

@@ -362,7 +362,8 @@ def patrol_briefing(
     area_name : str
         Where the patrol runs (e.g. "City of London"), shown under the title.
     attribution : str, optional
-        Data credits; default police.uk (OGL v3), OpenStreetMap (ODbL) and TfL (OGL v3).
+        Data credits; default police.uk (OGL v3), TfL (OGL v3) and, when the plan is
+        on a street network, OpenStreetMap (ODbL).
 
     Returns
     -------
@@ -372,21 +373,25 @@ def patrol_briefing(
     """
     from .datasets import attribution as credits
 
-    attribution = attribution or credits("city_of_london_2019", "osm_city_of_london",
-                                         "tfl_stations")
     a = plan.attrs
+    on_streets = a.get("network", True)
+    attribution = attribution or credits(
+        "city_of_london_2019", *(["osm_city_of_london"] if on_streets else []), "tfl_stations")
     km = plan.length_m / 1000
     where = a.get("start_street", "")
     if "start_lat" in a:
         where += f" ({a['start_lat']:.5f}, {a['start_lon']:.5f})"
-    if a.get("closed"):
+    if a.get("closed") or a.get("finish") == "start":
         finish = "back at the start"
-    elif len(plan.route) and plan.route["to_name"].iloc[-1] == "End":
+    elif a.get("finish") == "end" or (
+            len(plan.route) and plan.route["to_name"].iloc[-1] == "End"):
         finish = "at the end point"
     else:
         finish = "at the last stop"
+    est = "" if on_streets else "about "
     summary = (
-        f"{len(plan.stops)} stops, {km:.2f} km on foot ({plan.walk_minutes:.0f} min walking at "
+        f"{len(plan.stops)} stops, {est}{km:.2f} km on foot ({est}{plan.walk_minutes:.0f} min "
+        f"walking at "
         f"{a.get('walk_kmh', 4.8):g} km/h) + {plan.dwell_minutes:.0f} min at stops = "
         f"{plan.minutes:.0f} min of a {a.get('max_minutes', 0):.0f} min budget. "
         f"Start {a.get('start_time', '')}{' at ' + where if where else ''}; finish "
@@ -394,27 +399,36 @@ def patrol_briefing(
         + ("" if len(plan.stops) else " No stop fits the time budget: see 'Left out'.")
     )
     ranked = "rank" in plan.stops.columns and plan.stops["rank"].notna().any()
+    # what each stop serves (station, night-time economy, shopping area...), when known
+    serves = "serves" in plan.stops.columns and plan.stops["serves"].fillna("").ne("").any()
+    walked = "walked to here (m)" if on_streets else "walk to here, estimated (m)"
     stop_rows = [
         {"#": r["order"],
          **({"hotspot": f"#{int(r['rank'])}" if r["rank"] == r["rank"] else ""} if ranked else {}),
          "arrive": r["arrival"], "dwell (min)": r["dwell_min"],
-         "street": r["street"], "why": r["why"],
-         "walked to here (m)": f"{r['walk_m']:.0f}", "lat, lon": f"{r['lat']:.5f}, {r['lon']:.5f}"}
+         **({"serves": r["serves"]} if serves else {}),
+         ("street" if on_streets else "street or ward"): r["street"], "why": r["why"],
+         walked: f"{r['walk_m']:.0f}", "lat, lon": f"{r['lat']:.5f}, {r['lon']:.5f}"}
         for _, r in plan.stops.iterrows()
     ]
     dropped_rows = [{"target": r["name"], "reason": r["reason"]}
                     for _, r in plan.dropped.iterrows()]
     order = f"Solver: {a.get('solver', '')}." if a.get("solver") else ""
     sub = f"{area_name}: " if area_name else ""
-    md = [f"# {title}", "", f"**{sub}{summary}**", "", "## Stops", "", md_table(stop_rows),
+    # without a street network the plan is an ordering, not a route: say so up front
+    lead = [] if on_streets or not plan.notes else [plan.notes[0]]
+    caveats = [*plan.notes[len(lead):], *([order] if order else [])]
+    md = [f"# {title}", "", f"**{sub}{summary}**", "", *[f"**{n}**\n" for n in lead],
+          "## Stops", "", md_table(stop_rows),
           "## Left out", "", md_table(dropped_rows), "## Caveats", ""]
-    md += [f"- {n}" for n in plan.notes] + ([f"- {order}"] if order else [])
+    md += [f"- {n}" for n in caveats]
     md += ["", "---", "", f"_{attribution}_", ""]
     body = (
         f"<h1>{esc(title)}</h1><p><strong>{esc(sub + summary)}</strong></p>"
-        f"<h2>Stops</h2>{html_table(stop_rows)}<h2>Left out</h2>{html_table(dropped_rows)}"
+        + "".join(f"<p><strong>{esc(n)}</strong></p>" for n in lead)
+        + f"<h2>Stops</h2>{html_table(stop_rows)}<h2>Left out</h2>{html_table(dropped_rows)}"
         "<h2>Caveats</h2><ul>"
-        + "".join(f"<li>{esc(n)}</li>" for n in [*plan.notes, *([order] if order else [])])
+        + "".join(f"<li>{esc(n)}</li>" for n in caveats)
         + "</ul>"
     )
     return "\n".join(md), html_page(title, body, footer=attribution)
