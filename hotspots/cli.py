@@ -65,10 +65,20 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
 def _steps(quiet: bool = False):
     """Spinner and elapsed time on stderr for each slow step; silent with --quiet.
 
-    Use as ``with _steps(quiet) as step: with step("reading"): ...``.
+    Use as ``with _steps(quiet) as step: with step("reading"): ...``. With `quiet` the
+    library's log messages below errors are held back too (for the duration only).
     """
+    import logging
+
     if quiet or not console.is_terminal:  # a log file gets no spinner frames
-        yield lambda label: contextlib.nullcontext()
+        log = logging.getLogger("hotspots")
+        level = log.level
+        if quiet:
+            log.setLevel(logging.ERROR)
+        try:
+            yield lambda label: contextlib.nullcontext()
+        finally:
+            log.setLevel(level)
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -480,7 +490,10 @@ def synthetic_cmd(
     ),
     start: str = typer.Option("2022-01-03", help="First day of the year / quarter."),
 ) -> None:
-    """Write SYNTHETIC fly-tips (a year) and StreetSafe reports (a quarter) with truth."""
+    """Write SYNTHETIC fly-tips (a year) and StreetSafe reports (a quarter) with truth.
+
+    Example: hotspots synthetic --borough Harrow --seed 0 --out sample_data
+    """
     from .synthetic import write_sample
 
     paths = write_sample(out, borough=borough, seed=seed, n_fly_tips=n_fly_tips or None,
@@ -515,7 +528,10 @@ def kde_cmd(
     bandwidth: float = typer.Option(None, help="Kernel radius, metres (default: chosen)."),
     kernel: str = typer.Option("quartic", help="quartic, gaussian, uniform or epanechnikov."),
 ) -> None:
-    """Kernel density (incidents per km²) on a regular grid."""
+    """Kernel density (incidents per km²) on a regular grid.
+
+    Example: hotspots kde harrow_crime_2022 --out out/harrow_kde.gpkg
+    """
     import logging
 
     from .density import kde
@@ -535,7 +551,10 @@ def gistar_cmd(
     distance: float = typer.Option(None, help="Neighbourhood radius, metres (default: 8 cells)."),
     permutations: int = typer.Option(0, help="Permutations for pseudo p-values (0: normal)."),
 ) -> None:
-    """Getis-Ord Gi* hot and cold spots (FDR-corrected) on a regular grid."""
+    """Getis-Ord Gi* hot and cold spots (FDR-corrected) on a regular grid.
+
+    Example: hotspots gistar harrow_crime_2022 --out out/harrow_gistar.gpkg
+    """
     import logging
 
     from .io import read_incidents
@@ -560,16 +579,22 @@ def backtest(
     months: int = typer.Option(None, help="Only the last N month pairs (default: all)."),
     area_share: float = typer.Option(0.05, help="Share of the study area each method flags."),
     out: Path = typer.Option(None, help="Also write the per-month table to this CSV."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or table."),
 ) -> None:
-    """Fit hotspots on month t, score on t+1; print mean PAI per method."""
+    """Fit hotspots on month t, score on t+1; print mean PAI per method.
+
+    Example: hotspots backtest --months 12 --json
+    """
     from rich.progress import Progress
 
     from ._atomic import atomic_write_csv
     from .evaluate import backtest as run_backtest
     from .io import read_incidents
 
-    inc = read_incidents(incidents)
-    with Progress(console=console, transient=True) as bar:
+    with _steps(quiet) as step, step(f"reading {incidents}"):
+        inc = read_incidents(incidents)
+    with Progress(console=console, transient=True, disable=quiet) as bar:
         task = bar.add_task("backtest", total=None)
 
         def tick(done: int, total: int) -> None:
@@ -577,6 +602,14 @@ def backtest(
 
         res = run_backtest(inc, months=months, area_share=area_share, progress=tick)
     s = res.summary
+    if out is not None:
+        atomic_write_csv(res.table, out)
+    if json_out or quiet:
+        if json_out:
+            _print_json({"incidents": incidents, "area_share": area_share,
+                         **{k: v for k, v in s.attrs.items() if isinstance(v, (int, float, str))},
+                         "methods": s})
+        return
     title = (
         f"mean PAI, top {area_share:.0%} of the study area "
         f"({s.attrs.get('study_area_km2')} km², {s.attrs.get('cell_size'):g} m cells)"
@@ -589,7 +622,6 @@ def backtest(
                       f"{r.mean_area_share:.3f}", str(r.months))
     Console().print(table)
     if out is not None:
-        atomic_write_csv(res.table, out)
         console.print(f"wrote {out}")
 
 
@@ -612,7 +644,10 @@ def map_cmd(
                                  "`make assets` (no network needed; default when installed) "
                                  "or load it and base tiles from the internet."),
 ) -> None:
-    """Write an interactive hotspot map (wards, density, top areas, incidents)."""
+    """Write an interactive hotspot map (wards, density, top areas, incidents).
+
+    Example: hotspots map harrow_crime_2022 --borough Harrow --out out/harrow.html
+    """
     from . import maps
     from .boundaries import wards as load_wards
     from .density import kde
@@ -622,16 +657,19 @@ def map_cmd(
     from .rank import top_areas
 
     offline = _offline_default(offline)
-    inc = read_incidents(source)
-    w = None
-    if borough:
-        w = load_wards(borough, year)
-        inc = assign_wards(inc, w)
-        inc = inc[inc["ward_code"].notna()]
-    elif ward:
+    if ward and not borough:
         raise typer.BadParameter("--ward needs --borough (to load its wards)")
-    areas = top_areas(inc, n=n, wards=w)
-    grid = kde(inc, clip=w)
+    with _steps() as step:
+        with step(f"reading {source}"):
+            inc = read_incidents(source)
+        w = None
+        if borough:
+            w = load_wards(borough, year)
+            inc = assign_wards(inc, w)
+            inc = inc[inc["ward_code"].notna()]
+        with step(f"top {n} areas and density"):
+            areas = top_areas(inc, n=n, wards=w)
+            grid = kde(inc, clip=w)
     name = title or (f"{borough} hotspots" if borough else f"Hotspots: {Path(source).name}")
     if ward:
         m = maps.focus_ward_map(inc, w, ward, areas=areas, title=title, offline=offline)
@@ -718,7 +756,10 @@ def focus_week_cmd(
     out: Path = typer.Option(Path("out"), help="Output folder; a focus-week-YYYY-Www "
                              "folder is made inside."),
 ) -> None:
-    """Prepare the weekly tasking meeting: ranking, focus ward(s), menu, maps, summary."""
+    """Prepare the weekly tasking meeting: ranking, focus ward(s), menu, maps, summary.
+
+    Example: hotspots focus-week --borough Harrow --week 2022-02-07 --teams --out out
+    """
     import warnings
 
     import pandas as pd
@@ -729,9 +770,11 @@ def focus_week_cmd(
     from .focus import actions_review
     from .report import write_focus_pack
 
-    wards, inc, _ = _focus_inputs(borough, incidents, year)
-    G = hs.street_network(network) if network else None
-    with warnings.catch_warnings(record=True) as caught:  # e.g. unknown wards in --history
+    with _steps() as step, step("reading incidents and wards"):
+        wards, inc, _ = _focus_inputs(borough, incidents, year)
+        G = hs.street_network(network) if network else None
+    with _steps() as step, step(f"scoring wards for {week}"), \
+            warnings.catch_warnings(record=True) as caught:  # e.g. unknown wards in --history
         warnings.simplefilter("always", UserWarning)
         fw = hs.focus_week(inc, wards, week=week,
                            teams=teams_csv if teams_csv else (teams or None),
@@ -786,7 +829,10 @@ def flytip_top20_cmd(
     offline: bool = typer.Option(False, help="Inline the map's scripts (no network needed)."),
     out: Path = typer.Option(Path("out"), help="Output folder; flytip-top20/ is made inside."),
 ) -> None:
-    """The borough's top fly-tip areas, an action-plan sheet for each, and the map."""
+    """The borough's top fly-tip areas, an action-plan sheet for each, and the map.
+
+    Example: hotspots flytip-top20 --borough Harrow --out out
+    """
     import pandas as pd
 
     import hotspots as hs
@@ -801,8 +847,10 @@ def flytip_top20_cmd(
     if len(ft) == 0:
         raise HotspotsError("no fly-tips (category fly_tip) in the incidents")
     period = (start, end or start) if start else None
-    G = hs.street_network(network) if network else None
-    areas = hs.top_areas(ft, n=n, categories="fly_tip", period=period, wards=wards, network=G)
+    with _steps() as step, step(f"top {n} fly-tip areas"):
+        G = hs.street_network(network) if network else None
+        areas = hs.top_areas(ft, n=n, categories="fly_tip", period=period, wards=wards,
+                             network=G)
     acts = load_actions(menu)
     pts = ft[["category", "subcategory", "location_desc", "geometry"]] if {
         "subcategory", "location_desc"} <= set(ft.columns) else ft
@@ -852,15 +900,20 @@ def patrol(
     offline: bool = typer.Option(False, help="Inline the map's scripts (no network needed)."),
     out: Path = typer.Option(Path("out/patrol"), help="Output folder."),
 ) -> None:
-    """Plan an Op Verona foot patrol: route.geojson, route.gpx, briefing.md/html, map.html."""
+    """Plan an Op Verona foot patrol: route.geojson, route.gpx, briefing.md/html, map.html.
+
+    Example: hotspots patrol --network osm_city_of_london --incidents city_of_london_2019
+    --start "51.5155,-0.0922" --minutes 120
+    """
     import hotspots as hs
 
     from . import datasets
     from .report import patrol_briefing, write_pack
 
-    G = hs.street_network(network)
-    src = datasets.path(incidents) if incidents in datasets.registry() else incidents
-    inc = hs.read_incidents(src)
+    with _steps() as step, step(f"loading {network} and {incidents}"):
+        G = hs.street_network(network)
+        src = datasets.path(incidents) if incidents in datasets.registry() else incidents
+        inc = hs.read_incidents(src)
     cats = tuple(c.strip() for c in categories.split(",") if c.strip())
     if hours.strip().lower() in ("all", ""):
         window = None
@@ -871,11 +924,12 @@ def patrol(
             raise typer.BadParameter(
                 f'--hours must look like "14-24" or "all", got {hours!r}') from None
         window = (lo, hi)
-    areas = hs.patrol_areas(inc, categories=cats, hours=window, k=k)
-    targets = hs.patrol_targets(inc, categories=cats, hours=window, k=k, network=G,
-                                areas=areas)
-    plan = hs.plan_patrol(G, targets, start=start, end=end, max_minutes=minutes,
-                          walk_kmh=walk_kmh, start_time=start_time)
+    with _steps() as step, step("hotspot areas and route"):
+        areas = hs.patrol_areas(inc, categories=cats, hours=window, k=k)
+        targets = hs.patrol_targets(inc, categories=cats, hours=window, k=k, network=G,
+                                    areas=areas)
+        plan = hs.plan_patrol(G, targets, start=start, end=end, max_minutes=minutes,
+                              walk_kmh=walk_kmh, start_time=start_time)
     plan.to_geojson(out / "route.geojson")
     plan.to_gpx(out / "route.gpx")
     write_pack(out, "briefing", *patrol_briefing(plan, area_name=area_name))
@@ -953,12 +1007,16 @@ def change_cmd(
     cell_size: float = typer.Option(None, help="Cell side in metres (default: automatic)."),
     out: Path = typer.Option(Path("out/change"), help="Output folder."),
 ) -> None:
-    """Counts before/after a date per cell or ward, with a Poisson test of each change."""
+    """Counts before/after a date per cell or ward, with a Poisson test of each change.
+
+    Example: hotspots change harrow_crime_2022 --by ward --borough Harrow --split 2022-07-01
+    """
     from .boundaries import wards
     from .change import hotspot_change
 
     units = wards(borough) if (borough and by == "ward") else by
-    res = hotspot_change(_read_source(source), split=split, cell_size=cell_size, by=units)
+    with _steps() as step, step(f"counting change in {source}"):
+        res = hotspot_change(_read_source(source), split=split, cell_size=cell_size, by=units)
     _write_layer(res, out, "change", f"Change from {res.attrs['split']}")
 
 
@@ -972,7 +1030,10 @@ def classify_cmd(
     since: str = typer.Option(None, help="Only incidents from this date (e.g. 2021-01-01)."),
     out: Path = typer.Option(Path("out/classify"), help="Output folder."),
 ) -> None:
-    """Emerging / persistent / former hot spots: Gi* per period on one grid, one label per cell."""
+    """Emerging / persistent / former hot spots: Gi* per period on one grid, one label per cell.
+
+    Example: hotspots classify barnet_burglary --since 2020-01-01
+    """
 
     from ._time import incident_times, parse_time
     from .change import classify_hotspots
@@ -980,7 +1041,8 @@ def classify_cmd(
     inc = _read_source(source)
     if since:
         inc = inc[(incident_times(inc) >= parse_time(since, "--since")).to_numpy()]
-    res = classify_hotspots(inc, period=period, cell_size=cell_size, scheme=scheme)
+    with _steps() as step, step("Gi* per period and labels"):
+        res = classify_hotspots(inc, period=period, cell_size=cell_size, scheme=scheme)
     _write_layer(res, out, "classify", f"Hot spot patterns ({scheme}, {res.attrs['n_periods']} "
                  f"periods from {res.attrs['first_period']})")
 
@@ -998,6 +1060,8 @@ def demo(
 
     Writes ward counts, the top twenty areas, maps, a focus week pack and an
     Op Verona patrol briefing into OUT, with a README listing every file.
+
+    Example: hotspots demo --out out   (or: make demo)
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -1149,6 +1213,72 @@ def _write_demo_index(out: Path, written: list[tuple[str, Path]]) -> None:
 
 
 # --- commands: demo (section owned by the demo work; add commands above this line)
+
+store_app = typer.Typer(help="The incident store: GeoParquet by month, appended safely.",
+                        no_args_is_help=True)
+app.add_typer(store_app, name="store")
+_STORE_OPTION = typer.Option(Path("store"), "--store", help="The store folder.")
+
+
+@store_app.command("add")
+@friendly
+def store_add(
+    files: list[str] = typer.Argument(
+        ..., help="Incident file(s), police.uk folders, globs or registry keys; one load each."
+    ),
+    store: Path = _STORE_OPTION,
+    rejects: Path | None = typer.Option(
+        None, help="Also write each file's rejected rows to this folder (CSV per file)."
+    ),
+) -> None:
+    """Add incident files to the store, skipping incidents it already holds."""
+    from .store import IncidentStore
+
+    st = IncidentStore(store)
+    stdout = Console()
+    for f in files:
+        rec = st.append(f)
+        stdout.print(f"{f}: read {rec.n_read:,}, kept {rec.n_kept:,}, rejected "
+                     f"{rec.n_rejected:,}, new {rec.n_new:,}, already stored "
+                     f"{rec.n_duplicate:,}", highlight=False)
+        report = st.last_report
+        if report is not None and report.n_rejected:
+            for reason, n in report.reason_counts().items():
+                stdout.print(f"  rejected, {reason}: {n:,}", highlight=False)
+            if rejects is not None:
+                out = report.to_csv(rejects / f"{_slug(Path(f).stem)}-rejects.csv")
+                console.print(f"  rejects written to {out}", highlight=False)
+    stdout.print(f"store {store}: {len(st):,} incidents", highlight=False)
+
+
+@store_app.command("info")
+@friendly
+def store_info(store: Path = _STORE_OPTION) -> None:
+    """What the store holds: months, rows, categories and the load log."""
+    from ._errors import BadInputError
+    from .store import MANIFEST, IncidentStore
+
+    if not (store / MANIFEST).exists():
+        raise BadInputError(f"no incident store at {store} (no {MANIFEST}); "
+                            "create one with `hotspots store add FILE --store PATH`")
+    info = IncidentStore(store).info()
+    stdout = Console()
+    stdout.print(f"store {info['path']}: {info['n_rows']:,} incidents in {info['n_files']} "
+                 f"files, {len(info['months'])} months", highlight=False)
+    tables = [("months", info["months"]),
+              ("categories", info["categories"].rename_axis("category").reset_index()),
+              ("loads", info["loads"][["load", "file", "n_read", "n_kept", "n_rejected",
+                                       "n_new", "n_duplicate", "started"]])]
+    for title, df in tables:
+        out = Table(title=title)
+        for col in df.columns:
+            out.add_column(str(col), overflow="fold")
+        for row in df.astype(object).itertuples(index=False):
+            out.add_row(*[f"{v:,}" if isinstance(v, int) else str(v) for v in row])
+        stdout.print(out)
+
+
+# --- commands: store (section owned by the store work; add commands above this line)
 
 
 def main() -> None:  # pragma: no cover - console script entry
