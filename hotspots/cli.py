@@ -880,11 +880,13 @@ def flytip_top20_cmd(
 @app.command()
 @friendly
 def patrol(
-    network: str = typer.Option(..., help="OSM XML/GraphML path or registry key, e.g. "
-                                "osm_city_of_london."),
+    network: str = typer.Option(None, help="OSM XML/GraphML path or registry key, e.g. "
+                                "osm_city_of_london. Without one (none is shipped for "
+                                "Harrow) stops are ordered on straight lines, no route."),
     incidents: str = typer.Option(..., help="Incident file or registry key "
-                                  "(e.g. city_of_london_2019)."),
-    start: str = typer.Option(..., help='Start point "lat,lon", e.g. "51.5155,-0.0922".'),
+                                  "(e.g. city_of_london_2019, harrow_crime_2022)."),
+    start: str = typer.Option(None, help='Start point "lat,lon", e.g. "51.5155,-0.0922"; '
+                              "default: the top hotspot."),
     end: str = typer.Option(None, help='End point "lat,lon", or "start" for a loop; '
                             "default: finish at the last stop."),
     minutes: float = typer.Option(120, help="Time budget: walking + dwell, minutes."),
@@ -910,8 +912,11 @@ def patrol(
     from . import datasets
     from .report import patrol_briefing, write_pack
 
-    with _steps() as step, step(f"loading {network} and {incidents}"):
-        G = hs.street_network(network)
+    if not network:
+        console.print("note: no street network given (none is shipped for Harrow): stops are "
+                      "ordered on straight lines and no walking route is drawn", highlight=False)
+    with _steps() as step, step(f"loading {network or 'no network'} and {incidents}"):
+        G = hs.street_network(network) if network else None
         src = datasets.path(incidents) if incidents in datasets.registry() else incidents
         inc = hs.read_incidents(src)
     cats = tuple(c.strip() for c in categories.split(",") if c.strip())
@@ -932,13 +937,21 @@ def patrol(
                               walk_kmh=walk_kmh, start_time=start_time)
     plan.to_geojson(out / "route.geojson")
     plan.to_gpx(out / "route.gpx")
-    write_pack(out, "briefing", *patrol_briefing(plan, area_name=area_name))
+    # credit the data actually used: the incidents' source, OSM only with a network
+    reg = datasets.registry()
+    keys = [incidents if incidents in reg else "city_of_london_2019", "tfl_stations"]
+    if G is not None:
+        keys.append(network if network in reg else "osm_city_of_london")
+    write_pack(out, "briefing", *patrol_briefing(plan, area_name=area_name,
+                                                 attribution=datasets.attribution(*keys)))
     try:
         from .maps import patrol_map, save_map
     except ImportError:
         console.print("note: maps are not available yet; map.html skipped")
     else:
-        m = patrol_map(plan, areas=areas, network=G, title="Op Verona patrol", offline=offline)
+        m = patrol_map(plan, areas=areas, network=G, offline=offline,
+                       title="Op Verona patrol" + ("" if G is not None else
+                                                   " (no street network: stop order only)"))
         save_map(m, out / "map.html")
     console.print(f"{plan!r}; written to {out}/", highlight=False)
 
