@@ -71,13 +71,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.optimize import minimize_scalar
+from scipy.special import gammaln
 from shapely import affinity
 
-from . import datasets
+from . import datasets, fixmystreet
 from ._atomic import atomic_write_csv, atomic_write_text
 from ._errors import BadInputError
 from ._validate import BNG, WGS84
-from .boundaries import read_layer, wards
+from .boundaries import boroughs, wards
 
 log = logging.getLogger("hotspots")
 
@@ -142,8 +144,8 @@ _SS_HOURS = np.array([2.0, 1.6, 1.2, 0.8, 0.4, 0.3, 0.4, 0.7, 1.0, 0.8, 0.6, 0.6
                       0.7, 0.7, 0.8, 1.0, 1.3, 1.8, 2.6, 3.0, 3.2, 3.2, 3.0, 2.6])
 _SS_DOW = np.array([0.85, 0.85, 0.9, 1.0, 1.25, 1.35, 1.0])
 
-_FMS_PRIOR = 4.0  # pseudo-reports per LSOA
-_FMS_POWER = 0.75  # tempers the busiest LSOAs
+_ALPHA_BOUNDS = (1.0, 1e6)  # empirical-Bayes prior weight, pseudo-reports
+_MONTH_DAYS = np.array([31, 28.25, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 _SS_PER_WEEK = 60  # default StreetSafe reports a week (no public figure exists)
 _MIN_N = 100  # below this, planted hotspots of >= 3% are a handful of points
 
@@ -158,41 +160,117 @@ class _Spec:
     hours: np.ndarray
     dow: np.ndarray
     use_fms: bool  # FixMyStreet weights (fly-tips) or the flat population prior
+    note: str  # what every row and the frame's attrs say about where the points come from
 
 
-_FLY = _Spec("fly_tip", "ft", 0, _FLY_HOURS, _FLY_DOW, True)
-_SS = _Spec("streetsafe", "ss", 1, _SS_HOURS, _SS_DOW, False)
+#: the ``note`` on every synthetic fly-tip
+FLY_TIP_NOTE = ("synthetic point; where and when calibrated to FixMyStreet report counts, "
+                "which measure reporting, not incidence")
+#: the ``note`` on every synthetic StreetSafe report
+STREETSAFE_NOTE = "synthetic point; no public StreetSafe counts exist, shares are placeholders"
+_FLY = _Spec("fly_tip", "ft", 0, _FLY_HOURS, _FLY_DOW, True, FLY_TIP_NOTE)
+_SS = _Spec("streetsafe", "ss", 1, _SS_HOURS, _SS_DOW, False, STREETSAFE_NOTE)
 
 
 # --------------------------------------------------------------------------- calibration
-@lru_cache(maxsize=1)
-def _fms() -> pd.DataFrame:
-    return pd.read_csv(datasets.path("fixmystreet_flytips"), dtype={"month_start": str})
+def _eb_shares(counts, prior) -> tuple[np.ndarray, float]:
+    """Empirical-Bayes shares of `counts`, shrunk towards `prior`; and the prior weight.
 
-
-@lru_cache(maxsize=1)
-def fms_seasonality() -> tuple[float, ...]:
-    """Month-of-year weights (Jan..Dec, mean 1) from London FixMyStreet fly-tip reports.
-
-    Each full year 2008-2020 is normalised to its own total before averaging, so the
-    growth of FixMyStreet over the years does not show up as seasonality.
+    The counts are taken as a Dirichlet-multinomial draw with shares ~ Dirichlet(alpha
+    * prior). alpha (pseudo-reports) maximises the marginal likelihood of the counts
+    (bounded to 1..1e6; at 1e6 the counts show no detectable departure from the prior),
+    and the shares are the posterior means ``(counts + alpha * prior) / (total + alpha)``.
     """
-    f = _fms()
-    year = f["month_start"].str[:4].astype(int)
-    month = f["month_start"].str[5:7].astype(int)
-    table = (
-        f.assign(year=year, m=month)[(year >= 2008) & (year <= 2020)]
-        .pivot_table(index="year", columns="m", values="reports", aggfunc="sum", fill_value=0)
-        .reindex(columns=range(1, 13), fill_value=0)
-    )
-    shares = table.div(table.sum(axis=1), axis=0).mean(axis=0).to_numpy()
+    r = np.asarray(counts, dtype=float)
+    pi = np.asarray(prior, dtype=float)
+    pi = pi / pi.sum()
+    total = r.sum()
+    if total == 0:
+        return pi, math.inf
+
+    def nll(log_a: float) -> float:
+        a = math.exp(log_a)
+        return -(gammaln(a) - gammaln(total + a) + np.sum(gammaln(r + a * pi) - gammaln(a * pi)))
+
+    res = minimize_scalar(nll, bounds=np.log(_ALPHA_BOUNDS), method="bounded",
+                          options={"xatol": 1e-4})
+    a = float(math.exp(res.x))
+    return (r + a * pi) / (total + a), a
+
+
+@lru_cache(maxsize=1)
+def _london_month_shares() -> np.ndarray:
+    # each full year normalised to its own total before averaging, so the growth of
+    # FixMyStreet over the years does not read as seasonality
+    t = fixmystreet.month_reports()
+    return t.div(t.sum(axis=1), axis=0).mean(axis=0).to_numpy()
+
+
+@lru_cache(maxsize=64)
+def _fms_calibration(code: str) -> dict:
+    lsoa = fixmystreet.borough_lsoas(code)["LSOA11CD"]
+    reports = fixmystreet.lsoa_reports(code)["reports"].reindex(lsoa, fill_value=0)
+    prior = np.full(len(lsoa), 1.0 / len(lsoa))  # flat per LSOA = a population prior
+    share, alpha = _eb_shares(reports.to_numpy(), prior)
+    london = _london_month_shares()
+    months = fixmystreet.month_reports(code).sum(axis=0)
+    m_share, m_alpha = _eb_shares(months.to_numpy(), london)
+    total, m_total = int(reports.sum()), int(months.sum())
+    return {
+        "borough_code": code, "reports": total, "alpha": alpha,
+        "data_weight": total / (total + alpha),
+        "lsoa": pd.DataFrame({"reports": reports.to_numpy().astype(int), "prior": prior,
+                              "share": share}, index=pd.Index(lsoa, name="LSOA11CD")),
+        "month_reports": m_total, "month_alpha": m_alpha,
+        "month_data_weight": m_total / (m_total + m_alpha),
+        "months": pd.DataFrame({"reports": months.to_numpy().astype(int), "london": london,
+                                "share": m_share, "day_weight": m_share / _MONTH_DAYS * 365.25},
+                               index=pd.Index(range(1, 13), name="month")),
+    }
+
+
+def fms_calibration(borough: str) -> dict:
+    """Where and when a borough's synthetic fly-tips fall: FixMyStreet, smoothed.
+
+    Spatial: each 2011 LSOA's share is the empirical-Bayes posterior mean
+    ``(r_i + alpha / K) / (R + alpha)`` of its FixMyStreet fly-tip + dumped-rubbish
+    reports ``r_i`` (2007-2020; ``R`` the borough's total, ``K`` its LSOAs), shrunk
+    towards a flat prior (LSOAs hold about 1,500 residents each, so flat is a
+    population prior); ``alpha`` maximises the Dirichlet-multinomial likelihood of
+    the counts. Seasonal: the borough's reports per month of year (full years
+    2008-2020) shrunk the same way towards the London profile (:func:`fms_seasonality`).
+
+    Parameters
+    ----------
+    borough : str
+        One London borough, name or E09 code.
+
+    Returns
+    -------
+    dict
+        ``borough_code``, ``reports`` (R), ``alpha``, ``data_weight`` (R / (R +
+        alpha)), ``lsoa`` (frame indexed by ``LSOA11CD``: ``reports, prior, share``;
+        shares sum to 1), ``month_reports``, ``month_alpha``, ``month_data_weight``,
+        ``months`` (frame indexed 1..12: ``reports``, ``london`` share, smoothed
+        ``share``, ``day_weight`` = share per day of that month, mean about 1).
+        Cached: treat as read-only.
+    """
+    b = boroughs(borough)
+    if len(b) != 1:
+        raise BadInputError(f"fms_calibration takes one borough, got {borough!r}")
+    return _fms_calibration(b["borough_code"].iloc[0])
+
+
+def fms_seasonality(borough: str | None = None) -> tuple[float, ...]:
+    """Month-of-year weights (Jan..Dec, mean 1) from FixMyStreet fly-tip reports.
+
+    London (default): each full year 2008-2020 normalised to its own total before
+    averaging, so the growth of FixMyStreet does not show up as seasonality. For a
+    borough: its smoothed profile from :func:`fms_calibration`.
+    """
+    shares = _london_month_shares() if borough is None else (
+        fms_calibration(borough)["months"]["share"].to_numpy())
     return tuple(float(v) for v in shares * 12)
-
-
-def fms_lsoa_reports(borough_code: str) -> pd.Series:
-    """FixMyStreet fly-tip + dumped-rubbish reports per 2011 LSOA of a borough, 2007-2020."""
-    f = _fms()
-    return f[f["LAD19CD"] == borough_code].groupby("LSOA11CD")["reports"].sum()
 
 
 def _defra_rows(borough_name: str) -> pd.DataFrame:
@@ -255,22 +333,27 @@ def _defra_rows_all() -> pd.DataFrame:
 # --------------------------------------------------------------------------- geometry
 @lru_cache(maxsize=8)
 def _pieces(borough: str, year: int) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """(LSOA x ward pieces with FixMyStreet reports, the borough's wards), EPSG:27700."""
+    """(LSOA x ward pieces, the borough's wards), EPSG:27700.
+
+    Each piece carries ``area_share`` (of its LSOA) and ``fms_share``: its LSOA's FixMyStreet share
+    (:func:`fms_calibration`) split between the LSOA's pieces by area, so the pieces
+    of one LSOA sum to exactly the LSOA's share.
+    """
     w = wards(borough, year)
     if w.empty:
         raise BadInputError(f"no wards found for {borough!r} in {year}")
     if w["borough_code"].nunique() != 1:
         raise BadInputError("the synthetic generators make one borough at a time")
     code = w["borough_code"].iloc[0]
-    lsoa = read_layer("lsoa_2011")
-    lsoa = lsoa.loc[lsoa["LAD_CD"] == code, ["LSOA11CD", "geometry"]]
-    lsoa = lsoa.assign(geometry=lsoa.geometry.make_valid(), lsoa_area=lsoa.geometry.area)
+    lsoa = fixmystreet.borough_lsoas(code)[["LSOA11CD", "geometry"]]
     pieces = gpd.overlay(lsoa, w[["ward_code", "ward_name", "geometry"]], how="intersection",
                          keep_geom_type=True)
     pieces = pieces[pieces.geometry.area > 100.0]  # drop boundary slivers (< 100 m²)
     pieces = pieces.sort_values(["LSOA11CD", "ward_code"], ignore_index=True)
-    pieces["reports"] = pieces["LSOA11CD"].map(fms_lsoa_reports(code)).fillna(0).astype(float)
-    pieces["area_share"] = pieces.geometry.area / pieces["lsoa_area"]
+    area = pieces.geometry.area
+    pieces["area_share"] = area / area.groupby(pieces["LSOA11CD"]).transform("sum")
+    lsoa_share = _fms_calibration(code)["lsoa"]["share"]
+    pieces["fms_share"] = pieces["LSOA11CD"].map(lsoa_share).to_numpy() * pieces["area_share"]
     return pieces, w
 
 
@@ -427,16 +510,17 @@ def _generate(spec: _Spec, borough: str, start, weeks: int, seed: int, n: int | 
             n, n_source = _SS_PER_WEEK * weeks, f"default {_SS_PER_WEEK}/week"
         n = max(n, _MIN_N)
 
-    lsoa_w = ((pieces["reports"] + _FMS_PRIOR) ** _FMS_POWER if spec.use_fms
-              else pd.Series(1.0, index=pieces.index))
-    piece_w = (lsoa_w * pieces["area_share"]).to_numpy()
+    # background weight per LSOA x ward piece: the LSOA's smoothed FixMyStreet share
+    # (fly-tips) or a flat LSOA (population) prior (StreetSafe), split by area
+    piece_w = pieces["fms_share" if spec.use_fms else "area_share"].to_numpy()
 
     k = int(rng.integers(6, 11)) if n_hotspots is None else int(n_hotspots)
     planted = _plant(spec, pieces, w, piece_w, k, n, weeks, rng)
     n_bg = n - sum(p["n_points"] for p in planted)
 
     days = pd.date_range(t0, periods=7 * weeks, freq="D")
-    season = np.asarray(fms_seasonality()) if spec.use_fms else np.ones(12)
+    season = (fms_calibration(borough_code)["months"]["day_weight"].to_numpy()
+              if spec.use_fms else np.ones(12))
     dow_w = spec.dow[days.day_of_week]
 
     # background: pieces by weight, uniform within each piece
@@ -511,6 +595,7 @@ def _generate(spec: _Spec, borough: str, start, weeks: int, seed: int, n: int | 
     if calib:
         size_class, size = _sizes(inc["subcategory"].to_numpy(), calib["sizes"], rng)
         inc["size_class"], inc["size"] = size_class, size
+    inc["note"] = spec.note
     inc["synthetic"] = True
     inc = inc[[c for c in inc.columns if c != "geometry"] + ["geometry"]]
 
@@ -518,7 +603,11 @@ def _generate(spec: _Spec, borough: str, start, weeks: int, seed: int, n: int | 
              "seed": int(seed), "start": str(t0.date()), "weeks": weeks, "n": int(n),
              "n_source": n_source, "n_hotspots": k, "ward_year": int(year)}
     if calib:
-        attrs.update(types_year=calib["types_year"], sizes_year=calib["sizes_year"])
+        fms = fms_calibration(borough_code)
+        attrs.update(types_year=calib["types_year"], sizes_year=calib["sizes_year"],
+                     fms_reports=fms["reports"], fms_alpha=round(fms["alpha"], 1),
+                     fms_month_alpha=round(fms["month_alpha"], 1))
+    attrs["note"] = spec.note
     inc.attrs.update(attrs)
     log.info("synthetic %s for %s: n=%d (%s), %d planted hotspots, seed=%d, from %s for "
              "%d weeks", spec.category, borough_name, n, n_source, k, seed, t0.date(), weeks)
