@@ -1,0 +1,615 @@
+"""An on-disk incident store: GeoParquet partitioned by month, appended to safely.
+
+A team loads a new export every week; the store keeps every incident once, says where
+each came from, and survives a crash mid-load. Layout of a store folder::
+
+    store/
+      _manifest.json                    the commit record: files, their months, rows,
+                                        bounds and categories, and the load log
+      _loads.csv                        the load log as a table, for people (a copy)
+      period=2022-01/part-000001-<token>.parquet
+      period=2022-02/part-000001-<token>.parquet
+      ...
+
+Each data file is GeoParquet (geometry as WKB, EPSG:27700) with the canonical incident
+columns, ``_x``/``_y`` (the point in metres, for bounding-box filters without decoding
+geometry) and ``_load`` (the load that brought the row), plus the source's own columns
+as text. The folder opens in any GeoParquet tool (``geopandas.read_parquet(store)``,
+``pyarrow.dataset``, DuckDB, QGIS); the directory key is ``period`` because the files
+already hold a ``month`` column (a timestamp), which a ``month=`` key would clash with.
+
+Atomic appends: new files are written under hidden names (``.part-*.tmp``: pyarrow,
+geopandas and DuckDB skip names starting with a dot), then the new manifest replaces
+the old one with ``os.replace`` (the commit), then the hidden files are renamed to
+their final names. :class:`IncidentStore` reads only what the manifest lists, so a
+process killed before the commit leaves the store exactly as it was; one killed after
+it (during the renames) is rolled forward by the next append. Leftover hidden files
+from a killed append are removed by the next append. One writer at a time (a lock
+file); readers never wait.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import secrets
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import shapely
+
+from ._atomic import atomic_write_csv, atomic_write_text
+from ._errors import BadInputError
+from ._validate import BNG, check_gdf
+
+log = logging.getLogger("hotspots")
+
+MANIFEST = "_manifest.json"
+LOADS_CSV = "_loads.csv"
+_LOCK = "_lock"
+_FORMAT = "hotspots-incident-store"
+_VERSION = 1
+_KEY = "period"  # directory key: period=YYYY-MM
+#: Columns the store adds to every file (dropped again by :meth:`IncidentStore.query`).
+STORE_COLUMNS = ("_x", "_y", "_load")
+_CANONICAL = ("incident_id", "category", "subcategory", "occurred_at", "month", "source",
+              "location_desc")  # fmt: skip
+_TEXT = ("incident_id", "category", "subcategory", "source", "location_desc")
+# test hook: seconds to sleep after writing each partition file (the kill test uses it)
+_PAUSE_ENV = "HOTSPOTS_STORE_PAUSE"
+
+
+@dataclass(frozen=True)
+class Load:
+    """One append, as recorded in the load log.
+
+    ``n_read = n_kept + n_rejected`` (rows of the input, and those the reader or the
+    store turned away); ``n_kept = n_new + n_duplicate`` (duplicates: an
+    ``incident_id`` already in the store or earlier in the same input).
+    """
+
+    load: int
+    file: str
+    sha256: str
+    source: str
+    n_read: int
+    n_kept: int
+    n_rejected: int
+    n_new: int
+    n_duplicate: int
+    started: str
+    seconds: float
+
+
+def content_ids(inc: pd.DataFrame) -> pd.Series:
+    """Stable ids for incidents that have none: a hash of what each row says.
+
+    The hash covers ``category, subcategory, month, occurred_at, location_desc`` and
+    the point (to 0.1 m), then ``#n`` numbers identical rows in order of appearance,
+    so the same export loaded twice gives the same ids and two identical crimes in one
+    export stay two incidents.
+
+    Returns
+    -------
+    pandas.Series of str
+        ``"h:<24 hex digits>#<n>"``, on the input's index.
+    """
+    xy = _xy(inc) if isinstance(inc, gpd.GeoDataFrame) else (None, None)
+    cols = {}
+    for c in ("category", "subcategory", "month", "occurred_at", "location_desc"):
+        cols[c] = (inc[c].astype("string").fillna("") if c in inc.columns
+                   else pd.Series("", index=inc.index, dtype="string"))
+    if xy[0] is not None:
+        cols["x"] = pd.Series(np.round(xy[0], 1), index=inc.index).astype("string")
+        cols["y"] = pd.Series(np.round(xy[1], 1), index=inc.index).astype("string")
+    key = pd.DataFrame(cols).astype(str).agg("|".join, axis=1)
+    codes, uniques = pd.factorize(key)
+    digests = np.array([hashlib.sha256(u.encode()).hexdigest()[:24] for u in uniques],
+                       dtype=object)
+    nth = pd.Series(codes).groupby(codes).cumcount().to_numpy()
+    out = "h:" + pd.Series(digests[codes]) + "#" + pd.Series(nth).astype(str)
+    return pd.Series(out.to_numpy(), index=inc.index, dtype="str")
+
+
+def _xy(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    geom = gdf.geometry.values
+    x, y = shapely.get_x(geom), shapely.get_y(geom)  # NaN for missing, empty or non-points
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+class IncidentStore:
+    """Canonical incidents on disk, one GeoParquet folder per month, appended safely.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The store folder; created by the first :meth:`append`.
+
+    Examples
+    --------
+    >>> store = hs.IncidentStore("data/store")
+    >>> store.append("2022-01-metropolitan-street.csv")       # doctest: +SKIP
+    >>> store.query(period=("2022-01", "2022-03"), categories=["burglary"])  # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        #: the :class:`~hotspots.ReadReport` of the last file :meth:`append` read
+        self.last_report = None
+        if self.path.exists() and not self.path.is_dir():
+            raise BadInputError(f"store path {self.path} is a file, not a folder")
+
+    def __repr__(self) -> str:
+        m = self._manifest()
+        return (f"IncidentStore({str(self.path)!r}: {self._rows(m):,} incidents, "
+                f"{len(self._months(m))} months, {len(m['loads'])} loads)")
+
+    def __len__(self) -> int:
+        return self._rows(self._manifest())
+
+    # ------------------------------------------------------------------ reading state
+    def _manifest(self) -> dict:
+        p = self.path / MANIFEST
+        if not p.exists():
+            if self.path.exists() and any(self.path.glob(f"{_KEY}=*/part-*.parquet")):
+                raise BadInputError(f"{self.path} has data files but no {MANIFEST}: "
+                                    "not an incident store, or one damaged by hand")
+            return {"format": _FORMAT, "version": _VERSION, "crs": BNG, "files": [],
+                    "loads": []}
+        try:
+            m = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise BadInputError(f"cannot read the store manifest {p}: {exc}") from None
+        if m.get("format") != _FORMAT:
+            raise BadInputError(f"{p} is not a hotspots incident store manifest")
+        return m
+
+    @staticmethod
+    def _rows(m: dict) -> int:
+        return sum(f["rows"] for f in m["files"])
+
+    @staticmethod
+    def _months(m: dict) -> list[str]:
+        return sorted({f["month"] for f in m["files"]})
+
+    def _file_path(self, rel: str) -> Path:
+        """A committed file; its hidden name when a killed append never renamed it."""
+        p = self.path / rel
+        if p.exists():
+            return p
+        hidden = p.with_name(_hidden(p.name))
+        return hidden if hidden.exists() else p
+
+    def files(self, period: Any = None) -> list[Path]:
+        """The committed data files (optionally only those of `period`), oldest load first.
+
+        For tools that take a list of files (``dask_geopandas.read_parquet``, DuckDB).
+        """
+        lo, hi = _month_range(period)
+        return [self._file_path(f["path"]) for f in self._manifest()["files"]
+                if lo <= f["month"] <= hi]
+
+    def loads(self) -> pd.DataFrame:
+        """The load log: one row per append (see :class:`Load` for the columns)."""
+        cols = list(Load.__dataclass_fields__)
+        return pd.DataFrame(self._manifest()["loads"], columns=cols)
+
+    def info(self) -> dict[str, Any]:
+        """What the store holds, from the manifest alone (no data file is opened).
+
+        Returns
+        -------
+        dict
+            ``path, n_rows, n_files, months`` (DataFrame ``month, rows, files``),
+            ``categories`` (Series of rows per category), ``loads`` (the load log),
+            ``bounds`` (xmin, ymin, xmax, ymax in BNG metres, or None).
+        """
+        m = self._manifest()
+        files = pd.DataFrame(m["files"], columns=["path", "month", "rows"])
+        months = (files.groupby("month").agg(rows=("rows", "sum"), files=("path", "size"))
+                  .reset_index())
+        cats: dict[str, int] = {}
+        for f in m["files"]:
+            for c, n in f["categories"].items():
+                cats[c] = cats.get(c, 0) + n
+        categories = pd.Series(cats, dtype="int64", name="rows").sort_values(ascending=False)
+        bounds = None
+        if m["files"]:
+            b = np.array([f["bounds"] for f in m["files"]], dtype=float)
+            bounds = (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()),
+                      float(b[:, 3].max()))
+        return {"path": str(self.path), "n_rows": self._rows(m), "n_files": len(m["files"]),
+                "months": months, "categories": categories, "loads": self.loads(),
+                "bounds": bounds}
+
+    # ------------------------------------------------------------------ query
+    def query(
+        self,
+        period: Any = None,
+        categories: str | Iterable[str] | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+        wards: Any = None,
+        columns: Iterable[str] | None = None,
+    ) -> gpd.GeoDataFrame:
+        """Incidents matching every filter given, reading only the files that can hold them.
+
+        Files are chosen from the manifest (month, bounds and categories of each file),
+        so a query for one month of burglary opens that month's files only; within them
+        pyarrow filters rows on ``category`` and the ``_x``/``_y`` columns.
+
+        Parameters
+        ----------
+        period : str, Timestamp or (start, end), optional
+            Whole months: ``"2022"``, ``"2022-03"`` or a pair of months/dates, both
+            months included (``("2022-01", "2022-06")``). police.uk gives months only,
+            so the store partitions and filters by ``month``.
+        categories : str or list of str, optional
+            Category vocabulary values (``"burglary"``, ``["asb", "drugs"]``).
+        bbox : (xmin, ymin, xmax, ymax), optional
+            BNG metres; points on the edge are included.
+        wards : GeoDataFrame, geometry, or list of ward names/codes, optional
+            Keep incidents inside these wards (names/codes are looked up in
+            ``hs.wards(year=2022)``); the wards' bounding box prunes files first.
+        columns : list of str, optional
+            Source columns to return beyond the canonical ones (default: all).
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            Canonical incidents (EPSG:27700) in month then load order; ``attrs``:
+            ``n_files`` (in the store), ``n_files_read``.
+        """
+        m = self._manifest()
+        lo, hi = _month_range(period)
+        cats = None if categories is None else (
+            {categories} if isinstance(categories, str) else set(categories))
+        area = _ward_geometry(wards)
+        box = _check_bbox(bbox)
+        if area is not None:
+            abox = shapely.bounds(area)
+            box = abox if box is None else (max(box[0], abox[0]), max(box[1], abox[1]),
+                                            min(box[2], abox[2]), min(box[3], abox[3]))
+        chosen = [f for f in m["files"]
+                  if lo <= f["month"] <= hi
+                  and (cats is None or cats & set(f["categories"]))
+                  and (box is None or _overlaps(f["bounds"], box))]
+        expr = None
+        if cats is not None:
+            expr = ds.field("category").isin(sorted(cats))
+        if box is not None:
+            b = ((ds.field("_x") >= box[0]) & (ds.field("_x") <= box[2])
+                 & (ds.field("_y") >= box[1]) & (ds.field("_y") <= box[3]))
+            expr = b if expr is None else expr & b
+        table = _scan([self._file_path(f["path"]) for f in chosen], expr, columns)
+        out = _to_frame(table)
+        if area is not None and len(out):
+            shapely.prepare(area)
+            inside = shapely.contains_xy(area, out.geometry.x.to_numpy(),
+                                         out.geometry.y.to_numpy())
+            inside |= shapely.intersects(area, out.geometry.values)  # edge points
+            out = out[inside].reset_index(drop=True)
+        out.attrs.update(n_files=len(m["files"]), n_files_read=len(chosen))
+        log.info("store query: %d incidents from %d of %d files", len(out), len(chosen),
+                 len(m["files"]))
+        return out
+
+    def read(self) -> gpd.GeoDataFrame:
+        """Every incident in the store (:meth:`query` with no filter)."""
+        return self.query()
+
+    # ------------------------------------------------------------------ append
+    def append(
+        self,
+        data: Any,
+        source: str | None = None,
+        report: Any = None,
+        **read_kwargs: Any,
+    ) -> Load:
+        """Add incidents, skipping any whose ``incident_id`` the store already holds.
+
+        Parameters
+        ----------
+        data : path, registry key or GeoDataFrame
+            A file/folder/glob/registry key (read with :func:`hotspots.read_incidents`,
+            whose rejects are counted in the log), or incidents already read.
+        source : str, optional
+            What to call this load in the log; default the file name(s), else
+            ``attrs["source"]`` or "frame".
+        report : ReadReport, optional
+            The report :func:`hotspots.read_incidents` gave for `data` (a frame), so
+            the log counts the rows the reader rejected.
+        **read_kwargs
+            Passed to :func:`hotspots.read_incidents` when `data` is a path.
+
+        Returns
+        -------
+        Load
+            The load-log row: counts read, kept, rejected, new, duplicate (the
+            reader's report is in :attr:`last_report`). Incidents without an
+            ``incident_id`` column get :func:`content_ids`.
+        """
+        t0 = time.perf_counter()
+        started = pd.Timestamp.now().isoformat(timespec="seconds")
+        inc, report, file, sha = _resolve_input(data, report, read_kwargs)
+        self.last_report = report
+        if not isinstance(inc, gpd.GeoDataFrame):
+            raise BadInputError("append needs a GeoDataFrame of incidents or a file to read")
+        inc = check_gdf(inc, "incidents")
+        n_rejected_reader = int(report.n_rejected) if report is not None else 0
+        frame, n_bad = _prepare(inc)
+        self.path.mkdir(parents=True, exist_ok=True)
+        with _locked(self.path / _LOCK):
+            self._recover()
+            m = self._manifest()
+            load_no = 1 + max((ld["load"] for ld in m["loads"]), default=0)
+            ids = frame["incident_id"]
+            dup = ids.duplicated(keep="first").to_numpy().copy()
+            existing = _stored_ids([self._file_path(f["path"]) for f in m["files"]])
+            if len(existing):
+                dup |= ids.isin(existing).to_numpy()
+            new = frame.loc[~dup].reset_index(drop=True)
+            new["_load"] = np.int32(load_no)
+            entries = self._write_parts(new, load_no)
+            rec = Load(
+                load=load_no, file=file, sha256=sha,
+                source=source or file or str(inc.attrs.get("source", "frame")),
+                n_read=len(inc) + n_rejected_reader, n_kept=len(frame),
+                n_rejected=n_rejected_reader + n_bad, n_new=len(new),
+                n_duplicate=int(dup.sum()), started=started,
+                seconds=round(time.perf_counter() - t0, 3),
+            )  # fmt: skip
+            m["files"] = sorted(m["files"] + [e for e, _ in entries],
+                                key=lambda f: (f["month"], f["load"]))
+            m["loads"] = m["loads"] + [asdict(rec)]
+            atomic_write_text(self.path / MANIFEST, json.dumps(m, indent=1))  # the commit
+            for e, tmp in entries:
+                os.replace(tmp, self.path / e["path"])
+            self._write_log()
+        log.info("store append #%d (%s): read %d, kept %d, rejected %d, new %d, duplicate %d",
+                 rec.load, rec.source, rec.n_read, rec.n_kept, rec.n_rejected, rec.n_new,
+                 rec.n_duplicate)
+        return rec
+
+    def _write_parts(self, new: gpd.GeoDataFrame, load_no: int) -> list[tuple[dict, Path]]:
+        """Write one hidden file per month; return (manifest entry, hidden path) pairs."""
+        if new.empty:
+            return []
+        codes, months = pd.factorize(new["month"], sort=True)  # strftime once per month
+        labels = pd.DatetimeIndex(months).strftime("%Y-%m")
+        pause = float(os.environ.get(_PAUSE_ENV, "0") or 0)
+        out = []
+        token = secrets.token_hex(4)
+        for i, month in enumerate(labels):
+            part = new.iloc[np.flatnonzero(codes == i)]
+            rel = f"{_KEY}={month}/part-{load_no:06d}-{token}.parquet"
+            target = self.path / rel
+            target.parent.mkdir(exist_ok=True)
+            tmp = target.with_name(_hidden(target.name))
+            part.to_parquet(tmp, index=False)
+            x, y = part["_x"].to_numpy(), part["_y"].to_numpy()
+            out.append(({
+                "path": rel, "month": month, "rows": len(part), "load": load_no,
+                "bounds": [float(x.min()), float(y.min()), float(x.max()), float(y.max())],
+                "categories": {str(k): int(v) for k, v in part["category"].value_counts().items()},
+            }, tmp))  # fmt: skip
+            if pause:
+                time.sleep(pause)
+        return out
+
+    def _recover(self) -> None:
+        """Finish renames of a committed append; delete files of uncommitted ones."""
+        m = self._manifest()
+        listed = {f["path"] for f in m["files"]}
+        for rel in listed:
+            p = self.path / rel
+            hidden = p.with_name(_hidden(p.name))
+            if not p.exists() and hidden.exists():
+                os.replace(hidden, p)
+        for hidden in self.path.glob(f"{_KEY}=*/.part-*.tmp"):
+            rel = f"{hidden.parent.name}/{hidden.name[1:-4]}"
+            if rel not in listed:
+                hidden.unlink()
+                log.info("store: removed %s left by an append that never committed", hidden)
+        self._write_log()
+
+    def _write_log(self) -> None:
+        loads = self.loads()
+        p = self.path / LOADS_CSV
+        if not loads.empty or p.exists():
+            atomic_write_csv(loads, p)
+
+
+# ---------------------------------------------------------------------- helpers
+def _hidden(name: str) -> str:
+    return f".{name}.tmp"
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path` (one writer at a time; POSIX only, else a no-op)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _resolve_input(data: Any, report: Any, read_kwargs: dict):
+    """(incidents, report, file label, sha256) for a frame or something to read."""
+    if isinstance(data, pd.DataFrame):
+        return data, report, "", ""
+    from . import datasets
+    from .io import read_incidents
+
+    read_kwargs.setdefault("with_report", True)
+    inc, report = read_incidents(data, **read_kwargs)
+    paths: list[Path] = []
+    if isinstance(data, str) and data in datasets.registry():
+        paths = [datasets.path(data)]
+    else:
+        items = data if isinstance(data, list | tuple) else [data]
+        paths = [Path(p) for p in items if Path(p).is_file()]
+    if len(paths) == 1:
+        sha = datasets.sha256_of(paths[0])
+    else:  # a folder or glob: the hash of the read files' names and hashes
+        files = report.files if paths == [] else tuple(map(str, paths))
+        h = hashlib.sha256()
+        for f in files:
+            if Path(f).is_file():
+                h.update(f"{Path(f).name}:{datasets.sha256_of(Path(f))}\n".encode())
+        sha = h.hexdigest()
+    label = "; ".join(Path(f).name for f in report.files) or str(data)
+    return inc, report, label, sha
+
+
+def _prepare(inc: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
+    """The frame as stored (canonical + store columns + extras as text); rows it can't take."""
+    x, y = _xy(inc)
+    month = pd.to_datetime(inc["month"], errors="coerce") if "month" in inc.columns else None
+    if month is None and "occurred_at" in inc.columns:
+        month = pd.to_datetime(inc["occurred_at"], errors="coerce").dt.to_period("M")
+        month = month.dt.to_timestamp()
+    if month is None:
+        raise BadInputError("incidents need a 'month' or 'occurred_at' column to be stored")
+    ok = np.isfinite(x) & np.isfinite(y) & month.notna().to_numpy()
+    n_bad = int((~ok).sum())
+    if n_bad:
+        log.warning("store: %d rows have no point location or no date and are not stored",
+                    n_bad)
+    ids = _as_text(inc["incident_id"]) if "incident_id" in inc.columns else content_ids(inc)
+    cols: dict[str, Any] = {}
+    for c in _CANONICAL:
+        if c == "incident_id":
+            cols[c] = ids
+        elif c == "month":
+            cols[c] = month.astype("datetime64[ns]")
+        elif c == "occurred_at":
+            cols[c] = (pd.to_datetime(inc[c], errors="coerce").astype("datetime64[ns]")
+                       if c in inc.columns else pd.Series(pd.NaT, index=inc.index,
+                                                          dtype="datetime64[ns]"))
+        else:
+            cols[c] = (_as_text(inc[c]) if c in inc.columns
+                       else pd.Series(pd.NA, index=inc.index, dtype="str"))
+    cols["_x"], cols["_y"] = x, y
+    skip = set(_CANONICAL) | set(STORE_COLUMNS) | {inc.geometry.name, _KEY}
+    for c in inc.columns:
+        if c not in skip:  # the source's own columns, as text: types never clash in the store
+            cols[str(c)] = _as_text(inc[c])
+    frame = gpd.GeoDataFrame(cols, geometry=inc.geometry.values, crs=BNG)
+    frame = frame.loc[ok].reset_index(drop=True)
+    if (frame["incident_id"].fillna("") == "").any():
+        raise BadInputError("some incidents have a blank incident_id; drop the column to have "
+                            "the store make content ids, or fill it")
+    return frame, n_bad
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    """Text column; missing stays missing (not the string "nan"); text columns as they are."""
+    if pd.api.types.is_string_dtype(s) and not pd.api.types.is_object_dtype(s):
+        return s
+    return s.astype("str").where(s.notna())
+
+
+def _stored_ids(paths: list[Path]) -> pd.Index:
+    if not paths:
+        return pd.Index([], dtype="str")
+    t = ds.dataset([str(p) for p in paths], format="parquet").to_table(columns=["incident_id"])
+    return pd.Index(t.column("incident_id").to_pandas())
+
+
+def _scan(paths: list[Path], expr, columns: Iterable[str] | None) -> pa.Table | None:
+    """Read the filtered rows of `paths` (the one place the store opens data files)."""
+    if not paths:
+        return None
+    schema = pa.unify_schemas([pq.read_schema(p) for p in paths],
+                              promote_options="permissive")
+    names = [n for n in schema.names if n != "geometry"]  # rebuilt from _x/_y: faster
+    if columns is not None:
+        wanted = set(columns) | set(_CANONICAL) | set(STORE_COLUMNS)
+        names = [n for n in names if n in wanted]
+    dset = ds.dataset([str(p) for p in paths], schema=schema, format="parquet")
+    return dset.to_table(columns=names, filter=expr)
+
+
+def _to_frame(table: pa.Table | None) -> gpd.GeoDataFrame:
+    if table is None:
+        cols = {c: pd.Series(dtype="str") for c in _CANONICAL}
+        cols["occurred_at"] = cols["month"] = pd.Series(dtype="datetime64[ns]")
+        return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=BNG), crs=BNG)
+    df = table.to_pandas()
+    geometry = gpd.points_from_xy(df["_x"].to_numpy(), df["_y"].to_numpy(), crs=BNG)
+    df = df.drop(columns=[c for c in STORE_COLUMNS if c in df.columns])
+    return gpd.GeoDataFrame(df, geometry=geometry, crs=BNG)
+
+
+def _month_range(period: Any) -> tuple[str, str]:
+    """('YYYY-MM', 'YYYY-MM') inclusive for a period argument; everything for None."""
+    if period is None:
+        return "0000-00", "9999-99"
+    if isinstance(period, tuple | list):
+        if len(period) != 2:
+            raise BadInputError(f"period must be one month/year or a (start, end) pair, "
+                                f"got {period!r}")
+        a, b = (_month_range(p) for p in period)
+        return a[0], b[1]
+    text = str(period).strip()
+    try:
+        if len(text) == 4 and text.isdigit():
+            return f"{text}-01", f"{text}-12"
+        p = pd.Period(pd.Timestamp(text), freq="M")
+    except (TypeError, ValueError):
+        raise BadInputError(f"period must look like '2022', '2022-03' or a date, "
+                            f"got {period!r}") from None
+    return str(p), str(p)
+
+
+def _check_bbox(bbox: Any) -> tuple[float, float, float, float] | None:
+    if bbox is None:
+        return None
+    try:
+        b = tuple(float(v) for v in bbox)
+    except (TypeError, ValueError):
+        b = ()
+    if len(b) != 4 or b[0] > b[2] or b[1] > b[3]:
+        raise BadInputError(f"bbox must be (xmin, ymin, xmax, ymax) in BNG metres, got {bbox!r}")
+    return b  # type: ignore[return-value]
+
+
+def _overlaps(b: list[float], box: tuple[float, float, float, float]) -> bool:
+    return not (b[2] < box[0] or b[0] > box[2] or b[3] < box[1] or b[1] > box[3])
+
+
+def _ward_geometry(wards: Any) -> shapely.Geometry | None:
+    """One (multi)polygon for a wards argument: frame, geometry, or names/codes."""
+    if wards is None:
+        return None
+    if isinstance(wards, shapely.Geometry):
+        return wards
+    if isinstance(wards, gpd.GeoSeries | gpd.GeoDataFrame):
+        g = wards.to_crs(BNG) if wards.crs is not None else wards
+        return shapely.union_all(g.geometry.values if isinstance(g, gpd.GeoDataFrame)
+                                 else g.values)
+    from .boundaries import find_ward
+    from .boundaries import wards as load_wards
+
+    names = [wards] if isinstance(wards, str) else list(wards)
+    table = load_wards(year=2022)
+    return shapely.union_all([find_ward(n, table).geometry for n in names])

@@ -1,0 +1,280 @@
+"""IncidentStore: GeoParquet by month, de-duplicated appends, atomic commits, pruned queries."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow.dataset as ds
+import pytest
+import shapely
+from typer.testing import CliRunner
+
+import hotspots as hs
+from hotspots import store as store_mod
+from hotspots.cli import app
+from hotspots.store import MANIFEST, IncidentStore, content_ids
+
+CANON = ["incident_id", "category", "subcategory", "occurred_at", "month", "source",
+         "location_desc"]
+
+
+def _same(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame) -> None:
+    """Same incidents (canonical columns and points), whatever the row order."""
+    a = a.sort_values("incident_id", ignore_index=True)
+    b = b.sort_values("incident_id", ignore_index=True)
+    assert len(a) == len(b)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(a[CANON]).astype({c: "datetime64[ns]" for c in ("occurred_at", "month")}),
+        pd.DataFrame(b[CANON]).astype({c: "datetime64[ns]" for c in ("occurred_at", "month")}),
+        check_dtype=False,
+    )
+    assert a.crs.to_epsg() == b.crs.to_epsg() == 27700
+    assert np.array_equal(shapely.get_coordinates(a.geometry.values),
+                          shapely.get_coordinates(b.geometry.values))
+
+
+@pytest.fixture(scope="module")
+def harrow_ids(harrow):
+    """Harrow 2022 with ids that do not depend on how the reader numbers rows."""
+    return harrow.assign(incident_id=content_ids(harrow))
+
+
+@pytest.fixture(scope="module")
+def full_store(tmp_path_factory, harrow_ids):
+    st = IncidentStore(tmp_path_factory.mktemp("store") / "s")
+    st.append(harrow_ids, source="harrow 2022")
+    return st
+
+
+def test_round_trip_and_geoparquet_layout(full_store, harrow_ids):
+    st = full_store
+    _same(st.read(), harrow_ids)
+    months = sorted(p.name for p in st.path.glob("period=*"))
+    assert months == [f"period=2022-{m:02d}" for m in range(1, 13)]
+    # any GeoParquet tool reads the folder: geopandas and a plain pyarrow dataset
+    g = gpd.read_parquet(st.path)
+    assert len(g) == len(harrow_ids) and g.crs.to_epsg() == 27700
+    assert ds.dataset(st.path, format="parquet").count_rows() == len(harrow_ids)
+    # each file holds one month only
+    for f in st.files():
+        t = gpd.read_parquet(f)
+        assert t["month"].dt.strftime("%Y-%m").nunique() == 1
+        assert f.parent.name == "period=" + t["month"].dt.strftime("%Y-%m").iloc[0]
+
+
+def test_reappend_adds_nothing_and_logs(tmp_path, harrow_ids):
+    st = IncidentStore(tmp_path / "s")
+    first_half = harrow_ids[harrow_ids["month"] < "2022-07-01"]
+    a = st.append(first_half, source="h1")
+    assert (a.n_new, a.n_duplicate, a.n_read, a.n_kept) == (len(first_half), 0,
+                                                              len(first_half), len(first_half))
+    b = st.append(harrow_ids, source="all")
+    assert b.n_new == len(harrow_ids) - len(first_half)
+    assert b.n_duplicate == len(first_half)
+    c = st.append(harrow_ids, source="again")
+    assert (c.n_new, c.n_duplicate) == (0, len(harrow_ids))
+    assert len(st) == len(harrow_ids)
+    _same(st.read(), harrow_ids)
+    log = st.loads()
+    assert log["load"].tolist() == [1, 2, 3]
+    assert log["source"].tolist() == ["h1", "all", "again"]
+    assert (log["n_kept"] == log["n_new"] + log["n_duplicate"]).all()
+    assert (log["n_read"] == log["n_kept"] + log["n_rejected"]).all()
+    csv = pd.read_csv(st.path / "_loads.csv")
+    assert csv["n_new"].tolist() == log["n_new"].tolist()
+
+
+def test_append_file_records_sha_and_rejects(tmp_path, harrow):
+    # a small police.uk-style file with one unplaceable row
+    src = tmp_path / "2022-01-metropolitan-street.csv"
+    rows = ["Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,"
+            "LSOA code,LSOA name,Crime type,Last outcome category,Context",
+            "a1,2022-01,Met,Met,-0.3351,51.5802,On or near X,E01,H 001,Burglary,,",
+            "a2,2022-01,Met,Met,-0.3352,51.5803,On or near Y,E01,H 001,Drugs,,",
+            "a3,2022-01,Met,Met,,,No location,,,Robbery,,",
+            ",2022-01,Met,Met,-0.3352,51.5803,On or near Y,E01,H 001,Anti-social behaviour,,"]
+    src.write_text("\n".join(rows) + "\n")
+    st = IncidentStore(tmp_path / "s")
+    rec = st.append(str(src))
+    assert (rec.n_read, rec.n_kept, rec.n_rejected, rec.n_new) == (4, 3, 1, 3)
+    assert rec.sha256 == hs.datasets.sha256_of(src)
+    assert rec.file == src.name
+    assert st.last_report.n_rejected == 1
+    got = st.read()
+    assert set(got["category"]) == {"burglary", "drugs", "asb"}
+    assert "Crime ID" in got.columns or "crime_id" in got.columns.str.lower()
+
+
+def test_content_ids_stable_and_distinct(tmp_path, harrow):
+    # no incident_id column at all: the store hashes the content
+    raw = harrow.drop(columns="incident_id")
+    ids1, ids2 = content_ids(raw), content_ids(raw.iloc[::-1].iloc[::-1])
+    assert ids1.is_unique and ids1.equals(ids2)
+    twin = pd.concat([raw.iloc[:3], raw.iloc[:1]], ignore_index=True)  # a genuine repeat
+    t = content_ids(twin)
+    assert t.is_unique and t.iloc[3].rsplit("#", 1)[0] == t.iloc[0].rsplit("#", 1)[0]
+    st = IncidentStore(tmp_path / "s")
+    assert st.append(raw).n_new == len(raw)
+    again = st.append(raw)
+    assert (again.n_new, again.n_duplicate) == (0, len(raw))
+
+
+def test_rows_without_place_or_date_are_counted_not_stored(tmp_path, harrow_ids):
+    bad = harrow_ids.iloc[:5].copy()
+    bad.loc[bad.index[0], "geometry"] = None
+    bad.loc[bad.index[1], "month"] = pd.NaT
+    rec = IncidentStore(tmp_path / "s").append(bad)
+    assert (rec.n_read, rec.n_kept, rec.n_rejected, rec.n_new) == (5, 3, 2, 3)
+
+
+@pytest.mark.parametrize("kw", [
+    dict(period="2022-03"),
+    dict(period=("2022-02", "2022-04"), categories=["burglary", "robbery"]),
+    dict(categories="drugs"),
+    dict(bbox=(514_000, 187_000, 516_000, 189_500)),
+    dict(period="2022", bbox=(514_000, 187_000, 516_000, 189_500), categories="theft"),
+])
+def test_query_equals_pandas_filter(full_store, harrow_ids, kw):
+    got = full_store.query(**kw)
+    want = harrow_ids
+    lo, hi = store_mod._month_range(kw.get("period"))
+    key = want["month"].dt.strftime("%Y-%m")
+    m = (key >= lo) & (key <= hi)
+    if "categories" in kw:
+        cats = kw["categories"]
+        m &= want["category"].isin([cats] if isinstance(cats, str) else cats)
+    if "bbox" in kw:
+        x0, y0, x1, y1 = kw["bbox"]
+        m &= want.geometry.x.between(x0, x1) & want.geometry.y.between(y0, y1)
+    assert m.sum() > 0
+    _same(got, want[m])
+
+
+def test_query_wards_equals_point_in_polygon(full_store, harrow_ids):
+    w = hs.wards(borough="Harrow", year=2022)
+    two = w.iloc[:2]
+    got = full_store.query(wards=two)
+    inside = harrow_ids.geometry.intersects(shapely.union_all(two.geometry.values))
+    assert 0 < inside.sum() < len(harrow_ids)
+    _same(got, harrow_ids[inside.to_numpy()])
+    by_name = full_store.query(wards=list(two["ward_name"]))
+    _same(by_name, got)
+
+
+def test_query_reads_only_needed_files(full_store, monkeypatch):
+    opened: list = []
+    real = store_mod._scan
+
+    def spy(paths, expr, columns):
+        opened.extend(paths)
+        return real(paths, expr, columns)
+
+    monkeypatch.setattr(store_mod, "_scan", spy)
+    q = full_store.query(period="2022-05", categories="burglary")
+    assert len(opened) == 1 and opened[0].parent.name == "period=2022-05"
+    assert q.attrs["n_files_read"] == 1 and q.attrs["n_files"] == 12
+    opened.clear()
+    far = full_store.query(bbox=(530_000, 170_000, 531_000, 171_000))  # outside Harrow
+    assert opened == [] and len(far) == 0
+    opened.clear()
+    full_store.query(period=("2022-11", "2022-12"))
+    assert sorted(p.parent.name for p in opened) == ["period=2022-11", "period=2022-12"]
+
+
+def test_bad_arguments_are_clear(full_store, tmp_path):
+    with pytest.raises(hs.BadInputError, match="period"):
+        full_store.query(period="spring")
+    with pytest.raises(hs.BadInputError, match="bbox"):
+        full_store.query(bbox=(1, 2, 3))
+    with pytest.raises(hs.BadInputError, match="GeoDataFrame"):
+        IncidentStore(tmp_path / "x").append(pd.DataFrame({"a": [1]}))
+
+
+_WRITER = textwrap.dedent("""
+    import sys
+    import geopandas as gpd
+    from hotspots.store import IncidentStore
+    inc = gpd.read_parquet(sys.argv[2])
+    IncidentStore(sys.argv[1]).append(inc, source="killed")
+    print("committed")
+""")
+
+
+def _state(st: IncidentStore):
+    return (st.path / MANIFEST).read_bytes(), st.read().sort_values("incident_id",
+                                                                    ignore_index=True)
+
+
+def test_killed_append_leaves_store_as_before(tmp_path, harrow_ids):
+    st = IncidentStore(tmp_path / "s")
+    first = harrow_ids[harrow_ids["month"] < "2022-04-01"]
+    st.append(first, source="first")
+    manifest_before, rows_before = _state(st)
+    frame = tmp_path / "all.parquet"
+    harrow_ids.to_parquet(frame)
+    env = dict(os.environ, HOTSPOTS_STORE_PAUSE="0.3")
+    p = subprocess.Popen([sys.executable, "-c", _WRITER, str(st.path), str(frame)], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not list(st.path.glob("period=*/.part-*.tmp")):  # mid-write: some files written
+        assert p.poll() is None and time.monotonic() < deadline, p.stderr.read()
+        time.sleep(0.02)
+    time.sleep(0.4)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert p.returncode == -signal.SIGKILL
+    assert list(st.path.glob("period=*/.part-*.tmp"))  # it really died with files half-done
+    manifest_after, rows_after = _state(st)
+    assert manifest_after == manifest_before
+    pd.testing.assert_frame_equal(rows_after, rows_before)
+    assert len(st.loads()) == 1
+    # what a plain GeoParquet reader sees is the committed state too (hidden files skipped)
+    assert ds.dataset(st.path, format="parquet").count_rows() == len(first)
+    # the next append works, cleans up and gives the full set
+    rec = st.append(harrow_ids, source="retry")
+    assert rec.n_new == len(harrow_ids) - len(first)
+    assert not list(st.path.glob("period=*/.part-*.tmp"))
+    _same(st.read(), harrow_ids)
+
+
+def test_committed_but_unrenamed_files_are_read_and_rolled_forward(tmp_path, harrow_ids):
+    st = IncidentStore(tmp_path / "s")
+    st.append(harrow_ids.iloc[:500])
+    # a process killed after the commit, before renaming: the files are still hidden
+    for f in st.files():
+        f.rename(f.with_name(f".{f.name}.tmp"))
+    _same(st.read(), harrow_ids.iloc[:500])
+    st.append(harrow_ids.iloc[500:1000])
+    assert all(f.exists() and not f.name.startswith(".") for f in st.files())
+    _same(st.read(), harrow_ids.iloc[:1000])
+
+
+def test_cli_store_add_and_info(tmp_path):
+    runner = CliRunner()
+    store = tmp_path / "s"
+    res = runner.invoke(app, ["store", "add", "harrow_crime_2022", "--store", str(store)],
+                        env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    n = len(IncidentStore(store))
+    assert f"new {n:,}" in res.output
+    res = runner.invoke(app, ["store", "add", "harrow_crime_2022", "--store", str(store)],
+                        env={"COLUMNS": "200"})
+    assert res.exit_code == 0 and "new 0" in res.output
+    res = runner.invoke(app, ["store", "info", "--store", str(store)], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert f"{n:,} incidents" in res.output and "2022-12" in res.output
+    assert "violence_sexual" in res.output
+    m = json.loads((store / MANIFEST).read_text())
+    assert len(m["loads"]) == 2
+    res = runner.invoke(app, ["store", "info", "--store", str(tmp_path / "none")])
+    assert res.exit_code == 1 and "no incident store" in res.output
+    assert "Traceback" not in res.output
