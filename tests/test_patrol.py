@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 import xml.etree.ElementTree as ET
 
 import geopandas as gpd
@@ -492,3 +493,115 @@ def test_cli_westminster_graphml_london_2022_subset(tmp_path, open_page):
     text = page.locator(".leaflet-popup-content").inner_text()
     first = stops[0]["properties"]
     assert "Stop 1" in text and f"Arrive: {first['arrival']}" in text
+
+
+# --------------------------------------------------------------------------- Harrow 2022
+
+HARROW_CATS = ("robbery", "violence_sexual")
+
+
+@pytest.fixture(scope="module")
+def harrow_targets(harrow):
+    return hs.patrol_targets(harrow, categories=HARROW_CATS, hours=None, k=8)
+
+
+def test_every_london_location_type_has_a_kind():
+    # the 23 location types police.uk used across London in 2022, read from the file
+    df = pd.read_csv(hs.dataset_path("london_crime_2022"), usecols=["location_type"])
+    types = df["location_type"].dropna().unique()
+    assert len(types) >= 20
+    for t in types:
+        assert t.lower() in patrol.PLACE_KINDS, t
+    assert patrol.place_kind("Nightclub") == "night-time economy"
+    assert patrol.place_kind("LU Station") == patrol.place_kind("Rail Station") == "station"
+    assert patrol.place_kind("Supermarket") == patrol.place_kind("Shopping Area") == \
+        "shopping area"
+
+
+def test_harrow_targets_carry_place_types_and_nearest_station(harrow, harrow_targets):
+    tg = harrow_targets
+    areas = hs.patrol_areas(harrow, categories=HARROW_CATS, hours=None, k=8)
+    assert len(tg) == 8
+    # place types recounted by hand: every crime (any category) within 50 m of the area
+    typed = harrow[harrow["place_type"].notna()]
+    st = hs.stations()
+    for (_, t), area in zip(tg.iterrows(), areas.geometry, strict=True):
+        near = typed[typed.geometry.distance(area) <= patrol.PLACE_BUFFER_M]
+        counts = near["place_type"].value_counts()
+        for ptype, c in counts.items():
+            assert f"{ptype} {c}" in t["place_types"], (t["name"], ptype, c)
+        kinds = {patrol.place_kind(p) for p in counts.index}
+        assert set(filter(None, t["place_kinds"].split(", "))) == kinds
+        # the nearest TfL station, by brute force over all 471
+        d = st.geometry.distance(t.geometry)
+        assert t["station"] == st["name"].iloc[int(d.argmin())]
+        assert t["station_m"] == pytest.approx(d.min(), abs=0.1)
+        # named by place, never by coordinates
+        assert not re.search(r"\d+\.\d{3,}", t["name"]), t["name"]
+        assert "station" in t["serves"] or t["place_kinds"].split(", ")[0] in t["serves"]
+    top = tg.iloc[0]  # Harrow town centre by Harrow-on-the-Hill station
+    assert top["serves"].startswith("Harrow-on-the-Hill station")
+    assert "shopping area" in top["serves"] and top["name"].startswith("Hotspot 1: Harrow-on")
+    assert "Greenhill" in top["street"] and top["street"].endswith("wards")
+    assert "recorded places: Shopping Area" in top["why"]
+    assert "location types ('place_type')" in tg.attrs["place_note"]
+    assert tg.attrs["network"] is False
+
+
+def test_raw_location_type_is_used_when_place_type_is_absent(harrow, harrow_targets):
+    raw = harrow.drop(columns="place_type")
+    if "location_type" not in raw.columns:  # io drops the raw column: rebuild it
+        raw["location_type"] = harrow["place_type"]
+    tg = hs.patrol_targets(raw, categories=HARROW_CATS, hours=None, k=8)
+    assert tg["place_types"].tolist() == harrow_targets["place_types"].tolist()
+    assert tg["serves"].tolist() == harrow_targets["serves"].tolist()
+
+
+def test_harrow_plan_without_network_orders_stops_and_says_so(harrow_targets):
+    tg = harrow_targets
+    plan = hs.plan_patrol(None, tg, max_minutes=180)
+    assert plan.attrs["network"] is False and plan.route.empty
+    assert plan.notes[0] == patrol.NO_NETWORK_NOTE
+    # starts at the top hotspot; the order is the brute-force optimum on straight lines
+    assert plan.stops["target_id"].iloc[0] == "T1"
+    ids = plan.stops["target_id"].tolist()
+    pts = tg.set_index("target_id").geometry
+    f = patrol.DETOUR_FACTOR
+
+    def length(seq):
+        return sum(pts[a].distance(pts[b]) * f for a, b in itertools.pairwise(seq))
+
+    best = min(length(["T1", *p]) for p in itertools.permutations(ids[1:]))
+    assert plan.length_m == pytest.approx(best, abs=0.01)  # nodes kept to the millimetre
+    assert plan.minutes <= 180
+    kept = set(ids)
+    assert kept | set(plan.dropped["target_id"]) == set(tg["target_id"])
+    # what was left out was worth less than what was kept
+    value = tg.set_index("target_id")["value"]
+    assert value[list(plan.dropped["target_id"])].max() < value[ids].max()
+    md, html = patrol_briefing(plan, area_name="Harrow")
+    assert "No street network" in md and "No street network" in html
+    assert md.index("No street network") < md.index("## Stops")  # said up front
+    for _, s in plan.stops.iterrows():
+        assert s["serves"] in md
+    assert "Harrow-on-the-Hill station" in md and "shopping area" in md
+    assert "walk to here, estimated (m)" in md and "about " in md
+    assert "OpenStreetMap" not in md and "Transport for London" in md
+
+
+def test_cli_patrol_harrow_without_network(tmp_path):
+    from typer.testing import CliRunner
+
+    from hotspots.cli import app
+
+    res = CliRunner().invoke(app, ["patrol", "--incidents", "harrow_crime_2022",
+                                   "--categories", "robbery,violence_sexual", "--hours", "all",
+                                   "--area-name", "Harrow", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "no street network" in res.output
+    md = (tmp_path / "briefing.md").read_text()
+    assert "Harrow: " in md and "No street network" in md and "station" in md
+    assert "OpenStreetMap" not in md
+    gpx = ET.parse(tmp_path / "route.gpx").getroot()
+    ns = {"g": "http://www.topografix.com/GPX/1/1"}
+    assert len(gpx.findall("g:wpt", ns)) >= 1 and not gpx.findall(".//g:trkpt", ns)
