@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -49,7 +48,7 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         except HotspotsError as exc:
             console.print(f"[bold red]error:[/] {exc}", highlight=False)
             sys.exit(1)
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+        except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # typer's own usage errors and exits keep their codes
         except Exception as exc:
             if os.environ.get("HOTSPOTS_DEBUG"):
@@ -183,13 +182,13 @@ def read(
 
     Example: hotspots read harrow_crime_2022 --rejects out/rejects.csv
     """
-    from .io import LONDON_BOUNDS, read_incidents
+    from .io import read_incidents
 
     inc, report = read_incidents(
         files if len(files) > 1 else files[0],
         kind=kind,
         year=year,
-        bounds=None if no_bounds else LONDON_BOUNDS,
+        bounds=None if no_bounds else "london",
         with_report=True,
     )
     out = Table(title=f"{len(inc):,} incidents by category")
@@ -271,7 +270,8 @@ def _print_summary(s: dict[str, Any]) -> None:
         lines.append(f"extent: E {b[0]:,}-{b[2]:,}, N {b[1]:,}-{b[3]:,} (BNG m); "
                      f"lon {g[0]} to {g[2]}, lat {g[1]} to {g[3]}")
         boroughs = ", ".join(f"{k} {v:,}" for k, v in s["boroughs"].items())
-        lines.append(f"places: {s['wards_touched']} wards (2022) in {boroughs}"
+        nw = s["wards_touched"]
+        lines.append(f"places: {nw} ward{'s' if nw != 1 else ''} (2022) in {boroughs}"
                      + (f"; {s['outside_london_wards']:,} outside every London ward"
                         if s["outside_london_wards"] else ""))
     out.print("\n".join(lines), highlight=False)

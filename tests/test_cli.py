@@ -1,0 +1,262 @@
+"""The command line as a user meets it: help with examples, plain errors, JSON for scripts.
+
+Real data: Harrow's 2022 police.uk crime (`harrow_crime_2022`); a deliberately broken
+police.uk-style CSV written here, whose reject reasons and row numbers are known.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+
+import geopandas as gpd
+import pytest
+from typer.testing import CliRunner
+
+import hotspots as hs
+from hotspots import datasets
+from hotspots.cli import app
+
+COMMANDS = ("demo", "datasets", "validate", "counts", "rank", "map", "focus-week",
+            "flytip-top20", "patrol", "backtest")
+ALL = sorted({c.name or c.callback.__name__ for c in app.registered_commands})
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), env={"COLUMNS": "200"})
+
+
+def json_of(res) -> dict:
+    """The JSON a command printed on stdout (progress and notes go to stderr)."""
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)
+
+
+# A police.uk street CSV: header on line 1, so data rows are lines 2-8.
+BROKEN = """Crime ID,Month,Longitude,Latitude,Crime type,Location
+a1,2022-01,-0.3350,51.5800,Burglary,On or near High Street
+a2,2022-01,,,Burglary,No Location
+a3,2022-01,abc,51.5800,Robbery,On or near Station Road
+a4,2022-02,-0.3360,51.5810,Robbery,On or near Station Road
+a1,2022-02,-0.3350,51.5800,Burglary,On or near High Street
+a6,2022-13,-0.3350,51.5800,Burglary,On or near High Street
+a7,2022-03,2.3500,48.8500,Burglary,On or near Rue de Rivoli
+"""
+BROKEN_REJECTS = [  # (line, start of the reason), by hand from the rows above
+    (3, "missing coordinates"), (4, "non-numeric coordinates"), (6, "duplicate id"),
+    (7, "unparseable date"), (8, "outside"),  # Paris: outside London / the study area
+]
+
+
+@pytest.fixture
+def broken(tmp_path):
+    p = tmp_path / "broken_street.csv"
+    p.write_text(BROKEN, encoding="utf-8")
+    return p
+
+
+@pytest.fixture(scope="module")
+def harrow_validate():
+    return json_of(invoke("validate", "harrow_crime_2022", "--json"))
+
+
+# --------------------------------------------------------------------------- help
+
+
+def test_help_lists_the_commands():
+    res = invoke("--help")
+    assert res.exit_code == 0
+    for name in COMMANDS:
+        assert f" {name} " in res.output, name
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_command_help_has_an_example(name):
+    res = invoke(name, "--help")
+    assert res.exit_code == 0, res.output
+    assert "Example: hotspots " in res.output or "Example: make " in res.output
+    assert f"hotspots {name}" in res.output
+
+
+# --------------------------------------------------------------------------- errors
+
+
+SOURCE_COMMANDS = [  # {f}: the incident file, {o}: an output path
+    ("validate", "{f}"), ("counts", "{f}"), ("rank", "{f}", "--out", "{o}"),
+    ("map", "{f}", "--out", "{o}"), ("read", "{f}", "--rejects", "{o}"),
+    ("kde", "{f}", "--out", "{o}"), ("gistar", "{f}", "--out", "{o}"),
+    ("change", "{f}", "--out", "{o}"), ("backtest", "--incidents", "{f}"),
+    ("focus-week", "--incidents", "{f}", "--out", "{o}"),
+    ("flytip-top20", "--incidents", "{f}", "--out", "{o}"),
+    ("patrol", "--network", "osm_city_of_london", "--incidents", "{f}", "--start",
+     "51.5155,-0.0922", "--out", "{o}"),
+]
+
+
+@pytest.mark.parametrize("args", SOURCE_COMMANDS, ids=[a[0] for a in SOURCE_COMMANDS])
+def test_missing_file_is_a_plain_error(args, tmp_path):
+    missing = tmp_path / "no_such_incidents.csv"
+    res = invoke(*[a.format(f=missing, o=tmp_path / "o") for a in args])
+    assert res.exit_code != 0
+    assert "no_such_incidents.csv" in res.output
+    assert "Traceback" not in res.output and isinstance(res.exception, SystemExit)
+
+
+@pytest.mark.parametrize("content", ["not,a,table\n\x00\x01\x02", "",
+                                     "id,what\n1,no coordinates here\n"],
+                         ids=["binary", "empty", "no-coordinates"])
+def test_unreadable_file_is_a_plain_error(content, tmp_path):
+    p = tmp_path / "garbage.csv"
+    p.write_text(content, encoding="utf-8")
+    for cmd in ("validate", "counts", "rank"):
+        res = invoke(cmd, str(p))
+        assert res.exit_code == 1, (cmd, res.output)
+        assert "garbage.csv" in res.output and "Traceback" not in res.output
+        assert isinstance(res.exception, SystemExit)
+
+
+def test_bad_option_value_is_a_plain_error():
+    res = invoke("rank", "harrow_crime_2022", "--method", "voodoo", "--quiet")
+    assert res.exit_code == 1 and "voodoo" in res.output and "Traceback" not in res.output
+
+
+# --------------------------------------------------------------------------- validate
+
+
+def test_validate_real_file_against_the_csv(harrow_validate):
+    s = harrow_validate
+    path = datasets.path("harrow_crime_2022")
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert s["kind"] == "crimemappingdata" and s["files"] == [str(path)]
+    assert s["rows_read"] == len(rows) == s["rows_kept"] + s["rows_rejected"]
+    assert sum(s["categories"].values()) == s["rows_kept"]
+    assert s["dates"] == {"first": "2022-01", "last": "2022-12", "month_only": True,
+                          "n_undated": 0}
+    # extent: the file's own longitudes/latitudes bound the kept points (rounded to 1e-5)
+    lon = [float(r["longitude"]) for r in rows]
+    lat = [float(r["latitude"]) for r in rows]
+    assert s["extent"]["wgs84"] == pytest.approx([min(lon), min(lat), max(lon), max(lat)],
+                                                 abs=2e-5)
+    # every kept point is in a London ward, most in Harrow's 22
+    assert sum(s["boroughs"].values()) + s["outside_london_wards"] == s["rows_kept"]
+    assert max(s["boroughs"], key=s["boroughs"].get) == "Harrow"
+    assert s["boroughs"]["Harrow"] > 0.99 * s["rows_kept"]
+    assert s["wards_touched"] >= 22
+
+
+def test_validate_human_output(harrow_validate):
+    res = invoke("validate", "harrow_crime_2022")
+    assert res.exit_code == 0, res.output
+    out = res.stdout
+    assert "kind detected: crimemappingdata" in out
+    assert f"rows read: {harrow_validate['rows_read']:,}" in out
+    assert "2022-01 to 2022-12 (month only" in out and "Harrow" in out
+
+
+def test_validate_broken_csv_names_rows_and_reasons(broken, tmp_path):
+    s = json_of(invoke("validate", str(broken), "--json"))
+    assert s["kind"] == "police_uk"
+    assert (s["rows_read"], s["rows_kept"], s["rows_rejected"]) == (7, 2, 5)
+    assert [r["row"] for r in s["rejects"]] == [row for row, _ in BROKEN_REJECTS]
+    for r, (_, reason) in zip(s["rejects"], BROKEN_REJECTS, strict=True):
+        assert r["reason"].startswith(reason)
+    assert all(r["file"] == str(broken) for r in s["rejects"])
+    assert s["dates"]["first"] == "2022-01" and s["dates"]["last"] == "2022-02"
+    assert s["categories"] == {"burglary": 1, "robbery": 1}
+
+    rejects = tmp_path / "rejects.csv"
+    res = invoke("validate", str(broken), "--rejects", str(rejects))
+    assert res.exit_code == 0, res.output
+    for row, reason in BROKEN_REJECTS:  # the counts, and each row in the table
+        assert f"rejected, {reason}" in res.stdout
+        assert re.search(rf"│ +{row} │ {reason}", res.stdout), (row, reason)
+    assert [int(r["row"]) for r in csv.DictReader(rejects.open())] == [r for r, _ in
+                                                                      BROKEN_REJECTS]
+    # --strict: a script can refuse a file with rejects; --quiet prints nothing
+    res = invoke("validate", str(broken), "--strict", "--quiet")
+    assert res.exit_code == 2 and res.stdout == ""
+
+
+# --------------------------------------------------------------------------- counts
+
+
+def test_counts_match_an_independent_spatial_join(harrow):
+    s = json_of(invoke("counts", "harrow_crime_2022", "--borough", "Harrow",
+                       "--tolerance", "0", "--json"))
+    wards = hs.wards("Harrow", 2022)
+    assert len(s["rows"]) == len(wards) == 22
+    # reference: geopandas' own point-in-polygon join (a point on a shared edge is
+    # counted once by the CLI, possibly twice by sjoin: compare where sjoin is unique)
+    j = gpd.sjoin(harrow[["geometry"]], wards[["ward_code", "geometry"]], predicate="within")
+    ref = j.groupby("ward_code").size()
+    got = {r["ward_code"]: r["count"] for r in s["rows"]}
+    assert got == {c: int(ref.get(c, 0)) for c in wards["ward_code"]}
+    assert s["n_counted"] == sum(got.values())
+    # rates: count per 1,000 of the GLA 2022 population on 2022 wards, as the table says
+    assert s["population"] == "GLA 2022 on 2022 wards"
+    pop = hs.ward_population(2022, wards_year=2022, borough="Harrow")
+    pop = pop.set_index("ward_code")["population"]
+    for r in s["rows"]:
+        assert r["rate_per_1000"] == pytest.approx(1000 * r["count"] / pop[r["ward_code"]])
+    counts = [r["count"] for r in s["rows"]]
+    assert counts == sorted(counts, reverse=True)  # busiest first
+
+
+def test_counts_monthly_csv(tmp_path):
+    out = tmp_path / "counts.csv"
+    res = invoke("counts", "harrow_crime_2022", "--borough", "Harrow", "--freq", "MS",
+                 "--by-category", "--out", str(out), "--quiet")
+    assert res.exit_code == 0 and res.stdout == ""
+    with out.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["period"][:7] for r in rows} == {f"2022-{m:02d}" for m in range(1, 13)}
+    total = json_of(invoke("counts", "harrow_crime_2022", "--borough", "Harrow", "--json"))
+    assert sum(int(r["count"]) for r in rows) == total["n_counted"]
+    assert {r["category"] for r in rows} >= {"burglary", "robbery", "violence_sexual"}
+
+
+# --------------------------------------------------------------------------- rank
+
+
+def test_rank_writes_csv_geojson_and_json(tmp_path):
+    out = tmp_path / "top"
+    s = json_of(invoke("rank", "harrow_crime_2022", "--borough", "Harrow", "--out", str(out),
+                       "--json"))
+    areas = s["areas"]
+    assert [a["rank"] for a in areas] == list(range(1, 21))
+    scores = [a["score"] for a in areas]
+    assert scores == sorted(scores, reverse=True)
+    with (tmp_path / "top.csv").open() as fh:
+        table = list(csv.DictReader(fh))
+    assert [int(r["rank"]) for r in table] == list(range(1, 21))
+    assert [int(r["n_incidents"]) for r in table] == [a["n_incidents"] for a in areas]
+    gj = gpd.read_file(tmp_path / "top.geojson")
+    assert len(gj) == 20 and gj.crs.to_epsg() == 4326
+    # lat/lon are inside their own area
+    for a, geom in zip(areas, gj.geometry, strict=True):
+        assert geom.buffer(1e-3).contains(gpd.points_from_xy([a["lon"]], [a["lat"]])[0])
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def test_datasets_json_and_quiet():
+    s = json_of(invoke("datasets", "--json"))
+    keys = {d["key"] for d in s["datasets"]}
+    assert keys == set(datasets.registry())
+    found = {d["key"]: d["found_at"] for d in s["datasets"]}
+    assert found["harrow_crime_2022"] == str(datasets.path("harrow_crime_2022"))
+    res = invoke("datasets", "--quiet")
+    assert res.exit_code == 0 and res.stdout == ""
+
+
+def test_backtest_json():
+    s = json_of(invoke("backtest", "--incidents", "harrow_crime_2022", "--months", "1",
+                       "--json"))
+    assert {m["method"] for m in s["methods"]} == {"kde", "dbscan", "hdbscan", "gistar",
+                                                     "grid"}
+    assert all(m["months"] == 1 and m["mean_pai"] >= 0 for m in s["methods"])
