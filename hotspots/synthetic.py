@@ -1,8 +1,10 @@
 """Synthetic fly-tip and StreetSafe reports on real ward geometry, with planted truth.
 
 No public point-level fly-tip or StreetSafe data exists for London, so the toolkit
-ships a seeded generator. Every set it makes is labelled synthetic three ways: the
-``source`` column says ``"synthetic"``, a ``synthetic`` column is True, and
+ships a seeded generator. Every set it makes is labelled synthetic four ways: the
+``source`` column says ``"synthetic"``, a ``synthetic`` column is True, a ``note``
+column (and ``attrs["note"]``) says what the points are calibrated to (fly-tips:
+FixMyStreet report counts, which measure reporting, not incidence), and
 ``attrs["synthetic"]`` is True.
 
 What a set holds
@@ -32,16 +34,33 @@ Calibration (fly-tips)
 - **Total**: when ``n`` is None, the borough's latest annual total in Defra's ENV24
   fly-tipping statistics (registry key ``defra_flytips``; Harrow 2021-22: 9,802),
   pro rata to ``weeks``/52.
-- **Where**: each LSOA's weight is ``(FixMyStreet reports + 4) ** 0.75`` from the
-  FixMyStreet LSOA-month file (``fixmystreet_flytips``, both "Fly-tipping" and
-  "Dumped Rubbish", 2007-2020). The +4 prior keeps LSOAs without reports in play
-  (LSOAs hold ~1,500 residents each, so a flat prior is a population prior); the
-  0.75 power tempers the busiest LSOA so the background has realistic gradients
-  without rivalling the planted hotspots. Hotspot wards are drawn in proportion to
-  the same weights, and hotspot centres prefer LSOAs with more reports.
-- **When**: the month-of-year profile of all London FixMyStreet fly-tip reports,
-  each full year 2008-2020 normalised to its own total before averaging (so
-  FixMyStreet's growth does not read as seasonality).
+- **Where**: each 2011 LSOA ``i`` of the borough gets the empirical-Bayes share
+
+      s_i = (r_i + alpha * p_i) / (R + alpha),    p_i = 1 / K
+
+  of the background, where ``r_i`` is its FixMyStreet fly-tipping + dumped-rubbish
+  reports 2007-2020 (``fixmystreet_flytips``), ``R`` the borough's total and ``K``
+  its LSOAs. The prior ``p`` is flat per LSOA, which is a population prior (LSOAs
+  were drawn to hold about 1,500 residents each). ``alpha`` (pseudo-reports)
+  maximises the Dirichlet-multinomial marginal likelihood of the counts,
+  ``lnG(alpha) - lnG(R + alpha) + sum_i [lnG(r_i + alpha p_i) - lnG(alpha p_i)]``
+  (bounded to 1..1e6), so a borough with few or evenly spread reports is pulled
+  towards the prior and one with many keeps its own pattern. Harrow: R = 856,
+  alpha = 111, FixMyStreet carries R / (R + alpha) = 88% of the weight; the busiest
+  LSOA (78 reports) gets 8.1%, an LSOA without reports 0.08%. Within an LSOA points
+  are uniform, split between its pieces in the wards of ``year`` by area. Hotspot
+  wards are drawn in proportion to the same weights, and hotspot centres prefer
+  LSOAs with larger shares. :func:`fms_calibration` returns all of it.
+- **When**: the borough's reports per month of year (full years 2008-2020), shrunk
+  the same way towards the London profile (each full year normalised to its own
+  total before averaging, so FixMyStreet's growth does not read as seasonality):
+  ``m_j = (c_j + beta * q_j) / (C + beta)``, ``beta`` by the same likelihood
+  (Harrow: C = 855, beta = 970, so 47% Harrow, 53% London). A day's weight is
+  ``m_j`` divided by the month's mean length (Feb 28.25 days) times the day-of-week
+  weight.
+- These counts measure **reporting through FixMyStreet, not incidence**: every
+  fly-tip row's ``note`` column and ``attrs["note"]`` say so. The real counts are
+  :func:`hotspots.fixmystreet.fixmystreet_counts`.
 - **What**: ``subcategory`` shares and ``size`` classes from the borough's latest
   Defra year whose waste types and sizes are mostly identified (Harrow 2021-22),
   plus a 2% floor per type so no type is impossible. Defra has no mattress type:
@@ -164,10 +183,10 @@ class _Spec:
 
 
 #: the ``note`` on every synthetic fly-tip
-FLY_TIP_NOTE = ("synthetic point; where and when calibrated to FixMyStreet report counts, "
-                "which measure reporting, not incidence")
+FLY_TIP_NOTE = ("synthetic; calibrated to FixMyStreet report counts, which measure "
+                "reporting, not incidence")
 #: the ``note`` on every synthetic StreetSafe report
-STREETSAFE_NOTE = "synthetic point; no public StreetSafe counts exist, shares are placeholders"
+STREETSAFE_NOTE = "synthetic; no public StreetSafe counts exist, shares are placeholders"
 _FLY = _Spec("fly_tip", "ft", 0, _FLY_HOURS, _FLY_DOW, True, FLY_TIP_NOTE)
 _SS = _Spec("streetsafe", "ss", 1, _SS_HOURS, _SS_DOW, False, STREETSAFE_NOTE)
 
@@ -666,8 +685,12 @@ def fly_tips(borough: str = "Harrow", start: str = "2022-01-03", weeks: int = 52
     geopandas.GeoDataFrame or (GeoDataFrame, GeoDataFrame)
         Canonical incidents (EPSG:27700) with ``category="fly_tip"``,
         ``source="synthetic"``, plus ``ward_code, ward_name, borough_name, hotspot_id``
-        (-1 for background), ``size_class``, ``size`` (m³) and ``synthetic=True``;
-        ``attrs["synthetic"]`` is True. With `return_truth`, also the truth frame.
+        (-1 for background), ``size_class``, ``size`` (m³), ``note``
+        (:data:`FLY_TIP_NOTE`: calibrated to FixMyStreet report counts, which measure
+        reporting, not incidence) and ``synthetic=True``. ``attrs`` holds
+        ``synthetic=True``, ``note`` and the calibration (``n_source``,
+        ``fms_reports``, ``fms_alpha``, ``fms_month_alpha``, ...). With
+        `return_truth`, also the truth frame (same ``attrs``).
     """
     return _generate(_FLY, borough, start, weeks, seed, n, year, n_hotspots, return_truth)
 
@@ -686,7 +709,8 @@ def streetsafe(borough: str = "Harrow", start: str = "2022-01-03", weeks: int = 
         Canonical incidents with ``category="streetsafe"`` and the reason in
         ``subcategory`` ("poor lighting", "abandoned buildings", "vandalism",
         "followed", "verbally abused", "other"), plus ``ward_code, ward_name,
-        borough_name, hotspot_id, synthetic``; with `return_truth`, also the truth frame.
+        borough_name, hotspot_id, note, synthetic``; with `return_truth`, also the
+        truth frame.
     """
     return _generate(_SS, borough, start, weeks, seed, n, year, n_hotspots, return_truth)
 

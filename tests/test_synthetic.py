@@ -9,12 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
-from scipy.stats import spearmanr
+from scipy.special import gammaln
+from scipy.stats import chisquare, spearmanr
 
 import hotspots as hs
 from hotspots import datasets
-from hotspots.synthetic import FLY_TIP_SUBCATEGORIES, STREETSAFE_REASONS
+from hotspots.boundaries import read_layer
+from hotspots.synthetic import _FLY_DOW, FLY_TIP_SUBCATEGORIES, STREETSAFE_REASONS
 
+HARROW = "E09000015"
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
 CONTRACT = ["incident_id", "category", "subcategory", "occurred_at", "month", "source",
@@ -150,16 +153,6 @@ def test_default_total_is_defra(flies):
     assert "Defra" in inc.attrs["n_source"]
 
 
-def test_seasonality_follows_fixmystreet(flies):
-    inc, _ = flies
-    fms = pd.read_csv(datasets.path("fixmystreet_flytips"))
-    yr = fms["month_start"].str[:4].astype(int)
-    ref = fms[(yr >= 2008) & (yr <= 2020)].groupby(fms["month_start"].str[5:7])["reports"].sum()
-    bg = inc[(inc["hotspot_id"] == -1) & (inc["occurred_at"].dt.year == 2022)]
-    got = bg["occurred_at"].dt.month.value_counts().sort_index()
-    assert spearmanr(got.to_numpy(), ref.to_numpy()).statistic > 0.5
-
-
 def test_hour_and_weekday_patterns(flies, safe):
     ft = flies[0]["occurred_at"]
     h = ft.dt.hour
@@ -205,3 +198,137 @@ def test_sample_csv_coordinates_agree():
     assert np.abs(pts.y - t["northing"]).max() < 0.2
     truth = gpd.read_file(SAMPLE / "harrow_flytips_2022_synthetic_truth.geojson")
     assert truth["n_points"].sum() == (t["hotspot_id"] >= 0).sum()
+
+
+# ---------------------------------------------------------------- FixMyStreet calibration
+@pytest.fixture(scope="module")
+def big():
+    """A large Harrow sample (60,000 fly-tips in 2022), for goodness-of-fit tests."""
+    return hs.synthetic.fly_tips(seed=11, n=60_000, return_truth=True)
+
+
+@pytest.fixture(scope="module")
+def calib():
+    return hs.synthetic.fms_calibration("Harrow")
+
+
+@pytest.fixture(scope="module")
+def fms_raw():
+    """Harrow's rows of the FixMyStreet file, read here with plain pandas."""
+    f = pd.read_csv(datasets.path("fixmystreet_flytips"), dtype={"month_start": str})
+    return f[f["LAD19CD"] == HARROW]
+
+
+def pooled_chisquare(observed, expected, least: float = 5.0) -> float:
+    """p-value of scipy's chi-square goodness of fit, cells expecting < `least` pooled."""
+    obs, exp = np.asarray(observed, float), np.asarray(expected, float)
+    exp = exp * obs.sum() / exp.sum()
+    small = exp < least
+    if small.any():
+        obs = np.append(obs[~small], obs[small].sum())
+        exp = np.append(exp[~small], exp[small].sum())
+    return chisquare(obs, exp).pvalue
+
+
+def test_background_falls_in_lsoas_as_calibrated(big, calib):
+    """Planted points aside, points per LSOA fit the intended shares (chi-square)."""
+    inc, _ = big
+    bg = inc[inc["hotspot_id"] == -1]
+    lsoa = read_layer("lsoa_2011")  # the LSOAs as published, joined independently
+    lsoa = lsoa[lsoa["LAD_CD"] == HARROW]
+    j = gpd.sjoin(bg[["geometry"]], lsoa[["LSOA11CD", "geometry"]], predicate="within")
+    j = j[~j.index.duplicated()]
+    assert len(j) == len(bg) > 40_000
+    share = calib["lsoa"]["share"]
+    assert share.sum() == pytest.approx(1.0) and len(share) == len(lsoa) == 137
+    obs = j["LSOA11CD"].value_counts().reindex(share.index, fill_value=0)
+    p = pooled_chisquare(obs.to_numpy(), share.to_numpy())
+    assert p > 0.01, p
+
+
+def test_intended_shares_follow_fixmystreet(calib, fms_raw):
+    """The intended LSOA shares are FixMyStreet's, smoothed by empirical Bayes."""
+    raw = fms_raw.groupby("LSOA11CD")["reports"].sum().reindex(calib["lsoa"].index,
+                                                                  fill_value=0)
+    assert raw.sum() == calib["reports"] == 856  # 697 fly-tipping + 159 dumped rubbish
+    share = calib["lsoa"]["share"]
+    assert spearmanr(share, raw).statistic > 0.99
+    assert share[raw.idxmax()] > 5 * share.median()
+    # shrinkage: posterior mean (r + alpha/K) / (R + alpha), strictly between raw and flat
+    a, k, total = calib["alpha"], len(raw), raw.sum()
+    np.testing.assert_allclose(share, (raw + a / k) / (total + a), rtol=1e-9)
+    assert 1 < a < 10 * total
+    assert share.max() < raw.max() / total and share.min() > 0
+    # alpha maximises the Dirichlet-multinomial marginal likelihood (flat prior)
+    def loglik(alpha):
+        r = raw.to_numpy(float)
+        return (gammaln(alpha) - gammaln(total + alpha)
+                + np.sum(gammaln(r + alpha / k) - gammaln(alpha / k)))
+    assert loglik(a) >= max(loglik(a * 0.9), loglik(a * 1.1))
+
+
+def test_synthetic_ward_ranking_agrees_with_fixmystreet(big):
+    inc, _ = big
+    real = hs.fixmystreet_counts("Harrow", by="ward").set_index("ward_code")
+    bg = inc[inc["hotspot_id"] == -1]
+    got = bg["ward_code"].value_counts().reindex(real.index, fill_value=0)
+    assert spearmanr(got, real["reports"]).statistic > 0.85
+    assert got.idxmax() == real["reports"].idxmax()  # Edgware
+
+
+def test_months_follow_smoothed_seasonality(big, calib, fms_raw):
+    inc, _ = big
+    months = calib["months"]
+    # the smoothed profile lies between Harrow's own (2008-2020) and London's
+    yr = fms_raw["month_start"].str[:4].astype(int)
+    own = fms_raw[yr.between(2008, 2020)].groupby(
+        fms_raw["month_start"].str[5:7].astype(int))["reports"].sum().reindex(range(1, 13))
+    own = own / own.sum()
+    lo, hi = np.minimum(own, months["london"]), np.maximum(own, months["london"])
+    assert ((months["share"] >= lo - 1e-12) & (months["share"] <= hi + 1e-12)).all()
+    assert months["share"].sum() == pytest.approx(1.0)
+    # background points per calendar month fit day weight x day-of-week weight
+    bg = inc[inc["hotspot_id"] == -1]
+    days = pd.date_range("2022-01-03", periods=7 * 52, freq="D")
+    w = months["day_weight"].to_numpy()[days.month - 1] * _FLY_DOW[days.day_of_week]
+    exp = pd.Series(w).groupby(days.month).sum()
+    obs = bg["occurred_at"].dt.month.value_counts().reindex(exp.index, fill_value=0)
+    assert pooled_chisquare(obs.to_numpy(), exp.to_numpy()) > 0.01
+
+
+def test_fixmystreet_counts_hand_checked(fms_raw):
+    lsoa = hs.fixmystreet_counts("Harrow", year=2016)
+    hand = fms_raw[(fms_raw["LSOA11CD"] == "E01002125")
+                   & fms_raw["month_start"].str.startswith("2016")]
+    row = lsoa.set_index("lsoa_code").loc["E01002125"]
+    assert row["reports"] == hand["reports"].sum() > 0
+    assert row["fly_tipping"] == hand.loc[hand["category"] == "Fly-tipping", "reports"].sum()
+    assert lsoa["reports"].sum() == fms_raw.loc[fms_raw["month_start"].str.startswith("2016"),
+                                                "reports"].sum()
+    assert len(lsoa) == 137 and (lsoa["reports"] == 0).any()  # zero LSOAs are listed
+    assert lsoa.crs.to_epsg() == 27700 and "not incidence" in lsoa.attrs["note"]
+    ward = hs.fixmystreet_counts("Harrow", by="ward")
+    assert len(ward) == 22 and ward["reports"].sum() == 856
+    assert ward["n_lsoas"].sum() == 137 and ward["rank"].iloc[0] == 1
+    assert (np.diff(ward["reports"]) <= 0).all()
+    # the point-on-surface ward holds most of each LSOA for nearly all LSOAs
+    all_lsoa = hs.fixmystreet_counts("Harrow")
+    w22 = hs.wards("Harrow", 2022).set_index("ward_code")
+    held = [g.intersection(w22.geometry[c]).area / g.area
+            for g, c in zip(all_lsoa.geometry, all_lsoa["ward_code"], strict=True)]
+    assert np.mean(np.array(held) > 0.5) > 0.9
+    with pytest.raises(hs.BadInputError, match="2007-2020"):
+        hs.fixmystreet_counts("Harrow", year=2022)
+    with pytest.raises(hs.BadInputError, match="by must be"):
+        hs.fixmystreet_counts("Harrow", by="borough")
+
+
+def test_every_output_says_synthetic_and_fixmystreet(flies):
+    inc, truth = flies
+    for frame in (inc, truth):
+        assert "FixMyStreet" in frame.attrs["note"] and "not incidence" in frame.attrs["note"]
+    assert (inc["note"] == hs.synthetic.FLY_TIP_NOTE).all()
+    assert inc.attrs["fms_reports"] == 856
+    t = pd.read_csv(SAMPLE / "harrow_flytips_2022_synthetic.csv", nrows=5)
+    assert t["note"].str.contains("FixMyStreet report counts").all()
+    assert "reporting, not incidence" in (SAMPLE / "README.md").read_text()
