@@ -205,6 +205,7 @@ def ward_counts(
     rates: bool = True,
     wards: gpd.GeoDataFrame | None = None,
     population: pd.DataFrame | pd.Series | None = None,
+    weights: str | None = None,
 ) -> pd.DataFrame:
     """Count incidents per ward, period and category: a tidy, zero-filled table.
 
@@ -239,6 +240,10 @@ def ward_counts(
         ``ward_code, population`` (or a Series indexed by ward code). By default the
         GLA figures from :func:`hotspots.ward_population` for the middle year of the
         data on the wards' pattern (approximate on 2022 wards: see there).
+    weights : str, optional
+        Column of whole numbers each row counts for (default 1 per row): lets partial
+        counts (e.g. per partition, :func:`hotspots.distributed.ward_counts_dask`) be
+        combined into the same table.
 
     Returns
     -------
@@ -255,8 +260,9 @@ def ward_counts(
         raise BadInputError(f"no column {by!r} to count by; columns: {list(inc.columns)[:20]}")
 
     df = pd.DataFrame({"ward_code": inc["ward_code"].astype("str")})
+    df["_n"] = 1 if weights is None else inc[weights].to_numpy(dtype="int64")
     keys = ["ward_code"]
-    n_no_ward = int(df["ward_code"].isna().sum())
+    n_no_ward = int(df.loc[df["ward_code"].isna(), "_n"].sum())
     freq_asked = freq
     if freq is not None:
         pfreq, daily = period_freq(freq)
@@ -278,7 +284,7 @@ def ward_counts(
     if by is not None:
         df[by] = inc[by]
         keys.append(by)
-    n_undated = int(df["period"].isna().sum()) if freq is not None else 0
+    n_undated = int(df.loc[df["period"].isna(), "_n"].sum()) if freq is not None else 0
 
     if wards is not None:
         wards = check_gdf(wards, "wards", required=["ward_code", "ward_name"])
@@ -290,7 +296,7 @@ def ward_counts(
         names = seen.dropna().drop_duplicates("ward_code").set_index("ward_code")["ward_name"]
     names = names.astype(str).sort_index()
     in_scope = df["ward_code"].isin(names.index)
-    n_other = int((df["ward_code"].notna() & ~in_scope).sum())
+    n_other = int(df.loc[df["ward_code"].notna() & ~in_scope, "_n"].sum())
     df = df[in_scope].dropna(subset=keys)
 
     levels = [names.index]
@@ -305,7 +311,7 @@ def ward_counts(
         cats = col.cat.categories if isinstance(col.dtype, pd.CategoricalDtype) else None
         levels.append(pd.Index(sorted(df[by].unique()) if cats is None else list(cats)))
     full = pd.MultiIndex.from_product(levels, names=keys)
-    counts = df.groupby(keys, observed=True).size().reindex(full, fill_value=0)
+    counts = df.groupby(keys, observed=True)["_n"].sum().reindex(full, fill_value=0)
     out = counts.rename("count").astype("int64").reset_index()
     out.insert(1, "ward_name", out["ward_code"].map(names))
 
@@ -319,12 +325,12 @@ def ward_counts(
             pop_note = f"{pop_note}; no population for these wards, rates left out"
 
     out.attrs.update(
-        freq=str(freq), freq_asked=str(freq_asked), n_counted=int(len(df)),
+        freq=str(freq), freq_asked=str(freq_asked), n_counted=int(df["_n"].sum()),
         n_no_ward=n_no_ward, n_undated=n_undated, n_other_wards=n_other, population=pop_note,
     )
     log.info(
         "ward_counts: %d incidents counted in %d wards (freq=%s, by=%s); left out: %d with "
         "no ward, %d undated, %d in other wards; population: %s",
-        len(df), len(names), freq, by, n_no_ward, n_undated, n_other, pop_note,
+        int(df["_n"].sum()), len(names), freq, by, n_no_ward, n_undated, n_other, pop_note,
     )
     return out
