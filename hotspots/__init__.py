@@ -41,6 +41,7 @@ _API: dict[str, str] = {
     "stations": "boundaries",
     "station_entries": "boundaries",
     "describe_location": "boundaries",
+    "fixmystreet_counts": "fixmystreet",
     "assign_wards": "join",
     "ward_counts": "join",
     # grid and analysis
