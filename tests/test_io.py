@@ -6,6 +6,7 @@ reprojection, and hand-built fixtures with known defects.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -27,6 +28,21 @@ CANON = list(hio.CANONICAL_COLUMNS)
 def _bng_from_lonlat(lon, lat) -> gpd.GeoSeries:
     """Independent reprojection through geopandas (not io's Transformer path)."""
     return gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs=4326).to_crs(27700)
+
+
+@functools.cache
+def _london_outline():
+    """Greater London as geopandas dissolves the GLA borough file, widened by 100 m."""
+    b = gpd.read_file(dataset_path("boroughs")).to_crs(27700)
+    return b.dissolve().buffer(hio.LONDON_BUFFER_M).iloc[0]
+
+
+def _in_london(lon, lat) -> np.ndarray:
+    pts = _bng_from_lonlat(lon, lat)
+    return (pts.notna() & pts.intersects(_london_outline())).to_numpy()
+
+
+LONDON_REASON = "outside London (Greater London boundary + 100 m)"
 
 
 @pytest.fixture(scope="module")
@@ -78,12 +94,10 @@ def test_city_of_london_missing_coordinates_reported(city):
     assert set(missing["Location"]) == {"No Location"}
 
     # independent duplicate count: later repeats of a Crime ID among placeable rows
-    pts = _bng_from_lonlat(raw["Longitude"], raw["Latitude"])
-    x0, y0, x1, y1 = hio.LONDON_BOUNDS
-    ok = raw["Longitude"].notna() & pts.x.between(x0, x1) & pts.y.between(y0, y1)
+    ok = raw["Longitude"].notna() & _in_london(raw["Longitude"], raw["Latitude"])
     dup = raw["Crime ID"].notna() & raw["Crime ID"].where(ok).duplicated() & ok
     assert (rep.rejects["reason"] == "duplicate id").sum() == dup.sum()
-    outside = rep.rejects[rep.rejects["reason"] == "outside study-area bounds"]
+    outside = rep.rejects[rep.rejects["reason"] == LONDON_REASON]
     assert sorted(outside["row"]) == sorted(raw.index[raw["Longitude"].notna() & ~ok] + 2)
     assert rep.reason_counts().sum() == rep.n_rejected
 
@@ -92,9 +106,9 @@ def test_city_of_london_missing_coordinates_reported(city):
     ref = _bng_from_lonlat(kept_rows["Longitude"], kept_rows["Latitude"])
     np.testing.assert_allclose(inc.geometry.x, ref.x, atol=1e-3)
     np.testing.assert_allclose(inc.geometry.y, ref.y, atol=1e-3)
-    # ASB rows have no Crime ID: a stable generated id "<stem>:<row>"
+    # ASB rows have no Crime ID: an id made from content, "<16 hex>#<k>"
     asb = inc[inc["category"] == "asb"]
-    assert asb["incident_id"].str.startswith("2019_city-of-london-street_12months:").all()
+    assert asb["incident_id"].str.fullmatch(r"[0-9a-f]{16}#[1-9][0-9]*").all()
     assert inc["incident_id"].is_unique
     assert inc["occurred_at"].isna().all()
     assert inc["month"].dt.year.eq(2019).all() and (inc["month"].dt.day == 1).all()
@@ -115,15 +129,76 @@ def test_harrow_crimemappingdata():
     assert (inc["subcategory"] == raw["type"]).all()
 
 
-def test_london_2022_outside_points_rejected():
-    inc, rep = hs.read_incidents("london_crime_2022", with_report=True)
-    assert rep.n_read == 849409 and rep.n_kept + rep.n_rejected == rep.n_read
-    assert 80 <= rep.n_rejected <= 120
-    assert set(rep.rejects["reason"]) == {"outside study-area bounds"}
-    pts = _bng_from_lonlat(rep.rejects["longitude"], rep.rejects["latitude"])
-    x0, y0, x1, y1 = hio.LONDON_BOUNDS
-    assert not (pts.x.between(x0, x1) & pts.y.between(y0, y1)).any()
-    assert (rep.rejects["longitude"] < -1).any()  # the far-west ones (1.6 deg W) are there
+@pytest.fixture(scope="module")
+def london():
+    return hs.read_incidents("london_crime_2022", with_report=True)
+
+
+def test_london_2022_outside_points_rejected(london):
+    inc, rep = london
+    assert rep.n_read == 849409 and rep.n_kept + rep.n_rejected == rep.n_read == len(inc) + 100
+    assert set(rep.rejects["reason"]) == {LONDON_REASON}
+    # independent reference: every distinct point tested against geopandas' own outline
+    raw = pd.read_csv(dataset_path("london_crime_2022"))
+    xy = raw[["longitude", "latitude"]].drop_duplicates()
+    xy = xy.assign(inside=_in_london(xy["longitude"], xy["latitude"]))
+    inside = raw.merge(xy, on=["longitude", "latitude"], how="left")["inside"].to_numpy()
+    assert sorted(rep.rejects["row"]) == list(np.flatnonzero(~inside) + 2)
+    assert (rep.rejects["longitude"] < -1.6).sum() == 1  # the far-west one (1.6025 W)
+    assert (rep.rejects["longitude"] > 1.3).sum() == 3  # and the far east, in Kent
+    # a London crime snapped 0.3 m outside the borough outline is kept (the 100 m margin)
+    edge = inc[(inc["longitude"] == -0.4602) & (inc["latitude"] == 51.6133)]
+    assert len(edge) >= 1 and _london_outline().buffer(-hio.LONDON_BUFFER_M).distance(
+        edge.geometry.iloc[0]) > 0
+    # the Harrow extract (clipped with the same GLA polygon) reads to ids the London
+    # file gives those rows too: ids come from content, not file name or row number
+    harrow = hs.read_incidents("harrow_crime_2022")
+    assert harrow["incident_id"].isin(inc["incident_id"]).all()
+
+
+def test_place_type_from_location_type(harrow):
+    raw = pd.read_csv(dataset_path("harrow_crime_2022"))
+    # police.uk's location subtype, blank -> NA, as its own canonical column
+    assert harrow["place_type"].isna().sum() == raw["location_type"].isna().sum() == 13085
+    pd.testing.assert_series_equal(
+        harrow["place_type"].value_counts(), raw["location_type"].value_counts(),
+        check_dtype=False, check_index_type=False, check_names=False,
+    )  # fmt: skip
+    assert {"Nightclub", "Rail Station", "LU Station", "Shopping Area", "Supermarket"} <= set(
+        harrow["place_type"].dropna()
+    )
+    # sources without one carry the column, all NA
+    assert hs.read_incidents("camden_2019_06")["place_type"].isna().all()
+
+
+def test_content_ids_stable_and_keep_identical_crimes(tmp_path, harrow):
+    raw = pd.read_csv(dataset_path("harrow_crime_2022"))
+    ids = harrow["incident_id"]
+    assert ids.is_unique and ids.str.fullmatch(r"[0-9a-f]{16}#[1-9][0-9]*").all()
+    # police.uk has genuine repeats (same type, place, snap point and month): all kept,
+    # numbered #2, #3, ... after the first; counted independently on the raw file
+    same = ["month", "type", "location_type", "longitude", "latitude"]
+    n_repeats = int(raw.duplicated(subset=same).sum())
+    assert n_repeats == 3246
+    assert int((~ids.str.endswith("#1")).sum()) == n_repeats and len(harrow) == len(raw)
+    k = raw.groupby(same, dropna=False).cumcount() + 1
+    assert (ids.str.split("#").str[1].astype(int).to_numpy() == k.to_numpy()).all()
+
+    # the same rows under another name (year given, not in the name) get the same ids
+    copy = tmp_path / "extract.csv"
+    raw.iloc[:2000].to_csv(copy, index=False)
+    again = hs.read_incidents(copy, year=2022)
+    assert again["incident_id"].tolist() == ids.iloc[:2000].tolist()
+    # ...but another year does not
+    assert not hs.read_incidents(copy, year=2021)["incident_id"].isin(ids).any()
+
+    # loading the file twice adds nothing: the second copy's rows are duplicate ids
+    both, rep = hs.read_incidents([copy, copy], year=2022, with_report=True)
+    assert len(both) == 2000 and rep.n_rejected == 2000
+    assert set(rep.reason_counts().index) == {"duplicate id"}
+    # and two separate reads concatenated and de-duplicated on incident_id add nothing
+    twice = pd.concat([again, hs.read_incidents(copy, year=2022)])
+    assert len(twice.drop_duplicates("incident_id")) == 2000
 
 
 def test_barnet_parquet_is_police_uk():
@@ -228,7 +303,7 @@ def test_malformed_fixture_rejects_and_fixes(tmp_path):
         3: "missing coordinates",
         4: "non-numeric coordinates",
         5: "coordinates out of range",
-        7: "outside study-area bounds",
+        7: LONDON_REASON,
         8: "unparseable date",
         9: "missing date",
         10: "duplicate id",
@@ -246,7 +321,8 @@ def test_malformed_fixture_rejects_and_fixes(tmp_path):
     np.testing.assert_allclose(fixed.geometry.y, ref.y, atol=1e-3)
     assert fixed["Longitude"].tolist() == [-0.15, -0.12]  # columns agree with geometry
 
-    assert inc["incident_id"].tolist() == ["a1", "a5", "malformed_street:12", "a9"]
+    assert inc["incident_id"].tolist()[:2] == ["a1", "a5"] and inc["incident_id"].iloc[3] == "a9"
+    assert inc["incident_id"].iloc[2].endswith("#1")  # the ASB row: made from content
     assert inc["category"].tolist() == ["burglary", "burglary", "asb", "burglary"]
     assert "rejected 8" in rep.summary() and "fixed 2" in rep.summary()
 
@@ -382,7 +458,9 @@ def test_geodataframe_and_dataframe_input_not_mutated():
     raw_snap = raw.copy()
     got = hs.read_incidents(raw, year=2022)
     pd.testing.assert_frame_equal(raw, raw_snap)
-    assert got["incident_id"].iloc[0] == "dataframe:0"  # 0-based position for frames
+    # ids come from content, not position: the same rows read from the file agree
+    from_file = hs.read_incidents("harrow_crime_2022")["incident_id"].iloc[:50]
+    assert got["incident_id"].tolist() == from_file.tolist()
 
 
 def test_folder_list_and_glob(tmp_path):
