@@ -43,6 +43,11 @@ bench: $(STAMP)
 backtest: $(STAMP)
 	$(BIN)/hotspots backtest
 
+# the notebooks are committed without outputs; this runs them and writes executed
+# copies (maps, tables) to $(OUT)/notebooks/
+notebooks: $(STAMP)
+	$(BIN)/python tests/test_notebooks.py $(OUT)/notebooks
+
 sample-data: $(STAMP)
 	$(BIN)/hotspots synthetic --borough Harrow --out sample_data
 
