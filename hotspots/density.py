@@ -226,7 +226,8 @@ def _error_envelope(d: np.ndarray, h: float, kernel: str, step: float) -> np.nda
 
 
 def _fft(
-    x, y, w, grid: Grid, bandwidth: float, kernel: str, check: bool = False
+    x, y, w, grid: Grid, bandwidth: float, kernel: str, check: bool = False,
+    nonnegative: bool = True,
 ) -> tuple[np.ndarray, float]:
     """Corrected linear binning on a fine sub-grid, FFT convolution, read at cell centres.
 
@@ -277,7 +278,8 @@ def _fft(
     del u, v
     out = sp_fft.irfft2(total, s=(fy, fx), workers=-1)[np.ix_(rows, cols)]
     del total
-    out = np.maximum(out, 0.0)  # FFT round-off leaves ±1e-18 at zeros
+    if nonnegative:  # FFT round-off leaves ±1e-18 at zeros; the correction dips below 0
+        out = np.maximum(out, 0.0)
     if not check:
         return out, math.inf
     env = _error_envelope(np.sqrt(X * X + Y * Y), bandwidth, kernel, s)
@@ -332,6 +334,7 @@ def density_array(
     kernel: str = "quartic",
     weights: np.ndarray | None = None,
     method: str = "auto",
+    nonnegative: bool = True,
 ) -> tuple[np.ndarray, str]:
     """Kernel sum at each cell centre of `grid`, per m², shape ``grid.shape``.
 
@@ -347,6 +350,10 @@ def density_array(
         docstring). ``"auto"`` merges identical coordinates, then takes the FFT path
         when it is the cheaper one *and* its rigorous error bound proves that 1%
         guarantee for this data, and the exact path otherwise.
+        With ``nonnegative=False`` the FFT path keeps its small negative values (the
+        binning correction dips below 0 near a kernel's rim), so that arrays of parts
+        of the data add up to the whole's (:func:`hotspots.distributed.kde_dask`
+        clips the sum).
     """
     kernel_values(np.zeros(1), 1.0, kernel)  # validates the kernel name
     x, y = np.asarray(x, float), np.asarray(y, float)
@@ -358,7 +365,7 @@ def density_array(
             raise BadInputError(
                 f"the {kernel} kernel has an edge that binning smears: use method='exact'"
             )
-        return _fft(x, y, w, grid, bandwidth, kernel)[0], "fft"
+        return _fft(x, y, w, grid, bandwidth, kernel, nonnegative=nonnegative)[0], "fft"
     if method != "auto":
         raise BadInputError(f"method must be 'auto', 'exact' or 'fft', got {method!r}")
     if len(x) > 1000:
