@@ -33,6 +33,10 @@ _API: dict[str, str] = {
     "ReadReport": "io",
     "CATEGORIES": "io",
     "categorise": "io",
+    # incident store and the distributed path
+    "IncidentStore": "store",
+    "ward_counts_dask": "distributed",
+    "kde_dask": "distributed",
     # boundaries and joins
     "wards": "boundaries",
     "boroughs": "boundaries",

@@ -309,6 +309,19 @@ class IncidentStore:
         """Every incident in the store (:meth:`query` with no filter)."""
         return self.query()
 
+    def to_dask(self, period: Any = None):
+        """The committed files (optionally one `period`) as a dask-geopandas GeoDataFrame.
+
+        One partition per file (a month of one load), read lazily where the work runs:
+        the input of :func:`hotspots.distributed.ward_counts_dask` and ``kde_dask``.
+        """
+        import dask_geopandas
+
+        files = self.files(period)
+        if not files:
+            raise BadInputError(f"the store {self.path} holds nothing for period {period!r}")
+        return dask_geopandas.read_parquet([str(f) for f in files])
+
     # ------------------------------------------------------------------ append
     def append(
         self,
