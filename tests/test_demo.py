@@ -1,14 +1,19 @@
-"""`make demo` end to end: every promised output is written, offline and attributed."""
+"""`make demo` end to end: Harrow first, every promised output written, offline and attributed."""
 
 from __future__ import annotations
 
 import re
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import hotspots as hs
 from hotspots.cli import app
+from hotspots.datasets import PROJECT_ROOT
+
+CALIBRATED = "calibrated to FixMyStreet report counts"
 
 
 @pytest.fixture(scope="module")
@@ -19,17 +24,42 @@ def demo_out(tmp_path_factory):
     return out
 
 
-def test_demo_writes_every_listed_output(demo_out):
-    index = (demo_out / "README.md").read_text()
-    listed = re.findall(r"\| `([^`]+)` \|", index)
-    assert len(listed) >= 20
+@pytest.fixture(scope="module")
+def index_rows(demo_out):
+    """(description, file, data) per row of the demo's README table."""
+    text = (demo_out / "README.md").read_text()
+    return re.findall(r"^\| (.+?) \| `([^`]+)` \| (.+?) \|$", text, flags=re.M)
+
+
+def test_demo_writes_every_listed_output(demo_out, index_rows):
+    listed = [f for _, f, _ in index_rows]
+    assert len(listed) >= 30
     for rel in listed:
         assert (demo_out / rel).is_file(), rel
-    for part in ("harrow/crime_ward_counts_monthly.csv", "harrow/crime_hotspots_map.html",
-                 "focus-week-2022-W06/councillor-summary.html", "patrol/briefing.html",
-                 "patrol/route.gpx", "flytip-top20/action-plans.csv"):
+    for part in ("harrow/crime_ward_counts_monthly.csv", "harrow/ward_counts_rates_2022.csv",
+                 "harrow/robbery_violence_top20_areas.csv",
+                 "harrow/robbery_violence_hotspots_map.html",
+                 "harrow/flytips_fixmystreet_ward_reports.csv",
+                 "focus-week-2022-W06/councillor-summary.html", "patrol-harrow/briefing.md",
+                 "patrol/briefing.html", "patrol/route.gpx", "flytip-top20/action-plans.csv",
+                 "flytip-top20/areas.csv"):
         assert part in listed
+    index = (demo_out / "README.md").read_text()
     assert "OpenStreetMap" in index and "Open Government Licence" in index
+    assert "ODC-By" in index and "reporting, not incidence" in index
+
+
+def test_every_output_says_its_data_and_licence(index_rows):
+    for what, rel, data in index_rows:
+        # a licence for every real dataset; generated-only files say SYNTHETIC instead
+        assert re.search(r"\((OGL v3\.0|ODbL 1\.0|ODC-By 1\.0)\)", data) or (
+            data.startswith("SYNTHETIC") and ";" not in data), rel
+        if "flytip" in rel or "fly-tip" in what.lower() or "focus" in rel:
+            assert "SYNTHETIC" in data and CALIBRATED in data, rel
+        if rel.startswith("patrol/"):
+            assert "OpenStreetMap" in data or "OSM" in data or "ODbL" in data, rel
+        if rel.startswith("patrol-harrow/"):
+            assert "ODbL" not in data and "police.uk" in data, rel
 
 
 def test_demo_ward_counts_cover_all_harrow_wards_and_rows(demo_out):
@@ -38,6 +68,61 @@ def test_demo_ward_counts_cover_all_harrow_wards_and_rows(demo_out):
     assert counts["period"].nunique() == 12
     # the Harrow file's 14,946 rows all lie within 25 m of a Harrow ward
     assert counts["count"].sum() == 14_946
+
+
+def test_rates_table_has_four_measures_and_rate_is_count_per_1000(demo_out, harrow):
+    t = pd.read_csv(demo_out / "harrow" / "ward_counts_rates_2022.csv")
+    assert set(t["measure"]) == {"robbery", "violence and sexual offences", "burglary",
+                                 "fly-tips (SYNTHETIC)"}
+    assert (t.groupby("measure")["ward_code"].nunique() == 22).all()
+    assert t["rate_per_1000"].to_numpy() == pytest.approx(
+        (t["count"] / t["population"] * 1000).to_numpy(), rel=1e-3)  # population rounded
+    # crime totals recounted from the file (every Harrow row is in a Harrow ward)
+    n = harrow["category"].value_counts()
+    total = t.groupby("measure")["count"].sum()
+    assert total["robbery"] == n["robbery"] == 436
+    assert total["violence and sexual offences"] == n["violence_sexual"]
+    assert total["burglary"] == n["burglary"]
+    sample = pd.read_csv(PROJECT_ROOT / "sample_data" / "harrow_flytips_2022_synthetic.csv")
+    assert total["fly-tips (SYNTHETIC)"] == len(sample)
+    flies = t[t["measure"] == "fly-tips (SYNTHETIC)"]
+    assert flies["source"].str.contains("SYNTHETIC").all()
+    assert flies["source"].str.contains(CALIBRATED).all()
+    assert t.loc[t["measure"] == "robbery", "source"].str.contains("police.uk").all()
+    assert t["population_source"].str.contains("GLA").all()
+
+
+def test_robbery_violence_top20_counts_only_those_categories(demo_out, harrow):
+    t = pd.read_csv(demo_out / "harrow" / "robbery_violence_top20_areas.csv")
+    assert len(t) == 20 and t["rank"].tolist() == list(range(1, 21))
+    n_cols = [c for c in t.columns if c.startswith("n_") and c != "n_incidents"]
+    assert set(n_cols) == {"n_robbery", "n_violence_sexual"}
+    assert (t["n_robbery"] + t["n_violence_sexual"] == t["n_incidents"]).all()
+    assert t["source"].str.contains("police.uk").all()
+    # recount: robbery + violence points inside each area polygon
+    areas = gpd.read_file(demo_out / "harrow" / "robbery_violence_top20_areas.geojson")
+    areas = areas.to_crs(27700)
+    rv = harrow[harrow["category"].isin(["robbery", "violence_sexual"])]
+    for (_, a), n in zip(areas.iterrows(), t["n_incidents"], strict=True):
+        assert int(rv.geometry.within(a.geometry.buffer(1e-6)).sum()) == n, a["rank"]
+
+
+def test_fixmystreet_reports_beside_synthetic(demo_out):
+    t = pd.read_csv(demo_out / "harrow" / "flytips_fixmystreet_ward_reports.csv")
+    assert len(t) == 22
+    real = hs.fixmystreet_counts("Harrow", by="ward")
+    assert t.set_index("ward_code")["reports"].to_dict() == \
+        real.set_index("ward_code")["reports"].to_dict()
+    assert t["source"].str.contains("not incidence").all()
+
+
+def test_harrow_patrol_briefing_names_places_and_says_no_network(demo_out):
+    md = (demo_out / "patrol-harrow" / "briefing.md").read_text()
+    assert "No street network" in md and "Harrow-on-the-Hill station" in md
+    assert "shopping area" in md and "police.uk" in md and "OpenStreetMap" not in md
+    city = (demo_out / "patrol" / "briefing.md").read_text()
+    assert "No street network" not in city and "OpenStreetMap" in city
+    assert "footpaths absent" in city
 
 
 def test_demo_maps_are_offline(demo_out):
@@ -50,3 +135,5 @@ def test_demo_maps_are_offline(demo_out):
 def test_demo_synthetic_outputs_say_so(demo_out):
     summary = (demo_out / "focus-week-2022-W06" / "councillor-summary.md").read_text()
     assert "synthetic" in summary.lower()
+    weekly = pd.read_csv(demo_out / "harrow" / "flytips_ward_counts_weekly_SYNTHETIC.csv")
+    assert weekly["data"].str.contains(CALIBRATED).all()
