@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out
 
-.PHONY: demo test lint bench backtest browser assets clean sample-data notebooks
+.PHONY: demo test lint bench backtest browser assets clean sample-data notebooks screenshots
 
 $(STAMP): pyproject.toml package.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ backtest: $(STAMP)
 # copies (maps, tables) to $(OUT)/notebooks/
 notebooks: $(STAMP)
 	$(BIN)/python tests/test_notebooks.py $(OUT)/notebooks
+
+# the README's map and briefing pictures, taken by the browser tests, into docs/img/
+screenshots: $(STAMP) browser
+	HOTSPOTS_UPDATE_DOCS_IMG=1 $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/test_maps.py -k readme_screenshots
 
 sample-data: $(STAMP)
 	$(BIN)/hotspots synthetic --borough Harrow --out sample_data

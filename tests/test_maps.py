@@ -383,3 +383,56 @@ def test_change_layer_in_browser(open_page, tmp_path):
     legend = page.inner_text("body")
     for lab in labels:
         assert lab in legend
+
+
+# ---------------------------------------------------------------------------------------
+# README screenshots: taken here in the browser; `make screenshots` (HOTSPOTS_UPDATE_DOCS_IMG=1)
+# also copies them over the committed docs/img/*.png
+
+
+DOCS_IMG = PROJECT_ROOT / "docs" / "img"
+
+
+def _publish(png: bytes, name: str, tmp_path) -> None:
+    """Keep the screenshot in tmp; refresh docs/img only when asked (`make screenshots`)."""
+    import os
+
+    from hotspots._atomic import atomic_write_bytes
+
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000  # a picture, not a blank
+    (tmp_path / name).write_bytes(png)
+    if os.environ.get("HOTSPOTS_UPDATE_DOCS_IMG"):
+        atomic_write_bytes(DOCS_IMG / name, png)
+    assert (DOCS_IMG / name).exists(), f"docs/img/{name} missing: run `make screenshots`"
+
+
+@pytest.mark.browser
+def test_readme_screenshots(harrow, open_page, tmp_path):
+    """The README's two pictures: Harrow's 2022 crime map (as `make demo` draws it) and
+    an Op Verona patrol briefing (City of London 2019 on the OSM street network)."""
+    from hotspots.report import patrol_briefing
+
+    wards = hs.wards("Harrow", 2022)
+    inc = hs.assign_wards(harrow, wards, tolerance=25)
+    areas = hs.top_areas(inc, n=20, wards=wards, quiet=True)
+    m = hs.hotspot_map(inc, areas=areas, wards=wards, grid=hs.kde(inc, clip=wards, quiet=True),
+                       gistar=hs.gistar(inc), title="Harrow street crime 2022: top twenty areas",
+                       offline=True)
+    page, log = open_page(hs.save_map(m, tmp_path / "harrow.html"), width=1200, height=900)
+    page.wait_for_selector("path.hs-area")
+    assert page.locator("path.hs-area").count() == 20
+    _settle(page)
+    _publish(page.screenshot(), "harrow_crime_map.png", tmp_path)
+    _clean(log)
+
+    G = hs.street_network("osm_city_of_london")
+    city = hs.read_incidents("city_of_london_2019")
+    targets = hs.patrol_targets(city, k=8, network=G, areas=hs.patrol_areas(city, k=8))
+    plan = hs.plan_patrol(G, targets, start="51.5155,-0.0922", max_minutes=120)
+    _, html = patrol_briefing(plan, area_name="City of London")
+    (tmp_path / "briefing.html").write_text(html, encoding="utf-8")
+    page, log = open_page(tmp_path / "briefing.html", width=900, height=1100)
+    text = page.inner_text("body")
+    assert f"City of London: {len(plan.stops)} stops" in text
+    _publish(page.screenshot(), "op_verona_briefing.png", tmp_path)
+    _clean(log)
