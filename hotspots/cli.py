@@ -548,7 +548,8 @@ def gistar_cmd(
     source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
     out: Path = typer.Option(Path("out/gistar.gpkg"), help="Grid file (.gpkg, .geojson, .csv)."),
     cell_size: float = typer.Option(None, help="Cell side, metres (default: chosen)."),
-    distance: float = typer.Option(None, help="Neighbourhood radius, metres (default: 8 cells)."),
+    distance: float = typer.Option(None, help="Neighbourhood radius, metres (default: cell "
+                                   "size x √2, the cell and its 8 neighbours)."),
     permutations: int = typer.Option(0, help="Permutations for pseudo p-values (0: normal)."),
 ) -> None:
     """Getis-Ord Gi* hot and cold spots (FDR-corrected) on a regular grid.
