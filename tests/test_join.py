@@ -253,3 +253,95 @@ def test_pipeline_with_read_incidents():
     asb = c[c["category"] == "asb"]["count"].sum()
     assert asb == (inc["category"].eq("asb") & inc["ward_code"].notna()).sum()
     assert c["rate_per_1000"].notna().all()
+
+
+# --- which 2022 wards, and how sure the join is -----------------------------------------
+
+
+def test_wards_2022_are_the_20m_file():
+    """hs.wards(year=2022) is ONS's 20 m generalised (BGC) set, not the 200 m (BSC) one."""
+    assert str(datasets.path("wards_2022")).endswith("london_wards_2022_ons_bgc_bng.gpkg")
+    w = hs.wards(year=2022)
+    raw = gpd.read_file(datasets.path("wards_2022"), layer="london_wards_2022")
+    assert len(w) == len(raw) == 704
+    raw = raw.set_index("WD22CD").loc[w["ward_code"]]
+    assert shapely.equals(w.geometry.to_numpy(), raw.geometry.make_valid().to_numpy()).all()
+    bsc = gpd.read_file(datasets.path("wards_2022_bsc"))
+    # a vertex every ~150 m against every ~640 m: over four times the detail
+    assert shapely.get_num_coordinates(w.geometry.to_numpy()).sum() > 4 * (
+        shapely.get_num_coordinates(bsc.geometry.to_numpy()).sum()
+    )
+
+
+def test_harrow_points_that_change_ward_with_the_200m_file(harrow):
+    """1,385 of Harrow's 14,946 2022 crimes (9.3%) land in another ward with the 200 m
+    file. police.uk puts crimes on street points and ward edges often follow streets, so
+    an edge drawn 200 m out of place moves whole streets of crimes: the 20 m file is the
+    default for point joins, the 200 m one only draws small maps."""
+    w20 = hs.wards(year=2022)
+    bsc = gpd.read_file(datasets.path("wards_2022_bsc")).to_crs(27700)
+    bsc = bsc.rename(columns={"WD22CD": "ward_code", "WD22NM": "ward_name"})
+    a, b = hs.assign_wards(harrow, w20), hs.assign_wards(harrow, bsc)
+    assert a["ward_code"].notna().all() and b["ward_code"].notna().all()
+    moved = a["ward_code"] != b["ward_code"]
+    assert moved.sum() == 1385 and round(moved.mean(), 3) == 0.093
+    # the 200 m side checked with plain geopandas (each point in exactly one polygon)
+    ref = gpd.sjoin(harrow[["geometry"]], bsc[["ward_code", "geometry"]], predicate="within")
+    assert ref.index.is_unique and (ref["ward_code"] != a.loc[ref.index, "ward_code"]).sum() == 1385
+
+
+def test_ward_edge_distance_hand_checked():
+    """Two 100 m squares side by side: distances to the nearest edge by hand."""
+    w = gpd.GeoDataFrame(
+        {"ward_code": ["A1", "B2"], "ward_name": ["Ay", "Bee"], "borough_name": ["X", "X"]},
+        geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)], crs=27700,
+    )  # fmt: skip
+    xs, ys = [95, 50, 150, 100, 250, 170], [50, 50, 10, 50, 50, 97]
+    pts = gpd.GeoDataFrame(geometry=list(shapely.points(xs, ys)) + [None], crs=27700)
+    out = hs.assign_wards(pts, w, near_edge=10)
+    # 5 m from the shared edge; 50 m from every edge; 10 m above the bottom (not < 10);
+    # on the shared edge; 50 m east of B2 (in no ward); 3 m below the top; no location
+    np.testing.assert_allclose(out["ward_edge_m"], [5, 50, 10, 0, np.nan, 3, np.nan])
+    # in no ward: the distance is given when it is under near_edge (here 60 m)
+    assert hs.assign_wards(pts, w, near_edge=60)["ward_edge_m"].iloc[4] == 50
+    assert out["near_ward_edge"].tolist() == [True, False, False, True, False, True, False]
+    assert out.attrs["n_near_edge"] == 3 and out.attrs["near_edge_m"] == 10
+    assert out["ward_code"].fillna("-").tolist()[:6] == ["A1", "A1", "B2", "A1", "-", "B2"]
+    assert hs.assign_wards(pts, w)["near_ward_edge"].sum() == 4  # default 20 m adds (150, 10)
+    with pytest.raises(hs.BadInputError, match="near_edge"):
+        hs.assign_wards(pts, w, near_edge=-1)
+
+
+def test_ward_edge_distance_on_harrow(joined, harrow):
+    """Against brute force: each point's distance to every Harrow ward's boundary, min."""
+    wards = hs.wards("Harrow", 2022)
+    sample = np.random.default_rng(3).choice(len(harrow), 300, replace=False)
+    for i in sample:
+        p = harrow.geometry.iloc[i]
+        ref = wards.boundary.distance(p).min()
+        if wards.contains(p).any():  # inside Harrow: its own ward's edge is the nearest
+            assert joined["ward_edge_m"].iloc[i] == pytest.approx(ref, abs=1e-6)
+    assert (joined["near_ward_edge"] == (joined["ward_edge_m"] < hs.join.NEAR_EDGE_M)).all()
+    share = joined["near_ward_edge"].mean()
+    assert 0.05 < share < 0.15  # about one Harrow crime in twelve is on a ward edge
+
+
+def test_near_edge_flags_what_full_resolution_moves():
+    """Why 20 m: in the 174 London wards unchanged from 2018 to 2022, the GLA's full-
+    resolution 2018 file puts 2.3% of 2022 crimes in another ward than the 20 m file,
+    and at least 97% of those are flagged near_ward_edge."""
+    raw = pd.read_csv(datasets.path("london_crime_2022"), usecols=["longitude", "latitude"])
+    xy = raw.value_counts().rename("n").reset_index()  # each snap point once, with its crimes
+    pts = gpd.GeoDataFrame(
+        xy, geometry=gpd.points_from_xy(xy["longitude"], xy["latitude"]), crs=4326
+    ).to_crs(27700)
+    w22, w18 = hs.wards(year=2022), hs.wards(year=2018)
+    same = sorted(set(w22["ward_code"]) & set(w18["ward_code"]))
+    assert len(same) == 174
+    full = hs.assign_wards(pts, w18[w18["ward_code"].isin(same)])
+    inside = full["ward_code"].notna()
+    bgc = hs.assign_wards(pts[inside], w22)
+    moved = bgc["ward_code"] != full.loc[inside, "ward_code"]
+    n = bgc["n"]
+    assert 0.015 < n[moved].sum() / n.sum() < 0.03
+    assert n[moved & bgc["near_ward_edge"]].sum() >= 0.97 * n[moved].sum()
