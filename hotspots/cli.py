@@ -1093,9 +1093,14 @@ def demo(
                   f"(see {out / 'README.md'})", highlight=False)
 
 
-#: Where the demo's synthetic fly-tips come from, said wherever they appear.
-SYNTHETIC_FLYTIPS = ("SYNTHETIC fly-tip points from the project's seeded generator, calibrated "
-                     "to FixMyStreet report counts, which measure reporting, not incidence")
+def _synthetic_flytips() -> str:
+    """Where the demo's synthetic fly-tips come from, said wherever they appear."""
+    from .synthetic import FLY_TIP_NOTE
+
+    return ("SYNTHETIC fly-tip points from the project's seeded generator, "
+            + FLY_TIP_NOTE.removeprefix("synthetic; "))
+
+
 #: Data behind each kind of demo output (registry keys; "SYNTHETIC" for generated points).
 _CRIME = ("harrow_crime_2022", "wards_2022")
 _TIPS = ("SYNTHETIC", "fixmystreet_flytips", "wards_2022")
@@ -1133,7 +1138,7 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
         tips = hs.assign_wards(tips, state["wards"], tolerance=25)
         state["flytips"] = tips
         counts = hs.ward_counts(tips, freq="W-MON", wards=state["wards"])
-        counts["data"] = SYNTHETIC_FLYTIPS
+        counts["data"] = _synthetic_flytips()
         atomic_write_csv(counts, harrow / "flytips_ward_counts_weekly_SYNTHETIC.csv")
         return [("weekly SYNTHETIC fly-tip counts per ward",
                  harrow / "flytips_ward_counts_weekly_SYNTHETIC.csv", (*_TIPS, "ward_population"))]
@@ -1183,7 +1188,7 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
         table["synthetic_rank"] = table["synthetic_2022"].rank(ascending=False, method="min")
         table["source"] = (f"reports: {real.attrs.get('source', 'FixMyStreet')} "
                            f"({real.attrs.get('note', 'reporting, not incidence')}); "
-                           f"synthetic_*: {SYNTHETIC_FLYTIPS}")
+                           f"synthetic_*: {_synthetic_flytips()}")
         path = harrow / "flytips_fixmystreet_ward_reports.csv"
         atomic_write_csv(table, path)
         return [("real FixMyStreet fly-tip reports per ward (2007-2020) beside the SYNTHETIC "
@@ -1270,7 +1275,7 @@ def _demo_rates(crime: Any, tips: Any, wards: Any) -> Any:
                 ("violence and sexual offences", crime[crime["category"] == "violence_sexual"],
                  police),
                 ("burglary", crime[crime["category"] == "burglary"], police),
-                ("fly-tips (SYNTHETIC)", tips, SYNTHETIC_FLYTIPS + ". "
+                ("fly-tips (SYNTHETIC)", tips, _synthetic_flytips() + ". "
                  + datasets.attribution("fixmystreet_flytips"))]
     frames = []
     for measure, sub, source in measures:

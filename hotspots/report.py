@@ -25,6 +25,13 @@ tr,li{break-inside:avoid}h2,h3{break-after:avoid}}
 """
 
 
+def _fly_tip_calibration() -> str:
+    """Said wherever synthetic fly-tips appear: the generator's calibration (synthetic.py)."""
+    from .synthetic import FLY_TIP_NOTE  # here: the generator's imports are heavy
+
+    return "Synthetic fly-tip points are " + FLY_TIP_NOTE.removeprefix("synthetic; ") + "."
+
+
 def esc(value: object) -> str:
     """HTML-escape any value shown to people (data may carry markup)."""
     return html.escape("" if value is None else str(value))
@@ -205,7 +212,7 @@ def focus_summary(fw, review=None, map_files: dict | None = None,
     b: list[tuple] = [("h1", title)]
     if "synthetic" in str(a.get("sources", "")):
         b.append(("note", "SYNTHETIC DATA: these incidents were generated for practice and "
-                          "testing; they are not real reports."))
+                          "testing; they are not real reports. " + _fly_tip_calibration()))
     b.append(("p", f"Week starting Monday {fw.week:%d %B %Y}. Wards were scored on the "
                    f"{a['lookback_weeks']} weeks {a['window_start']} to {a['window_end']} "
                    f"({a['n_window']} incidents), compared with the {a['lookback_weeks']} "
@@ -308,7 +315,7 @@ def action_plan_sheets(areas, plans: dict, title: str = "Top fly-tip areas: acti
     rows_all = []
     md: list[tuple] = [("h1", title)]
     if synthetic:
-        md.append(("note", "SYNTHETIC DATA: practice and testing only."))
+        md.append(("note", "SYNTHETIC DATA: practice and testing only. " + _fly_tip_calibration()))
     compared = change_label(areas.attrs)
     if compared:
         md.append(("p", f"Change: incidents {compared} (the two periods compared)."))

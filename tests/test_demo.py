@@ -134,6 +134,8 @@ def test_demo_maps_are_offline(demo_out):
 
 def test_demo_synthetic_outputs_say_so(demo_out):
     summary = (demo_out / "focus-week-2022-W06" / "councillor-summary.md").read_text()
-    assert "synthetic" in summary.lower()
+    plans = (demo_out / "flytip-top20" / "action-plans.md").read_text()
+    for text in (summary, plans):
+        assert "SYNTHETIC" in text and CALIBRATED in text and "not incidence" in text
     weekly = pd.read_csv(demo_out / "harrow" / "flytips_ward_counts_weekly_SYNTHETIC.csv")
     assert weekly["data"].str.contains(CALIBRATED).all()
