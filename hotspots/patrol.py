@@ -1329,5 +1329,6 @@ def stop_distances(network: nx.Graph, nodes: list) -> np.ndarray:
 
 __all__ = [
     "PatrolPlan", "plan_patrol", "patrol_targets", "patrol_areas", "street_network",
-    "stop_distances", "tour_length", "VERONA_CATEGORIES", "WALK_NOTE",
+    "stop_distances", "tour_length", "place_kind", "VERONA_CATEGORIES", "WALK_NOTE",
+    "PLACE_KINDS", "NO_NETWORK_NOTE", "DETOUR_FACTOR",
 ]
