@@ -1225,7 +1225,7 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
             ("focus-ward history (SYNTHETIC weeks W03-W05, then this week appended)", history,
              ("SYNTHETIC",))]
 
-    patrol = ["patrol", "--minutes", "120", "--categories", "robbery,violence_sexual", *off]
+    patrol = ["patrol", "--minutes", "120", *off]
     return [
         ("Harrow 2022 police.uk crime: read, validate, join to wards, count", read_crime),
         ("SYNTHETIC fly-tips: weekly ward counts", flytips_step),
@@ -1241,6 +1241,7 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
          lambda: run_command(out / "patrol-harrow", "Harrow patrol briefing (no street network)",
                              ("harrow_crime_2022", "tfl_stations"), *patrol,
                              "--incidents", "harrow_crime_2022", "--hours", "all",
+                             "--categories", "robbery,violence_sexual",
                              "--area-name", "Harrow", "--out", str(out / "patrol-harrow"))),
         ("Op Verona patrol, City of London 2019 on the OSM street network",
          lambda: run_command(out / "patrol", "City of London patrol briefing",

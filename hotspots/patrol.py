@@ -99,8 +99,9 @@ PLACE_KINDS = {
 #: walking routes in towns run about 1.2-1.4 times the straight line (route circuity).
 DETOUR_FACTOR = 1.3
 NO_NETWORK_NOTE = (
-    "No street network: none is shipped for this area and none was given, so no walking "
-    "route is drawn. Stops are ordered by straight-line distance, and walking distances and "
+    "No street network was given (the project ships the City of London and Westminster "
+    "extracts only; none for Harrow), so no walking route is drawn. Stops are ordered by "
+    "straight-line distance, and walking distances and "
     f"times are estimates (straight line x {DETOUR_FACTOR:g}). Give a street network (OSM XML "
     "or GraphML, hs.street_network) to plan the route on the streets."
 )
