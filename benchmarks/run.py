@@ -4,8 +4,9 @@ Each benchmark prints its own detailed figures; this collects the rows they retu
 (a dict or a list of dicts) into one table at the end. ``python benchmarks/run.py
 [name ...]`` runs only the named ones (e.g. ``kde gistar``). The full run takes about
 3 minutes on 2 cores and needs about 7 GB of memory (scikit-learn's DBSCAN on 1M
-points alone peaks at 6 GB); ``--quick`` keeps N <= 100,000 and the small real files
-(under half a minute). Time and memory are measured by ``_measure.py``.
+points alone peaks at 6 GB); ``--quick`` keeps N <= 100,000, the small real files and
+the read + join of the whole London 2022 file (under a minute). Time and memory are
+measured by ``_measure.py``.
 """
 
 from __future__ import annotations

@@ -577,3 +577,21 @@ def test_swapped_easting_northing_fixed():
     assert rep.fixed["row"].tolist() == [0] and rep.n_rejected == 0
     assert inc.geometry.x.tolist() == [530000, 530000]
     assert inc["month"].isna().all()  # no date column: month unknown, rows kept
+
+
+def test_readme_category_table_matches_categories_csv():
+    """The mapping documented in README is the one the reader uses."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    rows = [r for r in readme.splitlines() if r.strip().startswith("| `")]
+    table = {}
+    for r in rows:
+        cells = [c.strip() for c in r.strip().strip("|").split("|")]
+        if len(cells) != 4 or cells[0].strip("`") not in hs.CATEGORIES:
+            continue
+        for cell in cells[1:]:
+            for text in cell.replace(";", ",").split(","):
+                text = text.split("(")[0].strip()
+                if text:
+                    table[text] = cells[0].strip("`")
+    assert len(set(table.values())) == 14 and len(table) >= 40
+    assert hio.categorise(list(table)).tolist() == list(table.values())
