@@ -340,6 +340,23 @@ def test_bounds_none_keeps_everything_placeable(tmp_path):
         hs.read_incidents(_malformed(tmp_path), bounds=(1, 2, 0, 3))
 
 
+def test_bounds_box_and_polygon(tmp_path, harrow):
+    # a box: the old wording; swapped rows still repaired against it
+    _, rep = hs.read_incidents(_malformed(tmp_path), bounds=hio.LONDON_BOUNDS, with_report=True)
+    assert rep.rejects.set_index("row").loc[7, "reason"] == "outside study-area bounds"
+    assert rep.n_fixed == 2
+    # a polygon (any CRS): Harrow as the GLA draws it, which the Harrow file was cut with
+    gla = gpd.read_file(dataset_path("boroughs"))
+    area = gla[gla["name"] == "Harrow"].to_crs(4326)
+    inc, rep = hs.read_incidents("harrow_crime_2022", bounds=area, with_report=True)
+    assert rep.n_rejected == 0 and inc["incident_id"].tolist() == harrow["incident_id"].tolist()
+    barnet = gla[gla["name"] == "Barnet"]
+    _, rep = hs.read_incidents("harrow_crime_2022", bounds=barnet, with_report=True)
+    assert rep.n_rejected == 14946 and set(rep.rejects["reason"]) == {"outside the study area"}
+    with pytest.raises(hs.BadInputError, match="london"):
+        hs.read_incidents("harrow_crime_2022", bounds="Harrow")
+
+
 def test_warning_without_report(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="hotspots"):
         inc = hs.read_incidents(_malformed(tmp_path))
