@@ -49,7 +49,7 @@ def point_xy(gdf: gpd.GeoDataFrame, name: str = "incidents") -> np.ndarray:
     geom = gdf.geometry
     if len(geom) and (geom.is_empty.any() or geom.isna().any()):
         raise BadInputError(f"{name} has rows without a location; drop them first")
-    if len(geom) and not (geom.geom_type == "Point").all():
+    if len(geom) and not (shapely.get_type_id(geom.values) == 0).all():  # no per-row strings
         raise BadInputError(f"{name} must hold points (one incident per row)")
     return np.column_stack([geom.x.to_numpy(float), geom.y.to_numpy(float)])
 

@@ -240,7 +240,8 @@ def uniform_expectation(xy: np.ndarray, eps: float, w: np.ndarray | None = None)
     total = float(len(xy) if w is None else w.sum())
     if len(xy) == 0:
         return 0.0
-    cells = len(np.unique(np.floor(np.asarray(xy) / _AREA_CELL).astype(np.int64), axis=0))
+    c = np.floor(np.asarray(xy) / _AREA_CELL).astype(np.int64)
+    cells = len(pd.unique(c[:, 0] * (1 << 32) + c[:, 1]))  # hashing: np.unique(axis=0) sorts
     return total * math.pi * eps**2 / (cells * _AREA_CELL**2)
 
 
