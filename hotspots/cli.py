@@ -231,7 +231,7 @@ def _read_summary(inc, report, wards, n_rejects: int) -> dict[str, Any]:
     if len(inc):
         extent = {"bng": [round(v) for v in inc.total_bounds],
                   "wgs84": [round(v, 5) for v in inc.to_crs(4326).total_bounds]}
-        joined = assign_wards(inc, wards, tolerance=25)
+        joined = assign_wards(inc, wards)  # as the file has them: no near-miss rescue
         places = {"wards_touched": int(joined["ward_code"].nunique()),
                   "outside_london_wards": int(joined["ward_code"].isna().sum()),
                   "boroughs": joined["borough_name"].value_counts().to_dict()}
