@@ -408,7 +408,7 @@ def _publish(png: bytes, name: str, tmp_path) -> None:
 
 @pytest.mark.browser
 def test_readme_screenshots(harrow, open_page, tmp_path):
-    """The README's two pictures: Harrow's 2022 crime map (as `make demo` draws it) and
+    """The README's two pictures: Harrow's 2022 crime map (areas, density, Gi*) and
     an Op Verona patrol briefing (City of London 2019 on the OSM street network)."""
     from hotspots.report import patrol_briefing
 
