@@ -1122,6 +1122,10 @@ def _read_one(item: Any, bounds, opts: dict) -> _Part:
     rejects = _raw_table(raw_df, rej, ld.file, ld.rows, {"reason": reasons, "detail": ""})
     if rej.any():
         rejects["detail"] = _detail(rejects, code[rej], sp, pairs)
+        far = _distance_outside(code, pairs, bounds)
+        if far is not None:
+            outside = code[rej] == _OUTSIDE
+            rejects.loc[outside, "detail"] += ", " + far[code == _OUTSIDE]
     fix = swapped & ~rej
     fixed = _raw_table(
         raw_df, fix, ld.file, ld.rows,
@@ -1186,6 +1190,26 @@ def _consumed(df: pd.DataFrame, sp: _Spec) -> list:
     if sp.kind != "canonical":
         return []
     return [c for c in df.columns if str(c) in CANONICAL_COLUMNS]
+
+
+def _distance_outside(code: np.ndarray, pairs, bounds: _Area | None) -> np.ndarray | None:
+    """Per row, "<d> km outside" text for rows outside a polygon study area (else None)."""
+    if bounds is None or bounds.geom is None or pairs is None or not (code == _OUTSIDE).any():
+        return None
+    import shapely
+
+    parsed, used = pairs
+    idx = np.flatnonzero(code == _OUTSIDE)
+    x, y = np.full(len(idx), np.nan), np.full(len(idx), np.nan)
+    for i, (_, _, crs, a, b) in enumerate(parsed):
+        m = used[idx] == i
+        if m.any():
+            px, py = (a[idx[m]], b[idx[m]]) if crs == BNG else _to_bng(a[idx[m]], b[idx[m]], crs)
+            x[m], y[m] = px, py
+    km = shapely.distance(bounds.geom, shapely.points(x, y)) / 1000
+    out = np.full(len(code), "", dtype=object)
+    out[idx] = [f"{d:,.1f} km outside" for d in km]
+    return out
 
 
 def _detail(rejects: pd.DataFrame, codes: np.ndarray, sp: _Spec, pairs) -> np.ndarray:

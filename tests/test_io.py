@@ -150,6 +150,10 @@ def test_london_2022_outside_points_rejected(london):
     assert sorted(rep.rejects["row"]) == list(np.flatnonzero(~inside) + 2)
     assert (rep.rejects["longitude"] < -1.6).sum() == 1  # the far-west one (1.6025 W)
     assert (rep.rejects["longitude"] > 1.3).sum() == 3  # and the far east, in Kent
+    # the detail says how far outside (from the widened outline): 0.4 to 82 km
+    km = rep.rejects["detail"].str.extract(r"([\d.,]+) km outside")[0].str.replace(",", "")
+    assert km.notna().all() and 0.3 < km.astype(float).min() < 0.5
+    assert 81 < km.astype(float).max() < 83
     # a London crime snapped 0.3 m outside the borough outline is kept (the 100 m margin)
     edge = inc[(inc["longitude"] == -0.4602) & (inc["latitude"] == 51.6133)]
     assert len(edge) >= 1 and _london_outline().buffer(-hio.LONDON_BUFFER_M).distance(
