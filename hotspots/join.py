@@ -50,8 +50,15 @@ def _first_by_rank(
     """For each point index in `pt`, keep the hit whose ward has the lowest rank."""
     order = np.lexsort((rank[ward], pt))
     pt, ward = pt[order], ward[order]
-    keep = np.r_[True, pt[1:] != pt[:-1]]
+    keep = _firsts(pt)
     return pt[keep], ward[keep]
+
+
+def _firsts(sorted_ids: np.ndarray) -> np.ndarray:
+    """True at the first of each run of equal values (empty in, empty out)."""
+    keep = np.ones(len(sorted_ids), bool)
+    keep[1:] = sorted_ids[1:] != sorted_ids[:-1]
+    return keep
 
 
 def assign_wards(
@@ -144,7 +151,7 @@ def assign_wards(
         # equidistant wards: the lowest code wins, as on shared edges
         order = np.lexsort((rank[mw], dist, mi))
         mi, mw, dist = mi[order], mw[order], dist[order]
-        keep = np.r_[True, mi[1:] != mi[:-1]]
+        keep = _firsts(mi)
         mi, mw, dist = mi[keep], mw[keep], dist[keep]
         ward_of[miss[mi]] = mw
         reason_of[miss[mi]] = [f"nearest ward within {max(1, int(np.ceil(d)))} m" for d in dist]

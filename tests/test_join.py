@@ -312,6 +312,17 @@ def test_ward_edge_distance_hand_checked():
         hs.assign_wards(pts, w, near_edge=-1)
 
 
+def test_no_point_in_or_near_any_ward():
+    """Nothing inside, nothing within tolerance: every row says so (no IndexError)."""
+    w = gpd.GeoDataFrame({"ward_code": ["A1"], "ward_name": ["Ay"]},
+                         geometry=[box(0, 0, 100, 100)], crs=27700)
+    pts = gpd.GeoDataFrame(geometry=shapely.points([500, 900], [500, 0]), crs=27700)
+    for tol in (0, 25):
+        out = hs.assign_wards(pts, w, tolerance=tol)
+        assert out["ward_code"].isna().all() and (out["ward_reason"] == "outside all wards").all()
+        assert out.attrs["n_unassigned"] == 2 and out["ward_edge_m"].isna().all()
+
+
 def test_ward_edge_distance_on_harrow(joined, harrow):
     """Against brute force: each point's distance to every Harrow ward's boundary, min."""
     wards = hs.wards("Harrow", 2022)
