@@ -37,6 +37,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 # BENCH_ARGS=--quick: N <= 100k and the small real files only (about a minute)
+# includes bench_scale: a year of all-London data end to end, stage times + peak memory
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 

@@ -6,7 +6,10 @@ Each benchmark prints its own detailed figures; this collects the rows they retu
 3 minutes on 2 cores and needs about 7 GB of memory (scikit-learn's DBSCAN on 1M
 points alone peaks at 6 GB); ``--quick`` keeps N <= 100,000, the small real files and
 the read + join of the whole London 2022 file (under a minute). Time and memory are
-measured by ``_measure.py``.
+measured by ``_measure.py``. ``scale`` (``bench_scale.py``) runs a year of all-London
+police.uk-like data end to end in a fresh process and prints each stage's time and the
+peak RSS (target < 30 s, < 4 GiB); its SYNTHETIC data are generated once (about a
+minute) and cached; ``--quick`` runs it on a tenth of the rows.
 """
 
 from __future__ import annotations
