@@ -533,10 +533,13 @@ def _prepare(inc: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
             cols[c] = (_as_text(inc[c]) if c in inc.columns
                        else pd.Series(pd.NA, index=inc.index, dtype="str"))
     cols["_x"], cols["_y"] = x, y
-    skip = set(_CANONICAL) | set(STORE_COLUMNS) | {inc.geometry.name, _KEY}
+    skip = set(_CANONICAL) | {inc.geometry.name}
     for c in inc.columns:
         if c not in skip:  # the source's own columns, as text: types never clash in the store
-            cols[str(c)] = _as_text(inc[c])
+            name = str(c)
+            while name in cols or name == _KEY:  # 'period' would clash with the folder key
+                name += "_src"
+            cols[name] = _as_text(inc[c])
     frame = gpd.GeoDataFrame(cols, geometry=inc.geometry.values, crs=BNG)
     frame = frame.loc[ok].reset_index(drop=True)
     if (frame["incident_id"].fillna("") == "").any():

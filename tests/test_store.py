@@ -278,3 +278,13 @@ def test_cli_store_add_and_info(tmp_path):
     res = runner.invoke(app, ["store", "info", "--store", str(tmp_path / "none")])
     assert res.exit_code == 1 and "no incident store" in res.output
     assert "Traceback" not in res.output
+
+
+def test_source_columns_kept_as_text_even_clashing_names(tmp_path, harrow_ids):
+    inc = harrow_ids.iloc[:50].assign(period="Q1", score=np.arange(50, dtype=float))
+    st = IncidentStore(tmp_path / "s")
+    st.append(inc)
+    got = st.read().sort_values("incident_id", ignore_index=True)
+    want = inc.sort_values("incident_id", ignore_index=True)
+    assert (got["period_src"] == "Q1").all()  # 'period' is the folder key
+    assert got["score"].astype(float).tolist() == want["score"].tolist()
