@@ -54,6 +54,7 @@ import shapely
 from ._atomic import atomic_write_csv, atomic_write_text
 from ._errors import BadInputError
 from ._validate import BNG, check_gdf
+from .io import hash_ids
 
 log = logging.getLogger("hotspots")
 
@@ -105,23 +106,17 @@ def content_ids(inc: pd.DataFrame) -> pd.Series:
     Returns
     -------
     pandas.Series of str
-        ``"h:<24 hex digits>#<n>"``, on the input's index.
+        ``"<16 hex digits>#<n>"`` (:func:`hotspots.io.hash_ids`), on the input's index.
     """
     xy = _xy(inc) if isinstance(inc, gpd.GeoDataFrame) else (None, None)
     cols = {}
     for c in ("category", "subcategory", "month", "occurred_at", "location_desc"):
-        cols[c] = (inc[c].astype("string").fillna("") if c in inc.columns
-                   else pd.Series("", index=inc.index, dtype="string"))
-    if xy[0] is not None:
-        cols["x"] = pd.Series(np.round(xy[0], 1), index=inc.index).astype("string")
-        cols["y"] = pd.Series(np.round(xy[1], 1), index=inc.index).astype("string")
-    key = pd.DataFrame(cols).astype(str).agg("|".join, axis=1)
-    codes, uniques = pd.factorize(key)
-    digests = np.array([hashlib.sha256(u.encode()).hexdigest()[:24] for u in uniques],
-                       dtype=object)
-    nth = pd.Series(codes).groupby(codes).cumcount().to_numpy()
-    out = "h:" + pd.Series(digests[codes]) + "#" + pd.Series(nth).astype(str)
-    return pd.Series(out.to_numpy(), index=inc.index, dtype="str")
+        cols[c] = (inc[c].astype("string").fillna("").to_numpy() if c in inc.columns
+                   else np.full(len(inc), ""))
+    if xy[0] is not None:  # to 0.1 m, so float noise after reprojection does not split ids
+        cols["x"], cols["y"] = np.round(xy[0], 1), np.round(xy[1], 1)
+    ids = hash_ids(pd.DataFrame(cols))
+    return pd.Series(ids.to_numpy(), index=inc.index, dtype="str")
 
 
 def _xy(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
