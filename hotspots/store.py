@@ -47,6 +47,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import shapely
@@ -366,8 +367,10 @@ class IncidentStore:
             ids = frame["incident_id"]
             dup = ids.duplicated(keep="first").to_numpy().copy()
             existing = _stored_ids([self._file_path(f["path"]) for f in m["files"]])
-            if len(existing):
-                dup |= ids.isin(existing).to_numpy()
+            if len(existing):  # arrow's hashed is_in: pandas' loops in Python on text
+                seen = pc.is_in(pa.array(ids.to_numpy(dtype=object), pa.string()),
+                                value_set=existing)
+                dup |= seen.to_numpy(zero_copy_only=False)
             new = frame.loc[~dup].reset_index(drop=True)
             new["_load"] = np.int32(load_no)
             entries = self._write_parts(new, load_no)
@@ -556,11 +559,11 @@ def _as_text(s: pd.Series) -> pd.Series:
         return s.astype("str").where(s.notna())
 
 
-def _stored_ids(paths: list[Path]) -> pd.Index:
+def _stored_ids(paths: list[Path]) -> pa.Array:
     if not paths:
-        return pd.Index([], dtype="str")
+        return pa.array([], pa.string())
     t = ds.dataset([str(p) for p in paths], format="parquet").to_table(columns=["incident_id"])
-    return pd.Index(t.column("incident_id").to_pandas())
+    return t.column("incident_id").combine_chunks().cast(pa.string())
 
 
 def _scan(paths: list[Path], expr, columns: Iterable[str] | None) -> pa.Table | None:
