@@ -1352,13 +1352,20 @@ def store_add(
         None, help="Also write each file's rejected rows to this folder (CSV per file)."
     ),
 ) -> None:
-    """Add incident files to the store, skipping incidents it already holds."""
+    """Add incident files to the store, skipping incidents it already holds.
+
+    Each file is one load in the store's log (file, sha256, rows read/kept/rejected/new).
+    Loading the same export again adds nothing.
+
+    Example: hotspots store add harrow_crime_2022 --store out/store
+    """
     from .store import IncidentStore
 
     st = IncidentStore(store)
     stdout = Console()
     for f in files:
-        rec = st.append(f)
+        with _steps() as step, step(f"adding {f}"):
+            rec = st.append(f)
         stdout.print(f"{f}: read {rec.n_read:,}, kept {rec.n_kept:,}, rejected "
                      f"{rec.n_rejected:,}, new {rec.n_new:,}, already stored "
                      f"{rec.n_duplicate:,}", highlight=False)
@@ -1375,7 +1382,10 @@ def store_add(
 @store_app.command("info")
 @friendly
 def store_info(store: Path = _STORE_OPTION) -> None:
-    """What the store holds: months, rows, categories and the load log."""
+    """What the store holds: months, rows, categories and the load log.
+
+    Example: hotspots store info --store out/store
+    """
     from ._errors import BadInputError
     from .store import MANIFEST, IncidentStore
 

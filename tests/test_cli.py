@@ -81,6 +81,13 @@ def test_every_command_help_has_an_example(name):
     assert f"hotspots {name}" in res.output
 
 
+@pytest.mark.parametrize("sub", ["add", "info"])
+def test_store_subcommand_help_has_an_example(sub):
+    res = invoke("store", sub, "--help")
+    assert res.exit_code == 0, res.output
+    assert f"Example: hotspots store {sub}" in res.output
+
+
 # --------------------------------------------------------------------------- errors
 
 
