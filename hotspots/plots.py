@@ -272,7 +272,8 @@ def _area_labels(ax, a) -> None:
         )
 
 
-def default_attribution(synthetic: bool = False, police: bool = False) -> str:
+def default_attribution(synthetic: bool = False, police: bool = False,
+                        notes: tuple[str, ...] = ()) -> str:
     """The attribution every map and figure carries (OS/ONS OGL v3, OpenStreetMap ODbL).
 
     A compact form of the registry's licence texts (``hs.attribution``), short enough
@@ -284,6 +285,9 @@ def default_attribution(synthetic: bool = False, police: bool = False) -> str:
         Add a note that the incidents are synthetic (generated, not real reports).
     police : bool, default False
         Add the police.uk line.
+    notes : tuple of str, default ()
+        Data notes to add, e.g. the synthetic generator's calibration
+        ("calibrated to FixMyStreet report counts, which measure reporting, not incidence").
     """
     parts = [
         "Contains OS data © Crown copyright and database right 2024; contains ONS data "
@@ -294,16 +298,22 @@ def default_attribution(synthetic: bool = False, police: bool = False) -> str:
         parts.append("Crime data: police.uk (OGL v3.0), locations approximate")
     if synthetic:
         parts.append("SYNTHETIC data: generated for testing, not real reports")
+    parts += [n.removeprefix("synthetic; ") for n in notes]
     return ". ".join(parts) + "."
 
 
 def incident_attribution(inc=None) -> str:
     """:func:`default_attribution` for these incidents: the police.uk line when their
-    ``source`` mentions police, the synthetic note when any are synthetic."""
+    ``source`` mentions police, the synthetic note when any are synthetic, plus the
+    generator's ``note`` (how the synthetic points were calibrated)."""
     if inc is None or "source" not in inc.columns:
         return default_attribution()
     src = inc["source"].astype(str)
-    return default_attribution(synthetic=bool((src == "synthetic").any()),
+    synthetic = src == "synthetic"
+    notes = ()
+    if "note" in inc.columns and synthetic.any():
+        notes = tuple(sorted(inc.loc[synthetic.to_numpy(), "note"].dropna().astype(str).unique()))
+    return default_attribution(synthetic=bool(synthetic.any()), notes=notes,
                                police=bool(src.str.contains("police", case=False).any()))
 
 

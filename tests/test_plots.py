@@ -77,6 +77,16 @@ def test_synthetic_note_and_single_layers(camden):
     assert len(_texts(fig, "ward-label")) == 0
 
 
+def test_synthetic_fly_tips_say_how_they_were_calibrated():
+    # every map and figure of synthetic fly-tips carries the generator's calibration note
+    tips = hs.read_incidents(hs.datasets.PROJECT_ROOT / "sample_data"
+                             / "harrow_flytips_2022_synthetic.csv").iloc[:50]
+    attr = plots.incident_attribution(tips)
+    assert "SYNTHETIC" in attr
+    assert "calibrated to FixMyStreet report counts, which measure reporting, not incidence" in attr
+    assert "calibrated" not in plots.incident_attribution(tips.assign(source="police.uk"))
+
+
 def test_plot_needs_something():
     with pytest.raises(BadInputError):
         hs.plot_hotspots()
