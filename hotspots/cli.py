@@ -1186,6 +1186,15 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
         table["synthetic_2022"] = table["ward_code"].map(tips).fillna(0).astype(int)
         table["synthetic_share"] = table["synthetic_2022"] / max(int(tips.sum()), 1)
         table["synthetic_rank"] = table["synthetic_2022"].rank(ascending=False, method="min")
+        # the planted hotspots are deliberately not where FixMyStreet says: compare the
+        # background points (hotspot_id == -1) for the calibration itself
+        flytips = state["flytips"]
+        planted = pd.to_numeric(flytips.get("hotspot_id", -1), errors="coerce").fillna(-1)
+        background = flytips.loc[planted.to_numpy() < 0, "ward_code"].value_counts()
+        table["synthetic_background_2022"] = (table["ward_code"].map(background)
+                                              .fillna(0).astype(int))
+        table["synthetic_background_rank"] = table["synthetic_background_2022"].rank(
+            ascending=False, method="min")
         table["source"] = (f"reports: {real.attrs.get('source', 'FixMyStreet')} "
                            f"({real.attrs.get('note', 'reporting, not incidence')}); "
                            f"synthetic_*: {_synthetic_flytips()}")

@@ -114,6 +114,8 @@ def test_fixmystreet_reports_beside_synthetic(demo_out):
     assert t.set_index("ward_code")["reports"].to_dict() == \
         real.set_index("ward_code")["reports"].to_dict()
     assert t["source"].str.contains("not incidence").all()
+    # the background points (planted hotspots aside) rank the wards as the real reports do
+    assert t["reports"].corr(t["synthetic_background_2022"], method="spearman") > 0.8
 
 
 def test_harrow_patrol_briefing_names_places_and_says_no_network(demo_out):
