@@ -18,8 +18,9 @@ pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword:DeprecationW
 
 @pytest.fixture(scope="module")
 def client():
-    """One local cluster for the module: two workers, as a real cluster would have."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+    """One local cluster for the module: two worker processes, as a real cluster has."""
+    # process workers: every task and frame crosses a pickle boundary, as on a real cluster
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as c:
         yield c
 
