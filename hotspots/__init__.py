@@ -33,6 +33,7 @@ _API: dict[str, str] = {
     "ReadReport": "io",
     "CATEGORIES": "io",
     "categorise": "io",
+    "unrecognised_categories": "io",
     # incident store and the distributed path
     "IncidentStore": "store",
     "ward_counts_dask": "distributed",

@@ -217,6 +217,7 @@ def _read_with_report(files: list[str], quiet: bool):
 def _read_summary(inc, report, wards, n_rejects: int) -> dict[str, Any]:
     """What the reader made of the input, as plain values (for text and JSON)."""
     from ._time import incident_times, month_only
+    from .io import unrecognised_categories
     from .join import assign_wards
 
     monthly = month_only(inc) if len(inc) else True
@@ -245,6 +246,9 @@ def _read_summary(inc, report, wards, n_rejects: int) -> dict[str, Any]:
         "rejects": rejects.head(n_rejects),
         "dates": dates,
         "categories": inc["category"].value_counts().to_dict() if len(inc) else {},
+        # the source's own wording is kept in `subcategory`
+        "unrecognised_categories": (unrecognised_categories(inc["subcategory"]).to_dict()
+                                    if len(inc) and "subcategory" in inc.columns else {}),
         "extent": extent, **places,
     }
 
@@ -278,6 +282,9 @@ def _print_summary(s: dict[str, Any]) -> None:
     if s["categories"]:
         out.print("categories: " + ", ".join(f"{k} {v:,}" for k, v in s["categories"].items()),
                   highlight=False)
+    if s["unrecognised_categories"]:
+        out.print("  not in the category table, counted as 'other': " + ", ".join(
+            f"{k!r} {v:,}" for k, v in s["unrecognised_categories"].items()), highlight=False)
     rej = s["rejects"]
     if len(rej):
         table = Table(title=f"first {len(rej)} of {s['rows_rejected']:,} rejected rows")

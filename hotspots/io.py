@@ -323,6 +323,23 @@ def categorise(values: Iterable[Any]) -> pd.Series:
     return mapped.take(np.where(codes < 0, len(uniques), codes)).reset_index(drop=True)
 
 
+def unrecognised_categories(values: Iterable[Any]) -> pd.Series:
+    """Source wordings the vocabulary does not know (:func:`categorise` counts them as
+    ``"other"``), with how many rows use each: what an analyst checks before trusting
+    per-category counts, and what to add to ``hotspots/data/categories.csv``.
+
+    Returns
+    -------
+    pandas.Series of int
+        Rows per unknown wording, most common first; empty when every wording is known.
+    """
+    s = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    counts = s.dropna().astype(str).value_counts()
+    table = _category_table()
+    known = np.array([_norm(v) in table for v in counts.index], dtype=bool)
+    return counts[~known].astype(int)
+
+
 # --------------------------------------------------------------------------- helpers
 
 

@@ -153,6 +153,7 @@ def test_validate_real_file_against_the_csv(harrow_validate):
     assert max(s["boroughs"], key=s["boroughs"].get) == "Harrow"
     assert s["boroughs"]["Harrow"] > 0.99 * s["rows_kept"]
     assert s["wards_touched"] >= 22
+    assert s["unrecognised_categories"] == {}  # all 13 police.uk types are in the table
 
 
 def test_validate_human_output(harrow_validate):
@@ -174,6 +175,17 @@ def test_validate_broken_csv_names_rows_and_reasons(broken, tmp_path):
     assert all(r["file"] == str(broken) for r in s["rejects"])
     assert s["dates"]["first"] == "2022-01" and s["dates"]["last"] == "2022-02"
     assert s["categories"] == {"burglary": 1, "robbery": 1}
+    assert s["unrecognised_categories"] == {}
+
+
+def test_validate_names_wordings_it_counts_as_other(broken, tmp_path):
+    p = tmp_path / "odd.csv"
+    p.write_text(BROKEN.replace("a4,2022-02,-0.3360,51.5810,Robbery",
+                                "a4,2022-02,-0.3360,51.5810,Moped menace"), encoding="utf-8")
+    s = json_of(invoke("validate", str(p), "--json"))
+    assert s["categories"] == {"burglary": 1, "other": 1}
+    assert s["unrecognised_categories"] == {"Moped menace": 1}
+    assert "counted as 'other': 'Moped menace' 1" in invoke("validate", str(p)).stdout
 
     rejects = tmp_path / "rejects.csv"
     res = invoke("validate", str(broken), "--rejects", str(rejects))
