@@ -401,7 +401,8 @@ def counts_cmd(
         t = Table(title=f"{source}: {table.attrs.get('n_counted', len(inc)):,} incidents, "
                   f"busiest {len(show)} of {len(table):,} rows")
         for col in show.columns:
-            t.add_column(col, justify="right" if col in ("count", "rate_per_1000") else "left")
+            t.add_column(col, justify="right" if col in ("count", "n_near_edge", "rate_per_1000")
+                         else "left")
         for r in show.itertuples(index=False):
             t.add_row(*[f"{v:.2f}" if isinstance(v, float) else
                         f"{v:%Y-%m-%d}" if hasattr(v, "strftime") else str(v) for v in r])
@@ -1306,8 +1307,9 @@ def _demo_rates(crime: Any, tips: Any, wards: Any) -> Any:
     table["population_source"] = (
         f"GLA ward population {pop.attrs.get('population_year', 2022)} on the 2022 wards "
         f"({pop.attrs.get('method', '')}; approximate). " + datasets.attribution("ward_population"))
-    return table[["ward_code", "ward_name", "measure", "count", "population", "rate_per_1000",
-                  "source", "population_source"]]
+    # n_near_edge: of `count`, how many lie within 20 m of the ward edge (could be next door)
+    return table[["ward_code", "ward_name", "measure", "count", "n_near_edge", "population",
+                  "rate_per_1000", "source", "population_source"]]
 
 
 def _sample(name: str) -> Path:

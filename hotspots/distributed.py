@@ -32,7 +32,7 @@ from ._time import incident_times, period_freq
 from ._validate import check_gdf, check_positive, weights_array
 from .density import KERNELS, density_array
 from .grid import Grid, bin_points, make_grid, points_xy, to_gdf
-from .join import assign_wards, ward_counts
+from .join import EDGE_COLUMN, assign_wards, ward_counts
 
 log = logging.getLogger("hotspots")
 
@@ -71,6 +71,7 @@ def _partition_counts(part: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, pfreq: st
         if by not in joined.columns:
             raise BadInputError(f"no column {by!r} to count by")
         keys[by] = joined[by].astype("str")
+    keys[EDGE_COLUMN] = joined[EDGE_COLUMN]  # so the totals carry n_near_edge too
     df = pd.DataFrame(keys)
     return df.groupby(list(df.columns), dropna=False).size().rename("n").reset_index()
 

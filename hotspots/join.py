@@ -36,6 +36,8 @@ NO_LOCATION = "no location"
 #: points fall in a different ward with the GLA's full-resolution 2018 file, and 98% of
 #: those lie within 20 m of the 20 m file's edge (89% within 10 m); 12% of all points do.
 NEAR_EDGE_M = 20.0
+#: The column :func:`assign_wards` flags those points in (counted by :func:`ward_counts`)
+EDGE_COLUMN = "near_ward_edge"
 
 
 def _unique_xy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -176,8 +178,8 @@ def assign_wards(
     reasons = pd.array(np.append(reason_of, NO_LOCATION), dtype="str")
     out["ward_reason"] = reasons.take(row_u)
     out["ward_edge_m"] = np.append(edge_of, np.nan)[row_u]
-    out["near_ward_edge"] = out["ward_edge_m"].to_numpy() < near_edge
-    n_edge = int(out["near_ward_edge"].sum())
+    out[EDGE_COLUMN] = out["ward_edge_m"].to_numpy() < near_edge
+    n_edge = int(out[EDGE_COLUMN].sum())
 
     n_out = int((~hit).sum())
     out.attrs.update(
@@ -305,7 +307,9 @@ def ward_counts(
     Returns
     -------
     pandas.DataFrame
-        ``ward_code, ward_name, period, <by>, count`` (+ ``rate_per_1000``), sorted.
+        ``ward_code, ward_name, period, <by>, count`` (+ ``n_near_edge``: how many of
+        ``count`` lie near the ward's edge, when `inc` has ``near_ward_edge`` from
+        :func:`assign_wards`) (+ ``rate_per_1000``), sorted.
         ``attrs``: ``freq`` (used), ``freq_asked``, ``n_counted``, ``n_no_ward``, ``n_undated``,
         ``n_other_wards``, ``population`` (its source).
     """
@@ -318,6 +322,10 @@ def ward_counts(
 
     df = pd.DataFrame({"ward_code": inc["ward_code"].astype("str")})
     df["_n"] = 1 if weights is None else inc[weights].to_numpy(dtype="int64")
+    edge = EDGE_COLUMN in inc.columns
+    if edge:  # how many of each count sit on a ward edge and could belong next door
+        near = inc[EDGE_COLUMN].fillna(False).to_numpy(dtype=bool)
+        df["_edge"] = np.where(near, df["_n"].to_numpy(), 0)
     keys = ["ward_code"]
     n_no_ward = int(df.loc[df["ward_code"].isna(), "_n"].sum())
     freq_asked = freq
@@ -367,9 +375,12 @@ def ward_counts(
         col = inc[by]
         cats = col.cat.categories if isinstance(col.dtype, pd.CategoricalDtype) else None
         levels.append(pd.Index(sorted(df[by].unique()) if cats is None else list(cats)))
-    full = pd.MultiIndex.from_product(levels, names=keys)
-    counts = df.groupby(keys, observed=True)["_n"].sum().reindex(full, fill_value=0)
-    out = counts.rename("count").astype("int64").reset_index()
+    # one key: a plain index (a frame grouped by one key does not align to a 1-level MultiIndex)
+    full = (pd.MultiIndex.from_product(levels, names=keys) if len(keys) > 1
+            else pd.Index(levels[0], name=keys[0]))
+    summed = df.groupby(keys, observed=True)[["_n", "_edge"] if edge else ["_n"]].sum()
+    summed = summed.reindex(full, fill_value=0).astype("int64")
+    out = summed.rename(columns={"_n": "count", "_edge": "n_near_edge"}).reset_index()
     out.insert(1, "ward_name", out["ward_code"].map(names))
 
     pop_note = "not asked"

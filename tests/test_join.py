@@ -184,7 +184,7 @@ def joined(harrow, wards22):
 def test_monthly_counts_match_crosstab_and_are_zero_filled(joined, wards22):
     c = hs.ward_counts(joined, freq="MS", wards=wards22)
     assert list(c.columns) == ["ward_code", "ward_name", "period", "category", "count",
-                               "rate_per_1000"]
+                               "n_near_edge", "rate_per_1000"]
     n_cat = joined["category"].nunique()
     assert len(c) == 22 * 12 * n_cat
     assert c["count"].sum() == joined["ward_code"].notna().sum()
@@ -193,6 +193,12 @@ def test_monthly_counts_match_crosstab_and_are_zero_filled(joined, wards22):
     got = c.set_index(["ward_code", "period", "category"])["count"]
     np.testing.assert_array_equal(got.loc[ref.index].to_numpy(), ref.to_numpy())
     assert (got.drop(ref.index) == 0).all()
+    # n_near_edge: the counted points flagged on a ward edge, by the same crosstab
+    edge = joined[joined["near_ward_edge"]]
+    ref_edge = pd.crosstab([edge["ward_code"], edge["month"]], edge["category"]).stack()
+    got_edge = c.set_index(["ward_code", "period", "category"])["n_near_edge"]
+    np.testing.assert_array_equal(got_edge.loc[ref_edge.index].to_numpy(), ref_edge.to_numpy())
+    assert got_edge.sum() == ref_edge.sum() > 0 and (c["n_near_edge"] <= c["count"]).all()
     # rates from the GLA populations, per 1,000 residents per month
     pop = hs.ward_population(2022, borough="Harrow").set_index("ward_code")["population"]
     np.testing.assert_allclose(
