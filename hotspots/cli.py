@@ -124,6 +124,14 @@ def _print_json(obj: Any) -> None:
     typer.echo(json.dumps(_plain(obj), indent=2, ensure_ascii=False))
 
 
+#: every map-writing command: offline (Leaflet inlined from `make assets`) unless told
+#: --online, so a map opens on a machine without internet
+_OFFLINE_OPTION = typer.Option(
+    None, "--offline/--online", " /--no-offline",
+    help="Inline Leaflet from `make assets` so the map opens without internet (default "
+    "when installed), or --online: load it and base tiles from the internet.")
+
+
 @app.command()
 @friendly
 def datasets(
@@ -649,9 +657,7 @@ def map_cmd(
     title: str = typer.Option(None, help="Map title (default: the borough or file name)."),
     out: Path = typer.Option(Path("out/map.html"), help="HTML file to write."),
     png: Path = typer.Option(None, help="Also write a static PNG of the same content."),
-    offline: bool = typer.Option(None, "--offline/--online", help="Inline Leaflet from "
-                                 "`make assets` (no network needed; default when installed) "
-                                 "or load it and base tiles from the internet."),
+    offline: bool = _OFFLINE_OPTION,
 ) -> None:
     """Write an interactive hotspot map (wards, density, top areas, incidents).
 
@@ -761,7 +767,7 @@ def focus_week_cmd(
     network: str | None = typer.Option(None, help="Street network (OSM XML/GraphML path or "
                                        "registry key, e.g. osm_city_of_london): areas "
                                        "are named by their streets."),
-    offline: bool = typer.Option(False, help="Inline the maps' scripts (no network needed)."),
+    offline: bool = _OFFLINE_OPTION,
     out: Path = typer.Option(Path("out"), help="Output folder; a focus-week-YYYY-Www "
                              "folder is made inside."),
 ) -> None:
@@ -779,6 +785,7 @@ def focus_week_cmd(
     from .focus import actions_review
     from .report import write_focus_pack
 
+    offline = _offline_default(offline)
     with _steps() as step, step("reading incidents and wards"):
         wards, inc, _ = _focus_inputs(borough, incidents, year)
         G = hs.street_network(network) if network else None
@@ -835,7 +842,7 @@ def flytip_top20_cmd(
     network: str | None = typer.Option(None, help="Street network (OSM XML/GraphML path or "
                                        "registry key, e.g. osm_city_of_london): areas "
                                        "are named by their streets."),
-    offline: bool = typer.Option(False, help="Inline the map's scripts (no network needed)."),
+    offline: bool = _OFFLINE_OPTION,
     out: Path = typer.Option(Path("out"), help="Output folder; flytip-top20/ is made inside."),
 ) -> None:
     """The borough's top fly-tip areas, an action-plan sheet for each, and the map.
@@ -851,6 +858,7 @@ def flytip_top20_cmd(
     from .focus import load_actions
     from .report import action_plan_sheets, write_pack
 
+    offline = _offline_default(offline)
     wards, inc, synthetic = _focus_inputs(borough, incidents, year)
     ft = inc[inc["category"] == "fly_tip"]
     if len(ft) == 0:
@@ -908,7 +916,7 @@ def patrol(
     walk_kmh: float = typer.Option(4.8, help="Walking speed, km/h."),
     start_time: str = typer.Option("14:00", help="Clock time at the start."),
     area_name: str = typer.Option("", help="Area name for the briefing heading."),
-    offline: bool = typer.Option(False, help="Inline the map's scripts (no network needed)."),
+    offline: bool = _OFFLINE_OPTION,
     out: Path = typer.Option(Path("out/patrol"), help="Output folder."),
 ) -> None:
     """Plan an Op Verona foot patrol: route.geojson, route.gpx, briefing.md/html, map.html.
@@ -921,6 +929,7 @@ def patrol(
     from . import datasets
     from .report import patrol_briefing, write_pack
 
+    offline = _offline_default(offline)
     if not network:
         console.print("note: no street network given (none is shipped for Harrow): stops are "
                       "ordered on straight lines and no walking route is drawn", highlight=False)

@@ -279,3 +279,46 @@ def test_backtest_json():
     assert {m["method"] for m in s["methods"]} == {"kde", "dbscan", "hdbscan", "gistar",
                                                      "grid"}
     assert all(m["months"] == 1 and m["mean_pai"] >= 0 for m in s["methods"])
+
+
+# --------------------------------------------------------------------------- maps offline
+
+LEAFLET_CDN = re.compile(r'<script[^>]+src="https?://', re.I)
+LEAFLET_INLINE = 't.version="1.9.4"'  # a line of node_modules/leaflet/dist/leaflet.js
+
+
+@pytest.fixture(scope="module")
+def map_commands(tmp_path_factory):
+    """Each map-writing command run once with its defaults (no --offline): its folder."""
+    out = tmp_path_factory.mktemp("maps")
+    runs = {
+        "focus-week": ("focus-week", "--out", str(out)),
+        "flytip-top20": ("flytip-top20", "--out", str(out)),
+        "patrol": ("patrol", "--incidents", "city_of_london_2019", "--out",
+                   str(out / "patrol")),
+        "map": ("map", "harrow_crime_2022", "--borough", "Harrow", "--out",
+                str(out / "map.html")),
+    }
+    results = {}
+    for name, args in runs.items():
+        results[name] = invoke(*args)
+        assert results[name].exit_code == 0, (name, results[name].output)
+    return out, results
+
+
+def test_maps_are_offline_by_default(map_commands):
+    out, _ = map_commands
+    pages = sorted(out.rglob("*map*.html"))
+    folders = {p.parent.name for p in pages}
+    assert {"focus-week-2022-W06", "flytip-top20", "patrol"} <= folders
+    assert out / "map.html" in pages
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert not LEAFLET_CDN.search(html), page  # no Leaflet from a CDN
+        assert LEAFLET_INLINE in html, page
+
+
+def test_online_switch_still_loads_leaflet_from_the_internet(tmp_path):
+    res = invoke("flytip-top20", "--no-offline", "--n", "3", "--out", str(tmp_path))
+    assert res.exit_code == 0, res.output
+    assert LEAFLET_CDN.search((tmp_path / "flytip-top20" / "map.html").read_text())
