@@ -207,7 +207,7 @@ def read(
     stdout = Console()
     stdout.print(out)
     stdout.print(report.summary(), highlight=False)
-    report.to_csv(rejects)
+    report.to_csv(rejects, source=_source_of(files, inc))
     console.print(f"rejects ({report.n_rejected:,} rows) written to {rejects}", highlight=False)
 
 
@@ -254,9 +254,11 @@ def _read_summary(inc, report, wards, n_rejects: int) -> dict[str, Any]:
         "rejects": rejects.head(n_rejects),
         "dates": dates,
         "categories": inc["category"].value_counts().to_dict() if len(inc) else {},
-        # the source's own wording is kept in `subcategory`
-        "unrecognised_categories": (unrecognised_categories(inc["subcategory"]).to_dict()
-                                    if len(inc) and "subcategory" in inc.columns else {}),
+        # the source's own wording is kept in `subcategory`; only rows counted as 'other'
+        # (a file whose category column is already canonical keeps free text there)
+        "unrecognised_categories": (
+            unrecognised_categories(inc.loc[inc["category"] == "other", "subcategory"])
+            .to_dict() if len(inc) and "subcategory" in inc.columns else {}),
         "extent": extent, **places,
     }
 
@@ -330,7 +332,7 @@ def validate_cmd(
     inc, report = _read_with_report(files, quiet)
     summary = _read_summary(inc, report, wards(year=2022), show)
     if rejects is not None:
-        report.to_csv(rejects)
+        report.to_csv(rejects, source=_source_of(files, inc))
     if json_out:
         _print_json(summary)
     elif not quiet:
@@ -1000,6 +1002,31 @@ def _read_source(source: str):
     return read_incidents(src)
 
 
+def _source_of(source: Any, inc: Any = None, *keys: str) -> str:
+    """The ``source`` text of an output made from `source` (key or file) plus `keys`.
+
+    A registry file credits its dataset and licence; the project's synthetic points
+    say SYNTHETIC (fly-tips: calibrated to FixMyStreet report counts); any other file
+    is named, with its publisher's licence left to the user.
+    """
+    from . import datasets
+
+    files = source if isinstance(source, list | tuple) else [source]
+    found = [datasets.key_of(f) for f in files]
+    own = [k for k in found if k]
+    if inc is not None and "source" in getattr(inc, "columns", ()) and not own:
+        synthetic = inc["source"].astype(str).eq("synthetic").to_numpy()
+        cats = set(inc.loc[synthetic, "category"]) if synthetic.any() else set()
+        own += [datasets.SYNTHETIC] * ("fly_tip" in cats)
+        own += [datasets.SYNTHETIC_STREETSAFE] * ("streetsafe" in cats)
+    text = datasets.source_text(*own, *keys)
+    others = [Path(str(f)).name for f, k in zip(files, found, strict=True) if not k]
+    if others and len(own) == len([k for k in found if k]):  # not recognised as synthetic
+        text = (f"Incidents: {', '.join(others)} (your file: its publisher's licence "
+                f"applies). " + text).strip()
+    return text
+
+
 def _write_layer(gdf, out: Path, name: str, title: str) -> None:
     """`name`.geojson (WGS84), `name`.csv (no geometry), `name`.png and `name`.html (map)."""
     import matplotlib
@@ -1401,7 +1428,8 @@ def store_add(
             for reason, n in report.reason_counts().items():
                 stdout.print(f"  rejected, {reason}: {n:,}", highlight=False)
             if rejects is not None:
-                out = report.to_csv(rejects / f"{_slug(Path(f).stem)}-rejects.csv")
+                out = report.to_csv(rejects / f"{_slug(Path(f).stem)}-rejects.csv",
+                                    source=_source_of(f))
                 console.print(f"  rejects written to {out}", highlight=False)
     stdout.print(f"store {store}: {len(st):,} incidents", highlight=False)
 

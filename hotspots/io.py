@@ -175,9 +175,12 @@ class ReadReport:
             lines += [f"  fixed, {r}: {n:,}" for r, n in self.fixed["fix"].value_counts().items()]
         return "\n".join(lines)
 
-    def to_csv(self, path: str | os.PathLike) -> Path:
-        """Write the rejects table to `path` (atomically) and return the path."""
-        return atomic_write_csv(self.rejects, path)
+    def to_csv(self, path: str | os.PathLike, source: str | None = None) -> Path:
+        """Write the rejects table to `path` (atomically) and return the path.
+
+        `source` (the input's dataset and licence) goes in a last ``source`` column.
+        """
+        return atomic_write_csv(self.rejects, path, source=source)
 
     def __repr__(self) -> str:
         return f"ReadReport({self.summary().splitlines()[0]})"
@@ -333,6 +336,11 @@ def unrecognised_categories(values: Iterable[Any]) -> pd.Series:
     pandas.Series of int
         Rows per unknown wording, most common first; empty when every wording is known.
     """
+    if isinstance(values, pd.DataFrame):  # list(frame) would be its column names
+        raise BadInputError(
+            "unrecognised_categories needs the wordings (a column such as "
+            "incidents['subcategory']), not a whole table"
+        )
     s = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
     counts = s.dropna().astype(str).value_counts()
     table = _category_table()

@@ -200,6 +200,29 @@ def test_validate_names_wordings_it_counts_as_other(broken, tmp_path):
     assert res.exit_code == 2 and res.stdout == ""
 
 
+SAMPLE_FLYTIPS = "sample_data/harrow_flytips_2022_synthetic.csv"
+
+
+@pytest.fixture(scope="module")
+def flytips_validate():
+    return invoke("validate", SAMPLE_FLYTIPS), json_of(invoke("validate", SAMPLE_FLYTIPS,
+                                                              "--json"))
+
+
+def test_validate_canonical_categories_are_not_called_unknown(flytips_validate):
+    # category is fly_tip on every row; subcategory holds free text ('black bags', ...)
+    text, s = flytips_validate
+    assert s["categories"] == {"fly_tip": 5000}
+    assert s["unrecognised_categories"] == {}
+    assert "counted as 'other'" not in text.stdout and "black bags" not in text.stdout
+
+
+def test_unrecognised_categories_refuses_a_whole_table(harrow):
+    with pytest.raises(hs.BadInputError, match="subcategory"):
+        hs.unrecognised_categories(harrow)
+    assert hs.unrecognised_categories(harrow["subcategory"]).empty
+
+
 # --------------------------------------------------------------------------- counts
 
 
