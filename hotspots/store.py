@@ -55,7 +55,7 @@ import shapely
 from ._atomic import atomic_write_csv, atomic_write_text
 from ._errors import BadInputError
 from ._validate import BNG, check_gdf
-from .io import hash_ids
+from .io import _to_ns, hash_ids
 
 log = logging.getLogger("hotspots")
 
@@ -66,7 +66,12 @@ _FORMAT = "hotspots-incident-store"
 _VERSION = 1
 _KEY = "period"  # directory key: period=YYYY-MM
 #: Columns the store adds to every file (dropped again by :meth:`IncidentStore.query`).
-STORE_COLUMNS = ("_x", "_y", "_load")
+STORE_COLUMNS = ("_x", "_y", "_load", "_scope")
+#: Sources whose incident ids are unique across all their files (police.uk Crime IDs).
+GLOBAL_ID_SOURCES = frozenset({"police.uk"})
+# ids made from content (hotspots.io.hash_ids, content_ids): the same everywhere
+_MADE_ID = r"^[0-9a-f]{16}#[0-9]+$"
+_SEP = "\x1f"  # joins key parts (a control character no id or source holds)
 _CANONICAL = ("incident_id", "category", "subcategory", "occurred_at", "month", "source",
               "location_desc")  # fmt: skip
 _TEXT = ("incident_id", "category", "subcategory", "source", "location_desc")
@@ -289,6 +294,8 @@ class IncidentStore:
             b = ((ds.field("_x") >= box[0]) & (ds.field("_x") <= box[2])
                  & (ds.field("_y") >= box[1]) & (ds.field("_y") <= box[3]))
             expr = b if expr is None else expr & b
+        if columns is not None:
+            columns = set(columns) | set(_CANONICAL) | set(STORE_COLUMNS)
         table = _scan([self._file_path(f["path"]) for f in chosen], expr, columns)
         out = _to_frame(table)
         if area is not None and len(out):
@@ -325,9 +332,22 @@ class IncidentStore:
         data: Any,
         source: str | None = None,
         report: Any = None,
+        id_scope: str | None = None,
         **read_kwargs: Any,
     ) -> Load:
-        """Add incidents, skipping any whose ``incident_id`` the store already holds.
+        """Add incidents, skipping any the store already holds.
+
+        Which incidents are "already held" depends on where their ``incident_id`` is
+        unique. Ids made from content (:func:`content_ids`, the reader's
+        ``<16 hex>#<n>`` ids) and police.uk Crime IDs (:data:`GLOBAL_ID_SOURCES`) are
+        the same incident in every file. Other sources number their own records (a
+        council's references 1, 2, 3 ...), so their ids are unique only within their
+        *scope*: `id_scope` when given, else the row's ``source`` (for generic tables
+        the reader sets it to the file's stem). An incident is a duplicate when the
+        store holds its id in the same scope, or holds its id from another scope with
+        the same category, month and point (to 1 m): two copies of one export under
+        different names add nothing, while two councils' reference numbers 1..200 are
+        all kept.
 
         Parameters
         ----------
@@ -337,6 +357,10 @@ class IncidentStore:
         source : str, optional
             What to call this load in the log; default the file name(s), else
             ``attrs["source"]`` or "frame".
+        id_scope : str, optional
+            Where this load's own ids are unique, e.g. ``"harrow-council-flytips"``
+            for weekly exports of one system whose file names change; default the
+            ``source`` column (see above).
         report : ReadReport, optional
             The report :func:`hotspots.read_incidents` gave for `data` (a frame), so
             the log counts the rows the reader rejected.
@@ -358,19 +382,21 @@ class IncidentStore:
             raise BadInputError("append needs a GeoDataFrame of incidents or a file to read")
         inc = check_gdf(inc, "incidents")
         n_rejected_reader = int(report.n_rejected) if report is not None else 0
-        frame, n_bad = _prepare(inc)
+        frame, n_bad = _prepare(inc, id_scope)
         self.path.mkdir(parents=True, exist_ok=True)
         with _locked(self.path / _LOCK):
             self._recover()
             m = self._manifest()
             load_no = 1 + max((ld["load"] for ld in m["loads"]), default=0)
-            ids = frame["incident_id"]
-            dup = ids.duplicated(keep="first").to_numpy().copy()
-            existing = _stored_ids([self._file_path(f["path"]) for f in m["files"]])
-            if len(existing):  # arrow's hashed is_in: pandas' loops in Python on text
-                seen = pc.is_in(pa.array(ids.to_numpy(dtype=object), pa.string()),
-                                value_set=existing)
-                dup |= seen.to_numpy(zero_copy_only=False)
+            ids = pa.array(frame["incident_id"].to_numpy(dtype=object), pa.string())
+            scope = pa.array(frame["_scope"].to_numpy(dtype=object), pa.string())
+            keys = pc.binary_join_element_wise(scope, ids, _SEP)
+            dup = keys.to_pandas().duplicated(keep="first").to_numpy().copy()
+            paths = [self._file_path(f["path"]) for f in m["files"]]
+            stored_ids, stored_keys = _stored_keys(paths)
+            if len(stored_ids):  # arrow's hashed is_in: pandas' loops in Python on text
+                dup |= pc.is_in(keys, value_set=stored_keys).to_numpy(zero_copy_only=False)
+                dup |= _same_elsewhere(frame, ids, scope, dup, stored_ids, paths)
             new = frame.loc[~dup].reset_index(drop=True)
             new["_load"] = np.int32(load_no)
             entries = self._write_parts(new, load_no)
@@ -502,13 +528,13 @@ def _resolve_input(data: Any, report: Any, read_kwargs: dict):
     return inc, report, label, sha
 
 
-def _prepare(inc: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
+def _prepare(inc: gpd.GeoDataFrame, id_scope: str | None = None
+             ) -> tuple[gpd.GeoDataFrame, int]:
     """The frame as stored (canonical + store columns + extras as text); rows it can't take."""
     x, y = _xy(inc)
-    month = pd.to_datetime(inc["month"], errors="coerce") if "month" in inc.columns else None
+    month = _when(inc["month"]) if "month" in inc.columns else None
     if month is None and "occurred_at" in inc.columns:
-        month = pd.to_datetime(inc["occurred_at"], errors="coerce").dt.to_period("M")
-        month = month.dt.to_timestamp()
+        month = _when(inc["occurred_at"]).dt.to_period("M").dt.to_timestamp()
     if month is None:
         raise BadInputError("incidents need a 'month' or 'occurred_at' column to be stored")
     ok = np.isfinite(x) & np.isfinite(y) & month.notna().to_numpy()
@@ -524,13 +550,16 @@ def _prepare(inc: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
         elif c == "month":
             cols[c] = month.astype("datetime64[ns]")
         elif c == "occurred_at":
-            cols[c] = (pd.to_datetime(inc[c], errors="coerce").astype("datetime64[ns]")
-                       if c in inc.columns else pd.Series(pd.NaT, index=inc.index,
-                                                          dtype="datetime64[ns]"))
+            cols[c] = (_when(inc[c]) if c in inc.columns
+                       else pd.Series(pd.NaT, index=inc.index, dtype="datetime64[ns]"))
         else:
             cols[c] = (_as_text(inc[c]) if c in inc.columns
                        else pd.Series(pd.NA, index=inc.index, dtype="str"))
     cols["_x"], cols["_y"] = x, y
+    source = pa.array(cols["source"].to_numpy(dtype=object), pa.string(), from_pandas=True)
+    scope = _scopes(pa.array(ids.to_numpy(dtype=object), pa.string()), source, id_scope)
+    cols["_scope"] = pd.Series(scope.to_numpy(zero_copy_only=False), index=inc.index,
+                               dtype="str")
     skip = set(_CANONICAL) | {inc.geometry.name}
     for c in inc.columns:
         if c not in skip:  # the source's own columns, as text: types never clash in the store
@@ -546,6 +575,67 @@ def _prepare(inc: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
     return frame, n_bad
 
 
+def _when(s: pd.Series) -> pd.Series:
+    """Timestamps as the reader gives them: datetime64[ns], tz-naive London local time."""
+    t = pd.to_datetime(s, errors="coerce", utc=isinstance(s.dtype, pd.DatetimeTZDtype))
+    if not pd.api.types.is_datetime64_any_dtype(t):  # mixed offsets in text: to UTC first
+        t = pd.to_datetime(s, errors="coerce", utc=True)
+    return _to_ns(t)
+
+
+def _scopes(ids: pa.Array, source: pa.Array, id_scope: str | None) -> pa.Array:
+    """Where each id is unique: "" (everywhere) for ids made from content and for
+    :data:`GLOBAL_ID_SOURCES`, else `id_scope` or the row's ``source``."""
+    made = pc.fill_null(pc.match_substring_regex(ids, _MADE_ID), False)
+    if id_scope is None:
+        src = pc.fill_null(source.cast(pa.string()), "")
+        given = pc.if_else(pc.is_in(src, value_set=pa.array(sorted(GLOBAL_ID_SOURCES))),
+                           "", src)
+    else:
+        given = pa.array(np.full(len(ids), str(id_scope), dtype=object), pa.string())
+    return pc.if_else(made, "", given)
+
+
+def _fingerprint(ids: Any, category: Any, month: Any, x: Any, y: Any) -> pd.Series:
+    """id, category, month and point (to 1 m) as one string per row."""
+    parts = [pd.Series(np.asarray(ids, dtype=object)).astype("str"),
+             pd.Series(np.asarray(category, dtype=object)).astype("str"),
+             pd.Series(pd.to_datetime(np.asarray(month))).dt.strftime("%Y-%m"),
+             pd.Series(np.round(np.asarray(x, dtype=float))).astype("str"),
+             pd.Series(np.round(np.asarray(y, dtype=float))).astype("str")]
+    return parts[0].str.cat(parts[1:], sep=_SEP)
+
+
+def _same_elsewhere(frame: gpd.GeoDataFrame, ids: pa.Array, scope: pa.Array,
+                    dup: np.ndarray, stored_ids: pa.Array, paths: list[Path]) -> np.ndarray:
+    """Rows whose id the store holds from another scope with the same content.
+
+    Copies of one export under two file names (two scopes) are the same incidents;
+    two sources that happen to number records alike are not. Only rows whose id
+    collides are compared, so this costs nothing in the usual case.
+    """
+    out = np.zeros(len(frame), dtype=bool)
+    cand = (~dup & (pc.not_equal(scope, "").to_numpy(zero_copy_only=False))
+            & pc.is_in(ids, value_set=stored_ids).to_numpy(zero_copy_only=False))
+    if not cand.any():
+        return out
+    want = frame.loc[cand]
+    cols = ["incident_id", "category", "month", "_x", "_y"]
+    held = _scan(paths, ds.field("incident_id").isin(sorted(set(want["incident_id"]))),
+                 cols).select(cols).to_pandas()
+    same = _fingerprint(*(want[c] for c in cols)).isin(
+        set(_fingerprint(*(held[c] for c in cols)))).to_numpy()
+    out[np.flatnonzero(cand)[same]] = True
+    if same.any():
+        log.info("store: %d incidents have the id, category, month and place of incidents "
+                 "stored from another source; taken as the same incidents", int(same.sum()))
+    if (~same).any():
+        log.info("store: %d incidents share an id with another source's incidents but "
+                 "differ from them; stored as different incidents (ids are per source)",
+                 int((~same).sum()))
+    return out
+
+
 def _as_text(s: pd.Series) -> pd.Series:
     """Text column; missing stays missing (not the string "nan"); text columns as they are."""
     if pd.api.types.is_string_dtype(s) and not pd.api.types.is_object_dtype(s):
@@ -559,11 +649,18 @@ def _as_text(s: pd.Series) -> pd.Series:
         return s.astype("str").where(s.notna())
 
 
-def _stored_ids(paths: list[Path]) -> pa.Array:
+def _stored_keys(paths: list[Path]) -> tuple[pa.Array, pa.Array]:
+    """The stored ids and their de-duplication keys (``scope <US> id``)."""
     if not paths:
-        return pa.array([], pa.string())
-    t = ds.dataset([str(p) for p in paths], format="parquet").to_table(columns=["incident_id"])
-    return t.column("incident_id").combine_chunks().cast(pa.string())
+        return pa.array([], pa.string()), pa.array([], pa.string())
+    t = _scan(paths, None, ["incident_id", "source", "_scope"])
+    ids = t.column("incident_id").combine_chunks().cast(pa.string())
+    source = t.column("source").combine_chunks().cast(pa.string())
+    derived = _scopes(ids, source, None)  # files written before the _scope column
+    if "_scope" in t.column_names:
+        given = t.column("_scope").combine_chunks().cast(pa.string())
+        derived = pc.if_else(pc.is_null(given), derived, given)
+    return ids, pc.binary_join_element_wise(derived, ids, _SEP)
 
 
 def _scan(paths: list[Path], expr, columns: Iterable[str] | None) -> pa.Table | None:
@@ -573,8 +670,8 @@ def _scan(paths: list[Path], expr, columns: Iterable[str] | None) -> pa.Table | 
     schema = pa.unify_schemas([pq.read_schema(p) for p in paths],
                               promote_options="permissive")
     names = [n for n in schema.names if n != "geometry"]  # rebuilt from _x/_y: faster
-    if columns is not None:
-        wanted = set(columns) | set(_CANONICAL) | set(STORE_COLUMNS)
+    if columns is not None:  # only these (those the files have)
+        wanted = set(columns)
         names = [n for n in names if n in wanted]
     dset = ds.dataset([str(p) for p in paths], schema=schema, format="parquet")
     return dset.to_table(columns=names, filter=expr)

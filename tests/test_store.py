@@ -96,8 +96,7 @@ def test_reappend_adds_nothing_and_logs(tmp_path, harrow_ids):
 def test_append_file_records_sha_and_rejects(tmp_path, harrow):
     # a small police.uk-style file with one unplaceable row
     src = tmp_path / "2022-01-metropolitan-street.csv"
-    rows = ["Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,"
-            "LSOA code,LSOA name,Crime type,Last outcome category,Context",
+    rows = [_POLICE_HEAD,
             "a1,2022-01,Met,Met,-0.3351,51.5802,On or near X,E01,H 001,Burglary,,",
             "a2,2022-01,Met,Met,-0.3352,51.5803,On or near Y,E01,H 001,Drugs,,",
             "a3,2022-01,Met,Met,,,No location,,,Robbery,,",
@@ -288,3 +287,81 @@ def test_source_columns_kept_as_text_even_clashing_names(tmp_path, harrow_ids):
     want = inc.sort_values("incident_id", ignore_index=True)
     assert (got["period_src"] == "Q1").all()  # 'period' is the folder key
     assert got["score"].astype(float).tolist() == want["score"].tolist()
+
+
+def _council_csv(path, seed: int, n: int = 200) -> None:
+    """A council export numbering its own records 1..n (a different place per council)."""
+    rng = np.random.default_rng(seed)
+    pd.DataFrame({
+        "reference": np.arange(1, n + 1),
+        "type": rng.choice(["Fly-tipping", "Graffiti", "Abandoned vehicle"], n),
+        "easting": rng.uniform(512_000, 518_000, n).round(),
+        "northing": rng.uniform(186_000, 191_000, n).round(),
+        "date": pd.Timestamp("2022-03-01") + pd.to_timedelta(rng.integers(0, 60, n), "D"),
+    }).to_csv(path, index=False)
+
+
+def test_source_ids_are_unique_per_source_not_across_sources(tmp_path):
+    a, b = tmp_path / "council_a.csv", tmp_path / "council_b.csv"
+    _council_csv(a, 1)
+    _council_csv(b, 2)
+    st = IncidentStore(tmp_path / "s")
+    assert st.append(str(a)).n_new == 200
+    rec = st.append(str(b))  # same reference numbers 1..200, other incidents: all kept
+    assert (rec.n_new, rec.n_duplicate) == (200, 0)
+    assert len(st) == 400
+    for f in (a, b):  # reloading either adds nothing
+        again = st.append(str(f))
+        assert (again.n_new, again.n_duplicate) == (0, 200)
+    # a copy of one export under another name: same ids, same content, the same incidents
+    copy = tmp_path / "council_a (1).csv"
+    copy.write_bytes(a.read_bytes())
+    assert st.append(str(copy)).n_new == 0
+    # an explicit scope: a later export of council a under a new name, one record edited
+    st2 = IncidentStore(tmp_path / "s2")
+    st2.append(str(a), id_scope="council-a")
+    edited = pd.read_csv(a)
+    edited.loc[0, "type"] = "Graffiti" if edited.loc[0, "type"] != "Graffiti" else "Fly-tipping"
+    week2 = tmp_path / "council_a_week2.csv"
+    edited.to_csv(week2, index=False)
+    assert st2.append(str(week2)).n_new == 1  # default scope: the edited one is new
+    st3 = IncidentStore(tmp_path / "s3")
+    st3.append(str(a), id_scope="council-a")
+    assert st3.append(str(week2), id_scope="council-a").n_new == 0
+    assert len(st) == 400 and st.read()["incident_id"].nunique() == 200
+
+
+_POLICE_HEAD = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,"
+                "LSOA code,LSOA name,Crime type,Last outcome category,Context")
+
+
+def test_police_uk_ids_are_global_across_files(tmp_path):
+    a = tmp_path / "2022-01-metropolitan-street.csv"
+    a.write_text(_POLICE_HEAD + "\n"
+                 "c1,2022-01,Met,Met,-0.3351,51.5802,On or near X,E01,H 001,Burglary,,\n"
+                 "c2,2022-01,Met,Met,-0.3352,51.5803,On or near Y,E01,H 001,Drugs,,\n")
+    # a later file (another name) repeating c1 with a re-snapped point: still c1
+    b = tmp_path / "2022-01-metropolitan-street-revised.csv"
+    b.write_text(_POLICE_HEAD + "\n"
+                 "c1,2022-01,Met,Met,-0.3301,51.5812,On or near Z,E01,H 001,Burglary,,\n"
+                 "c3,2022-01,Met,Met,-0.3352,51.5803,On or near Y,E01,H 001,Robbery,,\n")
+    st = IncidentStore(tmp_path / "s")
+    assert st.append(str(a)).n_new == 2
+    rec = st.append(str(b))
+    assert (rec.n_new, rec.n_duplicate) == (1, 1)
+    assert sorted(st.read()["incident_id"]) == ["c1", "c2", "c3"]
+    assert st.append(str(a)).n_new == 0
+
+
+def test_tz_aware_times_stored_as_london_local(tmp_path, harrow_ids):
+    inc = harrow_ids.iloc[:20].copy()
+    local = pd.Timestamp("2022-07-01 00:30")  # BST: 23:30 UTC the day before
+    inc["occurred_at"] = pd.Series(local, index=inc.index).dt.tz_localize(
+        "Europe/London").dt.tz_convert("UTC")
+    inc["month"] = pd.NaT
+    inc = inc.drop(columns="month")
+    st = IncidentStore(tmp_path / "s")
+    assert st.append(inc).n_new == 20
+    got = st.read()
+    assert (got["occurred_at"] == local).all()  # naive London time, as the reader gives
+    assert (got["month"] == pd.Timestamp("2022-07-01")).all()  # not June (the UTC date)
