@@ -244,6 +244,7 @@ class IncidentStore:
         bbox: tuple[float, float, float, float] | None = None,
         wards: Any = None,
         columns: Iterable[str] | None = None,
+        bbox_crs: Any = None,
     ) -> gpd.GeoDataFrame:
         """Incidents matching every filter given, reading only the files that can hold them.
 
@@ -255,17 +256,25 @@ class IncidentStore:
         ----------
         period : str, Timestamp or (start, end), optional
             Whole months: ``"2022"``, ``"2022-03"`` or a pair of months/dates, both
-            months included (``("2022-01", "2022-06")``). police.uk gives months only,
-            so the store partitions and filters by ``month``.
+            months included (``("2022-01", "2022-06")``; start after end is an
+            error). police.uk gives months only, so the store partitions and filters
+            by ``month``.
         categories : str or list of str, optional
-            Category vocabulary values (``"burglary"``, ``["asb", "drugs"]``).
+            Category vocabulary values (``"burglary"``, ``["asb", "drugs"]``, see
+            :data:`hotspots.io.CATEGORIES`); source wordings the vocabulary knows are
+            mapped (``"Burglary"``, ``"Anti-social behaviour"``), others are an error.
         bbox : (xmin, ymin, xmax, ymax), optional
-            BNG metres; points on the edge are included.
+            BNG metres (EPSG:27700) unless `bbox_crs` says otherwise; points on the
+            edge are included. A box that looks like longitude/latitude degrees
+            without `bbox_crs` is an error.
         wards : GeoDataFrame, geometry, or list of ward names/codes, optional
             Keep incidents inside these wards (names/codes are looked up in
             ``hs.wards(year=2022)``); the wards' bounding box prunes files first.
         columns : list of str, optional
             Source columns to return beyond the canonical ones (default: all).
+        bbox_crs : CRS, optional
+            The CRS `bbox` is in, e.g. ``"EPSG:4326"`` for (lon_min, lat_min, lon_max,
+            lat_max); converted to the BNG box that covers it.
 
         Returns
         -------
@@ -275,10 +284,9 @@ class IncidentStore:
         """
         m = self._manifest()
         lo, hi = _month_range(period)
-        cats = None if categories is None else (
-            {categories} if isinstance(categories, str) else set(categories))
+        cats = _check_categories(categories)
         area = _ward_geometry(wards)
-        box = _check_bbox(bbox)
+        box = _check_bbox(bbox, bbox_crs)
         if area is not None:
             abox = shapely.bounds(area)
             box = abox if box is None else (max(box[0], abox[0]), max(box[1], abox[1]),
@@ -699,6 +707,8 @@ def _month_range(period: Any) -> tuple[str, str]:
             raise BadInputError(f"period must be one month/year or a (start, end) pair, "
                                 f"got {period!r}")
         a, b = (_month_range(p) for p in period)
+        if a[0] > b[1]:
+            raise BadInputError(f"period starts after it ends: {period!r}; give (start, end)")
         return a[0], b[1]
     text = str(period).strip()
     try:
@@ -711,7 +721,26 @@ def _month_range(period: Any) -> tuple[str, str]:
     return str(p), str(p)
 
 
-def _check_bbox(bbox: Any) -> tuple[float, float, float, float] | None:
+def _check_categories(categories: str | Iterable[str] | None) -> set[str] | None:
+    """Vocabulary values for a categories argument; source wordings mapped, else an error."""
+    if categories is None:
+        return None
+    from .io import CATEGORIES, categorise, unrecognised_categories
+
+    values = [categories] if isinstance(categories, str) else list(categories)
+    out = set()
+    for v in values:
+        if v in CATEGORIES:
+            out.add(v)
+        elif isinstance(v, str) and unrecognised_categories([v]).empty:
+            out.add(categorise([v]).iloc[0])  # a wording the table knows: "Burglary"
+        else:
+            raise BadInputError(f"category {v!r} is not in the vocabulary: "
+                                f"{', '.join(CATEGORIES)}")
+    return out
+
+
+def _check_bbox(bbox: Any, crs: Any = None) -> tuple[float, float, float, float] | None:
     if bbox is None:
         return None
     try:
@@ -720,6 +749,19 @@ def _check_bbox(bbox: Any) -> tuple[float, float, float, float] | None:
         b = ()
     if len(b) != 4 or b[0] > b[2] or b[1] > b[3]:
         raise BadInputError(f"bbox must be (xmin, ymin, xmax, ymax) in BNG metres, got {bbox!r}")
+    if crs is not None:
+        from pyproj import CRS, Transformer
+        from pyproj.exceptions import CRSError
+
+        try:
+            t = Transformer.from_crs(CRS.from_user_input(crs), BNG, always_xy=True)
+        except CRSError as exc:
+            raise BadInputError(f"bbox_crs {crs!r} is not a CRS: {exc}") from None
+        return tuple(float(v) for v in t.transform_bounds(*b))  # type: ignore[return-value]
+    if all(abs(v) <= 180 for v in b):
+        raise BadInputError(f"bbox {bbox!r} looks like longitude/latitude degrees; it must be "
+                            "EPSG:27700 metres (e.g. (514000, 187000, 516000, 189500)), or "
+                            "pass bbox_crs='EPSG:4326'")
     return b  # type: ignore[return-value]
 
 

@@ -365,3 +365,24 @@ def test_tz_aware_times_stored_as_london_local(tmp_path, harrow_ids):
     got = st.read()
     assert (got["occurred_at"] == local).all()  # naive London time, as the reader gives
     assert (got["month"] == pd.Timestamp("2022-07-01")).all()  # not June (the UTC date)
+
+
+def test_query_says_when_nothing_can_match(full_store, harrow_ids):
+    # a source wording the vocabulary knows is mapped; an unknown one names the vocabulary
+    _same(full_store.query(categories="Burglary"), full_store.query(categories="burglary"))
+    with pytest.raises(hs.BadInputError, match="vocabulary.*burglary"):
+        full_store.query(categories=["burglary", "Burglaries of the moon"])
+    with pytest.raises(hs.BadInputError, match="starts after it ends"):
+        full_store.query(period=("2022-05", "2022-01"))
+    with pytest.raises(hs.BadInputError, match="EPSG:27700 metres"):
+        full_store.query(bbox=(-0.35, 51.57, -0.30, 51.60))
+    # degrees are fine when said so: the same rows as the BNG box that covers them
+    deg = (-0.35, 51.57, -0.30, 51.60)
+    got = full_store.query(bbox=deg, bbox_crs="EPSG:4326")
+    wgs = harrow_ids.to_crs(4326)
+    want = harrow_ids[(wgs.geometry.x.between(deg[0], deg[2])
+                       & wgs.geometry.y.between(deg[1], deg[3])).to_numpy()]
+    assert len(want) > 0 and set(want["incident_id"]) <= set(got["incident_id"])
+    box = store_mod._check_bbox(deg, "EPSG:4326")
+    x, y = got.geometry.x, got.geometry.y
+    assert (x.between(box[0], box[2]) & y.between(box[1], box[3])).all()
