@@ -46,12 +46,16 @@ DEFAULT_HDBSCAN_MAX = 300_000  # raw points; HDBSCAN cannot use weights (see hdb
 
 def point_xy(gdf: gpd.GeoDataFrame, name: str = "incidents") -> np.ndarray:
     """(n, 2) float array of point coordinates in metres; raises on missing points."""
-    geom = gdf.geometry
-    if len(geom) and (geom.is_empty.any() or geom.isna().any()):
+    geoms = np.asarray(gdf.geometry.values)  # shapely objects, None where missing
+    kinds = shapely.get_type_id(geoms)  # one vectorised pass: -1 missing, 0 point
+    if (kinds == -1).any():
         raise BadInputError(f"{name} has rows without a location; drop them first")
-    if len(geom) and not (shapely.get_type_id(geom.values) == 0).all():  # no per-row strings
+    if (kinds != 0).any():
         raise BadInputError(f"{name} must hold points (one incident per row)")
-    return np.column_stack([geom.x.to_numpy(float), geom.y.to_numpy(float)])
+    xy = shapely.get_coordinates(geoms)  # empty points give no coordinates at all
+    if len(xy) != len(geoms):
+        raise BadInputError(f"{name} has rows without a location; drop them first")
+    return xy.astype(float, copy=False)
 
 
 def collapse(xy: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -158,11 +162,16 @@ def renumber(labels: np.ndarray, xy: np.ndarray, size: np.ndarray) -> np.ndarray
     m = labels >= 0
     if not m.any():
         return out
-    df = pd.DataFrame({"lab": labels[m], "x": xy[m, 0], "y": xy[m, 1], "s": size[m]})
-    g = df.groupby("lab").agg(s=("s", "sum"), x=("x", "min"), y=("y", "min"))
-    g = g.sort_values(["s", "x", "y"], ascending=[False, True, True], kind="mergesort")
-    new = pd.Series(np.arange(len(g)), index=g.index)
-    out[m] = new.reindex(labels[m]).to_numpy()
+    # numpy, not a pandas groupby: split_cluster calls this hundreds of times
+    old, inv = np.unique(labels[m], return_inverse=True)
+    k = len(old)
+    total = np.bincount(inv, weights=np.asarray(size, float)[m], minlength=k)
+    xmin, ymin = np.full(k, np.inf), np.full(k, np.inf)
+    np.minimum.at(xmin, inv, xy[m, 0])
+    np.minimum.at(ymin, inv, xy[m, 1])
+    rank = np.empty(k, np.int64)
+    rank[np.lexsort((ymin, xmin, -total))] = np.arange(k)  # size desc, then x, then y
+    out[m] = rank[inv]
     return out
 
 
