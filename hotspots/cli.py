@@ -222,25 +222,76 @@ def _read_with_report(files: list[str], quiet: bool):
         return read_incidents(files if len(files) > 1 else files[0], with_report=True)
 
 
+#: metres: points this close outside a ward's generalised edge go to the nearest ward
+#: (counts, rank --borough and validate all use it; docs/methods.md)
+WARD_TOLERANCE_M = 25.0
+#: dates before this, or after today, are reported by validate as implausible
+_FIRST_PLAUSIBLE = "2000-01-01"
+
+
+def _dates_summary(inc) -> dict[str, Any]:
+    """Date range as the reader found it: month-only, day-only or day and time of day;
+    how many rows have no date, and how many have an implausible one (with an example)."""
+    import pandas as pd
+
+    from ._errors import BadInputError
+    from ._time import incident_times, month_only
+
+    try:
+        t = incident_times(inc) if len(inc) else pd.Series(dtype="datetime64[ns]")
+    except BadInputError:  # neither occurred_at nor month: an undated file
+        t = pd.Series(pd.NaT, index=inc.index, dtype="datetime64[ns]")
+    dated = t.dropna()
+    out: dict[str, Any] = {"first": None, "last": None, "month_only": False,
+                           "n_undated": int(len(t) - len(dated)), "n_implausible": 0,
+                           "implausible_example": None}
+    if dated.empty:
+        return out
+    monthly = month_only(inc)
+    timed = bool((dated != dated.dt.normalize()).any())  # all midnight: days only
+    fmt = "%Y-%m" if monthly else "%Y-%m-%d %H:%M" if timed else "%Y-%m-%d"
+    today = pd.Timestamp.now().normalize() + pd.Timedelta(days=1)
+    odd = dated[(dated < pd.Timestamp(_FIRST_PLAUSIBLE)) | (dated >= today)]
+    example = None
+    if len(odd):
+        ident = inc.loc[odd.index[0], "incident_id"] if "incident_id" in inc.columns else None
+        example = f"{odd.iloc[0]:{fmt}}" + (f" (incident {ident})" if ident else "")
+    out.update(first=f"{dated.min():{fmt}}", last=f"{dated.max():{fmt}}",
+               month_only=bool(monthly), n_implausible=int(len(odd)),
+               implausible_example=example)
+    return out
+
+
+def _synthetic_summary(inc) -> dict[str, Any]:
+    """How many rows are SYNTHETIC (``source == "synthetic"`` or a true ``synthetic``
+    column) and the file's ``note`` about them, if any."""
+    import pandas as pd
+
+    flag = pd.Series(False, index=inc.index)
+    if "source" in inc.columns:
+        flag |= inc["source"].astype(str).str.strip().str.lower().eq("synthetic")
+    if "synthetic" in inc.columns:
+        flag |= inc["synthetic"].astype(str).str.strip().str.lower().isin(("true", "1", "yes"))
+    note = None
+    if flag.any() and "note" in inc.columns:
+        notes = inc.loc[flag, "note"].dropna().astype(str)
+        note = notes.mode().iloc[0] if len(notes) else None
+    return {"synthetic": bool(flag.any()), "n_synthetic": int(flag.sum()),
+            "synthetic_note": note}
+
+
 def _read_summary(inc, report, wards, n_rejects: int) -> dict[str, Any]:
     """What the reader made of the input, as plain values (for text and JSON)."""
-    from ._time import incident_times, month_only
     from .io import unrecognised_categories
     from .join import assign_wards
 
-    monthly = month_only(inc) if len(inc) else True
-    t = incident_times(inc) if len(inc) else None
-    fmt = "%Y-%m" if monthly else "%Y-%m-%d %H:%M"
-    dates = {"first": None, "last": None, "month_only": bool(monthly), "n_undated": 0}
-    if t is not None and t.notna().any():
-        dates.update(first=f"{t.min():{fmt}}", last=f"{t.max():{fmt}}",
-                     n_undated=int(t.isna().sum()))
     extent = None
     places: dict[str, Any] = {}
     if len(inc):
         extent = {"bng": [round(v) for v in inc.total_bounds],
                   "wgs84": [round(v, 5) for v in inc.to_crs(4326).total_bounds]}
-        joined = assign_wards(inc, wards)  # as the file has them: no near-miss rescue
+        # the same near-edge rescue as `hotspots counts`, so the two agree
+        joined = assign_wards(inc, wards, tolerance=WARD_TOLERANCE_M)
         places = {"wards_touched": int(joined["ward_code"].nunique()),
                   "outside_london_wards": int(joined["ward_code"].isna().sum()),
                   "boroughs": joined["borough_name"].value_counts().to_dict()}
@@ -252,7 +303,7 @@ def _read_summary(inc, report, wards, n_rejects: int) -> dict[str, Any]:
         "rejected_by_reason": report.reason_counts().to_dict(),
         "fixed_by_fix": report.fixed["fix"].value_counts().to_dict() if report.n_fixed else {},
         "rejects": rejects.head(n_rejects),
-        "dates": dates,
+        "dates": _dates_summary(inc), **_synthetic_summary(inc),
         "categories": inc["category"].value_counts().to_dict() if len(inc) else {},
         # the source's own wording is kept in `subcategory`; only rows counted as 'other'
         # (a file whose category column is already canonical keeps free text there)
@@ -275,10 +326,19 @@ def _print_summary(s: dict[str, Any]) -> None:
     ]
     lines += [f"  rejected, {r}: {n:,}" for r, n in s["rejected_by_reason"].items()]
     lines += [f"  fixed, {r}: {n:,}" for r, n in s["fixed_by_fix"].items()]
+    if s["synthetic"]:
+        lines.insert(0, f"SYNTHETIC: {s['n_synthetic']:,} of {s['rows_kept']:,} rows are "
+                     "generated, not real reports" + (f" ({s['synthetic_note']})"
+                                                      if s["synthetic_note"] else ""))
     if d["first"]:
         lines.append(f"dates: {d['first']} to {d['last']}"
                      + (" (month only: no day or time of day)" if d["month_only"] else "")
                      + (f"; {d['n_undated']:,} undated" if d["n_undated"] else ""))
+    else:
+        lines.append("dates: none (no date column found, or no row has a readable date)")
+    if d["n_implausible"]:
+        lines.append(f"  implausible dates (before {_FIRST_PLAUSIBLE[:4]} or after today): "
+                     f"{d['n_implausible']:,}, e.g. {d['implausible_example']}")
     if s["extent"]:
         b, g = s["extent"]["bng"], s["extent"]["wgs84"]
         lines.append(f"extent: E {b[0]:,}-{b[2]:,}, N {b[1]:,}-{b[3]:,} (BNG m); "
@@ -370,7 +430,8 @@ def counts_cmd(
     freq: str = typer.Option("total", help="'total' (one row per ward), or MS months, "
                              "W-MON weeks, QS quarters, YS years."),
     by_category: bool = typer.Option(False, "--by-category", help="A row per category too."),
-    tolerance: float = typer.Option(25, help="Metres: points this close outside a ward's "
+    tolerance: float = typer.Option(WARD_TOLERANCE_M, help="Metres: points this close "
+                                    "outside a ward's "
                                     "generalised edge go to the nearest ward."),
     out: Path | None = typer.Option(None, help="Write the whole table to this CSV."),
     top: int = typer.Option(20, help="Rows to print (busiest first)."),
@@ -399,7 +460,8 @@ def counts_cmd(
         if not quiet:
             console.print(f"[yellow]note:[/] {msg.message}", highlight=False)
     if out is not None:
-        atomic_write_csv(table, out)
+        pop = ("ward_population",) if "rate_per_1000" in table.columns else ()
+        atomic_write_csv(table, out, source=_source_of(source, inc, *_wards_key(year), *pop))
     busiest = table.sort_values("count", ascending=False, kind="stable")
     if json_out:
         _print_json({"source": source, "borough": borough, "freq": table.attrs.get("freq"),
@@ -452,7 +514,7 @@ def rank_cmd(
 
     Example: hotspots rank harrow_crime_2022 --borough Harrow --out out/harrow_top20
     """
-    from ._atomic import atomic_path, atomic_write_csv
+    from ._atomic import atomic_write_csv, atomic_write_geojson
     from .rank import top_areas
 
     cats = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
@@ -473,9 +535,10 @@ def rank_cmd(
                               wards=w, network=G, quiet=quiet)
     stem = out.with_suffix("") if out.suffix.lower() in (".csv", ".geojson") else out
     csv, geojson = stem.with_name(stem.name + ".csv"), stem.with_name(stem.name + ".geojson")
-    atomic_write_csv(areas.drop(columns="geometry"), csv)
-    with atomic_path(geojson) as tmp:
-        areas.to_crs(4326).to_file(tmp, driver="GeoJSON")
+    credit = _source_of(source, inc, *(_wards_key(year) if borough else ()),
+                        *_network_key(network))
+    atomic_write_csv(areas.drop(columns="geometry"), csv, source=credit)
+    atomic_write_geojson(areas, geojson, source=credit)
     cols = [c for c in _AREA_COLUMNS if c in areas.columns]
     if json_out:
         _print_json({"source": source, "method": method, "csv": str(csv),
@@ -802,13 +865,15 @@ def focus_week_cmd(
     for w in caught:
         console.print(f"[yellow]warning:[/] {w.message}", highlight=False)
     d = out / f"focus-week-{fw.iso_week}"
-    atomic_write_csv(fw.ranking, d / "ranking.csv")
+    credit = _source_of(incidents or [], inc, *_wards_key(year), *_network_key(network))
+    atomic_write_csv(fw.ranking, d / "ranking.csv", source=credit)
     menus = [m.assign(ward=w) for w, m in fw.menu.items()]
     atomic_write_csv(pd.concat(menus, ignore_index=True) if menus else
-                     pd.DataFrame(columns=["ward", "priority", "action"]), d / "menu.csv")
+                     pd.DataFrame(columns=["ward", "priority", "action"]), d / "menu.csv",
+                     source=credit)
     areas = [a.drop(columns="geometry").assign(focus_ward=w) for w, a in fw.areas.items()]
     if areas:
-        atomic_write_csv(pd.concat(areas, ignore_index=True), d / "areas.csv")
+        atomic_write_csv(pd.concat(areas, ignore_index=True), d / "areas.csv", source=credit)
     maps = {}
     for w in fw.chosen:
         m = hs.focus_ward_map(fw.incidents, wards, w, areas=fw.areas.get(w),
@@ -819,7 +884,7 @@ def focus_week_cmd(
         review = actions_review(actions, fw.week, ward=None)
     paths = write_focus_pack(fw, d, review=review, map_files=maps, borough=borough)
     if history is not None and record and fw.chosen:
-        fw.append_history(history)
+        fw.append_history(history, source=credit)
         console.print(f"history: appended {len(fw.chosen)} row(s) to {history}")
     for n in fw.notes:
         console.print(f"note: {n}", highlight=False)
@@ -877,14 +942,15 @@ def flytip_top20_cmd(
     for a in areas.itertuples():
         plans[a.rank] = hs.action_menu(pts[pts.within(a.geometry)], acts)
     d = out / "flytip-top20"
-    atomic_write_csv(areas.drop(columns="geometry"), d / "areas.csv")
+    credit = _source_of(incidents or [], ft, *_wards_key(year), *_network_key(network))
+    atomic_write_csv(areas.drop(columns="geometry"), d / "areas.csv", source=credit)
     t = incident_times(ft)
     span = (f"{pd.Timestamp(start):%d %b %Y} to {pd.Timestamp(end or start):%d %b %Y}"
             if start else f"{t.min():%d %b %Y} to {t.max():%d %b %Y}")
     table, md, html_text = action_plan_sheets(
         areas, plans, title=f"{borough}: top {len(areas)} fly-tip areas, {span} — action plans",
         incidents=ft, synthetic=synthetic or "synthetic" in set(ft.get("source", [])))
-    atomic_write_csv(table, d / "action-plans.csv")
+    atomic_write_csv(table, d / "action-plans.csv", source=credit)
     write_pack(d, "action-plans", md, html_text)
     m = hs.hotspot_map(ft, areas=areas, wards=wards, title=f"{borough}: top fly-tip areas",
                        offline=offline)
@@ -955,15 +1021,11 @@ def patrol(
                                     areas=areas)
         plan = hs.plan_patrol(G, targets, start=start, end=end, max_minutes=minutes,
                               walk_kmh=walk_kmh, start_time=start_time)
-    plan.to_geojson(out / "route.geojson")
-    plan.to_gpx(out / "route.gpx")
     # credit the data actually used: the incidents' source, OSM only with a network
-    reg = datasets.registry()
-    keys = [incidents if incidents in reg else "city_of_london_2019", "tfl_stations"]
-    if G is not None:
-        keys.append(network if network in reg else "osm_city_of_london")
-    write_pack(out, "briefing", *patrol_briefing(plan, area_name=area_name,
-                                                 attribution=datasets.attribution(*keys)))
+    credit = _source_of(incidents, inc, "tfl_stations", *_network_key(network if G else None))
+    plan.to_geojson(out / "route.geojson", source=credit)
+    plan.to_gpx(out / "route.gpx", source=credit)
+    write_pack(out, "briefing", *patrol_briefing(plan, area_name=area_name, attribution=credit))
     try:
         from .maps import patrol_map, save_map
     except ImportError:
@@ -1002,6 +1064,23 @@ def _read_source(source: str):
     return read_incidents(src)
 
 
+def _wards_key(year: int) -> tuple[str, ...]:
+    """The registry key of the `year` ward boundaries, for crediting them."""
+    from . import datasets
+
+    return tuple(k for k in (f"wards_{year}",) if k in datasets.registry())
+
+
+def _network_key(network: str | None) -> tuple[str, ...]:
+    """The registry key crediting a street network: every OSM extract carries the same
+    OpenStreetMap (ODbL) line, so a file of the user's credits as the shipped one."""
+    from . import datasets
+
+    if not network:
+        return ()
+    return (datasets.key_of(network) or "osm_city_of_london",)
+
+
 def _source_of(source: Any, inc: Any = None, *keys: str) -> str:
     """The ``source`` text of an output made from `source` (key or file) plus `keys`.
 
@@ -1027,17 +1106,18 @@ def _source_of(source: Any, inc: Any = None, *keys: str) -> str:
     return text
 
 
-def _write_layer(gdf, out: Path, name: str, title: str) -> None:
-    """`name`.geojson (WGS84), `name`.csv (no geometry), `name`.png and `name`.html (map)."""
+def _write_layer(gdf, out: Path, name: str, title: str, source: str) -> None:
+    """`name`.geojson (WGS84), `name`.csv (no geometry), `name`.png and `name`.html (map);
+    the tables carry `source` (data and licences)."""
     import matplotlib
 
     matplotlib.use("Agg")
-    from ._atomic import atomic_path, atomic_write_csv, atomic_write_text
+    from ._atomic import atomic_path, atomic_write_csv, atomic_write_geojson
     from .maps import hotspot_map, save_map
     from .plots import plot_change
 
-    atomic_write_text(out / f"{name}.geojson", gdf.to_crs(4326).to_json(drop_id=True))
-    atomic_write_csv(gdf.drop(columns="geometry"), out / f"{name}.csv", index=False)
+    atomic_write_geojson(gdf, out / f"{name}.geojson", source=source)
+    atomic_write_csv(gdf.drop(columns="geometry"), out / f"{name}.csv", source=source)
     fig = plot_change(gdf, title=title)
     with atomic_path(out / f"{name}.png") as tmp:
         fig.savefig(tmp, dpi=150, format="png")
@@ -1074,8 +1154,10 @@ def change_cmd(
 
     units = wards(borough) if (borough and by == "ward") else by
     with _steps() as step, step(f"counting change in {source}"):
-        res = hotspot_change(_read_source(source), split=split, cell_size=cell_size, by=units)
-    _write_layer(res, out, "change", f"Change from {res.attrs['split']}")
+        inc = _read_source(source)
+        res = hotspot_change(inc, split=split, cell_size=cell_size, by=units)
+    credit = _source_of(source, inc, *(_wards_key(2022) if by == "ward" else ()))
+    _write_layer(res, out, "change", f"Change from {res.attrs['split']}", credit)
 
 
 @app.command("classify")
@@ -1102,7 +1184,7 @@ def classify_cmd(
     with _steps() as step, step("Gi* per period and labels"):
         res = classify_hotspots(inc, period=period, cell_size=cell_size, scheme=scheme)
     _write_layer(res, out, "classify", f"Hot spot patterns ({scheme}, {res.attrs['n_periods']} "
-                 f"periods from {res.attrs['first_period']})")
+                 f"periods from {res.attrs['first_period']})", _source_of(source, inc))
 
 
 # --- commands: change (section owned by the change work; add commands above this line)
@@ -1137,14 +1219,6 @@ def demo(
                   f"(see {out / 'README.md'})", highlight=False)
 
 
-def _synthetic_flytips() -> str:
-    """Where the demo's synthetic fly-tips come from, said wherever they appear."""
-    from .synthetic import FLY_TIP_NOTE
-
-    return ("SYNTHETIC fly-tip points from the project's seeded generator, "
-            + FLY_TIP_NOTE.removeprefix("synthetic; "))
-
-
 #: Data behind each kind of demo output (registry keys; "SYNTHETIC" for generated points).
 _CRIME = ("harrow_crime_2022", "wards_2022")
 _TIPS = ("SYNTHETIC", "fixmystreet_flytips", "wards_2022")
@@ -1157,7 +1231,7 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
     import hotspots as hs
 
     from . import datasets
-    from ._atomic import atomic_path, atomic_write_csv, atomic_write_text
+    from ._atomic import atomic_path, atomic_write_csv, atomic_write_geojson
 
     harrow = out / "harrow"
     state: dict[str, Any] = {}
@@ -1167,9 +1241,10 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
         wards = hs.wards("Harrow", 2022)
         state["wards"] = wards
         state["crime"] = hs.assign_wards(inc, wards, tolerance=25)
-        report.to_csv(harrow / "crime_rejects.csv")
+        report.to_csv(harrow / "crime_rejects.csv", source=datasets.source_text(_CRIME[0]))
         counts = hs.ward_counts(state["crime"], freq="MS", wards=wards)
-        atomic_write_csv(counts, harrow / "crime_ward_counts_monthly.csv")
+        atomic_write_csv(counts, harrow / "crime_ward_counts_monthly.csv",
+                         source=datasets.source_text(*_CRIME, "ward_population"))
         return [
             ("police.uk 2022 rows rejected on reading, with reasons", harrow / "crime_rejects.csv",
              ("harrow_crime_2022",)),
@@ -1182,8 +1257,8 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
         tips = hs.assign_wards(tips, state["wards"], tolerance=25)
         state["flytips"] = tips
         counts = hs.ward_counts(tips, freq="W-MON", wards=state["wards"])
-        counts["data"] = _synthetic_flytips()
-        atomic_write_csv(counts, harrow / "flytips_ward_counts_weekly_SYNTHETIC.csv")
+        atomic_write_csv(counts, harrow / "flytips_ward_counts_weekly_SYNTHETIC.csv",
+                         source=datasets.source_text(*_TIPS, "ward_population"))
         return [("weekly SYNTHETIC fly-tip counts per ward",
                  harrow / "flytips_ward_counts_weekly_SYNTHETIC.csv", (*_TIPS, "ward_population"))]
 
@@ -1201,11 +1276,10 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
         grid = hs.kde(rv, clip=wards)
         areas = hs.top_areas(rv, n=20, wards=wards)
         gi = hs.gistar(rv)
-        areas["source"] = datasets.attribution(*_CRIME, "tfl_stations")
+        credit = datasets.source_text(*_CRIME, "tfl_stations")
         stem = harrow / "robbery_violence_top20_areas"
-        atomic_write_csv(areas.drop(columns="geometry"), stem.with_suffix(".csv"))
-        with atomic_path(stem.with_suffix(".geojson")) as tmp:
-            areas.to_crs(4326).to_file(tmp, driver="GeoJSON")
+        atomic_write_csv(areas.drop(columns="geometry"), stem.with_suffix(".csv"), source=credit)
+        atomic_write_geojson(areas, stem.with_suffix(".geojson"), source=credit)
         title = "Harrow robbery and violence 2022: top twenty areas"
         m = hs.hotspot_map(rv, areas=areas, wards=wards, grid=grid, gistar=gi, title=title,
                            offline=offline)
@@ -1241,7 +1315,7 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
             ascending=False, method="min")
         table["source"] = (f"reports: {real.attrs.get('source', 'FixMyStreet')} "
                            f"({real.attrs.get('note', 'reporting, not incidence')}); "
-                           f"synthetic_*: {_synthetic_flytips()}")
+                           f"synthetic_*: {datasets.source_text(datasets.SYNTHETIC)}")
         path = harrow / "flytips_fixmystreet_ward_reports.csv"
         atomic_write_csv(table, path)
         return [("real FixMyStreet fly-tip reports per ward (2007-2020) beside the SYNTHETIC "
@@ -1258,7 +1332,8 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
         burglary = hs.assign_wards(burglary, hs.wards("Barnet", 2022), tolerance=25)
         table = hs.trend_table(burglary, by="ward", freq="MS", population=True)
         path = out / "change" / "barnet_burglary_ward_trends_2021-2023.csv"
-        atomic_write_csv(table, path)
+        atomic_write_csv(table, path, source=datasets.source_text(
+            "barnet_burglary", "wards_2022", "ward_population"))
         return [("Barnet burglary per ward and month: change on last month and last year, "
                  "per 1,000", path, ("barnet_burglary", "wards_2022", "ward_population"))]
 
@@ -1268,8 +1343,9 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
     def focus_step() -> list:
         # the sample history (weeks W03-W05) is copied, since the command appends to it
         history = out / "focus_history.csv"
-        atomic_write_text(history, _sample("harrow_focus_history_2022_synthetic.csv")
-                          .read_text(encoding="utf-8"))
+        past = pd.read_csv(_sample("harrow_focus_history_2022_synthetic.csv"), dtype=str,
+                           keep_default_na=False)
+        atomic_write_csv(past, history, source=datasets.source_text(*_TIPS))
         return run_command(focus_dir, "focus week pack", (*_TIPS, "ward_population"),
                            "focus-week", "--borough", "Harrow",
                            "--week", "2022-02-07", "--teams", "--history", str(history),
@@ -1329,8 +1405,7 @@ def _demo_rates(crime: Any, tips: Any, wards: Any) -> Any:
                 ("violence and sexual offences", crime[crime["category"] == "violence_sexual"],
                  police),
                 ("burglary", crime[crime["category"] == "burglary"], police),
-                ("fly-tips (SYNTHETIC)", tips, _synthetic_flytips() + ". "
-                 + datasets.attribution("fixmystreet_flytips"))]
+                ("fly-tips (SYNTHETIC)", tips, datasets.source_text(datasets.SYNTHETIC))]
     frames = []
     for measure, sub, source in measures:
         c = hs.ward_counts(sub, freq=None, by=None, wards=wards, population=pop)
@@ -1405,21 +1480,43 @@ def store_add(
     rejects: Path | None = typer.Option(
         None, help="Also write each file's rejected rows to this folder (CSV per file)."
     ),
+    bounds: str = typer.Option(
+        "london", help="Study area: 'london' rejects points outside Greater London; "
+        "'none' keeps every placeable point (other forces' files)."
+    ),
+    no_bounds: bool = typer.Option(False, "--no-bounds", help="Same as --bounds none."),
+    year: int | None = typer.Option(
+        None, help="Year for files that give months as numbers 1-12 (default: from the name)."
+    ),
+    id_scope: str | None = typer.Option(
+        None, help="Where these files' own ids are unique (e.g. one council system's "
+        "weekly exports); default each file's source. police.uk ids are always global."
+    ),
 ) -> None:
     """Add incident files to the store, skipping incidents it already holds.
 
-    Each file is one load in the store's log (file, sha256, rows read/kept/rejected/new).
-    Loading the same export again adds nothing.
+    Folders and globs are expanded: each file is one load in the store's log (file,
+    sha256, rows read/kept/rejected/new), so a second copy of an export is "already
+    stored". Loading the same export again adds nothing.
 
-    Example: hotspots store add harrow_crime_2022 --store out/store
+    Example: hotspots store add harrow_crime_2022 'weekly/*.csv' --store out/store
     """
+    from ._errors import BadInputError
+    from .io import _resolve
     from .store import IncidentStore
 
+    area = bounds.strip().lower()
+    if area not in ("london", "none"):
+        raise BadInputError(f"--bounds must be 'london' or 'none', got {bounds!r}")
+    read_kwargs: dict = {"bounds": None if no_bounds or area == "none" else "london",
+                         "year": year}
     st = IncidentStore(store)
     stdout = Console()
-    for f in files:
+    paths = [p for f in files for p in _resolve(f)]  # one load per file, in order
+    for path in dict.fromkeys(map(str, paths)):
+        f = Path(path).name if len(paths) > 1 else files[0]
         with _steps() as step, step(f"adding {f}"):
-            rec = st.append(f)
+            rec = st.append(path, id_scope=id_scope, **read_kwargs)
         stdout.print(f"{f}: read {rec.n_read:,}, kept {rec.n_kept:,}, rejected "
                      f"{rec.n_rejected:,}, new {rec.n_new:,}, already stored "
                      f"{rec.n_duplicate:,}", highlight=False)
@@ -1427,9 +1524,12 @@ def store_add(
         if report is not None and report.n_rejected:
             for reason, n in report.reason_counts().items():
                 stdout.print(f"  rejected, {reason}: {n:,}", highlight=False)
+                if reason.startswith("outside London") and read_kwargs["bounds"]:
+                    stdout.print("  (outside London: add --bounds none to keep other "
+                                 "areas' incidents)", highlight=False)
             if rejects is not None:
                 out = report.to_csv(rejects / f"{_slug(Path(f).stem)}-rejects.csv",
-                                    source=_source_of(f))
+                                    source=_source_of(path))
                 console.print(f"  rejects written to {out}", highlight=False)
     stdout.print(f"store {store}: {len(st):,} incidents", highlight=False)
 

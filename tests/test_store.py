@@ -386,3 +386,40 @@ def test_query_says_when_nothing_can_match(full_store, harrow_ids):
     box = store_mod._check_bbox(deg, "EPSG:4326")
     x, y = got.geometry.x, got.geometry.y
     assert (x.between(box[0], box[2]) & y.between(box[1], box[3])).all()
+
+
+def test_cli_store_add_other_forces_and_globs(tmp_path):
+    runner = CliRunner()
+    store = tmp_path / "s"
+    gm = tmp_path / "2022-01-greater-manchester-street.csv"
+    gm.write_text(_POLICE_HEAD + "\n"
+                  "m1,2022-01,GMP,GMP,-2.2446,53.4808,On or near A,E01,M 001,Burglary,,\n"
+                  "m2,2022-01,GMP,GMP,-2.2301,53.4751,On or near B,E01,M 002,Drugs,,\n")
+    args = ["store", "add", str(gm), "--store", str(store)]
+    res = runner.invoke(app, args, env={"COLUMNS": "200"})  # London only: both rejected
+    assert "Traceback" not in res.output
+    assert "new 2" not in res.output and "outside London" in res.output
+    assert "--bounds none" in res.output  # the way out, said where it is needed
+    res = runner.invoke(app, [*args, "--bounds", "none"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "new 2," in res.output and len(IncidentStore(store)) == 2
+    res = runner.invoke(app, [*args, "--bounds", "wales"])
+    assert res.exit_code == 1 and "--bounds" in res.output
+    # a glob with two copies of one weekly export: two loads, the second already stored
+    wk = tmp_path / "wk"
+    wk.mkdir()
+    _council_csv(wk / "flytips-week-01.csv", 3, n=30)
+    (wk / "flytips-week-01-copy.csv").write_bytes((wk / "flytips-week-01.csv").read_bytes())
+    res = runner.invoke(app, ["store", "add", str(wk / "*.csv"), "--store", str(store)],
+                        env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    lines = [ln for ln in res.output.splitlines() if ": read" in ln]
+    assert lines[0].startswith("flytips-week-01-copy.csv") and "new 30," in lines[0]
+    assert lines[1].startswith("flytips-week-01.csv") and "new 0," in lines[1]
+    assert "already stored 30" in lines[1] and "rejected 0" in lines[1]
+    loads = IncidentStore(store).loads()
+    assert loads["file"].tolist()[-2:] == ["flytips-week-01-copy.csv", "flytips-week-01.csv"]
+    # a folder of them: each file one more load, nothing new
+    res = runner.invoke(app, ["store", "add", str(wk), "--store", str(store)])
+    assert res.exit_code == 0 and len(IncidentStore(store).loads()) == len(loads) + 2
+    assert len(IncidentStore(store)) == 32
