@@ -324,15 +324,17 @@ def _bad(msg: str):
 
 
 def _fit(ax, layers: dict) -> None:
-    """Zoom to the data, preferring wards (the study area) then everything else."""
-    order = ["wards", "areas", "incidents", "grid"]
-    for key in order:
-        if key in layers and len(layers[key]):
-            x0, y0, x1, y1 = layers[key].total_bounds
-            pad = max(x1 - x0, y1 - y0, 200.0) * 0.04
-            ax.set_xlim(x0 - pad, x1 + pad)
-            ax.set_ylim(y0 - pad, y1 + pad)
-            return
+    """Zoom to the study area: the wards when drawn, else all the data drawn (not just
+    the areas, which would crop a London-wide map to a strip around the top twenty)."""
+    drawn = [layers[k] for k in ("wards",) if k in layers and len(layers[k])] or [
+        layers[k] for k in ("incidents", "grid", "areas") if k in layers and len(layers[k])]
+    if not drawn:
+        return
+    b = np.array([g.total_bounds for g in drawn])
+    x0, y0, x1, y1 = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    pad = max(x1 - x0, y1 - y0, 200.0) * 0.04
+    ax.set_xlim(x0 - pad, x1 + pad)
+    ax.set_ylim(y0 - pad, y1 + pad)
 
 
 def _nice_length(span_m: float) -> float:

@@ -87,6 +87,16 @@ def test_synthetic_fly_tips_say_how_they_were_calibrated():
     assert "calibrated" not in plots.incident_attribution(tips.assign(source="police.uk"))
 
 
+def test_without_wards_the_map_shows_all_the_incidents(camden):
+    # zooming to the areas alone cropped a London-wide map to a strip around the top 20
+    inc, _, areas, _ = camden
+    fig = hs.plot_hotspots(inc=inc, areas=areas.iloc[:3])
+    ax = fig.axes[0]
+    x0, y0, x1, y1 = inc.total_bounds
+    (lx0, lx1), (ly0, ly1) = ax.get_xlim(), ax.get_ylim()
+    assert lx0 <= x0 and lx1 >= x1 and ly0 <= y0 and ly1 >= y1
+
+
 def test_plot_needs_something():
     with pytest.raises(BadInputError):
         hs.plot_hotspots()
