@@ -51,6 +51,8 @@ def table() -> pd.DataFrame:
 
 
 def _check_year(year: int | None) -> None:
+    if year is not None and (isinstance(year, bool) or not float(year).is_integer()):
+        raise BadInputError(f"year must be a whole calendar year, got year={year!r}")
     if year is not None and not FIRST_YEAR <= int(year) <= LAST_YEAR:
         raise BadInputError(f"FixMyStreet counts cover {FIRST_YEAR}-{LAST_YEAR} "
                             f"(from March 2007); got year={year!r}")
