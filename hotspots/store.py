@@ -326,13 +326,20 @@ class IncidentStore:
 
         One partition per file (a month of one load), read lazily where the work runs:
         the input of :func:`hotspots.distributed.ward_counts_dask` and ``kde_dask``.
+        Every partition has the columns of all the files (a column a file lacks is
+        missing there), as :meth:`query` returns them, so a mixed-source store loses
+        no source's columns.
         """
-        import dask_geopandas
+        import dask.dataframe as dd
+        import dask_geopandas  # noqa: F401  (registers GeoDataFrame partitions with dask)
 
         files = self.files(period)
         if not files:
             raise BadInputError(f"the store {self.path} holds nothing for period {period!r}")
-        return dask_geopandas.read_parquet([str(f) for f in files])
+        schema = _schema(files)
+        meta = _to_frame(schema.empty_table())
+        return dd.from_map(_read_file, [str(f) for f in files], schema=schema, meta=meta,
+                           label="store-read")
 
     # ------------------------------------------------------------------ append
     def append(
@@ -570,11 +577,13 @@ def _prepare(inc: gpd.GeoDataFrame, id_scope: str | None = None
                                dtype="str")
     skip = set(_CANONICAL) | {inc.geometry.name}
     for c in inc.columns:
-        if c not in skip:  # the source's own columns, as text: types never clash in the store
+        if c not in skip:  # the source's own columns, as text: types rarely clash in the store
             name = str(c)
             while name in cols or name == _KEY:  # 'period' would clash with the folder key
                 name += "_src"
-            cols[name] = _as_text(inc[c])
+            # true/false stays so (a flag like `synthetic`); a clash with text is read as text
+            keep = pd.api.types.is_bool_dtype(inc[c])
+            cols[name] = inc[c] if keep else _as_text(inc[c])
     frame = gpd.GeoDataFrame(cols, geometry=inc.geometry.values, crs=BNG)
     frame = frame.loc[ok].reset_index(drop=True)
     if (frame["incident_id"].fillna("") == "").any():
@@ -671,12 +680,38 @@ def _stored_keys(paths: list[Path]) -> tuple[pa.Array, pa.Array]:
     return ids, pc.binary_join_element_wise(derived, ids, _SEP)
 
 
+def _schema(paths: list[Path]) -> pa.Schema:
+    """One schema for all `paths`: every column of any file; a column two files hold as
+    different types (true/false in one, text in another) becomes text."""
+    schemas = [pq.read_schema(p) for p in paths]
+    try:
+        return pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        fields: dict[str, list[pa.Field]] = {}
+        for sch in schemas:
+            for f in sch:
+                fields.setdefault(f.name, []).append(f)
+        out = []
+        for name, fs in fields.items():
+            try:
+                out.append(pa.unify_schemas([pa.schema([f]) for f in fs],
+                                            promote_options="permissive").field(0))
+            except (pa.ArrowTypeError, pa.ArrowInvalid):
+                out.append(pa.field(name, pa.string()))
+        return pa.schema(out, metadata=schemas[0].metadata)
+
+
+def _read_file(path: str, schema: pa.Schema) -> gpd.GeoDataFrame:
+    """One data file as incidents with every column of `schema` (a dask partition)."""
+    names = [n for n in schema.names if n != "geometry"]
+    return _to_frame(ds.dataset(path, schema=schema, format="parquet").to_table(columns=names))
+
+
 def _scan(paths: list[Path], expr, columns: Iterable[str] | None) -> pa.Table | None:
     """Read the filtered rows of `paths` (the one place the store opens data files)."""
     if not paths:
         return None
-    schema = pa.unify_schemas([pq.read_schema(p) for p in paths],
-                              promote_options="permissive")
+    schema = _schema(paths)
     names = [n for n in schema.names if n != "geometry"]  # rebuilt from _x/_y: faster
     if columns is not None:  # only these (those the files have)
         wanted = set(columns)

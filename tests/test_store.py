@@ -423,3 +423,29 @@ def test_cli_store_add_other_forces_and_globs(tmp_path):
     res = runner.invoke(app, ["store", "add", str(wk), "--store", str(store)])
     assert res.exit_code == 0 and len(IncidentStore(store).loads()) == len(loads) + 2
     assert len(IncidentStore(store)) == 32
+
+
+def test_mixed_sources_keep_every_column_and_bools(tmp_path, harrow_ids):
+    st = IncidentStore(tmp_path / "s")
+    a = harrow_ids.iloc[:40].assign(synthetic=True)  # a flag column, true/false
+    b = harrow_ids.iloc[40:100].assign(officer="PC 123")  # another source's own column
+    st.append(a, source="a")
+    st.append(b, source="b")
+    got = st.read().sort_values("incident_id", ignore_index=True)
+    ida = set(a["incident_id"])
+    in_a = got["incident_id"].isin(ida)
+    assert got.loc[in_a, "synthetic"].tolist() == [True] * 40  # bools, not 'true'
+    assert got.loc[~in_a, "synthetic"].isna().all()
+    assert (got.loc[~in_a, "officer"] == "PC 123").all() and got.loc[in_a, "officer"].isna().all()
+    ddf = st.to_dask()
+    assert {"synthetic", "officer"} <= set(ddf.columns)
+    d = ddf.compute().sort_values("incident_id", ignore_index=True)
+    assert d.crs.to_epsg() == 27700 and len(d) == 100
+    pd.testing.assert_frame_equal(  # dask makes text arrow strings: values compared
+        pd.DataFrame(d.drop(columns="geometry")).astype(object).fillna(np.nan),
+        pd.DataFrame(got.drop(columns="geometry")).astype(object).fillna(np.nan))
+    assert d.geometry.geom_equals(got.geometry).all()
+    # a column a later source gives as text next to a true/false one: read as text
+    st.append(harrow_ids.iloc[100:110].assign(synthetic="maybe"), source="c")
+    q = st.read()
+    assert set(q["synthetic"].dropna()) == {"true", "maybe"}
