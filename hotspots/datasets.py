@@ -204,3 +204,63 @@ def attribution(*keys: str) -> str:
         if text not in seen:
             seen.append(text)
     return " ".join(seen)
+
+
+#: pseudo-keys for :func:`source_text`: the project's seeded synthetic points
+SYNTHETIC = "SYNTHETIC"  # fly-tips, calibrated to FixMyStreet report counts
+SYNTHETIC_STREETSAFE = "SYNTHETIC_STREETSAFE"
+
+_LICENCE_URLS = {  # the licence a text names -> where it is published
+    "ODbL": "https://opendatacommons.org/licenses/odbl/1-0/",
+    "Open Data Commons Attribution": "https://opendatacommons.org/licenses/by/1-0/",
+    "Open Government Licence": "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/",
+}
+
+
+def source_text(*keys: str) -> str:
+    """What an output built from `keys` says about its data: one line for every file.
+
+    Registry keys give their attribution (:func:`attribution`, naming the licence);
+    :data:`SYNTHETIC` says the fly-tip points are synthetic and calibrated to FixMyStreet
+    report counts (reporting, not incidence) and credits FixMyStreet (ODC-By 1.0);
+    :data:`SYNTHETIC_STREETSAFE` says the StreetSafe reports are synthetic placeholders.
+
+    Examples
+    --------
+    >>> source_text("SYNTHETIC", "wards_2022")  # doctest: +ELLIPSIS
+    'SYNTHETIC fly-tip points ... not incidence. FixMyStreet data © mySociety, ...'
+    """
+    from .synthetic import FLY_TIP_NOTE, STREETSAFE_NOTE
+
+    notes, real = [], []
+    for key in dict.fromkeys(keys):
+        if key == SYNTHETIC:
+            notes.append("SYNTHETIC fly-tip points from the project's seeded generator, "
+                         + FLY_TIP_NOTE.removeprefix("synthetic; ") + ".")
+            real.append("fixmystreet_flytips")
+        elif key == SYNTHETIC_STREETSAFE:
+            notes.append("SYNTHETIC StreetSafe reports from the project's seeded generator, "
+                         + STREETSAFE_NOTE.removeprefix("synthetic; ") + ".")
+        else:
+            real.append(key)
+    return " ".join(notes + ([attribution(*real)] if real else []))
+
+
+def key_of(source: object) -> str | None:
+    """The registry key of `source` (a key, or the path of a registry file), else None."""
+    if isinstance(source, str) and source in registry():
+        return source
+    try:
+        p = Path(source).resolve()  # type: ignore[arg-type]
+    except TypeError:
+        return None
+    for key in registry():
+        found = locate(key)
+        if found is not None and found.resolve() == p:
+            return key
+    return None
+
+
+def licence_url(text: str) -> str | None:
+    """The URL of the most demanding licence `text` names (ODbL before ODC-By before OGL)."""
+    return next((url for name, url in _LICENCE_URLS.items() if name in text), None)

@@ -27,7 +27,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ._atomic import atomic_write_csv
+from ._atomic import atomic_write_csv, with_source
 from ._errors import BadInputError, HotspotsError
 from ._time import incident_times, month_range, month_start
 from ._validate import check_gdf
@@ -139,14 +139,15 @@ class FocusWeek:
         ]
         return pd.DataFrame(rows, columns=HISTORY_COLUMNS)
 
-    def append_history(self, path: str | PathLike) -> Path:
+    def append_history(self, path: str | PathLike, source: str | None = None) -> Path:
         """Append the chosen wards to a history CSV, atomically.
 
         Rows already recorded for this same week are replaced, so re-running a week
-        does not duplicate it. Other rows and columns are kept as they are.
+        does not duplicate it. Other rows and columns are kept as they are. `source`
+        (the incidents' dataset and licence) goes in the new rows' ``source`` column.
         """
         path = Path(path)
-        new = self.chosen_table()
+        new = with_source(self.chosen_table(), source)
         if path.exists() and path.stat().st_size > 0:
             old = pd.read_csv(path, dtype=str, keep_default_na=False)
             if "week" in old.columns:

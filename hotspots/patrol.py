@@ -40,7 +40,7 @@ import pandas as pd
 from shapely.geometry import LineString, Point, mapping
 
 from . import datasets
-from ._atomic import atomic_write_bytes, atomic_write_text
+from ._atomic import atomic_write_bytes, atomic_write_text, attributed_geojson
 from ._errors import BadInputError, DataNotFoundError, HotspotsError
 from ._time import incident_times
 from ._validate import BNG, WGS84, check_gdf, check_nonempty, check_positive
@@ -824,8 +824,12 @@ class PatrolPlan:
         return (f"PatrolPlan({len(self.stops)} stops, {self.length_m / 1000:.2f} km, "
                 f"{self.minutes:.0f} min, {len(self.dropped)} dropped)")
 
-    def to_geojson(self, path: str | Path) -> Path:
-        """Write the route legs, the stops and the start as one WGS84 GeoJSON file."""
+    def to_geojson(self, path: str | Path, source: str | None = None) -> Path:
+        """Write the route legs, the stops and the start as one WGS84 GeoJSON file.
+
+        `source` (the data used and their licences, e.g. ``hs.attribution(...)``) goes in
+        every feature's ``source`` property and a top-level ``attribution`` member.
+        """
         feats = []
         for kind, gdf in (("route", self.route), ("stop", self.stops)):
             if not len(gdf):
@@ -842,14 +846,26 @@ class PatrolPlan:
         doc = {"type": "FeatureCollection", "features": feats,
                "properties": {"length_m": round(self.length_m, 1),
                               "minutes": round(self.minutes, 1), "notes": self.notes}}
-        return atomic_write_text(path, json.dumps(doc, ensure_ascii=False))
+        return atomic_write_text(path, json.dumps(attributed_geojson(doc, source),
+                                                  ensure_ascii=False))
 
-    def to_gpx(self, path: str | Path, name: str = "Op Verona patrol") -> Path:
-        """Write a GPX 1.1 file (WGS84): stops as waypoints and a route, the path as a track."""
+    def to_gpx(self, path: str | Path, name: str = "Op Verona patrol",
+               source: str | None = None) -> Path:
+        """Write a GPX 1.1 file (WGS84): stops as waypoints and a route, the path as a track.
+
+        `source` (the data used and their licences) is added to the metadata's ``desc``
+        and given as its ``copyright`` (author = the text, licence = the URL of the most
+        demanding licence it names).
+        """
+        desc = " ".join([*self.notes, *([f"Data: {source}"] if source else [])])
+        url = datasets.licence_url(source) if source else None
+        rights = (f'<copyright author="{xml_escape(source, {chr(34): "&quot;"})}">'
+                  + (f"<license>{xml_escape(url)}</license>" if url else "")
+                  + "</copyright>") if source else ""
         lines = ['<?xml version="1.0" encoding="UTF-8"?>',
                  '<gpx version="1.1" creator="hotspots" xmlns="http://www.topografix.com/GPX/1/1">',
                  f"<metadata><name>{xml_escape(name)}</name>"
-                 f"<desc>{xml_escape(' '.join(self.notes))}</desc></metadata>"]
+                 f"<desc>{xml_escape(desc)}</desc>{rights}</metadata>"]
         stops = self.stops.to_crs(WGS84) if len(self.stops) else self.stops
         wpts = []
         for row, geom in zip(stops.itertuples(index=False), stops.geometry, strict=True):

@@ -100,8 +100,8 @@ def plot_hotspots(
         with their ranges in the legend.
     title : str, default "Hotspots"
     attribution : str, optional
-        Footer text; by default the OS/ONS (OGL v3) and OpenStreetMap (ODbL) lines, plus
-        the police.uk line when ``inc["source"]`` says police.uk and a "synthetic data"
+        Footer text; by default the OS/ONS (OGL v3) line (no OpenStreetMap data are
+        drawn, so no ODbL line), plus the police.uk line when ``inc["source"]`` says police.uk and a "synthetic data"
         note when the incidents are synthetic (:func:`incident_attribution`).
     figsize : (float, float), default (10, 8)
         Inches; the legend sits to the right of the map.
@@ -180,7 +180,8 @@ def plot_hotspots(
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7,
                   frameon=False)
     fig.text(
-        0.01, 0.01, attribution or incident_attribution(layers.get("incidents")), fontsize=5.5,
+        0.01, 0.01, attribution or incident_attribution(layers.get("incidents"), osm=False),
+        fontsize=5.5,
         color="#444444", wrap=True, va="bottom", gid="attribution",
     )
     # leave the legend its column: tight_layout ignores a legend outside the axes
@@ -273,7 +274,7 @@ def _area_labels(ax, a) -> None:
 
 
 def default_attribution(synthetic: bool = False, police: bool = False,
-                        notes: tuple[str, ...] = ()) -> str:
+                        notes: tuple[str, ...] = (), osm: bool = True) -> str:
     """The attribution every map and figure carries (OS/ONS OGL v3, OpenStreetMap ODbL).
 
     A compact form of the registry's licence texts (``hs.attribution``), short enough
@@ -288,12 +289,14 @@ def default_attribution(synthetic: bool = False, police: bool = False,
     notes : tuple of str, default ()
         Data notes to add, e.g. the synthetic generator's calibration
         ("calibrated to FixMyStreet report counts, which measure reporting, not incidence").
+    osm : bool, default True
+        Add the OpenStreetMap (ODbL) line: only where OSM data are drawn (the web maps'
+        tiles, a street network), not on the static figures.
     """
     parts = [
         "Contains OS data © Crown copyright and database right 2024; contains ONS data "
         "(Open Government Licence v3.0)",
-        "© OpenStreetMap contributors (ODbL 1.0)",
-    ]
+    ] + ["© OpenStreetMap contributors (ODbL 1.0)"] * osm
     if police:
         parts.append("Crime data: police.uk (OGL v3.0), locations approximate")
     if synthetic:
@@ -302,18 +305,19 @@ def default_attribution(synthetic: bool = False, police: bool = False,
     return ". ".join(parts) + "."
 
 
-def incident_attribution(inc=None) -> str:
+def incident_attribution(inc=None, osm: bool = True) -> str:
     """:func:`default_attribution` for these incidents: the police.uk line when their
     ``source`` mentions police, the synthetic note when any are synthetic, plus the
-    generator's ``note`` (how the synthetic points were calibrated)."""
+    generator's ``note`` (how the synthetic points were calibrated); the OSM line when
+    `osm`."""
     if inc is None or "source" not in inc.columns:
-        return default_attribution()
+        return default_attribution(osm=osm)
     src = inc["source"].astype(str)
     synthetic = src == "synthetic"
     notes = ()
     if "note" in inc.columns and synthetic.any():
         notes = tuple(sorted(inc.loc[synthetic.to_numpy(), "note"].dropna().astype(str).unique()))
-    return default_attribution(synthetic=bool(synthetic.any()), notes=notes,
+    return default_attribution(synthetic=bool(synthetic.any()), notes=notes, osm=osm,
                                police=bool(src.str.contains("police", case=False).any()))
 
 
@@ -442,7 +446,7 @@ def plot_change(
     handles = [Patch(fc=colour[lab], label=lab) for lab in labels]
     if handles:
         ax.legend(handles=handles, loc="upper left", fontsize=6, framealpha=0.85)
-    fig.text(0.01, 0.01, attribution or default_attribution(police=True), fontsize=5.5,
+    fig.text(0.01, 0.01, attribution or default_attribution(police=True, osm=False), fontsize=5.5,
              color="#444444", wrap=True, va="bottom", gid="attribution")
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
