@@ -1534,6 +1534,33 @@ def store_add(
     stdout.print(f"store {store}: {len(st):,} incidents", highlight=False)
 
 
+@store_app.command("compact")
+@friendly
+def store_compact(store: Path = _STORE_OPTION) -> None:
+    """Rewrite each month's many small files (one per load) into one; nothing else changes.
+
+    Safe to interrupt: the store stays as it was until the new files are committed.
+
+    Example: hotspots store compact --store out/store
+    """
+    st = _existing_store(store)
+    with _steps() as step, step("compacting"):
+        out = st.compact()
+    Console().print(f"store {store}: {out['months']} months rewritten, {out['files_before']} "
+                    f"files -> {out['files_after']}, {len(st):,} incidents", highlight=False)
+
+
+def _existing_store(store: Path) -> Any:
+    """The store at `store`, or a clear error when there is none."""
+    from ._errors import BadInputError
+    from .store import MANIFEST, IncidentStore
+
+    if not (store / MANIFEST).exists():
+        raise BadInputError(f"no incident store at {store} (no {MANIFEST}); "
+                            "create one with `hotspots store add FILE --store PATH`")
+    return IncidentStore(store)
+
+
 @store_app.command("info")
 @friendly
 def store_info(store: Path = _STORE_OPTION) -> None:
@@ -1541,13 +1568,7 @@ def store_info(store: Path = _STORE_OPTION) -> None:
 
     Example: hotspots store info --store out/store
     """
-    from ._errors import BadInputError
-    from .store import MANIFEST, IncidentStore
-
-    if not (store / MANIFEST).exists():
-        raise BadInputError(f"no incident store at {store} (no {MANIFEST}); "
-                            "create one with `hotspots store add FILE --store PATH`")
-    info = IncidentStore(store).info()
+    info = _existing_store(store).info()
     stdout = Console()
     stdout.print(f"store {info['path']}: {info['n_rows']:,} incidents in {info['n_files']} "
                  f"files, {len(info['months'])} months", highlight=False)

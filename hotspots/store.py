@@ -435,6 +435,74 @@ class IncidentStore:
                  rec.n_duplicate)
         return rec
 
+    def compact(self) -> dict[str, int]:
+        """Rewrite each month's files (one per load) into one file, changing nothing else.
+
+        Weekly loads leave many small files per month, and every query and append
+        opens each one. The rows, their order, the load log and every query result
+        stay the same (each row keeps its ``_load``). Atomic like :meth:`append`: the
+        new files are written hidden and committed by replacing the manifest; the old
+        ones are deleted after the commit (a process killed before it leaves the store
+        as it was; one killed after it leaves old files that the store no longer lists,
+        which the next append or compact deletes).
+
+        Returns
+        -------
+        dict
+            ``months`` (months rewritten), ``files_before``, ``files_after``.
+        """
+        if not (self.path / MANIFEST).exists():
+            return {"months": 0, "files_before": 0, "files_after": 0}
+        pause = float(os.environ.get(_PAUSE_ENV, "0") or 0)
+        with _locked(self.path / _LOCK):
+            self._recover()
+            m = self._manifest()
+            n_before = len(m["files"])
+            groups: dict[str, list[dict]] = {}
+            for f in m["files"]:
+                groups.setdefault(f["month"], []).append(f)
+            groups = {k: v for k, v in groups.items() if len(v) > 1}
+            token = secrets.token_hex(4)
+            entries: list[tuple[dict, Path]] = []
+            for month, fs in groups.items():  # manifest order: load order within the month
+                paths = [self._file_path(f["path"]) for f in fs]
+                table = ds.dataset([str(p) for p in paths], schema=_schema(paths),
+                                   format="parquet").to_table()
+                df = table.drop_columns(["geometry"]).to_pandas()
+                part = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries.from_wkb(
+                    table.column("geometry").to_numpy(zero_copy_only=False)), crs=BNG)
+                last = max(f["load"] for f in fs)
+                rel = f"{_KEY}={month}/part-{last:06d}-c{token}.parquet"
+                tmp = (self.path / rel).with_name(_hidden(Path(rel).name))
+                part.to_parquet(tmp, index=False)
+                cats: dict[str, int] = {}
+                for f in fs:
+                    for c, n in f["categories"].items():
+                        cats[c] = cats.get(c, 0) + n
+                b = np.array([f["bounds"] for f in fs], dtype=float)
+                entries.append(({
+                    "path": rel, "month": month, "rows": sum(f["rows"] for f in fs),
+                    "load": last, "loads": sorted({f["load"] for f in fs}),
+                    "bounds": [float(b[:, 0].min()), float(b[:, 1].min()),
+                               float(b[:, 2].max()), float(b[:, 3].max())],
+                    "categories": cats,
+                }, tmp))  # fmt: skip
+                if pause:  # the kill test wants the files one after another
+                    time.sleep(pause)
+            before = [self._file_path(f["path"]) for f in m["files"] if f["month"] in groups]
+            m["files"] = sorted([f for f in m["files"] if f["month"] not in groups]
+                                + [e for e, _ in entries], key=lambda f: (f["month"], f["load"]))
+            if entries:
+                atomic_write_text(self.path / MANIFEST, json.dumps(m, indent=1))  # the commit
+                for e, tmp in entries:
+                    os.replace(tmp, self.path / e["path"])
+                for p in before:
+                    p.unlink(missing_ok=True)
+        out = {"months": len(entries), "files_before": n_before, "files_after": len(m["files"])}
+        log.info("store compact: %(months)d months, %(files_before)d files -> %(files_after)d",
+                 out)
+        return out
+
     def _write_parts(self, new: gpd.GeoDataFrame, load_no: int) -> list[tuple[dict, Path]]:
         """Write one hidden file per month; return (manifest entry, hidden path) pairs."""
         if new.empty:
@@ -472,7 +540,8 @@ class IncidentStore:
             return list(pool.map(write, range(len(labels))))
 
     def _recover(self) -> None:
-        """Finish renames of a committed append; delete files of uncommitted ones."""
+        """Finish renames of a committed append; delete files of uncommitted ones, and
+        files a committed :meth:`compact` replaced but was killed before deleting."""
         m = self._manifest()
         listed = {f["path"] for f in m["files"]}
         for rel in listed:
@@ -485,6 +554,10 @@ class IncidentStore:
             if rel not in listed:
                 hidden.unlink()
                 log.info("store: removed %s left by an append that never committed", hidden)
+        for p in self.path.glob(f"{_KEY}=*/part-*.parquet"):
+            if f"{p.parent.name}/{p.name}" not in listed:
+                p.unlink()
+                log.info("store: removed %s, replaced by a compacted file", p)
         self._write_log()
 
     def _write_log(self) -> None:

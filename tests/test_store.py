@@ -449,3 +449,81 @@ def test_mixed_sources_keep_every_column_and_bools(tmp_path, harrow_ids):
     st.append(harrow_ids.iloc[100:110].assign(synthetic="maybe"), source="c")
     q = st.read()
     assert set(q["synthetic"].dropna()) == {"true", "maybe"}
+
+
+_COMPACTOR = textwrap.dedent("""
+    import sys
+    from hotspots.store import IncidentStore
+    IncidentStore(sys.argv[1]).compact()
+    print("committed")
+""")
+
+
+def _weekly_store(path, harrow_ids) -> IncidentStore:
+    """Three loads, each across all twelve months: 36 small files."""
+    st = IncidentStore(path)
+    week = np.arange(len(harrow_ids)) % 3
+    for i in range(3):
+        st.append(harrow_ids[week == i].assign(batch=f"w{i}"), source=f"week {i}")
+    return st
+
+
+def test_compact_rewrites_months_and_changes_no_result(tmp_path, harrow_ids):
+    st = _weekly_store(tmp_path / "s", harrow_ids)
+    assert len(st.files()) == 36
+    before = st.read()
+    one = st.query(period="2022-05", categories="burglary")
+    log_before = st.loads()
+    out = st.compact()
+    assert out == {"months": 12, "files_before": 36, "files_after": 12}
+    assert len(st.files()) == 12 and len(list(st.path.glob("period=*/*.parquet"))) == 12
+    pd.testing.assert_frame_equal(st.read(), before)  # same rows, same order
+    pd.testing.assert_frame_equal(st.query(period="2022-05", categories="burglary"), one)
+    pd.testing.assert_frame_equal(st.loads(), log_before)
+    assert st.info()["months"]["files"].eq(1).all()
+    # a plain GeoParquet reader sees the same incidents (the old files are gone)
+    assert len(gpd.read_parquet(st.path)) == len(harrow_ids)
+    # appends after compacting still de-duplicate; compacting again is a no-op
+    assert st.append(harrow_ids).n_new == 0
+    assert st.compact()["months"] == 0
+    res = CliRunner().invoke(app, ["store", "compact", "--store", str(st.path)],
+                             env={"COLUMNS": "200"})
+    assert res.exit_code == 0 and "0 months rewritten" in res.output, res.output
+
+
+def test_killed_compact_leaves_store_as_before(tmp_path, harrow_ids):
+    st = _weekly_store(tmp_path / "s", harrow_ids)
+    manifest_before, rows_before = _state(st)
+    env = dict(os.environ, HOTSPOTS_STORE_PAUSE="0.3")
+    p = subprocess.Popen([sys.executable, "-c", _COMPACTOR, str(st.path)], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not list(st.path.glob("period=*/.part-*.tmp")):  # mid-compact: some files written
+        assert p.poll() is None and time.monotonic() < deadline, p.stderr.read()
+        time.sleep(0.02)
+    time.sleep(0.4)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert p.returncode == -signal.SIGKILL
+    assert list(st.path.glob("period=*/.part-*.tmp"))
+    manifest_after, rows_after = _state(st)
+    assert manifest_after == manifest_before
+    pd.testing.assert_frame_equal(rows_after, rows_before)
+    assert ds.dataset(st.path, format="parquet").count_rows() == len(harrow_ids)
+    # the next compact cleans up and finishes
+    assert st.compact()["files_after"] == 12
+    assert not list(st.path.glob("period=*/.part-*.tmp"))
+    pd.testing.assert_frame_equal(_state(st)[1], rows_before)
+
+
+def test_compact_killed_after_commit_is_cleaned_up(tmp_path, harrow_ids):
+    st = _weekly_store(tmp_path / "s", harrow_ids)
+    old = st.files()
+    kept = {f: f.read_bytes() for f in old}
+    st.compact()
+    for f, data in kept.items():  # as if killed before deleting the replaced files
+        f.write_bytes(data)
+    _same(st.read(), harrow_ids)  # the store reads only what the manifest lists
+    st.append(harrow_ids.iloc[:10])  # the next writer deletes them
+    assert not any(f.exists() for f in old)
+    assert len(gpd.read_parquet(st.path)) == len(harrow_ids)
