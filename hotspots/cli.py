@@ -214,12 +214,24 @@ def read(
 # --- commands: io (section owned by the io work; add commands above this line)
 
 
-def _read_with_report(files: list[str], quiet: bool):
+#: the reader's coordinate columns, for files whose names it does not recognise
+_LON = typer.Option(None, "--lon", help="Longitude column (WGS84), if not detected.")
+_LAT = typer.Option(None, "--lat", help="Latitude column (WGS84), if not detected.")
+_X = typer.Option(None, "--x", help="Easting column (British National Grid), if not detected.")
+_Y = typer.Option(None, "--y", help="Northing column (British National Grid), if not detected.")
+
+
+def _coords(lon: str | None, lat: str | None, x: str | None, y: str | None) -> dict:
+    """The --lon/--lat/--x/--y options given, as read_incidents keywords."""
+    return {k: v for k, v in dict(lon=lon, lat=lat, x=x, y=y).items() if v is not None}
+
+
+def _read_with_report(files: list[str], quiet: bool, **opts: Any):
     """Read incident file(s) or a registry key, with the reader's report."""
     from .io import read_incidents
 
     with _steps(quiet) as step, step(f"reading {', '.join(files)}"):
-        return read_incidents(files if len(files) > 1 else files[0], with_report=True)
+        return read_incidents(files if len(files) > 1 else files[0], with_report=True, **opts)
 
 
 #: metres: points this close outside a ward's generalised edge go to the nearest ward
@@ -378,6 +390,10 @@ def validate_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or report; the exit "
                                "code says whether the file was readable (and, with "
                                "--strict, clean)."),
+    lon: str | None = _LON,
+    lat: str | None = _LAT,
+    x: str | None = _X,
+    y: str | None = _Y,
 ) -> None:
     """Check what the reader makes of a file before trusting an analysis of it.
 
@@ -389,7 +405,7 @@ def validate_cmd(
     """
     from .boundaries import wards
 
-    inc, report = _read_with_report(files, quiet)
+    inc, report = _read_with_report(files, quiet, **_coords(lon, lat, x, y))
     summary = _read_summary(inc, report, wards(year=2022), show)
     if rejects is not None:
         report.to_csv(rejects, source=_source_of(files, inc))
@@ -405,19 +421,36 @@ def validate_cmd(
 
 
 def _incidents_in_wards(source: str, borough: str | None, year: int, tolerance: float,
-                        step):
-    """Incidents joined to wards (the borough's, or every London ward they touch)."""
+                        step, quiet: bool = False, read_opts: dict | None = None):
+    """Incidents joined to wards (the borough's, or every London ward they touch).
+
+    Points are joined to every London ward of `year` (as `validate` does), then a
+    borough keeps its own: a point inside a neighbour's ward is the neighbour's even
+    when it is within `tolerance` of the borough's edge. Says how many were left out,
+    and raises when none is left.
+    """
+    from ._errors import BadInputError
     from .boundaries import wards as load_wards
     from .join import assign_wards
 
     with step(f"reading {source}"):
-        inc = _read_source(source)
+        inc = _read_source(source, quiet, **(read_opts or {}))
     with step("joining to wards"):
-        w = load_wards(borough, year)
-        inc = assign_wards(inc, w, tolerance=tolerance)
-        if borough:  # the borough's wards only; the rest are someone else's
-            inc = inc[inc["ward_code"].notna()]
-    return inc, (w if borough else None)
+        w = load_wards(borough, year) if borough else None
+        inc = assign_wards(inc, load_wards(None, year), tolerance=tolerance)
+    if w is None:
+        return inc, None
+    name = w["borough_name"].iloc[0] if len(w) else borough
+    n_read = len(inc)
+    inc = inc[inc["ward_code"].isin(w["ward_code"])]
+    inc.attrs["n_outside_borough"] = n_read - len(inc)
+    if len(inc) == 0:
+        raise BadInputError(f"no incidents in {name} ({n_read:,} read, all outside it): "
+                            "check --borough, or leave it out to use every ward")
+    if n_read > len(inc) and not quiet:
+        console.print(f"note: {n_read - len(inc):,} of {n_read:,} incidents are outside "
+                      f"{name} and left out", highlight=False)
+    return inc, w
 
 
 @app.command("counts")
@@ -437,6 +470,10 @@ def counts_cmd(
     top: int = typer.Option(20, help="Rows to print (busiest first)."),
     json_out: bool = typer.Option(False, "--json", help="Print the table as JSON on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or table."),
+    lon: str | None = _LON,
+    lat: str | None = _LAT,
+    x: str | None = _X,
+    y: str | None = _Y,
 ) -> None:
     """Counts per ward (and period, category) with rates per 1,000 residents.
 
@@ -452,7 +489,8 @@ def counts_cmd(
 
     f = None if freq.strip().lower() in ("total", "none", "") else freq
     with _steps(quiet) as step:
-        inc, w = _incidents_in_wards(source, borough, year, tolerance, step)
+        inc, w = _incidents_in_wards(source, borough, year, tolerance, step, quiet,
+                                     _coords(lon, lat, x, y))
         with step("counting"), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UserWarning)
             table = ward_counts(inc, freq=f, by="category" if by_category else None, wards=w)
@@ -464,9 +502,12 @@ def counts_cmd(
         atomic_write_csv(table, out, source=_source_of(source, inc, *_wards_key(year), *pop))
     busiest = table.sort_values("count", ascending=False, kind="stable")
     if json_out:
-        _print_json({"source": source, "borough": borough, "freq": table.attrs.get("freq"),
+        kept = table.attrs.get("freq")  # ward_counts keeps str(None) for totals
+        _print_json({"source": source, "borough": borough,
+                     "freq": None if kept in (None, "None") else kept,
                      "n_counted": table.attrs.get("n_counted"),
                      "n_no_ward": table.attrs.get("n_no_ward"),
+                     "n_outside_borough": inc.attrs.get("n_outside_borough", 0),
                      "population": table.attrs.get("population"), "rows": busiest})
     elif not quiet:
         show = busiest.head(top)
@@ -485,6 +526,18 @@ def counts_cmd(
 
 _AREA_COLUMNS = ("rank", "score", "n_incidents", "area_m2", "wards", "lat", "lon", "change_n",
                  "change_pct", "landmark", "streets")
+
+
+def _few_areas_note(areas, n: int) -> str | None:
+    """Why top_areas found fewer than the `n` areas asked for (None when it found them)."""
+    if len(areas) >= n:
+        return None
+    a = areas.attrs
+    rule = (f" (an area needs at least {a['min_samples']} incidents within {a['eps']:g} m of "
+            "each other)" if "min_samples" in a and "eps" in a else "")
+    return (f"{'no' if len(areas) == 0 else f'only {len(areas)} of {n}'} areas: "
+            f"{a.get('n_input', 0):,} incidents are too few or too scattered for "
+            f"{'any area' if len(areas) == 0 else 'more'}{rule}")
 
 
 @app.command("rank")
@@ -506,6 +559,10 @@ def rank_cmd(
                              "(WGS84)."),
     json_out: bool = typer.Option(False, "--json", help="Print the areas as JSON on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or table."),
+    lon: str | None = _LON,
+    lat: str | None = _LAT,
+    x: str | None = _X,
+    y: str | None = _Y,
 ) -> None:
     """The top twenty hotspot areas, ranked, to CSV and GeoJSON.
 
@@ -519,11 +576,8 @@ def rank_cmd(
 
     cats = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
     with _steps(quiet) as step:
-        if borough:
-            inc, w = _incidents_in_wards(source, borough, year, 0.0, step)
-        else:
-            with step(f"reading {source}"):
-                inc, w = _read_source(source), None
+        inc, w = _incidents_in_wards(source, borough, year, WARD_TOLERANCE_M, step, quiet,
+                                     _coords(lon, lat, x, y))
         G = None
         if network:
             from .patrol import street_network
@@ -540,9 +594,13 @@ def rank_cmd(
     atomic_write_csv(areas.drop(columns="geometry"), csv, source=credit)
     atomic_write_geojson(areas, geojson, source=credit)
     cols = [c for c in _AREA_COLUMNS if c in areas.columns]
+    note = _few_areas_note(areas, n)
+    if note and not quiet:
+        console.print(f"note: {note}", highlight=False)
     if json_out:
         _print_json({"source": source, "method": method, "csv": str(csv),
-                     "geojson": str(geojson), "areas": areas[cols]})
+                     "geojson": str(geojson), "n_requested": n, "note": note,
+                     "areas": areas[cols]})
     elif not quiet:
         where = "streets" if "streets" in areas.columns else "landmark"
         t = Table(title=f"top {len(areas)} areas: {source}")
@@ -658,8 +716,10 @@ def backtest(
     incidents: str = typer.Option(
         "barnet_burglary", help="Incident file or dataset key (default: Barnet burglary 2010-23)."
     ),
-    months: int = typer.Option(None, help="Only the last N month pairs (default: all)."),
-    area_share: float = typer.Option(0.05, help="Share of the study area each method flags."),
+    months: int = typer.Option(None, min=1, help="Only the last N month pairs (default: "
+                               "all)."),
+    area_share: float = typer.Option(0.05, min=0.001, max=1.0,
+                                     help="Share of the study area each method flags."),
     out: Path = typer.Option(None, help="Also write the per-month table to this CSV."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or table."),
@@ -723,30 +783,29 @@ def map_cmd(
     out: Path = typer.Option(Path("out/map.html"), help="HTML file to write."),
     png: Path = typer.Option(None, help="Also write a static PNG of the same content."),
     offline: bool = _OFFLINE_OPTION,
+    json_out: bool = typer.Option(False, "--json", help="Print what was written as JSON on "
+                                  "stdout."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or messages."),
+    lon: str | None = _LON,
+    lat: str | None = _LAT,
+    x: str | None = _X,
+    y: str | None = _Y,
 ) -> None:
     """Write an interactive hotspot map (wards, density, top areas, incidents).
 
     Example: hotspots map harrow_crime_2022 --borough Harrow --out out/harrow.html
     """
     from . import maps
-    from .boundaries import wards as load_wards
     from .density import kde
-    from .io import read_incidents
-    from .join import assign_wards
     from .plots import plot_hotspots
     from .rank import top_areas
 
     offline = _offline_default(offline)
     if ward and not borough:
         raise typer.BadParameter("--ward needs --borough (to load its wards)")
-    with _steps() as step:
-        with step(f"reading {source}"):
-            inc = read_incidents(source)
-        w = None
-        if borough:
-            w = load_wards(borough, year)
-            inc = assign_wards(inc, w)
-            inc = inc[inc["ward_code"].notna()]
+    with _steps(quiet) as step:
+        inc, w = _incidents_in_wards(source, borough, year, WARD_TOLERANCE_M, step, quiet,
+                                     _coords(lon, lat, x, y))
         with step(f"top {n} areas and density"):
             areas = top_areas(inc, n=n, wards=w)
             grid = kde(inc, clip=w)
@@ -755,14 +814,21 @@ def map_cmd(
         m = maps.focus_ward_map(inc, w, ward, areas=areas, title=title, offline=offline)
     else:
         m = maps.hotspot_map(inc, areas=areas, wards=w, grid=grid, title=name, offline=offline)
-    console.print(f"wrote {maps.save_map(m, out)}")
+    html = maps.save_map(m, out)
     if png:
         from ._atomic import atomic_path
 
         fig = plot_hotspots(inc, areas=areas, wards=w, grid=grid, title=name)
         with atomic_path(png) as tmp:
             fig.savefig(tmp, dpi=150, format="png")
-        console.print(f"wrote {png}")
+    if json_out:
+        _print_json({"source": source, "borough": borough, "ward": ward, "html": str(html),
+                     "png": str(png) if png else None, "offline": offline,
+                     "n_incidents": len(inc),
+                     "n_outside_borough": inc.attrs.get("n_outside_borough", 0),
+                     "areas": areas[[c for c in _AREA_COLUMNS if c in areas.columns]]})
+    elif not quiet:
+        console.print(f"wrote {html}" + (f" and {png}" if png else ""), highlight=False)
 
 
 # --- commands: maps (section owned by the maps work; add commands above this line)
@@ -1055,13 +1121,24 @@ def _offline_default(offline: bool | None) -> bool:
         return False
 
 
-def _read_source(source: str):
-    """Incidents from a file/folder/glob or a dataset registry key."""
+def _read_source(source: str, quiet: bool = False, **opts: Any):
+    """Incidents from a file/folder/glob or a dataset registry key.
+
+    `opts` go to read_incidents (lon/lat/x/y columns). Rejected rows are summed up in
+    one note pointing to `hotspots validate` (the library's own hint is for Python).
+    """
     from . import datasets
     from .io import read_incidents
 
     src = datasets.path(source) if source in datasets.registry() else source
-    return read_incidents(src)
+    inc, report = read_incidents(src, with_report=True,
+                                 **{k: v for k, v in opts.items() if v is not None})
+    if report.n_rejected and not quiet:
+        reasons = ", ".join(f"{n:,} {r}" for r, n in report.reason_counts().items())
+        console.print(f"note: kept {report.n_kept:,} of {report.n_read:,} rows; rejected "
+                      f"{report.n_rejected:,} ({reasons}); to see them: hotspots validate "
+                      f"{source} --rejects rejects.csv", highlight=False)
+    return inc
 
 
 def _wards_key(year: int) -> tuple[str, ...]:

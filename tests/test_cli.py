@@ -142,7 +142,8 @@ def test_validate_real_file_against_the_csv(harrow_validate):
     assert s["rows_read"] == len(rows) == s["rows_kept"] + s["rows_rejected"]
     assert sum(s["categories"].values()) == s["rows_kept"]
     assert s["dates"] == {"first": "2022-01", "last": "2022-12", "month_only": True,
-                          "n_undated": 0}
+                          "n_undated": 0, "n_implausible": 0, "implausible_example": None}
+    assert s["synthetic"] is False and s["n_synthetic"] == 0  # real police.uk data
     # extent: the file's own longitudes/latitudes bound the kept points (rounded to 1e-5)
     lon = [float(r["longitude"]) for r in rows]
     lat = [float(r["latitude"]) for r in rows]
@@ -215,6 +216,48 @@ def test_validate_canonical_categories_are_not_called_unknown(flytips_validate):
     assert s["categories"] == {"fly_tip": 5000}
     assert s["unrecognised_categories"] == {}
     assert "counted as 'other'" not in text.stdout and "black bags" not in text.stdout
+
+
+def test_validate_says_a_file_is_synthetic(flytips_validate):
+    text, s = flytips_validate
+    assert s["synthetic"] is True and s["n_synthetic"] == s["rows_kept"] == 5000
+    note = "calibrated to FixMyStreet report counts"
+    assert note in s["synthetic_note"]
+    first = text.stdout.splitlines()[0]
+    assert first.startswith("SYNTHETIC: 5,000 of 5,000 rows") and note in " ".join(
+        text.stdout.split())
+
+
+def _write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_validate_dates_none_implausible_and_day_only(tmp_path):
+    # no date column at all: "dates: none", not a month-only claim
+    undated = _write(tmp_path / "undated.csv", "id,easting,northing,type\n"
+                     "1,516242,190141,Burglary\n2,516163,191717,Robbery\n")
+    s = json_of(invoke("validate", undated, "--json"))
+    assert s["dates"]["first"] is None and s["dates"]["month_only"] is False
+    assert s["dates"]["n_undated"] == 2
+    assert "dates: none" in invoke("validate", undated).stdout
+    # dates only (all midnight): days, no fake 00:00; 1999 and 2031 flagged (2 of 3)
+    dated = _write(tmp_path / "dated.csv", "id,easting,northing,type,date\n"
+                   "1,516242,190141,Burglary,1999-05-01\n2,516163,191717,Robbery,2022-03-04\n"
+                   "3,516163,191717,Robbery,2031-03-04\n")
+    s = json_of(invoke("validate", dated, "--json"))
+    assert s["dates"]["first"] == "1999-05-01" and s["dates"]["last"] == "2031-03-04"
+    assert s["dates"]["n_implausible"] == 2 and s["dates"]["month_only"] is False
+    assert s["dates"]["implausible_example"].startswith("1999-05-01 (incident 1")
+    out = invoke("validate", dated).stdout
+    assert "00:00" not in out and "implausible dates (before 2000 or after today): 2" in out
+
+
+def test_validate_and_counts_agree_on_the_borough(harrow_validate):
+    c = json_of(invoke("counts", "harrow_crime_2022", "--borough", "Harrow", "--json"))
+    assert c["n_counted"] == harrow_validate["boroughs"]["Harrow"]
+    assert c["n_outside_borough"] == harrow_validate["rows_kept"] - c["n_counted"] > 0
+    assert c["freq"] is None  # JSON null, not the string "None"
 
 
 def test_unrecognised_categories_refuses_a_whole_table(harrow):
@@ -345,3 +388,38 @@ def test_online_switch_still_loads_leaflet_from_the_internet(tmp_path):
     res = invoke("flytip-top20", "--no-offline", "--n", "3", "--out", str(tmp_path))
     assert res.exit_code == 0, res.output
     assert LEAFLET_CDN.search((tmp_path / "flytip-top20" / "map.html").read_text())
+
+
+# --------------------------------------------------------------------------- empty / bad values
+
+
+@pytest.mark.parametrize("cmd", ["counts", "rank", "map"])
+def test_a_borough_with_none_of_the_incidents_is_an_error(cmd, tmp_path):
+    # Camden's June 2019 crime has nothing in Harrow
+    n = len(hs.read_incidents("camden_2019_06"))
+    res = invoke(cmd, "camden_2019_06", "--borough", "Harrow", "--out", str(tmp_path / "o"))
+    assert res.exit_code == 1, res.output
+    msg = " ".join(res.output.split())
+    assert f"no incidents in Harrow ({n:,} read, all outside it)" in msg
+    assert "Traceback" not in res.output
+
+
+def test_rank_explains_too_few_incidents(tmp_path):
+    two = _write(tmp_path / "two.csv", "id,easting,northing,type,date\n"
+                 "1,516242,190141,Burglary,2022-01-05\n2,516163,191717,Robbery,2022-03-04\n")
+    s = json_of(invoke("rank", two, "--out", str(tmp_path / "top"), "--json"))
+    assert s["areas"] == [] and s["n_requested"] == 20
+    assert s["note"].startswith("no areas: 2 incidents are too few")
+    assert "at least 3 incidents within 150 m" in s["note"]
+
+
+@pytest.mark.parametrize("args, expect", [
+    (("backtest", "--incidents", "harrow_crime_2022", "--months", "0"), "--months"),
+    (("map", "harrow_crime_2022", "--year", "2030"), "2022"),  # names the years there are
+])
+def test_bad_values_are_refused(args, expect, tmp_path):
+    res = invoke(*args, "--out", str(tmp_path / "o.html")) if args[0] == "map" else invoke(*args)
+    assert res.exit_code != 0, res.output
+    assert expect in res.output and "Traceback" not in res.output
+    if args[0] == "map":
+        assert "2030" in res.output and not (tmp_path / "o.html").exists()
