@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import xml.etree.ElementTree as ET
 
 import geopandas as gpd
 import pandas as pd
@@ -140,4 +142,87 @@ def test_demo_synthetic_outputs_say_so(demo_out):
     for text in (summary, plans):
         assert "SYNTHETIC" in text and CALIBRATED in text and "not incidence" in text
     weekly = pd.read_csv(demo_out / "harrow" / "flytips_ward_counts_weekly_SYNTHETIC.csv")
-    assert weekly["data"].str.contains(CALIBRATED).all()
+    assert weekly["source"].str.contains(CALIBRATED).all()
+
+
+#: the licences the registry's attribution lines name, in full
+LICENCE = r"Open Government Licence v3\.0|ODbL 1\.0|ODC-By 1\.0"
+
+
+def _is_flytip(rel: str) -> bool:
+    return "flytip" in rel or "focus" in rel
+
+
+def test_every_csv_says_its_source_and_licence(demo_out, index_rows):
+    listed = {f: data for _, f, data in index_rows}
+    csvs = sorted(str(p.relative_to(demo_out)) for p in demo_out.rglob("*.csv"))
+    assert len(csvs) >= 15
+    assert {"flytip-top20/action-plans.csv", "focus_history.csv", "harrow/crime_rejects.csv",
+            "focus-week-2022-W06/menu.csv", "change/harrow_2022_by_ward/change.csv"} <= set(csvs)
+    for rel in csvs:
+        t = pd.read_csv(demo_out / rel, dtype=str, keep_default_na=False)
+        assert "source" in t.columns, rel
+        if not len(t):  # no rows to label (Harrow has no rejects): the index says it
+            assert re.search(r"\((OGL v3\.0|ODbL 1\.0|ODC-By 1\.0)\)", listed[rel]), rel
+            continue
+        src = t["source"]
+        assert src.str.contains(LICENCE).all(), rel
+        if _is_flytip(rel):
+            assert src.str.contains("SYNTHETIC").all(), rel
+            assert src.str.contains(CALIBRATED).all() and src.str.contains("FixMyStreet").all()
+            assert src.str.contains("ODC-By 1.0").all(), rel  # FixMyStreet's licence
+        elif rel.startswith(("harrow/crime", "harrow/robbery", "change/harrow")):
+            assert src.str.contains("police.uk").all() and not src.str.contains("SYNTHETIC").any()
+    # the columns people rely on stay first: the team's action-plan sheet still starts as before
+    plans = pd.read_csv(demo_out / "flytip-top20" / "action-plans.csv", nrows=1)
+    assert list(plans.columns[:3]) == ["area", "where", "action"]
+    assert plans.columns[-1] == "source"
+
+
+def test_every_geojson_is_attributed(demo_out):
+    files = sorted(demo_out.rglob("*.geojson"))
+    assert len(files) >= 5
+    for p in files:
+        doc = json.loads(p.read_text())
+        assert re.search(LICENCE, doc["attribution"]), p
+        assert doc["features"], p
+        assert all(f["properties"]["source"] == doc["attribution"] for f in doc["features"]), p
+    city = json.loads((demo_out / "patrol" / "route.geojson").read_text())["attribution"]
+    harrow = json.loads((demo_out / "patrol-harrow" / "route.geojson").read_text())["attribution"]
+    assert "ODbL 1.0" in city and "police.uk" in city  # walked on the OSM network
+    assert "OpenStreetMap" not in harrow and "police.uk" in harrow  # no network used
+    # still readable as a layer
+    assert len(gpd.read_file(demo_out / "patrol" / "route.geojson")) == len(
+        json.loads((demo_out / "patrol" / "route.geojson").read_text())["features"])
+
+
+def test_gpx_carries_copyright_and_licence(demo_out):
+    ns = {"g": "http://www.topografix.com/GPX/1/1"}
+    expected = {"patrol": "https://opendatacommons.org/licenses/odbl/1-0/",
+                "patrol-harrow": "https://www.nationalarchives.gov.uk/doc/"
+                                 "open-government-licence/version/3/"}
+    for folder, url in expected.items():
+        meta = ET.parse(demo_out / folder / "route.gpx").getroot().find("g:metadata", ns)
+        rights = meta.find("g:copyright", ns)
+        assert re.search(LICENCE, rights.get("author")) and "police.uk" in rights.get("author")
+        assert rights.find("g:license", ns).text == url
+        assert re.search(LICENCE, meta.find("g:desc", ns).text)
+
+
+def test_cli_outputs_from_the_synthetic_sample_say_so(tmp_path):
+    # a path (not a registry key) to the project's synthetic sample is still recognised
+    sample = PROJECT_ROOT / "sample_data" / "harrow_flytips_2022_synthetic.csv"
+    out = tmp_path / "counts.csv"
+    result = CliRunner().invoke(app, ["counts", str(sample), "--borough", "Harrow", "--out",
+                                      str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    src = pd.read_csv(out)["source"]
+    assert src.str.contains("SYNTHETIC").all() and src.str.contains(CALIBRATED).all()
+    assert src.str.contains("ODC-By 1.0").all() and src.str.contains("OS data").all()
+    # a file of the user's own is named, its licence left to its publisher
+    own = tmp_path / "mine.csv"
+    pd.read_csv(sample).assign(source="council").to_csv(own, index=False)
+    result = CliRunner().invoke(app, ["counts", str(own), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    src = pd.read_csv(out)["source"]
+    assert src.str.contains("mine.csv").all() and not src.str.contains("SYNTHETIC").any()

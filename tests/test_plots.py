@@ -40,8 +40,12 @@ def test_plot_hotspots_renders_png_with_its_elements(camden, tmp_path):
     (scale,) = _texts(fig, "scale-bar")
     assert scale.get_text().endswith(("km", " m"))
     (attr,) = _texts(fig, "attribution")
-    assert "OpenStreetMap" in attr.get_text() and "Open Government Licence" in attr.get_text()
+    assert "Open Government Licence" in attr.get_text()
     assert "police.uk" in attr.get_text()  # the Camden data come from police.uk
+    # no OpenStreetMap data are drawn on the figure, so it is not credited; the web map
+    # (OSM tiles) still is
+    assert "OpenStreetMap" not in attr.get_text()
+    assert "OpenStreetMap" in plots.incident_attribution(inc)
     # the density legend gives the web map's classes in incidents per km²
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     classes = maps.density_classes(grid)
