@@ -644,17 +644,19 @@ def synthetic_cmd(
 # --- commands: synthetic (section owned by the synthetic work; add commands above this line)
 
 
-def _write_grid(grid, out: Path) -> None:
-    """Write a grid GeoDataFrame (GeoPackage/GeoJSON/CSV by suffix) atomically."""
-    from ._atomic import atomic_path, atomic_write_csv
+def _write_grid(grid, out: Path, source: str) -> None:
+    """Write a grid GeoDataFrame (GeoPackage/GeoJSON/CSV by suffix) atomically, with a
+    ``source`` column (GeoJSON: property and ``attribution``) naming data and licence."""
+    from ._atomic import atomic_path, atomic_write_csv, atomic_write_geojson, with_source
 
     if out.suffix.lower() == ".csv":
-        atomic_write_csv(grid.drop(columns="geometry"), out)
+        atomic_write_csv(grid.drop(columns="geometry"), out, source=source)
+    elif out.suffix.lower() == ".geojson":
+        atomic_write_geojson(grid, out, source=source)
     else:
-        geojson = out.suffix.lower() == ".geojson"
         with atomic_path(out) as tmp:  # name the layer: the temp file's name is not valid
-            grid.to_file(tmp, driver="GeoJSON" if geojson else "GPKG",
-                         **({} if geojson else {"layer": out.stem.replace(" ", "_") or "grid"}))
+            with_source(grid, source).to_file(tmp, driver="GPKG",
+                                              layer=out.stem.replace(" ", "_") or "grid")
     console.print(f"wrote {out} ({len(grid):,} cells)")
 
 
@@ -677,8 +679,9 @@ def kde_cmd(
     from .io import read_incidents
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    grid = kde(read_incidents(source), cell_size=cell_size, bandwidth=bandwidth, kernel=kernel)
-    _write_grid(grid, out)
+    inc = read_incidents(source)
+    grid = kde(inc, cell_size=cell_size, bandwidth=bandwidth, kernel=kernel)
+    _write_grid(grid, out, _source_of(source, inc))
 
 
 @app.command("gistar")
@@ -701,9 +704,10 @@ def gistar_cmd(
     from .stats import gistar
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    grid = gistar(read_incidents(source), cell_size=cell_size, distance=distance,
+    inc = read_incidents(source)
+    grid = gistar(inc, cell_size=cell_size, distance=distance,
                   permutations=permutations)
-    _write_grid(grid, out)
+    _write_grid(grid, out, _source_of(source, inc))
     console.print(grid["label"].value_counts().to_string())
 
 
@@ -745,7 +749,7 @@ def backtest(
         res = run_backtest(inc, months=months, area_share=area_share, progress=tick)
     s = res.summary
     if out is not None:
-        atomic_write_csv(res.table, out)
+        atomic_write_csv(res.table, out, source=_source_of(incidents, inc))
     if json_out or quiet:
         if json_out:
             _print_json({"incidents": incidents, "area_share": area_share,
