@@ -41,12 +41,17 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     ``HOTSPOTS_DEBUG=1`` re-raises it to show the traceback.
     """
 
+    import inspect
+
+    has_coords = "lon" in inspect.signature(fn).parameters
+
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except HotspotsError as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            console.print(f"[bold red]error:[/] {_cli_advice(str(exc), has_coords)}",
+                          highlight=False)
             sys.exit(1)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # typer's own usage errors and exits keep their codes
@@ -58,6 +63,15 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(1)
 
     return wrapper
+
+
+def _cli_advice(message: str, has_coords: bool) -> str:
+    """A library message's Python advice (keyword arguments) in command-line terms."""
+    return message.replace(
+        "Pass lon=/lat= or x=/y= to name them.",
+        "Name them with --lon/--lat or --x/--y." if has_coords else
+        "Rename them to longitude/latitude or easting/northing (or check the file with "
+        "`hotspots validate FILE --lon COL --lat COL`).")
 
 
 @contextlib.contextmanager
@@ -580,10 +594,8 @@ def rank_cmd(
                                      _coords(lon, lat, x, y))
         G = None
         if network:
-            from .patrol import street_network
-
             with step(f"loading street network {network}"):
-                G = street_network(network)
+                G = _street_network(network)
         with step(f"finding the top {n} areas ({method})"):
             areas = top_areas(inc, n=n, method=method, categories=cats, harm=harm or None,
                               wards=w, network=G, quiet=quiet)
@@ -736,10 +748,9 @@ def backtest(
 
     from ._atomic import atomic_write_csv
     from .evaluate import backtest as run_backtest
-    from .io import read_incidents
 
     with _steps(quiet) as step, step(f"reading {incidents}"):
-        inc = read_incidents(incidents)
+        inc = _read_source(incidents, quiet)
     with Progress(console=console, transient=True, disable=quiet) as bar:
         task = bar.add_task("backtest", total=None)
 
@@ -842,12 +853,10 @@ def _focus_inputs(borough: str, incidents: str | None, year: int):
     """Wards and incidents for the focus commands; the synthetic sample when no file."""
     import hotspots as hs
 
-    from . import datasets
 
     wards = hs.wards(borough=borough, year=year)
     if incidents:
-        src = datasets.path(incidents) if incidents in datasets.registry() else incidents
-        return wards, hs.read_incidents(src), False
+        return wards, _read_source(incidents), False
     sample = [Path("sample_data"), Path(__file__).resolve().parents[1] / "sample_data"]
     hit = [p / "harrow_flytips_2022_synthetic.csv" for p in sample]
     hit = [p for p in hit if p.exists()]
@@ -923,7 +932,7 @@ def focus_week_cmd(
     offline = _offline_default(offline)
     with _steps() as step, step("reading incidents and wards"):
         wards, inc, _ = _focus_inputs(borough, incidents, year)
-        G = hs.street_network(network) if network else None
+        G = _street_network(network) if network else None
     with _steps() as step, step(f"scoring wards for {week}"), \
             warnings.catch_warnings(record=True) as caught:  # e.g. unknown wards in --history
         warnings.simplefilter("always", UserWarning)
@@ -1002,7 +1011,7 @@ def flytip_top20_cmd(
         raise HotspotsError("no fly-tips (category fly_tip) in the incidents")
     period = (start, end or start) if start else None
     with _steps() as step, step(f"top {n} fly-tip areas"):
-        G = hs.street_network(network) if network else None
+        G = _street_network(network) if network else None
         areas = hs.top_areas(ft, n=n, categories="fly_tip", period=period, wards=wards,
                              network=G)
     acts = load_actions(menu)
@@ -1064,7 +1073,6 @@ def patrol(
     """
     import hotspots as hs
 
-    from . import datasets
     from .report import patrol_briefing, write_pack
 
     offline = _offline_default(offline)
@@ -1072,9 +1080,8 @@ def patrol(
         console.print("note: no street network given (none is shipped for Harrow): stops are "
                       "ordered on straight lines and no walking route is drawn", highlight=False)
     with _steps() as step, step(f"loading {network or 'no network'} and {incidents}"):
-        G = hs.street_network(network) if network else None
-        src = datasets.path(incidents) if incidents in datasets.registry() else incidents
-        inc = hs.read_incidents(src)
+        G = _street_network(network) if network else None
+        inc = _read_source(incidents)
     cats = tuple(c.strip() for c in categories.split(",") if c.strip())
     if hours.strip().lower() in ("all", ""):
         window = None
@@ -1123,6 +1130,28 @@ def _offline_default(offline: bool | None) -> bool:
     except HotspotsError:
         console.print("Leaflet assets not installed (`make assets`): map loads them online")
         return False
+
+
+def _street_network(network: str):
+    """hs.street_network, with a failure told in CLI terms: the registry's networks."""
+    import difflib
+
+    from . import datasets
+    from .patrol import street_network
+
+    try:
+        return street_network(network)
+    except HotspotsError:
+        if network in datasets.registry() or Path(network).is_file():
+            raise  # a real file that failed to read: its own message says why
+        known = sorted(k for k in datasets.registry() if k.startswith("osm_"))
+        close = difflib.get_close_matches(network, known, n=1)
+        raise HotspotsError(
+            f"--network {network!r} is not a registry network or a file"
+            + (f" (did you mean {close[0]}?)" if close else "")
+            + f"; registry networks: {', '.join(known)} (see `hotspots datasets`), or give "
+            "an OSM XML/GraphML path. A place name is fetched from OpenStreetMap, which "
+            "failed (no internet?)") from None
 
 
 def _read_source(source: str, quiet: bool = False, **opts: Any):
@@ -1649,20 +1678,39 @@ def store_info(store: Path = _STORE_OPTION) -> None:
 
     Example: hotspots store info --store out/store
     """
+    import pandas as pd
+
     info = _existing_store(store).info()
     stdout = Console()
     stdout.print(f"store {info['path']}: {info['n_rows']:,} incidents in {info['n_files']} "
                  f"files, {len(info['months'])} months", highlight=False)
+    loads = info["loads"]
+    # fits 80 columns: rows read = new + already stored + rejected, so 'read' is left out;
+    # the hash is a prefix (the full one is in _loads.csv); the time never wraps
+    loads = pd.DataFrame({
+        "#": loads["load"], "file": loads["file"], "sha256": loads["sha256"].str[:8],
+        "new": loads["n_new"], "stored": loads["n_duplicate"], "rej": loads["n_rejected"],
+        "started": loads["started"].str.replace("T", " ").str[:16], "s": loads["seconds"],
+    })  # fmt: skip
     tables = [("months", info["months"]),
               ("categories", info["categories"].rename_axis("category").reset_index()),
-              ("loads", info["loads"][["load", "file", "n_read", "n_kept", "n_rejected",
-                                       "n_new", "n_duplicate", "started"]])]
+              ("loads (new, already stored, rejected rows; seconds)", loads)]
     for title, df in tables:
-        out = Table(title=title)
+        from rich import box
+
+        # the loads table without inner borders: the file name gets the room
+        narrow = title.startswith("loads")
+        out = Table(title=title, box=None if narrow else box.HEAVY_HEAD,
+                    pad_edge=not narrow, header_style="bold underline" if narrow else "table.header")
         for col in df.columns:
-            out.add_column(str(col), overflow="fold")
+            wide = col in ("file", "category")
+            right = pd.api.types.is_numeric_dtype(df[col])
+            out.add_column(str(col), overflow="fold", no_wrap=not wide,
+                           min_width=16 if col == "file" else None,
+                           justify="right" if right else "left")
         for row in df.astype(object).itertuples(index=False):
-            out.add_row(*[f"{v:,}" if isinstance(v, int) else str(v) for v in row])
+            out.add_row(*[f"{v:,}" if isinstance(v, int) else
+                          f"{v:.1f}" if isinstance(v, float) else str(v) for v in row])
         stdout.print(out)
 
 

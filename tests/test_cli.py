@@ -423,3 +423,34 @@ def test_bad_values_are_refused(args, expect, tmp_path):
     assert expect in res.output and "Traceback" not in res.output
     if args[0] == "map":
         assert "2030" in res.output and not (tmp_path / "o.html").exists()
+
+
+# --------------------------------------------------------------------------- advice in CLI terms
+
+
+def test_rejected_rows_point_to_validate_not_python():
+    # City of London 2019 has rows without coordinates; counted, then a CLI hint
+    res = invoke("counts", "city_of_london_2019", "--top", "1")
+    assert res.exit_code == 0, res.output
+    assert "with_report" not in res.output
+    msg = " ".join(res.output.split())
+    assert re.search(r"note: kept [\d,]+ of [\d,]+ rows; rejected [\d,]+ \(", msg)
+    assert "hotspots validate city_of_london_2019 --rejects" in msg
+
+
+def test_coordinate_columns_named_on_the_command_line(tmp_path):
+    p = _write(tmp_path / "en.csv", "id,E,N,type\n1,516242,190141,Burglary\n"
+               "2,516163,191717,Robbery\n")
+    res = invoke("validate", p)
+    assert res.exit_code == 1 and "--lon/--lat or --x/--y" in " ".join(res.output.split())
+    assert "lon=" not in res.output
+    s = json_of(invoke("counts", p, "--x", "E", "--y", "N", "--borough", "Harrow", "--json"))
+    assert s["n_counted"] == 2  # both points are in Harrow (Wealdstone, Stanmore)
+
+
+def test_mistyped_network_names_the_registry_networks():
+    res = invoke("rank", "city_of_london_2019", "--network", "osm_city_of_londn", "--quiet")
+    assert res.exit_code == 1
+    msg = " ".join(res.output.split())
+    assert "did you mean osm_city_of_london?" in msg and "hotspots datasets" in msg
+    assert "hs.street_network" not in msg and "Traceback" not in msg
