@@ -9,9 +9,9 @@ Three steps a patrol planner takes:
    Verona categories, each snapped to the network, with why it is there, nearby
    stations and licensed premises, a priority and a suggested dwell time.
 3. :func:`plan_patrol` orders the visits so walking is short (a travelling-salesman
-   tour on the small stop-to-stop matrix, one Dijkstra per stop), keeps to the time
-   budget by dropping the lowest-priority targets, and returns a :class:`PatrolPlan`
-   whose route is a real path on the network.
+   tour on the small stop-to-stop matrix, one Dijkstra per stop), chooses the targets
+   of most total value that fit the time budget (an orienteering problem), and returns
+   a :class:`PatrolPlan` whose route is a real path on the network.
 
 The shipped OSM extracts hold drivable streets only, so walking is modelled on every
 way present, in both directions; footpaths, alleys and parks' paths are missing and
@@ -980,22 +980,28 @@ def plan_patrol(
         None: finish at the last stop (open path). ``end == start`` or ``"start"``:
         a closed loop back to the start. Another point: finish there.
     max_minutes : float, default 120
-        Time budget: walking plus dwell. Lowest-value targets are dropped one at a
-        time (re-solving the order each time) until the plan fits.
+        Time budget: walking plus dwell. The plan visits the targets of most total
+        value that fit it (then the most stops, then the fewest minutes): exactly up to
+        `exact_max` targets; above that, the lowest-value targets are dropped one at a
+        time until the plan fits, then dropped ones are added back, most valuable
+        first, wherever the route still fits, and one stop is given up where refilling
+        without it gains value.
     walk_kmh : float, default 4.8
         Walking speed (km/h): a steady patrol pace.
     start_time : "HH:MM" or datetime.time, default "14:00"
         Clock time at the start, for the arrival times (Op Verona runs 14:00-24:00).
     exact_max : int, default 9
         Up to this many stops the visiting order is the exact optimum (Held-Karp
-        dynamic programme); above it, nearest neighbour improved by 2-opt and Or-opt.
+        dynamic programme), and up to this many targets so is the choice of stops;
+        above it, nearest neighbour improved by 2-opt and Or-opt.
 
     Returns
     -------
     PatrolPlan
         ``.stops`` in visiting order, ``.route``, ``.nodes``, ``.length_m``,
         ``.minutes``, ``.dropped`` (with reasons: "unreachable ..." or "over the time
-        budget ..."), ``.notes``. ``attrs["network"]`` is False without a network
+        budget ...", the latter giving the minutes of the final route with that target
+        added), ``.notes``. ``attrs["network"]`` is False without a network
         (``length_m`` and times are then estimates and ``.route`` is empty).
 
     Notes
@@ -1047,21 +1053,15 @@ def plan_patrol(
         dropped.append(_drop_row(r, "unreachable: no path on the street network from the start"))
     t = t[np.array(ok, dtype=bool)].reset_index(drop=True)
 
-    # the loop: solve, and while over budget drop the lowest-value stop and re-solve
-    keep = list(range(len(t)))
-    while True:
-        order, walk_m, solver = _solve(t, keep, dist, start_node, end_node, closed, exact_max)
-        total = walk_m / m_per_min + float(t.loc[order, "dwell_min"].sum()) if order else (
-            walk_m / m_per_min)
-        if total <= max_minutes + 1e-9 or not keep:
-            break
-        # lowest value first; ties: the longer dwell goes first, then by name (deterministic)
-        worst = min(keep, key=lambda i: (t.at[i, "value"], -t.at[i, "dwell_min"],
-                                         str(t.at[i, "name"])))
-        dropped.append(_drop_row(
-            t.loc[worst], f"over the time budget: {total:.0f} min with it > {max_minutes:.0f} min; "
-                          f"lowest value ({t.at[worst, 'value']:.3g})"))
-        keep.remove(worst)
+    # choose the stops that fit the budget and their order, on the small stop matrix
+    D, tail = _stop_matrix(t, dist, start_node, end_node, closed)
+    order, walk_m, solver, with_it = _choose_stops(
+        D, tail, t["dwell_min"].to_numpy(dtype=float), t["value"].to_numpy(dtype=float),
+        t["name"].astype(str).tolist(), max_minutes, m_per_min, exact_max)
+    total = walk_m / m_per_min + float(t.loc[order, "dwell_min"].sum())
+    # what was left out, most valuable first, measured against the final route
+    for i in sorted(with_it, key=lambda i: (-t.at[i, "value"], str(t.at[i, "name"]))):
+        dropped.append(_drop_row(t.loc[i], _over_budget_reason(with_it[i], max_minutes)))
 
     plan = _assemble(G, t, order, dist, paths, start_node, end_node, closed, m_per_min, t0)
     stops, route, node_path, length_m, walk_min = plan
@@ -1167,6 +1167,16 @@ def _target_table(G: nx.Graph, targets: gpd.GeoDataFrame) -> pd.DataFrame:
     return t
 
 
+def _over_budget_reason(minutes: float, max_minutes: float) -> str:
+    """Why a target was left out: the final route with it added is over the budget."""
+    if not math.isfinite(minutes):
+        return "over the time budget: no walking route on the network reaches it and goes on"
+    # one decimal when whole minutes would read "120 min > 120 min"
+    shown = f"{minutes:.0f}" if round(minutes) > max_minutes else f"{minutes:.1f}"
+    return (f"over the time budget: adding it to the planned stops, in the best order found, "
+            f"would take {shown} min > {max_minutes:g} min")
+
+
 def _drop_row(r: Any, reason: str) -> dict:
     get = r.get if isinstance(r, pd.Series) else lambda k: getattr(r, k)
     return {"target_id": get("target_id"), "name": get("name"), "value": float(get("value")),
@@ -1185,63 +1195,198 @@ def tour_length(seq: list[int], D: np.ndarray, tail: np.ndarray) -> float:
     return float(cost + tail[seq[-1]])
 
 
-def _solve(t, keep, dist, start_node, end_node, closed, exact_max):
-    """Best visiting order of the kept targets; returns (order as t's index, metres, solver)."""
-    if not keep:
-        extra = dist[start_node].get(end_node, 0.0) if end_node is not None else 0.0
-        return [], float(extra), "none"
-    nodes = [start_node] + [t.at[i, "node"] for i in keep]
-    n = len(keep)
+def _stop_matrix(t, dist, start_node, end_node, closed):
+    """Walking metres between the start (row 0) and the targets (row i + 1), and the tail.
+
+    ``tail[i]`` is what follows a tour ending at row i: nothing on an open path, the
+    walk back to the start on a loop, the walk to the end point otherwise (``tail[0]``
+    is then the walk with no stops at all).
+    """
+    nodes = [start_node, *t["node"]]
     D = np.array([[dist[a].get(b, np.inf) for b in nodes] for a in nodes], dtype=float)
     if closed:
         tail = D[:, 0].copy()
     elif end_node is not None:
         tail = np.array([dist[a].get(end_node, np.inf) for a in nodes], dtype=float)
     else:
-        tail = np.zeros(n + 1)
+        tail = np.zeros(len(nodes))
+    return D, tail
+
+
+def _solve(D, tail, keep, exact_max, seeded=False):
+    """Best visiting order of targets `keep` (rows ``i + 1`` of D).
+
+    Returns (order as target indices, metres, solver). With `seeded`, `keep`'s own
+    order is also a starting tour for the local search, so the result is never longer.
+    """
+    if not keep:
+        return [], float(tail[0]), "none"
+    idx = [0, *(i + 1 for i in keep)]
+    Ds, ts = D[np.ix_(idx, idx)], tail[idx]
+    n = len(keep)
     if n <= exact_max:
-        seq, solver = _held_karp(D, tail), "exact (Held-Karp)"
+        seq, solver = _held_karp(Ds, ts), "exact (Held-Karp)"
     else:
-        seq, solver = _local_search(D, tail), "nearest neighbour + 2-opt/Or-opt"
-    return [keep[s - 1] for s in seq], tour_length(seq, D, tail), solver
+        seq = _local_search(Ds, ts, seed=list(range(1, n + 1)) if seeded else None)
+        solver = "nearest neighbour + 2-opt/Or-opt"
+    return [keep[s - 1] for s in seq], tour_length(seq, Ds, ts), solver
+
+
+def _choose_stops(D, tail, dwell, value, names, max_minutes, m_per_min, exact_max):
+    """Which targets to visit within the budget, and in what order (orienteering).
+
+    Up to `exact_max` targets the choice is exact: one Held-Karp table over all of them
+    gives the shortest walk for every subset, and the plan is the subset of highest
+    total value (then most stops, then fewest minutes) that fits. Above it: drop the
+    lowest-value stop while over budget, then add dropped targets back, most valuable
+    first, wherever the route still fits (cheapest insertion, then re-ordered), until
+    none fits; then give up one stop wherever refilling without it gains value.
+
+    Returns
+    -------
+    order : list of int
+        Target indices in visiting order.
+    walk_m : float
+    solver : str
+    with_it : dict
+        For each target left out, the minutes of the best route found with it added to
+        the final stops (each over the budget).
+    """
+    n = len(dwell)
+    budget = max_minutes + 1e-9
+
+    def minutes(order, walk_m):
+        return walk_m / m_per_min + float(dwell[order].sum())
+
+    if n <= exact_max:
+        cost, parent = _held_karp_table(D)
+        bits = (np.arange(1 << n)[:, None] >> np.arange(n)) & 1
+        walk = np.concatenate([[tail[0]], (cost[1:] + tail[1:]).min(axis=1)])
+        total = walk / m_per_min + bits @ dwell
+        fits = np.flatnonzero(total <= budget)
+        if not len(fits):
+            fits = np.array([0])  # even no stop at all is over: plan none, and say so
+        # the most value, then the most stops, then the fewest minutes (lexsort: last key first)
+        pick = np.lexsort((total[fits], -bits[fits].sum(axis=1), -np.round(bits[fits] @ value, 9)))
+        mask = int(fits[pick[0]])
+        if mask:
+            last = int(np.argmin(cost[mask] + tail[1:]))
+            order = [s - 1 for s in _hk_path(parent, mask, last)]
+        else:
+            order = []
+        with_it = {c: float(total[mask | 1 << c]) for c in range(n) if not mask >> c & 1}
+        return order, float(walk[mask]), "exact (Held-Karp)", with_it
+
+    keep = list(range(n))
+    while True:
+        order, walk_m, solver = _solve(D, tail, keep, exact_max)
+        total = minutes(order, walk_m)
+        if total <= budget or not keep:
+            break
+        # lowest value first; ties: the longer dwell goes first, then by name (deterministic)
+        keep.remove(min(keep, key=lambda i: (value[i], -dwell[i], names[i])))
+
+    def cheapest(seq: list[int], c: int) -> tuple[list[int], float]:
+        """`seq` with `c` inserted where it adds the least walking, and that walk."""
+        tours = [seq[:k] + [c] + seq[k:] for k in range(len(seq) + 1)]
+        lengths = [tour_length([i + 1 for i in s], D, tail) for s in tours]
+        k = int(np.argmin(lengths))
+        return tours[k], lengths[k]
+
+    def fill(order, walk_m, solver, barred=None):
+        """Add left-out targets (but `barred`) back, most valuable first, while any
+        fits; each round measures against the route as it then stands. Also returns,
+        for each target still out, the minutes of the best route found with it added."""
+        total = minutes(order, walk_m)
+        out = sorted(set(range(n)) - {*order, barred}, key=lambda i: (-value[i], names[i]))
+        while True:
+            with_it, routes = {}, {}
+            for c in out:
+                seq, w = cheapest(order, c)
+                if minutes(seq, w) > budget and total + dwell[c] <= budget:
+                    # a stop can only lengthen the walk, so only then can re-ordering help
+                    seq, w, _ = _solve(D, tail, seq, exact_max, seeded=True)
+                with_it[c], routes[c] = minutes(seq, w), seq
+            fits = [c for c in out if with_it[c] <= budget]
+            if not fits:
+                return order, walk_m, solver, with_it
+            order, walk_m, solver = _solve(D, tail, routes[fits[0]], exact_max, seeded=True)
+            total = minutes(order, walk_m)
+            out.remove(fits[0])
+
+    best = fill(order, walk_m, solver)
+    # then give up one stop (least valuable first) when refilling without it gains value
+    improved = True
+    while improved:
+        improved = False
+        for k in sorted(best[0], key=lambda i: (value[i], names[i])):
+            rest = [i for i in best[0] if i != k]
+            cand = fill(*_solve(D, tail, rest, exact_max, seeded=True), barred=k)
+            if value[cand[0]].sum() > value[best[0]].sum() + 1e-9:
+                best, improved = fill(*cand[:3]), True  # k may fit again
+                break
+    return best
+
+
+def _held_karp_table(D: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shortest walks from row 0 through every subset of rows 1..n (O(2^n n^2)).
+
+    ``cost[mask, j]`` is the shortest walk from row 0 visiting exactly the rows whose
+    bits are set in `mask` (bit j for row j + 1) and ending at row j + 1; ``parent``
+    the row visited before it (-1: none).
+    """
+    n = D.shape[0] - 1
+    cost = np.full((1 << n, n), np.inf)
+    parent = np.full((1 << n, n), -1, dtype=int)
+    for j in range(n):
+        cost[1 << j, j] = D[0, j + 1]
+    step = D[1:, 1:]
+    for mask in range(1, 1 << n):
+        ends = [m for m in range(n) if mask >> m & 1]
+        if len(ends) < 2:
+            continue
+        # end at m: the best walk through mask without m, then the step to m
+        cand = cost[[mask ^ 1 << m for m in ends]] + step[:, ends].T
+        j = cand.argmin(axis=1)
+        best = cand[np.arange(len(ends)), j]
+        cost[mask, ends] = best
+        parent[mask, ends] = np.where(np.isfinite(best), j, -1)
+    return cost, parent
+
+
+def _hk_path(parent: np.ndarray, mask: int, last: int) -> list[int]:
+    """The rows (1-based) of the walk through `mask` ending at `last` (0-based), in order."""
+    seq = []
+    while last >= 0 and mask:
+        seq.append(last + 1)
+        mask, last = mask & ~(1 << last), int(parent[mask, last])
+    return seq[::-1]
 
 
 def _held_karp(D: np.ndarray, tail: np.ndarray) -> list[int]:
     """Exact shortest path from node 0 through all of 1..n, plus tail cost (O(2^n n^2))."""
     n = D.shape[0] - 1
+    cost, parent = _held_karp_table(D)
     full = (1 << n) - 1
-    cost = np.full((1 << n, n), np.inf)
-    parent = np.full((1 << n, n), -1, dtype=int)
-    for j in range(n):
-        cost[1 << j, j] = D[0, j + 1]
-    for mask in range(1, full + 1):
-        row = cost[mask]
-        for j in range(n):
-            c = row[j]
-            if not np.isfinite(c) or not mask >> j & 1:
-                continue
-            for m in range(n):
-                if mask >> m & 1:
-                    continue
-                nm, nc = mask | 1 << m, c + D[j + 1, m + 1]
-                if nc < cost[nm, m]:
-                    cost[nm, m], parent[nm, m] = nc, j
-    last = int(np.argmin(cost[full] + tail[1:]))
-    seq, mask = [], full
-    while last >= 0:
-        seq.append(last + 1)
-        mask, last = mask & ~(1 << last), parent[mask, last]
-    return seq[::-1]
+    return _hk_path(parent, full, int(np.argmin(cost[full] + tail[1:])))
 
 
-def _local_search(D: np.ndarray, tail: np.ndarray) -> list[int]:
-    """Nearest neighbour from the start, then 2-opt and Or-opt moves until none improves."""
+def _local_search(D: np.ndarray, tail: np.ndarray, seed: list[int] | None = None) -> list[int]:
+    """Nearest neighbour from the start (and `seed`, when given), each improved by 2-opt
+    and Or-opt moves until none improves; the shorter result."""
     n = D.shape[0] - 1
     seq, left, here = [], set(range(1, n + 1)), 0
     while left:
         here = min(left, key=lambda j: (D[here, j], j))
         seq.append(here)
         left.remove(here)
+    tours = [_improve(s, D, tail) for s in ([seq] if seed is None else [seq, list(seed)])]
+    return min(tours, key=lambda s: tour_length(s, D, tail))
+
+
+def _improve(seq: list[int], D: np.ndarray, tail: np.ndarray) -> list[int]:
+    """2-opt and Or-opt moves on `seq` until none shortens it."""
+    n = len(seq)
     best = tour_length(seq, D, tail)
     improved = True
     while improved:

@@ -259,18 +259,102 @@ def test_one_dijkstra_per_stop_never_all_pairs(G, targets, monkeypatch):
     assert len(calls) == len(set(calls)) == plan.attrs["n_dijkstra"] <= len(targets) + 1
 
 
-def test_time_budget_holds_and_drops_lowest_value(G, targets):
+def _route_minutes(D, dwell, rows):
+    """Fewest minutes (80 m/min walking + dwell) for an open path from row 0 through
+    `rows` of D, by brute force over every order."""
+    if not rows:
+        return 0.0
+    walk = min(D[0, p[0]] + sum(D[a, b] for a, b in itertools.pairwise(p))
+               for p in itertools.permutations(rows))
+    return walk / 80 + sum(dwell[r] for r in rows)
+
+
+def _check_nothing_left_out_fits(plan, ids, D, dwell, budget, exact=True):
+    """The plan fits; no target left out fits with the planned stops (any order); each
+    reason names the minutes of the best route with it added (not exact: of a route
+    with it added, no shorter than the best). Row i + 1 of D is ids[i]."""
+    row = {t: i + 1 for i, t in enumerate(ids)}
+    kept = [row[t] for t in plan.stops["target_id"]]
+    assert plan.minutes <= budget
+    assert plan.minutes == pytest.approx(_route_minutes(D, dwell, kept), abs=1e-3)
+    for _, d in plan.dropped.iterrows():
+        with_it = _route_minutes(D, dwell, [*kept, row[d["target_id"]]])
+        assert with_it > budget
+        m = re.search(r"would take ([\d.]+) min > ", d["reason"])
+        assert d["reason"].startswith("over the time budget") and m, d["reason"]
+        if exact:
+            assert float(m.group(1)) == pytest.approx(with_it, abs=0.5)
+        assert float(m.group(1)) >= with_it - 0.5
+
+
+def _straight(pts, start):
+    """Straight-line metres x DETOUR_FACTOR between start (row 0) and the points."""
+    xy = [start, *pts]
+    return np.array([[a.distance(b) * patrol.DETOUR_FACTOR for b in xy] for a in xy])
+
+
+def _best_value(D, dwell, value, budget):
+    """Brute force over every subset of targets (rows 1..n): the most value that fits."""
+    n = len(D) - 1
+    return max(sum(value[r] for r in sub)
+               for k in range(n + 1) for sub in itertools.combinations(range(1, n + 1), k)
+               if _route_minutes(D, dwell, list(sub)) <= budget)
+
+
+def test_time_budget_holds_and_nothing_left_out_fits(G, targets):
     plan = hs.plan_patrol(G, targets, start=START, max_minutes=60, walk_kmh=4.8)
     assert plan.minutes <= 60
     assert len(plan.stops) >= 1 and len(plan.dropped) >= 1
-    assert plan.dropped["reason"].str.startswith("over the time budget").all()
-    assert plan.dropped["value"].max() <= plan.stops["value"].min()
+    start_node = patrol._snap(G, [plan.start.coords[0]])[0][0]
+    D = _pair_dist(G, [start_node, *targets["node"]])
+    _check_nothing_left_out_fits(plan, list(targets["target_id"]), D,
+                                 [0, *targets["dwell_min"]], 60)
     # minutes = walking at 4.8 km/h + dwell, and the arrival clock follows from it
     assert plan.minutes == pytest.approx(plan.length_m / 80 + plan.stops["dwell_min"].sum())
     first = plan.stops.iloc[0]
     expected = 14 * 60 + first["walk_m"] / 80
     assert first["arrival"] == f"{int(round(expected)) // 60:02d}:{int(round(expected)) % 60:02d}"
     assert len(plan.stops) + len(plan.dropped) == len(targets)
+
+
+def test_budget_keeps_two_near_stops_over_one_far_one():
+    # A (the start, worth 100), B 1.5 km east (50), C and D 200 m north and south (30
+    # each). 60 min fits A+B (54 min) or A+C+D (50 min), never B with C or D: dropping
+    # the lowest value while over budget keeps A+B (150); A+C+D is worth 160.
+    pts = [Point(530000, 180000), Point(531500, 180000), Point(530000, 180200),
+           Point(530000, 179800)]
+    tg = gpd.GeoDataFrame({"target_id": list("ABCD"), "value": [100, 50, 30, 30],
+                           "dwell_min": [20, 10, 10, 10]}, geometry=pts, crs=27700)
+    D = _straight(pts, pts[0])
+    dwell, value = [0, 20, 10, 10, 10], [0, 100, 50, 30, 30]
+    assert _best_value(D, dwell, value, 60) == 160
+    for exact_max in (9, 0):  # the exact choice, and drop + add back + give up one
+        plan = hs.plan_patrol(None, tg, max_minutes=60, exact_max=exact_max)
+        assert sorted(plan.stops["target_id"]) == ["A", "C", "D"]
+        _check_nothing_left_out_fits(plan, list("ABCD"), D, dwell, 60)
+        # with B: A-C-D-B, (200 + 400 + 1513.3 m) x 1.3 / 80 m/min + 50 min dwell
+        assert "would take 84 min > 60 min" in plan.dropped.set_index("target_id").at["B",
+                                                                                        "reason"]
+
+
+def test_budget_choice_matches_brute_force_on_random_cases():
+    rng = np.random.default_rng(11)
+    for _ in range(6):
+        pts = [Point(*p) for p in rng.uniform(0, 2000, (6, 2)) + [530000, 180000]]
+        value = [100, *rng.uniform(1, 50, 5)]  # the start is at the most valuable
+        dwell = rng.integers(10, 21, 6)
+        budget = float(rng.uniform(40, 110))
+        tg = gpd.GeoDataFrame({"target_id": [f"T{i}" for i in range(6)], "value": value,
+                               "dwell_min": dwell}, geometry=pts, crs=27700)
+        D = _straight(pts, pts[0])
+        best = _best_value(D, [0, *dwell], [0, *value], budget)
+        exact = hs.plan_patrol(None, tg, max_minutes=budget)
+        assert exact.stops["value"].sum() == pytest.approx(best)
+        _check_nothing_left_out_fits(exact, list(tg["target_id"]), D, [0, *dwell], budget)
+        approx = hs.plan_patrol(None, tg, max_minutes=budget, exact_max=0)
+        assert approx.stops["value"].sum() <= best + 1e-9
+        _check_nothing_left_out_fits(approx, list(tg["target_id"]), D, [0, *dwell], budget,
+                                     exact=False)
 
 
 def test_unreachable_target_is_reported_not_lost(G, targets):
@@ -574,6 +658,8 @@ def test_harrow_plan_without_network_orders_stops_and_says_so(harrow_targets):
     best = min(length(["T1", *p]) for p in itertools.permutations(ids[1:]))
     assert plan.length_m == pytest.approx(best, abs=0.01)  # nodes kept to the millimetre
     assert plan.minutes <= 180
+    D = _straight(list(pts[tg["target_id"]]), plan.start)
+    _check_nothing_left_out_fits(plan, list(tg["target_id"]), D, [0, *tg["dwell_min"]], 180)
     kept = set(ids)
     assert kept | set(plan.dropped["target_id"]) == set(tg["target_id"])
     # what was left out was worth less than what was kept
@@ -587,6 +673,21 @@ def test_harrow_plan_without_network_orders_stops_and_says_so(harrow_targets):
     assert "Harrow-on-the-Hill station" in md and "shopping area" in md
     assert "walk to here, estimated (m)" in md and "about " in md
     assert "OpenStreetMap" not in md and "Transport for London" in md
+
+
+def test_harrow_plan_uses_the_budget(harrow_targets):
+    # the reviewer's case: dropping the lowest value while over 120 min used to leave
+    # T1 + T2 (68 min, worth 263.7) though T1 + T3 + T7 fits in 70 min (worth 280)
+    tg = harrow_targets
+    value = tg.set_index("target_id")["value"]
+    pts = tg.set_index("target_id").geometry
+    for budget in (120, 180):
+        plan = hs.plan_patrol(None, tg, max_minutes=budget)
+        D = _straight(list(pts[tg["target_id"]]), plan.start)
+        _check_nothing_left_out_fits(plan, list(tg["target_id"]), D, [0, *tg["dwell_min"]],
+                                     budget)
+        assert plan.stops["value"].sum() >= value[["T1", "T3", "T7"]].sum()
+        assert plan.stops["value"].sum() > value[["T1", "T2"]].sum()
 
 
 def test_cli_patrol_harrow_without_network(tmp_path):
