@@ -1679,6 +1679,7 @@ def store_info(store: Path = _STORE_OPTION) -> None:
     Example: hotspots store info --store out/store
     """
     import pandas as pd
+    from rich import box
 
     info = _existing_store(store).info()
     stdout = Console()
@@ -1696,12 +1697,10 @@ def store_info(store: Path = _STORE_OPTION) -> None:
               ("categories", info["categories"].rename_axis("category").reset_index()),
               ("loads (new, already stored, rejected rows; seconds)", loads)]
     for title, df in tables:
-        from rich import box
-
-        # the loads table without inner borders: the file name gets the room
+        # the loads table without borders: the file name gets the room
         narrow = title.startswith("loads")
-        out = Table(title=title, box=None if narrow else box.HEAVY_HEAD,
-                    pad_edge=not narrow, header_style="bold underline" if narrow else "table.header")
+        out = Table(title=title, box=None if narrow else box.HEAVY_HEAD, pad_edge=not narrow,
+                    header_style="bold underline" if narrow else "table.header")
         for col in df.columns:
             wide = col in ("file", "category")
             right = pd.api.types.is_numeric_dtype(df[col])

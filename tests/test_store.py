@@ -527,3 +527,23 @@ def test_compact_killed_after_commit_is_cleaned_up(tmp_path, harrow_ids):
     st.append(harrow_ids.iloc[:10])  # the next writer deletes them
     assert not any(f.exists() for f in old)
     assert len(gpd.read_parquet(st.path)) == len(harrow_ids)
+
+
+def test_cli_store_info_loads_readable_at_80_columns(tmp_path, harrow_ids):
+    st = IncidentStore(tmp_path / "s")
+    st.append(harrow_ids.iloc[:100], source="first")
+    st.append(harrow_ids.iloc[:150], source="second")
+    res = CliRunner().invoke(app, ["store", "info", "--store", str(st.path)],
+                             env={"COLUMNS": "80"})
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert max(map(len, lines)) <= 80
+    log = st.loads()
+    for rec in log.itertuples():  # one line per load: time unbroken, hash prefix, seconds
+        row = next(ln for ln in lines if ln.startswith(f"{rec.load} "))
+        cells = row.split()
+        assert rec.started.replace("T", " ")[:16] in row
+        assert rec.sha256[:8] in cells or rec.sha256 == ""
+        assert cells[-1] == f"{rec.seconds:.1f}"
+    second = next(ln for ln in lines if ln.startswith("2 ")).split()
+    assert second[-6:-3] == ["50", "100", "0"]  # new, already stored, rejected
