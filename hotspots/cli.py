@@ -48,7 +48,8 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            with _hushed(bool(kwargs.get("quiet"))):
+                return fn(*args, **kwargs)
         except HotspotsError as exc:
             console.print(f"[bold red]error:[/] {_cli_advice(str(exc), has_coords)}",
                           highlight=False)
@@ -63,6 +64,33 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(1)
 
     return wrapper
+
+
+@contextlib.contextmanager
+def _hushed(quiet: bool):
+    """With --quiet: no messages on stderr and no library log below errors, for the
+    duration of the command (errors are still printed, after it)."""
+    import logging
+
+    if not quiet:
+        yield
+        return
+    log = logging.getLogger("hotspots")
+    level, was = log.level, console.quiet
+    log.setLevel(logging.ERROR)
+    console.quiet = True
+    try:
+        yield
+    finally:
+        console.quiet = was
+        log.setLevel(level)
+
+
+#: --json and --quiet for commands that write files: what a script needs to know
+_JSON_OPTION = typer.Option(False, "--json", help="Print what was chosen and written as JSON "
+                            "on stdout (messages stay on stderr).")
+_QUIET_OPTION = typer.Option(False, "--quiet", "-q", help="No progress or messages; the exit "
+                             "code says whether it worked.")
 
 
 def _cli_advice(message: str, has_coords: bool) -> str:
@@ -637,7 +665,7 @@ def synthetic_cmd(
     out: Path = typer.Option(Path("sample_data"), help="Folder to write the files into."),
     seed: int = typer.Option(0, help="Random seed: same seed, byte-identical files."),
     n_fly_tips: int = typer.Option(
-        5000, help="Fly-tips in the year (0 = the borough's Defra ENV24 annual total)."
+        0, help="Fly-tips in the year (0 = the borough's Defra ENV24 annual total)."
     ),
     start: str = typer.Option("2022-01-03", help="First day of the year / quarter."),
 ) -> None:
@@ -798,9 +826,8 @@ def map_cmd(
     out: Path = typer.Option(Path("out/map.html"), help="HTML file to write."),
     png: Path = typer.Option(None, help="Also write a static PNG of the same content."),
     offline: bool = _OFFLINE_OPTION,
-    json_out: bool = typer.Option(False, "--json", help="Print what was written as JSON on "
-                                  "stdout."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or messages."),
+    json_out: bool = _JSON_OPTION,
+    quiet: bool = _QUIET_OPTION,
     lon: str | None = _LON,
     lat: str | None = _LAT,
     x: str | None = _X,
@@ -914,6 +941,8 @@ def focus_week_cmd(
     offline: bool = _OFFLINE_OPTION,
     out: Path = typer.Option(Path("out"), help="Output folder; a focus-week-YYYY-Www "
                              "folder is made inside."),
+    json_out: bool = _JSON_OPTION,
+    quiet: bool = _QUIET_OPTION,
 ) -> None:
     """Prepare the weekly tasking meeting: ranking, focus ward(s), menu, maps, summary.
 
@@ -931,7 +960,7 @@ def focus_week_cmd(
 
     offline = _offline_default(offline)
     with _steps() as step, step("reading incidents and wards"):
-        wards, inc, _ = _focus_inputs(borough, incidents, year)
+        wards, inc, synthetic = _focus_inputs(borough, incidents, year)
         G = _street_network(network) if network else None
     with _steps() as step, step(f"scoring wards for {week}"), \
             warnings.catch_warnings(record=True) as caught:  # e.g. unknown wards in --history
@@ -972,6 +1001,18 @@ def focus_week_cmd(
                       highlight=False)
     console.print(f"written to {d}/ (summary: {paths['html'].name}, {paths['md'].name})",
                   highlight=False)
+    if json_out:
+        chosen = fw.ranking[fw.ranking["ward_name"].isin(fw.chosen)]
+        _print_json({
+            "borough": borough, "week": fw.iso_week, "synthetic": synthetic,
+            "n_incidents": len(inc), "folder": str(d),
+            "chosen": chosen[["ward_name", "ward_code", "team", "score", "n_incidents",
+                              "choice_reason"]],
+            "maps": {w: str(d / f) for w, f in maps.items()},
+            "files": {k: str(v) for k, v in paths.items()} | {
+                "ranking": str(d / "ranking.csv"), "menu": str(d / "menu.csv")},
+            "history": str(history) if history is not None else None,
+            "notes": list(fw.notes)})
 
 
 @app.command("flytip-top20")
@@ -990,6 +1031,8 @@ def flytip_top20_cmd(
                                        "are named by their streets."),
     offline: bool = _OFFLINE_OPTION,
     out: Path = typer.Option(Path("out"), help="Output folder; flytip-top20/ is made inside."),
+    json_out: bool = _JSON_OPTION,
+    quiet: bool = _QUIET_OPTION,
 ) -> None:
     """The borough's top fly-tip areas, an action-plan sheet for each, and the map.
 
@@ -1036,6 +1079,14 @@ def flytip_top20_cmd(
     hs.save_map(m, d / "map.html")
     console.print(f"{len(areas)} areas, {len(table)} action rows; written to {d}/",
                   highlight=False)
+    if json_out:
+        _print_json({
+            "borough": borough, "synthetic": synthetic, "n_fly_tips": len(ft),
+            "period": span, "n_requested": n, "folder": str(d),
+            "files": {"areas": str(d / "areas.csv"), "action_plans": str(d / "action-plans.csv"),
+                      "map": str(d / "map.html")},
+            "n_action_rows": len(table),
+            "areas": areas[[c for c in _AREA_COLUMNS if c in areas.columns]]})
 
 
 # --- commands: focus (section owned by the focus work; add commands above this line)
@@ -1065,6 +1116,8 @@ def patrol(
     area_name: str = typer.Option("", help="Area name for the briefing heading."),
     offline: bool = _OFFLINE_OPTION,
     out: Path = typer.Option(Path("out/patrol"), help="Output folder."),
+    json_out: bool = _JSON_OPTION,
+    quiet: bool = _QUIET_OPTION,
 ) -> None:
     """Plan an Op Verona foot patrol: route.geojson, route.gpx, briefing.md/html, map.html.
 
@@ -1113,6 +1166,17 @@ def patrol(
                                                    " (no street network: stop order only)"))
         save_map(m, out / "map.html")
     console.print(f"{plan!r}; written to {out}/", highlight=False)
+    if json_out:
+        stops = [c for c in ("order", "name", "street", "arrival", "depart", "dwell_min",
+                             "walk_m", "why", "lat", "lon") if c in plan.stops.columns]
+        _print_json({
+            "incidents": incidents, "network": network, "folder": str(out),
+            "files": {"route_geojson": str(out / "route.geojson"),
+                      "route_gpx": str(out / "route.gpx"),
+                      "briefing": str(out / "briefing.md"), "map": str(out / "map.html")},
+            "n_stops": len(plan.stops), "length_m": plan.length_m, "minutes": plan.minutes,
+            "n_dropped": len(plan.dropped), "notes": list(plan.notes),
+            "stops": plan.stops[stops]})
 
 
 # --- commands: patrol (section owned by the patrol work; add commands above this line)

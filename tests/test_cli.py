@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from pathlib import Path
 
 import geopandas as gpd
 import pytest
@@ -204,6 +205,14 @@ def test_validate_names_wordings_it_counts_as_other(broken, tmp_path):
 SAMPLE_FLYTIPS = "sample_data/harrow_flytips_2022_synthetic.csv"
 
 
+def _sample_rows() -> int:
+    """Rows in the committed synthetic fly-tip sample (every one a fly_tip), by csv."""
+    with open(SAMPLE_FLYTIPS, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["category"] for r in rows} == {"fly_tip"}
+    return len(rows)
+
+
 @pytest.fixture(scope="module")
 def flytips_validate():
     return invoke("validate", SAMPLE_FLYTIPS), json_of(invoke("validate", SAMPLE_FLYTIPS,
@@ -213,18 +222,19 @@ def flytips_validate():
 def test_validate_canonical_categories_are_not_called_unknown(flytips_validate):
     # category is fly_tip on every row; subcategory holds free text ('black bags', ...)
     text, s = flytips_validate
-    assert s["categories"] == {"fly_tip": 5000}
+    assert s["categories"] == {"fly_tip": _sample_rows()}
     assert s["unrecognised_categories"] == {}
     assert "counted as 'other'" not in text.stdout and "black bags" not in text.stdout
 
 
 def test_validate_says_a_file_is_synthetic(flytips_validate):
     text, s = flytips_validate
-    assert s["synthetic"] is True and s["n_synthetic"] == s["rows_kept"] == 5000
+    n = _sample_rows()
+    assert s["synthetic"] is True and s["n_synthetic"] == s["rows_kept"] == n
     note = "calibrated to FixMyStreet report counts"
     assert note in s["synthetic_note"]
     first = text.stdout.splitlines()[0]
-    assert first.startswith("SYNTHETIC: 5,000 of 5,000 rows") and note in " ".join(
+    assert first.startswith(f"SYNTHETIC: {n:,} of {n:,} rows") and note in " ".join(
         text.stdout.split())
 
 
@@ -355,21 +365,18 @@ LEAFLET_INLINE = 't.version="1.9.4"'  # a line of node_modules/leaflet/dist/leaf
 
 @pytest.fixture(scope="module")
 def map_commands(tmp_path_factory):
-    """Each map-writing command run once with its defaults (no --offline): its folder."""
+    """Each map-writing command run once with its defaults (no --offline) and --json:
+    the output folder and each command's JSON."""
     out = tmp_path_factory.mktemp("maps")
     runs = {
-        "focus-week": ("focus-week", "--out", str(out)),
+        "focus-week": ("focus-week", "--teams", "--out", str(out)),
         "flytip-top20": ("flytip-top20", "--out", str(out)),
         "patrol": ("patrol", "--incidents", "city_of_london_2019", "--out",
                    str(out / "patrol")),
         "map": ("map", "harrow_crime_2022", "--borough", "Harrow", "--out",
                 str(out / "map.html")),
     }
-    results = {}
-    for name, args in runs.items():
-        results[name] = invoke(*args)
-        assert results[name].exit_code == 0, (name, results[name].output)
-    return out, results
+    return out, {name: json_of(invoke(*args, "--json")) for name, args in runs.items()}
 
 
 def test_maps_are_offline_by_default(map_commands):
@@ -454,3 +461,35 @@ def test_mistyped_network_names_the_registry_networks():
     msg = " ".join(res.output.split())
     assert "did you mean osm_city_of_london?" in msg and "hotspots datasets" in msg
     assert "hs.street_network" not in msg and "Traceback" not in msg
+
+
+def test_map_commands_json_names_choices_and_files(map_commands):
+    out, js = map_commands
+    fw = js["focus-week"]
+    ranking = list(csv.DictReader((out / "focus-week-2022-W06" / "ranking.csv").open()))
+    chosen = {r["ward_name"]: r["team"] for r in ranking if r["chosen"] == "True"}
+    assert {c["ward_name"]: c["team"] for c in fw["chosen"]} == chosen
+    assert len(chosen) == 3 and fw["week"] == "2022-W06" and fw["synthetic"] is True
+    assert set(fw["maps"]) == set(chosen)
+    ft = js["flytip-top20"]
+    with Path(ft["files"]["areas"]).open(newline="") as fh:
+        table = list(csv.DictReader(fh))
+    assert [a["n_incidents"] for a in ft["areas"]] == [int(r["n_incidents"]) for r in table]
+    assert len(table) == 20 and ft["n_fly_tips"] == _sample_rows()
+    pt = js["patrol"]
+    assert pt["n_stops"] == len(pt["stops"]) > 0
+    assert [s["order"] for s in pt["stops"]] == list(range(1, pt["n_stops"] + 1))
+    mp = js["map"]
+    assert mp["n_incidents"] + mp["n_outside_borough"] == len(hs.read_incidents(
+        "harrow_crime_2022"))
+    for j in js.values():  # every path named was written
+        paths = [*j.get("files", {}).values(), *j.get("maps", {}).values(), j.get("html")]
+        assert all(Path(p).is_file() for p in paths if p), j
+
+
+def test_quiet_map_commands_print_nothing(tmp_path):
+    for args in (("map", "harrow_crime_2022", "--borough", "Harrow", "--n", "3", "--out",
+                  str(tmp_path / "m.html")),
+                 ("flytip-top20", "--n", "3", "--out", str(tmp_path))):
+        res = invoke(*args, "--quiet")
+        assert res.exit_code == 0 and res.stdout == "" and res.stderr == "", res.output
