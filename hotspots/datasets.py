@@ -227,8 +227,8 @@ def source_text(*keys: str) -> str:
 
     Examples
     --------
-    >>> source_text("SYNTHETIC", "wards_2022")  # doctest: +ELLIPSIS
-    'SYNTHETIC fly-tip points ... not incidence. FixMyStreet data © mySociety, ...'
+    >>> print(source_text("SYNTHETIC", "wards_2022"))  # doctest: +ELLIPSIS
+    SYNTHETIC fly-tip points ... not incidence. FixMyStreet data © mySociety, ...
     """
     from .synthetic import FLY_TIP_NOTE, STREETSAFE_NOTE
 
