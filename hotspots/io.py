@@ -140,7 +140,9 @@ class ReadReport:
     n_read, n_kept : int
         Data rows read and kept; ``n_read == n_kept + n_rejected`` always.
     files : tuple of str
-        The files read, in order.
+        The files read, in order, each once.
+    n_inputs : int
+        Inputs read: more than ``len(files)`` when a file was given more than once.
     """
 
     rejects: pd.DataFrame
@@ -148,6 +150,7 @@ class ReadReport:
     n_read: int
     n_kept: int
     files: tuple[str, ...] = field(default_factory=tuple)
+    n_inputs: int = 0
 
     @property
     def n_rejected(self) -> int:
@@ -166,8 +169,12 @@ class ReadReport:
     def summary(self) -> str:
         """A few lines of plain text: counts read, kept, rejected by reason, fixed."""
         nf = len(self.files)
+        where = f"{nf} file{'s' if nf != 1 else ''}"
+        if self.n_inputs > nf:  # the same file given again: its rows are duplicates
+            where = ("the same file twice" if (nf, self.n_inputs) == (1, 2) else
+                     f"{self.n_inputs} inputs ({where}, some given more than once)")
         lines = [
-            f"read {self.n_read:,} rows from {nf} file{'s' if nf != 1 else ''}: "
+            f"read {self.n_read:,} rows from {where}: "
             f"kept {self.n_kept:,}, rejected {self.n_rejected:,}, fixed {self.n_fixed:,}"
         ]
         lines += [f"  rejected, {r}: {n:,}" for r, n in self.reason_counts().items()]
@@ -1322,6 +1329,7 @@ def _combine(parts: list[_Part]) -> tuple[gpd.GeoDataFrame, ReadReport, list[str
         n_read=sum(p.n_read for p in parts),
         n_kept=len(inc),
         files=files,
+        n_inputs=len(parts),
     )
     assert report.n_read == report.n_kept + report.n_rejected  # never lose a row
     return inc, report, [p.kind for p in parts]

@@ -493,3 +493,12 @@ def test_quiet_map_commands_print_nothing(tmp_path):
                  ("flytip-top20", "--n", "3", "--out", str(tmp_path))):
         res = invoke(*args, "--quiet")
         assert res.exit_code == 0 and res.stdout == "" and res.stderr == "", res.output
+
+
+def test_the_same_file_twice_is_said_so(tmp_path):
+    h = str(datasets.path("harrow_crime_2022"))
+    res = invoke("read", h, h, "--rejects", str(tmp_path / "r.csv"))
+    assert res.exit_code == 0, res.output
+    n = len(hs.read_incidents(h))
+    assert f"read {2 * n:,} rows from the same file twice: kept {n:,}, rejected {n:,}" in \
+        " ".join(res.stdout.split())
