@@ -406,7 +406,7 @@ class IncidentStore:
             ids = pa.array(frame["incident_id"].to_numpy(dtype=object), pa.string())
             scope = pa.array(frame["_scope"].to_numpy(dtype=object), pa.string())
             keys = pc.binary_join_element_wise(scope, ids, _SEP)
-            dup = keys.to_pandas().duplicated(keep="first").to_numpy().copy()
+            dup = _repeats(keys)
             paths = [self._file_path(f["path"]) for f in m["files"]]
             stored_ids, stored_keys = _stored_keys(paths)
             if len(stored_ids):  # arrow's hashed is_in: pandas' loops in Python on text
@@ -686,6 +686,14 @@ def _scopes(ids: pa.Array, source: pa.Array, id_scope: str | None) -> pa.Array:
     return pc.if_else(made, "", given)
 
 
+def _repeats(values: pa.Array) -> np.ndarray:
+    """True where a value already appeared earlier (arrow's hash: ~5x pandas' on text)."""
+    codes = pc.dictionary_encode(values).indices.to_numpy(zero_copy_only=False)
+    out = np.ones(len(values), dtype=bool)
+    out[np.unique(codes, return_index=True)[1]] = False
+    return out
+
+
 def _fingerprint(ids: Any, category: Any, month: Any, x: Any, y: Any) -> pd.Series:
     """id, category, month and point (to 1 m) as one string per row."""
     parts = [pd.Series(np.asarray(ids, dtype=object)).astype("str"),
@@ -743,14 +751,15 @@ def _stored_keys(paths: list[Path]) -> tuple[pa.Array, pa.Array]:
     """The stored ids and their de-duplication keys (``scope <US> id``)."""
     if not paths:
         return pa.array([], pa.string()), pa.array([], pa.string())
-    t = _scan(paths, None, ["incident_id", "source", "_scope"])
+    t = _scan(paths, None, ["incident_id", "_scope"])
     ids = t.column("incident_id").combine_chunks().cast(pa.string())
-    source = t.column("source").combine_chunks().cast(pa.string())
-    derived = _scopes(ids, source, None)  # files written before the _scope column
-    if "_scope" in t.column_names:
-        given = t.column("_scope").combine_chunks().cast(pa.string())
-        derived = pc.if_else(pc.is_null(given), derived, given)
-    return ids, pc.binary_join_element_wise(derived, ids, _SEP)
+    given = (t.column("_scope").combine_chunks().cast(pa.string()) if "_scope" in t.column_names
+             else pa.nulls(len(ids), pa.string()))
+    if given.null_count:  # files written before the _scope column: derive it from source
+        source = _scan(paths, None, ["source"]).column("source").combine_chunks()
+        given = pc.if_else(pc.is_null(given), _scopes(ids, source.cast(pa.string()), None),
+                           given)
+    return ids, pc.binary_join_element_wise(given, ids, _SEP)
 
 
 def _schema(paths: list[Path]) -> pa.Schema:

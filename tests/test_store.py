@@ -547,3 +547,15 @@ def test_cli_store_info_loads_readable_at_80_columns(tmp_path, harrow_ids):
         assert cells[-1] == f"{rec.seconds:.1f}"
     second = next(ln for ln in lines if ln.startswith("2 ")).split()
     assert second[-6:-3] == ["50", "100", "0"]  # new, already stored, rejected
+
+
+def test_stores_written_before_scopes_still_deduplicate(tmp_path):
+    a, b = tmp_path / "council_a.csv", tmp_path / "council_b.csv"
+    _council_csv(a, 1)
+    _council_csv(b, 2)
+    st = IncidentStore(tmp_path / "s")
+    st.append(str(a))
+    for f in st.files():  # as an older version wrote them: no _scope column
+        gpd.read_parquet(f).drop(columns="_scope").to_parquet(f, index=False)
+    assert st.append(str(b)).n_new == 200  # a's scope derived from its source column
+    assert (st.append(str(a)).n_new, st.append(str(b)).n_new) == (0, 0)
