@@ -226,3 +226,24 @@ def test_cli_outputs_from_the_synthetic_sample_say_so(tmp_path):
     assert result.exit_code == 0, result.output
     src = pd.read_csv(out)["source"]
     assert src.str.contains("mine.csv").all() and not src.str.contains("SYNTHETIC").any()
+
+
+def test_with_source_appends_last_and_fills_only_blanks(tmp_path):
+    from hotspots._atomic import atomic_write_csv, atomic_write_geojson
+
+    t = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    atomic_write_csv(t, tmp_path / "t.csv", source="S (OGL v3.0)")
+    back = pd.read_csv(tmp_path / "t.csv")
+    assert list(back.columns) == ["a", "b", "source"] and (back["source"] == "S (OGL v3.0)").all()
+    # a source column already there keeps its place and its values; blanks are filled
+    t2 = pd.DataFrame({"source": ["police.uk", None], "n": [1, 2]})
+    atomic_write_csv(t2, tmp_path / "t2.csv", source="S")
+    assert pd.read_csv(tmp_path / "t2.csv")["source"].tolist() == ["police.uk", "S"]
+    g = gpd.GeoDataFrame({"n": [3], "when": [pd.Timestamp("2022-01-01")]},
+                         geometry=gpd.points_from_xy([530000], [180000]), crs=27700)
+    atomic_write_geojson(g, tmp_path / "g.geojson", source="S")
+    doc = json.loads((tmp_path / "g.geojson").read_text())
+    assert doc["attribution"] == "S"
+    assert doc["features"][0]["properties"] == {"n": 3, "when": "2022-01-01 00:00:00",
+                                                "source": "S"}
+    assert doc["features"][0]["geometry"]["coordinates"][0] == pytest.approx(-0.1, abs=0.05)
