@@ -13,10 +13,16 @@ each came from, and survives a crash mid-load. Layout of a store folder::
 
 Each data file is GeoParquet (geometry as WKB, EPSG:27700) with the canonical incident
 columns, ``_x``/``_y`` (the point in metres, for bounding-box filters without decoding
-geometry) and ``_load`` (the load that brought the row), plus the source's own columns
-as text. The folder opens in any GeoParquet tool (``geopandas.read_parquet(store)``,
-``pyarrow.dataset``, DuckDB, QGIS); the directory key is ``period`` because the files
-already hold a ``month`` column (a timestamp), which a ``month=`` key would clash with.
+geometry), ``_load`` (the load that brought the row) and ``_scope`` (where its
+``incident_id`` is unique: "" for everywhere, else its source; see
+:meth:`IncidentStore.append`), plus the source's own columns as text (true/false
+columns stay boolean). The folder opens in any GeoParquet tool
+(``geopandas.read_parquet(store)``, ``pyarrow.dataset``, DuckDB, QGIS; plain readers
+take the columns of the first file only, :meth:`IncidentStore.query` and
+:meth:`IncidentStore.to_dask` every file's); the directory key is ``period`` because
+the files already hold a ``month`` column (a timestamp), which a ``month=`` key would
+clash with. :meth:`IncidentStore.compact` rewrites each month's files into one through
+the same commit.
 
 Atomic appends: new files are written under hidden names (``.part-*.tmp``: pyarrow,
 geopandas and DuckDB skip names starting with a dot), then the new manifest replaces
