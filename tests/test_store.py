@@ -437,6 +437,8 @@ def test_mixed_sources_keep_every_column_and_bools(tmp_path, harrow_ids):
     assert got.loc[in_a, "synthetic"].tolist() == [True] * 40  # bools, not 'true'
     assert got.loc[~in_a, "synthetic"].isna().all()
     assert (got.loc[~in_a, "officer"] == "PC 123").all() and got.loc[in_a, "officer"].isna().all()
+    only = st.query(columns=["officer"])  # canonical columns plus those asked for
+    assert set(only.columns) == set(CANON) | {"officer", "geometry"}
     ddf = st.to_dask()
     assert {"synthetic", "officer"} <= set(ddf.columns)
     d = ddf.compute().sort_values("incident_id", ignore_index=True)
