@@ -90,8 +90,9 @@ class Load:
     """One append, as recorded in the load log.
 
     ``n_read = n_kept + n_rejected`` (rows of the input, and those the reader or the
-    store turned away); ``n_kept = n_new + n_duplicate`` (duplicates: an
-    ``incident_id`` already in the store or earlier in the same input).
+    store turned away); ``n_kept = n_new + n_duplicate`` (duplicates: incidents already
+    in the store or earlier in the same input, by ``incident_id`` within its scope; see
+    :meth:`IncidentStore.append`).
     """
 
     load: int
