@@ -11,19 +11,28 @@ What a set holds
 ----------------
 - **Background** points spread over the borough's 2011 LSOAs (clipped to the
   wards of `year`), uniformly within each LSOA piece.
-- **Planted hotspots** (6-10 unless ``n_hotspots`` says otherwise): ellipses of
-  equal-area radius 60-300 m, each wholly inside one ward, each holding a known
-  number of points (at least 3% of the set, denser towards the centre). About half
-  are active the whole period; the others only in a window of weeks, the windows in
-  disjoint slices of the period, so a focus-week analysis has a dominant ward in
-  each window (for periods of about 8 weeks or more). ``return_truth=True`` also returns
+- **Planted hotspots** (6-8 unless ``n_hotspots`` says otherwise) hold 15-20% of
+  the set (a seeded draw; to whole points) and sharpen the calibrated pattern
+  rather than move it. Placement: a centre is drawn as a background point is (an
+  LSOA piece with probability its calibrated share, uniform inside it), kept when
+  the ellipse fits wholly inside the piece's ward and 200 m clear of the others, so
+  a hotspot in a ward with few reports is rare. Size: each holds ``min(1%,
+  share / (2k))`` of the set plus a part of the rest in proportion to its ward's
+  calibrated share, so a hotspot in a quiet ward is small (and the ward ranking over
+  all points keeps following FixMyStreet: Spearman about 0.9 on Harrow). Shape:
+  tight ellipses of equal-area radius 60-150 m (aspect up to 1.8), denser towards
+  the centre, so each stands out. About half (the biggest) are active only in a
+  burst of 3-8 weeks (in a year; 2 in a quarter), the bursts in disjoint slices of
+  the period, so a focus-week analysis has a dominant ward in each burst; the
+  others run the whole period. ``return_truth=True`` also returns
   one row per hotspot: ``hotspot_id, ward_code, ward_name, radius_m, semi_major_m,
   semi_minor_m, angle_deg, n_points, intensity, main_subcategory, start, end,
   start_week, end_week, persistent, geometry`` (the planted ellipse, EPSG:27700).
   ``start`` is the first active day, ``end`` the exclusive end (midnight after the
   last active day); ``start_week``/``end_week`` are 0-based and inclusive, counted
   from the set's ``start``. ``intensity`` is the hotspot's point density per km² per
-  week divided by the background's, over the borough.
+  active week divided by the background's, over the borough. StreetSafe uses the
+  same rule with the flat LSOA (population) weights.
 - **Times**: a day drawn by season x day-of-week weight, an hour by an
   hour-of-day profile, a uniform minute. Fly-tips peak early morning (05-08) and
   evening (18-21) and at weekends; StreetSafe reports peak in the evening and at
@@ -49,8 +58,8 @@ Calibration (fly-tips)
   alpha = 111, FixMyStreet carries R / (R + alpha) = 88% of the weight; the busiest
   LSOA (78 reports) gets 8.1%, an LSOA without reports 0.08%. Within an LSOA points
   are uniform, split between its pieces in the wards of ``year`` by area. Hotspot
-  wards are drawn in proportion to the same weights, and hotspot centres prefer
-  LSOAs with larger shares. :func:`fms_calibration` returns all of it.
+  centres are drawn by the same weights (above). :func:`fms_calibration` returns
+  all of it.
 - **When**: the borough's reports per month of year (full years 2008-2020), shrunk
   the same way towards the London profile (each full year normalised to its own
   total before averaging, so FixMyStreet's growth does not read as seasonality):
@@ -166,7 +175,11 @@ _SS_DOW = np.array([0.85, 0.85, 0.9, 1.0, 1.25, 1.35, 1.0])
 _ALPHA_BOUNDS = (1.0, 1e6)  # empirical-Bayes prior weight, pseudo-reports
 _MONTH_DAYS = np.array([31, 28.25, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 _SS_PER_WEEK = 60  # default StreetSafe reports a week (no public figure exists)
-_MIN_N = 100  # below this, planted hotspots of >= 3% are a handful of points
+_MIN_N = 100  # below this, planted hotspots are a handful of points each
+_PLANTED_SHARE = (0.15, 0.20)  # of a set's points in planted hotspots (a seeded draw)
+_MIN_HOTSPOT_SHARE = 0.01  # each planted hotspot holds at least min(this, share / (2k))
+_N_HOTSPOTS = (6, 8)  # default number of planted hotspots (a seeded draw)
+_RADIUS_M = (60.0, 150.0)  # planted hotspots' equal-area radius: tight, so detectable
 
 
 @dataclass(frozen=True)
@@ -438,7 +451,8 @@ def _draw_times(days: pd.DatetimeIndex, day_w: np.ndarray, hours: np.ndarray, k:
 def _windows(k: int, weeks: int, rng: np.random.Generator) -> list[tuple[int, int]]:
     """Active weeks (first, last; 0-based, inclusive) per hotspot.
 
-    About half the hotspots are episodic. Their windows sit in disjoint slices of
+    About half the hotspots are episodic (`_plant` gives these windows to the
+    biggest). Their windows sit in disjoint slices of
     the period, so in any episodic window one planted hotspot is active on top of
     the persistent ones and its ward clearly leads that window.
     """
@@ -448,66 +462,82 @@ def _windows(k: int, weeks: int, rng: np.random.Generator) -> list[tuple[int, in
     edges = np.round(np.linspace(0, weeks, n_epi + 1)).astype(int)
     for j, i in enumerate(epi):
         lo, span = int(edges[j]), int(edges[j + 1] - edges[j])
-        length = int(rng.integers(min(span, max(2, weeks // 12)), span + 1))
+        # a burst of 3-8 weeks in a year: short enough that its ward leads its window
+        hi = min(span, max(2, weeks // 6))
+        length = int(rng.integers(min(hi, max(2, weeks // 16)), hi + 1))
         s = lo + int(rng.integers(0, span - length + 1))
         out[int(i)] = (s, s + length - 1)
     return out
 
 
-def _plant(spec: _Spec, pieces: gpd.GeoDataFrame, w: gpd.GeoDataFrame, piece_w: np.ndarray,
+def _split(total: int, weights: np.ndarray) -> np.ndarray:
+    """`total` split in proportion to `weights` as whole numbers (largest remainder)."""
+    raw = weights / weights.sum() * total
+    out = np.floor(raw).astype(int)
+    out[np.argsort(-(raw - out), kind="stable")[: total - out.sum()]] += 1
+    return out
+
+
+def _plant(pieces: gpd.GeoDataFrame, w: gpd.GeoDataFrame, piece_w: np.ndarray,
            k: int, n: int, weeks: int, rng: np.random.Generator) -> list[dict]:
-    """Choose hotspot wards, shapes, centres, sizes and active windows."""
-    ward_w = (pd.Series(piece_w).groupby(pieces["ward_code"].to_numpy()).sum()
-              .reindex(w["ward_code"]).fillna(0).to_numpy() + 1e-9)
-    if not spec.use_fms:
-        ward_w = np.ones(len(w))
-    order = rng.choice(len(w), size=len(w), replace=False, p=ward_w / ward_w.sum())
-    radii = np.exp(rng.uniform(np.log(60), np.log(300), k))
-    # bigger hotspots get a bigger share so every one stays clearly denser than background
-    extra = 0.03 * (radii - 60) / 240 + rng.uniform(0, 0.015, k)
-    scale = min(1.0, max(0.45 - 0.03 * k, 0) / max(extra.sum(), 1e-9))
-    fracs = 0.03 + extra * scale
+    """Choose hotspot shapes, centres, sizes and active windows.
+
+    Centres are drawn like background points (a piece with probability `piece_w`,
+    uniform inside it), kept when the ellipse fits inside the piece's ward and clear
+    of the hotspots already placed: a hotspot lands where the background intensity
+    is, so it sharpens the calibrated pattern instead of moving it.
+    """
+    radii = np.exp(rng.uniform(np.log(_RADIUS_M[0]), np.log(_RADIUS_M[1]), k))
+    share = rng.uniform(*_PLANTED_SHARE)
     windows = _windows(k, weeks, rng)
+    edges = w.geometry.boundary.to_numpy()
+    ward_row = pd.Index(w["ward_code"]).get_indexer(pieces["ward_code"])
+    p = piece_w / piece_w.sum()
     planted: list[dict] = []
-    wi = 0
     for i in range(k):
         radius = float(radii[i])
         aspect = rng.uniform(1.0, 1.8)
         a, b = radius * math.sqrt(aspect), radius / math.sqrt(aspect)
         angle = float(rng.uniform(0, 180))
         placed = None
-        while placed is None and wi < len(order):
-            ward = w.iloc[order[wi]]
-            wi += 1
-            room = ward.geometry.buffer(-(a + 10))
-            if room.is_empty or room.area < 1.0:
-                continue
-            cand = _uniform_in(room, 40, rng)
-            ok = np.ones(len(cand), bool)
-            for p in planted:  # keep hotspots apart so each is its own area
-                gap = np.hypot(cand[:, 0] - p["cx"], cand[:, 1] - p["cy"])
-                ok &= gap > p["semi_major_m"] + a + 200
-            if not ok.any():
-                continue
-            cand = cand[ok]
-            # prefer places with more reports: weight of the LSOA piece under each candidate
-            hit = pieces.sindex.query(shapely.points(cand), predicate="within")
-            cw = np.full(len(cand), 1e-6)
-            cw[hit[0]] = piece_w[hit[1]] / pieces.geometry.area.to_numpy()[hit[1]]
-            j = rng.choice(len(cand), p=cw / cw.sum())
-            placed = (ward, float(cand[j, 0]), float(cand[j, 1]))
+        for _ in range(200):  # a piece by weight, then candidate centres inside it
+            j = int(rng.choice(len(pieces), p=p))
+            cand = _uniform_in(pieces.geometry.iloc[j], 16, rng)
+            wr = ward_row[j]
+            ok = shapely.distance(edges[wr], shapely.points(cand)) > a + 10
+            for q in planted:  # keep hotspots apart so each is its own area
+                gap = np.hypot(cand[:, 0] - q["cx"], cand[:, 1] - q["cy"])
+                ok &= gap > q["semi_major_m"] + a + 200
+            if ok.any():
+                c = int(np.argmax(ok))
+                placed = (w.iloc[wr], float(cand[c, 0]), float(cand[c, 1]))
+                break
         if placed is None:
             raise BadInputError("the borough is too small to plant that many hotspots")
         ward, cx, cy = placed
-        s, e = windows[i]
         planted.append({
             "ward_code": ward["ward_code"], "ward_name": ward["ward_name"],
             "radius_m": round(radius, 1), "semi_major_m": round(a, 1),
             "semi_minor_m": round(b, 1), "angle_deg": round(angle, 1),
-            "n_points": int(round(fracs[i] * n)), "start_week": s,
-            "end_week": e, "persistent": (s, e) == (0, weeks - 1),
             "cx": round(cx, 1), "cy": round(cy, 1),
         })
+    # sizes: a floor each (so every hotspot stays detectable), the rest in proportion
+    # to the calibrated share of its ward, so a hotspot sharpens a busy ward more than
+    # a quiet one and the ward ranking keeps following the calibration
+    if k:
+        ward_share = pd.Series(piece_w).groupby(pieces["ward_code"].to_numpy()).sum()
+        ws = ward_share.reindex([q["ward_code"] for q in planted]).to_numpy()
+        floor = min(_MIN_HOTSPOT_SHARE, share / (2 * k))
+        frac = floor + (share - k * floor) * ws / ws.sum()
+        sizes = _split(int(round(share * n)), frac)
+        # the episodic windows go to the biggest hotspots, so a burst lifts its ward
+        # to the top of its weeks even in a quiet ward
+        by_size = np.argsort(-sizes, kind="stable")
+        slots = sorted(windows, key=lambda x: x == (0, weeks - 1))
+        for r, i in enumerate(by_size):
+            s, e = slots[r]
+            planted[i].update(n_points=int(sizes[i]), start_week=s, end_week=e,
+                              persistent=(s, e) == (0, weeks - 1))
     return planted
 
 
@@ -533,8 +563,9 @@ def _generate(spec: _Spec, borough: str, start, weeks: int, seed: int, n: int | 
     # (fly-tips) or a flat LSOA (population) prior (StreetSafe), split by area
     piece_w = pieces["fms_share" if spec.use_fms else "area_share"].to_numpy()
 
-    k = int(rng.integers(6, 11)) if n_hotspots is None else int(n_hotspots)
-    planted = _plant(spec, pieces, w, piece_w, k, n, weeks, rng)
+    k = int(rng.integers(_N_HOTSPOTS[0], _N_HOTSPOTS[1] + 1)) if n_hotspots is None else int(
+        n_hotspots)
+    planted = _plant(pieces, w, piece_w, k, n, weeks, rng)
     n_bg = n - sum(p["n_points"] for p in planted)
 
     days = pd.date_range(t0, periods=7 * weeks, freq="D")
@@ -678,7 +709,8 @@ def fly_tips(borough: str = "Harrow", start: str = "2022-01-03", weeks: int = 52
     year : int, default 2022
         Ward boundary year for the geometry and the ``ward_code``/``ward_name`` columns.
     n_hotspots : int, optional
-        Number of planted hotspots; default a seeded draw from 6 to 10.
+        Number of planted hotspots (0-15); default a seeded draw from 6 to 8. They
+        hold 15-20% of the points whatever their number.
 
     Returns
     -------
@@ -735,7 +767,7 @@ def _truth_geojson(truth: gpd.GeoDataFrame) -> str:
 
 
 def write_sample(out: str | Path = "sample_data", borough: str = "Harrow", seed: int = 0,
-                 n_fly_tips: int | None = 5000, start: str = "2022-01-03",
+                 n_fly_tips: int | None = None, start: str = "2022-01-03",
                  year: int = 2022) -> dict[str, Path]:
     """Write the committed sample: a year of fly-tips and a quarter of StreetSafe + truth.
 
@@ -752,9 +784,10 @@ def write_sample(out: str | Path = "sample_data", borough: str = "Harrow", seed:
         Folder to write into (created when missing).
     borough, seed, start, year
         As for :func:`fly_tips`.
-    n_fly_tips : int or None, default 5000
-        Fly-tips in the year; 5000 keeps the committed file small (about half
-        Harrow's Defra total of 9,802); None uses the Defra total.
+    n_fly_tips : int or None, default None
+        Fly-tips in the year; None uses the borough's Defra ENV24 annual total
+        (Harrow 2021-22: 9,802, about 3 MB of CSV), so counts and rates per 1,000
+        residents are on the real scale.
 
     Returns
     -------
