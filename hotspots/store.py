@@ -229,16 +229,8 @@ class IncidentStore:
         files = pd.DataFrame(m["files"], columns=["path", "month", "rows"])
         months = (files.groupby("month").agg(rows=("rows", "sum"), files=("path", "size"))
                   .reset_index())
-        cats: dict[str, int] = {}
-        for f in m["files"]:
-            for c, n in f["categories"].items():
-                cats[c] = cats.get(c, 0) + n
+        cats, bounds = _summary(m["files"])
         categories = pd.Series(cats, dtype="int64", name="rows").sort_values(ascending=False)
-        bounds = None
-        if m["files"]:
-            b = np.array([f["bounds"] for f in m["files"]], dtype=float)
-            bounds = (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()),
-                      float(b[:, 3].max()))
         return {"path": str(self.path), "n_rows": self._rows(m), "n_files": len(m["files"]),
                 "months": months, "categories": categories, "loads": self.loads(),
                 "bounds": bounds}
@@ -482,17 +474,11 @@ class IncidentStore:
                 rel = f"{_KEY}={month}/part-{last:06d}-c{token}.parquet"
                 tmp = (self.path / rel).with_name(_hidden(Path(rel).name))
                 part.to_parquet(tmp, index=False)
-                cats: dict[str, int] = {}
-                for f in fs:
-                    for c, n in f["categories"].items():
-                        cats[c] = cats.get(c, 0) + n
-                b = np.array([f["bounds"] for f in fs], dtype=float)
+                cats, bounds = _summary(fs)
                 entries.append(({
                     "path": rel, "month": month, "rows": sum(f["rows"] for f in fs),
                     "load": last, "loads": sorted({f["load"] for f in fs}),
-                    "bounds": [float(b[:, 0].min()), float(b[:, 1].min()),
-                               float(b[:, 2].max()), float(b[:, 3].max())],
-                    "categories": cats,
+                    "bounds": list(bounds), "categories": cats,
                 }, tmp))  # fmt: skip
                 if pause:  # the kill test wants the files one after another
                     time.sleep(pause)
@@ -575,6 +561,19 @@ class IncidentStore:
 
 
 # ---------------------------------------------------------------------- helpers
+def _summary(files: list[dict]) -> tuple[dict[str, int], tuple[float, ...] | None]:
+    """Rows per category and the bounds (xmin, ymin, xmax, ymax) of manifest entries."""
+    cats: dict[str, int] = {}
+    for f in files:
+        for c, n in f["categories"].items():
+            cats[c] = cats.get(c, 0) + n
+    if not files:
+        return cats, None
+    b = np.array([f["bounds"] for f in files], dtype=float)
+    return cats, (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()),
+                  float(b[:, 3].max()))
+
+
 def _hidden(name: str) -> str:
     return f".{name}.tmp"
 

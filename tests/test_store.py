@@ -213,15 +213,10 @@ def _state(st: IncidentStore):
                                                                     ignore_index=True)
 
 
-def test_killed_append_leaves_store_as_before(tmp_path, harrow_ids):
-    st = IncidentStore(tmp_path / "s")
-    first = harrow_ids[harrow_ids["month"] < "2022-04-01"]
-    st.append(first, source="first")
-    manifest_before, rows_before = _state(st)
-    frame = tmp_path / "all.parquet"
-    harrow_ids.to_parquet(frame)
+def _kill_mid_write(st: IncidentStore, script: str, *args: str) -> None:
+    """Run `script` on the store in a subprocess; SIGKILL it once it has written files."""
     env = dict(os.environ, HOTSPOTS_STORE_PAUSE="0.3")
-    p = subprocess.Popen([sys.executable, "-c", _WRITER, str(st.path), str(frame)], env=env,
+    p = subprocess.Popen([sys.executable, "-c", script, str(st.path), *args], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while not list(st.path.glob("period=*/.part-*.tmp")):  # mid-write: some files written
@@ -232,6 +227,16 @@ def test_killed_append_leaves_store_as_before(tmp_path, harrow_ids):
     p.wait()
     assert p.returncode == -signal.SIGKILL
     assert list(st.path.glob("period=*/.part-*.tmp"))  # it really died with files half-done
+
+
+def test_killed_append_leaves_store_as_before(tmp_path, harrow_ids):
+    st = IncidentStore(tmp_path / "s")
+    first = harrow_ids[harrow_ids["month"] < "2022-04-01"]
+    st.append(first, source="first")
+    manifest_before, rows_before = _state(st)
+    frame = tmp_path / "all.parquet"
+    harrow_ids.to_parquet(frame)
+    _kill_mid_write(st, _WRITER, str(frame))
     manifest_after, rows_after = _state(st)
     assert manifest_after == manifest_before
     pd.testing.assert_frame_equal(rows_after, rows_before)
@@ -475,14 +480,18 @@ def test_compact_rewrites_months_and_changes_no_result(tmp_path, harrow_ids):
     assert len(st.files()) == 36
     before = st.read()
     one = st.query(period="2022-05", categories="burglary")
-    log_before = st.loads()
+    log_before, info_before = st.loads(), st.info()
     out = st.compact()
     assert out == {"months": 12, "files_before": 36, "files_after": 12}
     assert len(st.files()) == 12 and len(list(st.path.glob("period=*/*.parquet"))) == 12
     pd.testing.assert_frame_equal(st.read(), before)  # same rows, same order
     pd.testing.assert_frame_equal(st.query(period="2022-05", categories="burglary"), one)
     pd.testing.assert_frame_equal(st.loads(), log_before)
-    assert st.info()["months"]["files"].eq(1).all()
+    info = st.info()
+    assert info["months"]["files"].eq(1).all()
+    assert info["months"]["rows"].tolist() == info_before["months"]["rows"].tolist()
+    assert info["bounds"] == info_before["bounds"]
+    pd.testing.assert_series_equal(info["categories"], info_before["categories"])
     # a plain GeoParquet reader sees the same incidents (the old files are gone)
     assert len(gpd.read_parquet(st.path)) == len(harrow_ids)
     # appends after compacting still de-duplicate; compacting again is a no-op
@@ -496,18 +505,7 @@ def test_compact_rewrites_months_and_changes_no_result(tmp_path, harrow_ids):
 def test_killed_compact_leaves_store_as_before(tmp_path, harrow_ids):
     st = _weekly_store(tmp_path / "s", harrow_ids)
     manifest_before, rows_before = _state(st)
-    env = dict(os.environ, HOTSPOTS_STORE_PAUSE="0.3")
-    p = subprocess.Popen([sys.executable, "-c", _COMPACTOR, str(st.path)], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while not list(st.path.glob("period=*/.part-*.tmp")):  # mid-compact: some files written
-        assert p.poll() is None and time.monotonic() < deadline, p.stderr.read()
-        time.sleep(0.02)
-    time.sleep(0.4)
-    p.send_signal(signal.SIGKILL)
-    p.wait()
-    assert p.returncode == -signal.SIGKILL
-    assert list(st.path.glob("period=*/.part-*.tmp"))
+    _kill_mid_write(st, _COMPACTOR)
     manifest_after, rows_after = _state(st)
     assert manifest_after == manifest_before
     pd.testing.assert_frame_equal(rows_after, rows_before)
