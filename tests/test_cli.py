@@ -435,9 +435,12 @@ def test_bad_values_are_refused(args, expect, tmp_path):
 # --------------------------------------------------------------------------- advice in CLI terms
 
 
-def test_rejected_rows_point_to_validate_not_python():
+@pytest.mark.parametrize("args", [("counts", "--top", "1"), ("kde", "--out", "{o}")],
+                         ids=["counts", "kde"])
+def test_rejected_rows_point_to_validate_not_python(args, tmp_path):
     # City of London 2019 has rows without coordinates; counted, then a CLI hint
-    res = invoke("counts", "city_of_london_2019", "--top", "1")
+    res = invoke(args[0], "city_of_london_2019",
+                 *[a.format(o=tmp_path / "k.csv") for a in args[1:]])
     assert res.exit_code == 0, res.output
     assert "with_report" not in res.output
     msg = " ".join(res.output.split())
