@@ -439,9 +439,11 @@ def validate_cmd(
 ) -> None:
     """Check what the reader makes of a file before trusting an analysis of it.
 
-    Reports the layout detected, rows read, rows rejected with their reasons and row
-    numbers (the line in a spreadsheet, header = line 1), the date range, categories,
-    the extent, and the 2022 wards and boroughs the points fall in.
+    Reports the layout detected, whether the rows are SYNTHETIC, rows read, rows
+    rejected with their reasons and row numbers (the line in a spreadsheet, header =
+    line 1), the date range (and dates before 2000 or after today), categories, the
+    extent, and the 2022 wards and boroughs the points fall in (25 m tolerance, as
+    `hotspots counts`).
 
     Example: hotspots validate harrow_crime_2022 --json
     """
