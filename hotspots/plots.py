@@ -101,8 +101,9 @@ def plot_hotspots(
     title : str, default "Hotspots"
     attribution : str, optional
         Footer text; by default the OS/ONS (OGL v3) line (no OpenStreetMap data are
-        drawn, so no ODbL line), plus the police.uk line when ``inc["source"]`` says police.uk and a "synthetic data"
-        note when the incidents are synthetic (:func:`incident_attribution`).
+        drawn, so no ODbL line), plus the police.uk line when ``inc["source"]`` says
+        police.uk and a "synthetic data" note when the incidents are synthetic
+        (:func:`incident_attribution`).
     figsize : (float, float), default (10, 8)
         Inches; the legend sits to the right of the map.
     max_ward_labels : int, default 60
