@@ -118,6 +118,10 @@ def test_fixmystreet_reports_beside_synthetic(demo_out):
     assert t["source"].str.contains("not incidence").all()
     # the background points (planted hotspots aside) rank the wards as the real reports do
     assert t["reports"].corr(t["synthetic_background_2022"], method="spearman") > 0.8
+    # and so do all the points, planted hotspots included (placed by the same shares)
+    assert t["reports"].corr(t["synthetic_2022"], method="spearman") > 0.8
+    # the ward with fewest real reports (Canons) is not among the busiest synthetic half
+    assert t.loc[t["reports"].idxmin(), "synthetic_rank"] > 11
 
 
 def test_harrow_patrol_briefing_names_places_and_says_no_network(demo_out):
