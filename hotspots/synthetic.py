@@ -651,7 +651,8 @@ def _generate(spec: _Spec, borough: str, start, weeks: int, seed: int, n: int | 
 
     attrs = {"synthetic": True, "category": spec.category, "borough": borough_name,
              "seed": int(seed), "start": str(t0.date()), "weeks": weeks, "n": int(n),
-             "n_source": n_source, "n_hotspots": k, "ward_year": int(year)}
+             "n_source": n_source, "n_hotspots": k,
+             "planted_share": round(1 - n_bg / n, 4), "ward_year": int(year)}
     if calib:
         fms = fms_calibration(borough_code)
         attrs.update(types_year=calib["types_year"], sizes_year=calib["sizes_year"],
@@ -720,8 +721,9 @@ def fly_tips(borough: str = "Harrow", start: str = "2022-01-03", weeks: int = 52
         (-1 for background), ``size_class``, ``size`` (m³), ``note``
         (:data:`FLY_TIP_NOTE`: calibrated to FixMyStreet report counts, which measure
         reporting, not incidence) and ``synthetic=True``. ``attrs`` holds
-        ``synthetic=True``, ``note`` and the calibration (``n_source``,
-        ``fms_reports``, ``fms_alpha``, ``fms_month_alpha``, ...). With
+        ``synthetic=True``, ``note``, ``planted_share`` (of the points, 0.15-0.20)
+        and the calibration (``n_source``, ``fms_reports``, ``fms_alpha``,
+        ``fms_month_alpha``, ...). With
         `return_truth`, also the truth frame (same ``attrs``).
     """
     return _generate(_FLY, borough, start, weeks, seed, n, year, n_hotspots, return_truth)

@@ -91,6 +91,7 @@ def test_planted_truth(flies, safe, harrow):
         # documented: planted hotspots hold 15-20% of the set, each at least
         # min(1%, 15% / (2 k)) of it (to whole points)
         assert 0.15 - 1 / n <= counts.sum() / n <= 0.20 + 1 / n
+        assert inc.attrs["planted_share"] == pytest.approx(counts.sum() / n, abs=1e-4)
         assert (truth["n_points"] >= min(0.01, 0.15 / (2 * len(truth))) * n - 1).all()
         assert truth["radius_m"].between(60, 150).all()
         for row in truth.itertuples():
