@@ -26,6 +26,17 @@ _MONTHLY = {"MS": "M", "M": "M", "ME": "M", "QS": "Q", "Q": "Q", "QE": "Q",
             "YS": "Y", "Y": "Y", "YE": "Y", "AS": "Y", "A": "Y"}
 
 
+LONDON_TZ = "Europe/London"
+
+
+def london_naive(ts: pd.Series) -> pd.Series:
+    """datetime64[ns], tz-naive London local time (the canonical ``occurred_at``);
+    tz-aware values are converted to Europe/London first."""
+    if isinstance(ts.dtype, pd.DatetimeTZDtype):
+        ts = ts.dt.tz_convert(LONDON_TZ).dt.tz_localize(None)
+    return ts.astype("datetime64[ns]")
+
+
 def incident_times(inc: pd.DataFrame, *, dated_only: bool = False,
                    mid_month: bool = False) -> pd.Series:
     """When each incident happened, on the incidents' index.

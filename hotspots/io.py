@@ -36,7 +36,7 @@ import pandas as pd
 
 from ._atomic import atomic_write_csv
 from ._errors import BadInputError, DataNotFoundError
-from ._time import month_start
+from ._time import london_naive, month_start
 from ._validate import BNG
 
 log = logging.getLogger("hotspots")
@@ -118,7 +118,6 @@ _DATE_FORMATS = (
     "%d/%m/%y", "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y", "%d %b %Y", "%d %B %Y",
     "%m/%d/%Y %I:%M:%S %p", "%b %Y", "%B %Y", "%Y%m%d",
 )  # fmt: skip
-_LONDON_TZ = "Europe/London"
 _NS = "datetime64[ns]"
 
 
@@ -331,6 +330,32 @@ def categorise(values: Iterable[Any]) -> pd.Series:
     # one lookup per distinct value; the extra last slot serves code -1 (missing)
     mapped = pd.Series([table.get(_norm(u), "other") for u in uniques] + ["other"], dtype="str")
     return mapped.take(np.where(codes < 0, len(uniques), codes)).reset_index(drop=True)
+
+
+def check_categories(categories: str | Iterable[str] | None) -> set[str] | None:
+    """The vocabulary values a ``categories=`` argument asks for.
+
+    Source wordings the category table knows are mapped (``"Burglary"`` ->
+    ``"burglary"``); anything else is an error naming the vocabulary, so a typo
+    (``"violence"``, ``"robery"``) never silently selects nothing.
+
+    Returns
+    -------
+    set of str, or None when `categories` is None
+    """
+    if categories is None:
+        return None
+    values = [categories] if isinstance(categories, str) else list(categories)
+    out = set()
+    for v in values:
+        if v in CATEGORIES:
+            out.add(v)
+        elif isinstance(v, str) and _norm(v) in _category_table():
+            out.add(categorise([v]).iloc[0])  # a wording the table knows: "Burglary"
+        else:
+            raise BadInputError(f"category {v!r} is not in the vocabulary: "
+                                f"{', '.join(CATEGORIES)}")
+    return out
 
 
 def unrecognised_categories(values: Iterable[Any]) -> pd.Series:
@@ -965,17 +990,10 @@ def _geometry_xy(geoms: gpd.GeoSeries, bounds):
     return x, y, code, swapped
 
 
-def _to_ns(ts: pd.Series) -> pd.Series:
-    """datetime64[ns], tz-naive London local time."""
-    if isinstance(ts.dtype, pd.DatetimeTZDtype):
-        ts = ts.dt.tz_convert(_LONDON_TZ).dt.tz_localize(None)
-    return ts.astype(_NS)
-
-
 def _parse_dates(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Parse a date column: (timestamps, missing mask). Unparsed present values are NaT."""
     if pd.api.types.is_datetime64_any_dtype(s):
-        out = _to_ns(s.reset_index(drop=True))
+        out = london_naive(s.reset_index(drop=True))
         return out, out.isna().to_numpy()
     text = s.astype("string").str.strip().reset_index(drop=True)
     missing = (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
@@ -986,11 +1004,27 @@ def _parse_dates(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
             break
         part = text[todo]
         try:
-            parsed = pd.to_datetime(part, format=fmt, errors="coerce")
-        except (ValueError, TypeError):  # mixed time zones
-            parsed = pd.to_datetime(part, format=fmt, errors="coerce", utc=True)
-        out[todo] = _to_ns(parsed)
+            parsed = london_naive(pd.to_datetime(part, format=fmt, errors="coerce"))
+        except (ValueError, TypeError):  # offsets mixed with plain times
+            parsed = _parse_mixed_zones(part, fmt)
+        out[todo] = parsed
     return out, missing
+
+
+def _parse_mixed_zones(part: pd.Series, fmt: str | None) -> pd.Series:
+    """Times with an offset (``Z``, ``+01:00``) converted to London; plain ones are
+    already London local time (not UTC, which ``utc=True`` would assume)."""
+    aware = part.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True, na=False).to_numpy()
+    out = pd.Series(pd.NaT, index=part.index, dtype=_NS)
+    for mask, utc in ((aware, True), (~aware, False)):
+        if mask.any():
+            try:
+                out[mask] = london_naive(
+                    pd.to_datetime(part[mask], format=fmt, errors="coerce", utc=utc))
+            except (ValueError, TypeError):  # still mixed (several offsets): all via UTC
+                out[mask] = london_naive(
+                    pd.to_datetime(part[mask], format=fmt, errors="coerce", utc=True))
+    return out
 
 
 def _dates(ld: _Loaded, sp: _Spec) -> tuple[pd.Series, pd.Series, np.ndarray]:
@@ -1023,7 +1057,8 @@ def _dates(ld: _Loaded, sp: _Spec) -> tuple[pd.Series, pd.Series, np.ndarray]:
         if sp.date_mode == "us_month":
             text = raw.astype("string").str.strip().reset_index(drop=True)
             missing = (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
-            parsed = _to_ns(pd.to_datetime(text, format="%m/%d/%Y %I:%M:%S %p", errors="coerce"))
+            parsed = london_naive(
+                pd.to_datetime(text, format="%m/%d/%Y %I:%M:%S %p", errors="coerce"))
             redo = parsed.isna().to_numpy() & ~missing
             if redo.any():
                 parsed[redo] = _parse_dates(text[redo])[0].to_numpy()

@@ -37,6 +37,7 @@ from .clusters import (
     point_xy,
     split_cluster,
 )
+from .io import check_categories
 
 log = logging.getLogger("hotspots")
 
@@ -699,7 +700,7 @@ def top_areas(
         )
     base = np.ones(len(inc), bool)
     if categories is not None:
-        cats = [categories] if isinstance(categories, str) else list(categories)
+        cats = sorted(check_categories(categories))
         if "category" not in inc.columns:
             raise BadInputError("categories filter needs a 'category' column")
         base &= inc["category"].astype(str).isin(cats).to_numpy()

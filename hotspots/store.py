@@ -60,8 +60,9 @@ import shapely
 
 from ._atomic import atomic_write_csv, atomic_write_text
 from ._errors import BadInputError
+from ._time import london_naive
 from ._validate import BNG, check_gdf
-from .io import _to_ns, hash_ids
+from .io import check_categories, hash_ids
 
 log = logging.getLogger("hotspots")
 
@@ -283,7 +284,7 @@ class IncidentStore:
         """
         m = self._manifest()
         lo, hi = _month_range(period)
-        cats = _check_categories(categories)
+        cats = check_categories(categories)
         area = _ward_geometry(wards)
         box = _check_bbox(bbox, bbox_crs)
         if area is not None:
@@ -676,7 +677,7 @@ def _when(s: pd.Series) -> pd.Series:
     t = pd.to_datetime(s, errors="coerce", utc=isinstance(s.dtype, pd.DatetimeTZDtype))
     if not pd.api.types.is_datetime64_any_dtype(t):  # mixed offsets in text: to UTC first
         t = pd.to_datetime(s, errors="coerce", utc=True)
-    return _to_ns(t)
+    return london_naive(t)
 
 
 def _scopes(ids: pa.Array, source: pa.Array, id_scope: str | None) -> pa.Array:
@@ -842,25 +843,6 @@ def _month_range(period: Any) -> tuple[str, str]:
         raise BadInputError(f"period must look like '2022', '2022-03' or a date, "
                             f"got {period!r}") from None
     return str(p), str(p)
-
-
-def _check_categories(categories: str | Iterable[str] | None) -> set[str] | None:
-    """Vocabulary values for a categories argument; source wordings mapped, else an error."""
-    if categories is None:
-        return None
-    from .io import CATEGORIES, categorise, unrecognised_categories
-
-    values = [categories] if isinstance(categories, str) else list(categories)
-    out = set()
-    for v in values:
-        if v in CATEGORIES:
-            out.add(v)
-        elif isinstance(v, str) and unrecognised_categories([v]).empty:
-            out.add(categorise([v]).iloc[0])  # a wording the table knows: "Burglary"
-        else:
-            raise BadInputError(f"category {v!r} is not in the vocabulary: "
-                                f"{', '.join(CATEGORIES)}")
-    return out
 
 
 def _check_bbox(bbox: Any, crs: Any = None) -> tuple[float, float, float, float] | None:

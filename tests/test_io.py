@@ -620,3 +620,16 @@ def test_readme_category_table_matches_categories_csv():
                     table[text] = cells[0].strip("`")
     assert len(set(table.values())) == 14 and len(table) >= 40
     assert hio.categorise(list(table)).tolist() == list(table.values())
+
+
+def test_offsets_mixed_with_plain_times_keep_plain_ones_as_london_time(tmp_path):
+    # plain times are London local time: only the ones with an offset are converted
+    p = tmp_path / "mixed_zones.csv"
+    p.write_text("occurred_at,lon,lat,category\n"
+                 "2022-06-30T23:30:00Z,-0.33,51.58,robbery\n"  # 00:30 BST on 1 July
+                 "2022-07-01 00:30,-0.33,51.58,robbery\n"  # already London time
+                 "2022-07-01T02:30:00+01:00,-0.33,51.58,robbery\n"
+                 "2022-01-15T12:00:00Z,-0.33,51.58,robbery\n", encoding="utf-8")  # GMT
+    got = hs.read_incidents(p)["occurred_at"].tolist()
+    assert got == [pd.Timestamp("2022-07-01 00:30"), pd.Timestamp("2022-07-01 00:30"),
+                   pd.Timestamp("2022-07-01 02:30"), pd.Timestamp("2022-01-15 12:00")]
