@@ -286,3 +286,13 @@ def test_kde_split_pieces_inside_their_regions(camden):
     ii, jj = a.sindex.query(a.geometry, predicate="intersects")
     assert (a.geometry.iloc[ii[ii < jj]].intersection(a.geometry.iloc[jj[ii < jj]],
                                                       align=False).area < 1e-6).all()
+
+
+def test_unknown_category_is_an_error_not_an_empty_selection(harrow):
+    # "violence" is not a category ("violence_sexual" is): it must not silently drop out
+    with pytest.raises(hs.BadInputError, match="'violence' is not in the vocabulary"):
+        hs.top_areas(harrow, categories=["robbery", "violence"])
+    # a source wording the table knows is mapped
+    a = hs.top_areas(harrow, n=3, categories="Robbery")
+    b = hs.top_areas(harrow, n=3, categories="robbery")
+    assert a["n_incidents"].tolist() == b["n_incidents"].tolist()
