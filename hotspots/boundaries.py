@@ -31,6 +31,9 @@ WARD_SETS: dict[int, str] = {
 
 WARD_COLUMNS = ["ward_code", "ward_name", "borough_code", "borough_name", "year", "geometry"]
 
+#: ward sets generalised to 200 m (ONS BSC): right for small maps, wrong for point joins
+MAP_ONLY_WARD_YEARS = frozenset({2019, 2023})
+
 
 def read_layer(key: str) -> gpd.GeoDataFrame:
     """A registry vector dataset (boundaries, LSOAs) as read from disk, in BNG (EPSG:27700).
@@ -161,9 +164,13 @@ def wards(borough: str | Iterable[str] | None = None, year: int = 2022) -> gpd.G
         raise BadInputError(f"no ward boundaries for {year}; years available: {sorted(WARD_SETS)}")
     table = _wards_table(year)
     if borough is None:
-        return table.copy()
-    codes = _match_boroughs(borough, _boroughs_table())
-    return table[table["borough_code"].isin(codes)].reset_index(drop=True)
+        out = table.copy()
+    else:
+        codes = _match_boroughs(borough, _boroughs_table())
+        out = table[table["borough_code"].isin(codes)].reset_index(drop=True)
+    # read by hs.assign_wards, which warns before joining points to map-only edges
+    out.attrs["generalisation"] = "200 m" if year in MAP_ONLY_WARD_YEARS else "20 m or finer"
+    return out
 
 
 def find_ward(name: str, wards_gdf: gpd.GeoDataFrame) -> pd.Series:

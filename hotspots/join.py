@@ -114,6 +114,13 @@ def assign_wards(
     """
     pts = check_gdf(inc, "incidents")
     w = check_gdf(wards, "wards", required=["ward_code", "ward_name"])
+    if wards.attrs.get("generalisation") == "200 m":
+        msg = ("assign_wards: these wards are generalised to 200 m (ONS BSC, meant for maps): "
+               "points near edges land in the wrong ward (9% of Harrow's 2022 crimes move "
+               "against the 20 m file); join with a 20 m or finer set (hs.wards(year=2022)) "
+               "and map with these")
+        warnings.warn(msg, UserWarning, stacklevel=2)
+        log.info(msg)  # info: the warning already shows once in a notebook
     tolerance = float(tolerance or 0.0)
     if tolerance < 0:
         raise BadInputError(f"tolerance is in metres and cannot be negative, got {tolerance}")

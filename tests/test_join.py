@@ -362,3 +362,14 @@ def test_near_edge_flags_what_full_resolution_moves():
     n = bgc["n"]
     assert 0.015 < n[moved].sum() / n.sum() < 0.03
     assert n[moved & bgc["near_ward_edge"]].sum() >= 0.97 * n[moved].sum()
+
+
+def test_joining_to_map_only_wards_warns(harrow):
+    # the 2023 (and 2019) sets are generalised to 200 m: fine for maps, wrong for joins
+    with pytest.warns(UserWarning, match="generalised to 200 m"):
+        hs.assign_wards(harrow.iloc[:50], hs.wards("Harrow", 2023))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hs.assign_wards(harrow.iloc[:50], hs.wards("Harrow", 2022))
