@@ -478,6 +478,7 @@ def patrol_targets(
         time_note=hour_note,
         poi_note=poi_note,
         count_note=_count_note(sub, cats),
+        area_note=_area_note("given" if given else method),
         place_note=_place_note(inc),
         network=network is not None,
     )
@@ -649,6 +650,18 @@ def _snap(G: nx.Graph, xy: np.ndarray) -> tuple[list, np.ndarray]:
     ids, nxy = _node_table(G)
     d, j = cKDTree(nxy).query(np.atleast_2d(xy))
     return list(ids[j]), np.asarray(d, dtype=float)
+
+
+def _area_note(method: str) -> str:
+    """How the patrol's hotspots were drawn, so their counts are not read against a
+    top-twenty table made another way (areas and counts differ between methods)."""
+    if method == "given":
+        return "Hotspot areas: as given."
+    how = {"kde": "kernel density (the hottest cells, joined into areas)",
+           "dbscan": "DBSCAN clusters", "hdbscan": "HDBSCAN clusters"}.get(method, method)
+    return (f"Hotspot areas: {how}, from the patrol's own categories and hours, so their "
+            "numbering and counts differ from a top-twenty table of other categories or "
+            "another method.")
 
 
 def _count_note(sub: gpd.GeoDataFrame, cats: list[str]) -> str:
@@ -1069,7 +1082,7 @@ def plan_patrol(
         route = route.iloc[0:0]
     dwell = float(stops["dwell_min"].sum()) if len(stops) else 0.0
     notes = [G.graph.get("walk_note", WALK_NOTE)]
-    for key in ("count_note", "time_note", "poi_note", "place_note"):
+    for key in ("count_note", "area_note", "time_note", "poi_note", "place_note"):
         if targets.attrs.get(key):
             notes.append(str(targets.attrs[key]))
     if dropped:

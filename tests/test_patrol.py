@@ -706,3 +706,11 @@ def test_cli_patrol_harrow_without_network(tmp_path):
     gpx = ET.parse(tmp_path / "route.gpx").getroot()
     ns = {"g": "http://www.topografix.com/GPX/1/1"}
     assert len(gpx.findall("g:wpt", ns)) >= 1 and not gpx.findall(".//g:trkpt", ns)
+
+
+def test_plan_says_how_its_hotspots_were_drawn(harrow):
+    # patrol areas are KDE areas by default: the briefing says so, since their counts
+    # differ from a DBSCAN top-twenty table of the same data
+    t = hs.patrol_targets(harrow, categories=("robbery", "violence_sexual"), hours=None, k=4)
+    plan = hs.plan_patrol(None, t, max_minutes=120)
+    assert any(n.startswith("Hotspot areas: kernel density") for n in plan.notes)
