@@ -460,6 +460,12 @@ def validate_cmd(
         if rejects is not None:
             console.print(f"rejects ({report.n_rejected:,} rows) written to {rejects}",
                           highlight=False)
+    if not report.n_kept:  # nothing to analyse: a script must not carry on with it
+        console.print(f"[bold red]error:[/] no rows kept: all {report.n_read:,} rows read "
+                      "were rejected (see their reasons)" if report.n_read else
+                      "[bold red]error:[/] no rows kept: the file has no data rows",
+                      highlight=False)
+        raise typer.Exit(1)
     if strict and report.n_rejected:
         raise typer.Exit(2)
 

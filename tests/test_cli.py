@@ -180,6 +180,20 @@ def test_validate_broken_csv_names_rows_and_reasons(broken, tmp_path):
     assert s["unrecognised_categories"] == {}
 
 
+def test_validate_fails_when_no_row_was_kept(tmp_path):
+    # only the rejected rows of BROKEN (lines 3, 4, 7, 8): nothing left to analyse
+    lines = BROKEN.splitlines()
+    p = tmp_path / "junk.csv"
+    p.write_text("\n".join([lines[0], lines[2], lines[3], lines[6], lines[7]]) + "\n")
+    res = invoke("validate", str(p))
+    assert res.exit_code == 1
+    assert "no rows kept: all 4 rows read were rejected" in res.stderr
+    assert "rows read: 4; kept 0; rejected 4" in res.stdout  # the report is still shown
+    res = invoke("validate", str(p), "--json")
+    assert res.exit_code == 1 and json.loads(res.stdout)["rows_kept"] == 0
+    assert invoke("validate", str(p), "--quiet").exit_code == 1
+
+
 def test_validate_names_wordings_it_counts_as_other(broken, tmp_path):
     p = tmp_path / "odd.csv"
     p.write_text(BROKEN.replace("a4,2022-02,-0.3360,51.5810,Robbery",
