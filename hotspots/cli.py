@@ -268,6 +268,37 @@ def _coords(lon: str | None, lat: str | None, x: str | None, y: str | None) -> d
     return {k: v for k, v in dict(lon=lon, lat=lat, x=x, y=y).items() if v is not None}
 
 
+#: --categories for the commands that map or grid incidents (rank has its own)
+_CATEGORIES_OPTION = typer.Option(None, "--categories", help="Only these categories, "
+                                  "comma-separated (e.g. robbery,violence_sexual).")
+
+
+def _category_set(categories: str | None) -> set[str] | None:
+    """The --categories given, checked against the vocabulary before any file is read (a
+    typo is an error, not an empty map); None without the option."""
+    from .io import check_categories
+
+    if not categories:
+        return None
+    return check_categories([c.strip() for c in categories.split(",") if c.strip()])
+
+
+def _only_categories(inc, cats: set[str] | None):
+    """The incidents of the categories `cats` (from :func:`_category_set`); all of them
+    when None. Raises when none is left."""
+    from ._errors import BadInputError
+
+    if cats is None:
+        return inc
+    kept = inc[inc["category"].astype(str).isin(cats)]
+    if kept.empty:
+        raise BadInputError(f"no incidents in --categories {','.join(sorted(cats))} "
+                            f"({len(inc):,} read; `hotspots validate FILE` lists the "
+                            "categories found)")
+    kept.attrs.update(inc.attrs)
+    return kept
+
+
 def _read_with_report(files: list[str], quiet: bool, **opts: Any):
     """Read incident file(s) or a registry key, with the reader's report."""
     from .io import read_incidents
@@ -716,6 +747,7 @@ def kde_cmd(
     cell_size: float = typer.Option(None, help="Cell side, metres (default: chosen)."),
     bandwidth: float = typer.Option(None, help="Kernel radius, metres (default: chosen)."),
     kernel: str = typer.Option("quartic", help="quartic, gaussian, uniform or epanechnikov."),
+    categories: str = _CATEGORIES_OPTION,
 ) -> None:
     """Kernel density (incidents per km²) on a regular grid.
 
@@ -726,7 +758,8 @@ def kde_cmd(
     from .density import kde
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    inc = _read_source(source)
+    cats = _category_set(categories)
+    inc = _only_categories(_read_source(source), cats)
     grid = kde(inc, cell_size=cell_size, bandwidth=bandwidth, kernel=kernel)
     _write_grid(grid, out, _source_of(source, inc))
 
@@ -740,6 +773,7 @@ def gistar_cmd(
     distance: float = typer.Option(None, help="Neighbourhood radius, metres (default: cell "
                                    "size x √2, the cell and its 8 neighbours)."),
     permutations: int = typer.Option(0, help="Permutations for pseudo p-values (0: normal)."),
+    categories: str = _CATEGORIES_OPTION,
 ) -> None:
     """Getis-Ord Gi* hot and cold spots (FDR-corrected) on a regular grid.
 
@@ -750,7 +784,8 @@ def gistar_cmd(
     from .stats import gistar
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    inc = _read_source(source)
+    cats = _category_set(categories)
+    inc = _only_categories(_read_source(source), cats)
     grid = gistar(inc, cell_size=cell_size, distance=distance,
                   permutations=permutations)
     _write_grid(grid, out, _source_of(source, inc))
@@ -831,6 +866,7 @@ def map_cmd(
     title: str = typer.Option(None, help="Map title (default: the borough or file name)."),
     out: Path = typer.Option(Path("out/map.html"), help="HTML file to write."),
     png: Path = typer.Option(None, help="Also write a static PNG of the same content."),
+    categories: str = _CATEGORIES_OPTION,
     offline: bool = _OFFLINE_OPTION,
     json_out: bool = _JSON_OPTION,
     quiet: bool = _QUIET_OPTION,
@@ -851,9 +887,11 @@ def map_cmd(
     offline = _offline_default(offline)
     if ward and not borough:
         raise typer.BadParameter("--ward needs --borough (to load its wards)")
+    cats = _category_set(categories)
     with _steps(quiet) as step:
         inc, w = _incidents_in_wards(source, borough, year, WARD_TOLERANCE_M, step, quiet,
                                      _coords(lon, lat, x, y))
+        inc = _only_categories(inc, cats)
         with step(f"top {n} areas and density"):
             areas = top_areas(inc, n=n, wards=w)
             grid = kde(inc, clip=w)
@@ -870,7 +908,9 @@ def map_cmd(
         with atomic_path(png) as tmp:
             fig.savefig(tmp, dpi=150, format="png")
     if json_out:
-        _print_json({"source": source, "borough": borough, "ward": ward, "html": str(html),
+        _print_json({"source": source, "borough": borough, "ward": ward,
+                     "categories": sorted(cats) if cats else None,
+                     "html": str(html),
                      "png": str(png) if png else None, "offline": offline,
                      "n_incidents": len(inc),
                      "n_outside_borough": inc.attrs.get("n_outside_borough", 0),

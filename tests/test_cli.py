@@ -519,3 +519,26 @@ def test_the_same_file_twice_is_said_so(tmp_path):
     n = len(hs.read_incidents(h))
     assert f"read {2 * n:,} rows from the same file twice: kept {n:,}, rejected {n:,}" in \
         " ".join(res.stdout.split())
+
+
+def test_map_categories_keeps_only_those_incidents(tmp_path):
+    # the demo's robbery + violence map: counted independently from the reader and a join
+    inc = hs.assign_wards(hs.read_incidents("harrow_crime_2022"), hs.wards(None, 2022),
+                          tolerance=25)
+    in_harrow = inc["ward_code"].isin(hs.wards("Harrow", 2022)["ward_code"])
+    want = int((in_harrow & inc["category"].isin(["robbery", "violence_sexual"])).sum())
+    js = json_of(invoke("map", "harrow_crime_2022", "--borough", "Harrow", "--n", "3",
+                        "--categories", "robbery, violence_sexual", "--out",
+                        str(tmp_path / "m.html"), "--json"))
+    assert js["categories"] == ["robbery", "violence_sexual"]
+    assert 0 < js["n_incidents"] == want < int(in_harrow.sum())
+
+
+@pytest.mark.parametrize("cmd", ["map", "kde", "gistar"])
+def test_unknown_category_is_refused_with_the_vocabulary(cmd, tmp_path):
+    res = invoke(cmd, "harrow_crime_2022", "--categories", "robbery,violence", "--out",
+                 str(tmp_path / "x.csv"))
+    assert res.exit_code == 1
+    msg = " ".join(res.stderr.split())
+    assert "category 'violence' is not in the vocabulary" in msg and "violence_sexual" in msg
+    assert "Traceback" not in res.output and not (tmp_path / "x.csv").exists()
