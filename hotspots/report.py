@@ -266,7 +266,7 @@ def focus_summary(fw, review=None, map_files: dict | None = None,
            for x in fw.ranking[(fw.ranking["rank"] <= 10) | fw.ranking["chosen"]]
            .to_dict("records")]
     b.append(("table", top, cols))
-    notes = list(fw.notes) + [
+    notes = list(fw.notes) + _review_caveats(review) + [
         f"Score parts and weights: {a['score_weights']} (each part relative to the highest "
         "ward this week). Full table: ranking.csv.",
         f"Rotation: wards chosen in the last {a['exclude_recent']} weeks are not chosen again.",
@@ -276,6 +276,25 @@ def focus_summary(fw, review=None, map_files: dict | None = None,
     foot = ("Prepared with hotspots. Contains National Statistics and OS data © Crown "
             "copyright and database right; Open Government Licence v3.0.")
     return _blocks_md(b) + f"\n{foot}\n", html_page(title, _blocks_html(b), foot)
+
+
+def _review_caveats(review, limit: int = 10) -> list[str]:
+    """Caveats on last week's actions: the log rows rejected (file, row, reason) and
+    the measures kept that are not the team's."""
+    if review is None:
+        return []
+    out = []
+    rej = review.attrs.get("rejected", [])
+    if rej:
+        shown = "; ".join(f"{x['file']} row {x['row']}: {x['reason']}" for x in rej[:limit])
+        more = f"; and {len(rej) - limit} more" if len(rej) > limit else ""
+        out.append(f"Actions log: {len(rej)} row(s) rejected and left out of last week's "
+                   f"actions ({shown}{more}). Correct them in the log and re-run.")
+    other = review.attrs.get("other_measures", [])
+    if other:
+        out.append(f"Actions log: measures that are not the team's measures, shown as logged: "
+                   f"{', '.join(other)}.")
+    return out
 
 
 def write_focus_pack(fw, directory: str | Path, review=None, map_files: dict | None = None,

@@ -459,3 +459,66 @@ def test_cli_network_option_names_streets(tmp_path, city_flytips):
     assert compared.endswith(f"vs {inc['occurred_at'].min():%Y-%m-%d} to 2019-06-27")
     assert f"Change: incidents {compared}" in md and "previous period" not in md
     assert f"Change, {compared}:" in (d / "map.html").read_text()
+
+
+def test_actions_review_rejects_bad_rows_and_keeps_good(wards, tmp_path):
+    """A bad value is not a 0; a misspelt ward or team measure is not dropped unseen."""
+    from hotspots import report
+
+    p = tmp_path / "log.csv"
+    p.write_text("week,ward,measure,value\n"
+                 "2022-01-31,Edgware,FPNs evidenced (fly tip),2\n"           # line 2: ok
+                 "2022-01-31,Greenhill,FPNs evidenced (fly tip),abc\n"       # 3: bad value
+                 "2022-01-31,Greenhil,focus fly tips created,4\n"            # 4: bad ward
+                 "2022-01-31,Greenhill,FPNs evidenced flytip,1\n"            # 5: misspelt
+                 "2022-01-31,E05013546,focus fly tips created,3\n"           # 6: code: ok
+                 "2022-01-31,Greenhill,properties canvassed for bins,5\n"    # 7: other: ok
+                 "someday,Greenhill,littering FPNs,1\n"                      # 8: bad week
+                 "2022-01-31,Pinner,duty-of-care visits,\n")                 # 9: empty
+    r = focus.actions_review(p, "2022-02-07", wards=wards)
+    rej = {x["row"]: x["reason"] for x in r.attrs["rejected"]}
+    assert set(rej) == {3, 4, 5, 8, 9}
+    assert all(x["file"] == str(p) for x in r.attrs["rejected"])
+    assert "'abc' is not a number" in rej[3]
+    assert "'Greenhil'" in rej[4] and "Greenhill" in rej[4]
+    assert "did you mean 'FPNs evidenced (fly tip)'" in rej[5]
+    assert "not a date" in rej[8] and "empty" in rej[9]
+    by = r.set_index("measure")
+    assert by.at["FPNs evidenced (fly tip)", "value"] == 2  # only the valid row
+    assert "1 row(s) rejected" in by.at["FPNs evidenced (fly tip)", "note"]
+    code_ward = wards.set_index("ward_code").at["E05013546", "ward_name"]
+    assert by.at["focus fly tips created", "value"] == 3
+    assert by.at["focus fly tips created", "wards"] == code_ward  # code shown as its name
+    assert by.at["properties canvassed for bins", "value"] == 5
+    assert r.attrs["other_measures"] == ["properties canvassed for bins"]
+    assert by.at["duty-of-care visits", "note"].startswith("not recorded")
+    # the summary's notes list every rejected row
+    caveats = report._review_caveats(r)
+    assert "5 row(s) rejected" in caveats[0]
+    assert all(f"row {k}: {v}" in caveats[0] for k, v in rej.items())
+    # without wards the ward is not checked (any name kept)
+    assert {x["row"] for x in focus.actions_review(p, "2022-02-07").attrs["rejected"]} == {
+        3, 5, 8, 9}
+
+
+def test_cli_focus_week_reports_rejected_actions(tmp_path):
+    from typer.testing import CliRunner
+
+    from hotspots.cli import app
+    from hotspots.datasets import PROJECT_ROOT
+
+    log = tmp_path / "log.csv"
+    log.write_text((PROJECT_ROOT / "sample_data" / "harrow_focus_actions_log_2022_synthetic.csv")
+                   .read_text() + "2022-01-31,Greenhill,FPNs evidenced (fly tip),abc\n"
+                   "2022-01-31,Greenhil,focus fly tips created,4\n")
+    n = len(log.read_text().splitlines())
+    res = CliRunner().invoke(app, ["focus-week", "--week", "2022-02-07", "--teams",
+                                   "--actions", str(log), "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    assert "2 row(s) of the actions log" in out
+    assert f"row {n - 1}: value 'abc' is not a number" in out
+    assert f"row {n}: unknown ward 'Greenhil' (did you mean 'Greenhill'?)" in out
+    md = (tmp_path / "focus-week-2022-W06" / "councillor-summary.md").read_text()
+    assert "2 row(s) rejected and left out" in md and "'abc' is not a number" in md
+    assert "Greenhill" not in md.split("## Last week's actions")[1].split("## How")[0]
