@@ -1035,7 +1035,19 @@ def focus_week_cmd(
         maps[w] = hs.save_map(m, d / f"map-{_slug(w)}.html").name
     review = None
     if actions is not None:
-        review = actions_review(actions, fw.week, ward=None)
+        review = actions_review(actions, fw.week, ward=None, wards=wards)
+        rej = review.attrs["rejected"]
+        if rej:  # left out of last week's totals: say which rows and why
+            console.print(f"note: {len(rej)} row(s) of the actions log {actions} rejected and "
+                          "left out (listed in the summary's notes):", highlight=False)
+            for x in rej[:10]:
+                console.print(f"  row {x['row']}: {x['reason']}", highlight=False)
+            if len(rej) > 10:
+                console.print(f"  ... and {len(rej) - 10} more", highlight=False)
+        if review.attrs["other_measures"]:
+            console.print("note: actions log measures that are not the team's measures (shown "
+                          f"as logged): {', '.join(review.attrs['other_measures'])}",
+                          highlight=False)
     paths = write_focus_pack(fw, d, review=review, map_files=maps, borough=borough)
     if history is not None and record and fw.chosen:
         fw.append_history(history, source=credit)
