@@ -725,18 +725,31 @@ def synthetic_cmd(
 
 def _write_grid(grid, out: Path, source: str) -> None:
     """Write a grid GeoDataFrame (GeoPackage/GeoJSON/CSV by suffix) atomically, with a
-    ``source`` column (GeoJSON: property and ``attribution``) naming data and licence."""
+    ``source`` column (GeoJSON: property and ``attribution``) naming data and licence.
+
+    A CSV has no geometry, so each cell's centre is given instead: ``x``, ``y`` (British
+    National Grid, metres) and ``lon``, ``lat`` (WGS84)."""
     from ._atomic import atomic_path, atomic_write_csv, atomic_write_geojson, with_source
 
     if out.suffix.lower() == ".csv":
-        atomic_write_csv(grid.drop(columns="geometry"), out, source=source)
+        centre = grid.geometry.centroid
+        wgs = centre.to_crs(4326)
+        table = grid.drop(columns="geometry").assign(
+            x=centre.x.round(1), y=centre.y.round(1), lon=wgs.x.round(6), lat=wgs.y.round(6))
+        atomic_write_csv(table, out, source=source)
     elif out.suffix.lower() == ".geojson":
         atomic_write_geojson(grid, out, source=source)
     else:
         with atomic_path(out) as tmp:  # name the layer: the temp file's name is not valid
             with_source(grid, source).to_file(tmp, driver="GPKG",
                                               layer=out.stem.replace(" ", "_") or "grid")
-    console.print(f"wrote {out} ({len(grid):,} cells)")
+
+
+def _grid_json(source: str, out: Path, grid, cats: set[str] | None, **extra: Any) -> None:
+    """What kde / gistar chose and wrote, as JSON on stdout."""
+    settings = {k: v for k, v in grid.attrs.items() if not k.startswith("grid_")}
+    _print_json({"source": source, "out": str(out), "categories": sorted(cats) if cats else None,
+                 "n_cells": len(grid), **settings, **extra})
 
 
 @app.command("kde")
@@ -748,8 +761,12 @@ def kde_cmd(
     bandwidth: float = typer.Option(None, help="Kernel radius, metres (default: chosen)."),
     kernel: str = typer.Option("quartic", help="quartic, gaussian, uniform or epanechnikov."),
     categories: str = _CATEGORIES_OPTION,
+    json_out: bool = _JSON_OPTION,
+    quiet: bool = _QUIET_OPTION,
 ) -> None:
     """Kernel density (incidents per km²) on a regular grid.
+
+    A CSV gives each cell's centre as x, y (British National Grid) and lon, lat.
 
     Example: hotspots kde harrow_crime_2022 --out out/harrow_kde.gpkg
     """
@@ -759,9 +776,13 @@ def kde_cmd(
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     cats = _category_set(categories)
-    inc = _only_categories(_read_source(source), cats)
+    inc = _only_categories(_read_source(source, quiet), cats)
     grid = kde(inc, cell_size=cell_size, bandwidth=bandwidth, kernel=kernel)
     _write_grid(grid, out, _source_of(source, inc))
+    if json_out:
+        _grid_json(source, out, grid, cats)
+    else:
+        console.print(f"wrote {out} ({len(grid):,} cells)")
 
 
 @app.command("gistar")
@@ -774,8 +795,12 @@ def gistar_cmd(
                                    "size x √2, the cell and its 8 neighbours)."),
     permutations: int = typer.Option(0, help="Permutations for pseudo p-values (0: normal)."),
     categories: str = _CATEGORIES_OPTION,
+    json_out: bool = _JSON_OPTION,
+    quiet: bool = _QUIET_OPTION,
 ) -> None:
     """Getis-Ord Gi* hot and cold spots (FDR-corrected) on a regular grid.
+
+    A CSV gives each cell's centre as x, y (British National Grid) and lon, lat.
 
     Example: hotspots gistar harrow_crime_2022 --out out/harrow_gistar.gpkg
     """
@@ -785,11 +810,16 @@ def gistar_cmd(
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     cats = _category_set(categories)
-    inc = _only_categories(_read_source(source), cats)
+    inc = _only_categories(_read_source(source, quiet), cats)
     grid = gistar(inc, cell_size=cell_size, distance=distance,
                   permutations=permutations)
     _write_grid(grid, out, _source_of(source, inc))
-    console.print(grid["label"].value_counts().to_string())
+    labels = grid["label"].value_counts()
+    if json_out:
+        _grid_json(source, out, grid, cats, n_incidents=len(inc), labels=labels.to_dict())
+    else:
+        console.print(f"wrote {out} ({len(grid):,} cells)")
+        console.print(labels.to_string())
 
 
 # --- commands: engine (section owned by the engine work; add commands above this line)
@@ -1725,6 +1755,11 @@ def store_add(
         None, help="Where these files' own ids are unique (e.g. one council system's "
         "weekly exports); default each file's source. police.uk ids are always global."
     ),
+    replace_changed: bool = typer.Option(
+        False, "--replace-changed", help="An incident already stored whose record changed "
+        "(same id and scope, other category, month, time, place or location text) takes "
+        "this file's version; default: the stored version is kept and counted."
+    ),
 ) -> None:
     """Add incident files to the store, skipping incidents it already holds.
 
@@ -1749,10 +1784,16 @@ def store_add(
     for path in dict.fromkeys(map(str, paths)):
         f = Path(path).name if len(paths) > 1 else files[0]
         with _steps() as step, step(f"adding {f}"):
-            rec = st.append(path, id_scope=id_scope, **read_kwargs)
+            rec = st.append(path, id_scope=id_scope, replace_changed=replace_changed,
+                            **read_kwargs)
+        changed = ""
+        if rec.n_changed:  # edited records: say which version the store now holds
+            changed = (f", of which {rec.n_changed:,} changed since stored: " + (
+                "replaced by the new version" if rec.n_replaced else
+                "kept the stored version; use --replace-changed to take the new one"))
         stdout.print(f"{f}: read {rec.n_read:,}, kept {rec.n_kept:,}, rejected "
                      f"{rec.n_rejected:,}, new {rec.n_new:,}, already stored "
-                     f"{rec.n_duplicate:,}", highlight=False)
+                     f"{rec.n_duplicate:,}{changed}", highlight=False)
         report = st.last_report
         if report is not None and report.n_rejected:
             for reason, n in report.reason_counts().items():
@@ -1796,7 +1837,8 @@ def _existing_store(store: Path) -> Any:
 
 @store_app.command("info")
 @friendly
-def store_info(store: Path = _STORE_OPTION) -> None:
+def store_info(store: Path = _STORE_OPTION, json_out: bool = typer.Option(
+        False, "--json", help="Print the same as JSON on stdout.")) -> None:
     """What the store holds: months, rows, categories and the load log.
 
     Example: hotspots store info --store out/store
@@ -1805,6 +1847,10 @@ def store_info(store: Path = _STORE_OPTION) -> None:
     from rich import box
 
     info = _existing_store(store).info()
+    if json_out:
+        _print_json({k: v.to_dict() if isinstance(v, pd.Series) else v
+                     for k, v in info.items()})
+        return
     stdout = Console()
     stdout.print(f"store {info['path']}: {info['n_rows']:,} incidents in {info['n_files']} "
                  f"files, {len(info['months'])} months", highlight=False)

@@ -9,9 +9,12 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -542,3 +545,48 @@ def test_unknown_category_is_refused_with_the_vocabulary(cmd, tmp_path):
     msg = " ".join(res.stderr.split())
     assert "category 'violence' is not in the vocabulary" in msg and "violence_sexual" in msg
     assert "Traceback" not in res.output and not (tmp_path / "x.csv").exists()
+
+
+def test_kde_csv_gives_cell_centres_that_hold_the_counts(tmp_path):
+    from pyproj import Transformer
+
+    out = tmp_path / "kde.csv"
+    js = json_of(invoke("kde", "harrow_crime_2022", "--categories", "robbery", "--out",
+                        str(out), "--json"))
+    inc = hs.read_incidents("harrow_crime_2022")
+    pts = inc[inc["category"] == "robbery"]
+    assert js["n_points"] == len(pts) and js["categories"] == ["robbery"]
+    grid = pd.read_csv(out)
+    assert len(grid) == js["n_cells"]
+    cs = js["cell_size"]
+    # each robbery falls in the cell whose centre is within half a cell of it
+    x0, y0 = grid["x"].min() - cs / 2, grid["y"].min() - cs / 2
+    ix = np.floor((pts.geometry.x - x0) / cs).astype(int)
+    iy = np.floor((pts.geometry.y - y0) / cs).astype(int)
+    mine = Counter(zip(ix, iy, strict=True))
+    cell = zip(np.rint((grid["x"] - x0 - cs / 2) / cs).astype(int),
+               np.rint((grid["y"] - y0 - cs / 2) / cs).astype(int), strict=True)
+    assert [mine.get(c, 0) for c in cell] == grid["count"].astype(int).tolist()
+    lon, lat = Transformer.from_crs(27700, 4326, always_xy=True).transform(grid["x"], grid["y"])
+    assert np.allclose(lon, grid["lon"], atol=1e-6) and np.allclose(lat, grid["lat"], atol=1e-6)
+
+
+def test_gistar_json_and_quiet(tmp_path):
+    out = tmp_path / "g.gpkg"
+    res = invoke("gistar", "harrow_crime_2022", "--out", str(out), "--quiet")
+    assert res.exit_code == 0 and res.stdout == "" and res.stderr == "", res.output
+    js = json_of(invoke("gistar", "harrow_crime_2022", "--out", str(out), "--json"))
+    grid = gpd.read_file(out)
+    assert js["n_cells"] == len(grid) and js["out"] == str(out)
+    assert js["labels"] == grid["label"].value_counts().to_dict()
+
+
+def test_store_info_json(tmp_path):
+    store = tmp_path / "store"
+    assert invoke("store", "add", "camden_2019_06", "--store", str(store)).exit_code == 0
+    js = json_of(invoke("store", "info", "--store", str(store), "--json"))
+    inc = hs.read_incidents("camden_2019_06")
+    assert js["n_rows"] == len(inc) and js["n_files"] == 1
+    assert js["categories"] == inc["category"].value_counts().to_dict()
+    assert [m["month"] for m in js["months"]] == ["2019-06"]
+    assert js["loads"][0]["n_new"] == len(inc)
