@@ -144,16 +144,20 @@ class FocusWeek:
         """Append the chosen wards to a history CSV, atomically.
 
         Rows already recorded for this same week are replaced, so re-running a week
-        does not duplicate it. Other rows and columns are kept as they are. `source`
-        (the incidents' dataset and licence) goes in the new rows' ``source`` column.
+        does not duplicate it; how many were replaced is kept in
+        ``attrs["history_replaced"]``. Other rows and columns are kept as they are.
+        `source` (the incidents' dataset and licence) goes in the new rows' ``source``
+        column.
         """
         path = Path(path)
         new = with_source(self.chosen_table(), source)
+        self.attrs["history_replaced"] = 0
         if path.exists() and path.stat().st_size > 0:
             old = pd.read_csv(path, dtype=str, keep_default_na=False)
             if "week" in old.columns:
-                same = _parse_weeks(old["week"]) == self.week
-                old = old[~same.to_numpy()]
+                same = (_parse_weeks(old["week"]) == self.week).to_numpy()
+                self.attrs["history_replaced"] = int(same.sum())
+                old = old[~same]
             out = pd.concat([old, new.astype(str)], ignore_index=True)
         else:
             out = new
@@ -189,6 +193,17 @@ def _parse_weeks(values: pd.Series) -> pd.Series:
         out[~iso] = d
     out = out.dt.normalize()
     return out - pd.to_timedelta(out.dt.day_of_week, unit="D")
+
+
+def _given_day(week: object) -> pd.Timestamp | None:
+    """The day `week` names (midnight), or None for an ISO week or an unreadable value."""
+    if isinstance(week, str) and "W" in week.upper():
+        return None
+    try:
+        day = pd.Timestamp(week)
+    except (TypeError, ValueError):
+        return None
+    return None if pd.isna(day) else day.normalize()
 
 
 def _iso_week(ts: pd.Timestamp) -> str:
@@ -538,6 +553,10 @@ def focus_week(
     notes: list[str] = []
 
     monday = _monday(week)
+    day = _given_day(week)
+    if day is not None and day != monday:  # say so: the user may have meant another week
+        notes.append(f"{week} is a {day:%A}: the focus week is the week starting Monday "
+                     f"{monday:%Y-%m-%d} ({_iso_week(monday)}).")
     start = monday - pd.Timedelta(weeks=int(lookback_weeks))
     prev_start = start - pd.Timedelta(weeks=int(lookback_weeks))
 

@@ -522,3 +522,34 @@ def test_cli_focus_week_reports_rejected_actions(tmp_path):
     md = (tmp_path / "focus-week-2022-W06" / "councillor-summary.md").read_text()
     assert "2 row(s) rejected and left out" in md and "'abc' is not a number" in md
     assert "Greenhill" not in md.split("## Last week's actions")[1].split("## How")[0]
+
+
+def test_cli_rerun_says_replaced_and_non_monday_week_noted(tmp_path):
+    from typer.testing import CliRunner
+
+    from hotspots.cli import app
+
+    hist = tmp_path / "history.csv"
+    outs = []
+    for week in ("2022-02-07", "2022-02-08"):  # Monday, then the Tuesday of the same week
+        res = CliRunner().invoke(app, ["focus-week", "--week", week, "--teams", "--history",
+                                       str(hist), "--out", str(tmp_path)])
+        assert res.exit_code == 0, res.output
+        outs.append(" ".join(res.output.split()))
+    assert "history: appended 3 row(s)" in outs[0] and "history: replaced" not in outs[0]
+    assert "history: replaced 3 row(s) of week 2022-W06 with 3" in outs[1]
+    assert "history: appended" not in outs[1]
+    assert len(pd.read_csv(hist)) == 3  # replaced, not added
+    assert "is a Tuesday" not in outs[0]
+    assert ("2022-02-08 is a Tuesday: the focus week is the week starting Monday 2022-02-07 "
+            "(2022-W06)") in outs[1]
+
+
+def test_non_monday_week_note(year, wards):
+    inc, _ = year
+    fw = hs.focus_week(inc, wards, week="2022-06-09", population=False)
+    assert fw.week == pd.Timestamp("2022-06-06")
+    assert any("is a Thursday" in n and "Monday 2022-06-06" in n for n in fw.notes)
+    for week in ("2022-06-06", "2022-W23", pd.Timestamp("2022-06-06")):
+        fw = hs.focus_week(inc, wards, week=week, population=False)
+        assert not any("Monday 2022" in n for n in fw.notes)
