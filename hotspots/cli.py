@@ -1081,7 +1081,10 @@ def focus_week_cmd(
     paths = write_focus_pack(fw, d, review=review, map_files=maps, borough=borough)
     if history is not None and record and fw.chosen:
         fw.append_history(history, source=credit)
-        console.print(f"history: appended {len(fw.chosen)} row(s) to {history}")
+        n_old = fw.attrs.get("history_replaced", 0)
+        console.print(f"history: replaced {n_old} row(s) of week {fw.iso_week} with "
+                      f"{len(fw.chosen)} in {history}" if n_old else
+                      f"history: appended {len(fw.chosen)} row(s) to {history}", highlight=False)
     for n in fw.notes:
         console.print(f"note: {n}", highlight=False)
     for w in fw.chosen:
