@@ -11,7 +11,8 @@ What a set holds
 ----------------
 - **Background** points spread over the borough's 2011 LSOAs (clipped to the
   wards of `year`), uniformly within each LSOA piece.
-- **Planted hotspots** (6-8 unless ``n_hotspots`` says otherwise) hold 15-20% of
+- **Planted hotspots** (6-8 unless ``n_hotspots`` says otherwise; a small borough
+  gets fewer and smaller ones, see below) hold 15-20% of
   the set (a seeded draw; to whole points) and sharpen the calibrated pattern
   rather than move it. Placement: a centre is drawn as a background point is (an
   LSOA piece with probability its calibrated share, uniform inside it), kept when
@@ -24,7 +25,13 @@ What a set holds
   the centre, so each stands out. About half (the biggest) are active only in a
   burst of 3-8 weeks (in a year; 2 in a quarter), the bursts in disjoint slices of
   the period, so a focus-week analysis has a dominant ward in each burst; the
-  others run the whole period. ``return_truth=True`` also returns
+  others run the whole period. Small boroughs: the default number is capped at one
+  hotspot per 1.5 km² of borough (at least 2), and when the wards' median inscribed
+  radius is under 300 m the radii shrink in proportion (not below 25 m), so the
+  City of London (2.9 km², wards about 90 m deep) gets 2 hotspots of about 25-46 m,
+  still far denser than its background; every other borough keeps 6-8 of 60-150 m.
+  If a default hotspot still finds no room, the ones placed are kept.
+  ``return_truth=True`` also returns
   one row per hotspot: ``hotspot_id, ward_code, ward_name, radius_m, semi_major_m,
   semi_minor_m, angle_deg, n_points, intensity, main_subcategory, start, end,
   start_week, end_week, persistent, geometry`` (the planted ellipse, EPSG:27700).
@@ -180,6 +187,9 @@ _PLANTED_SHARE = (0.15, 0.20)  # of a set's points in planted hotspots (a seeded
 _MIN_HOTSPOT_SHARE = 0.01  # each planted hotspot holds at least min(this, share / (2k))
 _N_HOTSPOTS = (6, 8)  # default number of planted hotspots (a seeded draw)
 _RADIUS_M = (60.0, 150.0)  # planted hotspots' equal-area radius: tight, so detectable
+_MIN_RADIUS_M = 25.0  # smallest radius after scaling down for a small borough
+_WARD_CORE_M = 300.0  # wards this deep (median inscribed radius) take the full radii
+_KM2_PER_HOTSPOT = 1.5  # default hotspots at most one per this much borough (2 or more)
 
 
 @dataclass(frozen=True)
@@ -478,16 +488,35 @@ def _split(total: int, weights: np.ndarray) -> np.ndarray:
     return out
 
 
+def _fit_to_borough(w: gpd.GeoDataFrame) -> tuple[int, tuple[float, float]]:
+    """Most default hotspots and the radius range a borough's wards leave room for.
+
+    Harrow-sized boroughs get 8 and 60-150 m. A borough under 12 km² gets one hotspot
+    per 1.5 km² (at least 2: the City of London's 2.9 km² get 2), and wards whose
+    median inscribed radius is under 300 m shrink the radii in proportion (not below
+    25 m; the City's 92 m wards give about 25-46 m), so the ellipses still fit inside
+    a ward and stay 200 m apart.
+    """
+    k_max = max(2, min(_N_HOTSPOTS[1], int(w.geometry.area.sum() / 1e6 // _KM2_PER_HOTSPOT)))
+    core = float(np.median(shapely.length(shapely.maximum_inscribed_circle(w.geometry.values))))
+    scale = min(1.0, core / _WARD_CORE_M)
+    lo, hi = (max(_MIN_RADIUS_M, r * scale) for r in _RADIUS_M)
+    return k_max, (lo, max(lo, hi))
+
+
 def _plant(pieces: gpd.GeoDataFrame, w: gpd.GeoDataFrame, piece_w: np.ndarray,
-           k: int, n: int, weeks: int, rng: np.random.Generator) -> list[dict]:
+           k: int, n: int, weeks: int, rng: np.random.Generator,
+           radius_m: tuple[float, float] = _RADIUS_M, strict: bool = True) -> list[dict]:
     """Choose hotspot shapes, centres, sizes and active windows.
 
     Centres are drawn like background points (a piece with probability `piece_w`,
     uniform inside it), kept when the ellipse fits inside the piece's ward and clear
     of the hotspots already placed: a hotspot lands where the background intensity
-    is, so it sharpens the calibrated pattern instead of moving it.
+    is, so it sharpens the calibrated pattern instead of moving it. When a hotspot
+    finds no room, `strict` (an explicit ``n_hotspots``) raises; otherwise the ones
+    already placed are kept (at least one).
     """
-    radii = np.exp(rng.uniform(np.log(_RADIUS_M[0]), np.log(_RADIUS_M[1]), k))
+    radii = np.exp(rng.uniform(np.log(radius_m[0]), np.log(radius_m[1]), k))
     share = rng.uniform(*_PLANTED_SHARE)
     windows = _windows(k, weeks, rng)
     edges = w.geometry.boundary.to_numpy()
@@ -513,7 +542,13 @@ def _plant(pieces: gpd.GeoDataFrame, w: gpd.GeoDataFrame, piece_w: np.ndarray,
                 placed = (w.iloc[wr], float(cand[c, 0]), float(cand[c, 1]))
                 break
         if placed is None:
-            raise BadInputError("the borough is too small to plant that many hotspots")
+            if strict or not planted:
+                raise BadInputError(
+                    f"{w['borough_name'].iloc[0]} is too small to plant {k} hotspots inside "
+                    f"its wards, 200 m apart (only {len(planted)} fitted): ask for fewer "
+                    "with n_hotspots, or leave it unset to fit the borough")
+            log.info("synthetic: room for %d of %d hotspots", len(planted), k)
+            break
         ward, cx, cy = placed
         planted.append({
             "ward_code": ward["ward_code"], "ward_name": ward["ward_name"],
@@ -524,6 +559,7 @@ def _plant(pieces: gpd.GeoDataFrame, w: gpd.GeoDataFrame, piece_w: np.ndarray,
     # sizes: a floor each (so every hotspot stays detectable), the rest in proportion
     # to the calibrated share of its ward, so a hotspot sharpens a busy ward more than
     # a quiet one and the ward ranking keeps following the calibration
+    k = len(planted)
     if k:
         ward_share = pd.Series(piece_w).groupby(pieces["ward_code"].to_numpy()).sum()
         ws = ward_share.reindex([q["ward_code"] for q in planted]).to_numpy()
@@ -563,9 +599,14 @@ def _generate(spec: _Spec, borough: str, start, weeks: int, seed: int, n: int | 
     # (fly-tips) or a flat LSOA (population) prior (StreetSafe), split by area
     piece_w = pieces["fms_share" if spec.use_fms else "area_share"].to_numpy()
 
-    k = int(rng.integers(_N_HOTSPOTS[0], _N_HOTSPOTS[1] + 1)) if n_hotspots is None else int(
-        n_hotspots)
-    planted = _plant(pieces, w, piece_w, k, n, weeks, rng)
+    # a small borough gets fewer, smaller hotspots (the City of London: 2, 25-46 m)
+    k_max, radius_m = _fit_to_borough(w)
+    if n_hotspots is None:
+        k = min(int(rng.integers(_N_HOTSPOTS[0], _N_HOTSPOTS[1] + 1)), k_max)
+    else:
+        k = int(n_hotspots)
+    planted = _plant(pieces, w, piece_w, k, n, weeks, rng, radius_m, strict=n_hotspots is not None)
+    k = len(planted)
     n_bg = n - sum(p["n_points"] for p in planted)
 
     days = pd.date_range(t0, periods=7 * weeks, freq="D")
@@ -710,8 +751,10 @@ def fly_tips(borough: str = "Harrow", start: str = "2022-01-03", weeks: int = 52
     year : int, default 2022
         Ward boundary year for the geometry and the ``ward_code``/``ward_name`` columns.
     n_hotspots : int, optional
-        Number of planted hotspots (0-15); default a seeded draw from 6 to 8. They
-        hold 15-20% of the points whatever their number.
+        Number of planted hotspots (0-15); default a seeded draw from 6 to 8, fewer
+        in a small borough (the City of London: 2; see the module docstring). They
+        hold 15-20% of the points whatever their number. An explicit number that
+        does not fit inside the borough's wards raises :class:`BadInputError`.
 
     Returns
     -------

@@ -170,6 +170,38 @@ def test_hour_and_weekday_patterns(flies, safe):
     assert ss.isin([18, 19, 20, 21, 22, 23, 0, 1]).mean() > 0.5  # 8 of 24 hours
 
 
+def test_every_borough_gets_planted_hotspots():
+    """All 33 boroughs generate; small ones get fewer, smaller hotspots, all inside a ward."""
+    all_b = hs.boroughs()
+    assert len(all_b) == 33
+    for name in sorted(all_b["borough_name"]):
+        inc, truth = hs.synthetic.fly_tips(borough=name, n=400, weeks=13, return_truth=True)
+        w = hs.wards(name, 2022).set_index("ward_code")
+        area_km2 = w.geometry.area.sum() / 1e6
+        assert 2 <= len(truth) <= (8 if area_km2 > 12 else max(2, int(area_km2 / 1.5))), name
+        assert truth["radius_m"].between(25, 150).all(), name
+        outline = all_b.loc[all_b["borough_name"] == name].geometry.iloc[0].buffer(50)
+        assert truth.within(outline).all(), name
+        assert all(g.within(w.geometry[c]) for c, g in zip(truth["ward_code"], truth.geometry,
+                                                           strict=True)), name
+        for row in truth.itertuples():
+            pts = inc[inc["hotspot_id"] == row.hotspot_id]
+            assert len(pts) == row.n_points > 0 and pts.within(row.geometry).all(), name
+            # detectable: far denser than the borough's background
+            assert row.intensity > 3, (name, row.hotspot_id, row.intensity)
+
+
+def test_city_of_london_gets_two_small_hotspots():
+    """The documented small-borough rule: 2.9 km², wards about 90 m deep -> 2 of 25-46 m."""
+    inc, truth = hs.synthetic.streetsafe(borough="City of London", return_truth=True)
+    assert len(truth) == 2 and truth["radius_m"].between(25, 46.1).all()
+    assert 0.15 <= (inc["hotspot_id"] >= 0).mean() <= 0.20 + 1 / len(inc)
+    # an explicit number is honoured while it fits (radii stay scaled down)
+    _, more = hs.synthetic.fly_tips(borough="City of London", n=400, n_hotspots=5,
+                                    return_truth=True)
+    assert len(more) == 5 and more["radius_m"].max() <= 46.1
+
+
 def test_bad_arguments_are_explained():
     with pytest.raises(hs.BadInputError, match="n must be"):
         hs.synthetic.fly_tips(n=10)
