@@ -95,6 +95,8 @@ _QUIET_OPTION = typer.Option(False, "--quiet", "-q", help="No progress or messag
 
 def _cli_advice(message: str, has_coords: bool) -> str:
     """A library message's Python advice (keyword arguments) in command-line terms."""
+    message = message.replace("or save the map with offline=False to load them from the "
+                              "internet.", "or pass --online to load them from the internet.")
     return message.replace(
         "Pass lon=/lat= or x=/y= to name them.",
         "Name them with --lon/--lat or --x/--y." if has_coords else
@@ -712,8 +714,11 @@ def synthetic_cmd(
 
     Example: hotspots synthetic --borough Harrow --seed 0 --out sample_data
     """
-    from .synthetic import write_sample
+    from .synthetic import _MIN_N, write_sample
 
+    if n_fly_tips != 0 and n_fly_tips < _MIN_N:  # the library's message names its argument
+        raise typer.BadParameter(f"--n-fly-tips must be a whole number >= {_MIN_N} (or 0 for "
+                                 f"the borough's Defra total), got {n_fly_tips}")
     paths = write_sample(out, borough=borough, seed=seed, n_fly_tips=n_fly_tips or None,
                          start=start)
     for p in paths.values():
@@ -1220,6 +1225,7 @@ def patrol(
     from .report import patrol_briefing, write_pack
 
     offline = _offline_default(offline)
+    window = _hour_window(hours)  # before the slow reading: a typo fails at once
     if not network:
         console.print("note: no street network given (none is shipped for Harrow): stops are "
                       "ordered on straight lines and no walking route is drawn", highlight=False)
@@ -1227,15 +1233,6 @@ def patrol(
         G = _street_network(network) if network else None
         inc = _read_source(incidents)
     cats = tuple(c.strip() for c in categories.split(",") if c.strip())
-    if hours.strip().lower() in ("all", ""):
-        window = None
-    else:
-        try:
-            lo, hi = (int(h) for h in hours.split("-"))
-        except ValueError:
-            raise typer.BadParameter(
-                f'--hours must look like "14-24" or "all", got {hours!r}') from None
-        window = (lo, hi)
     with _steps() as step, step("hotspot areas and route"):
         areas = hs.patrol_areas(inc, categories=cats, hours=window, k=k)
         targets = hs.patrol_targets(inc, categories=cats, hours=window, k=k, network=G,
@@ -1271,6 +1268,21 @@ def patrol(
 
 
 # --- commands: patrol (section owned by the patrol work; add commands above this line)
+
+
+def _hour_window(hours: str) -> tuple[int, int] | None:
+    """--hours "start-end" as (start, end); None for "all"."""
+    if hours.strip().lower() in ("all", ""):
+        return None
+    try:
+        lo, hi = (int(h) for h in hours.split("-"))
+    except ValueError:
+        raise typer.BadParameter(
+            f'--hours must look like "14-24" or "all", got {hours!r}') from None
+    if not (0 <= lo <= 24 and 0 <= hi <= 24) or lo == hi:
+        raise typer.BadParameter(f"--hours must be two different hours 0-24, e.g. --hours "
+                                 f"14-24 (or 22-6 across midnight); got {hours!r}")
+    return lo, hi
 
 
 def _offline_default(offline: bool | None) -> bool:

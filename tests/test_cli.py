@@ -590,3 +590,27 @@ def test_store_info_json(tmp_path):
     assert js["categories"] == inc["category"].value_counts().to_dict()
     assert [m["month"] for m in js["months"]] == ["2019-06"]
     assert js["loads"][0]["n_new"] == len(inc)
+
+
+@pytest.mark.parametrize("args, expect, library", [
+    (("synthetic", "--n-fly-tips", "50", "--out", "{o}"), "--n-fly-tips must be a whole "
+     "number >= 100", "(or None)"),
+    (("patrol", "--incidents", "harrow_crime_2022", "--hours", "25-3", "--out", "{o}"),
+     "--hours 14-24", "(14, 24)"),
+], ids=["synthetic", "patrol"])
+def test_bad_values_are_named_by_their_flags(args, expect, library, tmp_path):
+    res = invoke(*[a.replace("{o}", str(tmp_path / "o")) for a in args])
+    msg = " ".join(res.output.replace("│", " ").split())
+    assert res.exit_code == 2 and expect in msg and library not in msg, msg
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_map_assets_point_to_the_online_flag(tmp_path, monkeypatch):
+    from hotspots import maps
+
+    monkeypatch.setattr(maps, "OFFLINE_ASSETS", ("no-such-asset.js",))
+    res = invoke("map", "harrow_crime_2022", "--offline", "--n", "3",
+                 "--out", str(tmp_path / "m.html"))
+    msg = " ".join(res.stderr.split())
+    assert res.exit_code == 1 and "pass --online" in msg and "offline=False" not in msg, msg
+    assert not (tmp_path / "m.html").exists()
