@@ -77,16 +77,18 @@ def get(key: str) -> Dataset:
 
 
 def data_dirs() -> list[Path]:
-    """The data directories searched, in order (existing or not)."""
-    dirs: list[Path] = []
+    """The data directories searched, in order (existing or not), each once: two ways to
+    name the same folder (HOTSPOTS_DATA set to the shared one, a symlink) count once."""
     env = os.environ.get("HOTSPOTS_DATA")
-    if env:
-        dirs.append(Path(env).expanduser())
-    dirs.append(PROJECT_ROOT.parent / "shared" / "data")
-    cwd_shared = Path.cwd().parent / "shared" / "data"
-    if cwd_shared.resolve() != dirs[-1].resolve():
-        dirs.append(cwd_shared)
-    dirs.append(cache_dir())
+    cands = [Path(env).expanduser()] if env else []
+    cands += [PROJECT_ROOT.parent / "shared" / "data", Path.cwd().parent / "shared" / "data",
+              cache_dir()]
+    dirs: list[Path] = []
+    seen: set[Path] = set()
+    for d in cands:
+        if d.resolve() not in seen:
+            seen.add(d.resolve())
+            dirs.append(d)
     return dirs
 
 

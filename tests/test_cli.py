@@ -366,6 +366,17 @@ def test_datasets_json_and_quiet():
     assert res.exit_code == 0 and res.stdout == ""
 
 
+def test_datasets_searches_each_folder_once(tmp_path, monkeypatch):
+    shared = datasets.PROJECT_ROOT.parent / "shared" / "data"
+    (tmp_path / "link").symlink_to(shared)
+    for env in (str(shared) + "/", str(tmp_path / "link")):  # the shared folder, renamed
+        monkeypatch.setenv("HOTSPOTS_DATA", env)
+        searched = json_of(invoke("datasets", "--json"))["searched"]
+        assert searched[0] == str(Path(env))
+        resolved = [Path(d).resolve() for d in searched]
+        assert len(resolved) == len(set(resolved)) and shared.resolve() in resolved
+
+
 def test_backtest_json():
     s = json_of(invoke("backtest", "--incidents", "harrow_crime_2022", "--months", "1",
                        "--json"))
