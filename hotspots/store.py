@@ -93,7 +93,10 @@ class Load:
     ``n_read = n_kept + n_rejected`` (rows of the input, and those the reader or the
     store turned away); ``n_kept = n_new + n_duplicate`` (duplicates: incidents already
     in the store or earlier in the same input, by ``incident_id`` within its scope; see
-    :meth:`IncidentStore.append`).
+    :meth:`IncidentStore.append`). ``n_changed`` of the duplicates have the id of a
+    stored incident (same scope) but say something else (category, month, time, place
+    to 1 m or location text: an edited record); ``n_replaced`` of those replaced the
+    stored version (``replace_changed=True``), the others were left as stored.
     """
 
     load: int
@@ -107,6 +110,8 @@ class Load:
     n_duplicate: int
     started: str
     seconds: float
+    n_changed: int = 0
+    n_replaced: int = 0
 
 
 def content_ids(inc: pd.DataFrame) -> pd.Series:
@@ -214,7 +219,10 @@ class IncidentStore:
     def loads(self) -> pd.DataFrame:
         """The load log: one row per append (see :class:`Load` for the columns)."""
         cols = list(Load.__dataclass_fields__)
-        return pd.DataFrame(self._manifest()["loads"], columns=cols)
+        out = pd.DataFrame(self._manifest()["loads"], columns=cols)
+        for c in ("n_changed", "n_replaced"):  # logs written before these counts: 0
+            out[c] = out[c].fillna(0).astype("int64")
+        return out
 
     def info(self) -> dict[str, Any]:
         """What the store holds, from the manifest alone (no data file is opened).
@@ -348,6 +356,7 @@ class IncidentStore:
         source: str | None = None,
         report: Any = None,
         id_scope: str | None = None,
+        replace_changed: bool = False,
         **read_kwargs: Any,
     ) -> Load:
         """Add incidents, skipping any the store already holds.
@@ -364,6 +373,14 @@ class IncidentStore:
         different names add nothing, while two councils' reference numbers 1..200 are
         all kept.
 
+        A record edited between exports (same id and scope, another category, month,
+        time, location text or a point more than ~1 m away) is counted in
+        ``n_changed`` and, by default, the stored version is kept (a warning says
+        so). With ``replace_changed=True`` the new version replaces it in the same
+        commit: the files holding the old rows are rewritten without them, so the
+        row count does not change and a killed append still leaves the store as it
+        was. Only rows whose id is already stored are compared.
+
         Parameters
         ----------
         data : path, registry key or GeoDataFrame
@@ -376,6 +393,9 @@ class IncidentStore:
             Where this load's own ids are unique, e.g. ``"harrow-council-flytips"``
             for weekly exports of one system whose file names change; default the
             ``source`` column (see above).
+        replace_changed : bool, default False
+            Replace stored incidents whose record changed (see above) with this
+            load's version, instead of keeping the stored one.
         report : ReadReport, optional
             The report :func:`hotspots.read_incidents` gave for `data` (a frame), so
             the log counts the rows the reader rejected.
@@ -409,19 +429,34 @@ class IncidentStore:
             dup = _repeats(keys)
             paths = [self._file_path(f["path"]) for f in m["files"]]
             stored_ids, stored_keys = _stored_keys(paths)
+            changed = np.zeros(len(frame), dtype=bool)
+            held: dict[str, list[str]] = {}  # file -> stored keys of changed records there
             if len(stored_ids):  # arrow's hashed is_in: pandas' loops in Python on text
-                dup |= pc.is_in(keys, value_set=stored_keys).to_numpy(zero_copy_only=False)
+                stored = pc.is_in(keys, value_set=stored_keys).to_numpy(zero_copy_only=False)
+                # content ids can't change without changing the id: compare the others
+                given = ~pc.fill_null(pc.match_substring_regex(ids, _MADE_ID), False).to_numpy(
+                    zero_copy_only=False)
+                changed, held = _changed(frame, keys, stored & ~dup & given, paths)
+                dup |= stored
                 dup |= _same_elsewhere(frame, ids, scope, dup, stored_ids, paths)
-            new = frame.loc[~dup].reset_index(drop=True)
+            take = ~dup | (changed if replace_changed else False)
+            new = frame.loc[take].reset_index(drop=True)
             new["_load"] = np.int32(load_no)
             entries = self._write_parts(new, load_no)
+            if replace_changed and held:  # rewrite the files holding the old versions
+                m["files"], rewritten, gone = self._drop_rows(m["files"], held)
+                entries = entries + rewritten
+            else:
+                gone = []
+            n_changed = int(changed.sum())
             rec = Load(
                 load=load_no, file=file, sha256=sha,
                 source=source or file or str(inc.attrs.get("source", "frame")),
                 n_read=len(inc) + n_rejected_reader, n_kept=len(frame),
-                n_rejected=n_rejected_reader + n_bad, n_new=len(new),
+                n_rejected=n_rejected_reader + n_bad, n_new=int((~dup).sum()),
                 n_duplicate=int(dup.sum()), started=started,
-                seconds=round(time.perf_counter() - t0, 3),
+                seconds=round(time.perf_counter() - t0, 3), n_changed=n_changed,
+                n_replaced=n_changed if replace_changed else 0,
             )  # fmt: skip
             m["files"] = sorted(m["files"] + [e for e, _ in entries],
                                 key=lambda f: (f["month"], f["load"]))
@@ -429,10 +464,17 @@ class IncidentStore:
             atomic_write_text(self.path / MANIFEST, json.dumps(m, indent=1))  # the commit
             for e, tmp in entries:
                 os.replace(tmp, self.path / e["path"])
+            for p in gone:  # no longer listed (the next append would delete them too)
+                p.unlink(missing_ok=True)
             self._write_log()
-        log.info("store append #%d (%s): read %d, kept %d, rejected %d, new %d, duplicate %d",
-                 rec.load, rec.source, rec.n_read, rec.n_kept, rec.n_rejected, rec.n_new,
-                 rec.n_duplicate)
+        log.info("store append #%d (%s): read %d, kept %d, rejected %d, new %d, duplicate %d"
+                 ", changed %d, replaced %d", rec.load, rec.source, rec.n_read, rec.n_kept,
+                 rec.n_rejected, rec.n_new, rec.n_duplicate, rec.n_changed, rec.n_replaced)
+        if n_changed and not replace_changed:
+            log.warning("store: %d incidents already stored have changed since (category, "
+                        "month, time, place or location text); kept the stored version "
+                        "(replace_changed=True / --replace-changed takes the new one)",
+                        n_changed)
         return rec
 
     def compact(self) -> dict[str, int]:
@@ -496,6 +538,40 @@ class IncidentStore:
         log.info("store compact: %(months)d months, %(files_before)d files -> %(files_after)d",
                  out)
         return out
+
+    def _drop_rows(self, files: list[dict], held: dict[str, list[str]]
+                   ) -> tuple[list[dict], list[tuple[dict, Path]], list[Path]]:
+        """Rewrite the files in `held` without the rows of those keys, hidden until commit.
+
+        Returns the manifest entries left as they are, (entry, hidden path) pairs of the
+        rewritten files (a file left empty gets none) and the files they replace.
+        """
+        token = secrets.token_hex(4)
+        kept: list[dict] = []
+        rewritten: list[tuple[dict, Path]] = []
+        gone: list[Path] = []
+        for f in files:
+            path = self._file_path(f["path"])
+            if str(path) not in held:
+                kept.append(f)
+                continue
+            gone.append(path)
+            table = pq.ParquetFile(path).read()  # no folder key column
+            drop = pc.is_in(_keys(table), value_set=pa.array(held[str(path)], pa.string()))
+            table = table.filter(pc.invert(drop))
+            if not table.num_rows:
+                continue
+            rel = f"{_KEY}={f['month']}/part-{f['load']:06d}-r{token}.parquet"
+            tmp = (self.path / rel).with_name(_hidden(Path(rel).name))
+            pq.write_table(table, tmp)  # the same schema and GeoParquet metadata
+            x, y = (table.column(c).to_numpy() for c in ("_x", "_y"))
+            cats = pc.value_counts(table.column("category")).to_pylist()
+            rewritten.append(({
+                **f, "path": rel, "rows": table.num_rows,
+                "bounds": [float(x.min()), float(y.min()), float(x.max()), float(y.max())],
+                "categories": {str(c["values"]): int(c["counts"]) for c in cats},
+            }, tmp))  # fmt: skip
+        return kept, rewritten, gone
 
     def _write_parts(self, new: gpd.GeoDataFrame, load_no: int) -> list[tuple[dict, Path]]:
         """Write one hidden file per month; return (manifest entry, hidden path) pairs."""
@@ -741,6 +817,54 @@ def _same_elsewhere(frame: gpd.GeoDataFrame, ids: pa.Array, scope: pa.Array,
     return out
 
 
+_COMPARED = ("category", "month", "occurred_at", "location_desc", "_x", "_y")
+
+
+def _content(df: pd.DataFrame) -> pd.Series:
+    """What a record says, as one string per row: category, month, time, location text
+    and the point to 1 m (an edit of any of them is a changed record)."""
+    parts = [df["category"].astype("string").fillna(""),
+             pd.to_datetime(df["month"]).dt.strftime("%Y-%m").fillna(""),
+             pd.to_datetime(df["occurred_at"]).dt.strftime("%Y-%m-%dT%H:%M:%S").fillna(""),
+             df["location_desc"].astype("string").fillna(""),
+             pd.Series(np.round(df["_x"].to_numpy(dtype=float)), index=df.index).astype("str"),
+             pd.Series(np.round(df["_y"].to_numpy(dtype=float)), index=df.index).astype("str")]
+    return parts[0].str.cat(parts[1:], sep=_SEP)
+
+
+def _changed(frame: gpd.GeoDataFrame, keys: pa.Array, cand: np.ndarray, paths: list[Path]
+             ) -> tuple[np.ndarray, dict[str, list[str]]]:
+    """Rows (of `cand`, whose key is stored) whose stored version says something else,
+    and the files holding those stored versions with their keys.
+
+    Only the colliding ids are read back, so a load of new incidents costs nothing.
+    """
+    out = np.zeros(len(frame), dtype=bool)
+    if not cand.any():
+        return out, {}
+    want = frame.loc[cand]
+    cols = ["incident_id", "_scope", "source", *_COMPARED]
+    t = _scan(paths, ds.field("incident_id").isin(sorted(set(want["incident_id"]))), cols,
+              with_file=True)
+    held = t.select([c for c in t.column_names if c in cols or c == "__filename"]).to_pandas()
+    for c in cols:  # a column no file has (location text of a source without it)
+        if c not in held.columns:
+            held[c] = None
+    held["_key"] = _keys(t).to_numpy(zero_copy_only=False)
+    held = held.drop_duplicates("_key")  # one stored version per key
+    stored = pd.Series(_content(held).to_numpy(), index=held["_key"].to_numpy())
+    mine = pd.Series(_content(want).to_numpy(),
+                     index=np.asarray(keys.filter(pa.array(cand)).to_pylist(), dtype=object))
+    before = stored.reindex(mine.index)
+    diff = (before.notna() & (before != mine)).to_numpy()
+    out[np.flatnonzero(cand)[diff]] = True
+    files: dict[str, list[str]] = {}
+    hit = held[held["_key"].isin(set(mine.index[diff]))]
+    for f, k in zip(hit["__filename"], hit["_key"], strict=True):
+        files.setdefault(str(f), []).append(k)
+    return out, files
+
+
 def _as_text(s: pd.Series) -> pd.Series:
     """Text column; missing stays missing (not the string "nan"); text columns as they are."""
     if pd.api.types.is_string_dtype(s) and not pd.api.types.is_object_dtype(s):
@@ -760,13 +884,20 @@ def _stored_keys(paths: list[Path]) -> tuple[pa.Array, pa.Array]:
         return pa.array([], pa.string()), pa.array([], pa.string())
     t = _scan(paths, None, ["incident_id", "_scope"])
     ids = t.column("incident_id").combine_chunks().cast(pa.string())
+    return ids, _keys(t, lambda: _scan(paths, None, ["source"]).column("source"))
+
+
+def _keys(t: pa.Table, source: Any = None) -> pa.Array:
+    """De-duplication keys (``scope <US> id``) of stored rows; `source` gives the
+    ``source`` column (when `t` lacks it) for files written before ``_scope``."""
+    ids = t.column("incident_id").combine_chunks().cast(pa.string())
     given = (t.column("_scope").combine_chunks().cast(pa.string()) if "_scope" in t.column_names
              else pa.nulls(len(ids), pa.string()))
     if given.null_count:  # files written before the _scope column: derive it from source
-        source = _scan(paths, None, ["source"]).column("source").combine_chunks()
-        given = pc.if_else(pc.is_null(given), _scopes(ids, source.cast(pa.string()), None),
-                           given)
-    return ids, pc.binary_join_element_wise(given, ids, _SEP)
+        src = source() if source is not None else t.column("source")
+        given = pc.if_else(pc.is_null(given),
+                           _scopes(ids, src.combine_chunks().cast(pa.string()), None), given)
+    return pc.binary_join_element_wise(given, ids, _SEP)
 
 
 def _schema(paths: list[Path]) -> pa.Schema:
@@ -796,8 +927,10 @@ def _read_file(path: str, schema: pa.Schema) -> gpd.GeoDataFrame:
     return _to_frame(ds.dataset(path, schema=schema, format="parquet").to_table(columns=names))
 
 
-def _scan(paths: list[Path], expr, columns: Iterable[str] | None) -> pa.Table | None:
-    """Read the filtered rows of `paths` (the one place the store opens data files)."""
+def _scan(paths: list[Path], expr, columns: Iterable[str] | None,
+          with_file: bool = False) -> pa.Table | None:
+    """Read the filtered rows of `paths` (the one place the store opens data files);
+    `with_file` adds each row's file path as ``__filename``."""
     if not paths:
         return None
     schema = _schema(paths)
@@ -806,7 +939,7 @@ def _scan(paths: list[Path], expr, columns: Iterable[str] | None) -> pa.Table | 
         wanted = set(columns)
         names = [n for n in names if n in wanted]
     dset = ds.dataset([str(p) for p in paths], schema=schema, format="parquet")
-    return dset.to_table(columns=names, filter=expr)
+    return dset.to_table(columns=names + ["__filename"] * with_file, filter=expr)
 
 
 def _to_frame(table: pa.Table | None) -> gpd.GeoDataFrame:

@@ -332,7 +332,8 @@ def test_source_ids_are_unique_per_source_not_across_sources(tmp_path):
     assert st2.append(str(week2)).n_new == 1  # default scope: the edited one is new
     st3 = IncidentStore(tmp_path / "s3")
     st3.append(str(a), id_scope="council-a")
-    assert st3.append(str(week2), id_scope="council-a").n_new == 0
+    rec = st3.append(str(week2), id_scope="council-a")
+    assert (rec.n_new, rec.n_duplicate, rec.n_changed, rec.n_replaced) == (0, 200, 1, 0)
     assert len(st) == 400 and st.read()["incident_id"].nunique() == 200
 
 
@@ -559,3 +560,89 @@ def test_stores_written_before_scopes_still_deduplicate(tmp_path):
         gpd.read_parquet(f).drop(columns="_scope").to_parquet(f, index=False)
     assert st.append(str(b)).n_new == 200  # a's scope derived from its source column
     assert (st.append(str(a)).n_new, st.append(str(b)).n_new) == (0, 0)
+
+
+def _edited_week(a, path, moved: float = 20.0):
+    """Week 2 of council a's export: record 1 recategorised, record 2 moved `moved` m east,
+    record 3 moved 0.3 m (the same place to 1 m); the others as in week 1."""
+    week = pd.read_csv(a)
+    week.loc[0, "type"] = "Graffiti" if week.loc[0, "type"] != "Graffiti" else "Fly-tipping"
+    week.loc[1, "easting"] += moved
+    week.loc[2, "easting"] += 0.3
+    week.to_csv(path, index=False)
+    return week
+
+
+def test_edited_records_are_counted_and_replaced_on_request(tmp_path):
+    a, week2 = tmp_path / "council_a.csv", tmp_path / "council_a_week2.csv"
+    _council_csv(a, 1)
+    edited = _edited_week(a, week2)
+    st = IncidentStore(tmp_path / "s")
+    st.append(str(a), id_scope="council-a")
+    before = st.read().set_index("incident_id")
+    # default: counted, the stored version kept
+    rec = st.append(str(week2), id_scope="council-a")
+    assert (rec.n_new, rec.n_duplicate, rec.n_changed, rec.n_replaced) == (0, 200, 2, 0)
+    pd.testing.assert_frame_equal(st.read().set_index("incident_id"), before)
+    assert st.loads()["n_changed"].tolist() == [0, 2]
+    assert pd.read_csv(st.path / "_loads.csv")["n_changed"].tolist() == [0, 2]
+    # opt in: the two edited records take the new version, nothing else moves
+    rec = st.append(str(week2), id_scope="council-a", replace_changed=True)
+    assert (rec.n_new, rec.n_duplicate, rec.n_changed, rec.n_replaced) == (0, 200, 2, 2)
+    after = st.read().set_index("incident_id")
+    assert len(st) == len(after) == 200 and after.index.is_unique
+    assert after.loc["1", "subcategory"] == edited.loc[0, "type"]  # the source's wording
+    assert after.loc["1", "category"] != before.loc["1", "category"]
+    assert after.loc["2"].geometry.x == pytest.approx(before.loc["2"].geometry.x + 20)
+    assert after.loc["3"].geometry.x == pytest.approx(before.loc["3"].geometry.x)  # kept
+    rest = [i for i in before.index if i not in ("1", "2")]
+    _same(after.loc[rest].reset_index(), before.loc[rest].reset_index())
+    assert sum(f["rows"] for f in json.loads((st.path / MANIFEST).read_text())["files"]) == 200
+    assert ds.dataset(st.path, format="parquet").count_rows() == 200  # no stale file left
+    # the store now holds week 2: loading it again changes nothing
+    again = st.append(str(week2), id_scope="council-a")
+    assert (again.n_new, again.n_changed) == (0, 0)
+
+
+def test_cli_store_add_says_changed_and_replaces(tmp_path):
+    a, week2 = tmp_path / "council_a.csv", tmp_path / "council_a_week2.csv"
+    _council_csv(a, 1)
+    _edited_week(a, week2)
+    runner, store = CliRunner(), str(tmp_path / "s")
+    args = ["--store", store, "--id-scope", "council-a"]
+    assert runner.invoke(app, ["store", "add", str(a), *args]).exit_code == 0
+    res = runner.invoke(app, ["store", "add", str(week2), *args], env={"COLUMNS": "300"})
+    assert res.exit_code == 0, res.output
+    assert ("already stored 200, of which 2 changed since stored: kept the stored version; "
+            "use --replace-changed to take the new one") in res.output
+    res = runner.invoke(app, ["store", "add", str(week2), *args, "--replace-changed"],
+                        env={"COLUMNS": "300"})
+    assert res.exit_code == 0 and "of which 2 changed" in res.output, res.output
+    assert IncidentStore(store).loads()["n_replaced"].tolist() == [0, 0, 2]
+
+
+_REPLACER = textwrap.dedent("""
+    import sys
+    from hotspots.store import IncidentStore
+    IncidentStore(sys.argv[1]).append(sys.argv[2], id_scope="c", replace_changed=True)
+""")
+
+
+def test_killed_replacing_append_leaves_store_as_before(tmp_path):
+    a, week2 = tmp_path / "council_a.csv", tmp_path / "council_a_week2.csv"
+    _council_csv(a, 1)
+    week = pd.read_csv(a)
+    week["easting"] += 50  # every record moved: every month file is rewritten
+    week.to_csv(week2, index=False)
+    st = IncidentStore(tmp_path / "s")
+    st.append(str(a), id_scope="c")
+    manifest_before, rows_before = _state(st)
+    _kill_mid_write(st, _REPLACER, str(week2))
+    manifest_after, rows_after = _state(st)
+    assert manifest_after == manifest_before
+    pd.testing.assert_frame_equal(rows_after, rows_before)
+    rec = st.append(str(week2), id_scope="c", replace_changed=True)
+    assert (rec.n_changed, rec.n_replaced, len(st)) == (200, 200, 200)
+    assert ds.dataset(st.path, format="parquet").count_rows() == 200
+    x = st.read().sort_values("incident_id", key=lambda s: s.astype(int)).geometry.x
+    assert np.allclose(x.to_numpy(), week["easting"].to_numpy())
