@@ -111,10 +111,10 @@ from scipy.special import gammaln
 from shapely import affinity
 
 from . import datasets, fixmystreet
-from ._atomic import atomic_write_csv, atomic_write_text
+from ._atomic import atomic_write_csv, atomic_write_geojson
 from ._errors import BadInputError
 from ._validate import BNG, WGS84
-from .boundaries import boroughs, wards
+from .boundaries import WARD_SETS, boroughs, wards
 
 log = logging.getLogger("hotspots")
 
@@ -803,12 +803,14 @@ def to_table(inc: gpd.GeoDataFrame) -> pd.DataFrame:
     return out
 
 
-def _truth_geojson(truth: gpd.GeoDataFrame) -> str:
+def _truth_for_geojson(truth: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The truth frame as written: WGS84 to 1e-7 degrees, dates as text, ``synthetic``."""
     t = truth.copy()
     for c in ("start", "end"):
         t[c] = t[c].dt.strftime("%Y-%m-%d")
-    t["geometry"] = shapely.set_precision(t.geometry.to_crs(WGS84).values, 1e-7)
-    return t.to_json(drop_id=True) + "\n"
+    t.insert(len(t.columns) - 1, "synthetic", True)
+    return t.set_geometry(shapely.set_precision(t.geometry.to_crs(WGS84).values, 1e-7),
+                          crs=WGS84)
 
 
 def write_sample(out: str | Path = "sample_data", borough: str = "Harrow", seed: int = 0,
@@ -820,8 +822,11 @@ def write_sample(out: str | Path = "sample_data", borough: str = "Harrow", seed:
     ``harrow_flytips_2022_synthetic_truth.geojson``,
     ``harrow_streetsafe_2022q1_synthetic.csv``,
     ``harrow_streetsafe_2022q1_synthetic_truth.geojson``. The CSVs carry ``easting,
-    northing`` (EPSG:27700) and ``lon, lat`` (WGS84); the truth GeoJSON is WGS84.
-    Same arguments give byte-identical files.
+    northing`` (EPSG:27700) and ``lon, lat`` (WGS84); the truth GeoJSON is WGS84 and
+    each feature carries ``synthetic: true`` and ``source`` (the generator's note and
+    the calibration sources' licences, :func:`hotspots.datasets.source_text`), also
+    given as the collection's top-level ``attribution``. Same arguments give
+    byte-identical files.
 
     Parameters
     ----------
@@ -853,10 +858,15 @@ def write_sample(out: str | Path = "sample_data", borough: str = "Harrow", seed:
         "streetsafe_truth": out / f"{stem_ss}_truth.geojson",
     }
     fmt = "%Y-%m-%d %H:%M:%S"
+    # what shaped the points: the wards and LSOAs they fall in (+ Defra for fly-tips)
+    geo = (WARD_SETS[int(year)], "lsoa_2011")
+    credits = {"fly_tips": datasets.source_text(datasets.SYNTHETIC, *geo, "defra_flytips"),
+               "streetsafe": datasets.source_text(datasets.SYNTHETIC_STREETSAFE, *geo)}
     for key, inc, truth in (("fly_tips", ft, ft_truth), ("streetsafe", ss, ss_truth)):
         table = to_table(inc)
         table["occurred_at"] = table["occurred_at"].dt.strftime(fmt)
         table["month"] = table["month"].dt.strftime("%Y-%m-%d")
         atomic_write_csv(table, paths[key], lineterminator="\n")
-        atomic_write_text(paths[f"{key}_truth"], _truth_geojson(truth))
+        atomic_write_geojson(_truth_for_geojson(truth), paths[f"{key}_truth"],
+                             source=credits[key])
     return paths

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -224,6 +225,35 @@ def test_sample_data_regenerates_byte_identical(tmp_path):
                           if p.name != "README.md" and not p.name.startswith("harrow_focus_"))
     for name in made:
         assert (tmp_path / name).read_bytes() == (SAMPLE / name).read_bytes(), name
+
+
+
+def test_truth_geojson_says_synthetic_and_credits_sources(tmp_path):
+    """Committed and freshly written truth files: synthetic flag, source, attribution."""
+    from hotspots.synthetic import FLY_TIP_NOTE, STREETSAFE_NOTE
+
+    fresh = hs.synthetic.write_sample(tmp_path, borough="City of London", n_fly_tips=400)
+    files = {"flytips": [SAMPLE / "harrow_flytips_2022_synthetic_truth.geojson",
+                         fresh["fly_tips_truth"]],
+             "streetsafe": [SAMPLE / "harrow_streetsafe_2022q1_synthetic_truth.geojson",
+                            fresh["streetsafe_truth"]]}
+    for kind, paths in files.items():
+        note = (FLY_TIP_NOTE if kind == "flytips" else STREETSAFE_NOTE).removeprefix(
+            "synthetic; ")
+        for path in paths:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            assert doc["features"], path
+            assert note in doc["attribution"] and "Open Government Licence" in doc["attribution"]
+            for feat in doc["features"]:
+                assert feat["properties"]["synthetic"] is True
+                assert feat["properties"]["source"] == doc["attribution"]
+                assert feat["properties"]["source"].startswith("SYNTHETIC")
+        fly = json.loads(paths[0].read_text(encoding="utf-8"))["attribution"]
+        if kind == "flytips":
+            assert "FixMyStreet data © mySociety" in fly and "Defra ENV24" in fly
+    # geopandas still reads them, with the flag as a column
+    truth = gpd.read_file(fresh["fly_tips_truth"])
+    assert truth["synthetic"].all() and len(truth) == 2
 
 
 def test_sample_csv_coordinates_agree():
