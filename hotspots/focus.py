@@ -317,31 +317,63 @@ def _load_history(history: object, wards: pd.DataFrame) -> pd.DataFrame:
     return out.dropna(subset=["week", "ward_name"]).reset_index(drop=True)
 
 
-def _resolve_teams(teams: object, wards: gpd.GeoDataFrame) -> pd.Series | None:
-    """ward_name -> team (NaN for a ward no team covers), or None for borough-wide."""
+def _resolve_teams(teams: object, wards: gpd.GeoDataFrame, notes: list[str] | None = None
+                   ) -> pd.Series | None:
+    """ward_name -> team (NaN for a ward no team covers), or None for borough-wide.
+
+    Table rows naming no ward of `wards`, and wards left without a team, are told in
+    `notes` (close matches for the names): either way a ward silently drops out of
+    the rotation."""
     if teams is None or teams is False:
         return None
     if teams is True:
         from .boundaries import area_teams
 
+        other = (sorted(set(wards["borough_name"].astype(str)) - {"Harrow"})
+                 if "borough_name" in wards else [])
+        if other:  # the shipped table is Harrow's: no ward year will make it fit
+            raise BadInputError(
+                f"teams: the shipped area teams table (hs.area_teams) covers Harrow only, and "
+                f"these wards are in {', '.join(other)}. Pass your own ward -> team table: "
+                "teams='teams.csv' or a DataFrame with a 'team' column and 'ward_name' or "
+                "'ward_code' (command line: --teams-csv teams.csv)")
         year = int(wards["year"].iloc[0]) if "year" in wards and len(wards) else 2022
         teams = area_teams(year=year)
     t = _read_table(teams, "teams")
     if "team" not in t.columns or not ({"ward_code", "ward_name"} & set(t.columns)):
         raise BadInputError("teams needs a 'team' column and 'ward_code' or 'ward_name'")
+    t = t.reset_index(drop=True)
     hit = pd.Series(np.nan, index=wards.index, dtype=object)
+    known = pd.Series(False, index=t.index)
     if "ward_code" in t:
         hit = wards["ward_code"].map(dict(zip(t["ward_code"].astype(str), t["team"],
                                               strict=True)))
-    if "ward_name" in t and hit.isna().any():
-        by_name = dict(zip(t["ward_name"].astype(str).str.strip().str.lower(), t["team"],
-                           strict=True))
-        hit = hit.fillna(wards["ward_name"].str.strip().str.lower().map(by_name))
+        known |= t["ward_code"].astype(str).isin(wards["ward_code"])
+    if "ward_name" in t:
+        key = t["ward_name"].astype(str).str.strip().str.lower()
+        known |= key.isin(wards["ward_name"].str.strip().str.lower())
+        if hit.isna().any():
+            by_name = dict(zip(key, t["team"], strict=True))
+            hit = hit.fillna(wards["ward_name"].str.strip().str.lower().map(by_name))
+    unknown = []
+    for i in np.flatnonzero(~known.to_numpy()):
+        name = t.at[i, "ward_name"] if "ward_name" in t else t.at[i, "ward_code"]
+        close = difflib.get_close_matches(str(name), wards["ward_name"].tolist(), n=3,
+                                          cutoff=0.5)
+        unknown.append(f"{name!r} (row {i + 2}" + (f"; did you mean {', '.join(map(repr, close))}?"
+                                                  if close else "; no close match") + ")")
     if hit.notna().sum() == 0:
         raise BadInputError(
             "teams: none of the wards matches the teams table by code or name; are they the "
             "same ward year? (hs.area_teams(year=...) maps teams onto a ward year)"
-        )
+            + (f" Names not among these wards: {', '.join(unknown[:10])}" if unknown else ""))
+    if notes is not None and unknown:
+        notes.append(f"Teams table: {len(unknown)} row(s) name no ward of this borough and are "
+                     f"ignored: {', '.join(unknown)}.")
+    if notes is not None and hit.isna().any():
+        missing = wards["ward_name"][hit.isna()].tolist()
+        notes.append(f"{len(missing)} of {len(wards)} wards have no team in the teams table and "
+                     f"cannot be a focus ward: {', '.join(missing)}.")
     return pd.Series(hit.to_numpy(), index=wards["ward_name"].to_numpy())
 
 
@@ -645,7 +677,7 @@ def focus_week(
 
     r = pd.DataFrame(index=pd.Index(order, name="ward_name"))
     r["ward_code"] = wards["ward_code"].to_numpy()
-    team_of = _resolve_teams(teams, wards)
+    team_of = _resolve_teams(teams, wards, notes)
     r["team"] = team_of.reindex(order).to_numpy() if team_of is not None else np.nan
     r["score"] = score.round(4)
     for k in ("count", "rate", "change", "areas"):

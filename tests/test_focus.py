@@ -553,3 +553,48 @@ def test_non_monday_week_note(year, wards):
     for week in ("2022-06-06", "2022-W23", pd.Timestamp("2022-06-06")):
         fw = hs.focus_week(inc, wards, week=week, population=False)
         assert not any("Monday 2022" in n for n in fw.notes)
+
+
+def test_teams_table_unknown_wards_and_wards_without_team(year, wards):
+    inc, _ = year
+    names = sorted(wards["ward_name"])
+    teams = pd.DataFrame({"ward_name": [*names[1:], "Nowhere", names[0][:-1]],
+                          "team": [("East", "West")[i % 2] for i in range(len(names) + 1)]})
+    fw = hs.focus_week(inc, wards, week="2022-06-06", teams=teams, population=False)
+    note = next(n for n in fw.notes if n.startswith("Teams table"))
+    assert "2 row(s)" in note and "'Nowhere' (row 23; no close match)" in note
+    assert f"{names[0][:-1]!r} (row 24; did you mean {names[0]!r}" in note
+    missing = next(n for n in fw.notes if "have no team" in n)
+    assert missing.startswith(f"1 of {len(names)} wards") and names[0] in missing
+    assert names[0] not in fw.chosen and pd.isna(fw.ranking.set_index("ward_name").at[
+        names[0], "team"])
+    # a complete table: no such notes
+    full = pd.DataFrame({"ward_code": wards["ward_code"], "team": "East"})
+    fw = hs.focus_week(inc, wards, week="2022-06-06", teams=full, population=False)
+    assert not any("Teams table" in n or "have no team" in n for n in fw.notes)
+
+
+def test_shipped_teams_are_harrow_only(tmp_path):
+    from typer.testing import CliRunner
+
+    from hotspots.cli import app
+
+    camden = hs.wards(borough="Camden", year=2022)
+    inc = hs.synthetic.fly_tips(borough="Camden", year=2022, seed=0)
+    with pytest.raises(BadInputError, match="covers Harrow only.*Camden.*--teams-csv"):
+        hs.focus_week(inc, camden, week="2022-02-07", teams=True, population=False)
+    res = CliRunner().invoke(app, ["focus-week", "--borough", "Camden", "--teams",
+                                   "--out", str(tmp_path)])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 1 and "covers Harrow only" in out and "--teams-csv" in out
+    assert "ward year" not in out and "Traceback" not in out
+    # with its own table Camden works, one ward per team
+    teams = tmp_path / "camden_teams.csv"
+    pd.DataFrame({"ward_code": camden["ward_code"],
+                  "team": ["North" if i % 2 else "South" for i in range(len(camden))]}
+                 ).to_csv(teams, index=False)
+    res = CliRunner().invoke(app, ["focus-week", "--borough", "Camden", "--teams-csv",
+                                   str(teams), "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert len(pd.read_csv(tmp_path / "focus-week-2022-W06" / "ranking.csv")
+               .query("chosen")) == 2
