@@ -472,11 +472,16 @@ def validate_cmd(
 ) -> None:
     """Check what the reader makes of a file before trusting an analysis of it.
 
-    Reports the layout detected, whether the rows are SYNTHETIC, rows read, rows
-    rejected with their reasons and row numbers (the line in a spreadsheet, header =
-    line 1), the date range (and dates before 2000 or after today), categories, the
-    extent, and the 2022 wards and boroughs the points fall in (25 m tolerance, as
-    `hotspots counts`).
+    It reports:
+    - the layout detected, and whether the rows are SYNTHETIC;
+    - rows read, kept and rejected, with each rejected row's reason and line number;
+    - the date range, and any date before 2000 or after today;
+    - the categories, and the extent of the points;
+    - the 2022 wards and boroughs the points fall in (25 m tolerance, as hotspots counts).
+
+    Line numbers are the lines of the file as a spreadsheet shows them: the header is line 1.
+
+    Exits 1 if the file is unreadable or no row was kept, 2 with --strict if a row was rejected.
 
     Example: hotspots validate harrow_crime_2022 --json
     """
@@ -1000,11 +1005,14 @@ def focus_week_cmd(
                                          "the SYNTHETIC Harrow sample."),
     year: int = typer.Option(2022, help="Ward boundary year."),
     teams: bool = typer.Option(False, "--teams", help="One focus ward per area team "
-                               "(East/West/Central, hs.area_teams)."),
+                               "(Harrow's East/West/Central, hs.area_teams; other "
+                               "boroughs: --teams-csv)."),
     teams_csv: Path | None = typer.Option(None, help="Your own ward -> team CSV "
-                                          "(ward_name or ward_code, team)."),
+                                          "(ward_name or ward_code, team); unknown wards "
+                                          "and wards without a team are noted."),
     history: Path | None = typer.Option(None, help="Focus-ward history CSV (week, ward, team, "
-                                        "reason): read for the rotation, then appended."),
+                                        "reason): read for the rotation, then this week's "
+                                        "rows added (a re-run week's rows replaced)."),
     record: bool = typer.Option(True, help="Append this week's choice to --history."),
     actions: Path | None = typer.Option(None, help="Actions log CSV (week, ward, measure, "
                                         "value) for last week's results."),

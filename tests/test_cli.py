@@ -85,6 +85,16 @@ def test_every_command_help_has_an_example(name):
     assert f"hotspots {name}" in res.output
 
 
+@pytest.mark.parametrize("name", ["validate", "kde", "gistar", "map", "datasets", "synthetic"])
+def test_help_text_has_no_line_broken_mid_sentence(name):
+    # a wide terminal, so any line break left in the output is one from the docstring
+    res = invoke(name, "--help")
+    text = res.output.split("Usage:", 1)[1].split("╭", 1)[0].splitlines()[1:]
+    lines = [t.strip() for t in text if t.strip()]
+    assert lines and all(t.endswith((".", ";", ":")) or t.startswith("Example:")
+                         for t in lines), lines
+
+
 @pytest.mark.parametrize("sub", ["add", "info"])
 def test_store_subcommand_help_has_an_example(sub):
     res = invoke("store", sub, "--help")
