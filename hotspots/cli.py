@@ -1000,7 +1000,8 @@ def _slug(text: str) -> str:
 @friendly
 def focus_week_cmd(
     borough: str = typer.Option("Harrow", help="London borough (name or E09 code)."),
-    week: str = typer.Option("2022-02-07", help="Monday the focus week starts (or 2022-W06)."),
+    week: str = typer.Option("2022-02-07", help="Monday the focus week starts (or 2022-W06); "
+                             "another day means its week's Monday (noted)."),
     incidents: str | None = typer.Option(None, help="Incident file or registry key; default "
                                          "the SYNTHETIC Harrow sample."),
     year: int = typer.Option(2022, help="Ward boundary year."),
