@@ -635,3 +635,15 @@ def test_missing_map_assets_point_to_the_online_flag(tmp_path, monkeypatch):
     msg = " ".join(res.stderr.split())
     assert res.exit_code == 1 and "pass --online" in msg and "offline=False" not in msg, msg
     assert not (tmp_path / "m.html").exists()
+
+
+def test_demo_barnet_step_says_rejects_in_cli_terms(tmp_path, capsys, caplog):
+    from hotspots.cli import _demo_steps
+
+    step = dict(_demo_steps(tmp_path, True))["Committee trend table: Barnet burglary by ward"]
+    (path,) = [p for _, p, _ in step()]
+    said = capsys.readouterr().err + caplog.text
+    _, report = hs.read_incidents("barnet_burglary", with_report=True)
+    assert report.n_rejected > 0 and path.is_file()
+    assert f"kept {report.n_kept:,} of {report.n_read:,} rows" in " ".join(said.split())
+    assert "hotspots validate barnet_burglary" in said and "with_report" not in said
