@@ -256,6 +256,16 @@ def test_truth_geojson_says_synthetic_and_credits_sources(tmp_path):
     assert truth["synthetic"].all() and len(truth) == 2
 
 
+
+def test_hand_made_focus_files_say_synthetic():
+    for name in ("harrow_focus_history_2022_synthetic.csv",
+                 "harrow_focus_actions_log_2022_synthetic.csv"):
+        t = pd.read_csv(SAMPLE / name, dtype=str, keep_default_na=False)
+        assert len(t) and t["source"].str.startswith("SYNTHETIC, hand-made for the demo").all()
+    hist = pd.read_csv(SAMPLE / "harrow_focus_history_2022_synthetic.csv", dtype=str)
+    assert hist["source"].str.contains("FixMyStreet report counts.*ODC-By 1.0").all()
+
+
 def test_sample_csv_coordinates_agree():
     t = pd.read_csv(SAMPLE / "harrow_flytips_2022_synthetic.csv")
     # Defra ENV24's Harrow total for 2021-22
