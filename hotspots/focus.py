@@ -277,6 +277,12 @@ def _match_ward(names: pd.Series, wards: pd.DataFrame) -> pd.Series:
     return names.astype(str).str.strip().str.lower().map(key)
 
 
+def _did_you_mean(name: object, wards: pd.DataFrame) -> str:
+    """'did you mean 'Greenhill'?' (closest ward names), or 'no close match'."""
+    close = difflib.get_close_matches(str(name), wards["ward_name"].tolist(), n=3, cutoff=0.5)
+    return f"did you mean {', '.join(map(repr, close))}?" if close else "no close match"
+
+
 def _resolve_ward(name: str, wards: pd.DataFrame, what: str) -> str:
     from .boundaries import find_ward
 
@@ -358,10 +364,7 @@ def _resolve_teams(teams: object, wards: gpd.GeoDataFrame, notes: list[str] | No
     unknown = []
     for i in np.flatnonzero(~known.to_numpy()):
         name = t.at[i, "ward_name"] if "ward_name" in t else t.at[i, "ward_code"]
-        close = difflib.get_close_matches(str(name), wards["ward_name"].tolist(), n=3,
-                                          cutoff=0.5)
-        unknown.append(f"{name!r} (row {i + 2}" + (f"; did you mean {', '.join(map(repr, close))}?"
-                                                  if close else "; no close match") + ")")
+        unknown.append(f"{name!r} (row {i + 2}; {_did_you_mean(name, wards)})")
     if hit.notna().sum() == 0:
         raise BadInputError(
             "teams: none of the wards matches the teams table by code or name; are they the "
@@ -1152,10 +1155,7 @@ def _check_actions_log(t: pd.DataFrame, wards: pd.DataFrame | None) -> list[tupl
             why.append(f"value {raw!r} is negative")
         if names is not None and pd.isna(names.iat[i]):
             w = t.at[i, "ward"]
-            close = difflib.get_close_matches(str(w), wards["ward_name"].tolist(), n=3,
-                                              cutoff=0.5)
-            why.append(f"unknown ward {w!r}" + (f" (did you mean {', '.join(map(repr, close))}?)"
-                                                if close else " (not one of this borough's wards)"))
+            why.append(f"unknown ward {w!r} ({_did_you_mean(w, wards)})")
         m = str(t.at[i, "measure"]).strip()
         if pd.isna(t.at[i, "measure"]) or not m:
             why.append("no measure")
