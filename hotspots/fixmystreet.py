@@ -91,10 +91,16 @@ def month_reports(borough_code: str | None = None, years: tuple[int, int] = (200
             .reindex(index=range(years[0], years[1] + 1), columns=range(1, 13), fill_value=0))
 
 
+@lru_cache(maxsize=1)
+def _london_lsoas() -> gpd.GeoDataFrame:
+    """All of London's 2011 LSOAs, read once (callers select, never modify)."""
+    return read_layer("lsoa_2011")
+
+
 @lru_cache(maxsize=8)
 def borough_lsoas(borough_code: str) -> gpd.GeoDataFrame:
     """A borough's 2011 LSOAs (``LSOA11CD, LSOA11NM, geometry``, made valid), EPSG:27700."""
-    lsoa = read_layer("lsoa_2011")
+    lsoa = _london_lsoas()
     lsoa = lsoa.loc[lsoa["LAD_CD"] == borough_code, ["LSOA11CD", "LSOA11NM", "geometry"]]
     lsoa = lsoa.assign(geometry=lsoa.geometry.make_valid())
     return lsoa.sort_values("LSOA11CD", ignore_index=True)
