@@ -971,7 +971,7 @@ def _focus_inputs(borough: str, incidents: str | None, year: int):
     if incidents:
         return wards, _read_source(incidents), False
     sample = [Path("sample_data"), Path(__file__).resolve().parents[1] / "sample_data"]
-    hit = [p / "harrow_flytips_2022_synthetic.csv" for p in sample]
+    hit = [p / "harrow_flytips_2022_synthetic.csv.gz" for p in sample]
     hit = [p for p in hit if p.exists()]
     if borough.strip().lower() in ("harrow", "e09000015") and hit:
         console.print(f"[bold yellow]no --incidents: using the SYNTHETIC sample {hit[0]}[/]")
@@ -1539,7 +1539,7 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
         ]
 
     def flytips_step() -> list:
-        tips = hs.read_incidents(_sample("harrow_flytips_2022_synthetic.csv"))
+        tips = hs.read_incidents(_sample("harrow_flytips_2022_synthetic.csv.gz"))
         tips = hs.assign_wards(tips, state["wards"], tolerance=25)
         state["flytips"] = tips
         counts = hs.ward_counts(tips, freq="W-MON", wards=state["wards"])

@@ -96,6 +96,7 @@ output, byte for byte when written with :func:`write_sample`.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import math
 from dataclasses import dataclass
@@ -111,7 +112,7 @@ from scipy.special import gammaln
 from shapely import affinity
 
 from . import datasets, fixmystreet
-from ._atomic import atomic_write_csv, atomic_write_geojson
+from ._atomic import atomic_write_bytes, atomic_write_csv, atomic_write_geojson
 from ._errors import BadInputError
 from ._validate import BNG, WGS84
 from .boundaries import WARD_SETS, boroughs, wards
@@ -818,7 +819,9 @@ def write_sample(out: str | Path = "sample_data", borough: str = "Harrow", seed:
                  year: int = 2022) -> dict[str, Path]:
     """Write the committed sample: a year of fly-tips and a quarter of StreetSafe + truth.
 
-    Files (for Harrow from 2022-01-03): ``harrow_flytips_2022_synthetic.csv``,
+    Files (for Harrow from 2022-01-03): ``harrow_flytips_2022_synthetic.csv.gz`` (a
+    year of fly-tips is ~3 MB as plain CSV; gzip, with no timestamp so regeneration is
+    byte-identical, keeps the repository small and pandas reads it directly),
     ``harrow_flytips_2022_synthetic_truth.geojson``,
     ``harrow_streetsafe_2022q1_synthetic.csv``,
     ``harrow_streetsafe_2022q1_synthetic_truth.geojson``. The CSVs carry ``easting,
@@ -853,7 +856,7 @@ def write_sample(out: str | Path = "sample_data", borough: str = "Harrow", seed:
     stem_ft = f"{slug}_flytips_{t0.year}_synthetic"
     stem_ss = f"{slug}_streetsafe_{t0.year}q{t0.quarter}_synthetic"
     paths = {
-        "fly_tips": out / f"{stem_ft}.csv", "fly_tips_truth": out / f"{stem_ft}_truth.geojson",
+        "fly_tips": out / f"{stem_ft}.csv.gz", "fly_tips_truth": out / f"{stem_ft}_truth.geojson",
         "streetsafe": out / f"{stem_ss}.csv",
         "streetsafe_truth": out / f"{stem_ss}_truth.geojson",
     }
@@ -866,7 +869,11 @@ def write_sample(out: str | Path = "sample_data", borough: str = "Harrow", seed:
         table = to_table(inc)
         table["occurred_at"] = table["occurred_at"].dt.strftime(fmt)
         table["month"] = table["month"].dt.strftime("%Y-%m-%d")
-        atomic_write_csv(table, paths[key], lineterminator="\n")
+        if paths[key].suffix == ".gz":  # no name or time in the header: byte-identical
+            text = table.to_csv(index=False, lineterminator="\n").encode("utf-8")
+            atomic_write_bytes(paths[key], gzip.compress(text, mtime=0))
+        else:
+            atomic_write_csv(table, paths[key], lineterminator="\n")
         atomic_write_geojson(_truth_for_geojson(truth), paths[f"{key}_truth"],
                              source=credits[key])
     return paths

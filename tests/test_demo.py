@@ -85,7 +85,7 @@ def test_rates_table_has_four_measures_and_rate_is_count_per_1000(demo_out, harr
     assert total["robbery"] == n["robbery"] == 436
     assert total["violence and sexual offences"] == n["violence_sexual"]
     assert total["burglary"] == n["burglary"]
-    sample = pd.read_csv(PROJECT_ROOT / "sample_data" / "harrow_flytips_2022_synthetic.csv")
+    sample = pd.read_csv(PROJECT_ROOT / "sample_data" / "harrow_flytips_2022_synthetic.csv.gz")
     assert total["fly-tips (SYNTHETIC)"] == len(sample)
     flies = t[t["measure"] == "fly-tips (SYNTHETIC)"]
     assert flies["source"].str.contains("SYNTHETIC").all()
@@ -215,7 +215,7 @@ def test_gpx_carries_copyright_and_licence(demo_out):
 
 def test_cli_outputs_from_the_synthetic_sample_say_so(tmp_path):
     # a path (not a registry key) to the project's synthetic sample is still recognised
-    sample = PROJECT_ROOT / "sample_data" / "harrow_flytips_2022_synthetic.csv"
+    sample = PROJECT_ROOT / "sample_data" / "harrow_flytips_2022_synthetic.csv.gz"
     out = tmp_path / "counts.csv"
     result = CliRunner().invoke(app, ["counts", str(sample), "--borough", "Harrow", "--out",
                                       str(out), "--quiet"])

@@ -84,7 +84,7 @@ def test_synthetic_note_and_single_layers(camden):
 def test_synthetic_fly_tips_say_how_they_were_calibrated():
     # every map and figure of synthetic fly-tips carries the generator's calibration note
     tips = hs.read_incidents(hs.datasets.PROJECT_ROOT / "sample_data"
-                             / "harrow_flytips_2022_synthetic.csv").iloc[:50]
+                             / "harrow_flytips_2022_synthetic.csv.gz").iloc[:50]
     attr = plots.incident_attribution(tips)
     assert "SYNTHETIC" in attr
     assert "calibrated to FixMyStreet report counts, which measure reporting, not incidence" in attr

@@ -267,7 +267,7 @@ def test_hand_made_focus_files_say_synthetic():
 
 
 def test_sample_csv_coordinates_agree():
-    t = pd.read_csv(SAMPLE / "harrow_flytips_2022_synthetic.csv")
+    t = pd.read_csv(SAMPLE / "harrow_flytips_2022_synthetic.csv.gz")
     # Defra ENV24's Harrow total for 2021-22
     assert len(t) == 9802 and t["synthetic"].all() and (t["source"] == "synthetic").all()
     pts = gpd.GeoSeries(gpd.points_from_xy(t["lon"], t["lat"]), crs=4326).to_crs(27700)
@@ -358,7 +358,7 @@ def test_synthetic_ward_ranking_agrees_with_fixmystreet(big):
 
 def test_committed_sample_ranks_wards_like_fixmystreet():
     """The sample the demo reads: every point, planted or not, ranks wards as the reports do."""
-    t = pd.read_csv(SAMPLE / "harrow_flytips_2022_synthetic.csv")
+    t = pd.read_csv(SAMPLE / "harrow_flytips_2022_synthetic.csv.gz")
     real = hs.fixmystreet_counts("Harrow", by="ward").set_index("ward_code")["reports"]
     got = t["ward_code"].value_counts().reindex(real.index, fill_value=0)
     assert spearmanr(got, real).statistic > 0.8
@@ -434,6 +434,6 @@ def test_every_output_says_synthetic_and_fixmystreet(flies):
         assert "FixMyStreet" in frame.attrs["note"] and "not incidence" in frame.attrs["note"]
     assert (inc["note"] == hs.synthetic.FLY_TIP_NOTE).all()
     assert inc.attrs["fms_reports"] == 856
-    t = pd.read_csv(SAMPLE / "harrow_flytips_2022_synthetic.csv", nrows=5)
+    t = pd.read_csv(SAMPLE / "harrow_flytips_2022_synthetic.csv.gz", nrows=5)
     assert t["note"].str.contains("FixMyStreet report counts").all()
     assert "reporting, not incidence" in (SAMPLE / "README.md").read_text()
