@@ -762,6 +762,16 @@ def _grid_json(source: str, out: Path, grid, cats: set[str] | None, **extra: Any
                  "n_cells": len(grid), **settings, **extra})
 
 
+def _grid_incidents(source: str, categories: str | None, quiet: bool):
+    """(categories asked, incidents read and filtered) for the grid commands, with the
+    library's choices (cell size, bandwidth) logged to the terminal."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    cats = _category_set(categories)
+    return cats, _only_categories(_read_source(source, quiet), cats)
+
+
 @app.command("kde")
 @friendly
 def kde_cmd(
@@ -780,13 +790,9 @@ def kde_cmd(
 
     Example: hotspots kde harrow_crime_2022 --out out/harrow_kde.gpkg
     """
-    import logging
-
     from .density import kde
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    cats = _category_set(categories)
-    inc = _only_categories(_read_source(source, quiet), cats)
+    cats, inc = _grid_incidents(source, categories, quiet)
     grid = kde(inc, cell_size=cell_size, bandwidth=bandwidth, kernel=kernel)
     _write_grid(grid, out, _source_of(source, inc))
     if json_out:
@@ -814,13 +820,9 @@ def gistar_cmd(
 
     Example: hotspots gistar harrow_crime_2022 --out out/harrow_gistar.gpkg
     """
-    import logging
-
     from .stats import gistar
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    cats = _category_set(categories)
-    inc = _only_categories(_read_source(source, quiet), cats)
+    cats, inc = _grid_incidents(source, categories, quiet)
     grid = gistar(inc, cell_size=cell_size, distance=distance,
                   permutations=permutations)
     _write_grid(grid, out, _source_of(source, inc))
