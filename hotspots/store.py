@@ -568,7 +568,7 @@ class IncidentStore:
             cats = pc.value_counts(table.column("category")).to_pylist()
             rewritten.append(({
                 **f, "path": rel, "rows": table.num_rows,
-                "bounds": [float(x.min()), float(y.min()), float(x.max()), float(y.max())],
+                "bounds": _xy_bounds(x, y),
                 "categories": {str(c["values"]): int(c["counts"]) for c in cats},
             }, tmp))  # fmt: skip
         return kept, rewritten, gone
@@ -599,7 +599,7 @@ class IncidentStore:
                 time.sleep(pause)
             return ({
                 "path": rel, "month": month, "rows": len(part), "load": load_no,
-                "bounds": [float(x.min()), float(y.min()), float(x.max()), float(y.max())],
+                "bounds": _xy_bounds(x, y),
                 "categories": {str(k): int(v) for k, v in part["category"].value_counts().items()},
             }, tmp)  # fmt: skip
 
@@ -638,6 +638,11 @@ class IncidentStore:
 
 
 # ---------------------------------------------------------------------- helpers
+def _xy_bounds(x: np.ndarray, y: np.ndarray) -> list[float]:
+    """A file's (xmin, ymin, xmax, ymax) for the manifest, from its point columns."""
+    return [float(x.min()), float(y.min()), float(x.max()), float(y.max())]
+
+
 def _summary(files: list[dict]) -> tuple[dict[str, int], tuple[float, ...] | None]:
     """Rows per category and the bounds (xmin, ymin, xmax, ymax) of manifest entries."""
     cats: dict[str, int] = {}
