@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import BadInputError
+from ._optional import require
 from ._time import incident_times, period_freq
 from ._validate import check_gdf, check_positive, weights_array
 from .density import KERNELS, density_array
@@ -39,8 +40,7 @@ log = logging.getLogger("hotspots")
 
 def _partitions(ddf: Any, npartitions: int | None = None) -> list:
     """Delayed partitions of a dask(-geopandas) frame; a GeoDataFrame is split first."""
-    import dask_geopandas
-
+    dask_geopandas = _dask("dask_geopandas")
     if isinstance(ddf, gpd.GeoDataFrame):
         ddf = dask_geopandas.from_geopandas(ddf, npartitions=npartitions or 4)
     if not hasattr(ddf, "to_delayed"):
@@ -50,10 +50,13 @@ def _partitions(ddf: Any, npartitions: int | None = None) -> list:
     return ddf.to_delayed()
 
 
-def _compute(tasks: list) -> list:
-    import dask
+def _dask(module: str = "dask") -> Any:
+    """`module` from the ``hotspots[dask]`` extra, or a message naming the extra."""
+    return require(module, extra="dask", feature="hotspots.distributed")
 
-    return list(dask.compute(*tasks))
+
+def _compute(tasks: list) -> list:
+    return list(_dask().compute(*tasks))
 
 
 # --------------------------------------------------------------------------- ward counts
@@ -105,8 +108,7 @@ def ward_counts_dask(
         The table :func:`hotspots.ward_counts` gives for the whole data at once, with
         the same ``attrs`` (plus ``n_partitions``).
     """
-    import dask
-
+    dask = _dask()
     wards = check_gdf(wards, "wards", required=["ward_code", "ward_name"])
     parts = _partitions(ddf)
     pfreq, daily = (None, False) if freq is None else period_freq(freq)
@@ -193,8 +195,7 @@ def kde_dask(
         ``row, col, count, density, geometry`` as :func:`hotspots.kde` with the same
         grid, bandwidth and method; ``attrs`` also ``n_partitions``.
     """
-    import dask
-
+    dask = _dask()
     if kernel not in KERNELS:
         raise BadInputError(f"unknown kernel {kernel!r}; choose one of {', '.join(KERNELS)}")
     if method not in ("fft", "exact"):

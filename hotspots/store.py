@@ -338,8 +338,11 @@ class IncidentStore:
         missing there), as :meth:`query` returns them, so a mixed-source store loses
         no source's columns.
         """
-        import dask.dataframe as dd
-        import dask_geopandas  # noqa: F401  (registers GeoDataFrame partitions with dask)
+        from ._optional import require
+
+        dd = require("dask.dataframe", extra="dask", feature="IncidentStore.to_dask")
+        # importing dask_geopandas registers GeoDataFrame partitions with dask
+        require("dask_geopandas", extra="dask", feature="IncidentStore.to_dask")
 
         files = self.files(period)
         if not files:

@@ -112,3 +112,24 @@ def test_clear_errors(client, store_ddf, harrow, harrow_wards):
     # a plain GeoDataFrame is split for you
     got = ward_counts_dask(harrow, harrow_wards, freq=None)
     assert got["count"].sum() == len(harrow) - got.attrs["n_no_ward"]
+
+
+def test_missing_extra_names_the_pip_extra(monkeypatch):
+    """Without the dask extra, the feature says which extra to install (no bare ImportError)."""
+    import sys
+
+    import pytest
+
+    from hotspots._optional import MissingExtraError
+
+    # a None entry in sys.modules makes `import dask_geopandas` fail as if not installed
+    monkeypatch.setitem(sys.modules, "dask_geopandas", None)
+    with pytest.raises(MissingExtraError, match=r'pip install "hotspots\[dask\]"'):
+        kde_dask(_one_point(), bandwidth=100)
+
+
+def _one_point():
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    return gpd.GeoDataFrame({"geometry": [Point(530000, 180000)]}, crs=27700)
