@@ -211,6 +211,11 @@ def attribution(*keys: str) -> str:
 #: pseudo-keys for :func:`source_text`: the project's seeded synthetic points
 SYNTHETIC = "SYNTHETIC"  # fly-tips, calibrated to FixMyStreet report counts
 SYNTHETIC_STREETSAFE = "SYNTHETIC_STREETSAFE"
+#: the ``note`` on every synthetic fly-tip (beside the registry: attributions use it)
+FLY_TIP_NOTE = ("synthetic; calibrated to FixMyStreet report counts, which measure "
+                "reporting, not incidence")
+#: the ``note`` on every synthetic StreetSafe report
+STREETSAFE_NOTE = "synthetic; no public StreetSafe counts exist, shares are placeholders"
 
 _LICENCE_URLS = {  # the licence a text names -> where it is published
     "ODbL": "https://opendatacommons.org/licenses/odbl/1-0/",
@@ -232,8 +237,6 @@ def source_text(*keys: str) -> str:
     >>> print(source_text("SYNTHETIC", "wards_2022"))  # doctest: +ELLIPSIS
     SYNTHETIC fly-tip points ... not incidence. FixMyStreet data © mySociety, ...
     """
-    from .synthetic import FLY_TIP_NOTE, STREETSAFE_NOTE
-
     notes, real = [], []
     for key in dict.fromkeys(keys):
         if key == SYNTHETIC:

@@ -27,7 +27,7 @@ tr,li{break-inside:avoid}h2,h3{break-after:avoid}}
 
 def _fly_tip_calibration() -> str:
     """Said wherever synthetic fly-tips appear: the generator's calibration (synthetic.py)."""
-    from .synthetic import FLY_TIP_NOTE  # here: the generator's imports are heavy
+    from .datasets import FLY_TIP_NOTE
 
     return "Synthetic fly-tip points are " + FLY_TIP_NOTE.removeprefix("synthetic; ") + "."
 

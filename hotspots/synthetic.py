@@ -116,6 +116,7 @@ from ._atomic import atomic_write_bytes, atomic_write_csv, atomic_write_geojson
 from ._errors import BadInputError
 from ._validate import BNG, WGS84
 from .boundaries import WARD_SETS, boroughs, wards
+from .datasets import FLY_TIP_NOTE, STREETSAFE_NOTE
 
 log = logging.getLogger("hotspots")
 
@@ -206,11 +207,6 @@ class _Spec:
     note: str  # what every row and the frame's attrs say about where the points come from
 
 
-#: the ``note`` on every synthetic fly-tip
-FLY_TIP_NOTE = ("synthetic; calibrated to FixMyStreet report counts, which measure "
-                "reporting, not incidence")
-#: the ``note`` on every synthetic StreetSafe report
-STREETSAFE_NOTE = "synthetic; no public StreetSafe counts exist, shares are placeholders"
 _FLY = _Spec("fly_tip", "ft", 0, _FLY_HOURS, _FLY_DOW, True, FLY_TIP_NOTE)
 _SS = _Spec("streetsafe", "ss", 1, _SS_HOURS, _SS_DOW, False, STREETSAFE_NOTE)
 

@@ -230,7 +230,7 @@ def test_sample_data_regenerates_byte_identical(tmp_path):
 
 def test_truth_geojson_says_synthetic_and_credits_sources(tmp_path):
     """Committed and freshly written truth files: synthetic flag, source, attribution."""
-    from hotspots.synthetic import FLY_TIP_NOTE, STREETSAFE_NOTE
+    from hotspots.datasets import FLY_TIP_NOTE, STREETSAFE_NOTE
 
     fresh = hs.synthetic.write_sample(tmp_path, borough="City of London", n_fly_tips=400)
     files = {"flytips": [SAMPLE / "harrow_flytips_2022_synthetic_truth.geojson",
@@ -432,7 +432,7 @@ def test_every_output_says_synthetic_and_fixmystreet(flies):
     inc, truth = flies
     for frame in (inc, truth):
         assert "FixMyStreet" in frame.attrs["note"] and "not incidence" in frame.attrs["note"]
-    assert (inc["note"] == hs.synthetic.FLY_TIP_NOTE).all()
+    assert (inc["note"] == hs.datasets.FLY_TIP_NOTE).all()
     assert inc.attrs["fms_reports"] == 856
     t = pd.read_csv(SAMPLE / "harrow_flytips_2022_synthetic.csv.gz", nrows=5)
     assert t["note"].str.contains("FixMyStreet report counts").all()
