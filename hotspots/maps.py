@@ -42,16 +42,22 @@ from shapely.geometry import mapping
 
 from ._atomic import atomic_write_text
 from ._errors import BadInputError, HotspotsError
-from ._time import month_range
-from ._validate import WGS84, check_gdf
-from .datasets import PROJECT_ROOT
-from .plots import (
+from ._style import (
+    AREA_COLOUR,
+    GI_COLOURS,
+    GI_CONFIDENCE,
+    QUIET_LABELS,
     area_categories,
     category_colour,
     category_label,
+    density_classes,
     density_range,
     incident_attribution,
+    label_colours,
 )
+from ._time import month_range
+from ._validate import WGS84, check_gdf
+from .datasets import PROJECT_ROOT
 from .rank import change_label
 
 log = logging.getLogger("hotspots")
@@ -61,9 +67,6 @@ OFFLINE_NOTE = "Base map tiles unavailable offline"
 #: more distinct markers than this and coordinates are snapped to a coarser grid.
 DEFAULT_MAX_MARKERS = 20_000
 _SNAP_STEPS_M = (5.0, 10.0, 25.0, 50.0, 100.0, 250.0)
-_DENSITY_COLOURS = ["#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"]
-_DENSITY_QUANTILES = (0.5, 0.75, 0.9, 0.95, 0.98, 0.995)
-_AREA_COLOUR = "#b10026"
 
 #: files inlined by offline maps, relative to node_modules (installed by `make assets`)
 OFFLINE_ASSETS: tuple[str, ...] = (
@@ -263,62 +266,13 @@ def _ward_layer(wards: gpd.GeoDataFrame, focus_code: str | None = None,
     return _polygon_layer(name, _geojson(wards, props))
 
 
-def _density_breaks(values: np.ndarray) -> list[float]:
-    """Class breaks (per km²) at upper quantiles of the non-zero density, rounded."""
-    pos = values[np.isfinite(values) & (values > 0)]
-    if pos.size == 0:
-        return []
-    qs = np.quantile(pos, _DENSITY_QUANTILES)
-    out: list[float] = []
-    for q in qs:
-        r = float(f"{q:.2g}")
-        if r > 0 and (not out or r > out[-1]):
-            out.append(r)
-    return out
-
-
-def density_classes(grid: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The density surface a map draws: grid cells dissolved into density classes.
-
-    Parameters
-    ----------
-    grid : GeoDataFrame
-        Cells with ``density`` in incidents per km² (``hs.kde``).
-
-    Returns
-    -------
-    GeoDataFrame
-        One (multi)polygon per class, lowest first: ``cls`` (0..k-1), ``lo``, ``hi``
-        (class bounds per km²; ``hi`` NaN for the top class) and ``colour``. Breaks are
-        the upper quantiles 50, 75, 90, 95, 98 and 99.5 % of the non-zero densities
-        rounded to two significant figures; cells below the first break are left out
-        (they would wash the whole borough in colour). Empty when all densities are 0.
-    """
-    grid = check_gdf(grid, "grid", ["density"])
-    dens = pd.to_numeric(grid["density"], errors="coerce").to_numpy(dtype=float)
-    breaks = _density_breaks(dens)
-    cols = {"cls": [], "lo": [], "hi": [], "colour": []}
-    if not breaks:
-        return gpd.GeoDataFrame(cols, geometry=[], crs=grid.crs)
-    cls = np.searchsorted(breaks, dens, side="right") - 1  # -1 = below the first break
-    keep = cls >= 0
-    colours = _DENSITY_COLOURS[-len(breaks):]
-    cells = gpd.GeoDataFrame({"cls": cls[keep]}, geometry=grid.geometry.values[keep], crs=grid.crs)
-    out = cells.dissolve(by="cls", as_index=False).sort_values("cls", ignore_index=True)
-    out["lo"] = [breaks[c] for c in out["cls"]]
-    out["hi"] = [breaks[c + 1] if c + 1 < len(breaks) else np.nan for c in out["cls"]]
-    out["colour"] = [colours[c] for c in out["cls"]]
-    out.attrs["breaks"] = tuple(breaks)
-    return out
-
-
 def _density_layer(grid: gpd.GeoDataFrame) -> tuple[_JsLayer, str] | None:
     """Density classes as coloured polygons + legend HTML (None when all zero)."""
     dissolved = density_classes(grid)
     if dissolved.empty:
         return None
     breaks = list(dissolved.attrs["breaks"])
-    colours = _DENSITY_COLOURS[-len(breaks):]
+    colours = dict(zip(dissolved["cls"], dissolved["colour"], strict=True))
     props = []
     for c in dissolved["cls"]:
         lo = breaks[c]
@@ -373,23 +327,20 @@ def _gistar_layer(grid: gpd.GeoDataFrame,
         return None
     cells = gpd.GeoDataFrame({"b": b[keep]}, geometry=grid.geometry.values[keep], crs=grid.crs)
     dissolved = cells.dissolve(by="b", as_index=False)
-    hot = {1: "#fc9272", 2: "#ef3b2c", 3: "#99000d"}
-    cold = {-1: "#9ecae1", -2: "#4292c6", -3: "#084594"}
-    conf = {1: "90%", 2: "95%", 3: "99%"}
     props = []
     for v in dissolved["b"]:
         v = int(np.clip(v, -3, 3))
         kind = "hot" if v > 0 else "cold"
-        colour = hot[v] if v > 0 else cold[v]
+        colour = GI_COLOURS[v]
         props.append({
             "style": {"className": f"hs-gi hs-gi-{kind}", "color": colour, "weight": 1,
                       "fillColor": colour, "fillOpacity": 0.45},
-            "tooltip": f"Gi* {kind} spot, {conf[abs(v)]} confidence",
+            "tooltip": f"Gi* {kind} spot, {GI_CONFIDENCE[abs(v)]} confidence",
             "popup": None,
         })
     # hottest first, as the density legend
-    rows = [f"<i style='background:{hot[v] if v > 0 else cold[v]}'></i>"
-            f"{'Hot' if v > 0 else 'Cold'} spot, {conf[abs(v)]} confidence"
+    rows = [f"<i style='background:{GI_COLOURS[v]}'></i>"
+            f"{'Hot' if v > 0 else 'Cold'} spot, {GI_CONFIDENCE[abs(v)]} confidence"
             for v in sorted({int(np.clip(v, -3, 3)) for v in dissolved["b"]}, reverse=True)]
     legend = "<b>Gi* hot and cold spots</b><br>" + "<br>".join(rows)
     layer = _polygon_layer("Gi* hot and cold spots", _geojson(dissolved, props), show=show)
@@ -398,8 +349,6 @@ def _gistar_layer(grid: gpd.GeoDataFrame,
 
 def _change_layer(result: gpd.GeoDataFrame, show: bool = True) -> tuple[_JsLayer, str] | None:
     """Cells, wards or areas of a change-over-time result, coloured by ``label``."""
-    from .plots import QUIET_LABELS, label_colours
-
     shown = result[~result["label"].isin(QUIET_LABELS)]
     if len(shown) == 0:
         return None
@@ -479,8 +428,8 @@ def _area_layer(areas: gpd.GeoDataFrame, name: str = "Top areas") -> _JsLayer:
         popup = _area_popup(row, cats, n, compared)
         r = int(row["rank"])
         props.append({
-            "style": {"className": f"hs-area hs-area-{r}", "color": _AREA_COLOUR, "weight": 2.5,
-                      "fillColor": _AREA_COLOUR, "fillOpacity": 0.18},
+            "style": {"className": f"hs-area hs-area-{r}", "color": AREA_COLOUR, "weight": 2.5,
+                      "fillColor": AREA_COLOUR, "fillOpacity": 0.18},
             "tooltip": f"Area {r}",
             "popup": popup,
         })
@@ -493,7 +442,7 @@ def _area_layer(areas: gpd.GeoDataFrame, name: str = "Top areas") -> _JsLayer:
         "  l.bindPopup(f.properties.popup, {maxWidth: 340}); } }).addTo(g);"
         "labels.forEach(function(d) {"
         " var icon = L.divIcon({className: 'hs-area-label hs-area-label-' + d[2],"
-        f"  html: '<div class=\"hs-num\" style=\"background:{_AREA_COLOUR}\">' + d[2] + '</div>',"
+        f"  html: '<div class=\"hs-num\" style=\"background:{AREA_COLOUR}\">' + d[2] + '</div>',"
         "  iconSize: [24, 24], iconAnchor: [12, 12], popupAnchor: [0, -10]});"
         " L.marker([d[0], d[1]], {icon: icon, title: 'Area ' + d[2], zIndexOffset: 1000})"
         "  .bindPopup(d[3], {maxWidth: 340}).addTo(g); });"
@@ -950,7 +899,7 @@ def patrol_map(
                    "walking order")
     summary.append("<i class='hs-dot' style='background:#238b45'></i>S: start")
     if "areas" in frames:
-        summary.append(f"<i style='background:{_AREA_COLOUR}'></i>hotspot areas, numbered "
+        summary.append(f"<i style='background:{AREA_COLOUR}'></i>hotspot areas, numbered "
                        "by rank")
     legend = "<br>".join(summary)
     return _finish(m, [stops, frames.get("route"), frames.get("areas")], legends=[legend])

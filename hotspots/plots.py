@@ -1,8 +1,8 @@
 """Static matplotlib figures of the same content as the folium maps, for reports and print.
 
-Also holds the category colours and labels that both the web maps and the figures use,
-so a category looks the same everywhere (matplotlib itself is imported only when a
-figure is drawn).
+The category colours, labels and density classes come from ``_style``, shared with the
+web maps, so a category looks the same everywhere (matplotlib itself is imported only
+when a figure is drawn).
 """
 
 from __future__ import annotations
@@ -13,65 +13,26 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import numpy as np
 
+from ._style import (  # noqa: F401 (re-exported: hotspots.plots.CATEGORY_STYLE etc.)
+    CATEGORY_STYLE,
+    QUIET_LABELS,
+    area_categories,
+    category_colour,
+    category_label,
+    default_attribution,
+    density_classes,
+    density_label,
+    density_range,
+    incident_attribution,
+    label_colours,
+)
+from ._style import FALLBACK_COLOUR as _FALLBACK_COLOUR
 from ._validate import check_gdf
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
 log = logging.getLogger("hotspots")
-
-#: category -> (label for people, colour). Colours are distinct on a light base map
-#: and in print; unknown categories fall back to grey.
-CATEGORY_STYLE: dict[str, tuple[str, str]] = {
-    "fly_tip": ("Fly-tipping", "#8c510a"),
-    "asb": ("Anti-social behaviour", "#e6550d"),
-    "streetsafe": ("StreetSafe report", "#d6616b"),
-    "robbery": ("Robbery", "#a50f15"),
-    "violence_sexual": ("Violence and sexual offences", "#de2d26"),
-    "burglary": ("Burglary", "#6a51a3"),
-    "vehicle": ("Vehicle crime", "#3182bd"),
-    "theft": ("Other theft", "#31a354"),
-    "theft_person": ("Theft from the person", "#74c476"),
-    "shoplifting": ("Shoplifting", "#fd8d3c"),
-    "bicycle_theft": ("Bicycle theft", "#17becf"),
-    "drugs": ("Drugs", "#e377c2"),
-    "public_order": ("Public order", "#bcbd22"),
-    "weapons": ("Possession of weapons", "#393b79"),
-    "criminal_damage": ("Criminal damage and arson", "#7f7f7f"),
-    "other": ("Other crime", "#9e9ac8"),
-}
-_FALLBACK_COLOUR = "#636363"
-
-
-def category_label(category: str) -> str:
-    """The label a person reads for a category code (the code itself when unknown)."""
-    return CATEGORY_STYLE.get(category, (str(category), ""))[0]
-
-
-def density_label(value: float) -> str:
-    """A density (per km²) for a legend: whole numbers from 10 up, two significant figures
-    below."""
-    return f"{value:,.0f}" if value >= 10 else f"{value:.2g}"
-
-
-def density_range(lo: float, hi: float | None = None) -> str:
-    """A density class for a legend: '1.2–3.4', or '≥ 12' for the top class (`hi` None or NaN).
-
-    Shared by the web map and the figure so both word the classes alike.
-    """
-    if hi is None or np.isnan(hi):
-        return f"≥ {density_label(lo)}"
-    return f"{density_label(lo)}–{density_label(hi)}"
-
-
-def category_colour(category: str) -> str:
-    """The hex colour used for a category on maps and figures."""
-    return CATEGORY_STYLE.get(category, ("", _FALLBACK_COLOUR))[1]
-
-
-def area_categories(areas) -> list[str]:
-    """The category codes that have an ``n_<category>`` count column in `areas`."""
-    return [c[2:] for c in areas.columns if c.startswith("n_") and c != "n_incidents"]
 
 
 def plot_hotspots(
@@ -118,8 +79,6 @@ def plot_hotspots(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
-
-    from .maps import density_classes  # the web map's classes, so both agree
 
     layers = {
         "incidents": inc,
@@ -274,54 +233,6 @@ def _area_labels(ax, a) -> None:
         )
 
 
-def default_attribution(synthetic: bool = False, police: bool = False,
-                        notes: tuple[str, ...] = (), osm: bool = True) -> str:
-    """The attribution every map and figure carries (OS/ONS OGL v3, OpenStreetMap ODbL).
-
-    A compact form of the registry's licence texts (``hs.attribution``), short enough
-    for a map corner.
-
-    Parameters
-    ----------
-    synthetic : bool, default False
-        Add a note that the incidents are synthetic (generated, not real reports).
-    police : bool, default False
-        Add the police.uk line.
-    notes : tuple of str, default ()
-        Data notes to add, e.g. the synthetic generator's calibration
-        ("calibrated to FixMyStreet report counts, which measure reporting, not incidence").
-    osm : bool, default True
-        Add the OpenStreetMap (ODbL) line: only where OSM data are drawn (the web maps'
-        tiles, a street network), not on the static figures.
-    """
-    parts = [
-        "Contains OS data © Crown copyright and database right 2024; contains ONS data "
-        "(Open Government Licence v3.0)",
-    ] + ["© OpenStreetMap contributors (ODbL 1.0)"] * osm
-    if police:
-        parts.append("Crime data: police.uk (OGL v3.0), locations approximate")
-    if synthetic:
-        parts.append("SYNTHETIC data: generated for testing, not real reports")
-    parts += [n.removeprefix("synthetic; ") for n in notes]
-    return ". ".join(parts) + "."
-
-
-def incident_attribution(inc=None, osm: bool = True) -> str:
-    """:func:`default_attribution` for these incidents: the police.uk line when their
-    ``source`` mentions police, the synthetic note when any are synthetic, plus the
-    generator's ``note`` (how the synthetic points were calibrated); the OSM line when
-    `osm`."""
-    if inc is None or "source" not in inc.columns:
-        return default_attribution(osm=osm)
-    src = inc["source"].astype(str)
-    synthetic = src == "synthetic"
-    notes = ()
-    if "note" in inc.columns and synthetic.any():
-        notes = tuple(sorted(inc.loc[synthetic.to_numpy(), "note"].dropna().astype(str).unique()))
-    return default_attribution(synthetic=bool(synthetic.any()), notes=notes, osm=osm,
-                               police=bool(src.str.contains("police", case=False).any()))
-
-
 def _bad(msg: str):
     from ._errors import BadInputError
 
@@ -370,42 +281,6 @@ def _north_arrow(ax) -> None:
         ha="center", va="center", fontsize=10, fontweight="bold", gid="north-arrow",
         arrowprops={"facecolor": "black", "width": 3, "headwidth": 9, "headlength": 8},
     )
-
-
-#: change-over-time labels that mean "nothing to see": left off maps and figures
-QUIET_LABELS = frozenset({"no pattern", "no pattern detected", "no significant change",
-                          "as expected", "no reference"})
-
-# one colour per meaning: worse = bright red, staying bad = dark red, recovering =
-# pale, on-and-off = amber; cold spots and decreases the same in blues
-_HOT_STYLE = {"emerging": "#e31a1c", "new": "#e31a1c", "consecutive": "#fc4e2a",
-              "intensifying": "#bd0026", "persistent": "#800026", "increase": "#e31a1c",
-              "higher": "#e31a1c", "former": "#fcbba1", "historical": "#fcbba1",
-              "diminishing": "#fc9272", "intermittent": "#feb24c", "sporadic": "#feb24c",
-              "oscillating": "#fd8d3c", "mixed": "#9e9ac8"}
-_COLD_STYLE = {"emerging": "#2171b5", "new": "#2171b5", "consecutive": "#4292c6",
-               "intensifying": "#08519c", "persistent": "#08306b", "decrease": "#2171b5",
-               "lower": "#2171b5", "former": "#c6dbef", "historical": "#c6dbef",
-               "diminishing": "#9ecae1", "intermittent": "#6baed6", "sporadic": "#6baed6",
-               "oscillating": "#4292c6"}
-
-
-#: the zones of hs.operation_effect: the operation in red, where crime could move to in
-#: amber, what it is compared with in grey-blue
-_ZONE_STYLE = {"operation area": "#e31a1c", "buffer": "#feb24c", "comparison area": "#9ecae1"}
-
-
-def label_colours(labels) -> dict[str, str]:
-    """Colour for each change-over-time label (shared by figures and web maps)."""
-    colour = {}
-    for lab in labels:
-        zone = next((c for k, c in _ZONE_STYLE.items() if lab.endswith(k)), None)
-        if zone:
-            colour[lab] = zone
-            continue
-        style = _COLD_STYLE if any(w in lab for w in ("cold", "decrease", "lower")) else _HOT_STYLE
-        colour[lab] = next((c for k, c in style.items() if k in lab), "#969696")
-    return colour
 
 
 def plot_change(
