@@ -31,9 +31,9 @@ _API: dict[str, str] = {
     # reading
     "read_incidents": "io",
     "ReadReport": "io",
-    "CATEGORIES": "io",
-    "categorise": "io",
-    "unrecognised_categories": "io",
+    "CATEGORIES": "categories",
+    "categorise": "categories",
+    "unrecognised_categories": "categories",
     # incident store and the distributed path
     "IncidentStore": "store",
     "ward_counts_dask": "distributed",

@@ -278,7 +278,7 @@ _CATEGORIES_OPTION = typer.Option(None, "--categories", help="Only these categor
 def _category_set(categories: str | None) -> set[str] | None:
     """The --categories given, checked against the vocabulary before any file is read (a
     typo is an error, not an empty map); None without the option."""
-    from .io import check_categories
+    from .categories import check_categories
 
     if not categories:
         return None
@@ -369,7 +369,7 @@ def _synthetic_summary(inc) -> dict[str, Any]:
 
 def _read_summary(inc, report, wards, n_rejects: int) -> dict[str, Any]:
     """What the reader made of the input, as plain values (for text and JSON)."""
-    from .io import unrecognised_categories
+    from .categories import unrecognised_categories
     from .join import assign_wards
 
     extent = None
@@ -1798,7 +1798,7 @@ def store_add(
     Example: hotspots store add harrow_crime_2022 'weekly/*.csv' --store out/store
     """
     from ._errors import BadInputError
-    from .io import _resolve
+    from .formats import _resolve
     from .store import IncidentStore
 
     area = bounds.strip().lower()

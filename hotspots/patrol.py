@@ -45,7 +45,7 @@ from ._errors import BadInputError, DataNotFoundError, HotspotsError
 from ._time import incident_times
 from ._validate import BNG, WGS84, check_gdf, check_nonempty, check_positive
 from .boundaries import stations
-from .io import CATEGORIES
+from .categories import CATEGORIES
 
 log = logging.getLogger("hotspots")
 

@@ -28,6 +28,7 @@ from ._errors import BadInputError
 from ._time import incident_times, month_only, parse_time
 from ._validate import BNG, WGS84, check_gdf, check_nonempty, check_positive, weights_array
 from .boundaries import describe_location
+from .categories import check_categories
 from .clusters import (
     cluster_areas,
     collapse,
@@ -37,7 +38,6 @@ from .clusters import (
     point_xy,
     split_cluster,
 )
-from .io import check_categories
 
 log = logging.getLogger("hotspots")
 

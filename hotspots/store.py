@@ -62,7 +62,8 @@ from ._atomic import atomic_write_csv, atomic_write_text
 from ._errors import BadInputError
 from ._time import london_naive
 from ._validate import BNG, check_gdf
-from .io import check_categories, hash_ids
+from .categories import check_categories
+from .io import hash_ids
 
 log = logging.getLogger("hotspots")
 

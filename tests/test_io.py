@@ -20,6 +20,7 @@ import shapely
 from typer.testing import CliRunner
 
 import hotspots as hs
+from hotspots import categories as hcat
 from hotspots import io as hio
 from hotspots.datasets import path as dataset_path
 
@@ -254,7 +255,7 @@ COUNCIL = {
 
 @pytest.mark.parametrize("table", [POLICE_CSV, POLICE_API, CRIMEMAPPING, COUNCIL])
 def test_category_mapping(table):
-    got = hio.categorise(list(table))
+    got = hcat.categorise(list(table))
     assert got.tolist() == list(table.values())
 
 
@@ -262,8 +263,8 @@ def test_category_vocabulary():
     assert len(hs.CATEGORIES) == 16 and len(set(hs.CATEGORIES)) == 16
     assert len(POLICE_CSV) == 14 and len(POLICE_API) == 14 and len(CRIMEMAPPING) == 13
     # the vocabulary maps to itself (re-reading our own output is stable)
-    assert hio.categorise(list(hs.CATEGORIES)).tolist() == list(hs.CATEGORIES)
-    got = hio.categorise(["Graffiti on wall", None])
+    assert hcat.categorise(list(hs.CATEGORIES)).tolist() == list(hs.CATEGORIES)
+    got = hcat.categorise(["Graffiti on wall", None])
     assert got.tolist() == ["other", "other"]
 
 
@@ -619,7 +620,7 @@ def test_readme_category_table_matches_categories_csv():
                 if text:
                     table[text] = cells[0].strip("`")
     assert len(set(table.values())) == 14 and len(table) >= 40
-    assert hio.categorise(list(table)).tolist() == list(table.values())
+    assert hcat.categorise(list(table)).tolist() == list(table.values())
 
 
 def test_offsets_mixed_with_plain_times_keep_plain_ones_as_london_time(tmp_path):

@@ -107,7 +107,7 @@ def test_plot_needs_something():
 
 
 def test_category_style_covers_the_vocabulary():
-    from hotspots.io import CATEGORIES
+    from hotspots.categories import CATEGORIES
 
     assert set(CATEGORIES) <= set(plots.CATEGORY_STYLE)
     colours = [c for _, c in plots.CATEGORY_STYLE.values()]
