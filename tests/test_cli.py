@@ -639,7 +639,7 @@ def test_missing_map_assets_point_to_the_online_flag(tmp_path, monkeypatch):
 
 
 def test_demo_barnet_step_says_rejects_in_cli_terms(tmp_path, capsys, caplog):
-    from hotspots.cli import _demo_steps
+    from hotspots.cli.demo import _demo_steps
 
     step = dict(_demo_steps(tmp_path, True))["Committee trend table: Barnet burglary by ward"]
     (path,) = [p for _, p, _ in step()]

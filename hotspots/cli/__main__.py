@@ -1,0 +1,5 @@
+"""``python -m hotspots.cli``: the same as the ``hotspots`` console script."""
+
+from . import app
+
+app()

@@ -1,0 +1,367 @@
+"""Shared CLI wiring: error handling, progress, JSON output, common options and the
+helpers every command group uses to read sources and credit data."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from .._errors import HotspotsError
+
+console = Console(stderr=True)
+
+
+def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn an error into a one-line message and exit code 1, never a traceback.
+
+    A HotspotsError is printed as it is (written for the user). Anything else (a file
+    pandas cannot parse, a permission error) is printed with its type and a hint;
+    ``HOTSPOTS_DEBUG=1`` re-raises it to show the traceback.
+    """
+
+    import inspect
+
+    has_coords = "lon" in inspect.signature(fn).parameters
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            with _hushed(bool(kwargs.get("quiet"))):
+                return fn(*args, **kwargs)
+        except HotspotsError as exc:
+            console.print(f"[bold red]error:[/] {_cli_advice(str(exc), has_coords)}",
+                          highlight=False)
+            sys.exit(1)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # typer's own usage errors and exits keep their codes
+        except Exception as exc:
+            if os.environ.get("HOTSPOTS_DEBUG"):
+                raise
+            console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}\n"
+                          "(set HOTSPOTS_DEBUG=1 to see the traceback)", highlight=False)
+            sys.exit(1)
+
+    return wrapper
+
+
+@contextlib.contextmanager
+def _hushed(quiet: bool):
+    """With --quiet: no messages on stderr and no library log below errors, for the
+    duration of the command (errors are still printed, after it)."""
+    import logging
+
+    if not quiet:
+        yield
+        return
+    log = logging.getLogger("hotspots")
+    level, was = log.level, console.quiet
+    log.setLevel(logging.ERROR)
+    console.quiet = True
+    try:
+        yield
+    finally:
+        console.quiet = was
+        log.setLevel(level)
+
+
+#: --json and --quiet for commands that write files: what a script needs to know
+_JSON_OPTION = typer.Option(False, "--json", help="Print what was chosen and written as JSON "
+                            "on stdout (messages stay on stderr).")
+
+
+_QUIET_OPTION = typer.Option(False, "--quiet", "-q", help="No progress or messages; the exit "
+                             "code says whether it worked.")
+
+
+def _cli_advice(message: str, has_coords: bool) -> str:
+    """A library message's Python advice (keyword arguments) in command-line terms."""
+    message = message.replace("or save the map with offline=False to load them from the "
+                              "internet.", "or pass --online to load them from the internet.")
+    return message.replace(
+        "Pass lon=/lat= or x=/y= to name them.",
+        "Name them with --lon/--lat or --x/--y." if has_coords else
+        "Rename them to longitude/latitude or easting/northing (or check the file with "
+        "`hotspots validate FILE --lon COL --lat COL`).")
+
+
+@contextlib.contextmanager
+def _steps(quiet: bool = False):
+    """Spinner and elapsed time on stderr for each slow step; silent with --quiet.
+
+    Use as ``with _steps(quiet) as step: with step("reading"): ...``. With `quiet` the
+    library's log messages below errors are held back too (for the duration only).
+    """
+    import logging
+
+    if quiet or not console.is_terminal:  # a log file gets no spinner frames
+        log = logging.getLogger("hotspots")
+        level = log.level
+        if quiet:
+            log.setLevel(logging.ERROR)
+        try:
+            yield lambda label: contextlib.nullcontext()
+        finally:
+            log.setLevel(level)
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+
+        @contextlib.contextmanager
+        def step(label: str):
+            task = bar.add_task(label, total=1)
+            yield
+            bar.update(task, completed=1)
+
+        yield step
+
+
+def _plain(obj: Any) -> Any:
+    """JSON-ready copy: numpy scalars to Python, NaN/NaT to None, timestamps to ISO."""
+    import math
+
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, pd.DataFrame):
+        return _plain(obj.to_dict(orient="records"))
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if obj is None or obj is pd.NaT or (isinstance(obj, float) and math.isnan(obj)):
+        return None
+    if isinstance(obj, (pd.Timestamp, np.datetime64)):
+        return pd.Timestamp(obj).isoformat()
+    if isinstance(obj, (str, int, float, bool)):
+        return obj
+    return str(obj)
+
+
+def _print_json(obj: Any) -> None:
+    """Write `obj` as JSON on stdout (progress and messages go to stderr)."""
+    import json
+
+    typer.echo(json.dumps(_plain(obj), indent=2, ensure_ascii=False))
+
+
+#: every map-writing command: offline (Leaflet inlined from `make assets`) unless told
+#: --online, so a map opens on a machine without internet
+_OFFLINE_OPTION = typer.Option(
+    None, "--offline/--online", " /--no-offline",
+    help="Inline Leaflet from `make assets` so the map opens without internet (default "
+    "when installed), or --online: load it and base tiles from the internet.")
+
+
+#: the reader's coordinate columns, for files whose names it does not recognise
+_LON = typer.Option(None, "--lon", help="Longitude column (WGS84), if not detected.")
+
+
+_LAT = typer.Option(None, "--lat", help="Latitude column (WGS84), if not detected.")
+
+
+_X = typer.Option(None, "--x", help="Easting column (British National Grid), if not detected.")
+
+
+_Y = typer.Option(None, "--y", help="Northing column (British National Grid), if not detected.")
+
+
+def _coords(lon: str | None, lat: str | None, x: str | None, y: str | None) -> dict:
+    """The --lon/--lat/--x/--y options given, as read_incidents keywords."""
+    return {k: v for k, v in dict(lon=lon, lat=lat, x=x, y=y).items() if v is not None}
+
+
+#: --categories for the commands that map or grid incidents (rank has its own)
+_CATEGORIES_OPTION = typer.Option(None, "--categories", help="Only these categories, "
+                                  "comma-separated (e.g. robbery,violence_sexual).")
+
+
+def _category_set(categories: str | None) -> set[str] | None:
+    """The --categories given, checked against the vocabulary before any file is read (a
+    typo is an error, not an empty map); None without the option."""
+    from ..categories import check_categories
+
+    if not categories:
+        return None
+    return check_categories([c.strip() for c in categories.split(",") if c.strip()])
+
+
+def _only_categories(inc, cats: set[str] | None):
+    """The incidents of the categories `cats` (from :func:`_category_set`); all of them
+    when None. Raises when none is left."""
+    from .._errors import BadInputError
+
+    if cats is None:
+        return inc
+    kept = inc[inc["category"].astype(str).isin(cats)]
+    if kept.empty:
+        raise BadInputError(f"no incidents in --categories {','.join(sorted(cats))} "
+                            f"({len(inc):,} read; `hotspots validate FILE` lists the "
+                            "categories found)")
+    kept.attrs.update(inc.attrs)
+    return kept
+
+
+def _read_with_report(files: list[str], quiet: bool, **opts: Any):
+    """Read incident file(s) or a registry key, with the reader's report."""
+    from ..io import read_incidents
+
+    with _steps(quiet) as step, step(f"reading {', '.join(files)}"):
+        return read_incidents(files if len(files) > 1 else files[0], with_report=True, **opts)
+
+
+#: metres: points this close outside a ward's generalised edge go to the nearest ward
+#: (counts, rank --borough and validate all use it; docs/methods.md)
+WARD_TOLERANCE_M = 25.0
+
+
+def _incidents_in_wards(source: str, borough: str | None, year: int, tolerance: float,
+                        step, quiet: bool = False, read_opts: dict | None = None):
+    """Incidents joined to wards (the borough's, or every London ward they touch).
+
+    Points are joined to every London ward of `year` (as `validate` does), then a
+    borough keeps its own: a point inside a neighbour's ward is the neighbour's even
+    when it is within `tolerance` of the borough's edge. Says how many were left out,
+    and raises when none is left.
+    """
+    from .._errors import BadInputError
+    from ..boundaries import wards as load_wards
+    from ..join import assign_wards
+
+    with step(f"reading {source}"):
+        inc = _read_source(source, quiet, **(read_opts or {}))
+    with step("joining to wards"):
+        w = load_wards(borough, year) if borough else None
+        inc = assign_wards(inc, load_wards(None, year), tolerance=tolerance)
+    if w is None:
+        return inc, None
+    name = w["borough_name"].iloc[0] if len(w) else borough
+    n_read = len(inc)
+    inc = inc[inc["ward_code"].isin(w["ward_code"])]
+    inc.attrs["n_outside_borough"] = n_read - len(inc)
+    if len(inc) == 0:
+        raise BadInputError(f"no incidents in {name} ({n_read:,} read, all outside it): "
+                            "check --borough, or leave it out to use every ward")
+    if n_read > len(inc) and not quiet:
+        console.print(f"note: {n_read - len(inc):,} of {n_read:,} incidents are outside "
+                      f"{name} and left out", highlight=False)
+    return inc, w
+
+
+_AREA_COLUMNS = ("rank", "score", "n_incidents", "area_m2", "wards", "lat", "lon", "change_n",
+                 "change_pct", "landmark", "streets")
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _offline_default(offline: bool | None) -> bool:
+    """Maps inline Leaflet when `make assets` has installed it, unless told otherwise."""
+    from ..maps import node_modules_dir
+
+    if offline is not None:
+        return offline
+    try:
+        node_modules_dir()
+        return True
+    except HotspotsError:
+        console.print("Leaflet assets not installed (`make assets`): map loads them online")
+        return False
+
+
+def _street_network(network: str):
+    """hs.street_network, with a failure told in CLI terms: the registry's networks."""
+    import difflib
+
+    from .. import datasets
+    from ..patrol import street_network
+
+    try:
+        return street_network(network)
+    except HotspotsError:
+        if network in datasets.registry() or Path(network).is_file():
+            raise  # a real file that failed to read: its own message says why
+        known = sorted(k for k in datasets.registry() if k.startswith("osm_"))
+        close = difflib.get_close_matches(network, known, n=1)
+        raise HotspotsError(
+            f"--network {network!r} is not a registry network or a file"
+            + (f" (did you mean {close[0]}?)" if close else "")
+            + f"; registry networks: {', '.join(known)} (see `hotspots datasets`), or give "
+            "an OSM XML/GraphML path. A place name is fetched from OpenStreetMap, which "
+            "failed (no internet?)") from None
+
+
+def _read_source(source: str, quiet: bool = False, **opts: Any):
+    """Incidents from a file/folder/glob or a dataset registry key.
+
+    `opts` go to read_incidents (lon/lat/x/y columns). Rejected rows are summed up in
+    one note pointing to `hotspots validate` (the library's own hint is for Python).
+    """
+    from .. import datasets
+    from ..io import read_incidents
+
+    src = datasets.path(source) if source in datasets.registry() else source
+    inc, report = read_incidents(src, with_report=True,
+                                 **{k: v for k, v in opts.items() if v is not None})
+    if report.n_rejected and not quiet:
+        reasons = ", ".join(f"{n:,} {r}" for r, n in report.reason_counts().items())
+        console.print(f"note: kept {report.n_kept:,} of {report.n_read:,} rows; rejected "
+                      f"{report.n_rejected:,} ({reasons}); to see them: hotspots validate "
+                      f"{source} --rejects rejects.csv", highlight=False)
+    return inc
+
+
+def _wards_key(year: int) -> tuple[str, ...]:
+    """The registry key of the `year` ward boundaries, for crediting them."""
+    from .. import datasets
+
+    return tuple(k for k in (f"wards_{year}",) if k in datasets.registry())
+
+
+def _network_key(network: str | None) -> tuple[str, ...]:
+    """The registry key crediting a street network: every OSM extract carries the same
+    OpenStreetMap (ODbL) line, so a file of the user's credits as the shipped one."""
+    from .. import datasets
+
+    if not network:
+        return ()
+    return (datasets.key_of(network) or "osm_city_of_london",)
+
+
+def _source_of(source: Any, inc: Any = None, *keys: str) -> str:
+    """The ``source`` text of an output made from `source` (key or file) plus `keys`.
+
+    A registry file credits its dataset and licence; the project's synthetic points
+    say SYNTHETIC (fly-tips: calibrated to FixMyStreet report counts); any other file
+    is named, with its publisher's licence left to the user.
+    """
+    from .. import datasets
+
+    files = source if isinstance(source, list | tuple) else [source]
+    found = [datasets.key_of(f) for f in files]
+    own = [k for k in found if k]
+    if inc is not None and "source" in getattr(inc, "columns", ()) and not own:
+        synthetic = inc["source"].astype(str).eq("synthetic").to_numpy()
+        cats = set(inc.loc[synthetic, "category"]) if synthetic.any() else set()
+        own += [datasets.SYNTHETIC] * ("fly_tip" in cats)
+        own += [datasets.SYNTHETIC_STREETSAFE] * ("streetsafe" in cats)
+    text = datasets.source_text(*own, *keys)
+    others = [Path(str(f)).name for f, k in zip(files, found, strict=True) if not k]
+    if others and len(own) == len([k for k in found if k]):  # not recognised as synthetic
+        text = (f"Incidents: {', '.join(others)} (your file: its publisher's licence "
+                f"applies). " + text).strip()
+    return text

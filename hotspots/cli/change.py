@@ -1,0 +1,98 @@
+"""Change-over-time commands: `change`, `classify`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ._common import (
+    _offline_default,
+    _read_source,
+    _source_of,
+    _steps,
+    _wards_key,
+    console,
+    friendly,
+)
+
+
+def _write_layer(gdf, out: Path, name: str, title: str, source: str) -> None:
+    """`name`.geojson (WGS84), `name`.csv (no geometry), `name`.png and `name`.html (map);
+    the tables carry `source` (data and licences)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .._atomic import atomic_path, atomic_write_csv, atomic_write_geojson
+    from ..maps import hotspot_map, save_map
+    from ..plots import plot_change
+
+    atomic_write_geojson(gdf, out / f"{name}.geojson", source=source)
+    atomic_write_csv(gdf.drop(columns="geometry"), out / f"{name}.csv", source=source)
+    fig = plot_change(gdf, title=title)
+    with atomic_path(out / f"{name}.png") as tmp:
+        fig.savefig(tmp, dpi=150, format="png")
+    offline = _offline_default(None)
+    save_map(hotspot_map(change=gdf, title=title, offline=offline), out / f"{name}.html",
+             offline=offline)
+    counts = gdf["label"].value_counts()
+    table = Table(title=title)
+    table.add_column("label")
+    table.add_column("n", justify="right")
+    for lab, n in counts.items():
+        table.add_row(str(lab), f"{n:,}")
+    Console().print(table)
+    console.print(f"wrote {out}/{name}.geojson, .csv, .png, .html", highlight=False)
+
+
+@friendly
+def change_cmd(
+    source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
+    split: str = typer.Option(None, help="First day of the 'after' period (default: midpoint)."),
+    by: str = typer.Option("cell", help="'cell' or 'ward'."),
+    borough: str = typer.Option(None, help="With --by ward: this borough's 2022 wards only "
+                                "(default: every ward the data touch)."),
+    cell_size: float = typer.Option(None, help="Cell side in metres (default: automatic)."),
+    out: Path = typer.Option(Path("out/change"), help="Output folder."),
+) -> None:
+    """Counts before/after a date per cell or ward, with a Poisson test of each change.
+
+    Example: hotspots change harrow_crime_2022 --by ward --borough Harrow --split 2022-07-01
+    """
+    from ..boundaries import wards
+    from ..change import hotspot_change
+
+    units = wards(borough) if (borough and by == "ward") else by
+    with _steps() as step, step(f"counting change in {source}"):
+        inc = _read_source(source)
+        res = hotspot_change(inc, split=split, cell_size=cell_size, by=units)
+    credit = _source_of(source, inc, *(_wards_key(2022) if by == "ward" else ()))
+    _write_layer(res, out, "change", f"Change from {res.attrs['split']}", credit)
+
+
+@friendly
+def classify_cmd(
+    source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
+    period: str = typer.Option("MS", help="MS months, QS quarters, W weeks (needs dates)."),
+    scheme: str = typer.Option("sfhotspot", help="'sfhotspot' (default) or 'esri'."),
+    cell_size: float = typer.Option(None, help="Cell side in metres (default: automatic)."),
+    since: str = typer.Option(None, help="Only incidents from this date (e.g. 2021-01-01)."),
+    out: Path = typer.Option(Path("out/classify"), help="Output folder."),
+) -> None:
+    """Emerging / persistent / former hot spots: Gi* per period on one grid, one label per cell.
+
+    Example: hotspots classify barnet_burglary --since 2020-01-01
+    """
+
+    from .._time import incident_times, parse_time
+    from ..change import classify_hotspots
+
+    inc = _read_source(source)
+    if since:
+        inc = inc[(incident_times(inc) >= parse_time(since, "--since")).to_numpy()]
+    with _steps() as step, step("Gi* per period and labels"):
+        res = classify_hotspots(inc, period=period, cell_size=cell_size, scheme=scheme)
+    _write_layer(res, out, "classify", f"Hot spot patterns ({scheme}, {res.attrs['n_periods']} "
+                 f"periods from {res.attrs['first_period']})", _source_of(source, inc))

@@ -1,0 +1,250 @@
+"""Enforcement-team commands: `focus-week`, `flytip-top20`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from .._errors import HotspotsError
+from ._common import (
+    _AREA_COLUMNS,
+    _JSON_OPTION,
+    _OFFLINE_OPTION,
+    _QUIET_OPTION,
+    _network_key,
+    _offline_default,
+    _print_json,
+    _read_source,
+    _slug,
+    _source_of,
+    _steps,
+    _street_network,
+    _wards_key,
+    console,
+    friendly,
+)
+
+
+def _focus_inputs(borough: str, incidents: str | None, year: int):
+    """Wards and incidents for the focus commands; the synthetic sample when no file."""
+    import hotspots as hs
+
+
+    wards = hs.wards(borough=borough, year=year)
+    if incidents:
+        return wards, _read_source(incidents), False
+    sample = [Path("sample_data"), Path(__file__).resolve().parents[2] / "sample_data"]
+    hit = [p / "harrow_flytips_2022_synthetic.csv.gz" for p in sample]
+    hit = [p for p in hit if p.exists()]
+    if borough.strip().lower() in ("harrow", "e09000015") and hit:
+        console.print(f"[bold yellow]no --incidents: using the SYNTHETIC sample {hit[0]}[/]")
+        return wards, hs.read_incidents(hit[0]), True
+    console.print(f"[bold yellow]no --incidents: generating SYNTHETIC fly-tips for {borough}[/]")
+    return wards, hs.synthetic.fly_tips(borough=borough, year=year, seed=0), True
+
+
+def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
+    out = {}
+    for v in values or []:
+        ward, _, reason = v.partition("=")
+        if not ward.strip():
+            raise HotspotsError(f"--{what} needs 'Ward name=reason', got {v!r}")
+        out[ward.strip()] = reason.strip()
+    return out
+
+
+@friendly
+def focus_week_cmd(
+    borough: str = typer.Option("Harrow", help="London borough (name or E09 code)."),
+    week: str = typer.Option("2022-02-07", help="Monday the focus week starts (or 2022-W06); "
+                             "another day means its week's Monday (noted)."),
+    incidents: str | None = typer.Option(None, help="Incident file or registry key; default "
+                                         "the SYNTHETIC Harrow sample."),
+    year: int = typer.Option(2022, help="Ward boundary year."),
+    teams: bool = typer.Option(False, "--teams", help="One focus ward per area team "
+                               "(Harrow's East/West/Central, hs.area_teams; other "
+                               "boroughs: --teams-csv)."),
+    teams_csv: Path | None = typer.Option(None, help="Your own ward -> team CSV "
+                                          "(ward_name or ward_code, team); unknown wards "
+                                          "and wards without a team are noted."),
+    history: Path | None = typer.Option(None, help="Focus-ward history CSV (week, ward, team, "
+                                        "reason): read for the rotation, then this week's "
+                                        "rows added (a re-run week's rows replaced)."),
+    record: bool = typer.Option(True, help="Append this week's choice to --history."),
+    actions: Path | None = typer.Option(None, help="Actions log CSV (week, ward, measure, "
+                                        "value) for last week's results."),
+    menu: Path | None = typer.Option(None, help="Your own actions menu CSV (default: the "
+                                     "shipped data/actions.csv)."),
+    lookback_weeks: int = typer.Option(4, help="Weeks scored before the focus week."),
+    exclude_recent: int = typer.Option(4, help="Weeks before a ward can be chosen again."),
+    force: list[str] | None = typer.Option(None, help='Choose by hand: "Ward=reason" '
+                                           "(repeatable)."),
+    exclude: list[str] | None = typer.Option(None, help='Exclude by hand: "Ward=reason" '
+                                             "(repeatable)."),
+    network: str | None = typer.Option(None, help="Street network (OSM XML/GraphML path or "
+                                       "registry key, e.g. osm_city_of_london): areas "
+                                       "are named by their streets."),
+    offline: bool = _OFFLINE_OPTION,
+    out: Path = typer.Option(Path("out"), help="Output folder; a focus-week-YYYY-Www "
+                             "folder is made inside."),
+    json_out: bool = _JSON_OPTION,
+    quiet: bool = _QUIET_OPTION,
+) -> None:
+    """Prepare the weekly tasking meeting: ranking, focus ward(s), menu, maps, summary.
+
+    Example: hotspots focus-week --borough Harrow --week 2022-02-07 --teams --out out
+    """
+    import warnings
+
+    import pandas as pd
+
+    import hotspots as hs
+
+    from .._atomic import atomic_write_csv
+    from ..focus import actions_review
+    from ..report import write_focus_pack
+
+    offline = _offline_default(offline)
+    with _steps() as step, step("reading incidents and wards"):
+        wards, inc, synthetic = _focus_inputs(borough, incidents, year)
+        G = _street_network(network) if network else None
+    with _steps() as step, step(f"scoring wards for {week}"), \
+            warnings.catch_warnings(record=True) as caught:  # e.g. unknown wards in --history
+        warnings.simplefilter("always", UserWarning)
+        fw = hs.focus_week(inc, wards, week=week,
+                           teams=teams_csv if teams_csv else (teams or None),
+                           history=history, lookback_weeks=lookback_weeks,
+                           exclude_recent=exclude_recent, force=_pairs(force, "force"),
+                           exclude=_pairs(exclude, "exclude"), actions=menu, network=G)
+    for w in caught:
+        console.print(f"[yellow]warning:[/] {w.message}", highlight=False)
+    d = out / f"focus-week-{fw.iso_week}"
+    credit = _source_of(incidents or [], inc, *_wards_key(year), *_network_key(network))
+    atomic_write_csv(fw.ranking, d / "ranking.csv", source=credit)
+    menus = [m.assign(ward=w) for w, m in fw.menu.items()]
+    atomic_write_csv(pd.concat(menus, ignore_index=True) if menus else
+                     pd.DataFrame(columns=["ward", "priority", "action"]), d / "menu.csv",
+                     source=credit)
+    areas = [a.drop(columns="geometry").assign(focus_ward=w) for w, a in fw.areas.items()]
+    if areas:
+        atomic_write_csv(pd.concat(areas, ignore_index=True), d / "areas.csv", source=credit)
+    maps = {}
+    for w in fw.chosen:
+        m = hs.focus_ward_map(fw.incidents, wards, w, areas=fw.areas.get(w),
+                              title=f"Focus week {fw.iso_week}: {w}", offline=offline)
+        maps[w] = hs.save_map(m, d / f"map-{_slug(w)}.html").name
+    review = None
+    if actions is not None:
+        review = actions_review(actions, fw.week, ward=None, wards=wards)
+        rej = review.attrs["rejected"]
+        if rej:  # left out of last week's totals: say which rows and why
+            console.print(f"note: {len(rej)} row(s) of the actions log {actions} rejected and "
+                          "left out (listed in the summary's notes):", highlight=False)
+            for x in rej[:10]:
+                console.print(f"  row {x['row']}: {x['reason']}", highlight=False)
+            if len(rej) > 10:
+                console.print(f"  ... and {len(rej) - 10} more", highlight=False)
+        if review.attrs["other_measures"]:
+            console.print("note: actions log measures that are not the team's measures (shown "
+                          f"as logged): {', '.join(review.attrs['other_measures'])}",
+                          highlight=False)
+    paths = write_focus_pack(fw, d, review=review, map_files=maps, borough=borough)
+    if history is not None and record and fw.chosen:
+        fw.append_history(history, source=credit)
+        n_old = fw.attrs.get("history_replaced", 0)
+        console.print(f"history: replaced {n_old} row(s) of week {fw.iso_week} with "
+                      f"{len(fw.chosen)} in {history}" if n_old else
+                      f"history: appended {len(fw.chosen)} row(s) to {history}", highlight=False)
+    for n in fw.notes:
+        console.print(f"note: {n}", highlight=False)
+    for w in fw.chosen:
+        console.print(f"[bold]{w}[/]: {fw.ranking.set_index('ward_name').at[w, 'choice_reason']}",
+                      highlight=False)
+    console.print(f"written to {d}/ (summary: {paths['html'].name}, {paths['md'].name})",
+                  highlight=False)
+    if json_out:
+        chosen = fw.ranking[fw.ranking["ward_name"].isin(fw.chosen)]
+        _print_json({
+            "borough": borough, "week": fw.iso_week, "synthetic": synthetic,
+            "n_incidents": len(inc), "folder": str(d),
+            "chosen": chosen[["ward_name", "ward_code", "team", "score", "n_incidents",
+                              "choice_reason"]],
+            "maps": {w: str(d / f) for w, f in maps.items()},
+            "files": {k: str(v) for k, v in paths.items()} | {
+                "ranking": str(d / "ranking.csv"), "menu": str(d / "menu.csv")},
+            "history": str(history) if history is not None else None,
+            "notes": list(fw.notes)})
+
+
+@friendly
+def flytip_top20_cmd(
+    borough: str = typer.Option("Harrow", help="London borough (name or E09 code)."),
+    incidents: str | None = typer.Option(None, help="Incident file or registry key; default "
+                                         "the SYNTHETIC Harrow sample."),
+    year: int = typer.Option(2022, help="Ward boundary year."),
+    start: str | None = typer.Option(None, help="First day of the period (default: all)."),
+    end: str | None = typer.Option(None, help="Last day of the period (inclusive)."),
+    n: int = typer.Option(20, help="How many areas."),
+    menu: Path | None = typer.Option(None, help="Your own actions menu CSV."),
+    network: str | None = typer.Option(None, help="Street network (OSM XML/GraphML path or "
+                                       "registry key, e.g. osm_city_of_london): areas "
+                                       "are named by their streets."),
+    offline: bool = _OFFLINE_OPTION,
+    out: Path = typer.Option(Path("out"), help="Output folder; flytip-top20/ is made inside."),
+    json_out: bool = _JSON_OPTION,
+    quiet: bool = _QUIET_OPTION,
+) -> None:
+    """The borough's top fly-tip areas, an action-plan sheet for each, and the map.
+
+    Example: hotspots flytip-top20 --borough Harrow --out out
+    """
+    import pandas as pd
+
+    import hotspots as hs
+
+    from .._atomic import atomic_write_csv
+    from .._time import incident_times
+    from ..focus import load_actions
+    from ..report import action_plan_sheets, write_pack
+
+    offline = _offline_default(offline)
+    wards, inc, synthetic = _focus_inputs(borough, incidents, year)
+    ft = inc[inc["category"] == "fly_tip"]
+    if len(ft) == 0:
+        raise HotspotsError("no fly-tips (category fly_tip) in the incidents")
+    period = (start, end or start) if start else None
+    with _steps() as step, step(f"top {n} fly-tip areas"):
+        G = _street_network(network) if network else None
+        areas = hs.top_areas(ft, n=n, categories="fly_tip", period=period, wards=wards,
+                             network=G)
+    acts = load_actions(menu)
+    pts = ft[["category", "subcategory", "location_desc", "geometry"]] if {
+        "subcategory", "location_desc"} <= set(ft.columns) else ft
+    plans = {}
+    for a in areas.itertuples():
+        plans[a.rank] = hs.action_menu(pts[pts.within(a.geometry)], acts)
+    d = out / "flytip-top20"
+    credit = _source_of(incidents or [], ft, *_wards_key(year), *_network_key(network))
+    atomic_write_csv(areas.drop(columns="geometry"), d / "areas.csv", source=credit)
+    t = incident_times(ft)
+    span = (f"{pd.Timestamp(start):%d %b %Y} to {pd.Timestamp(end or start):%d %b %Y}"
+            if start else f"{t.min():%d %b %Y} to {t.max():%d %b %Y}")
+    table, md, html_text = action_plan_sheets(
+        areas, plans, title=f"{borough}: top {len(areas)} fly-tip areas, {span} — action plans",
+        incidents=ft, synthetic=synthetic or "synthetic" in set(ft.get("source", [])))
+    atomic_write_csv(table, d / "action-plans.csv", source=credit)
+    write_pack(d, "action-plans", md, html_text)
+    m = hs.hotspot_map(ft, areas=areas, wards=wards, title=f"{borough}: top fly-tip areas",
+                       offline=offline)
+    hs.save_map(m, d / "map.html")
+    console.print(f"{len(areas)} areas, {len(table)} action rows; written to {d}/",
+                  highlight=False)
+    if json_out:
+        _print_json({
+            "borough": borough, "synthetic": synthetic, "n_fly_tips": len(ft),
+            "period": span, "n_requested": n, "folder": str(d),
+            "files": {"areas": str(d / "areas.csv"), "action_plans": str(d / "action-plans.csv"),
+                      "map": str(d / "map.html")},
+            "n_action_rows": len(table),
+            "areas": areas[[c for c in _AREA_COLUMNS if c in areas.columns]]})

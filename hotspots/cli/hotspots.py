@@ -1,0 +1,339 @@
+"""Hotspot commands: `rank`, `kde`, `gistar`, `backtest`, `map`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ._common import (
+    _AREA_COLUMNS,
+    _CATEGORIES_OPTION,
+    _JSON_OPTION,
+    _LAT,
+    _LON,
+    _OFFLINE_OPTION,
+    _QUIET_OPTION,
+    _X,
+    _Y,
+    WARD_TOLERANCE_M,
+    _category_set,
+    _coords,
+    _incidents_in_wards,
+    _network_key,
+    _offline_default,
+    _only_categories,
+    _print_json,
+    _read_source,
+    _source_of,
+    _steps,
+    _street_network,
+    _wards_key,
+    console,
+    friendly,
+)
+
+
+def _few_areas_note(areas, n: int) -> str | None:
+    """Why top_areas found fewer than the `n` areas asked for (None when it found them)."""
+    if len(areas) >= n:
+        return None
+    a = areas.attrs
+    rule = (f" (an area needs at least {a['min_samples']} incidents within {a['eps']:g} m of "
+            "each other)" if "min_samples" in a and "eps" in a else "")
+    return (f"{'no' if len(areas) == 0 else f'only {len(areas)} of {n}'} areas: "
+            f"{a.get('n_input', 0):,} incidents are too few or too scattered for "
+            f"{'any area' if len(areas) == 0 else 'more'}{rule}")
+
+
+@friendly
+def rank_cmd(
+    source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
+    borough: str = typer.Option(None, help="Borough: only incidents in its wards; areas named "
+                                "by its wards."),
+    year: int = typer.Option(2022, help="Ward boundary year."),
+    n: int = typer.Option(20, "--n", "-n", help="How many areas."),
+    method: str = typer.Option("dbscan", help="dbscan, hdbscan or kde."),
+    categories: str = typer.Option(None, help="Only these categories, comma-separated "
+                                   "(e.g. robbery,asb)."),
+    harm: bool = typer.Option(False, "--harm", help="Weight categories by harm "
+                              "(hotspots/data/harm_weights.csv)."),
+    network: str | None = typer.Option(None, help="Street network (path or registry key, e.g. "
+                                       "osm_city_of_london): areas named by their streets."),
+    out: Path = typer.Option(Path("out/top_areas"), help="Writes OUT.csv and OUT.geojson "
+                             "(WGS84)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the areas as JSON on stdout."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or table."),
+    lon: str | None = _LON,
+    lat: str | None = _LAT,
+    x: str | None = _X,
+    y: str | None = _Y,
+) -> None:
+    """The top twenty hotspot areas, ranked, to CSV and GeoJSON.
+
+    Areas are clusters (at most 20 ha), scored by recency-weighted count boosted for
+    density; see docs/methods.md.
+
+    Example: hotspots rank harrow_crime_2022 --borough Harrow --out out/harrow_top20
+    """
+    from .._atomic import atomic_write_csv, atomic_write_geojson
+    from ..rank import top_areas
+
+    cats = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
+    with _steps(quiet) as step:
+        inc, w = _incidents_in_wards(source, borough, year, WARD_TOLERANCE_M, step, quiet,
+                                     _coords(lon, lat, x, y))
+        G = None
+        if network:
+            with step(f"loading street network {network}"):
+                G = _street_network(network)
+        with step(f"finding the top {n} areas ({method})"):
+            areas = top_areas(inc, n=n, method=method, categories=cats, harm=harm or None,
+                              wards=w, network=G, quiet=quiet)
+    stem = out.with_suffix("") if out.suffix.lower() in (".csv", ".geojson") else out
+    csv, geojson = stem.with_name(stem.name + ".csv"), stem.with_name(stem.name + ".geojson")
+    credit = _source_of(source, inc, *(_wards_key(year) if borough else ()),
+                        *_network_key(network))
+    atomic_write_csv(areas.drop(columns="geometry"), csv, source=credit)
+    atomic_write_geojson(areas, geojson, source=credit)
+    cols = [c for c in _AREA_COLUMNS if c in areas.columns]
+    note = _few_areas_note(areas, n)
+    if note and not quiet:
+        console.print(f"note: {note}", highlight=False)
+    if json_out:
+        _print_json({"source": source, "method": method, "csv": str(csv),
+                     "geojson": str(geojson), "n_requested": n, "note": note,
+                     "areas": areas[cols]})
+    elif not quiet:
+        where = "streets" if "streets" in areas.columns else "landmark"
+        t = Table(title=f"top {len(areas)} areas: {source}")
+        for col in ("rank", "score", "incidents", "ha", "wards", where, "change"):
+            t.add_column(col, overflow="fold",
+                         justify="left" if col in ("wards", where) else "right")
+        for a in areas.itertuples(index=False):
+            t.add_row(str(a.rank), f"{a.score:,.0f}", f"{a.n_incidents:,}",
+                      f"{a.area_m2 / 1e4:.1f}", str(a.wards), str(getattr(a, where)),
+                      "" if a.change_n != a.change_n else f"{a.change_n:+,.0f}")
+        Console().print(t)
+        console.print(f"wrote {csv} and {geojson}", highlight=False)
+
+
+def _write_grid(grid, out: Path, source: str) -> None:
+    """Write a grid GeoDataFrame (GeoPackage/GeoJSON/CSV by suffix) atomically, with a
+    ``source`` column (GeoJSON: property and ``attribution``) naming data and licence.
+
+    A CSV has no geometry, so each cell's centre is given instead: ``x``, ``y`` (British
+    National Grid, metres) and ``lon``, ``lat`` (WGS84)."""
+    from .._atomic import atomic_path, atomic_write_csv, atomic_write_geojson, with_source
+
+    if out.suffix.lower() == ".csv":
+        centre = grid.geometry.centroid
+        wgs = centre.to_crs(4326)
+        table = grid.drop(columns="geometry").assign(
+            x=centre.x.round(1), y=centre.y.round(1), lon=wgs.x.round(6), lat=wgs.y.round(6))
+        atomic_write_csv(table, out, source=source)
+    elif out.suffix.lower() == ".geojson":
+        atomic_write_geojson(grid, out, source=source)
+    else:
+        with atomic_path(out) as tmp:  # name the layer: the temp file's name is not valid
+            with_source(grid, source).to_file(tmp, driver="GPKG",
+                                              layer=out.stem.replace(" ", "_") or "grid")
+
+
+def _grid_json(source: str, out: Path, grid, cats: set[str] | None, **extra: Any) -> None:
+    """What kde / gistar chose and wrote, as JSON on stdout."""
+    settings = {k: v for k, v in grid.attrs.items() if not k.startswith("grid_")}
+    _print_json({"source": source, "out": str(out), "categories": sorted(cats) if cats else None,
+                 "n_cells": len(grid), **settings, **extra})
+
+
+def _grid_incidents(source: str, categories: str | None, quiet: bool):
+    """(categories asked, incidents read and filtered) for the grid commands, with the
+    library's choices (cell size, bandwidth) logged to the terminal."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    cats = _category_set(categories)
+    return cats, _only_categories(_read_source(source, quiet), cats)
+
+
+@friendly
+def kde_cmd(
+    source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
+    out: Path = typer.Option(Path("out/kde.gpkg"), help="Grid file (.gpkg, .geojson, .csv)."),
+    cell_size: float = typer.Option(None, help="Cell side, metres (default: chosen)."),
+    bandwidth: float = typer.Option(None, help="Kernel radius, metres (default: chosen)."),
+    kernel: str = typer.Option("quartic", help="quartic, gaussian, uniform or epanechnikov."),
+    categories: str = _CATEGORIES_OPTION,
+    json_out: bool = _JSON_OPTION,
+    quiet: bool = _QUIET_OPTION,
+) -> None:
+    """Kernel density (incidents per km²) on a regular grid.
+
+    A CSV gives each cell's centre as x, y (British National Grid) and lon, lat.
+
+    Example: hotspots kde harrow_crime_2022 --out out/harrow_kde.gpkg
+    """
+    from ..density import kde
+
+    cats, inc = _grid_incidents(source, categories, quiet)
+    grid = kde(inc, cell_size=cell_size, bandwidth=bandwidth, kernel=kernel)
+    _write_grid(grid, out, _source_of(source, inc))
+    if json_out:
+        _grid_json(source, out, grid, cats)
+    else:
+        console.print(f"wrote {out} ({len(grid):,} cells)")
+
+
+@friendly
+def gistar_cmd(
+    source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
+    out: Path = typer.Option(Path("out/gistar.gpkg"), help="Grid file (.gpkg, .geojson, .csv)."),
+    cell_size: float = typer.Option(None, help="Cell side, metres (default: chosen)."),
+    distance: float = typer.Option(None, help="Neighbourhood radius, metres (default: cell "
+                                   "size x √2, the cell and its 8 neighbours)."),
+    permutations: int = typer.Option(0, help="Permutations for pseudo p-values (0: normal)."),
+    categories: str = _CATEGORIES_OPTION,
+    json_out: bool = _JSON_OPTION,
+    quiet: bool = _QUIET_OPTION,
+) -> None:
+    """Getis-Ord Gi* hot and cold spots (FDR-corrected) on a regular grid.
+
+    A CSV gives each cell's centre as x, y (British National Grid) and lon, lat.
+
+    Example: hotspots gistar harrow_crime_2022 --out out/harrow_gistar.gpkg
+    """
+    from ..stats import gistar
+
+    cats, inc = _grid_incidents(source, categories, quiet)
+    grid = gistar(inc, cell_size=cell_size, distance=distance,
+                  permutations=permutations)
+    _write_grid(grid, out, _source_of(source, inc))
+    labels = grid["label"].value_counts()
+    if json_out:
+        _grid_json(source, out, grid, cats, n_incidents=len(inc), labels=labels.to_dict())
+    else:
+        console.print(f"wrote {out} ({len(grid):,} cells)")
+        console.print(labels.to_string())
+
+
+@friendly
+def backtest(
+    incidents: str = typer.Option(
+        "barnet_burglary", help="Incident file or dataset key (default: Barnet burglary 2010-23)."
+    ),
+    months: int = typer.Option(None, min=1, help="Only the last N month pairs (default: "
+                               "all)."),
+    area_share: float = typer.Option(0.05, min=0.001, max=1.0,
+                                     help="Share of the study area each method flags."),
+    out: Path = typer.Option(None, help="Also write the per-month table to this CSV."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or table."),
+) -> None:
+    """Fit hotspots on month t, score on t+1; print mean PAI per method.
+
+    Example: hotspots backtest --months 12 --json
+    """
+    from rich.progress import Progress
+
+    from .._atomic import atomic_write_csv
+    from ..evaluate import backtest as run_backtest
+
+    with _steps(quiet) as step, step(f"reading {incidents}"):
+        inc = _read_source(incidents, quiet)
+    with Progress(console=console, transient=True, disable=quiet) as bar:
+        task = bar.add_task("backtest", total=None)
+
+        def tick(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        res = run_backtest(inc, months=months, area_share=area_share, progress=tick)
+    s = res.summary
+    if out is not None:
+        atomic_write_csv(res.table, out, source=_source_of(incidents, inc))
+    if json_out or quiet:
+        if json_out:
+            _print_json({"incidents": incidents, "area_share": area_share,
+                         **{k: v for k, v in s.attrs.items() if isinstance(v, (int, float, str))},
+                         "methods": s})
+        return
+    title = (
+        f"mean PAI, top {area_share:.0%} of the study area "
+        f"({s.attrs.get('study_area_km2')} km², {s.attrs.get('cell_size'):g} m cells)"
+    )
+    table = Table(title=title)
+    for col in ("method", "mean_pai", "median_pai", "mean_rri", "mean_area_share", "months"):
+        table.add_column(col, justify="left" if col == "method" else "right")
+    for r in s.itertuples(index=False):
+        table.add_row(r.method, f"{r.mean_pai:.2f}", f"{r.median_pai:.2f}", f"{r.mean_rri:.2f}",
+                      f"{r.mean_area_share:.3f}", str(r.months))
+    Console().print(table)
+    if out is not None:
+        console.print(f"wrote {out}")
+
+
+@friendly
+def map_cmd(
+    source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
+    borough: str = typer.Option(None, help="Borough: its wards are drawn; incidents outside "
+                                "them are left out."),
+    year: int = typer.Option(2022, help="Ward boundary year (2013/2014/2018/2019/2022/2023)."),
+    ward: str = typer.Option(None, help="Draw a focus-ward map of this ward (needs --borough)."),
+    n: int = typer.Option(20, help="How many top areas to number."),
+    title: str = typer.Option(None, help="Map title (default: the borough or file name)."),
+    out: Path = typer.Option(Path("out/map.html"), help="HTML file to write."),
+    png: Path = typer.Option(None, help="Also write a static PNG of the same content."),
+    categories: str = _CATEGORIES_OPTION,
+    offline: bool = _OFFLINE_OPTION,
+    json_out: bool = _JSON_OPTION,
+    quiet: bool = _QUIET_OPTION,
+    lon: str | None = _LON,
+    lat: str | None = _LAT,
+    x: str | None = _X,
+    y: str | None = _Y,
+) -> None:
+    """Write an interactive hotspot map (wards, density, top areas, incidents).
+
+    Example: hotspots map harrow_crime_2022 --borough Harrow --out out/harrow.html
+    """
+    from .. import maps
+    from ..density import kde
+    from ..plots import plot_hotspots
+    from ..rank import top_areas
+
+    offline = _offline_default(offline)
+    if ward and not borough:
+        raise typer.BadParameter("--ward needs --borough (to load its wards)")
+    cats = _category_set(categories)
+    with _steps(quiet) as step:
+        inc, w = _incidents_in_wards(source, borough, year, WARD_TOLERANCE_M, step, quiet,
+                                     _coords(lon, lat, x, y))
+        inc = _only_categories(inc, cats)
+        with step(f"top {n} areas and density"):
+            areas = top_areas(inc, n=n, wards=w)
+            grid = kde(inc, clip=w)
+    name = title or (f"{borough} hotspots" if borough else f"Hotspots: {Path(source).name}")
+    if ward:
+        m = maps.focus_ward_map(inc, w, ward, areas=areas, title=title, offline=offline)
+    else:
+        m = maps.hotspot_map(inc, areas=areas, wards=w, grid=grid, title=name, offline=offline)
+    html = maps.save_map(m, out)
+    if png:
+        from .._atomic import atomic_path
+
+        fig = plot_hotspots(inc, areas=areas, wards=w, grid=grid, title=name)
+        with atomic_path(png) as tmp:
+            fig.savefig(tmp, dpi=150, format="png")
+    if json_out:
+        _print_json({"source": source, "borough": borough, "ward": ward,
+                     "categories": sorted(cats) if cats else None,
+                     "html": str(html),
+                     "png": str(png) if png else None, "offline": offline,
+                     "n_incidents": len(inc),
+                     "n_outside_borough": inc.attrs.get("n_outside_borough", 0),
+                     "areas": areas[[c for c in _AREA_COLUMNS if c in areas.columns]]})
+    elif not quiet:
+        console.print(f"wrote {html}" + (f" and {png}" if png else ""), highlight=False)

@@ -1,0 +1,115 @@
+"""Command `patrol`: an Op Verona foot patrol plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ._common import (
+    _JSON_OPTION,
+    _OFFLINE_OPTION,
+    _QUIET_OPTION,
+    _network_key,
+    _offline_default,
+    _print_json,
+    _read_source,
+    _source_of,
+    _steps,
+    _street_network,
+    console,
+    friendly,
+)
+
+
+@friendly
+def patrol(
+    network: str = typer.Option(None, help="OSM XML/GraphML path or registry key, e.g. "
+                                "osm_city_of_london. Without one (none is shipped for "
+                                "Harrow) stops are ordered on straight lines, no route."),
+    incidents: str = typer.Option(..., help="Incident file or registry key "
+                                  "(e.g. city_of_london_2019, harrow_crime_2022)."),
+    start: str = typer.Option(None, help='Start point "lat,lon", e.g. "51.5155,-0.0922"; '
+                              "default: the top hotspot."),
+    end: str = typer.Option(None, help='End point "lat,lon", or "start" for a loop; '
+                            "default: finish at the last stop."),
+    minutes: float = typer.Option(120, help="Time budget: walking + dwell, minutes."),
+    k: int = typer.Option(8, help="How many hotspot areas to consider."),
+    categories: str = typer.Option(
+        "robbery,violence_sexual,asb,streetsafe",
+        help="Incident categories, comma-separated (Op Verona's concerns by default)."),
+    hours: str = typer.Option(
+        "14-24", help='Hour window "start-end" where the data have times, or "all".'),
+    walk_kmh: float = typer.Option(4.8, help="Walking speed, km/h."),
+    start_time: str = typer.Option("14:00", help="Clock time at the start."),
+    area_name: str = typer.Option("", help="Area name for the briefing heading."),
+    offline: bool = _OFFLINE_OPTION,
+    out: Path = typer.Option(Path("out/patrol"), help="Output folder."),
+    json_out: bool = _JSON_OPTION,
+    quiet: bool = _QUIET_OPTION,
+) -> None:
+    """Plan an Op Verona foot patrol: route.geojson, route.gpx, briefing.md/html, map.html.
+
+    Example: hotspots patrol --network osm_city_of_london --incidents city_of_london_2019
+    --start "51.5155,-0.0922" --minutes 120
+    """
+    import hotspots as hs
+
+    from ..report import patrol_briefing, write_pack
+
+    offline = _offline_default(offline)
+    window = _hour_window(hours)  # before the slow reading: a typo fails at once
+    if not network:
+        console.print("note: no street network given (none is shipped for Harrow): stops are "
+                      "ordered on straight lines and no walking route is drawn", highlight=False)
+    with _steps() as step, step(f"loading {network or 'no network'} and {incidents}"):
+        G = _street_network(network) if network else None
+        inc = _read_source(incidents)
+    cats = tuple(c.strip() for c in categories.split(",") if c.strip())
+    with _steps() as step, step("hotspot areas and route"):
+        areas = hs.patrol_areas(inc, categories=cats, hours=window, k=k)
+        targets = hs.patrol_targets(inc, categories=cats, hours=window, k=k, network=G,
+                                    areas=areas)
+        plan = hs.plan_patrol(G, targets, start=start, end=end, max_minutes=minutes,
+                              walk_kmh=walk_kmh, start_time=start_time)
+    # credit the data actually used: the incidents' source, OSM only with a network
+    credit = _source_of(incidents, inc, "tfl_stations", *_network_key(network if G else None))
+    plan.to_geojson(out / "route.geojson", source=credit)
+    plan.to_gpx(out / "route.gpx", source=credit)
+    write_pack(out, "briefing", *patrol_briefing(plan, area_name=area_name, attribution=credit))
+    try:
+        from ..maps import patrol_map, save_map
+    except ImportError:
+        console.print("note: maps are not available yet; map.html skipped")
+    else:
+        m = patrol_map(plan, areas=areas, network=G, offline=offline,
+                       title="Op Verona patrol" + ("" if G is not None else
+                                                   " (no street network: stop order only)"))
+        save_map(m, out / "map.html")
+    console.print(f"{plan!r}; written to {out}/", highlight=False)
+    if json_out:
+        stops = [c for c in ("order", "name", "street", "arrival", "depart", "dwell_min",
+                             "walk_m", "why", "lat", "lon") if c in plan.stops.columns]
+        _print_json({
+            "incidents": incidents, "network": network, "folder": str(out),
+            "files": {"route_geojson": str(out / "route.geojson"),
+                      "route_gpx": str(out / "route.gpx"),
+                      "briefing": str(out / "briefing.md"), "map": str(out / "map.html")},
+            "n_stops": len(plan.stops), "length_m": plan.length_m, "minutes": plan.minutes,
+            "n_dropped": len(plan.dropped), "notes": list(plan.notes),
+            "stops": plan.stops[stops]})
+
+
+def _hour_window(hours: str) -> tuple[int, int] | None:
+    """--hours "start-end" as (start, end); None for "all"."""
+    if hours.strip().lower() in ("all", ""):
+        return None
+    try:
+        lo, hi = (int(h) for h in hours.split("-"))
+    except ValueError:
+        raise typer.BadParameter(
+            f'--hours must look like "14-24" or "all", got {hours!r}') from None
+    if not (0 <= lo <= 24 and 0 <= hi <= 24) or lo == hi:
+        raise typer.BadParameter(f"--hours must be two different hours 0-24, e.g. --hours "
+                                 f"14-24 (or 22-6 across midnight); got {hours!r}")
+    return lo, hi
