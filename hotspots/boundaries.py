@@ -538,45 +538,139 @@ def station_entries(year: int = 2019) -> gpd.GeoDataFrame:
     return out
 
 
-_COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+_COMPASS = ("north", "north-east", "east", "south-east", "south", "south-west", "west",
+            "north-west")
+
+#: network suffixes in TfL's station names ("London Bridge LU"): people say "London Bridge"
+_STATION_SUFFIX = r"\s+(?:LU|NR|DLR|LO|TfL|EL|\(Tramlink\))$"
 
 
-def describe_location(points: gpd.GeoSeries, max_distance: float = 2000.0) -> list[str]:
-    """Say where each point is relative to the nearest TfL station, for people.
+def station_name(name: str) -> str:
+    """A station as people say it: "London Bridge LU" -> "London Bridge"."""
+    import re
+
+    return re.sub(_STATION_SUFFIX, "", str(name).strip())
+
+
+def say_distance(metres: float) -> str:
+    """A walking distance as people say it: "80 m", "350 m" (nearest 50 m from 100 m),
+    "1.2 km" (one decimal from 1 km)."""
+    d = float(metres)
+    if d < 100:
+        return f"{max(10, round(d, -1)):.0f} m"
+    if d < 950:
+        return f"{round(d / 50) * 50:.0f} m"
+    return f"{d / 1000:.1f} km".replace(".0 km", " km")
+
+
+def street_text(desc: pd.Series, k: int = 2) -> str:
+    """The commonest street(s) in police.uk location texts ("On or near Bishopsgate"),
+    without the prefix: "Bishopsgate / Liverpool Street". Generated text ("synthetic
+    location near ...") names no street and is skipped."""
+    if desc is None or len(desc) == 0:
+        return ""
+    s = (pd.Series(desc).dropna().astype(str)
+         .str.replace(r"^\s*on or near\s+", "", case=False, regex=True).str.strip())
+    s = s[(s != "") & ~s.str.lower().str.startswith("synthetic")]
+    return " / ".join(s.value_counts().index[:k]) if len(s) else ""
+
+
+def describe_location(points: gpd.GeoSeries, max_distance: float = 2000.0,
+                      wards: gpd.GeoDataFrame | None = None,
+                      network: object = None, street_distance: float = 60.0) -> list[str]:
+    """Say where each point is in words people use: street, ward, nearest station.
 
     Parameters
     ----------
     points : GeoSeries
         Points (any CRS; measured in EPSG:27700).
     max_distance : float, default 2000
-        Metres; farther than this from every station gives "".
+        Metres; a station farther than this is not mentioned.
+    wards : GeoDataFrame, optional
+        Ward boundaries (``ward_name``): the ward each point is in leads the phrase.
+    network : networkx graph, optional
+        Street network (osmnx): the nearest named street within `street_distance`
+        leads the phrase (and replaces the station).
+    street_distance : float, default 60
+        Metres from a point to a street for the street to name it.
 
     Returns
     -------
     list of str
-        e.g. "at Harrow-on-the-Hill station", "350 m NE of Kenton station".
+        e.g. "300 m north-east of Kenton station", with `wards` "Kenton West ward,
+        300 m north-east of Kenton station" or "at Kenton station, Greenhill ward", with
+        `network` "Bishopsgate, Bishopsgate ward"; "" when nothing is known
+        (no ward given, no street near, no station within `max_distance`). Distances
+        are rounded as people say them (:func:`say_distance`); station names lose
+        TfL's network suffix ("London Bridge", not "London Bridge LU").
     """
     import numpy as np
     import shapely
 
-    st = _stations_table()
     pts = points.to_crs(BNG) if points.crs is not None else points
     if len(pts) == 0:
         return []
+    st = _stations_table()
     tree = shapely.STRtree(st.geometry.array)
     idx, dist = tree.query_nearest(pts.array, return_distance=True, all_matches=False)
-    out = [""] * len(pts)
+    station = [""] * len(pts)
     for (pi, si), d in zip(idx.T, dist, strict=True):
         if d > max_distance:
             continue
-        name = st["name"].iat[si]
+        name = station_name(st["name"].iat[si])
         if d < 75:
-            out[pi] = f"at {name} station"
+            station[pi] = f"at {name} station"
             continue
         dx = pts.array[pi].x - st.geometry.array[si].x
         dy = pts.array[pi].y - st.geometry.array[si].y
         bearing = (np.degrees(np.arctan2(dx, dy)) + 360) % 360
         where = _COMPASS[int((bearing + 22.5) // 45) % 8]
-        out[pi] = f"{int(round(d, -1))} m {where} of {name} station"
+        station[pi] = f"{say_distance(d)} {where} of {name} station"
+    ward = _ward_at(pts, wards) if wards is not None else [""] * len(pts)
+    street = (_street_near(pts, network, street_distance) if network is not None
+              else [""] * len(pts))
+    out = []
+    for s, w, t in zip(street, ward, station, strict=True):
+        w = f"{w} ward" if w else ""
+        parts = (s, w) if s else (t, w) if t.startswith("at ") else (w, t)
+        out.append(", ".join(p for p in parts if p))
     return out
 
+
+def _ward_at(pts: gpd.GeoSeries, wards: gpd.GeoDataFrame) -> list[str]:
+    """The name of the ward each point is in (the nearest within 100 m when in none)."""
+    w = wards.to_crs(BNG) if wards.crs is not None else wards
+    j = gpd.sjoin_nearest(gpd.GeoDataFrame(geometry=pts.reset_index(drop=True)),
+                          w[["ward_name", "geometry"]], how="left", max_distance=100)
+    j = j[~j.index.duplicated()]
+    return [str(n) if isinstance(n, str) else "" for n in j["ward_name"]]
+
+
+def named_streets(network: object) -> gpd.GeoDataFrame:
+    """The named edges of a street network (osmnx graph) as ``name, geometry`` in BNG,
+    one row per name (OSM edges can carry a list of names)."""
+    import osmnx as ox
+
+    edges = ox.graph_to_gdfs(network, nodes=False, fill_edge_geometry=True)
+    edges = edges.to_crs(BNG) if edges.crs is None or edges.crs.to_epsg() != 27700 else edges
+    if "name" not in edges.columns or not len(edges):
+        return gpd.GeoDataFrame({"name": []}, geometry=[], crs=BNG)
+    edges = edges[["name", "geometry"]].explode("name", ignore_index=True)
+    return edges[edges["name"].notna() & (edges["name"].astype(str) != "")].reset_index(
+        drop=True)
+
+
+def _street_near(pts: gpd.GeoSeries, network: object, max_m: float) -> list[str]:
+    """The name of the nearest named street within `max_m` of each point."""
+    import shapely
+
+    edges = named_streets(network)
+    if not len(edges):
+        return [""] * len(pts)
+    tree = shapely.STRtree(edges.geometry.array)
+    idx, _ = tree.query_nearest(pts.array, return_distance=True, all_matches=False,
+                                max_distance=max_m)
+    out = [""] * len(pts)
+    for pi, ei in idx.T:
+        out[pi] = str(edges["name"].iat[ei])
+    return out

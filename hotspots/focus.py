@@ -32,6 +32,7 @@ from ._atomic import atomic_write_csv, with_source
 from ._errors import BadInputError, HotspotsError
 from ._time import incident_times, month_range, month_start
 from ._validate import check_gdf
+from .boundaries import street_text
 
 log = logging.getLogger("hotspots")
 
@@ -889,32 +890,24 @@ def _matches(inc: pd.DataFrame, spec: str) -> np.ndarray:
     return hit
 
 
-def _street(desc: pd.Series, k: int = 2) -> str:
-    s = desc.dropna().astype(str).str.replace(r"^\s*on or near\s+", "", case=False, regex=True)
-    # generated text ("synthetic location near X") names no street
-    s = s[(s.str.strip() != "") & ~s.str.lower().str.startswith("synthetic")]
-    return " / ".join(s.value_counts().index[:k]) if len(s) else ""
-
-
 def area_label(area: Mapping, incidents: pd.DataFrame | None = None) -> str:
-    """How a person finds an area: its streets, else the incidents' streets, else the
-    nearest station ("350 m NE of Kenton station"), else lat/lon."""
+    """How a person finds an area, never by lat/lon: its streets (``streets``, from a
+    network), else the commonest police.uk street text of its incidents ("On or near
+    ..."), else its main ward and the nearest station ("Edgware ward, 600 m north-east
+    of Queensbury station", from ``wards`` and ``landmark``), else "area <rank>"."""
     streets = area.get("streets")
     if isinstance(streets, list | tuple):
         streets = " / ".join(map(str, streets))
     if streets and not (isinstance(streets, float) and np.isnan(streets)):
         return str(streets)
     if incidents is not None and "location_desc" in incidents and len(incidents):
-        s = _street(incidents["location_desc"])
+        s = street_text(incidents["location_desc"])
         if s:
             return s
-    landmark = area.get("landmark")
-    if isinstance(landmark, str) and landmark:
-        return landmark
-    lat, lon = area.get("lat"), area.get("lon")
-    if lat is not None and lon is not None and not pd.isna(lat):
-        return f"{float(lat):.4f}, {float(lon):.4f}"
-    return f"area {area.get('rank', '?')}"
+    wards, landmark = area.get("wards"), area.get("landmark")
+    ward = wards.split(",")[0].strip() if isinstance(wards, str) else ""
+    parts = [f"{ward} ward" if ward else "", landmark if isinstance(landmark, str) else ""]
+    return ", ".join(p for p in parts if p) or f"area {area.get('rank', '?')}"
 
 
 def action_menu(
@@ -1039,7 +1032,7 @@ def _locations(inc: pd.DataFrame, area_of: np.ndarray, mult: np.ndarray,
         if rest and parts:
             parts.append(f"elsewhere in the ward ({_fmt(rest)})")
     if not parts and "location_desc" in inc:
-        s = _street(inc["location_desc"], k=3)
+        s = street_text(inc["location_desc"], k=3)
         if s:
             parts.append(f"mostly {s}")
     if not parts and len(inc) and areas is not None:

@@ -44,7 +44,7 @@ from ._atomic import atomic_write_bytes, atomic_write_text, attributed_geojson
 from ._errors import BadInputError, DataNotFoundError, HotspotsError
 from ._time import incident_times
 from ._validate import BNG, WGS84, check_gdf, check_nonempty, check_positive
-from .boundaries import stations
+from .boundaries import stations, street_text
 from .categories import CATEGORIES
 
 log = logging.getLogger("hotspots")
@@ -417,7 +417,7 @@ def patrol_targets(
         if network is not None and dists[i] <= SNAP_MAX_M:
             street = _street_at(network, nodes[i])
         else:
-            street = _text(area.get("streets")) or _street_from_desc(here["desc"])
+            street = _text(area.get("streets")) or street_text(here["desc"], k=1)
             if not street and _text(area.get("wards")):  # say they are wards, not streets
                 wards = _text(area.get("wards"))
                 street = f"{wards} ward{'s' if ',' in wards else ''}"
@@ -427,7 +427,7 @@ def patrol_targets(
         if near:
             why += f"; near {near}"
         if entry[i]:
-            inner = _text(area.get("streets")) or _street_from_desc(here["desc"])
+            inner = _text(area.get("streets")) or street_text(here["desc"], k=1)
             why += f"; walk in to the area{f' ({inner})' if inner else ''}: {entry[i]}"
         kinds = _kinds(places[i])
         if places[i]:
@@ -702,13 +702,6 @@ def _why(n: int, counts: pd.Series, reasons: pd.Series, hour_note: str) -> str:
     if len(reasons):
         text += "; StreetSafe: " + ", ".join(f"{r} ({int(c)})" for r, c in reasons.head(3).items())
     return text
-
-
-def _street_from_desc(desc: pd.Series) -> str:
-    """The commonest police.uk location text, without its "On or near" prefix."""
-    d = desc.dropna().astype(str).str.replace(r"^\s*On or near\s+", "", regex=True)
-    d = d[d.str.len() > 0]
-    return str(d.value_counts().index[0]) if len(d) else ""
 
 
 def _dwell(value: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ import shapely
 from ._errors import BadInputError
 from ._time import incident_times, month_only, parse_time
 from ._validate import BNG, WGS84, check_gdf, check_nonempty, check_positive, weights_array
-from .boundaries import describe_location
+from .boundaries import describe_location, named_streets
 from .categories import check_categories
 from .clusters import (
     cluster_areas,
@@ -557,14 +557,7 @@ def _street_names(geoms: gpd.GeoSeries, network: Any, k: int = 2) -> list[str]:
 
     Areas crossed by no named street get the name of the nearest named street.
     """
-    import osmnx as ox
-
-    edges = ox.graph_to_gdfs(network, nodes=False, fill_edge_geometry=True)
-    edges = edges.to_crs(BNG) if edges.crs is None or edges.crs.to_epsg() != 27700 else edges
-    if "name" not in edges.columns:
-        return [""] * len(geoms)
-    edges = edges[["name", "geometry"]].explode("name", ignore_index=True) if len(edges) else edges
-    edges = edges[edges["name"].notna() & (edges["name"].astype(str) != "")]
+    edges = named_streets(network)
     if len(edges) == 0:
         return [""] * len(geoms)
     eg = edges.geometry.array

@@ -174,7 +174,64 @@ def test_describe_location_against_hand_placed_points():
          shapely.Point(kenton.x + 50_000, kenton.y)],    # far outside London
         crs=27700)
     said = hs.describe_location(pts)
-    assert said[0] == "300 m N of Kenton station"
-    assert said[1] == "100 m SW of Kenton station"
+    assert said[0] == "300 m north of Kenton station"
+    assert said[1] == "100 m south-west of Kenton station"
     assert said[2] == "at Kenton station"
     assert said[3] == ""
+
+
+def test_describe_location_says_the_ward_and_rounds_as_people_do():
+    import geopandas as gpd
+    import shapely
+
+    st = hs.stations()
+    kenton = st[st["name"] == "Kenton"].geometry.iloc[0]
+    wards = hs.wards("Harrow", 2022)
+    # hand-checked: a point 300 m north of Kenton station is in Kenton West ward; the
+    # station itself sits on the Greenhill side of the ward edge
+    pts = gpd.GeoSeries([shapely.Point(kenton.x, kenton.y + 300),
+                         shapely.Point(kenton.x + 20, kenton.y),
+                         shapely.Point(kenton.x, kenton.y + 1234)], crs=27700)
+    said = hs.describe_location(pts, wards=wards)
+    assert said[0] == "Kenton West ward, 300 m north of Kenton station"
+    assert said[1].startswith("at Kenton station, ") and said[1].endswith(" ward")
+    assert said[2].endswith("1.2 km north of Kenton station")
+
+
+def test_say_distance_and_station_names():
+    from hotspots.boundaries import say_distance, station_name
+
+    assert [say_distance(d) for d in (4, 84, 120, 612, 949, 1000, 1030, 2470)] == [
+        "10 m", "80 m", "100 m", "600 m", "950 m", "1 km", "1 km", "2.5 km"]
+    assert station_name("London Bridge LU") == "London Bridge"
+    assert station_name("Canary Wharf DLR") == "Canary Wharf"
+    assert station_name("Harrow & Wealdstone") == "Harrow & Wealdstone"
+
+
+def test_describe_location_names_the_street_from_a_network():
+    """A two-street graph built by hand: the nearest named street within 60 m leads."""
+    import geopandas as gpd
+    import networkx as nx
+    import shapely
+
+    G = nx.MultiDiGraph(crs="EPSG:27700")
+    for n, (x, y) in enumerate([(530000, 180000), (530200, 180000), (530000, 180300)]):
+        G.add_node(n, x=x, y=y)
+    G.add_edge(0, 1, key=0, name="Long Street", length=200.0)
+    G.add_edge(0, 2, key=0, name=["Short Lane", "Old Lane"], length=300.0)
+    pts = gpd.GeoSeries([shapely.Point(530100, 180030), shapely.Point(530020, 180200),
+                         shapely.Point(530150, 180200)], crs=27700)
+    said = hs.describe_location(pts, network=G)
+    assert said[0] == "Long Street"
+    assert said[1] in ("Short Lane", "Old Lane")
+    assert "Street" not in said[2] and "Lane" not in said[2]  # 130 m from both: a station
+
+
+def test_street_text_takes_police_uk_streets_not_generated_text():
+    from hotspots.boundaries import street_text
+
+    desc = pd.Series(["On or near Bishopsgate", "On or near Bishopsgate", "on or near Wormwood Street",
+                      "synthetic location near Centenary", None, ""])
+    assert street_text(desc) == "Bishopsgate / Wormwood Street"
+    assert street_text(desc, k=1) == "Bishopsgate"
+    assert street_text(pd.Series(["synthetic location near X"])) == ""
