@@ -56,6 +56,7 @@ _API: dict[str, str] = {
     "hdbscan": "clusters",
     "cluster_areas": "clusters",
     "gistar": "stats",
+    "forecast": "forecast",
     "top_areas": "rank",
     "harm_weights": "rank",
     "pai": "evaluate",

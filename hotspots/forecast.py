@@ -1,0 +1,566 @@
+"""Where will incidents be next period? Grid forecasts, chosen by a rolling backtest.
+
+``forecast`` bins the incidents into a cell x period array once (``np.bincount``),
+scores every cell with a named method fitted on the past only, and returns one row
+per cell of the study area with ``risk``, the expected incidents in that cell next
+period. ``method="auto"`` backtests a small set of candidates on the user's own
+history (rolling origin: each past period is forecast from the periods before it)
+and keeps the default unless a challenger beats it clearly.
+
+Methods (each a named option; parameters in months, scaled for weekly periods):
+
+- ``counts``: incidents in the last ``window`` months (the spreadsheet answer).
+- ``decayed``: every past month weighted ``0.5 ** (age / half_life)``, within
+  ``window`` months (``None``: all history). Age 0 is the last month seen.
+- ``stkde``: prospective space-time KDE (Bowers, Johnson & Pease 2004, "Prospective
+  hot-spotting", *British Journal of Criminology* 44:641-658): each incident adds
+  ``1/(1 + d/cell) * 1/(1 + age)`` to every cell within ``bandwidth`` metres, for the
+  last ``window`` months.
+- ``blend``: decayed counts plus ``alpha`` times the quartic-weighted mean of the
+  neighbours within ``radius`` metres. police.uk snaps crimes to anonymous map points
+  that recur, so a cell's own count stays dominant and the kernel is light.
+- ``near_repeat``: decayed counts plus ``beta`` times the neighbours' incidents of
+  the last ``recent`` months (burglary's near-repeat risk: Townsley, Homel & Chaseling
+  2003; Bowers & Johnson 2004).
+
+Scoring is the Predictive Accuracy Index at an exactly equal flagged area for every
+method (see :func:`flag_cells`).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import types
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import signal
+
+from ._errors import BadInputError
+from ._validate import BNG, check_gdf, check_nonempty
+from .grid import Grid, cell_polygons, default_cell_size, make_grid
+
+log = logging.getLogger("hotspots")
+
+METHODS = ("counts", "decayed", "stkde", "blend", "near_repeat")
+#: the method auto keeps unless a challenger clearly beats it
+DEFAULT: tuple[str, dict[str, Any]] = ("decayed", {"half_life": 12, "window": None})
+#: what ``method="auto"`` backtests (parameters in months and metres)
+CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
+    DEFAULT,
+    ("decayed", {"half_life": 6, "window": None}),
+    ("decayed", {"half_life": 24, "window": None}),
+    ("decayed", {"half_life": 12, "window": 24}),
+    ("counts", {"window": 12}),
+    ("blend", {"half_life": 12, "alpha": 0.5, "radius": 200}),
+    ("blend", {"half_life": 12, "alpha": 1.0, "radius": 400}),
+    ("blend", {"half_life": 12, "alpha": 2.0, "radius": 600}),
+    ("stkde", {"bandwidth": 400, "window": 2}),
+    ("near_repeat", {"half_life": 12, "beta": 1.0, "radius": 200, "recent": 2}),
+)
+_PARAMS = {
+    "counts": {"window": 12},
+    "decayed": {"half_life": 12, "window": None},
+    "stkde": {"bandwidth": 400, "window": 2},
+    "blend": {"half_life": 12, "window": None, "alpha": 1.0, "radius": 400},
+    "near_repeat": {"half_life": 12, "window": None, "beta": 1.0, "radius": 200, "recent": 2},
+}
+#: auto's rolling backtest: at most this many past periods as folds, at least MIN_FOLDS
+MAX_FOLDS, MIN_FOLDS = 36, 3
+#: a challenger replaces the default only when its mean PAI gain over the folds exceeds
+#: this many standard errors of the paired gain (fold-to-fold noise)
+SE_MARGIN = 1.5
+SEED = 0
+_FREQ = {"MS": "M", "M": "M", "ME": "M", "W": "W-SUN", "W-MON": "W-SUN", "D": "D"}
+_PER_MONTH = {"M": 1.0, "W-SUN": 52.1775 / 12, "D": 365.2425 / 12}
+
+
+# --- history: cells x periods ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class History:
+    """Incidents binned once: ``counts[t]`` is period t's count per cell.
+
+    Attributes
+    ----------
+    grid : Grid
+    study_area : shapely geometry (BNG)
+    cell_area : ndarray, grid.shape
+        Area of each cell inside the study area, m² (0: cell outside).
+    counts : ndarray, (T, nrows, ncols)
+        Incidents per period and cell (incidents outside the study area dropped).
+    periods : pandas.PeriodIndex
+        The T consecutive periods, oldest first (empty periods included).
+    per_month : float
+        Periods per month (1 monthly, ~4.35 weekly): scales parameters given in months.
+    """
+
+    grid: Grid
+    study_area: Any
+    cell_area: np.ndarray
+    counts: np.ndarray
+    periods: pd.PeriodIndex
+    per_month: float
+
+    @property
+    def inside(self) -> np.ndarray:
+        return self.cell_area > 0
+
+    def tie_key(self) -> np.ndarray:
+        """Fixed random order of the cells (flat): breaks ties in scores reproducibly."""
+        return np.random.default_rng(SEED).permutation(self.cell_area.size)
+
+
+def study_area_geometry(study_area: Any, inc: gpd.GeoDataFrame) -> shapely.Geometry:
+    """The study area as one BNG geometry: a polygon, a boroughs/wards frame, or (None)
+    the London borough(s) holding >= 5% of the incidents' points, else their hull."""
+    if study_area is None:
+        from .evaluate import study_area_of
+
+        try:
+            return study_area_of(inc)
+        except BadInputError:
+            from .clusters import point_xy
+
+            hull = shapely.convex_hull(shapely.multipoints(point_xy(inc)))
+            return shapely.buffer(hull, 50.0)
+    if isinstance(study_area, gpd.GeoDataFrame | gpd.GeoSeries):
+        s = study_area.to_crs(BNG) if study_area.crs and study_area.crs.to_epsg() != 27700 \
+            else study_area
+        if len(s) == 0:
+            raise BadInputError("study_area is empty")
+        return shapely.union_all(s.geometry.array)
+    if isinstance(study_area, shapely.Geometry) and not study_area.is_empty:
+        return study_area
+    raise BadInputError("study_area must be a polygon or a GeoDataFrame of areas (BNG)")
+
+
+@lru_cache(maxsize=16)
+def _cell_area(wkb: bytes, grid: Grid) -> np.ndarray:
+    """Area (m²) of each cell inside the study area; cached (backtests call it often)."""
+    sa = shapely.from_wkb(wkb)
+    shapely.prepare(sa)
+    cells = cell_polygons(grid)
+    out = np.zeros(cells.size)
+    hit = shapely.intersects(sa, cells)
+    full = hit & shapely.contains_properly(sa, cells)
+    out[full] = grid.cell_size**2
+    part = hit & ~full
+    out[part] = shapely.area(shapely.intersection(cells[part], sa))
+    out.setflags(write=False)
+    return out.reshape(grid.shape)
+
+
+def period_code(freq: str) -> str:
+    """The pandas period code for a user's ``period`` ("MS", "W-MON", "D")."""
+    code = _FREQ.get(str(freq).upper() if str(freq).upper() in _FREQ else str(freq))
+    if code is None:
+        raise BadInputError(f"period must be one of {sorted(_FREQ)}, got {freq!r}")
+    return code
+
+
+def incident_periods(inc: gpd.GeoDataFrame, freq: str) -> pd.PeriodIndex:
+    """Each incident's period: its ``occurred_at`` (else ``month``) in ``freq`` periods."""
+    from ._time import incident_times, month_only
+
+    code = period_code(freq)
+    if code != "M" and month_only(inc):
+        raise BadInputError(
+            f"period={freq!r} needs incident dates, but these incidents carry a month only "
+            "(police.uk): use period='MS'"
+        )
+    t = incident_times(inc)
+    if t.isna().any():
+        raise BadInputError(f"{int(t.isna().sum())} incidents have no date; drop them first")
+    return pd.PeriodIndex(t.dt.to_period(code))
+
+
+def build_history(
+    inc: gpd.GeoDataFrame, study_area: Any = None, cell_size: float | None = None,
+    period: str = "MS", end: Any = None,
+) -> History:
+    """Bin incidents into a cell x period array on a grid over the study area.
+
+    ``end`` (a period or date) extends the series with empty periods up to it, so a
+    forecast is for the period after ``end``; default the last incident's period.
+    """
+    inc = check_nonempty(check_gdf(inc, "incidents"), "incidents")
+    sa = study_area_geometry(study_area, inc)
+    grid = make_grid(sa, cell_size or default_cell_size(sa))
+    area = _cell_area(shapely.to_wkb(sa), grid)
+    per = incident_periods(inc, period)
+    xy = shapely.get_coordinates(inc.geometry.array)
+    if len(xy) != len(inc):
+        raise BadInputError("incidents must be points with a location (drop empty ones first)")
+    row, col = grid.cell_index(xy[:, 0], xy[:, 1])
+    ok = (row >= 0) & (row < grid.nrows) & (col >= 0) & (col < grid.ncols)
+    shapely.prepare(sa)
+    ok[ok] = shapely.intersects_xy(sa, xy[ok, 0], xy[ok, 1])
+    if not ok.any():
+        raise BadInputError("no incident lies in the study area")
+    first = per[ok].min()
+    last = per[ok].max() if end is None else max(per[ok].max(), pd.Period(end, per.freq))
+    periods = pd.period_range(first, last, freq=per.freq)
+    t = per[ok].asi8 - first.ordinal
+    ncell = grid.nrows * grid.ncols
+    flat = t * ncell + row[ok] * grid.ncols + col[ok]
+    counts = np.bincount(flat, minlength=len(periods) * ncell).astype(float)
+    return History(grid, sa, area, counts.reshape(len(periods), *grid.shape), periods,
+                   _PER_MONTH[per.freqstr if per.freqstr in _PER_MONTH else "M"])
+
+
+# --- methods --------------------------------------------------------------------------
+
+
+def method_label(name: str, params: dict[str, Any]) -> str:
+    """``decayed(half_life=12, window=None)``: a method and its parameters in one string."""
+    return f"{name}(" + ", ".join(f"{k}={v}" for k, v in params.items()) + ")"
+
+
+def resolve(method: str, params: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    """A method name and its full parameters (defaults filled in); checks both."""
+    if method not in METHODS:
+        raise BadInputError(f"method must be 'auto' or one of {METHODS}, got {method!r}")
+    full = dict(_PARAMS[method])
+    bad = sorted(set(params or {}) - set(full))
+    if bad:
+        raise BadInputError(f"{method} has no parameter(s) {bad}; it takes {sorted(full)}")
+    full.update(params or {})
+    return method, full
+
+
+def _periods(months: float | None, per_month: float) -> int | None:
+    """A length in months as a whole number of periods (at least 1); None stays None."""
+    return None if months is None else max(1, int(round(float(months) * per_month)))
+
+
+def _decayed(c: np.ndarray, folds: np.ndarray, half_life: float | None,
+             window: int | None) -> np.ndarray:
+    """Per fold u: sum over past periods of 0.5**(age / half_life) * c[u - 1 - age].
+
+    ``half_life`` and ``window`` in periods (None: no decay / all history). Fold u
+    reads ``c[:u]`` only.
+    """
+    r = 0.5 ** (1.0 / half_life) if half_life else 1.0
+    out = np.empty((len(folds), *c.shape[1:]))
+    if window is None:  # one pass: D(u) = r * D(u-1) + c[u-1]
+        d = np.zeros(c.shape[1:])
+        u = 0
+        for i in np.argsort(folds, kind="stable"):
+            while u < folds[i]:
+                d = r * d + c[u]
+                u += 1
+            out[i] = d
+        return out
+    w = r ** np.arange(window)
+    for i, f in enumerate(folds):
+        seg = c[max(0, f - window):f][::-1]
+        out[i] = np.tensordot(w[:len(seg)], seg, axes=1) if len(seg) else 0.0
+    return out
+
+
+def _kernel(radius: float, cell: float, kind: str, own: bool) -> np.ndarray:
+    """Square kernel of cells within ``radius`` metres: quartic (1 - (d/r)²)² or Bowers'
+    inverse distance 1/(1 + d/cell); without the own cell (``own=False``) it is
+    normalised to sum 1 (the neighbours' weighted mean)."""
+    k = max(1, int(np.ceil(radius / cell)))
+    yy, xx = np.mgrid[-k:k + 1, -k:k + 1] * cell
+    d = np.hypot(xx, yy)
+    w = (np.clip(1 - (d / radius) ** 2, 0, None) ** 2 if kind == "quartic"
+         else np.where(d <= radius, 1 / (1 + d / cell), 0.0))
+    if not own:
+        w[k, k] = 0.0
+        w = w / w.sum()
+    return w
+
+
+def _smooth(a: np.ndarray, kern: np.ndarray) -> np.ndarray:
+    """Each (rows, cols) slice of ``a`` convolved with ``kern`` (zero outside the grid).
+
+    By FFT (50x faster than direct for 600 m kernels on 100 m cells), rounded to 1e-9
+    so FFT noise never separates cells whose exact sums tie (they keep the seeded
+    random order).
+    """
+    out = signal.fftconvolve(a, kern[None], mode="same", axes=(1, 2))
+    return np.round(out, 9)
+
+
+def method_scores(hist: History, name: str, params: dict[str, Any],
+                  folds: Any, cache: dict | None = None) -> np.ndarray:
+    """Cell scores of a method for each fold u (forecast of period u from periods < u).
+
+    Returns an array (len(folds), nrows, ncols); fold u reads ``hist.counts[:u]`` only.
+    ``cache`` (a dict kept for one set of folds) shares decayed counts between methods.
+    """
+    cache = {} if cache is None else cache
+
+    def dec(h: int | None, w: int | None) -> np.ndarray:
+        if (h, w) not in cache:
+            cache[h, w] = _decayed(c, folds, h, w)
+        return cache[h, w]
+
+    folds = np.asarray(folds, dtype=np.int64)
+    c = hist.counts[: int(folds.max())] if len(folds) else hist.counts[:0]
+    pm, cell = hist.per_month, hist.grid.cell_size
+    p = params
+    if name == "stkde":
+        w = _periods(p["window"], pm)
+        ages = np.arange(w) / pm  # months since each past period
+        out = np.empty((len(folds), *c.shape[1:]))
+        for i, f in enumerate(folds):
+            seg = c[max(0, f - w):f][::-1]
+            out[i] = np.tensordot(1 / (1 + ages[:len(seg)]), seg, axes=1) if len(seg) else 0
+        return _smooth(out, _kernel(p["bandwidth"], cell, "inverse", own=True))
+    hl = None if name == "counts" else _periods(p["half_life"], pm)
+    d = dec(hl, _periods(p["window"], pm))
+    if name in ("counts", "decayed"):
+        return d
+    if name == "blend":
+        return d + p["alpha"] * _smooth(d, _kernel(p["radius"], cell, "quartic", own=False))
+    recent = dec(None, _periods(p["recent"], pm))
+    return d + p["beta"] * _smooth(recent, _kernel(p["radius"], cell, "quartic", own=False))
+
+
+# --- equal-area flagging and PAI ------------------------------------------------------
+
+
+def flag_cells(score: np.ndarray, cell_area: np.ndarray, budget: float,
+               tie: np.ndarray, thr: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The highest-scoring cells whose area inside the study area adds up to exactly
+    ``budget`` m².
+
+    Cells are ranked by score, ties broken by ``tie`` (a fixed random order); the last
+    cell counts for the fraction of it that completes the budget, so every method
+    flags exactly the same area. Returns flat cell indices and their weights (1, the
+    last one's fraction). ``thr`` (a score every flagged cell reaches, see
+    :func:`_thresholds`) only saves time.
+    """
+    s, a = score.ravel(), cell_area.ravel()
+    idx = np.flatnonzero(a > 0)
+    if thr is None:
+        thr = _thresholds(s[None, idx], a[idx], budget)[0]
+    top = idx[s[idx] >= thr]
+    if a[top].sum() >= budget:  # else the whole study area is short of the budget
+        idx = top
+    order = idx[np.lexsort((tie[idx], -s[idx]))]
+    cum = np.cumsum(a[order])
+    k = min(int(np.searchsorted(cum, budget * (1 - 1e-12))), len(order) - 1)
+    w = np.ones(k + 1)
+    w[k] = min(1.0, (budget - (cum[k - 1] if k else 0.0)) / a[order[k]])
+    return order[: k + 1], w
+
+
+def _thresholds(s: np.ndarray, a: np.ndarray, budget: float) -> np.ndarray:
+    """Per row of ``s`` (folds x cells inside), a score the flagged cells all reach: the
+    m-th highest, m twice the full cells the budget holds plus a margin; only cells at
+    or above it are sorted (cells tied with it included, so ties break as in a full
+    sort). -inf when there are fewer cells than m."""
+    m = int(np.ceil(budget / a.max())) * 2 + 64
+    if m >= s.shape[1]:
+        return np.full(len(s), -np.inf)
+    return -np.partition(-s, m, axis=1)[:, m]
+
+
+def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: Any,
+               area_share: float) -> tuple[np.ndarray, np.ndarray]:
+    """PAI and hit share of each method (rows) on each fold (columns), equal area.
+
+    A fold's test period is ``hist.counts[u]``; a fold with no incidents gives NaN.
+    """
+    folds = np.asarray(folds, dtype=np.int64)
+    total = hist.cell_area.sum()
+    budget = area_share * total
+    tie = hist.tie_key()
+    test = hist.counts[folds].reshape(len(folds), -1)
+    n = test.sum(axis=1)
+    pai = np.full((len(specs), len(folds)), np.nan)
+    inside = hist.cell_area.ravel() > 0
+    cache: dict = {}
+    for j, (name, params) in enumerate(specs):
+        sc = method_scores(hist, name, params, folds, cache).reshape(len(folds), -1)
+        thr = _thresholds(sc[:, inside], hist.cell_area.ravel()[inside], budget)
+        for i in range(len(folds)):
+            if n[i] > 0:
+                idx, w = flag_cells(sc[i], hist.cell_area, budget, tie, thr[i])
+                pai[j, i] = (test[i, idx] @ w / n[i]) / area_share
+    return pai, n
+
+
+def choose(pai: np.ndarray, labels: list[str]) -> tuple[int, str]:
+    """Index of the method auto keeps (row 0 is the default) and why.
+
+    The default stays unless some challenger's mean PAI gain over the folds exceeds
+    :data:`SE_MARGIN` standard errors of the paired gain; among those, the largest
+    mean gain wins. Fewer than :data:`MIN_FOLDS` scored folds: the default.
+    """
+    ok = ~np.isnan(pai).any(axis=0)
+    k = int(ok.sum())
+    if k < MIN_FOLDS:
+        return 0, f"default: {k} scored fold(s), fewer than {MIN_FOLDS} to judge by"
+    gain = pai[:, ok] - pai[0, ok]
+    mu = gain.mean(axis=1)
+    se = gain.std(axis=1, ddof=1) / np.sqrt(k)
+    clear = mu > SE_MARGIN * se
+    clear[0] = False
+    if not clear.any():
+        best = int(np.argmax(mu))
+        return 0, (f"default: no method beat it by more than {SE_MARGIN} standard errors over "
+                   f"{k} folds (best other: {labels[best]}, mean PAI gain {mu[best]:+.2f})")
+    j = int(np.argmax(np.where(clear, mu, -np.inf)))
+    return j, (f"mean PAI {pai[j, ok].mean():.2f} vs {pai[0, ok].mean():.2f} for the default "
+               f"over {k} folds (gain {mu[j]:+.2f}, {mu[j] / se[j]:.1f} standard errors)")
+
+
+def auto_folds(n_periods: int, upto: int | None = None) -> np.ndarray:
+    """The folds auto judges by when forecasting period ``upto`` (default: the next one):
+    the last :data:`MAX_FOLDS` periods before it that have at least one period before."""
+    upto = n_periods if upto is None else upto
+    return np.arange(max(1, upto - MAX_FOLDS), upto)
+
+
+# --- the public function --------------------------------------------------------------
+
+
+def select_method(hist: History, area_share: float = 0.05, upto: int | None = None,
+                  pai: np.ndarray | None = None) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Auto's choice for forecasting period ``upto`` (default: the one after the history),
+    judged on the folds before it only; returns (name, params, report).
+
+    ``pai`` (candidates x :func:`auto_folds`) may be given precomputed (backtests).
+    """
+    folds = auto_folds(len(hist.periods), upto)
+    specs = [resolve(*s) for s in CANDIDATES]
+    labels = [method_label(*s) for s in specs]
+    if pai is None:
+        pai = pai_matrix(hist, specs, folds, area_share)[0] if len(folds) else \
+            np.empty((len(specs), 0))
+    j, why = choose(pai, labels)
+    with np.errstate(all="ignore"):
+        means = np.nanmean(pai, axis=1) if pai.shape[1] else np.full(len(specs), np.nan)
+    report = {
+        "chosen_because": why,
+        "backtest_folds": int((~np.isnan(pai).any(axis=0)).sum()),
+        "backtest_area_share": float(area_share),
+        "backtest_mean_pai": {lab: round(float(m), 3) for lab, m in zip(labels, means,
+                                                                         strict=True)},
+    }
+    return specs[j][0], dict(specs[j][1]), report
+
+
+def forecast(
+    inc: gpd.GeoDataFrame,
+    *,
+    cell_size: float | None = None,
+    study_area: Any = None,
+    period: str = "MS",
+    method: str = "auto",
+    params: dict[str, Any] | None = None,
+    area_share: float = 0.05,
+    end: Any = None,
+    quiet: bool = False,
+) -> gpd.GeoDataFrame:
+    """Expected incidents per grid cell in the next period.
+
+    Parameters
+    ----------
+    inc : GeoDataFrame
+        Incidents with ``month`` (police.uk) or ``occurred_at``: the history.
+    cell_size : float, optional
+        Cell side, metres; default :func:`hotspots.grid.default_cell_size` of the study
+        area (a borough: 150-200 m). 100 m suits a borough, 50 m the City.
+    study_area : polygon or GeoDataFrame, optional
+        Cells cover it whole (zeros included) and incidents outside it are dropped.
+        Default: the London borough(s) holding >= 5% of the incidents' points, else
+        their convex hull.
+    period : {"MS", "W-MON", "D"}, default "MS"
+        Forecast period: months, weeks starting Monday (needs dates), or days.
+    method : {"auto", "counts", "decayed", "stkde", "blend", "near_repeat"}
+        See the module docstring. ``auto`` backtests :data:`CANDIDATES` on the last
+        (up to) 36 periods of this history, each forecast from the periods before it,
+        scored by PAI at ``area_share`` of the study area, and keeps the default
+        (decayed counts, half-life 12 months, all history) unless a challenger beats
+        it by more than 1.5 standard errors of the paired gain.
+    params : dict, optional
+        Parameters of a named method (months, metres), e.g. ``{"half_life": 6}``.
+    area_share : float, default 0.05
+        Flagged share of the study area auto judges the candidates at.
+    end : period or date, optional
+        Last period of history (empty periods after the last incident count as
+        zero); the forecast is for the period after it.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per cell touching the study area (EPSG:27700): ``row, col, risk``
+        (expected incidents next period: the scores scaled to the mean count of the
+        last 12 months), ``rank`` (1 = highest; ties in a fixed random order),
+        ``share`` (of the expected total), ``n_history`` (past incidents),
+        ``area_m2`` (inside the study area), ``geometry``. ``attrs``: ``method``,
+        ``params``, ``label``, ``forecast_period``, ``n_periods``, ``cell_size``,
+        ``period``, ``expected_total`` and, for auto, ``chosen_because`` and
+        ``backtest_*`` (mean PAI of every candidate over the folds).
+    """
+    if not 0 < float(area_share) < 1:
+        raise BadInputError(f"area_share must be between 0 and 1, got {area_share}")
+    hist = build_history(inc, study_area, cell_size, period, end)
+    report: dict[str, Any] = {}
+    if method == "auto":
+        if params:
+            raise BadInputError("params go with a named method, not method='auto'")
+        name, full, report = select_method(hist, area_share)
+    else:
+        name, full = resolve(method, params)
+    t = len(hist.periods)
+    score = method_scores(hist, name, full, [t])[0]
+    out = forecast_frame(hist, score)
+    nxt = hist.periods[-1] + 1
+    out.attrs.update(
+        method=name, params=full, label=method_label(name, full), forecast_period=str(nxt),
+        n_periods=t, period=str(period), study_area_km2=round(hist.study_area.area / 1e6, 3),
+        **report,
+    )
+    if not quiet:
+        log.info("forecast: %s for %s on %g m cells, %d periods of history%s",
+                 out.attrs["label"], nxt, hist.grid.cell_size, t,
+                 f"; auto: {report['chosen_because']}" if report else "")
+    return out
+
+
+def forecast_frame(hist: History, score: np.ndarray) -> gpd.GeoDataFrame:
+    """Cells of the study area with ``risk`` scaled to the expected total next period."""
+    from .grid import to_gdf
+
+    inside = hist.inside
+    s = np.where(inside, np.clip(score, 0, None), 0.0)
+    recent = hist.counts[-_periods(12, hist.per_month):]
+    expected = float(recent.sum() / len(recent))
+    risk = s * (expected / s.sum()) if s.sum() > 0 else s
+    rank = np.zeros(s.size, np.int64)
+    idx, _ = flag_cells(s, hist.cell_area, hist.cell_area.sum(), hist.tie_key())
+    rank[idx] = np.arange(1, len(idx) + 1)
+    share = risk / expected if expected > 0 else risk
+    out = to_gdf(hist.grid, {
+        "risk": risk, "rank": rank.reshape(s.shape), "share": share,
+        "n_history": hist.counts.sum(axis=0).astype(np.int64), "area_m2": hist.cell_area,
+    }, mask=inside)
+    out.attrs.update(expected_total=round(expected, 3))
+    return out.sort_values("rank", kind="stable").reset_index(drop=True)
+
+
+class _CallableModule(types.ModuleType):
+    """``hotspots.forecast`` is both this module and its main function: importing the
+    module makes it an attribute of the package, over the function ``hs.forecast``
+    exported lazily, so the module calls the function."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> gpd.GeoDataFrame:
+        return forecast(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

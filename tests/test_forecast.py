@@ -1,0 +1,172 @@
+"""hs.forecast: every method against a grid computed by hand, auto's choice made
+without the month it forecasts, and the equal-area flagging rule."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point, box
+
+import hotspots as hs
+import hotspots.forecast
+
+F = hotspots.forecast  # the module (callable itself: hs.forecast(...) either way)
+
+# a 5 x 5 grid of 100 m cells: x 0..500, y 0..500; row 0 is north (y 400..500). The
+# study area stops 1 m short of the east and north edges (cells there stay inside).
+STUDY = box(0, 0, 499, 499)
+
+
+def cell_pt(row: int, col: int) -> Point:
+    return Point(col * 100 + 50, 450 - row * 100)
+
+
+def incidents(spec: list[tuple[str, int, int, int]]) -> gpd.GeoDataFrame:
+    """(month, row, col, how many) -> incident points on cell centres."""
+    rows = [(pd.Timestamp(m), cell_pt(r, c)) for m, r, c, k in spec for _ in range(k)]
+    return gpd.GeoDataFrame({"month": [m for m, _ in rows]}, geometry=[p for _, p in rows],
+                            crs=27700)
+
+
+# three months of history: 2022-01 .. 2022-03
+HIST = incidents([("2022-01-01", 2, 2, 4), ("2022-02-01", 0, 0, 2), ("2022-03-01", 4, 4, 1),
+                  ("2022-03-01", 2, 2, 1)])
+
+
+def risk_grid(method, params):
+    f = hs.forecast(HIST, cell_size=100, study_area=STUDY, method=method, params=params,
+                    quiet=True)
+    g = np.zeros((5, 5))
+    g[f["row"], f["col"]] = f["risk"]
+    return g, f
+
+
+def normalised(g):
+    return g / g.sum()
+
+
+def test_counts_by_hand():
+    g, f = risk_grid("counts", {"window": 2})  # Feb + Mar only
+    hand = np.zeros((5, 5))
+    hand[0, 0], hand[4, 4], hand[2, 2] = 2, 1, 1
+    np.testing.assert_allclose(normalised(g), normalised(hand))
+    assert len(f) == 25 and f["area_m2"].sum() == pytest.approx(STUDY.area)
+    # risk sums to the mean monthly count of the history (8 incidents / 3 months)
+    assert f["risk"].sum() == pytest.approx(8 / 3)
+    assert f.attrs["forecast_period"] == "2022-04" and f.attrs["method"] == "counts"
+
+
+def test_decayed_by_hand():
+    g, _ = risk_grid("decayed", {"half_life": 1, "window": None})
+    hand = np.zeros((5, 5))
+    hand[2, 2] = 4 * 0.25 + 1 * 1  # January is two months old, March the last
+    hand[0, 0] = 2 * 0.5
+    hand[4, 4] = 1
+    np.testing.assert_allclose(normalised(g), normalised(hand))
+    g2, _ = risk_grid("decayed", {"half_life": 1, "window": 1})  # March only
+    hand2 = np.zeros((5, 5))
+    hand2[2, 2] = hand2[4, 4] = 1
+    np.testing.assert_allclose(normalised(g2), normalised(hand2))
+
+
+def neighbours_mean(d, radius, cell=100.0):
+    """Quartic-weighted mean of the neighbours within radius (own cell excluded), by loops."""
+    out = np.zeros_like(d)
+    k = int(np.ceil(radius / cell))
+    offs = [(i, j, (1 - (np.hypot(i, j) * cell / radius) ** 2) ** 2)
+            for i in range(-k, k + 1) for j in range(-k, k + 1)
+            if (i or j) and np.hypot(i, j) * cell <= radius]
+    total = sum(w for *_, w in offs)
+    for r in range(5):
+        for c in range(5):
+            out[r, c] = sum(w * d[r + i, c + j] for i, j, w in offs
+                            if 0 <= r + i < 5 and 0 <= c + j < 5) / total
+    return out
+
+
+def test_blend_and_near_repeat_by_hand():
+    d = np.zeros((5, 5))
+    d[2, 2], d[0, 0], d[4, 4] = 4 * 0.25 + 1, 2 * 0.5, 1
+    g, _ = risk_grid("blend", {"half_life": 1, "alpha": 0.5, "radius": 150})
+    np.testing.assert_allclose(normalised(g), normalised(d + 0.5 * neighbours_mean(d, 150)))
+    # the cell's own count stays dominant: the busiest cell ranks first
+    assert g[2, 2] == g.max()
+    recent = np.zeros((5, 5))
+    recent[0, 0], recent[4, 4], recent[2, 2] = 2, 1, 1  # last two months
+    g2, _ = risk_grid("near_repeat", {"half_life": 1, "beta": 2.0, "radius": 150, "recent": 2})
+    np.testing.assert_allclose(normalised(g2),
+                               normalised(d + 2.0 * neighbours_mean(recent, 150)))
+
+
+def test_stkde_by_hand():
+    # Bowers et al.: 1/(1 + d/cell) in space within the bandwidth, 1/(1 + age) in time
+    g, _ = risk_grid("stkde", {"bandwidth": 100, "window": 2})
+    t = np.zeros((5, 5))
+    t[0, 0] = 2 * 1 / 2  # February: one month before March
+    t[4, 4] = t[2, 2] = 1
+    hand = np.zeros((5, 5))
+    for r in range(5):
+        for c in range(5):
+            for (i, j, w) in [(0, 0, 1.0), (1, 0, 0.5), (-1, 0, 0.5), (0, 1, 0.5), (0, -1, 0.5)]:
+                if 0 <= r + i < 5 and 0 <= c + j < 5:
+                    hand[r, c] += w * t[r + i, c + j]
+    np.testing.assert_allclose(normalised(g), normalised(hand), atol=1e-9)
+
+
+def test_flag_cells_exact_area_and_seeded_ties():
+    area = np.full((2, 3), 100.0)
+    area[1, 2] = 40.0  # a boundary cell, partly inside
+    score = np.array([[3.0, 1.0, 1.0], [1.0, 0.0, 2.0]])
+    tie = np.array([5, 4, 3, 2, 1, 0])
+    idx, w = F.flag_cells(score, area, 250.0, tie)
+    # 3 (100) then 2 (40) then the tied 1s in tie order: cell 3 (tie 2) before 2, 1
+    assert list(idx) == [0, 5, 3, 2]
+    assert (area.ravel()[idx] * w).sum() == pytest.approx(250.0)
+    assert w[-1] == pytest.approx(10 / 100)
+
+
+def test_auto_never_reads_the_month_it_forecasts():
+    rng = np.random.default_rng(1)
+    months = pd.date_range("2020-01-01", periods=20, freq="MS")
+    spec = [(str(m.date()), int(r), int(c), 1) for m in months
+            for r, c in rng.integers(0, 5, size=(6, 2))]
+    inc = incidents(spec)
+    hist = F.build_history(inc, STUDY, 100)
+    u = 15  # forecast period index 15 (2021-04) from the 15 months before it
+    poisoned = F.History(hist.grid, hist.study_area, hist.cell_area,
+                         hist.counts.copy(), hist.periods, hist.per_month)
+    poisoned.counts[u:] = rng.integers(0, 50, size=poisoned.counts[u:].shape)
+    a = F.select_method(hist, upto=u)
+    b = F.select_method(poisoned, upto=u)
+    assert a == b
+    name, params, _ = a
+    np.testing.assert_array_equal(F.method_scores(hist, name, params, [u]),
+                                  F.method_scores(poisoned, name, params, [u]))
+    # and hs.forecast on the months before equals the history cut there
+    f = hs.forecast(inc[inc["month"] < months[u]], cell_size=100, study_area=STUDY,
+                    quiet=True)
+    assert (f.attrs["method"], f.attrs["params"]) == (name, params)
+
+
+def test_auto_keeps_the_default_without_clear_evidence_and_says_why():
+    f = hs.forecast(HIST, cell_size=100, study_area=STUDY, quiet=True)
+    assert f.attrs["label"] == F.method_label(*F.DEFAULT)
+    assert "fewer than 3" in f.attrs["chosen_because"]
+    assert f["rank"].tolist() == list(range(1, 26))
+
+
+def test_hs_forecast_stays_callable_after_the_module_is_imported():
+    # importing hotspots.forecast makes it an attribute of the package, over the function
+    f = hs.forecast(HIST, cell_size=100, study_area=STUDY, method="counts", quiet=True)
+    assert len(f) == 25
+
+
+def test_bad_arguments_are_clear():
+    with pytest.raises(hs.BadInputError, match="method must be"):
+        hs.forecast(HIST, study_area=STUDY, method="magic")
+    with pytest.raises(hs.BadInputError, match="no parameter"):
+        hs.forecast(HIST, study_area=STUDY, method="counts", params={"half_life": 3})
+    with pytest.raises(hs.BadInputError, match="needs incident dates"):
+        hs.forecast(HIST, study_area=STUDY, period="W-MON")
