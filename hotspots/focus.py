@@ -33,6 +33,7 @@ from ._errors import BadInputError, HotspotsError
 from ._time import incident_times, month_range, month_start
 from ._validate import check_gdf
 from .boundaries import street_text
+from .privacy import protect
 
 log = logging.getLogger("hotspots")
 
@@ -571,7 +572,7 @@ def focus_week(
         ``.notes``, ``.attrs`` and ``.append_history(path)``.
     """
     wards = check_gdf(wards, "wards", ["ward_code", "ward_name", "geometry"])
-    inc = check_gdf(inc, "incidents", ["category", "geometry"])
+    inc = protect(check_gdf(inc, "incidents", ["category", "geometry"]))  # privacy.py
     if len(wards) == 0:
         raise BadInputError("wards is empty: pass the borough's wards (hs.wards(borough=...))")
     for name, v in (("lookback_weeks", lookback_weeks), ("exclude_recent", exclude_recent)):
@@ -959,7 +960,7 @@ def action_menu(
         areas = fw.areas.get(ward) if areas is None else areas
         weights = fw.weights if weights is None else weights
     elif isinstance(ward_result, pd.DataFrame) and "category" in ward_result:
-        inc = ward_result
+        inc = protect(ward_result)  # no anonymous report's text in `locations`
     elif isinstance(ward_result, Mapping | pd.Series):
         counts = {}
         for k, v in dict(ward_result).items():

@@ -58,6 +58,8 @@ from ._style import (
 from ._time import month_range
 from ._validate import WGS84, check_gdf
 from .datasets import PROJECT_ROOT
+from .privacy import aggregate_anonymous, protect, split_anonymous
+from .privacy import note as anonymous_note
 from .rank import change_label
 
 log = logging.getLogger("hotspots")
@@ -547,6 +549,8 @@ def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int,
     """One toggleable layer per category (markers from :func:`incident_markers`), all
     clustered together: one set of clusters, each a pie of its categories, instead of
     a dozen overlapping per-category clusters."""
+    # anonymous reports (StreetSafe) never as points: counts per cell of >= 5 (privacy.py)
+    inc, anon = split_anonymous(inc)
     markers = incident_markers(inc, max_markers)
     layers, legend_rows = [], []
     for c, sub in markers.groupby("category", sort=True):
@@ -575,8 +579,32 @@ def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int,
         total = int(sub["n"].sum())
         layers.append(_JsLayer(f"{label} ({total:,})", body, show=show))
         legend_rows.append(f"<i class='hs-dot' style='background:{colour}'></i>{label} ({total:,})")
+    if len(anon):
+        layer, row = _anonymous_layer(anon, show)
+        layers.append(layer)
+        legend_rows.append(row)
     legend = "<b>Incidents</b><br>" + "<br>".join(legend_rows) if legend_rows else ""
     return layers, legend
+
+
+def _anonymous_layer(anon: gpd.GeoDataFrame, show: bool = True) -> tuple[_JsLayer, str]:
+    """Anonymous reports as cells holding at least 5 (count and reasons in the popup) and
+    the legend row saying what is hidden (:func:`hotspots.privacy.aggregate_anonymous`)."""
+    cells = aggregate_anonymous(anon)
+    props = []
+    for c, n, reasons in cells[["category", "count", "reasons"]].itertuples(index=False):
+        colour = category_colour(c)
+        props.append({"style": {"className": "hs-anon", "color": colour, "fillColor": colour,
+                                "weight": 1, "fillOpacity": 0.45},
+                      "tooltip": f"{_e(category_label(c))}: {n:,}",
+                      "popup": f"<div class='hs-popup'><b>{_e(category_label(c))}</b>"
+                               f"<br>{n:,} reports in this cell<br>{_e(reasons)}</div>"})
+    names = ", ".join(sorted({category_label(c) for c in anon["category"].astype(str)}))
+    layer = _polygon_layer(f"{_e(names)} ({cells.attrs['shown']:,} of {len(anon):,}, "
+                           "counts per cell)", _geojson(cells, props), show=show)
+    row = (f"<i class='hs-dot' style='background:{category_colour(anon['category'].iloc[0])}'>"
+           f"</i>{_e(names)} ({len(anon):,}): {_e(anonymous_note(cells))}")
+    return layer, row
 
 
 #: the map's one incident cluster group, made by the first category layer; a cluster
@@ -743,9 +771,10 @@ def hotspot_map(
 
 def _checked(**frames: gpd.GeoDataFrame | None) -> dict[str, gpd.GeoDataFrame]:
     required = {"areas": ["rank"], "grid": ["density"], "change": ["label"]}
-    return {
-        k: check_gdf(v, k, required.get(k, ())) for k, v in frames.items() if v is not None
-    }
+    out = {k: check_gdf(v, k, required.get(k, ())) for k, v in frames.items() if v is not None}
+    if "inc" in out:  # anonymous reports off their points before any layer or bounds
+        out["inc"] = protect(out["inc"])
+    return out
 
 
 def focus_ward_map(

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape as xml_escape
 
 import geopandas as gpd
 import networkx as nx
@@ -42,10 +41,12 @@ from shapely.geometry import LineString, Point, mapping
 from . import datasets
 from ._atomic import atomic_write_bytes, atomic_write_text, attributed_geojson
 from ._errors import BadInputError, DataNotFoundError, HotspotsError
+from ._escape import xml_text
 from ._time import incident_times
 from ._validate import BNG, WGS84, check_gdf, check_nonempty, check_positive
 from .boundaries import stations, street_text
 from .categories import CATEGORIES
+from .privacy import protect, reason_counts
 
 log = logging.getLogger("hotspots")
 
@@ -421,7 +422,7 @@ def patrol_targets(
             if not street and _text(area.get("wards")):  # say they are wards, not streets
                 wards = _text(area.get("wards"))
                 street = f"{wards} ward{'s' if ',' in wards else ''}"
-        reasons = here.loc[here["category"] == "streetsafe", "reason"].dropna().value_counts()
+        reasons = here.loc[here["category"] == "streetsafe", "reason"]
         why = _why(n, counts, reasons, hour_note)
         near = _pois_near(poi_frame, xy[i], poi_radius)
         if near:
@@ -611,7 +612,8 @@ def _top_areas(sub: gpd.GeoDataFrame, k: int, method: str) -> gpd.GeoDataFrame:
 
 def _verona_subset(inc, categories, hours):
     """Incidents in the categories and hour window: (subset, categories, untimed, note)."""
-    inc = check_gdf(inc, "incidents", ["category"])
+    # anonymous reports (StreetSafe) off their own points and text first (privacy.py)
+    inc = protect(check_gdf(inc, "incidents", ["category"]))
     cats = [categories] if isinstance(categories, str) else list(categories)
     unknown = [c for c in cats if c not in CATEGORIES]
     if unknown or not cats:
@@ -699,8 +701,10 @@ def _why(n: int, counts: pd.Series, reasons: pd.Series, hour_note: str) -> str:
     text = f"{n} incidents" + (f" ({', '.join(parts)})" if parts else "")
     if hour_note:
         text += ", all hours (month-only data)"
-    if len(reasons):
-        text += "; StreetSafe: " + ", ".join(f"{r} ({int(c)})" for r, c in reasons.head(3).items())
+    # reasons only, never where a report was; a reason given fewer than 5 times says so
+    shown = reason_counts(reasons, top=3)
+    if shown:
+        text += "; StreetSafe: " + ", ".join(f"{r} ({c})" for r, c in shown)
     return text
 
 
@@ -865,26 +869,26 @@ class PatrolPlan:
         """
         desc = " ".join([*self.notes, *([f"Data: {source}"] if source else [])])
         url = datasets.licence_url(source) if source else None
-        rights = (f'<copyright author="{xml_escape(source, {chr(34): "&quot;"})}">'
-                  + (f"<license>{xml_escape(url)}</license>" if url else "")
+        rights = (f'<copyright author="{xml_text(source, attribute=True)}">'
+                  + (f"<license>{xml_text(url)}</license>" if url else "")
                   + "</copyright>") if source else ""
         lines = ['<?xml version="1.0" encoding="UTF-8"?>',
                  '<gpx version="1.1" creator="hotspots" xmlns="http://www.topografix.com/GPX/1/1">',
-                 f"<metadata><name>{xml_escape(name)}</name>"
-                 f"<desc>{xml_escape(desc)}</desc>{rights}</metadata>"]
+                 f"<metadata><name>{xml_text(name)}</name>"
+                 f"<desc>{xml_text(desc)}</desc>{rights}</metadata>"]
         stops = self.stops.to_crs(WGS84) if len(self.stops) else self.stops
         wpts = []
         for row, geom in zip(stops.itertuples(index=False), stops.geometry, strict=True):
             wpts.append((geom.y, geom.x, f"{row.order}. {row.name}",
                          f"arrive {row.arrival}, dwell {row.dwell_min} min. {row.why}"))
         for lat, lon, nm, desc in wpts:
-            lines.append(f'<wpt lat="{lat:.7f}" lon="{lon:.7f}"><name>{xml_escape(nm)}</name>'
-                         f"<desc>{xml_escape(desc)}</desc></wpt>")
-        lines.append(f"<rte><name>{xml_escape(name)}</name>")
-        lines += [f'<rtept lat="{lat:.7f}" lon="{lon:.7f}"><name>{xml_escape(nm)}</name></rtept>'
+            lines.append(f'<wpt lat="{lat:.7f}" lon="{lon:.7f}"><name>{xml_text(nm)}</name>'
+                         f"<desc>{xml_text(desc)}</desc></wpt>")
+        lines.append(f"<rte><name>{xml_text(name)}</name>")
+        lines += [f'<rtept lat="{lat:.7f}" lon="{lon:.7f}"><name>{xml_text(nm)}</name></rtept>'
                   for lat, lon, nm, _ in wpts]
         lines.append("</rte>")
-        lines.append(f"<trk><name>{xml_escape(name)}</name><trkseg>")
+        lines.append(f"<trk><name>{xml_text(name)}</name><trkseg>")
         for lon, lat in _path_coords(self.route):
             lines.append(f'<trkpt lat="{lat:.7f}" lon="{lon:.7f}"></trkpt>')
         lines.append("</trkseg></trk></gpx>")

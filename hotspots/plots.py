@@ -116,7 +116,13 @@ def plot_hotspots(
                     path_effects=[patheffects.withStroke(linewidth=2, foreground="white")],
                 )
     if "incidents" in layers:
-        i = layers["incidents"]
+        from .privacy import split_anonymous
+
+        # anonymous reports (StreetSafe) are never drawn as points (privacy.py)
+        i, anon = split_anonymous(layers["incidents"])
+        if len(anon):
+            handles.append(Patch(visible=False, label=f"{len(anon)} anonymous reports: not "
+                                                      "drawn as points"))
         cats = i["category"].astype(str) if "category" in i.columns else None
         if cats is None:
             i.plot(ax=ax, markersize=2, color=_FALLBACK_COLOUR, zorder=3)

@@ -38,6 +38,7 @@ from .clusters import (
     point_xy,
     split_cluster,
 )
+from .privacy import protect
 
 log = logging.getLogger("hotspots")
 
@@ -682,7 +683,9 @@ def top_areas(
     the ⌊k/2⌋ before). ``change_pct`` = 100 × change_n / previous (NaN when 0).
     ``attrs["change_from"]``/``["change_to"]`` name the two periods compared.
     """
-    inc = check_gdf(inc, "incidents")
+    # anonymous reports (StreetSafe) off their own points and text (privacy.py): no area
+    # outline, centre or street name carries a report's location
+    inc = protect(check_gdf(inc, "incidents"))
     check_nonempty(inc, "incidents")
     n = int(check_positive(n, "n", allow_none=False))
     if method not in METHODS:

@@ -11,6 +11,7 @@ import html
 from pathlib import Path
 
 from ._atomic import atomic_write_text
+from ._escape import md_text
 
 _PRINT_CSS = """
 body{font-family:Arial,Helvetica,sans-serif;max-width:52em;margin:2em auto;color:#111;
@@ -38,14 +39,13 @@ def esc(value: object) -> str:
 
 
 def md_table(rows: list[dict], columns: list[str] | None = None) -> str:
-    """A Markdown pipe table from a list of dicts (pipes in values are escaped)."""
+    """A Markdown pipe table from a list of dicts (values escaped: :func:`md_text`)."""
     if not rows:
         return "_none_\n"
     columns = columns or list(rows[0])
-    def cell(v: object) -> str:
-        return ("" if v is None else str(v)).replace("|", "\\|").replace("\n", " ")
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in rows]
+    lines = ["| " + " | ".join(md_text(c) for c in columns) + " |",
+             "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(md_text(r.get(c)) for c in columns) + " |" for r in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -90,17 +90,17 @@ def _blocks_md(blocks: list[tuple]) -> str:
     for b in blocks:
         kind = b[0]
         if kind in ("h1", "h2", "h3"):
-            out.append("#" * int(kind[1]) + " " + str(b[1]) + "\n")
+            out.append("#" * int(kind[1]) + " " + md_text(b[1]) + "\n")
         elif kind == "p":
-            out.append(str(b[1]) + "\n")
+            out.append(md_text(b[1]) + "\n")
         elif kind == "note":
-            out.append(f"> {b[1]}\n")
+            out.append(f"> {md_text(b[1])}\n")
         elif kind == "ul":
-            out.append("\n".join(f"- {i}" for i in b[1]) + "\n")
+            out.append("\n".join(f"- {md_text(i)}" for i in b[1]) + "\n")
         elif kind == "table":
             out.append(md_table(b[1], b[2]))
         elif kind == "link":
-            out.append(f"{b[1]}: {b[2]}\n")
+            out.append(f"{md_text(b[1])}: {md_text(b[2])}\n")
     return "\n".join(out)
 
 
@@ -444,11 +444,12 @@ def patrol_briefing(
     # without a street network the plan is an ordering, not a route: say so up front
     lead = [] if on_streets or not plan.notes else [plan.notes[0]]
     caveats = [*plan.notes[len(lead):], *([order] if order else [])]
-    md = [f"# {title}", "", f"**{sub}{summary}**", "", *[f"**{n}**\n" for n in lead],
+    md = [f"# {md_text(title)}", "", f"**{md_text(sub + summary)}**", "",
+          *[f"**{md_text(n)}**\n" for n in lead],
           "## Stops", "", md_table(stop_rows),
           "## Left out", "", md_table(dropped_rows), "## Caveats", ""]
-    md += [f"- {n}" for n in caveats]
-    md += ["", "---", "", f"_{attribution}_", ""]
+    md += [f"- {md_text(n)}" for n in caveats]
+    md += ["", "---", "", f"_{md_text(attribution)}_", ""]
     body = (
         f"<h1>{esc(title)}</h1><p><strong>{esc(sub + summary)}</strong></p>"
         + "".join(f"<p><strong>{esc(n)}</strong></p>" for n in lead)

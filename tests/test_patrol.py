@@ -164,7 +164,9 @@ def test_streetsafe_reasons_in_why(G):
         geometry=[p] * 7, crs=27700)
     area = gpd.GeoDataFrame({"rank": [1], "score": [7.0]}, geometry=[p.buffer(50)], crs=27700)
     why = hs.patrol_targets(inc, network=G, areas=area, k=1)["why"].iloc[0]
-    assert "poor lighting (5)" in why and "followed (2)" in why
+    # a reason given fewer than 5 times is not counted exactly (anonymous reports)
+    assert "poor lighting (5)" in why and "followed (fewer than 5)" in why
+    assert "(2)" not in why
 
 
 # ------------------------------------------------------------------- route
