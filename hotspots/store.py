@@ -24,24 +24,29 @@ the files already hold a ``month`` column (a timestamp), which a ``month=`` key 
 clash with. :meth:`IncidentStore.compact` rewrites each month's files into one through
 the same commit.
 
-Atomic appends: new files are written under hidden names (``.part-*.tmp``: pyarrow,
-geopandas and DuckDB skip names starting with a dot), then the new manifest replaces
-the old one with ``os.replace`` (the commit), then the hidden files are renamed to
-their final names. :class:`IncidentStore` reads only what the manifest lists, so a
-process killed before the commit leaves the store exactly as it was; one killed after
-it (during the renames) is rolled forward by the next append. Leftover hidden files
-from a killed append are removed by the next append. One writer at a time (a lock
-file); readers never wait.
+Safe writes (the rules live in :mod:`hotspots._store_files`): each append or compact
+first writes a journal entry naming the files it will write (``_journal/``), writes
+them under hidden names (``.part-*.tmp``: pyarrow, geopandas and DuckDB skip names
+starting with a dot or underscore), records the new manifest with every file's sha256
+in the journal (the commit point), renames the files to their final names, then writes
+``_manifest.<generation>.json`` and replaces ``_manifest.json`` (the last
+:data:`KEEP_MANIFESTS` generations are kept). A process killed before the commit point
+is rolled back by the next writer (only the hidden files its journal names are
+deleted); one killed after it is rolled forward, and plain GeoParquet readers already
+see its files. The store never deletes a file a manifest lists unless the committed
+manifest says its commit replaced it (compaction, ``replace_changed``): files nothing
+explains are moved to ``_orphans/`` with a WARNING, or, when visible (an older
+manifest restored), make writers refuse until :meth:`IncidentStore.recover` adopts
+them. :meth:`IncidentStore.check` verifies every file (rows, sha256). One writer at a
+time (a lock file); readers never wait.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import os
-import secrets
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -58,8 +63,10 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import shapely
 
-from ._atomic import atomic_write_csv, atomic_write_text
+from . import _store_files as disk
+from ._atomic import atomic_write_csv
 from ._errors import BadInputError
+from ._store_files import KEEP_MANIFESTS, MANIFEST, FileProblem, Orphan, RecoverReport, StoreCheck
 from ._time import london_naive
 from ._validate import BNG, check_gdf
 from .categories import check_categories
@@ -67,12 +74,13 @@ from .io import hash_ids
 
 log = logging.getLogger("hotspots")
 
-MANIFEST = "_manifest.json"
+__all__ = ["GLOBAL_ID_SOURCES", "KEEP_MANIFESTS", "LOADS_CSV", "MANIFEST", "STORE_COLUMNS",
+           "FileProblem", "IncidentStore", "Load", "Orphan", "RecoverReport", "StoreCheck",
+           "content_ids"]
+
 LOADS_CSV = "_loads.csv"
 _LOCK = "_lock"
-_FORMAT = "hotspots-incident-store"
-_VERSION = 1
-_KEY = "period"  # directory key: period=YYYY-MM
+_KEY = disk.KEY  # directory key: period=YYYY-MM
 #: Columns the store adds to every file (dropped again by :meth:`IncidentStore.query`).
 STORE_COLUMNS = ("_x", "_y", "_load", "_scope")
 #: Sources whose incident ids are unique across all their files (police.uk Crime IDs).
@@ -83,8 +91,6 @@ _SEP = "\x1f"  # joins key parts (a control character no id or source holds)
 _CANONICAL = ("incident_id", "category", "subcategory", "occurred_at", "month", "source",
               "location_desc")  # fmt: skip
 _TEXT = ("incident_id", "category", "subcategory", "source", "location_desc")
-# test hook: seconds to sleep after writing each partition file (the kill test uses it)
-_PAUSE_ENV = "HOTSPOTS_STORE_PAUSE"
 
 
 @dataclass(frozen=True)
@@ -177,20 +183,8 @@ class IncidentStore:
 
     # ------------------------------------------------------------------ reading state
     def _manifest(self) -> dict:
-        p = self.path / MANIFEST
-        if not p.exists():
-            if self.path.exists() and any(self.path.glob(f"{_KEY}=*/part-*.parquet")):
-                raise BadInputError(f"{self.path} has data files but no {MANIFEST}: "
-                                    "not an incident store, or one damaged by hand")
-            return {"format": _FORMAT, "version": _VERSION, "crs": BNG, "files": [],
-                    "loads": []}
-        try:
-            m = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise BadInputError(f"cannot read the store manifest {p}: {exc}") from None
-        if m.get("format") != _FORMAT:
-            raise BadInputError(f"{p} is not a hotspots incident store manifest")
-        return m
+        """The committed manifest as readers see it (checked: a clear error if damaged)."""
+        return disk.view(self.path, BNG)
 
     @staticmethod
     def _rows(m: dict) -> int:
@@ -203,10 +197,7 @@ class IncidentStore:
     def _file_path(self, rel: str) -> Path:
         """A committed file; its hidden name when a killed append never renamed it."""
         p = self.path / rel
-        if p.exists():
-            return p
-        hidden = p.with_name(_hidden(p.name))
-        return hidden if hidden.exists() else p
+        return p if p.exists() or not disk.hidden(p).exists() else disk.hidden(p)
 
     def files(self, period: Any = None) -> list[Path]:
         """The committed data files (optionally only those of `period`), oldest load first.
@@ -226,14 +217,18 @@ class IncidentStore:
         return out
 
     def info(self) -> dict[str, Any]:
-        """What the store holds, from the manifest alone (no data file is opened).
+        """What the store holds, as the manifest records it (no data file is opened).
+
+        The counts are the manifest's, not checked against the files: :meth:`check`
+        verifies every file (rows, sha256) and finds orphans.
 
         Returns
         -------
         dict
             ``path, n_rows, n_files, months`` (DataFrame ``month, rows, files``),
             ``categories`` (Series of rows per category), ``loads`` (the load log),
-            ``bounds`` (xmin, ymin, xmax, ymax in BNG metres, or None).
+            ``bounds`` (xmin, ymin, xmax, ymax in BNG metres, or None), ``generation``
+            (of the manifest), ``rows_from`` (where the counts come from, in words).
         """
         m = self._manifest()
         files = pd.DataFrame(m["files"], columns=["path", "month", "rows"])
@@ -243,7 +238,9 @@ class IncidentStore:
         categories = pd.Series(cats, dtype="int64", name="rows").sort_values(ascending=False)
         return {"path": str(self.path), "n_rows": self._rows(m), "n_files": len(m["files"]),
                 "months": months, "categories": categories, "loads": self.loads(),
-                "bounds": bounds}
+                "bounds": bounds, "generation": disk.generation(m),
+                "rows_from": "manifest (not checked against the files: `hotspots store "
+                             "check` / IncidentStore.check() verifies them)"}
 
     # ------------------------------------------------------------------ query
     def query(
@@ -422,63 +419,91 @@ class IncidentStore:
         inc = check_gdf(inc, "incidents")
         n_rejected_reader = int(report.n_rejected) if report is not None else 0
         frame, n_bad = _prepare(inc, id_scope)
-        self.path.mkdir(parents=True, exist_ok=True)
-        with _locked(self.path / _LOCK):
-            self._recover()
-            m = self._manifest()
-            load_no = 1 + max((ld["load"] for ld in m["loads"]), default=0)
-            ids = pa.array(frame["incident_id"].to_numpy(dtype=object), pa.string())
-            scope = pa.array(frame["_scope"].to_numpy(dtype=object), pa.string())
-            keys = pc.binary_join_element_wise(scope, ids, _SEP)
-            dup = _repeats(keys)
-            paths = [self._file_path(f["path"]) for f in m["files"]]
-            stored_ids, stored_keys = _stored_keys(paths)
-            changed = np.zeros(len(frame), dtype=bool)
-            held: dict[str, list[str]] = {}  # file -> stored keys of changed records there
-            if len(stored_ids):  # arrow's hashed is_in: pandas' loops in Python on text
-                stored = pc.is_in(keys, value_set=stored_keys).to_numpy(zero_copy_only=False)
-                # content ids can't change without changing the id: compare the others
-                given = ~pc.fill_null(pc.match_substring_regex(ids, _MADE_ID), False).to_numpy(
-                    zero_copy_only=False)
-                changed, held = _changed(frame, keys, stored & ~dup & given, paths)
-                dup |= stored
-                dup |= _same_elsewhere(frame, ids, scope, dup, stored_ids, paths)
-            take = ~dup | (changed if replace_changed else False)
-            new = frame.loc[take].reset_index(drop=True)
-            new["_load"] = np.int32(load_no)
-            entries = self._write_parts(new, load_no)
-            if replace_changed and held:  # rewrite the files holding the old versions
-                m["files"], rewritten, gone = self._drop_rows(m["files"], held)
-                entries = entries + rewritten
-            else:
-                gone = []
-            n_changed = int(changed.sum())
-            rec = Load(
-                load=load_no, file=file, sha256=sha,
-                source=source or file or str(inc.attrs.get("source", "frame")),
-                n_read=len(inc) + n_rejected_reader, n_kept=len(frame),
-                n_rejected=n_rejected_reader + n_bad, n_new=int((~dup).sum()),
-                n_duplicate=int(dup.sum()), started=started,
-                seconds=round(time.perf_counter() - t0, 3), n_changed=n_changed,
-                n_replaced=n_changed if replace_changed else 0,
-            )  # fmt: skip
-            m["files"] = sorted(m["files"] + [e for e, _ in entries],
-                                key=lambda f: (f["month"], f["load"]))
-            m["loads"] = m["loads"] + [asdict(rec)]
-            atomic_write_text(self.path / MANIFEST, json.dumps(m, indent=1))  # the commit
-            for e, tmp in entries:
-                os.replace(tmp, self.path / e["path"])
-            for p in gone:  # no longer listed (the next append would delete them too)
-                p.unlink(missing_ok=True)
-            self._write_log()
+        with self._writing() as m:
+            rec = self._add(m, frame, replace_changed=replace_changed, t0=t0, started=started,
+                            file=file, sha256=sha,
+                            source=source or file or str(inc.attrs.get("source", "frame")),
+                            n_read=len(inc) + n_rejected_reader,
+                            n_rejected=n_rejected_reader + n_bad)
         log.info("store append #%d (%s): read %d, kept %d, rejected %d, new %d, duplicate %d"
                  ", changed %d, replaced %d", rec.load, rec.source, rec.n_read, rec.n_kept,
                  rec.n_rejected, rec.n_new, rec.n_duplicate, rec.n_changed, rec.n_replaced)
-        if n_changed and not replace_changed:
+        if rec.n_changed and not replace_changed:
             log.warning("store: %d incidents already stored have changed since (category, "
                         "month, time, place or location text); kept the stored version "
                         "(replace_changed=True / --replace-changed takes the new one)",
-                        n_changed)
+                        rec.n_changed)
+        return rec
+
+    @contextlib.contextmanager
+    def _writing(self, stale: str = "refuse") -> Iterator[dict]:
+        """One writer's turn: lock, end what killed writers left, yield the manifest.
+
+        A damaged manifest or journal entry is refused before anything is written
+        (even the folder or the lock file); under the lock, data files the manifest
+        does not list (an older manifest restored) or listed files that are missing
+        are refused too, unless `stale` is ``"orphan"`` (:meth:`recover`).
+        """
+        disk.read_manifest(self.path, BNG)
+        disk.journal(self.path)
+        if not (self.path / MANIFEST).exists():
+            self.path.mkdir(parents=True, exist_ok=True)
+        with _locked(self.path / _LOCK):
+            m = disk.recover(self.path, disk.read_manifest(self.path, BNG), stale)
+            yield m
+            self._write_log()
+
+    def _add(self, m: dict, frame: gpd.GeoDataFrame, *, replace_changed: bool = False,
+             forget: Iterable[str] = (), t0: float, **record: Any) -> Load:
+        """Commit the rows of `frame` (as :func:`_prepare` gives them) that the store does
+        not hold as one load; `forget` names manifest entries dropped in the same commit;
+        `record` gives the :class:`Load` fields the caller knows (file, sha256, source,
+        n_read, n_rejected, started)."""
+        load_no = max(disk.load_numbers(self.path, m), default=0) + 1
+        ids = pa.array(frame["incident_id"].to_numpy(dtype=object), pa.string())
+        scope = pa.array(frame["_scope"].to_numpy(dtype=object), pa.string())
+        keys = pc.binary_join_element_wise(scope, ids, _SEP)
+        dup = _repeats(keys)
+        forget = set(forget)
+        files = [f for f in m["files"] if f["path"] not in forget]
+        paths = [self._file_path(f["path"]) for f in files]
+        stored_ids, stored_keys = _stored_keys(paths)
+        changed = np.zeros(len(frame), dtype=bool)
+        held: dict[str, list[str]] = {}  # file -> stored keys of changed records there
+        if len(stored_ids):  # arrow's hashed is_in: pandas' loops in Python on text
+            stored = pc.is_in(keys, value_set=stored_keys).to_numpy(zero_copy_only=False)
+            # content ids can't change without changing the id: compare the others
+            given = ~pc.fill_null(pc.match_substring_regex(ids, _MADE_ID), False).to_numpy(
+                zero_copy_only=False)
+            changed, held = _changed(frame, keys, stored & ~dup & given, paths)
+            dup |= stored
+            dup |= _same_elsewhere(frame, ids, scope, dup, stored_ids, paths)
+        take = ~dup | (changed if replace_changed else False)
+        new = frame.loc[take].reset_index(drop=True)
+        new["_load"] = np.int32(load_no)
+        rewrite = [f for f in files if str(self._file_path(f["path"])) in held
+                   ] if replace_changed else []
+        txn = disk.Txn(self.path, "append", load_no, m)
+        names = _part_names(new, load_no, txn.token)
+        txn.begin(list(names.values()) + [_rewrite_name(f, txn.token, i)
+                                          for i, f in enumerate(rewrite)])
+        try:
+            entries = self._write_parts(new, names)
+            replaced = [f["path"] for f in rewrite]
+            if rewrite:  # rewrite the files holding the old versions, without them
+                files = [f for f in files if f["path"] not in set(replaced)]
+                entries += self._drop_rows(rewrite, held, txn.token)
+            n_changed = int(changed.sum())
+            rec = Load(load=load_no, n_kept=len(frame), n_new=int((~dup).sum()),
+                       n_duplicate=int(dup.sum()), seconds=round(time.perf_counter() - t0, 3),
+                       n_changed=n_changed, n_replaced=n_changed if replace_changed else 0,
+                       **record)
+            txn.commit({**m, "files": sorted(files + entries,
+                                             key=lambda f: (f["month"], f["load"])),
+                        "loads": m["loads"] + [asdict(rec)], "replaced": replaced})
+        except BaseException:
+            txn.abort()  # before the commit point: its hidden files go; after: kept
+            raise
         return rec
 
     def compact(self) -> dict[str, int]:
@@ -486,11 +511,10 @@ class IncidentStore:
 
         Weekly loads leave many small files per month, and every query and append
         opens each one. The rows, their order, the load log and every query result
-        stay the same (each row keeps its ``_load``). Atomic like :meth:`append`: the
-        new files are written hidden and committed by replacing the manifest; the old
-        ones are deleted after the commit (a process killed before it leaves the store
-        as it was; one killed after it leaves old files that the store no longer lists,
-        which the next append or compact deletes).
+        stay the same (each row keeps its ``_load``). Journaled like :meth:`append`:
+        a process killed before the commit point leaves the store as it was; the old
+        files are deleted only after the committed manifest records that it replaced
+        them (one killed before deleting them leaves files the next writer deletes).
 
         Returns
         -------
@@ -499,17 +523,27 @@ class IncidentStore:
         """
         if not (self.path / MANIFEST).exists():
             return {"months": 0, "files_before": 0, "files_after": 0}
-        pause = float(os.environ.get(_PAUSE_ENV, "0") or 0)
-        with _locked(self.path / _LOCK):
-            self._recover()
-            m = self._manifest()
+        with self._writing() as m:
             n_before = len(m["files"])
             groups: dict[str, list[dict]] = {}
             for f in m["files"]:
                 groups.setdefault(f["month"], []).append(f)
             groups = {k: v for k, v in groups.items() if len(v) > 1}
-            token = secrets.token_hex(4)
-            entries: list[tuple[dict, Path]] = []
+            if groups:
+                m = self._compact(m, groups)
+        out = {"months": len(groups), "files_before": n_before, "files_after": len(m["files"])}
+        log.info("store compact: %(months)d months, %(files_before)d files -> %(files_after)d",
+                 out)
+        return out
+
+    def _compact(self, m: dict, groups: dict[str, list[dict]]) -> dict:
+        """One file per month of `groups`, committed; returns the new manifest."""
+        txn = disk.Txn(self.path, "compact", max((f["load"] for f in m["files"]), default=0), m)
+        names = {month: f"{_KEY}={month}/part-{max(f['load'] for f in fs):06d}-c{txn.token}"
+                 ".parquet" for month, fs in groups.items()}
+        txn.begin(list(names.values()))
+        try:
+            entries = []
             for month, fs in groups.items():  # manifest order: load order within the month
                 paths = [self._file_path(f["path"]) for f in fs]
                 table = ds.dataset([str(p) for p in paths], schema=_schema(paths),
@@ -517,95 +551,62 @@ class IncidentStore:
                 df = table.drop_columns(["geometry"]).to_pandas()
                 part = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries.from_wkb(
                     table.column("geometry").to_numpy(zero_copy_only=False)), crs=BNG)
-                last = max(f["load"] for f in fs)
-                rel = f"{_KEY}={month}/part-{last:06d}-c{token}.parquet"
-                tmp = (self.path / rel).with_name(_hidden(Path(rel).name))
+                tmp = disk.hidden(self.path / names[month])
                 part.to_parquet(tmp, index=False)
-                cats, bounds = _summary(fs)
-                entries.append(({
-                    "path": rel, "month": month, "rows": sum(f["rows"] for f in fs),
-                    "load": last, "loads": sorted({f["load"] for f in fs}),
-                    "bounds": list(bounds), "categories": cats,
-                }, tmp))  # fmt: skip
-                if pause:  # the kill test wants the files one after another
-                    time.sleep(pause)
-            before = [self._file_path(f["path"]) for f in m["files"] if f["month"] in groups]
-            m["files"] = sorted([f for f in m["files"] if f["month"] not in groups]
-                                + [e for e, _ in entries], key=lambda f: (f["month"], f["load"]))
-            if entries:
-                atomic_write_text(self.path / MANIFEST, json.dumps(m, indent=1))  # the commit
-                for e, tmp in entries:
-                    os.replace(tmp, self.path / e["path"])
-                for p in before:
-                    p.unlink(missing_ok=True)
-        out = {"months": len(entries), "files_before": n_before, "files_after": len(m["files"])}
-        log.info("store compact: %(months)d months, %(files_before)d files -> %(files_after)d",
-                 out)
-        return out
+                loads = {n for f in fs for n in f.get("loads", [f["load"]])}
+                entries.append(disk.entry(names[month], max(f["load"] for f in fs), part["_x"],
+                                          part["_y"], part["category"], tmp, loads=loads))
+                if disk.pause():  # the kill test wants the files one after another
+                    time.sleep(disk.pause())
+            return txn.commit({**m, "files": sorted(
+                [f for f in m["files"] if f["month"] not in groups] + entries,
+                key=lambda f: (f["month"], f["load"])),
+                "replaced": [f["path"] for f in m["files"] if f["month"] in groups]})
+        except BaseException:
+            txn.abort()
+            raise
 
-    def _drop_rows(self, files: list[dict], held: dict[str, list[str]]
-                   ) -> tuple[list[dict], list[tuple[dict, Path]], list[Path]]:
-        """Rewrite the files in `held` without the rows of those keys, hidden until commit.
-
-        Returns the manifest entries left as they are, (entry, hidden path) pairs of the
-        rewritten files (a file left empty gets none) and the files they replace.
-        """
-        token = secrets.token_hex(4)
-        kept: list[dict] = []
-        rewritten: list[tuple[dict, Path]] = []
-        gone: list[Path] = []
-        for f in files:
+    def _drop_rows(self, files: list[dict], held: dict[str, list[str]], token: str
+                   ) -> list[dict]:
+        """Rewrite `files` without the rows of the keys `held` gives (hidden until the
+        commit); returns the new files' entries (a file left empty gets none)."""
+        out = []
+        for i, f in enumerate(files):
             path = self._file_path(f["path"])
-            if str(path) not in held:
-                kept.append(f)
-                continue
-            gone.append(path)
             table = pq.ParquetFile(path).read()  # no folder key column
             drop = pc.is_in(_keys(table), value_set=pa.array(held[str(path)], pa.string()))
             table = table.filter(pc.invert(drop))
             if not table.num_rows:
                 continue
-            rel = f"{_KEY}={f['month']}/part-{f['load']:06d}-r{token}.parquet"
-            tmp = (self.path / rel).with_name(_hidden(Path(rel).name))
+            rel = _rewrite_name(f, token, i)
+            tmp = disk.hidden(self.path / rel)
             pq.write_table(table, tmp)  # the same schema and GeoParquet metadata
-            x, y = (table.column(c).to_numpy() for c in ("_x", "_y"))
-            cats = pc.value_counts(table.column("category")).to_pylist()
-            rewritten.append(({
-                **f, "path": rel, "rows": table.num_rows,
-                "bounds": _xy_bounds(x, y),
-                "categories": {str(c["values"]): int(c["counts"]) for c in cats},
-            }, tmp))  # fmt: skip
-        return kept, rewritten, gone
+            out.append(disk.entry(rel, f["load"], table.column("_x"), table.column("_y"),
+                                  table.column("category"), tmp, loads=f.get("loads")))
+        return out
 
-    def _write_parts(self, new: gpd.GeoDataFrame, load_no: int) -> list[tuple[dict, Path]]:
-        """Write one hidden file per month; return (manifest entry, hidden path) pairs."""
+    def _write_parts(self, new: gpd.GeoDataFrame, names: dict[str, str]) -> list[dict]:
+        """Write one hidden file per month (`names`: month -> file); return their entries."""
         if new.empty:
             return []
         codes, months = pd.factorize(new["month"], sort=True)  # strftime once per month
         labels = pd.DatetimeIndex(months).strftime("%Y-%m")
-        pause = float(os.environ.get(_PAUSE_ENV, "0") or 0)
-        token = secrets.token_hex(4)
+        pause = disk.pause()
         if (np.diff(codes) < 0).any():  # rows not in month order: one sort, then slices
             order = np.argsort(codes, kind="stable")
             new, codes = new.iloc[order].reset_index(drop=True), codes[order]
         starts = np.searchsorted(codes, np.arange(len(labels) + 1))
 
-        def write(i: int) -> tuple[dict, Path]:
-            month = labels[i]
+        def write(i: int) -> dict:
+            rel = names[labels[i]]
             part = new.iloc[starts[i]:starts[i + 1]]
-            rel = f"{_KEY}={month}/part-{load_no:06d}-{token}.parquet"
-            target = self.path / rel
-            target.parent.mkdir(exist_ok=True)
-            tmp = target.with_name(_hidden(target.name))
+            tmp = disk.hidden(self.path / rel)
+            tmp.parent.mkdir(exist_ok=True)
             part.to_parquet(tmp, index=False)
-            x, y = part["_x"].to_numpy(), part["_y"].to_numpy()
             if pause:
                 time.sleep(pause)
-            return ({
-                "path": rel, "month": month, "rows": len(part), "load": load_no,
-                "bounds": _xy_bounds(x, y),
-                "categories": {str(k): int(v) for k, v in part["category"].value_counts().items()},
-            }, tmp)  # fmt: skip
+            return disk.entry(rel, int(part["_load"].iloc[0]), part["_x"], part["_y"],
+                              part["category"], tmp)
 
         if pause:  # the kill test wants the files one after another
             return [write(i) for i in range(len(labels))]
@@ -613,26 +614,90 @@ class IncidentStore:
         with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
             return list(pool.map(write, range(len(labels))))
 
-    def _recover(self) -> None:
-        """Finish renames of a committed append; delete files of uncommitted ones, and
-        files a committed :meth:`compact` replaced but was killed before deleting."""
-        m = self._manifest()
-        listed = {f["path"] for f in m["files"]}
-        for rel in listed:
-            p = self.path / rel
-            hidden = p.with_name(_hidden(p.name))
-            if not p.exists() and hidden.exists():
-                os.replace(hidden, p)
-        for hidden in self.path.glob(f"{_KEY}=*/.part-*.tmp"):
-            rel = f"{hidden.parent.name}/{hidden.name[1:-4]}"
-            if rel not in listed:
-                hidden.unlink()
-                log.info("store: removed %s left by an append that never committed", hidden)
-        for p in self.path.glob(f"{_KEY}=*/part-*.parquet"):
-            if f"{p.parent.name}/{p.name}" not in listed:
-                p.unlink()
-                log.info("store: removed %s, replaced by a compacted file", p)
-        self._write_log()
+    # ------------------------------------------------------------------ check / recover
+    def check(self) -> StoreCheck:
+        """Verify every data file against the manifest; list orphans. Reads only.
+
+        Each listed file must be on disk with the rows and sha256 its manifest entry
+        records (files written before checksums: rows only). Orphans are data files
+        no manifest entry explains: visible in the data folders (an older manifest
+        restored, files copied in: the manifest is then *out of date*), hidden ones a
+        killed writer left, and those waiting in ``_orphans/``; each is opened to say
+        what it holds (rows, months, categories, loads and, when a kept manifest or
+        journal entry knows it, the load's source).
+
+        Returns
+        -------
+        StoreCheck
+            ``ok``, ``problems`` (missing, rows, checksum, unreadable), ``orphans``,
+            ``out_of_date``, ``newer_generations``, ``pending`` (killed changes the
+            next write finishes); ``summary()`` in words, ``to_dict()`` for JSON.
+        """
+        return disk.check(self.path, disk.read_manifest(self.path, BNG))
+
+    def recover(self, dry_run: bool = True) -> RecoverReport:
+        """Adopt orphaned data files back into the store, after saying what they hold.
+
+        With ``dry_run=True`` (the default) nothing changes: the report lists every
+        orphan (see :meth:`check`) and the listed files that are missing. With
+        ``dry_run=False``, under the writer's lock: unexplained data files are moved
+        to ``_orphans/``; the rows of every readable orphan are added back one original
+        load at a time, de-duplicated exactly as :meth:`append` does (incidents already
+        stored are skipped; a record that changed keeps the stored version), each as
+        a new load in the log (source ``"recovered from _orphans/: load #n (...)"``);
+        listed files that are missing are forgotten in the same commit. Adopted
+        orphan files are kept in ``_orphans/adopted/`` (never deleted: remove that
+        folder yourself once satisfied); unreadable ones stay where they are.
+
+        Returns
+        -------
+        RecoverReport
+            ``orphans`` (what they hold), ``adopted`` (the load records), ``forgotten``,
+            ``dry_run``; ``summary()`` and ``to_dict()``.
+        """
+        if dry_run:
+            c = self.check()
+            return RecoverReport(str(self.path), c.orphans, [], [
+                q.path for q in c.problems if q.problem == "missing"], dry_run=True)
+        t0 = time.perf_counter()
+        started = pd.Timestamp.now().isoformat(timespec="seconds")
+        with self._writing(stale="orphan") as m:
+            sources = disk.known_sources(self.path, m)
+            files = disk.orphan_files(self.path)
+            shown = [disk.describe(self.path, p, disk.ORPHANS, sources) for p in files]
+            missing = disk.plan(self.path, m).missing
+            frames = [_stored_frame(pq.ParquetFile(p).read(), str(p.relative_to(self.path)))
+                      for p, o in zip(files, shown, strict=True) if not o.error]
+            adopted: list[Load] = []
+            forget = missing
+            if frames:
+                rows = pd.concat(frames, ignore_index=True)
+                for n, group in rows.groupby("_load", sort=True):
+                    known = f" ({sources[int(n)]})" if int(n) in sources else ""
+                    rec = self._add(m, group.drop(columns=["_load", "_orphan"]).reset_index(
+                        drop=True), forget=forget, t0=t0, started=started, sha256="",
+                        file="; ".join(dict.fromkeys(group["_orphan"])),
+                        source=f"recovered from {disk.ORPHANS}/: load #{int(n)}{known}",
+                        n_read=len(group), n_rejected=0)
+                    m, forget = disk.read_manifest(self.path, BNG), []
+                    adopted.append(rec)
+            elif forget:  # nothing to adopt: only forget the missing files
+                txn = disk.Txn(self.path, "recover", 0, m)
+                txn.begin([])
+                m = txn.commit({**m, "files": [f for f in m["files"]
+                                               if f["path"] not in set(forget)],
+                                "replaced": []})
+            keep = self.path / disk.ORPHANS / disk.ADOPTED / f"generation-{disk.generation(m)}"
+            for p, o in zip(files, shown, strict=True):
+                if not o.error:
+                    dest = keep / p.relative_to(self.path / disk.ORPHANS)
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(p, dest)
+        for rec in adopted:
+            log.info("store recover: %s -> load #%d: %d rows, new %d, already stored %d",
+                     rec.source, rec.load, rec.n_read, rec.n_new, rec.n_duplicate)
+        return RecoverReport(str(self.path), shown, [asdict(r) for r in adopted], missing,
+                             dry_run=False)
 
     def _write_log(self) -> None:
         loads = self.loads()
@@ -642,11 +707,27 @@ class IncidentStore:
 
 
 # ---------------------------------------------------------------------- helpers
-def _xy_bounds(x: np.ndarray, y: np.ndarray) -> list[float]:
-    """A file's (xmin, ymin, xmax, ymax) for the manifest, from its point columns."""
-    return [float(x.min()), float(y.min()), float(x.max()), float(y.max())]
+def _part_names(new: pd.DataFrame, load_no: int, token: str) -> dict[str, str]:
+    """month -> the data file an append writes for it."""
+    months = pd.DatetimeIndex(pd.unique(new["month"])).strftime("%Y-%m")
+    return {m: f"{_KEY}={m}/part-{load_no:06d}-{token}.parquet" for m in sorted(months)}
 
 
+def _rewrite_name(f: dict, token: str, i: int) -> str:
+    """The file that replaces listed file `f` when rows are dropped from it."""
+    return f"{_KEY}={f['month']}/part-{f['load']:06d}-r{token}{i}.parquet"
+
+
+def _stored_frame(table: pa.Table, label: str) -> gpd.GeoDataFrame:
+    """A data file's rows as :func:`_prepare` gives them (store columns kept), plus
+    ``_orphan`` (where they came from)."""
+    df = table.drop_columns([c for c in ("geometry",) if c in table.column_names]).to_pandas()
+    if "_scope" not in df.columns:  # files written before _scope: derive it
+        df["_scope"] = _scopes(pa.array(df["incident_id"].astype(str).to_numpy(dtype=object)),
+                               pa.array(df["source"].to_numpy(dtype=object), pa.string(),
+                                        from_pandas=True), None).to_numpy(zero_copy_only=False)
+    df["_orphan"] = label
+    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["_x"], df["_y"]), crs=BNG)
 def _summary(files: list[dict]) -> tuple[dict[str, int], tuple[float, ...] | None]:
     """Rows per category and the bounds (xmin, ymin, xmax, ymax) of manifest entries."""
     cats: dict[str, int] = {}
@@ -658,10 +739,6 @@ def _summary(files: list[dict]) -> tuple[dict[str, int], tuple[float, ...] | Non
     b = np.array([f["bounds"] for f in files], dtype=float)
     return cats, (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()),
                   float(b[:, 3].max()))
-
-
-def _hidden(name: str) -> str:
-    return f".{name}.tmp"
 
 
 @contextlib.contextmanager

@@ -646,3 +646,213 @@ def test_killed_replacing_append_leaves_store_as_before(tmp_path):
     assert ds.dataset(st.path, format="parquet").count_rows() == 200
     x = st.read().sort_values("incident_id", key=lambda s: s.astype(int)).geometry.x
     assert np.allclose(x.to_numpy(), week["easting"].to_numpy())
+
+
+# ---------------------------------------------------------------------- never lose data
+def _tiny(ids, months=("2022-01", "2022-02"), category="burglary") -> gpd.GeoDataFrame:
+    """A few incidents with given ids, spread over `months` (small and fast)."""
+    n = len(ids)
+    month = pd.to_datetime([months[i % len(months)] for i in range(n)])
+    x = 515_000 + 10.0 * np.arange(n)
+    return gpd.GeoDataFrame({"incident_id": [str(i) for i in ids], "category": category,
+                             "month": month, "source": "police.uk"},
+                            geometry=gpd.points_from_xy(x, 188_000 + 0 * x), crs=27700)
+
+
+def _snapshot(path) -> dict:
+    """Every file under `path` with its sha256 (what 'no file changed' compares)."""
+    import hashlib
+    return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def _ids(st: IncidentStore) -> set[str]:
+    return set(st.read()["incident_id"])
+
+
+def test_restored_older_manifest_is_refused_checked_and_recovered(tmp_path):
+    st = IncidentStore(tmp_path / "s")
+    st.append(_tiny(range(0, 6)), source="week 1")
+    old = (st.path / MANIFEST).read_bytes()  # a backup taken before the next load
+    st.append(_tiny(range(6, 14), months=("2022-02", "2022-03")), source="week 2")
+    committed = _ids(st)
+    (st.path / MANIFEST).write_bytes(old)  # the backup restored
+    before = _snapshot(st.path)
+    with pytest.raises(hs.HotspotsError, match="does not list") as err:
+        st.append(_tiny(range(100, 103)), source="week 3")
+    assert "store recover" in str(err.value)
+    assert _snapshot(st.path) == before  # refused: no file removed, moved or written
+    # the data files of week 2 are still there for plain readers, and check says why
+    assert set(gpd.read_parquet(st.path)["incident_id"]) == committed
+    c = st.check()
+    assert not c.ok and c.out_of_date and not c.problems
+    assert c.newer_generations == [2] and c.generation == 1
+    assert sum(o.rows for o in c.orphans) == 8
+    assert {m for o in c.orphans for m in o.months} == {"2022-02", "2022-03"}
+    assert {n for o in c.orphans for n in o.loads} == {2}
+    assert all(o.sources == {2: "week 2"} and o.where == "data folder" for o in c.orphans)
+    assert "OUT OF DATE" in c.summary() and "week 2" in c.summary()
+    json.dumps(c.to_dict())  # JSON-ready
+    # recover: a dry run shows and changes nothing; then it adopts, de-duplicating
+    dry = st.recover()
+    assert dry.dry_run and sum(o.rows for o in dry.orphans) == 8
+    assert _snapshot(st.path) == before
+    done = st.recover(dry_run=False)
+    assert [(a["n_new"], a["n_duplicate"]) for a in done.adopted] == [(8, 0)]
+    assert _ids(st) == committed and len(st) == 14
+    assert st.check().ok
+    assert set(gpd.read_parquet(st.path)["incident_id"]) == committed  # plain readers agree
+    assert len(list((st.path / "_orphans" / "adopted").rglob("*.parquet"))) == 2  # kept
+    assert "load #2 (week 2)" in st.loads()["source"].iloc[-1]
+    # recovering again adopts nothing; appending works and keeps everything
+    assert st.recover(dry_run=False).adopted == []
+    assert st.append(_tiny(range(0, 20))).n_new == 6
+    assert _ids(st) == {str(i) for i in range(20)}
+
+
+def test_orphan_adopted_twice_adds_nothing(tmp_path):
+    st = IncidentStore(tmp_path / "s")
+    st.append(_tiny(range(0, 6)))
+    f = st.files()[0]
+    orphan = st.path / "_orphans" / f.parent.name / "part-000077-feed.parquet"
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(f.read_bytes())  # a copy of committed rows, found in _orphans
+    rep = st.recover(dry_run=False)
+    assert [(a["n_new"], a["n_duplicate"]) for a in rep.adopted] == [(0, 3)]
+    assert len(st) == 6 and st.check().ok
+
+
+_MALFORMED = {
+    "not JSON": (lambda m: "{not json", "not readable JSON"),
+    "files not a list": (lambda m: {**m, "files": {"a": 1}}, "'files' is an object, not a list"),
+    "entry without rows": (lambda m: {**m, "files": [{k: v for k, v in f.items() if k != "rows"}
+                                                     for f in m["files"]]}, "has no 'rows'"),
+    "rows as text": (lambda m: {**m, "files": [{**f, "rows": "12"} for f in m["files"]]},
+                     "rows is text"),
+    "path outside the store": (lambda m: {**m, "files": [{**f, "path": "../../etc/x.parquet"}
+                                                         for f in m["files"]]},
+                               "is not period=YYYY-MM"),
+    "loads missing": (lambda m: {k: v for k, v in m.items() if k != "loads"},
+                      "'loads' is null"),
+    "not a manifest": (lambda m: [1, 2], "not a JSON object"),
+}
+
+
+@pytest.mark.parametrize("damage", list(_MALFORMED))
+def test_malformed_manifest_is_a_clear_error_and_nothing_changes(tmp_path, damage):
+    st = IncidentStore(tmp_path / "s")
+    st.append(_tiny(range(0, 6)))
+    st.append(_tiny(range(6, 9), months=("2022-03",)))
+    make, words = _MALFORMED[damage]
+    bad = make(json.loads((st.path / MANIFEST).read_text()))
+    (st.path / MANIFEST).write_text(bad if isinstance(bad, str) else json.dumps(bad))
+    before = _snapshot(st.path)
+    for call in (lambda: st.append(_tiny(range(20, 23))), st.compact,
+                 lambda: st.recover(dry_run=False), st.check, st.read, st.info):
+        with pytest.raises(hs.HotspotsError) as err:
+            call()
+        assert str(st.path / MANIFEST) in str(err.value) and words in str(err.value)
+        assert "nothing was changed" in str(err.value)
+        assert _snapshot(st.path) == before  # no file written, moved or removed
+    assert len(gpd.read_parquet(st.path)) == 9  # every committed row still on disk
+
+
+def test_killed_just_past_commit_plain_readers_see_the_load(tmp_path):
+    st = IncidentStore(tmp_path / "s")
+    st.append(_tiny(range(0, 4)))
+    frame = tmp_path / "more.parquet"
+    _tiny(range(10, 16), months=("2022-05", "2022-06")).to_parquet(frame)
+    env = dict(os.environ, HOTSPOTS_STORE_PAUSE="1.5")
+    p = subprocess.Popen([sys.executable, "-c", _WRITER, str(st.path), str(frame)], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while json.loads((st.path / MANIFEST).read_text())["generation"] < 2:  # not committed
+        assert p.poll() is None and time.monotonic() < deadline, p.stderr.read()
+        time.sleep(0.01)
+    p.send_signal(signal.SIGKILL)  # in the pause just past the commit
+    p.wait()
+    assert list((st.path / "_journal").glob("*.json"))  # it died before cleaning up
+    want = {str(i) for i in [*range(0, 4), *range(10, 16)]}
+    assert set(gpd.read_parquet(st.path)["incident_id"]) == want
+    assert _ids(st) == want
+    st.append(_tiny(range(0, 4)))  # the next writer finishes the cleanup
+    assert not list((st.path / "_journal").glob("*.json")) and st.check().ok
+
+
+def test_killed_between_commit_point_and_manifest_is_rolled_forward(tmp_path, monkeypatch):
+    st = IncidentStore(tmp_path / "s")
+    st.append(_tiny(range(0, 4)))
+    real = store_mod.disk.atomic_write_text
+
+    def dies_at_manifest(target, text):
+        if str(target).endswith(MANIFEST):
+            raise SystemExit("killed")  # as if SIGKILLed: files renamed, manifest not yet
+        return real(target, text)
+
+    monkeypatch.setattr(store_mod.disk, "atomic_write_text", dies_at_manifest)
+    with pytest.raises(SystemExit):
+        st.append(_tiny(range(10, 14)))
+    monkeypatch.undo()
+    want = {str(i) for i in [*range(0, 4), *range(10, 14)]}
+    # past its commit point: plain readers and the store both see the load already
+    assert set(gpd.read_parquet(st.path)["incident_id"]) == want
+    assert _ids(st) == want and len(st) == 8
+    assert any("finished by the next write" in p for p in st.check().pending)
+    st.append(_tiny(range(20, 21)))
+    assert len(st) == 9 and st.check().ok and len(st.loads()) == 3
+
+
+def test_unexplained_hidden_file_is_moved_to_orphans_not_deleted(tmp_path, caplog):
+    st = IncidentStore(tmp_path / "s")
+    st.append(_tiny(range(0, 6)))
+    f = st.files()[0]
+    stray = f.with_name(".part-000050-beef.parquet.tmp")  # no journal entry names it
+    stray.write_bytes(f.read_bytes())
+    assert [o.where for o in st.check().orphans] == ["hidden"]
+    with caplog.at_level("WARNING", logger="hotspots"):
+        st.append(_tiny(range(6, 8)))
+    assert not stray.exists()
+    moved = st.path / "_orphans" / f.parent.name / stray.name
+    assert moved.read_bytes() == f.read_bytes()
+    assert any("_orphans" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+    assert st.loads()["load"].max() == 51  # never reuses a load number an orphan carries
+    assert [o.where for o in st.check().orphans] == ["_orphans"]
+
+
+def test_check_finds_changed_and_missing_files_and_recover_forgets_missing(tmp_path):
+    st = IncidentStore(tmp_path / "s")
+    st.append(_tiny(range(0, 6)))
+    st.append(_tiny(range(6, 9), months=("2022-03",)))
+    assert st.check().ok and st.check().n_rows_checked == 9
+    jan, _, mar = st.files()
+    t = gpd.read_parquet(jan)
+    t.iloc[:-1].to_parquet(jan, index=False)  # edited by hand: one row fewer
+    mar.unlink()
+    c = st.check()
+    assert {(q.path.split("/")[0], q.problem) for q in c.problems} == {
+        ("period=2022-01", "rows"), ("period=2022-01", "checksum"),
+        ("period=2022-03", "missing")}
+    assert "MISSING" in c.summary() and not c.ok
+    before = _snapshot(st.path)
+    with pytest.raises(hs.HotspotsError, match="not on disk"):
+        st.append(_tiny(range(20, 22)))
+    assert _snapshot(st.path) == before
+    rep = st.recover(dry_run=False)
+    assert rep.forgotten == [f"period=2022-03/{mar.name}"] and rep.adopted == []
+    assert len(st.files()) == 2 and st.append(_tiny(range(20, 22))).n_new == 2
+
+
+def test_last_manifests_are_kept_and_info_says_rows_are_from_the_manifest(tmp_path):
+    st = IncidentStore(tmp_path / "s")
+    for i in range(store_mod.KEEP_MANIFESTS + 2):
+        st.append(_tiny([i], months=("2022-01",)))
+    kept = sorted(int(p.name.split(".")[1]) for p in st.path.glob("_manifest.*.json"))
+    gen = json.loads((st.path / MANIFEST).read_text())["generation"]
+    assert kept == list(range(gen - store_mod.KEEP_MANIFESTS + 1, gen + 1))
+    assert (st.path / f"_manifest.{gen}.json").read_bytes() == (st.path / MANIFEST).read_bytes()
+    assert st.info()["rows_from"].startswith("manifest")
+    # every entry carries the sha256 of its file; compaction keeps them true
+    assert all(len(f["sha256"]) == 64 for f in json.loads((st.path / MANIFEST).read_text())
+               ["files"])
+    st.compact()
+    assert st.check().ok and len(st) == store_mod.KEEP_MANIFESTS + 2
