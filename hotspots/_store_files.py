@@ -497,9 +497,10 @@ def recover(root: Path, m: dict, stale: str = "refuse") -> dict:
     for q in p.superseded:
         q.unlink(missing_ok=True)
         log.info("store: removed %s, replaced by a committed change", q)
-    for q in p.hidden_orphans + p.stale:
-        log.warning("store: moved %s to %s: no manifest or journal entry explains it "
-                    "(`hotspots store check` shows it)", q, to_orphans(root, q))
+    for q in p.hidden_orphans + p.stale:  # recover() asked for the visible ones: INFO
+        log.log(logging.INFO if q in p.stale else logging.WARNING,
+                "store: moved %s to %s: no manifest or journal entry explains it "
+                "(`hotspots store check` shows it)", q, to_orphans(root, q))
     for jp, _ in p.stray:
         log.warning("store: journal entry %s is for another manifest generation; moved to "
                     "%s/", jp, to_orphans(root, jp).parent)
@@ -698,8 +699,8 @@ class RecoverReport:
             if self.orphans or self.forgotten:
                 lines.append("dry run: nothing changed. Adopt them with `hotspots store "
                              f"recover --store {self.path} --yes` (recover(dry_run=False)): "
-                             "incidents already stored are skipped; missing files are "
-                             "forgotten")
+                             "incidents already stored are skipped"
+                             + ("; missing files are forgotten" if self.forgotten else ""))
             else:
                 lines.append("nothing to recover")
             return "\n".join(lines)

@@ -856,3 +856,38 @@ def test_last_manifests_are_kept_and_info_says_rows_are_from_the_manifest(tmp_pa
                ["files"])
     st.compact()
     assert st.check().ok and len(st) == store_mod.KEEP_MANIFESTS + 2
+
+
+def test_cli_store_check_reports_the_orphaned_load_and_recover_brings_it_back(tmp_path):
+    a, b = tmp_path / "council_a.csv", tmp_path / "council_b.csv"
+    _council_csv(a, 1, n=20)
+    _council_csv(b, 2, n=30)
+    runner, store = CliRunner(), tmp_path / "s"
+    env = {"COLUMNS": "300"}
+    assert runner.invoke(app, ["store", "add", str(a), "--store", str(store)]).exit_code == 0
+    old = (store / MANIFEST).read_bytes()
+    assert runner.invoke(app, ["store", "add", str(b), "--store", str(store)]).exit_code == 0
+    res = runner.invoke(app, ["store", "check", "--store", str(store)], env=env)
+    assert res.exit_code == 0 and "OK: every file matches" in res.output, res.output
+    (store / MANIFEST).write_bytes(old)  # an older manifest restored
+    before = _snapshot(store)
+    res = runner.invoke(app, ["store", "add", str(a), "--store", str(store)], env=env)
+    assert res.exit_code == 1 and "does not list" in res.output and "Traceback" not in res.output
+    res = runner.invoke(app, ["store", "check", "--store", str(store)], env=env)
+    assert res.exit_code == 1 and "OUT OF DATE" in res.output, res.output
+    orphan_lines = [ln for ln in res.output.splitlines() if "ORPHAN" in ln]
+    assert orphan_lines and all("load #2 (council_b.csv)" in ln for ln in orphan_lines)
+    assert sum(int(ln.split(": ")[2].split(" rows")[0]) for ln in orphan_lines) == 30
+    res = runner.invoke(app, ["store", "check", "--store", str(store), "--json"])
+    got = json.loads(res.stdout)
+    assert got["ok"] is False and sum(o["rows"] for o in got["orphans"]) == 30
+    res = runner.invoke(app, ["store", "recover", "--store", str(store)], env=env)
+    assert res.exit_code == 0 and "dry run: nothing changed" in res.output, res.output
+    assert _snapshot(store) == before
+    res = runner.invoke(app, ["store", "recover", "--store", str(store), "--yes"], env=env)
+    assert res.exit_code == 0 and "new 30, already stored 0" in res.output, res.output
+    assert len(IncidentStore(store)) == 50
+    res = runner.invoke(app, ["store", "check", "--store", str(store)], env=env)
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["store", "info", "--store", str(store)], env=env)
+    assert "counts as the manifest records them" in res.output

@@ -52,6 +52,8 @@ for _name, _fn in [
     ("add", store.store_add),
     ("compact", store.store_compact),
     ("info", store.store_info),
+    ("check", store.store_check),
+    ("recover", store.store_recover),
 ]:
     store_app.command(_name)(_fn)
 

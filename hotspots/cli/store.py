@@ -1,4 +1,4 @@
-"""Commands of the incident store: `store add`, `store compact`, `store info`."""
+"""Commands of the incident store: `store add`, `compact`, `info`, `check`, `recover`."""
 
 from __future__ import annotations
 
@@ -139,6 +139,8 @@ def store_info(store: Path = _STORE_OPTION, json_out: bool = typer.Option(
     stdout = Console()
     stdout.print(f"store {info['path']}: {info['n_rows']:,} incidents in {info['n_files']} "
                  f"files, {len(info['months'])} months", highlight=False)
+    stdout.print("(counts as the manifest records them; `hotspots store check` verifies "
+                 "the files)", highlight=False)
     loads = info["loads"]
     # fits 80 columns: rows read = new + already stored + rejected, so 'read' is left out;
     # the hash is a prefix (the full one is in _loads.csv); the time never wraps
@@ -165,3 +167,48 @@ def store_info(store: Path = _STORE_OPTION, json_out: bool = typer.Option(
             out.add_row(*[f"{v:,}" if isinstance(v, int) else
                           f"{v:.1f}" if isinstance(v, float) else str(v) for v in row])
         stdout.print(out)
+
+
+_JSON_OPTION = typer.Option(False, "--json", help="Print the report as JSON on stdout.")
+
+
+@friendly
+def store_check(store: Path = _STORE_OPTION, json_out: bool = _JSON_OPTION) -> None:
+    """Verify every data file against the manifest (rows, sha256); list orphans.
+
+    Reads only. Reports missing or changed files, data files the manifest does not
+    list (what they hold: rows, months, categories, loads) and an out-of-date
+    manifest (an older one restored). Exit code 1 when anything is wrong.
+
+    Example: hotspots store check --store out/store
+    """
+    with _steps() as step, step("checking"):
+        report = _existing_store(store).check()
+    if json_out:
+        _print_json(report.to_dict())
+    else:
+        Console().print(report.summary(), highlight=False, markup=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@friendly
+def store_recover(store: Path = _STORE_OPTION, yes: bool = typer.Option(
+        False, "--yes", help="Adopt the orphans (default: only show what they hold)."),
+        json_out: bool = _JSON_OPTION) -> None:
+    """Show what orphaned data files hold; with --yes, adopt them back into the store.
+
+    Without --yes nothing changes. With it, each orphaned load is added back like
+    `store add` (incidents already stored are skipped) as a new load in the log,
+    listed files that are missing are forgotten, and the adopted files are kept in
+    _orphans/adopted/.
+
+    Example: hotspots store recover --store out/store --yes
+    """
+    st = _existing_store(store)
+    with _steps() as step, step("recovering" if yes else "reading the orphans"):
+        report = st.recover(dry_run=not yes)
+    if json_out:
+        _print_json(report.to_dict())
+    else:
+        Console().print(report.summary(), highlight=False, markup=False)
