@@ -105,3 +105,138 @@ def atomic_write_geojson(gdf, target: str | os.PathLike, source: str | None = No
 def _jsonable(v):
     """numpy scalars as Python numbers; anything else JSON cannot hold (dates) as text."""
     return v.item() if hasattr(v, "item") and not hasattr(v, "strftime") else str(v)
+
+
+#: written last into every folder :func:`atomic_dir` makes: the files of that run
+OUTPUT_MARKER = ".hotspots-output.json"
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    rc = fn(at_fdcwd, os.fsencode(str(a)), at_fdcwd, os.fsencode(str(b)),
+            ctypes.c_uint(_RENAME_EXCHANGE))
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (38, 22, 95):  # ENOSYS, EINVAL (filesystem without exchange), EOPNOTSUPP
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _stale_temps(target: Path) -> None:
+    """Remove the temporary folders of earlier runs for `target` whose process is gone
+    (a killed run leaves its half-written folder under a hidden name)."""
+    import shutil
+
+    for p in target.parent.glob(f".{target.name}.*.tmp"):
+        try:
+            pid = int(p.name[len(target.name) + 2:].split(".", 1)[0])
+        except ValueError:
+            continue
+        try:
+            os.kill(pid, 0)
+            continue  # still running (or another user's): leave it
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _check_replaceable(target: Path) -> None:
+    """Refuse to swap out a folder that holds the working directory, or a home or root."""
+    from ._errors import BadInputError
+
+    t = target.resolve()
+    here = Path.cwd().resolve()
+    if t == here or t in here.parents or t == Path.home().resolve() or t.parent == t:
+        raise BadInputError(f"output folder {target} holds the current folder (or is a home "
+                            "or root folder): give a folder of its own, e.g. --out out/patrol")
+    if target.exists() and not target.is_dir():
+        raise BadInputError(f"output folder {target} exists and is a file: give a folder")
+
+
+@contextmanager
+def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
+    """Yield a fresh temporary folder beside `target`; on success it replaces `target`.
+
+    A command writes its whole output folder inside, then the folder is swapped into
+    place in one rename, so a reader (or a killed run) sees the previous complete
+    output or the new complete output, never a mix::
+
+        with atomic_dir("out/patrol") as d:
+            plan.to_gpx(d / "route.gpx"); write_pack(d, "briefing", md, html)
+
+    Files in the old folder that no earlier run wrote (someone's notes, say) are carried
+    over into the new one; files an earlier run wrote (listed in its
+    :data:`OUTPUT_MARKER`) and not written again are dropped. On an exception nothing
+    changes and the temporary folder is removed. A folder holding the working
+    directory, a home or a root folder is refused.
+    """
+    import json
+    import shutil
+
+    target = Path(target)
+    _check_replaceable(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _stale_temps(target)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.",
+                                suffix=".tmp"))
+    os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp makes 0700; outputs are for colleagues too
+    old = None
+    try:
+        yield tmp
+        written = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
+        if target.is_dir():
+            _carry_over(target, tmp)
+        atomic_write_text(tmp / OUTPUT_MARKER, json.dumps({"files": written}, indent=1))
+        if target.exists() and not _exchange(tmp, target):
+            # no atomic exchange here: old aside, new in (a kill between the two renames
+            # leaves no folder, never a mixed one), then the old one removed
+            old = target.with_name(f".{target.name}.{os.getpid()}.old.tmp")
+            os.rename(target, old)
+            os.rename(tmp, target)
+        elif not target.exists():
+            os.rename(tmp, target)
+        else:
+            old = tmp  # after the exchange the temporary name holds the previous folder
+    finally:
+        for p in (tmp, old):
+            if p is not None and p.exists():
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def _carry_over(target: Path, tmp: Path) -> None:
+    """Hard-link (else copy) into `tmp` the files of `target` no earlier run wrote and
+    this run did not write."""
+    import json
+    import shutil
+
+    try:
+        ours = set(json.loads((target / OUTPUT_MARKER).read_text("utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        ours = set()
+    for p in target.rglob("*"):
+        rel = p.relative_to(target)
+        if not p.is_file() or str(rel) in ours or str(rel) == OUTPUT_MARKER:
+            continue
+        dest = tmp / rel
+        if dest.exists():
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(p, dest)
+        except OSError:
+            shutil.copy2(p, dest)
