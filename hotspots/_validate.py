@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -60,7 +64,35 @@ def check_positive(value: float | None, name: str, allow_none: bool = True) -> f
         raise BadInputError(f"{name} must be a number, got {value!r}") from None
     if not v > 0:
         raise BadInputError(f"{name} must be greater than 0, got {value!r}")
+    if not math.isfinite(v):  # "inf minutes", an infinite cell: nothing sensible follows
+        raise BadInputError(f"{name} must be a finite number, got {value!r}")
     return v
+
+
+#: characters that print as nothing (zero-width spaces and joiners, BOM, soft hyphen)
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200d\u2060\ufeff]")
+
+
+def norm_name(value: object) -> str:
+    """A place name as compared: Unicode NFKC (a non-breaking or thin space becomes a
+    space), invisible characters removed, runs of any whitespace as one space, trimmed,
+    case-folded. ``norm_name("Harrow\u00a0on the  Hill ") == "harrow on the hill"``."""
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", "" if value is None else str(value)))
+    return " ".join(text.split()).casefold()
+
+
+def check_suffix(path: str | Path, formats: Mapping[str, str], name: str = "output") -> str:
+    """The format written for `path`, from its suffix (``formats``: ".gpkg" -> "GeoPackage").
+
+    A suffix that names no format it can write is refused (a GeoPackage written as
+    ``x.xyz`` would not open as what its name says). Returns the format's name.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in formats:
+        allowed = ", ".join(f"{s} ({f})" for s, f in formats.items())
+        raise BadInputError(f"{name} {str(path)!r}: the file name must end in one of {allowed}"
+                            f"; got {suffix or 'no extension'!r}")
+    return formats[suffix]
 
 
 def check_nonempty(df: pd.DataFrame, name: str = "input") -> pd.DataFrame:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import datasets
 from ._errors import BadInputError, UnknownPlaceError
-from ._validate import BNG
+from ._validate import BNG, norm_name
 
 #: ward boundary sets by year -> registry key. 2022 is the 20 m generalised set (BGC),
 #: right for point joins; 2014 and 2018 are the GLA's full-resolution files.
@@ -175,9 +175,11 @@ def wards(borough: str | Iterable[str] | None = None, year: int = 2022) -> gpd.G
 
 def find_ward(name: str, wards_gdf: gpd.GeoDataFrame) -> pd.Series:
     """Return the row of `wards_gdf` whose name or code matches `name` (any case)."""
-    key = str(name).strip().lower()
+    # names compared after Unicode whitespace normalisation ("Pinner\u00a0" is Pinner)
+    key = norm_name(name)
     hit = wards_gdf[
-        (wards_gdf["ward_name"].str.lower() == key) | (wards_gdf["ward_code"].str.lower() == key)
+        (wards_gdf["ward_name"].map(norm_name) == key)
+        | (wards_gdf["ward_code"].map(norm_name) == key)
     ]
     if len(hit) == 0:
         close = difflib.get_close_matches(
@@ -202,8 +204,7 @@ _TEAMS_YEAR = 2018
 def _norm_name(s: pd.Series) -> pd.Series:
     """Ward names compared loosely: lower case, '&' as 'and', no punctuation or extra spaces."""
     return (
-        s.astype(str)
-        .str.lower()
+        s.map(norm_name)
         .str.replace("&", " and ", regex=False)
         .str.replace(r"[^a-z0-9 ]+", "", regex=True)
         .str.split()

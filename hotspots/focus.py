@@ -31,7 +31,7 @@ import pandas as pd
 from ._atomic import atomic_write_csv, with_source
 from ._errors import BadInputError, HotspotsError
 from ._time import incident_times, month_range, month_start
-from ._validate import check_gdf
+from ._validate import check_gdf, norm_name
 from .boundaries import street_text
 from .privacy import protect
 
@@ -273,10 +273,10 @@ def _window_weight(inc: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) ->
 
 def _match_ward(names: pd.Series, wards: pd.DataFrame) -> pd.Series:
     """Ward names or codes (any case) -> ward_name of `wards`, NaN when unknown."""
-    key = {str(n).strip().lower(): n for n in wards["ward_name"]}
-    key.update({str(c).strip().lower(): n for c, n in zip(wards["ward_code"], wards["ward_name"],
-                                                          strict=True)})
-    return names.astype(str).str.strip().str.lower().map(key)
+    key = {norm_name(n): n for n in wards["ward_name"]}
+    key.update({norm_name(c): n for c, n in zip(wards["ward_code"], wards["ward_name"],
+                                                strict=True)})
+    return names.map(norm_name).map(key)
 
 
 def _did_you_mean(name: object, wards: pd.DataFrame) -> str:
@@ -354,15 +354,15 @@ def _resolve_teams(teams: object, wards: gpd.GeoDataFrame, notes: list[str] | No
     hit = pd.Series(np.nan, index=wards.index, dtype=object)
     known = pd.Series(False, index=t.index)
     if "ward_code" in t:
-        hit = wards["ward_code"].map(dict(zip(t["ward_code"].astype(str), t["team"],
-                                              strict=True)))
-        known |= t["ward_code"].astype(str).isin(wards["ward_code"])
+        hit = wards["ward_code"].map(norm_name).map(dict(zip(t["ward_code"].map(norm_name),
+                                                             t["team"], strict=True)))
+        known |= t["ward_code"].map(norm_name).isin(wards["ward_code"].map(norm_name))
     if "ward_name" in t:
-        key = t["ward_name"].astype(str).str.strip().str.lower()
-        known |= key.isin(wards["ward_name"].str.strip().str.lower())
+        key = t["ward_name"].map(norm_name)
+        known |= key.isin(wards["ward_name"].map(norm_name))
         if hit.isna().any():
             by_name = dict(zip(key, t["team"], strict=True))
-            hit = hit.fillna(wards["ward_name"].str.strip().str.lower().map(by_name))
+            hit = hit.fillna(wards["ward_name"].map(norm_name).map(by_name))
     unknown = []
     for i in np.flatnonzero(~known.to_numpy()):
         name = t.at[i, "ward_name"] if "ward_name" in t else t.at[i, "ward_code"]
