@@ -31,6 +31,8 @@ _API: dict[str, str] = {
     # reading
     "read_incidents": "io",
     "ReadReport": "io",
+    "validate": "validation",
+    "ValidationReport": "validation",
     "CATEGORIES": "categories",
     "categorise": "categories",
     "unrecognised_categories": "categories",
@@ -48,6 +50,9 @@ _API: dict[str, str] = {
     "describe_location": "boundaries",
     "fixmystreet_counts": "fixmystreet",
     "assign_wards": "join",
+    "within_wards": "join",
+    "borough_incidents": "join",
+    "WARD_TOLERANCE_M": "join",
     "ward_counts": "join",
     # grid and analysis
     "make_grid": "grid",

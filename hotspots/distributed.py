@@ -33,7 +33,7 @@ from ._time import incident_times, period_freq
 from ._validate import check_gdf, check_positive, weights_array
 from .density import KERNELS, density_array
 from .grid import Grid, bin_points, make_grid, points_xy, to_gdf
-from .join import EDGE_COLUMN, assign_wards, ward_counts
+from .join import EDGE_COLUMN, WARD_TOLERANCE_M, assign_wards, ward_counts
 
 log = logging.getLogger("hotspots")
 
@@ -86,7 +86,7 @@ def ward_counts_dask(
     by: str | None = "category",
     rates: bool = True,
     population: pd.DataFrame | pd.Series | None = None,
-    tolerance: float = 0.0,
+    tolerance: float = WARD_TOLERANCE_M,
 ) -> pd.DataFrame:
     """:func:`hotspots.ward_counts` of :func:`hotspots.assign_wards`, partition by partition.
 
@@ -99,7 +99,7 @@ def ward_counts_dask(
     freq, by, rates, population
         As :func:`hotspots.ward_counts` (weekly or daily counts on month-only data fall
         back to months with the same warning).
-    tolerance : float, default 0
+    tolerance : float, default :data:`hotspots.WARD_TOLERANCE_M` (25)
         As :func:`hotspots.assign_wards`, metres.
 
     Returns

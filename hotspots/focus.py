@@ -601,9 +601,9 @@ def focus_week(
     if "ward_code" in inc and inc["ward_code"].isin(wards["ward_code"]).any():
         joined = inc
     else:
-        from .join import assign_wards
+        from .join import within_wards
 
-        joined = assign_wards(inc, wards)
+        joined = within_wards(inc, wards)  # the library's one ward-join policy
     joined = joined[joined["ward_code"].isin(wards["ward_code"])]
     names = dict(zip(wards["ward_code"], wards["ward_name"], strict=True))
     ward_of = joined["ward_code"].map(names)

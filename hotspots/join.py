@@ -38,6 +38,11 @@ NO_LOCATION = "no location"
 NEAR_EDGE_M = 20.0
 #: The column :func:`assign_wards` flags those points in (counted by :func:`ward_counts`)
 EDGE_COLUMN = "near_ward_edge"
+#: Default for ``tolerance`` (metres), the one ward-join policy of the library, the CLI
+#: and the demo: a point in no ward but this close to one goes to the nearest. The 2022
+#: wards are generalised to 20 m, so police.uk snap points on boundary roads can fall a
+#: few metres outside every ward (docs/methods.md).
+WARD_TOLERANCE_M = 25.0
 
 
 def _unique_xy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +71,7 @@ def _firsts(sorted_ids: np.ndarray) -> np.ndarray:
 def assign_wards(
     inc: gpd.GeoDataFrame,
     wards: gpd.GeoDataFrame,
-    tolerance: float = 0.0,
+    tolerance: float = WARD_TOLERANCE_M,
     near_edge: float = NEAR_EDGE_M,
 ) -> gpd.GeoDataFrame:
     """Add the ward each incident lies in: ``ward_code, ward_name, borough_name``.
@@ -97,8 +102,9 @@ def assign_wards(
     wards : geopandas.GeoDataFrame
         Ward polygons with ``ward_code, ward_name`` (and ``borough_name``), e.g. from
         :func:`hotspots.wards`.
-    tolerance : float, default 0.0
-        Metres. Off by default: a near-miss is assigned only when you ask.
+    tolerance : float, default :data:`WARD_TOLERANCE_M` (25)
+        Metres; 0 assigns only points inside a ward. The same default everywhere (the
+        command line and the demo too), so one file gives one set of ward totals.
     near_edge : float, default :data:`NEAR_EDGE_M` (20)
         Metres: points closer than this to a ward edge get ``near_ward_edge`` True.
 
@@ -409,3 +415,95 @@ def ward_counts(
         int(df["_n"].sum()), len(names), freq, by, n_no_ward, n_undated, n_other, pop_note,
     )
     return out
+
+
+
+def within_wards(
+    inc: gpd.GeoDataFrame,
+    wards: gpd.GeoDataFrame,
+    tolerance: float = WARD_TOLERANCE_M,
+) -> gpd.GeoDataFrame:
+    """The incidents in `wards`, joined against every London ward of the same year.
+
+    Joining to some wards alone would pull in points just across their outer edge (a
+    point inside a neighbour's ward but within `tolerance` of these). When `wards` are
+    a subset of a registry ward set (a ``year`` column, as :func:`hotspots.wards` gives),
+    points are joined to all of that year's London wards first and those in `wards`
+    kept, so every incident is in one ward only; other ward sets are joined as given.
+
+    Parameters
+    ----------
+    inc : geopandas.GeoDataFrame
+        Incidents with Point geometries, any CRS.
+    wards : geopandas.GeoDataFrame
+        The wards to keep (e.g. ``hs.wards("Harrow", 2022)``).
+    tolerance : float, default :data:`WARD_TOLERANCE_M` (25)
+        Metres, as :func:`assign_wards`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The incidents in `wards`, with :func:`assign_wards`' columns. ``attrs``: the
+        join's, plus ``n_read`` and ``n_outside_borough`` (left out: in another ward
+        or none).
+    """
+    years = set(wards["year"].dropna().unique()) if "year" in wards.columns else set()
+    against = wards
+    if len(years) == 1 and (year := int(years.pop())) in WARD_SETS:
+        london = load_wards(None, year)
+        if wards["ward_code"].isin(london["ward_code"]).all():
+            against = london
+    joined = assign_wards(inc, against, tolerance=tolerance)
+    kept = joined[joined["ward_code"].isin(wards["ward_code"])]
+    kept.attrs.update(joined.attrs, n_read=len(joined),
+                      n_outside_borough=len(joined) - len(kept))
+    return kept
+
+def borough_incidents(
+    inc: gpd.GeoDataFrame,
+    borough: str,
+    year: int = 2022,
+    tolerance: float = WARD_TOLERANCE_M,
+) -> gpd.GeoDataFrame:
+    """The incidents in a borough's wards: joined to every London ward, then the borough's kept.
+
+    Joining to the borough's wards alone would pull in points just across its edge (a
+    point inside a neighbour's ward but within `tolerance` of the borough). Joined to
+    all of London's wards first, every incident is in one ward only: run for each
+    borough, the counts add up to London's. This is how ``hotspots counts --borough``,
+    ``rank``/``map --borough`` and the demo count a borough.
+
+    Parameters
+    ----------
+    inc : geopandas.GeoDataFrame
+        Incidents with Point geometries, any CRS.
+    borough : str
+        Borough name or E09 code (as :func:`hotspots.wards`).
+    year : int, default 2022
+        Ward boundary year.
+    tolerance : float, default :data:`WARD_TOLERANCE_M` (25)
+        Metres, as :func:`assign_wards`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The incidents in the borough's wards, with :func:`assign_wards`' columns.
+        ``attrs``: those of the join, plus ``borough`` (its name), ``n_read`` and
+        ``n_outside_borough`` (incidents left out: in another ward or none).
+
+    Raises
+    ------
+    BadInputError
+        When no incident is in the borough.
+    """
+    w = load_wards(borough, year)
+    name = w["borough_name"].iloc[0] if len(w) else borough
+    kept = within_wards(inc, w, tolerance=tolerance)
+    n_out, n_read = kept.attrs["n_outside_borough"], kept.attrs["n_read"]
+    kept.attrs["borough"] = name
+    if len(kept) == 0:
+        raise BadInputError(f"no incidents in {name} ({n_read:,} read, all outside it): "
+                            "check the borough, or count every ward")
+    if n_out:
+        log.info("%d of %d incidents are outside %s and left out", n_out, n_read, name)
+    return kept

@@ -172,6 +172,16 @@ def test_validate_real_file_against_the_csv(harrow_validate):
     assert s["unrecognised_categories"] == {}  # all 13 police.uk types are in the table
 
 
+def test_validate_json_is_the_library_report(harrow_validate):
+    """`hotspots validate --json` is hs.validate(...).to_dict(); .summary() is its text."""
+    rep = hs.validate("harrow_crime_2022")
+    assert rep.to_dict() == harrow_validate and rep.ok
+    text = rep.summary()
+    assert f"rows read: {rep.rows_read:,}; kept {rep.rows_kept:,}" in text
+    assert f"kind detected: {rep.kind}" in text and "Harrow" in text
+    assert len(rep.incidents) == rep.rows_kept == rep.read_report.n_kept
+
+
 def test_validate_human_output(harrow_validate):
     res = invoke("validate", "harrow_crime_2022")
     assert res.exit_code == 0, res.output

@@ -11,7 +11,7 @@ from __future__ import annotations
 import typer
 
 from . import change, counts, demo, focus, hotspots, patrol, read, store, synthetic
-from ._common import WARD_TOLERANCE_M, friendly
+from ._common import friendly
 
 app = typer.Typer(
     help="Find hotspots in London incident data; plan focus weeks and patrols.",
@@ -62,4 +62,4 @@ def main() -> None:  # pragma: no cover - console script entry
     app()
 
 
-__all__ = ["app", "friendly", "main", "WARD_TOLERANCE_M"]
+__all__ = ["app", "friendly", "main"]

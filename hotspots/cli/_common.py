@@ -125,35 +125,13 @@ def _steps(quiet: bool = False):
         yield step
 
 
-def _plain(obj: Any) -> Any:
-    """JSON-ready copy: numpy scalars to Python, NaN/NaT to None, timestamps to ISO."""
-    import math
-
-    import numpy as np
-    import pandas as pd
-
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, pd.DataFrame):
-        return _plain(obj.to_dict(orient="records"))
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if obj is None or obj is pd.NaT or (isinstance(obj, float) and math.isnan(obj)):
-        return None
-    if isinstance(obj, (pd.Timestamp, np.datetime64)):
-        return pd.Timestamp(obj).isoformat()
-    if isinstance(obj, (str, int, float, bool)):
-        return obj
-    return str(obj)
-
-
 def _print_json(obj: Any) -> None:
     """Write `obj` as JSON on stdout (progress and messages go to stderr)."""
     import json
 
-    typer.echo(json.dumps(_plain(obj), indent=2, ensure_ascii=False))
+    from .._json import plain
+
+    typer.echo(json.dumps(plain(obj), indent=2, ensure_ascii=False))
 
 
 #: every map-writing command: offline (Leaflet inlined from `make assets`) unless told
@@ -213,50 +191,27 @@ def _only_categories(inc, cats: set[str] | None):
     return kept
 
 
-def _read_with_report(files: list[str], quiet: bool, **opts: Any):
-    """Read incident file(s) or a registry key, with the reader's report."""
-    from ..io import read_incidents
-
-    with _steps(quiet) as step, step(f"reading {', '.join(files)}"):
-        return read_incidents(files if len(files) > 1 else files[0], with_report=True, **opts)
-
-
-#: metres: points this close outside a ward's generalised edge go to the nearest ward
-#: (counts, rank --borough and validate all use it; docs/methods.md)
-WARD_TOLERANCE_M = 25.0
-
-
-def _incidents_in_wards(source: str, borough: str | None, year: int, tolerance: float,
-                        step, quiet: bool = False, read_opts: dict | None = None):
-    """Incidents joined to wards (the borough's, or every London ward they touch).
-
-    Points are joined to every London ward of `year` (as `validate` does), then a
-    borough keeps its own: a point inside a neighbour's ward is the neighbour's even
-    when it is within `tolerance` of the borough's edge. Says how many were left out,
-    and raises when none is left.
-    """
-    from .._errors import BadInputError
+def _incidents_in_wards(source: str, borough: str | None, year: int,
+                        tolerance: float | None, step, quiet: bool = False,
+                        read_opts: dict | None = None):
+    """Incidents joined to wards: the borough's (:func:`hotspots.borough_incidents`), or
+    every London ward they touch; says how many were left out. `tolerance` None: the
+    library's (:data:`hotspots.WARD_TOLERANCE_M`)."""
     from ..boundaries import wards as load_wards
-    from ..join import assign_wards
+    from ..join import assign_wards, borough_incidents
 
+    tol = {} if tolerance is None else {"tolerance": tolerance}
     with step(f"reading {source}"):
         inc = _read_source(source, quiet, **(read_opts or {}))
     with step("joining to wards"):
-        w = load_wards(borough, year) if borough else None
-        inc = assign_wards(inc, load_wards(None, year), tolerance=tolerance)
-    if w is None:
-        return inc, None
-    name = w["borough_name"].iloc[0] if len(w) else borough
-    n_read = len(inc)
-    inc = inc[inc["ward_code"].isin(w["ward_code"])]
-    inc.attrs["n_outside_borough"] = n_read - len(inc)
-    if len(inc) == 0:
-        raise BadInputError(f"no incidents in {name} ({n_read:,} read, all outside it): "
-                            "check --borough, or leave it out to use every ward")
-    if n_read > len(inc) and not quiet:
-        console.print(f"note: {n_read - len(inc):,} of {n_read:,} incidents are outside "
-                      f"{name} and left out", highlight=False)
-    return inc, w
+        if not borough:
+            return assign_wards(inc, load_wards(None, year), **tol), None
+        inc = borough_incidents(inc, borough, year, **tol)
+    n_out, n_read = inc.attrs["n_outside_borough"], inc.attrs["n_read"]
+    if n_out and not quiet:
+        console.print(f"note: {n_out:,} of {n_read:,} incidents are outside "
+                      f"{inc.attrs['borough']} and left out", highlight=False)
+    return inc, load_wards(borough, year)
 
 
 _AREA_COLUMNS = ("rank", "score", "n_incidents", "area_m2", "wards", "lat", "lon", "change_n",

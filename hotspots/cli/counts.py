@@ -13,7 +13,6 @@ from ._common import (
     _LON,
     _X,
     _Y,
-    WARD_TOLERANCE_M,
     _coords,
     _incidents_in_wards,
     _print_json,
@@ -34,9 +33,9 @@ def counts_cmd(
     freq: str = typer.Option("total", help="'total' (one row per ward), or MS months, "
                              "W-MON weeks, QS quarters, YS years."),
     by_category: bool = typer.Option(False, "--by-category", help="A row per category too."),
-    tolerance: float = typer.Option(WARD_TOLERANCE_M, help="Metres: points this close "
-                                    "outside a ward's "
-                                    "generalised edge go to the nearest ward."),
+    tolerance: float | None = typer.Option(
+        None, help="Metres: points this close outside a ward's generalised edge go to the "
+        "nearest ward (default: the library's, hs.WARD_TOLERANCE_M = 25)."),
     out: Path | None = typer.Option(None, help="Write the whole table to this CSV."),
     top: int = typer.Option(20, help="Rows to print (busiest first)."),
     json_out: bool = typer.Option(False, "--json", help="Print the table as JSON on stdout."),

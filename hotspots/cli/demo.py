@@ -66,7 +66,7 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
         inc, report = hs.read_incidents("harrow_crime_2022", with_report=True)
         wards = hs.wards("Harrow", 2022)
         state["wards"] = wards
-        state["crime"] = hs.assign_wards(inc, wards, tolerance=25)
+        state["crime"] = hs.borough_incidents(inc, "Harrow", 2022)
         report.to_csv(harrow / "crime_rejects.csv", source=datasets.source_text(_CRIME[0]))
         counts = hs.ward_counts(state["crime"], freq="MS", wards=wards)
         atomic_write_csv(counts, harrow / "crime_ward_counts_monthly.csv",
@@ -80,7 +80,7 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
 
     def flytips_step() -> list:
         tips = hs.read_incidents(_sample("harrow_flytips_2022_synthetic.csv.gz"))
-        tips = hs.assign_wards(tips, state["wards"], tolerance=25)
+        tips = hs.borough_incidents(tips, "Harrow", 2022)
         state["flytips"] = tips
         counts = hs.ward_counts(tips, freq="W-MON", wards=state["wards"])
         atomic_write_csv(counts, harrow / "flytips_ward_counts_weekly_SYNTHETIC.csv",
@@ -160,7 +160,7 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
         # library's advice for Python callers
         burglary = _read_source("barnet_burglary")
         burglary = burglary[burglary["month"] >= "2021-01-01"]
-        burglary = hs.assign_wards(burglary, hs.wards("Barnet", 2022), tolerance=25)
+        burglary = hs.borough_incidents(burglary, "Barnet", 2022)
         table = hs.trend_table(burglary, by="ward", freq="MS", population=True)
         path = out / "change" / "barnet_burglary_ward_trends_2021-2023.csv"
         atomic_write_csv(table, path, source=datasets.source_text(

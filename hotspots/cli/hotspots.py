@@ -19,7 +19,6 @@ from ._common import (
     _QUIET_OPTION,
     _X,
     _Y,
-    WARD_TOLERANCE_M,
     _category_set,
     _coords,
     _incidents_in_wards,
@@ -84,7 +83,7 @@ def rank_cmd(
 
     cats = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
     with _steps(quiet) as step:
-        inc, w = _incidents_in_wards(source, borough, year, WARD_TOLERANCE_M, step, quiet,
+        inc, w = _incidents_in_wards(source, borough, year, None, step, quiet,
                                      _coords(lon, lat, x, y))
         G = None
         if network:
@@ -309,7 +308,7 @@ def map_cmd(
         raise typer.BadParameter("--ward needs --borough (to load its wards)")
     cats = _category_set(categories)
     with _steps(quiet) as step:
-        inc, w = _incidents_in_wards(source, borough, year, WARD_TOLERANCE_M, step, quiet,
+        inc, w = _incidents_in_wards(source, borough, year, None, step, quiet,
                                      _coords(lon, lat, x, y))
         inc = _only_categories(inc, cats)
         with step(f"top {n} areas and density"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.console import Console
@@ -14,11 +13,10 @@ from ._common import (
     _LON,
     _X,
     _Y,
-    WARD_TOLERANCE_M,
     _coords,
     _print_json,
-    _read_with_report,
     _source_of,
+    _steps,
     console,
     friendly,
 )
@@ -101,139 +99,13 @@ def read(
     console.print(f"rejects ({report.n_rejected:,} rows) written to {rejects}", highlight=False)
 
 
-#: dates before this, or after today, are reported by validate as implausible
-_FIRST_PLAUSIBLE = "2000-01-01"
-
-
-def _dates_summary(inc) -> dict[str, Any]:
-    """Date range as the reader found it: month-only, day-only or day and time of day;
-    how many rows have no date, and how many have an implausible one (with an example)."""
-    import pandas as pd
-
-    from .._errors import BadInputError
-    from .._time import incident_times, month_only
-
-    try:
-        t = incident_times(inc) if len(inc) else pd.Series(dtype="datetime64[ns]")
-    except BadInputError:  # neither occurred_at nor month: an undated file
-        t = pd.Series(pd.NaT, index=inc.index, dtype="datetime64[ns]")
-    dated = t.dropna()
-    out: dict[str, Any] = {"first": None, "last": None, "month_only": False,
-                           "n_undated": int(len(t) - len(dated)), "n_implausible": 0,
-                           "implausible_example": None}
-    if dated.empty:
-        return out
-    monthly = month_only(inc)
-    timed = bool((dated != dated.dt.normalize()).any())  # all midnight: days only
-    fmt = "%Y-%m" if monthly else "%Y-%m-%d %H:%M" if timed else "%Y-%m-%d"
-    today = pd.Timestamp.now().normalize() + pd.Timedelta(days=1)
-    odd = dated[(dated < pd.Timestamp(_FIRST_PLAUSIBLE)) | (dated >= today)]
-    example = None
-    if len(odd):
-        ident = inc.loc[odd.index[0], "incident_id"] if "incident_id" in inc.columns else None
-        example = f"{odd.iloc[0]:{fmt}}" + (f" (incident {ident})" if ident else "")
-    out.update(first=f"{dated.min():{fmt}}", last=f"{dated.max():{fmt}}",
-               month_only=bool(monthly), n_implausible=int(len(odd)),
-               implausible_example=example)
-    return out
-
-
-def _synthetic_summary(inc) -> dict[str, Any]:
-    """How many rows are SYNTHETIC (``source == "synthetic"`` or a true ``synthetic``
-    column) and the file's ``note`` about them, if any."""
-    import pandas as pd
-
-    flag = pd.Series(False, index=inc.index)
-    if "source" in inc.columns:
-        flag |= inc["source"].astype(str).str.strip().str.lower().eq("synthetic")
-    if "synthetic" in inc.columns:
-        flag |= inc["synthetic"].astype(str).str.strip().str.lower().isin(("true", "1", "yes"))
-    note = None
-    if flag.any() and "note" in inc.columns:
-        notes = inc.loc[flag, "note"].dropna().astype(str)
-        note = notes.mode().iloc[0] if len(notes) else None
-    return {"synthetic": bool(flag.any()), "n_synthetic": int(flag.sum()),
-            "synthetic_note": note}
-
-
-def _read_summary(inc, report, wards, n_rejects: int) -> dict[str, Any]:
-    """What the reader made of the input, as plain values (for text and JSON)."""
-    from ..categories import unrecognised_categories
-    from ..join import assign_wards
-
-    extent = None
-    places: dict[str, Any] = {}
-    if len(inc):
-        extent = {"bng": [round(v) for v in inc.total_bounds],
-                  "wgs84": [round(v, 5) for v in inc.to_crs(4326).total_bounds]}
-        # the same near-edge rescue as `hotspots counts`, so the two agree
-        joined = assign_wards(inc, wards, tolerance=WARD_TOLERANCE_M)
-        places = {"wards_touched": int(joined["ward_code"].nunique()),
-                  "outside_london_wards": int(joined["ward_code"].isna().sum()),
-                  "boroughs": joined["borough_name"].value_counts().to_dict()}
-    rejects = report.rejects[["file", "row", "reason", "detail"]]
-    return {
-        "files": list(report.files), "kind": inc.attrs.get("read_kind"),
-        "rows_read": report.n_read, "rows_kept": report.n_kept,
-        "rows_rejected": report.n_rejected, "rows_fixed": report.n_fixed,
-        "rejected_by_reason": report.reason_counts().to_dict(),
-        "fixed_by_fix": report.fixed["fix"].value_counts().to_dict() if report.n_fixed else {},
-        "rejects": rejects.head(n_rejects),
-        "dates": _dates_summary(inc), **_synthetic_summary(inc),
-        "categories": inc["category"].value_counts().to_dict() if len(inc) else {},
-        # the source's own wording is kept in `subcategory`; only rows counted as 'other'
-        # (a file whose category column is already canonical keeps free text there)
-        "unrecognised_categories": (
-            unrecognised_categories(inc.loc[inc["category"] == "other", "subcategory"])
-            .to_dict() if len(inc) and "subcategory" in inc.columns else {}),
-        "extent": extent, **places,
-    }
-
-
-def _print_summary(s: dict[str, Any]) -> None:
-    """The validate report as text on stdout."""
+def _print_report(rep) -> None:
+    """The validate report as text on stdout, its first rejected rows as a table."""
     out = Console()
-    d = s["dates"]
-    lines = [
-        f"files: {', '.join(s['files'])}",
-        f"kind detected: {s['kind']}",
-        f"rows read: {s['rows_read']:,}; kept {s['rows_kept']:,}; rejected "
-        f"{s['rows_rejected']:,}; fixed {s['rows_fixed']:,}",
-    ]
-    lines += [f"  rejected, {r}: {n:,}" for r, n in s["rejected_by_reason"].items()]
-    lines += [f"  fixed, {r}: {n:,}" for r, n in s["fixed_by_fix"].items()]
-    if s["synthetic"]:
-        lines.insert(0, f"SYNTHETIC: {s['n_synthetic']:,} of {s['rows_kept']:,} rows are "
-                     "generated, not real reports" + (f" ({s['synthetic_note']})"
-                                                      if s["synthetic_note"] else ""))
-    if d["first"]:
-        lines.append(f"dates: {d['first']} to {d['last']}"
-                     + (" (month only: no day or time of day)" if d["month_only"] else "")
-                     + (f"; {d['n_undated']:,} undated" if d["n_undated"] else ""))
-    else:
-        lines.append("dates: none (no date column found, or no row has a readable date)")
-    if d["n_implausible"]:
-        lines.append(f"  implausible dates (before {_FIRST_PLAUSIBLE[:4]} or after today): "
-                     f"{d['n_implausible']:,}, e.g. {d['implausible_example']}")
-    if s["extent"]:
-        b, g = s["extent"]["bng"], s["extent"]["wgs84"]
-        lines.append(f"extent: E {b[0]:,}-{b[2]:,}, N {b[1]:,}-{b[3]:,} (BNG m); "
-                     f"lon {g[0]} to {g[2]}, lat {g[1]} to {g[3]}")
-        boroughs = ", ".join(f"{k} {v:,}" for k, v in s["boroughs"].items())
-        nw = s["wards_touched"]
-        lines.append(f"places: {nw} ward{'s' if nw != 1 else ''} (2022) in {boroughs}"
-                     + (f"; {s['outside_london_wards']:,} outside every London ward"
-                        if s["outside_london_wards"] else ""))
-    out.print("\n".join(lines), highlight=False)
-    if s["categories"]:
-        out.print("categories: " + ", ".join(f"{k} {v:,}" for k, v in s["categories"].items()),
-                  highlight=False)
-    if s["unrecognised_categories"]:
-        out.print("  not in the category table, counted as 'other': " + ", ".join(
-            f"{k!r} {v:,}" for k, v in s["unrecognised_categories"].items()), highlight=False)
-    rej = s["rejects"]
+    out.print(rep.summary(rejects=False), highlight=False)
+    rej = rep.rejects
     if len(rej):
-        table = Table(title=f"first {len(rej)} of {s['rows_rejected']:,} rejected rows")
+        table = Table(title=f"first {len(rej)} of {rep.rows_rejected:,} rejected rows")
         for col in rej.columns:
             table.add_column(col, overflow="fold", justify="right" if col == "row" else "left")
         for r in rej.itertuples(index=False):
@@ -273,16 +145,18 @@ def validate_cmd(
 
     Example: hotspots validate harrow_crime_2022 --json
     """
-    from ..boundaries import wards
+    from ..validation import validate
 
-    inc, report = _read_with_report(files, quiet, **_coords(lon, lat, x, y))
-    summary = _read_summary(inc, report, wards(year=2022), show)
+    with _steps(quiet) as step, step(f"reading {', '.join(files)}"):
+        rep = validate(files if len(files) > 1 else files[0], n_rejects=show,
+                       **_coords(lon, lat, x, y))
+    report = rep.read_report
     if rejects is not None:
-        report.to_csv(rejects, source=_source_of(files, inc))
+        report.to_csv(rejects, source=_source_of(files, rep.incidents))
     if json_out:
-        _print_json(summary)
+        _print_json(rep.to_dict())
     elif not quiet:
-        _print_summary(summary)
+        _print_report(rep)
         if rejects is not None:
             console.print(f"rejects ({report.n_rejected:,} rows) written to {rejects}",
                           highlight=False)
