@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._edges import EdgeIndex
 from ._errors import BadInputError
 from ._time import incident_times, month_only, period_freq
 from ._validate import check_gdf, to_bng
@@ -45,10 +46,19 @@ EDGE_COLUMN = "near_ward_edge"
 WARD_TOLERANCE_M = 25.0
 
 
-def _unique_xy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct (x, y) pairs and, per row, the index of its pair (hash-based, O(n))."""
-    inverse, uniq = pd.factorize(x + 1j * y)  # complex128 hashes both coordinates at once
-    return np.asarray(uniq), inverse
+def _unique_xy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Distinct (x, y) pairs and, per row, the index of its pair (None: all distinct).
+
+    Hashing costs ~0.3 s a million points, so a sample of 20,000 decides first whether
+    there are repeats worth merging (police.uk: 849k crimes on 96k points; fire
+    brigade calls or collisions: all distinct)."""
+    key = x + 1j * y  # complex128 hashes both coordinates at once
+    sample = key[:: max(1, len(key) // 20_000)]
+    if len(pd.unique(sample)) > 0.95 * len(sample):
+        return x, y, None
+    inverse, uniq = pd.factorize(key)
+    uniq = np.asarray(uniq)
+    return uniq.real.copy(), uniq.imag.copy(), inverse
 
 
 def _first_by_rank(
@@ -144,42 +154,28 @@ def assign_wards(
         located &= ~shapely.is_empty(geoms)
     n = len(pts)
     rows = np.flatnonzero(located)
-    uxy, inverse = _unique_xy(xy[:, 0], xy[:, 1])
-    upts = shapely.points(uxy.real, uxy.imag)
+    ux, uy, inverse = _unique_xy(xy[:, 0], xy[:, 1])
 
     wgeom = np.asarray(to_bng(w, "wards").geometry.values)
     codes = w["ward_code"].astype(str).to_numpy()
     rank = np.argsort(np.argsort(codes, kind="stable"), kind="stable")  # lower code wins
-    # query with each ward polygon against a tree of the points: GEOS prepares the
-    # polygon once, which beats testing every point against unprepared polygons
-    ward_idx, pt_idx = shapely.STRtree(upts).query(wgeom, predicate="intersects")
-    pt_idx, ward_idx = _first_by_rank(pt_idx, ward_idx, rank)
-    ward_of = np.full(len(upts), -1, dtype=np.int64)
-    ward_of[pt_idx] = ward_idx
-
-    reason_of = np.full(len(upts), None, dtype=object)
-    miss = np.flatnonzero(ward_of < 0)
-    if tolerance > 0 and len(miss):
-        (mi, mw), dist = shapely.STRtree(wgeom).query_nearest(
-            upts[miss], max_distance=tolerance, return_distance=True, all_matches=True
-        )
-        # equidistant wards: the lowest code wins, as on shared edges
-        order = np.lexsort((rank[mw], dist, mi))
-        mi, mw, dist = mi[order], mw[order], dist[order]
-        keep = _firsts(mi)
-        mi, mw, dist = mi[keep], mw[keep], dist[keep]
-        ward_of[miss[mi]] = mw
-        reason_of[miss[mi]] = [f"nearest ward within {max(1, int(np.ceil(d)))} m" for d in dist]
-    reason_of[ward_of < 0] = OUTSIDE
-    edge_of = _edge_distance(upts, ward_of, wgeom, near_edge)
+    ward_of, edge_of, near_d = _locate(ux, uy, wgeom, rank, tolerance, near_edge)
+    n_u = len(ux)
 
     # broadcast from distinct points to rows by integer take (no per-row Python objects)
     row_ward = np.full(n, -1, dtype=np.int64)
-    row_ward[rows] = ward_of[inverse]
-    row_u = np.full(n, len(upts), dtype=np.int64)  # index len(upts) = "no location"
-    row_u[rows] = inverse
-    near_u = np.array([r is not None and r.startswith("nearest") for r in reason_of], bool)
+    row_u = np.full(n, n_u, dtype=np.int64)  # index n_u = "no location"
+    row_u[rows] = np.arange(len(rows)) if inverse is None else inverse
+    row_ward[rows] = ward_of[row_u[rows]]
+    near_u = ~np.isnan(near_d)
     n_near = int(np.append(near_u, False)[row_u].sum())
+    # reasons as codes into a short list of texts: [missing, outside, no location, near...]
+    metres = np.maximum(1, np.ceil(near_d[near_u])).astype(np.int64)
+    steps, step_of = np.unique(metres, return_inverse=True)
+    texts = [None, OUTSIDE, NO_LOCATION] + [f"nearest ward within {m} m" for m in steps]
+    reason_u = np.where(ward_of < 0, 1, 0)
+    reason_u[near_u] = 3 + step_of
+    reason_code = np.append(reason_u, 2)[row_u]
 
     out = inc.copy()
     hit = row_ward >= 0
@@ -188,8 +184,7 @@ def assign_wards(
         out[col] = pd.array(src.to_numpy(dtype=object), dtype="str").take(
             row_ward, allow_fill=True
         )
-    reasons = pd.array(np.append(reason_of, NO_LOCATION), dtype="str")
-    out["ward_reason"] = reasons.take(row_u)
+    out["ward_reason"] = pd.array(np.array(texts, dtype=object), dtype="str").take(reason_code)
     out["ward_edge_m"] = np.append(edge_of, np.nan)[row_u]
     out[EDGE_COLUMN] = out["ward_edge_m"].to_numpy() < near_edge
     n_edge = int(out[EDGE_COLUMN].sum())
@@ -206,31 +201,72 @@ def assign_wards(
     log.info(
         "assign_wards: %d incidents (%d distinct points) -> %d in a ward, %d near-miss "
         "within %g m, %d unassigned; %d within %g m of a ward edge",
-        n, len(upts), int(hit.sum()) - n_near, n_near, tolerance, n_out, n_edge, near_edge,
+        n, n_u, int(hit.sum()) - n_near, n_near, tolerance, n_out, n_edge, near_edge,
     )
     return out
 
 
-def _edge_distance(
-    upts: np.ndarray, ward_of: np.ndarray, wgeom: np.ndarray, near: float
-) -> np.ndarray:
-    """Metres from each point to the nearest ward edge.
+def _wards_of(x: np.ndarray, y: np.ndarray, wgeom: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Index of the lowest-ranked ward each point intersects (-1: none), by GEOS."""
+    out = np.full(len(x), -1, dtype=np.int64)
+    if len(x) and len(wgeom):
+        # query with each ward polygon against a tree of the points: GEOS prepares the
+        # polygon once, which beats testing every point against unprepared polygons
+        tree = shapely.STRtree(shapely.points(x, y))
+        ward_idx, pt_idx = tree.query(wgeom, predicate="intersects")
+        pt_idx, ward_idx = _first_by_rank(pt_idx, ward_idx, rank)
+        out[pt_idx] = ward_idx
+    return out
 
-    A point in (or assigned to) a ward: the distance to that ward's boundary, which is
-    the nearest edge of any ward since wards do not overlap. One pair per point, so the
-    cost is one small distance each (not a search over every edge). A point in no
-    ward: the distance to the nearest ward when within `near` metres, else NaN (an
-    unbounded nearest search is slow when most points lie outside the wards given)."""
-    dist = np.full(len(upts), np.nan)
-    hit = ward_of >= 0
-    if hit.any():
-        dist[hit] = shapely.distance(upts[hit], shapely.boundary(wgeom)[ward_of[hit]])
-    if (~hit).any() and len(wgeom) and near > 0:
-        (qi, _), d = shapely.STRtree(wgeom).query_nearest(
-            upts[~hit], max_distance=near, return_distance=True, all_matches=False
+
+def _locate(
+    x: np.ndarray, y: np.ndarray, wgeom: np.ndarray, rank: np.ndarray, tolerance: float,
+    near: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ward index (-1: none), metres to the nearest ward edge, and metres to the ward
+    when it is a near-miss within `tolerance` (else NaN), for each distinct point.
+
+    Most points are settled without GEOS (see :mod:`hotspots._edges`): a point whose
+    block no ward edge can cross shares its ward with every point of its region, and
+    one GEOS test per region settles them all; only points in blocks an edge may
+    cross are tested one by one. The edge distance is the exact minimum over the few
+    edges that can be nearest; it is computed for points in a ward, and for points in
+    no ward only when they may lie within `near` (or `tolerance`) metres of one."""
+    n = len(x)
+    ward_of = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.nan)
+    near_d = np.full(n, np.nan)
+    reach = max(near, tolerance)
+    if not n or not len(wgeom) or shapely.is_empty(wgeom).all():
+        return ward_of, dist, near_d
+    idx = EdgeIndex(wgeom, x, y, reach)
+    region = idx.regions()
+    test = np.flatnonzero(region == -1)
+    in_region = np.flatnonzero(region >= 0)
+    first = np.full(region.max() + 1, -1, np.int64)
+    first[region[in_region[::-1]]] = in_region[::-1]  # the first point of each region
+    reps = first[first >= 0]  # stands for all of its region
+    got = _wards_of(x[np.r_[test, reps]], y[np.r_[test, reps]], wgeom, rank)
+    ward_of[test] = got[: len(test)]
+    region_ward = np.full(len(first), -1, np.int64)
+    region_ward[first >= 0] = got[len(test):]
+    ward_of[in_region] = region_ward[region[in_region]]
+    idx.distances((ward_of >= 0) | idx.may_be_within(reach))
+    dist = idx.dist
+    miss = np.flatnonzero((ward_of < 0) & (dist <= tolerance))
+    if tolerance > 0 and len(miss):
+        (mi, mw), d = shapely.STRtree(wgeom).query_nearest(
+            shapely.points(x[miss], y[miss]), max_distance=tolerance, return_distance=True,
+            all_matches=True,
         )
-        dist[np.flatnonzero(~hit)[qi]] = d
-    return dist
+        # equidistant wards: the lowest code wins, as on shared edges
+        order = np.lexsort((rank[mw], d, mi))
+        mi, mw, d = mi[order], mw[order], d[order]
+        keep = _firsts(mi)
+        ward_of[miss[mi[keep]]] = mw[keep]
+        near_d[miss[mi[keep]]] = d[keep]
+    dist[(ward_of < 0) & ~(dist < near)] = np.nan
+    return ward_of, dist, near_d
 
 
 # --- counts -----------------------------------------------------------------------------

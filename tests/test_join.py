@@ -374,3 +374,56 @@ def test_joining_to_map_only_wards_warns(harrow):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         hs.assign_wards(harrow.iloc[:50], hs.wards("Harrow", 2022))
+
+
+def _sjoin_lowest(pts: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> np.ndarray:
+    """geopandas.sjoin, one ward per point: the lowest code (assign_wards' rule)."""
+    j = gpd.sjoin(pts[["geometry"]], wards[["ward_code", "geometry"]], how="left",
+                  predicate="intersects")
+    j = j.sort_values("ward_code", kind="stable")
+    return j[~j.index.duplicated()]["ward_code"].reindex(pts.index).fillna("-").to_numpy()
+
+
+def test_distinct_points_match_sjoin_and_brute_force_distances():
+    """Scattered distinct points (the regions + quadtree path), ward vertices and edge
+    midpoints (exactly on edges): the same wards as sjoin, the edge distance as GEOS."""
+    wards = hs.wards(["Harrow", "Brent"], 2022)
+    x0, y0, x1, y1 = wards.total_bounds
+    rng = np.random.default_rng(7)
+    edge = shapely.get_coordinates(wards.boundary.values)
+    k = rng.choice(len(edge) - 1, 1500)
+    mid = (edge[k] + edge[k + 1]) / 2
+    x = np.r_[rng.uniform(x0 - 300, x1 + 300, 30_000), edge[k, 0], mid[:, 0]]
+    y = np.r_[rng.uniform(y0 - 300, y1 + 300, 30_000), edge[k, 1], mid[:, 1]]
+    pts = gpd.GeoDataFrame(geometry=shapely.points(x, y), crs=27700)
+    out = hs.assign_wards(pts, wards)
+    assert (out["ward_code"].fillna("-").to_numpy() == _sjoin_lowest(pts, wards)).all()
+    lines = shapely.union_all(wards.boundary.values)
+    pick = rng.choice(len(pts), 1500, replace=False)
+    ref = shapely.distance(pts.geometry.values[pick], lines)
+    got = out["ward_edge_m"].to_numpy()[pick]
+    inside = out["ward_code"].notna().to_numpy()[pick]
+    np.testing.assert_allclose(got[inside], ref[inside], atol=1e-6)
+    near = ~inside & (ref < hs.join.NEAR_EDGE_M)
+    np.testing.assert_allclose(got[near], ref[near], atol=1e-6)
+    assert np.isnan(got[~inside & ~near]).all()
+
+
+def test_overlaps_and_holes_match_sjoin():
+    """Polygons that overlap, one with a hole holding another: regions are exact."""
+    outer = shapely.Polygon([(0, 0), (1000, 0), (1000, 1000), (0, 1000)],
+                            holes=[[(300, 300), (700, 300), (700, 700), (300, 700)]])
+    w = gpd.GeoDataFrame(
+        {"ward_code": ["C3", "B2", "A1"], "ward_name": ["c", "b", "a"]},
+        geometry=[outer, box(350, 350, 650, 650), box(800, -200, 1400, 400)], crs=27700,
+    )  # fmt: skip
+    rng = np.random.default_rng(1)
+    pts = gpd.GeoDataFrame(geometry=shapely.points(rng.uniform(-100, 1500, (40_000, 2))),
+                           crs=27700)
+    out = hs.assign_wards(pts, w, tolerance=5)
+    miss = out["ward_reason"].fillna("").str.startswith("nearest").to_numpy()
+    ref = _sjoin_lowest(pts, w)
+    assert (out["ward_code"].fillna("-").to_numpy()[~miss] == ref[~miss]).all()
+    assert (ref[miss] == "-").all() and 0 < miss.sum() < 1000
+    d = shapely.distance(pts.geometry.values[miss], shapely.union_all(w.geometry.values))
+    assert (d <= 5).all()
