@@ -243,7 +243,7 @@ def _locate(
     region = idx.regions()
     test = np.flatnonzero(region == -1)
     in_region = np.flatnonzero(region >= 0)
-    first = np.full(region.max() + 1, -1, np.int64)
+    first = np.full(int(region.max(initial=-1)) + 1, -1, np.int64)
     first[region[in_region[::-1]]] = in_region[::-1]  # the first point of each region
     reps = first[first >= 0]  # stands for all of its region
     got = _wards_of(x[np.r_[test, reps]], y[np.r_[test, reps]], wgeom, rank)
