@@ -633,7 +633,13 @@ class IncidentStore:
             ``out_of_date``, ``newer_generations``, ``pending`` (killed changes the
             next write finishes); ``summary()`` in words, ``to_dict()`` for JSON.
         """
-        return disk.check(self.path, disk.read_manifest(self.path, BNG))
+        disk.read_manifest(self.path, BNG)  # a damaged manifest: the error, before waiting
+        with contextlib.ExitStack() as stack:
+            # wait for a writer at work, so its hidden files are not reported as leftovers
+            if (self.path / _LOCK).exists():
+                with contextlib.suppress(OSError):  # a read-only copy: check it as it is
+                    stack.enter_context(_locked(self.path / _LOCK))
+            return disk.check(self.path, disk.read_manifest(self.path, BNG))
 
     def recover(self, dry_run: bool = True) -> RecoverReport:
         """Adopt orphaned data files back into the store, after saying what they hold.
@@ -989,6 +995,12 @@ def _keys(t: pa.Table, source: Any = None) -> pa.Array:
 def _schema(paths: list[Path]) -> pa.Schema:
     """One schema for all `paths`: every column of any file; a column two files hold as
     different types (true/false in one, text in another) becomes text."""
+    gone = [p for p in paths if not p.exists()]
+    if gone:
+        more = f" (and {len(gone) - 1} more)" if len(gone) > 1 else ""
+        raise BadInputError(f"the store's data file {gone[0]} is missing{more}: its manifest "
+                            f"lists it; `hotspots store check --store {gone[0].parent.parent}` "
+                            "lists what is wrong")
     schemas = [pq.read_schema(p) for p in paths]
     try:
         return pa.unify_schemas(schemas, promote_options="permissive")

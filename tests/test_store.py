@@ -891,3 +891,22 @@ def test_cli_store_check_reports_the_orphaned_load_and_recover_brings_it_back(tm
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["store", "info", "--store", str(store)], env=env)
     assert "counts as the manifest records them" in res.output
+
+
+def test_older_manifest_restored_after_compaction_is_recovered(tmp_path):
+    st = IncidentStore(tmp_path / "s")
+    st.append(_tiny(range(0, 6)), source="a")
+    st.append(_tiny(range(6, 12)), source="b")
+    old = (st.path / MANIFEST).read_bytes()
+    st.compact()  # the files that manifest lists are gone, replaced by one per month
+    (st.path / MANIFEST).write_bytes(old)
+    c = st.check()
+    assert c.out_of_date and {q.problem for q in c.problems} == {"missing"}
+    assert sum(o.rows for o in c.orphans) == 12
+    with pytest.raises(hs.HotspotsError, match="missing"):
+        st.read()  # a clear error, not pyarrow's FileNotFoundError
+    with pytest.raises(hs.HotspotsError, match="does not list"):
+        st.append(_tiny(range(12, 14)))
+    rep = st.recover(dry_run=False)
+    assert len(rep.forgotten) == 4 and sum(a["n_new"] for a in rep.adopted) == 12
+    assert _ids(st) == {str(i) for i in range(12)} and st.check().ok
