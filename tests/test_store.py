@@ -910,3 +910,9 @@ def test_older_manifest_restored_after_compaction_is_recovered(tmp_path):
     rep = st.recover(dry_run=False)
     assert len(rep.forgotten) == 4 and sum(a["n_new"] for a in rep.adopted) == 12
     assert _ids(st) == {str(i) for i in range(12)} and st.check().ok
+
+
+@pytest.mark.parametrize("sub", ["check", "recover"])
+def test_cli_store_check_and_recover_help_has_an_example(sub):
+    res = CliRunner().invoke(app, ["store", sub, "--help"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0 and f"Example: hotspots store {sub}" in res.output, res.output
