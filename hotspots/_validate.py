@@ -114,3 +114,92 @@ def weights_array(df: pd.DataFrame, weights: str | None, name: str = "incidents"
     if np.isnan(w).any() or (w < 0).any():
         raise BadInputError(f"weights column {weights!r} must hold non-negative numbers")
     return w
+
+
+#: time-of-day windows: what :func:`hours` accepts, for messages
+_HOURS_EXAMPLE = {True: "--hours 14-24 (or 22-6 across midnight, or all)",
+                  False: "(14, 24), '14-24' or ('22:00', '06:00') across midnight"}
+
+
+def hour_of_day(value: object, name: str = "hours") -> float:
+    """14, 14.5 or "14:30" as hours after midnight (0-24)."""
+    try:
+        if isinstance(value, str) and ":" in value:
+            hh, mm = value.split(":", 1)
+            h = int(hh) + int(mm) / 60
+        else:
+            h = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        h = float("nan")
+    if not 0 <= h <= 24:
+        raise BadInputError(f"{name} must be times of day 0-24 such as 14 or '14:00', "
+                            f"e.g. {_HOURS_EXAMPLE[name.startswith('--')]}; got {value!r}")
+    return h
+
+
+def hours(value: object, name: str = "hours") -> tuple[float, float] | None:
+    """The one parser of time-of-day windows (top areas, patrols, the command line).
+
+    Parameters
+    ----------
+    value : None, str or (start, end)
+        None, "" or "all": no window. "14-24" or "22:00-06:00" (the command line's
+        form), or a pair such as ``(14, 24)``, ``("22:00", "06:00")``: hours after
+        midnight 0-24, numbers or "HH:MM"; start inclusive, end exclusive, wrapping
+        past midnight when start > end.
+    name : str
+        How to call it in a message ("hours", "--hours").
+
+    Returns
+    -------
+    (float, float) or None
+        ``(start, end)`` in hours, or None for no window.
+    """
+    cli = name.startswith("--")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("", "all"):
+            return None
+        parts = text.split("-")
+        if len(parts) != 2:
+            raise BadInputError(f"{name} must be start-end, e.g. {_HOURS_EXAMPLE[cli]}; "
+                                f"got {value!r}")
+        pair: object = tuple(p.strip() for p in parts)
+    else:
+        pair = value
+    if not hasattr(pair, "__len__") or len(pair) != 2:  # type: ignore[arg-type]
+        raise BadInputError(f"{name} must be (start, end), e.g. {_HOURS_EXAMPLE[cli]}; "
+                            f"got {value!r}")
+    try:
+        lo, hi = (hour_of_day(v, name) for v in pair)  # type: ignore[union-attr]
+    except BadInputError:  # name the whole window, not one end of it
+        raise BadInputError(f"{name} must be times of day 0-24 such as 14 or '14:00', "
+                            f"e.g. {_HOURS_EXAMPLE[cli]}; got {value!r}") from None
+    if lo == hi:
+        raise BadInputError(f"{name} {value!r} is an empty window: start and end are the "
+                            f"same (e.g. {_HOURS_EXAMPLE[cli]})")
+    return lo, hi
+
+
+def in_hours(hour: object, window: tuple[float, float]):
+    """Boolean mask: `hour` (hours after midnight, array-like) in [start, end) of
+    `window` from :func:`hours`, wrapping past midnight when start > end."""
+    import numpy as np
+
+    h = np.asarray(hour, dtype=float)
+    lo, hi = window
+    return (h >= lo) & (h < hi) if lo <= hi else (h >= lo) | (h < hi)
+
+
+def hours_label(window: tuple[float, float] | None) -> str:
+    """``"14:00-24:00"`` for a window from :func:`hours` ("" for None)."""
+    if window is None:
+        return ""
+
+    def clock(h: float) -> str:
+        m = round(h * 60)
+        return f"{m // 60:02d}:{m % 60:02d}"
+
+    return f"{clock(window[0])}-{clock(window[1])}"

@@ -43,7 +43,8 @@ from ._atomic import atomic_write_bytes, atomic_write_text, attributed_geojson
 from ._errors import BadInputError, DataNotFoundError, HotspotsError
 from ._escape import xml_text
 from ._time import incident_times
-from ._validate import BNG, WGS84, check_gdf, check_nonempty, check_positive
+from ._validate import BNG, WGS84, check_gdf, check_nonempty, check_positive, hours_label, in_hours
+from ._validate import hours as parse_hours
 from .boundaries import stations, street_text
 from .categories import CATEGORIES
 from .privacy import protect, reason_counts
@@ -55,7 +56,7 @@ WALK_NOTE = (
     "this extract, so some real walks are shorter than shown."
 )
 MONTH_ONLY_NOTE = (
-    "police.uk gives the month only, not the time of day: the {lo:02d}:00-{hi:02d}:00 "
+    "police.uk gives the month only, not the time of day: the {window} "
     "window could not be applied to {n} of {total} incidents, which are all counted."
 )
 #: Op Verona's concerns, in police.uk terms (see io's category vocabulary).
@@ -468,7 +469,7 @@ def patrol_targets(
         out["node"] = out["node"].astype(object)
     out.attrs.update(
         categories=",".join(cats),
-        hours="" if hours is None else f"{hours[0]:02d}:00-{hours[1]:02d}:00",
+        hours=hours_label(parse_hours(hours)),
         untimed=int(untimed),
         n_incidents=int(len(sub)),
         k=k,
@@ -628,21 +629,17 @@ def _verona_subset(inc, categories, hours):
 
 def _filter_hours(sub: gpd.GeoDataFrame, hours: tuple[int, int] | None):
     """Keep incidents in the hour window; untimed rows are kept and counted."""
-    if hours is None:
+    window = parse_hours(hours)  # the one hours parser (rank and the CLI use it too)
+    if window is None:
         return sub, 0, ""
-    lo, hi = int(hours[0]), int(hours[1])
-    if not (0 <= lo <= 24 and 0 <= hi <= 24) or lo == hi:
-        raise BadInputError(f"hours must be two different hours 0-24, e.g. (14, 24); got {hours}")
     t = incident_times(sub, dated_only=True)
     timed = t.notna()
-    h = t.dt.hour
-    keep = (h >= lo) & (h < hi) if lo < hi else (h >= lo) | (h < hi)
+    keep = in_hours((t.dt.hour + t.dt.minute / 60).to_numpy(float), window)
     untimed = int((~timed).sum())
     note = ""
     if untimed:
-        note = MONTH_ONLY_NOTE.format(lo=lo, hi=hi % 24 if hi != 24 else 24, n=untimed,
-                                      total=len(sub))
-    return sub[keep.fillna(False).astype(bool) | ~timed], untimed, note
+        note = MONTH_ONLY_NOTE.format(window=hours_label(window), n=untimed, total=len(sub))
+    return sub[keep | ~timed.to_numpy()], untimed, note
 
 
 def _snap(G: nx.Graph, xy: np.ndarray) -> tuple[list, np.ndarray]:

@@ -26,7 +26,16 @@ import shapely
 
 from ._errors import BadInputError
 from ._time import incident_times, month_only, parse_time
-from ._validate import BNG, WGS84, check_gdf, check_nonempty, check_positive, weights_array
+from ._validate import (
+    BNG,
+    WGS84,
+    check_gdf,
+    check_nonempty,
+    check_positive,
+    in_hours,
+    weights_array,
+)
+from ._validate import hours as parse_hours
 from .boundaries import describe_location, named_streets
 from .categories import check_categories
 from .clusters import (
@@ -194,35 +203,16 @@ def _recency(
     return np.power(2.0, -np.clip(np.nan_to_num(age, nan=0.0), 0, None))
 
 
-def _hour_of_day(value: Any) -> float:
-    """14, 14.5 or "14:30" as hours after midnight (0-24)."""
-    try:
-        if isinstance(value, str) and ":" in value:
-            hh, mm = value.split(":", 1)
-            h = int(hh) + int(mm) / 60
-        else:
-            h = float(value)
-    except (TypeError, ValueError):
-        h = float("nan")
-    if not 0 <= h <= 24:
-        raise BadInputError(f"hours must be times of day 0-24 such as 14 or '14:00', got {value!r}")
-    return h
-
-
 def _hours_mask(inc: pd.DataFrame, hours: Any) -> np.ndarray | None:
     """Incidents whose time of day is in [h0, h1) (wrapping past midnight), or None."""
-    if isinstance(hours, str) or not hasattr(hours, "__len__") or len(hours) != 2:
-        raise BadInputError(f"hours must be (start, end), e.g. (14, 24) or ('22:00', '06:00'); "
-                            f"got {hours!r}")
-    h0, h1 = _hour_of_day(hours[0]), _hour_of_day(hours[1])
-    if h0 == h1:
-        raise BadInputError(f"hours {hours!r} is an empty window: start and end are the same")
+    window = parse_hours(hours)  # the one hours parser (patrol and the CLI use it too)
+    if window is None:
+        return None
     if month_only(inc):
         log.warning("hours filter ignored: these incidents have no times of day (month only)")
         return None
     occ = incident_times(inc, dated_only=True)
-    h = (occ.dt.hour + occ.dt.minute / 60).to_numpy(float)
-    inside = (h >= h0) & (h < h1) if h0 <= h1 else (h >= h0) | (h < h1)
+    inside = in_hours((occ.dt.hour + occ.dt.minute / 60).to_numpy(float), window)
     unknown = occ.isna().to_numpy()
     if unknown.any():
         log.info("hours filter: %d incidents without a time are left out", int(unknown.sum()))

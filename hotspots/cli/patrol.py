@@ -100,16 +100,12 @@ def patrol(
             "stops": plan.stops[stops]})
 
 
-def _hour_window(hours: str) -> tuple[int, int] | None:
-    """--hours "start-end" as (start, end); None for "all"."""
-    if hours.strip().lower() in ("all", ""):
-        return None
+def _hour_window(hours: str) -> tuple[float, float] | None:
+    """--hours by the library's one parser; a bad value is a usage error (exit 2)."""
+    from .._errors import BadInputError
+    from .._validate import hours as parse_hours
+
     try:
-        lo, hi = (int(h) for h in hours.split("-"))
-    except ValueError:
-        raise typer.BadParameter(
-            f'--hours must look like "14-24" or "all", got {hours!r}') from None
-    if not (0 <= lo <= 24 and 0 <= hi <= 24) or lo == hi:
-        raise typer.BadParameter(f"--hours must be two different hours 0-24, e.g. --hours "
-                                 f"14-24 (or 22-6 across midnight); got {hours!r}")
-    return lo, hi
+        return parse_hours(hours, "--hours")
+    except BadInputError as exc:
+        raise typer.BadParameter(str(exc)) from None
