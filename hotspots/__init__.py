@@ -69,13 +69,13 @@ _API: dict[str, str] = {
     "backtest": "evaluate",
     # change over time
     "hotspot_change": "change",
-    "classify_hotspots": "change",
-    "operation_effect": "change",
+    "classify_hotspots": "classify",
+    "operation_effect": "operation",
     "dual_kde": "change",
     "trend_table": "change",
-    "mann_kendall": "change",
-    "wdd": "change",
-    "OperationEffect": "change",
+    "mann_kendall": "classify",
+    "wdd": "operation",
+    "OperationEffect": "operation",
     # decisions
     "focus_week": "focus",
     "action_menu": "focus",

@@ -14,21 +14,17 @@ from scipy import stats as sps
 
 import hotspots as hs
 from hotspots import datasets
-from hotspots.change import (
-    CHANGE_LABELS,
+from hotspots.change import CHANGE_LABELS, dual_kde, hotspot_change, trend_table
+from hotspots.classify import (
     ESRI_LABELS,
     SFHOTSPOT_LABELS,
     classify_hotspots,
-    dual_kde,
     esri_label,
-    hotspot_change,
     mann_kendall,
-    operation_effect,
     sfhotspot_label,
-    trend_table,
-    wdd,
 )
 from hotspots.grid import Grid, make_grid
+from hotspots.operation import operation_effect, wdd
 
 X0, Y0 = 530_000.0, 180_000.0
 

@@ -87,7 +87,7 @@ def classify_cmd(
     """
 
     from .._time import incident_times, parse_time
-    from ..change import classify_hotspots
+    from ..classify import classify_hotspots
 
     inc = _read_source(source)
     if since:
