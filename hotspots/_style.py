@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ._validate import check_gdf
+from .categories import category_label as word_label
 
 #: category -> (label for people, colour). Colours are distinct on a light base map
 #: and in print; unknown categories fall back to grey.
@@ -74,8 +75,10 @@ STREET_COLOUR = "#b8b8b8"
 
 
 def category_label(category: str) -> str:
-    """The label a person reads for a category code (the code itself when unknown)."""
-    return CATEGORY_STYLE.get(category, (str(category), ""))[0]
+    """The label a person reads for a category code; a category of the open vocabulary
+    is labelled from its word (``"animal_rescue"`` -> "Animal rescue")."""
+    style = CATEGORY_STYLE.get(category)
+    return style[0] if style is not None else word_label(category)
 
 
 def category_colour(category: str) -> str:

@@ -2,7 +2,9 @@
 
 Crime categories (police.uk's, grouped) and the project's own (``fly_tip``, ``asb``,
 ``streetsafe``) are :data:`CATEGORIES`; source wordings map to them through
-``data/categories.csv``.
+``data/categories.csv``. The vocabulary is open: any other lower-case word
+(``fire``, ``collision``, ``animal_rescue``, ``graffiti``) is a category too, labelled
+from the word ("Animal rescue"), so other services' incidents are never "other crime".
 """
 
 from __future__ import annotations
@@ -26,11 +28,48 @@ CATEGORIES: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def categorise(values: Iterable[Any]) -> pd.Series:
+#: A category code: a lower-case word, words joined by underscores (``animal_rescue``).
+_WORD = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+#: Longest source wording that becomes a category of its own (open vocabulary), in
+#: words and characters; longer text (free descriptions) stays ``"other"``.
+_OPEN_MAX_WORDS, _OPEN_MAX_CHARS = 4, 40
+
+
+def is_category(value: Any) -> bool:
+    """True when `value` is a category code: a known one or any lower-case word
+    (letters, digits and underscores, starting with a letter), e.g. ``"fire"``."""
+    return isinstance(value, str) and _WORD.fullmatch(value) is not None
+
+
+def category_word(text: Any) -> str:
+    """A source wording as a category code: ``"Animal rescue"`` -> ``"animal_rescue"``."""
+    return _norm(text).replace(" ", "_")
+
+
+def category_label(category: str) -> str:
+    """A label for people from a category code the styling does not know:
+    ``"animal_rescue"`` -> ``"Animal rescue"`` (the code itself when not a word)."""
+    if not is_category(category):
+        return str(category)
+    return category.replace("_", " ").capitalize()
+
+
+def categorise(values: Iterable[Any], *, open_vocabulary: bool = False) -> pd.Series:
     """Map source wording to the vocabulary; unknown or missing text gives ``"other"``.
 
     Matching ignores case, punctuation, hyphens and underscores, so ``"Anti-social
     behaviour"``, ``"anti-social-behaviour"`` and ``"ASB"`` all give ``"asb"``.
+
+    Parameters
+    ----------
+    values : iterable
+        Source wordings.
+    open_vocabulary : bool, default False
+        For councils' and other services' own files: a wording that starts with a
+        known one gives that category (``"Fly-tip - black bags"`` -> ``"fly_tip"``),
+        and any other short wording (up to 4 words) becomes a category of its own
+        (``"Graffiti"`` -> ``"graffiti"``, ``"Special Service"`` ->
+        ``"special_service"``). Longer text and missing values give ``"other"``.
 
     Returns
     -------
@@ -40,17 +79,36 @@ def categorise(values: Iterable[Any]) -> pd.Series:
     s = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     table = _category_table()
+    lookup = _open_lookup if open_vocabulary else (lambda u: table.get(_norm(u), "other"))
     # one lookup per distinct value; the extra last slot serves code -1 (missing)
-    mapped = pd.Series([table.get(_norm(u), "other") for u in uniques] + ["other"], dtype="str")
+    mapped = pd.Series([lookup(u) for u in uniques] + ["other"], dtype="str")
     return mapped.take(np.where(codes < 0, len(uniques), codes)).reset_index(drop=True)
 
 
+def _open_lookup(value: Any) -> str:
+    """One wording in the open vocabulary: known, known prefix, own word, or other."""
+    table = _category_table()
+    key = _norm(value)
+    if key in table:
+        return table[key]
+    words = key.split()
+    for k in range(len(words) - 1, 0, -1):  # the longest known leading wording
+        head = " ".join(words[:k])
+        if head in table:
+            return table[head]
+    if 0 < len(words) <= _OPEN_MAX_WORDS and len(key) <= _OPEN_MAX_CHARS and key[0].isalpha():
+        return key.replace(" ", "_")
+    return "other"
+
+
 def check_categories(categories: str | Iterable[str] | None) -> set[str] | None:
-    """The vocabulary values a ``categories=`` argument asks for.
+    """The category codes a ``categories=`` argument asks for.
 
     Source wordings the category table knows are mapped (``"Burglary"`` ->
-    ``"burglary"``); anything else is an error naming the vocabulary, so a typo
-    (``"violence"``, ``"robery"``) never silently selects nothing.
+    ``"burglary"``); any other lower-case word is a category of the open vocabulary
+    (``"fire"``, ``"animal_rescue"``); anything else (``"Fire!"``, ``"[/]"``) is an
+    error naming the vocabulary. A word no incident has selects nothing: callers
+    report that as an empty selection, naming what the data hold.
 
     Returns
     -------
@@ -65,9 +123,13 @@ def check_categories(categories: str | Iterable[str] | None) -> set[str] | None:
             out.add(v)
         elif isinstance(v, str) and _norm(v) in _category_table():
             out.add(categorise([v]).iloc[0])  # a wording the table knows: "Burglary"
+        elif is_category(v):
+            out.add(v)  # the open vocabulary: "fire", "animal_rescue"
         else:
-            raise BadInputError(f"category {v!r} is not in the vocabulary: "
-                                f"{', '.join(CATEGORIES)}")
+            raise BadInputError(
+                f"category {v!r} is not a category: use a lower-case word such as 'fire' "
+                f"or 'animal_rescue', or one of {', '.join(CATEGORIES)}"
+            )
     return out
 
 
@@ -105,7 +167,7 @@ def _category_table() -> dict[str, str]:
     from io import StringIO
 
     table = pd.read_csv(StringIO(text), dtype=str)
-    bad = set(table["category"]) - set(CATEGORIES)
+    bad = {c for c in table["category"] if not is_category(c)}
     if bad:  # a typo in the shipped CSV should fail loudly in tests
-        raise ValueError(f"categories.csv uses categories outside the vocabulary: {bad}")
+        raise ValueError(f"categories.csv uses categories that are not lower-case words: {bad}")
     return {_norm(t): c for t, c in zip(table["source_text"], table["category"], strict=True)}

@@ -14,7 +14,7 @@ import json
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,16 @@ import numpy as np
 import pandas as pd
 
 from ._errors import BadInputError, DataNotFoundError
-from .categories import CATEGORIES, _norm
+from .categories import CATEGORIES, _norm, is_category
 
 #: Layouts :func:`read_incidents` knows; pass one as ``kind=`` to skip detection.
+#: ``stats19``: DfT road-collision data (category ``collision``, severity as
+#: subcategory); ``fire_brigade``: London Fire Brigade incident records (the incident
+#: group as category: ``fire``, ``special_service``, ``false_alarm``);
+#: ``animal_rescue``: LFB animal rescues.
 KINDS: tuple[str, ...] = (
-    "police_uk", "police_api", "camden", "crimemappingdata", "table", "canonical",
+    "police_uk", "police_api", "camden", "crimemappingdata", "stats19", "fire_brigade",
+    "animal_rescue", "table", "canonical",
 )  # fmt: skip
 
 # Column names recognised in generic tables, compared after _norm(); first match wins.
@@ -35,13 +40,14 @@ _NAMES: dict[str, tuple[str, ...]] = {
     "lon": ("longitude", "lon", "lng", "long", "location longitude", "wgs84 longitude"),
     "lat": ("latitude", "lat", "location latitude", "wgs84 latitude"),
     "x": ("easting", "eastings", "bng easting", "bng x", "x bng", "osgb easting",
-          "x coordinate", "xcoord", "x"),
+          "easting m", "location easting osgr", "x coordinate", "xcoord", "x"),
     "y": ("northing", "northings", "bng northing", "bng y", "y bng", "osgb northing",
-          "y coordinate", "ycoord", "y"),
+          "northing m", "location northing osgr", "y coordinate", "ycoord", "y"),
     "category": ("category", "crime type", "crime category", "type", "incident type",
                  "offence", "offence type", "offence group", "problem", "problem type",
                  "report type", "issue", "reason"),
     "date": ("occurred at", "occurred", "datetime", "date time", "date and time",
+             "date time of call", "date of call",
              "incident date", "date reported", "reported date", "report date", "reported at",
              "created at", "created", "date", "timestamp", "time", "epoch", "month"),
     "id": ("incident id", "crime id", "id", "reference", "ref", "report id", "case number",
@@ -127,14 +133,21 @@ def _stem(p: Path) -> str:
 
 @dataclass
 class _Loaded:
+    """One table read from a file (a file with several sheets or layers gives several)."""
+
     df: pd.DataFrame
     rows: np.ndarray  # row number shown in reports, per row
     file: str
     stem: str
     geoms: gpd.GeoSeries | None = None
+    notes: list[str] = field(default_factory=list)  # how the file was read, for people
+    #: rows the parser could not take at face value (a quote running over line breaks):
+    #: row position -> detail; they are rejected, never merged silently
+    broken: dict[int, str] = field(default_factory=dict)
 
 
-def _load(item: Any, opts: dict) -> _Loaded:
+def _load(item: Any, opts: dict) -> list[_Loaded]:
+    """Read one input into tables: one per sheet / layer holding incidents."""
     if isinstance(item, pd.DataFrame):
         label = opts["source_name"] or "dataframe"
         geoms = None
@@ -144,24 +157,24 @@ def _load(item: Any, opts: dict) -> _Loaded:
             df = pd.DataFrame(item.drop(columns=item.geometry.name))
         if len(df) == 0:
             raise BadInputError(f"the {type(item).__name__} passed to read_incidents has no rows")
-        return _Loaded(df, np.arange(len(df)), f"<{type(item).__name__}>", label, geoms)
+        return [_Loaded(df, np.arange(len(df)), f"<{type(item).__name__}>", label, geoms)]
 
     path = Path(item)
     ext = _ext(path)
-    geoms = None
-    offset = 1
     try:
         if ext in (".csv", ".tsv", ".txt"):
-            df, offset = _read_csv(path, ext), 2
-        elif ext in (".json", ".geojson"):
+            return [_read_csv(path, ext)]
+        if ext in (".xlsx", ".xlsm", ".xls"):
+            return _pick(path, _read_excel(path), opts, "sheet")
+        if ext == ".gpkg":
+            return _pick(path, _read_layers(path), opts, "layer")
+        if ext in (".json", ".geojson"):
             df, geoms = _read_json(path)
-        elif ext in (".gpkg", ".shp", ".fgb"):
+        elif ext in (".shp", ".fgb"):
             gdf = gpd.read_file(path)
             df, geoms = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)), gdf.geometry
         elif ext in (".parquet", ".geoparquet"):
             df, geoms = _read_parquet(path)
-        elif ext in (".xlsx", ".xlsm", ".xls"):
-            df, offset = _read_excel(path), 2
         else:
             raise BadInputError(
                 f"{path}: unsupported file type {ext or '(none)'!r}; "
@@ -171,40 +184,223 @@ def _load(item: Any, opts: dict) -> _Loaded:
         raise
     except Exception as exc:  # parser/driver errors differ by format; report one way
         raise BadInputError(f"{path} is not a readable table: {exc}") from None
+    _check_rows(path, df, geoms)
+    return [_Loaded(df, np.arange(len(df)) + 1, str(path), _stem(path), geoms)]
+
+
+def _check_rows(path: Path, df: pd.DataFrame, geoms: Any) -> None:
     if len(df) == 0 or (len(df.columns) == 0 and geoms is None):
         raise BadInputError(f"{path} is empty: it has no data rows")
-    return _Loaded(df, np.arange(len(df)) + offset, str(path), _stem(path), geoms)
 
 
-def _read_csv(path: Path, ext: str) -> pd.DataFrame:
+def _pick(path: Path, tables: list[tuple[str, pd.DataFrame, Any]], opts: dict,
+          what: str) -> list[_Loaded]:
+    """The sheets / layers of `path` to read: the one asked for (``sheet=``/``layer=``),
+    else every one holding incidents (coordinates or point geometry), named in a note."""
+    names = [t[0] for t in tables]
+    flag = f"{what}=" if what == "sheet" else "layer="
+    asked = opts.get(what)
+    if asked is not None:
+        chosen = [t for t in tables if str(t[0]) == str(asked)]
+        if not chosen:
+            raise BadInputError(f"{path} has no {what} {asked!r}; its {what}s are {names}")
+    else:
+        chosen = [t for t in tables if len(t[1]) and _has_incidents(t[1], t[2])]
+        if not chosen:
+            raise BadInputError(
+                f"{path}: none of its {what}s {names} holds incidents (coordinate columns "
+                f"or point geometry); name one with {flag} (--{what} on the command line)"
+            )
+    several = len(tables) > 1
+    out = []
+    for name, df, geoms in chosen:
+        _check_rows(path, df, geoms)
+        label = f"{path} ({what} {name})" if several else str(path)
+        stem = f"{_stem(path)}_{name}" if several else _stem(path)
+        offset = 2 if what == "sheet" else 1  # a sheet's header is its row 1
+        out.append(_Loaded(df, np.arange(len(df)) + offset, label, stem, geoms))
+    if several and asked is None:
+        skipped = [n for n in names if n not in {t[0] for t in chosen}]
+        note = (f"{path}: read {what}s {', '.join(map(str, (t[0] for t in chosen)))}"
+                + (f"; skipped {', '.join(map(str, skipped))} (no incident columns)"
+                   if skipped else "")
+                + f"; name one with {flag} (--{what})")
+        out[0].notes.append(note)
+    return out
+
+
+def _has_incidents(df: pd.DataFrame, geoms: Any) -> bool:
+    """True when a sheet / layer has point geometry or coordinate columns."""
+    if geoms is not None:
+        import shapely
+
+        arr = np.asarray(geoms.array)
+        present = arr[~(geoms.isna().to_numpy())]
+        return bool(len(present)) and bool(np.isin(shapely.get_type_id(present), (0, 4)).any())
+    return _coordinate_columns(list(df.columns), _Spec(kind="table", source="")) is not None
+
+
+def _read_layers(path: Path) -> list[tuple[str, pd.DataFrame, Any]]:
+    import pyogrio
+
+    out = []
+    for name, _gtype in pyogrio.list_layers(path):
+        gdf = gpd.read_file(path, layer=name)
+        if isinstance(gdf, gpd.GeoDataFrame) and gdf._geometry_column_name in gdf.columns:
+            out.append((str(name), pd.DataFrame(gdf.drop(columns=gdf.geometry.name)),
+                        gdf.geometry))
+        else:
+            out.append((str(name), pd.DataFrame(gdf), None))
+    return out
+
+
+def _open_bytes(path: Path) -> bytes:
+    """The file's bytes, decompressed (.gz, .bz2, .xz, one-member .zip)."""
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        import gzip
+
+        return gzip.decompress(path.read_bytes())
+    if name.endswith(".bz2"):
+        import bz2
+
+        return bz2.decompress(path.read_bytes())
+    if name.endswith(".xz"):
+        import lzma
+
+        return lzma.decompress(path.read_bytes())
+    if name.endswith(".zip"):
+        import zipfile
+
+        with zipfile.ZipFile(path) as z:
+            members = [m for m in z.namelist() if not m.endswith("/")]
+            if len(members) != 1:
+                raise BadInputError(f"{path}: a zip must hold one file, it holds {members}")
+            return z.read(members[0])
+    return path.read_bytes()
+
+
+def _decode_lines(data: bytes) -> tuple[str, list[int]]:
+    """Text from bytes, line by line: UTF-8 where a line is UTF-8, else Windows-1252
+    (Latin-1 for its five undefined bytes). Returns the text and the 1-based numbers
+    of the lines that were not UTF-8, so one stray byte garbles nothing else."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    lines = data.splitlines(keepends=True)
+    out, other = [], []
+    for i, line in enumerate(lines, 1):
+        try:
+            out.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            other.append(i)
+            try:
+                out.append(line.decode("cp1252"))
+            except UnicodeDecodeError:
+                out.append(line.decode("latin-1"))
+    return "".join(out), other
+
+
+def _lines_text(lines: list[int], limit: int = 10) -> str:
+    shown = ", ".join(map(str, lines[:limit]))
+    return shown + (f" and {len(lines) - limit:,} more" if len(lines) > limit else "")
+
+
+def _read_csv(path: Path, ext: str) -> _Loaded:
     with open(path, "rb") as fh:
         head = fh.read(4096)
     if not head.strip():
         raise BadInputError(f"{path} is empty: it has no data rows")
     if b"\x00" in head and not path.name.lower().endswith((".gz", ".bz2", ".zip", ".xz")):
         raise BadInputError(f"{path} is not a text table (it holds binary data)")
+    notes: list[str] = []
+    try:  # the fast path: the whole file is UTF-8
+        df = _parse_csv(path, ext, "utf-8-sig")
+    except UnicodeDecodeError:
+        from io import StringIO
+
+        text, other = _decode_lines(_open_bytes(path))
+        notes.append(
+            f"{path}: {len(other):,} line{'s' if len(other) != 1 else ''} "
+            f"({_lines_text(other)}) {'are' if len(other) != 1 else 'is'} not UTF-8: "
+            "read as Windows-1252; every other line as UTF-8"
+        )
+        df = _parse_csv(StringIO(text), ext, None)
+    if len(df) == 0:
+        raise BadInputError(f"{path} is empty: it has no data rows")
+    rows, broken = _record_lines(df, ext)
+    if broken:
+        lines = [f"{rows[i]}-{rows[i] + span}" for i, span in sorted(broken.items())]
+        notes.append(
+            f"{path}: {len(broken):,} row{'s' if len(broken) != 1 else ''} at lines "
+            f"{_lines_text(lines)} {'hold' if len(broken) != 1 else 'holds'} a quote that "
+            "runs over line breaks and swallows the records after it: rejected; close the "
+            "quote in the file to read them"
+        )
+    detail = {i: f"lines {rows[i]}-{rows[i] + span}: a quote runs over {span} line "
+                 "break(s), swallowing the records there" for i, span in broken.items()}
+    return _Loaded(df, rows, str(path), _stem(path), None, notes, detail)
+
+
+def _parse_csv(src: Any, ext: str, encoding: str | None) -> pd.DataFrame:
     sep = "\t" if ext == ".tsv" else ","
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            header = pd.read_csv(path, nrows=0, sep=sep, encoding=encoding)
-            if len(header.columns) == 1:  # maybe ; or tab separated
-                name = str(header.columns[0])
-                for alt in (";", "\t", "|"):
-                    if alt in name:
-                        sep = alt
-                        header = pd.read_csv(path, nrows=0, sep=sep, encoding=encoding)
-                        break
-            # ids as text: numeric ids must not turn into floats (and lose digits)
-            dtype = {c: str for c in header.columns if _norm(c) in _NAMES["id"]}
-            return pd.read_csv(
-                path, sep=sep, encoding=encoding, dtype=dtype, skip_blank_lines=False,
-                low_memory=False,
-            )  # fmt: skip
-        except UnicodeDecodeError:
+    try:
+        if hasattr(src, "seek"):
+            src.seek(0)
+        header = pd.read_csv(src, nrows=0, sep=sep, encoding=encoding)
+        if len(header.columns) == 1:  # maybe ; or tab separated
+            name = str(header.columns[0])
+            for alt in (";", "\t", "|"):
+                if alt in name:
+                    sep = alt
+                    if hasattr(src, "seek"):
+                        src.seek(0)
+                    header = pd.read_csv(src, nrows=0, sep=sep, encoding=encoding)
+                    break
+        # ids as text: numeric ids must not turn into floats (and lose digits)
+        dtype = {c: str for c in header.columns if _colnorm(c) in _NAMES["id"]}
+        if hasattr(src, "seek"):
+            src.seek(0)
+        df = pd.read_csv(
+            src, sep=sep, encoding=encoding, dtype=dtype, skip_blank_lines=False,
+            low_memory=False,
+        )  # fmt: skip
+    except pd.errors.EmptyDataError:
+        raise BadInputError(f"{getattr(src, 'name', 'the file')} is empty: it has no data rows"
+                            ) from None
+    df.attrs["_sep"] = sep
+    return df
+
+
+def _record_lines(df: pd.DataFrame, ext: str) -> tuple[np.ndarray, dict[int, int]]:
+    """Each record's first line (header = line 1) and the records a stray quote merged.
+
+    A quoted field may hold line breaks (an address on two lines). One whose text after
+    a break holds about a record's worth of separators is instead a quote left open,
+    which swallowed the records that follow: those are returned, position -> breaks.
+    """
+    n = len(df)
+    sep = df.attrs.get("_sep", "\t" if ext == ".tsv" else ",")
+    breaks = np.zeros(n, np.int64)
+    broken: dict[int, int] = {}
+    need = max(1, (len(df.columns) - 1) // 2)
+    for c in df.columns:
+        col = df[c]
+        if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)):
             continue
-        except pd.errors.EmptyDataError:
-            raise BadInputError(f"{path} is empty: it has no data rows") from None
-    raise BadInputError(f"{path} is not a text table (unknown text encoding)")
+        text = col.astype("string")
+        has = text.str.contains("\n", regex=False, na=False).to_numpy(dtype=bool)
+        if not has.any():
+            continue
+        idx = np.flatnonzero(has)
+        counts = text[has].str.count("\n").to_numpy(dtype=np.int64)
+        breaks[idx] += counts
+        for i, value in zip(idx, text[has], strict=True):
+            if any(part.count(sep) >= need for part in value.split("\n")[1:]):
+                broken[int(i)] = int(breaks[i])
+    for i in broken:
+        broken[i] = int(breaks[i])
+    starts = 2 + np.arange(n) + np.concatenate([[0], np.cumsum(breaks)[:-1]]) if n else breaks
+    return starts.astype(np.int64), broken
 
 
 def _read_json(path: Path) -> tuple[pd.DataFrame, gpd.GeoSeries | None]:
@@ -241,10 +437,13 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, gpd.GeoSeries | None]:
     return pd.read_parquet(path), None
 
 
-def _read_excel(path: Path) -> pd.DataFrame:
-    header = pd.read_excel(path, nrows=0)
-    dtype = {c: str for c in header.columns if _norm(c) in _NAMES["id"]}
-    return pd.read_excel(path, dtype=dtype)
+def _read_excel(path: Path) -> list[tuple[str, pd.DataFrame, Any]]:
+    headers = pd.read_excel(path, sheet_name=None, nrows=0)
+    out = []
+    for name, header in headers.items():
+        dtype = {c: str for c in header.columns if _colnorm(c) in _NAMES["id"]}
+        out.append((str(name), pd.read_excel(path, sheet_name=name, dtype=dtype), None))
+    return out
 
 
 # --------------------------------------------------------------------------- detection
@@ -256,8 +455,12 @@ class _Spec:
     source: str
     id: str | None = None
     category: str | None = None  # column with the source's wording
-    category_value: str | None = None  # one vocabulary value for every row
+    category_value: str | None = None  # one category for every row
+    subcategory: str | None = None  # column for subcategory, when not the category's
+    sub_labels: dict[str, str] | None = None  # codes in the subcategory column -> words
+    open_vocabulary: bool = False  # councils' and services' own wordings become categories
     date: str | None = None
+    time: str | None = None  # a separate time-of-day column, combined with date
     date_mode: str = "auto"  # auto | month | us_month | month_number | canonical | none
     location: str | None = None
     place: str | None = None  # police.uk location subtype -> place_type
@@ -265,23 +468,35 @@ class _Spec:
     lat: str | None = None
     x: str | None = None
     y: str | None = None
+    #: further easting/northing pairs, tried per row after x/y and lon/lat
+    more_xy: list[tuple[str, str]] = field(default_factory=list)
     xy_maybe_degrees: bool = False  # x/y found only as "x"/"y": may be lon/lat
     force: str | None = None  # police.uk "Reported by": part of a content-made id
     year: int | None = None
 
 
+def _colnorm(c: Any) -> str:
+    """A column name as words: camelCase split, then :func:`_norm` (``"DateOfCall"`` ->
+    ``"date of call"``, ``"Easting_m"`` -> ``"easting m"``)."""
+    return _norm(re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(c)))
+
+
 def _find(columns: Iterable[Any], names: Iterable[str]) -> str | None:
     lookup: dict[str, Any] = {}
     for c in columns:
-        lookup.setdefault(_norm(c), c)
+        lookup.setdefault(_colnorm(c), c)
     for n in names:
         if n in lookup:
             return lookup[n]
     return None
 
 
+#: STATS19 accident severity codes (DfT road-safety data guide).
+_SEVERITY = {"1": "Fatal", "2": "Serious", "3": "Slight"}
+
+
 def _detect_kind(columns: Iterable[Any]) -> str:
-    norm = {_norm(c) for c in columns}
+    norm = {_colnorm(c) for c in columns}
     if {"incident id", "category", "month"} <= norm:
         return "canonical"
     if {"category", "location latitude", "location longitude", "month"} <= norm:
@@ -292,7 +507,74 @@ def _detect_kind(columns: Iterable[Any]) -> str:
         return "camden"
     if {"month", "type", "longitude", "latitude"} <= norm:
         return "crimemappingdata"
+    if ({"accident index", "accident severity"} <= norm
+            or {"collision index", "collision severity"} <= norm):
+        return "stats19"
+    if "incident number" in norm and "animal group parent" in norm:
+        return "animal_rescue"
+    if "incident number" in norm and norm & {"incident group", "stop code description"}:
+        return "fire_brigade"
     return "table"
+
+
+def _coordinate_columns(cols: list, sp: _Spec) -> _Spec | None:
+    """Fill `sp`'s coordinate columns from names; None when there are none."""
+    def f(*names: str) -> str | None:
+        return _find(cols, names)
+
+    sp.lon, sp.lat = f(*_NAMES["lon"]), f(*_NAMES["lat"])
+    sp.x, sp.y = f(*_NAMES["x"][:-1]), f(*_NAMES["y"][:-1])
+    # every other easting column with its northing twin (Easting_m, easting_rounded, ...):
+    # the known names first, rounded ones last (they are the coarsest)
+    pairs = []
+    for c in cols:
+        words = _colnorm(c).split()
+        if "easting" in words or "eastings" in words:
+            twin = _twin(c, cols)
+            if twin is not None:
+                pairs.append((c, twin))
+    pairs.sort(key=lambda p: "rounded" in _colnorm(p[0]))
+    if sp.x is None and pairs:
+        sp.x, sp.y = pairs[0]
+    sp.more_xy = [p for p in pairs if p[0] != sp.x]
+    if sp.x is None or sp.y is None:
+        sp.x, sp.y = f("x"), f("y")
+        sp.xy_maybe_degrees = sp.x is not None and sp.y is not None
+    has = (sp.lon is not None and sp.lat is not None) or (sp.x is not None and sp.y is not None)
+    return sp if has else None
+
+
+def _twin(easting: Any, cols: list) -> Any:
+    """The northing column named like `easting` (``Easting_m`` -> ``Northing_m``)."""
+    want = _colnorm(easting).replace("eastings", "northings").replace("easting", "northing")
+    for c in cols:
+        if _colnorm(c) == want:
+            return c
+    return None
+
+
+def _date_column(cols: list) -> Any:
+    """The date column: a known name, else the first whose name holds a word starting
+    with "date" (``date_time of call``, ``DateOfCall``, ``Date of incident``)."""
+    found = _find(cols, _NAMES["date"])
+    if found is not None:
+        return found
+    for c in cols:
+        if any(w.startswith("date") for w in _colnorm(c).split()):
+            return c
+    return None
+
+
+def _time_column(cols: list, date: Any) -> Any:
+    """A separate time-of-day column to go with `date` (``time``, ``TimeOfCall``)."""
+    if date is None:
+        return None
+    for c in cols:
+        words = _colnorm(c).split()
+        if c != date and words and words[0] == "time" and not any(
+                w.startswith("date") or w == "stamp" for w in words):
+            return c
+    return None
 
 
 def _spec(loaded: _Loaded, opts: dict) -> _Spec:
@@ -300,6 +582,7 @@ def _spec(loaded: _Loaded, opts: dict) -> _Spec:
     kind = opts["kind"] or _detect_kind(cols)
     police = kind in ("police_uk", "police_api", "camden", "crimemappingdata")
     sp = _Spec(kind=kind, source=opts["source_name"] or ("police.uk" if police else loaded.stem))
+    sp.open_vocabulary = not police
 
     def f(*names: str) -> str | None:
         return _find(cols, names)
@@ -333,41 +616,31 @@ def _spec(loaded: _Loaded, opts: dict) -> _Spec:
         sp.lon, sp.lat = f(*_NAMES["lon"]), f(*_NAMES["lat"])
         sp.x, sp.y = f(*_NAMES["x"][:-1]), f(*_NAMES["y"][:-1])
     else:
+        _coordinate_columns(cols, sp)
         sp.id, sp.category = f(*_NAMES["id"]), f(*_NAMES["category"])
-        sp.date, sp.location = f(*_NAMES["date"]), f(*_NAMES["location"])
-        sp.lon, sp.lat = f(*_NAMES["lon"]), f(*_NAMES["lat"])
-        sp.x, sp.y = f(*_NAMES["x"][:-1]), f(*_NAMES["y"][:-1])
-        if sp.x is None or sp.y is None:
-            sp.x, sp.y = f("x"), f("y")
-            sp.xy_maybe_degrees = sp.x is not None and sp.y is not None
-        if sp.date is not None and _norm(sp.date) == "month":
+        sp.date, sp.location = _date_column(cols), f(*_NAMES["location"])
+        sp.time = _time_column(cols, sp.date)
+        if sp.date is not None and _colnorm(sp.date) == "month":
             sp.date_mode = "month"
+        if kind == "stats19":  # road collisions (DfT STATS19): severity as subcategory
+            sp.id = f("accident index", "collision index")
+            sp.category, sp.category_value = None, "collision"
+            sp.subcategory = f("accident severity", "collision severity")
+            sp.sub_labels = _SEVERITY
+            sp.x = f("location easting osgr") or sp.x
+            sp.y = f("location northing osgr") or sp.y
+        elif kind == "fire_brigade":  # LFB incident records: "Fire", "Special Service"...
+            sp.id, sp.category = f("incident number"), f("incident group")
+            sp.subcategory = f("stop code description")
+        elif kind == "animal_rescue":  # LFB animal rescues
+            sp.id, sp.category, sp.category_value = f("incident number"), None, "animal_rescue"
+            sp.subcategory = f("animal group parent")
 
-    # explicit arguments win over detection
-    for key in ("lon", "lat", "x", "y", "date"):
-        if opts[key] is not None:
-            setattr(sp, key, _column(opts[key], cols, key, loaded.file))
-    if opts["x"] is not None or opts["y"] is not None:
-        sp.xy_maybe_degrees = False
-    if opts["date"] is not None and sp.date_mode == "canonical":
-        sp.date_mode = "auto"
-    if opts["id_column"] is not None:
-        sp.id = _column(opts["id_column"], cols, "id_column", loaded.file)
-    cat = opts["category"]
-    if cat is not None:
-        if cat in cols:
-            sp.category = cat
-        elif cat in CATEGORIES:
-            sp.category_value = cat
-        else:
-            raise BadInputError(
-                f"category={cat!r} is neither a column of {loaded.file} nor one of {CATEGORIES}"
-            )
-    if sp.date is None:
-        sp.date_mode = "none"
+    _apply_options(sp, opts, cols, loaded)
     explicit = any(opts[k] is not None for k in ("lon", "lat", "x", "y"))
     if loaded.geoms is not None and not explicit:  # a geometry beats coordinate columns
         sp.lon = sp.lat = sp.x = sp.y = None
+        sp.more_xy = []
 
     has_pair = (sp.lon is not None and sp.lat is not None) or (
         sp.x is not None and sp.y is not None
@@ -376,15 +649,51 @@ def _spec(loaded: _Loaded, opts: dict) -> _Spec:
         raise BadInputError(
             f"{loaded.file}: no coordinate columns found (looked for longitude/latitude or "
             f"easting/northing); columns are {[str(c) for c in cols[:30]]}. "
-            "Pass lon=/lat= or x=/y= to name them."
+            "Pass lon=/lat= or x=/y= to name them (--lon/--lat or --x/--y)."
         )
     return sp
+
+
+def _apply_options(sp: _Spec, opts: dict, cols: list, loaded: _Loaded) -> None:
+    """Explicit arguments win over detection."""
+    for key in ("lon", "lat", "x", "y", "date", "time"):
+        if opts.get(key) is not None:
+            setattr(sp, key, _column(opts[key], cols, key, loaded.file))
+    if opts["x"] is not None or opts["y"] is not None:
+        sp.xy_maybe_degrees = False
+        sp.more_xy = []
+    if opts["date"] is not None:
+        if sp.date_mode in ("canonical", "month_number", "us_month"):
+            sp.date_mode = "auto"
+        if opts.get("time") is None:
+            sp.time = _time_column(cols, sp.date)
+    if opts["id_column"] is not None:
+        sp.id = _column(opts["id_column"], cols, "id_column", loaded.file)
+    col = opts.get("category_column")
+    if col is not None:
+        sp.category = _column(col, cols, "category_column", loaded.file)
+        sp.category_value = None
+        sp.subcategory = sp.sub_labels = None
+    cat = opts["category"]
+    if cat is not None:
+        if not is_category(cat):
+            hint = (f"; to take categories from the column {cat!r}, pass category_column="
+                    f"{cat!r} (--category-column)" if cat in cols else "")
+            raise BadInputError(
+                f"category={cat!r} is not a category: use a lower-case word such as 'fire' "
+                f"or 'animal_rescue', or one of {', '.join(CATEGORIES)}{hint}"
+            )
+        sp.category_value = cat
+        if sp.subcategory is None:  # the file's own wording stays as subcategory
+            sp.subcategory = sp.category
+    if sp.date is None:
+        sp.date_mode = "none"
 
 
 def _column(name: str, cols: list, what: str, file: str) -> str:
     if name in cols:
         return name
-    found = _find(cols, [_norm(name)])
+    found = _find(cols, [_colnorm(name)])
     if found is None:
         raise BadInputError(f"{what}={name!r} is not a column of {file}; columns are {cols[:30]}")
     return found

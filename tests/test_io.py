@@ -362,8 +362,15 @@ def test_bounds_box_and_polygon(tmp_path, harrow):
     barnet = gla[gla["name"] == "Barnet"]
     _, rep = hs.read_incidents("harrow_crime_2022", bounds=barnet, with_report=True)
     assert rep.n_rejected == 14946 and set(rep.rejects["reason"]) == {"outside the study area"}
-    with pytest.raises(hs.BadInputError, match="london"):
-        hs.read_incidents("harrow_crime_2022", bounds="Harrow")
+    # a borough by name: that borough + 100 m (the Harrow file was cut with Harrow)
+    inc, rep = hs.read_incidents("harrow_crime_2022", bounds="harrow", with_report=True)
+    assert rep.n_rejected == 0 and len(inc) == len(harrow)
+    inc, rep = hs.read_incidents("harrow_crime_2022", bounds="Barnet", with_report=True)
+    near = harrow.geometry.intersects(barnet.to_crs(27700).buffer(100).union_all())
+    assert 0 < near.sum() < 1000 and len(inc) == near.sum()  # the boundary strip only
+    assert set(rep.rejects["reason"]) == {"outside Barnet + 100 m"}
+    with pytest.raises(hs.BadInputError, match="london.*Harrow"):
+        hs.read_incidents("harrow_crime_2022", bounds="Harow")
 
 
 def test_warning_without_report(tmp_path, caplog):
@@ -372,7 +379,8 @@ def test_warning_without_report(tmp_path, caplog):
     assert isinstance(inc, gpd.GeoDataFrame)
     msgs = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(msgs) == 1 and "rejected 8" in msgs[0]
-    assert inc.attrs == {"read_kind": "police_uk", "n_read": 12, "n_rejected": 8, "n_fixed": 2}
+    assert inc.attrs == {"read_kind": "police_uk", "n_read": 12, "n_rejected": 8, "n_fixed": 2,
+                         "n_with_time": 0}
 
 
 # ----------------------------------------------------------------- other formats
@@ -423,7 +431,8 @@ def test_generic_csv_easting_northing_uk_dates(tmp_path):
     inc = hs.read_incidents(p)
     assert inc.attrs["read_kind"] == "table"
     assert inc["incident_id"].tolist() == ["F1", "F2", "F3"]
-    assert inc["category"].tolist() == ["other", "fly_tip", "other"]  # "Fly-tip - black bags"
+    # a council's own wordings: known prefix -> its category; a new word -> its own
+    assert inc["category"].tolist() == ["fly_tip", "fly_tip", "graffiti"]
     assert inc["occurred_at"].tolist() == [
         pd.Timestamp("2023-02-03 14:05"), pd.Timestamp("2023-02-28 09:00"),
         pd.Timestamp("2023-03-01 10:30"),
