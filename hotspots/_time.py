@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ._errors import BadInputError
@@ -82,14 +83,36 @@ def month_only(inc: pd.DataFrame) -> bool:
     return not incident_times(inc, dated_only=True).notna().any()
 
 
+def parse_days(values: pd.Series) -> pd.Series:
+    """People's dates as timestamps, the way the file reader reads them: ISO
+    (``2022-02-07``, ``2022/02/07``, ``20220207``) always; numeric dates day-first as UK
+    data are (``07/02/2022`` = 7 February 2022); words (``7 Feb 2022``). NaT where
+    unreadable; a time zone is kept as given."""
+    s = values.astype("string").str.strip()
+    # year first with slashes or dots: ISO order, whatever the separator
+    s = s.str.replace(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})", r"\1-\2-\3", regex=True)
+    out = pd.Series([pd.NaT] * len(s), index=values.index, dtype=object)
+    for fmt, kw in (("ISO8601", {}), ("mixed", {"dayfirst": True})):
+        todo = pd.isna(out).to_numpy() & s.notna().to_numpy()
+        if not todo.any():
+            break
+        for i, v in zip(np.flatnonzero(todo), s[todo], strict=True):
+            try:
+                out.iloc[i] = pd.to_datetime(v, format=fmt, **kw)
+            except (TypeError, ValueError, OverflowError):
+                continue
+    return out
+
+
 def parse_time(value: Any, name: str) -> pd.Timestamp:
     """A user's date argument (str, date, Timestamp) as a tz-naive Timestamp.
 
     Parameters
     ----------
     value : Any
-        Anything ``pd.Timestamp`` reads, e.g. ``'2022-07-01'``; a time zone is dropped
-        (the clock time is kept).
+        A date, Timestamp or text: ISO (``'2022-07-01'``) always; numeric dates
+        day-first as UK data are (``'07/02/2022'`` = 7 February 2022), like the file
+        reader; a time zone is dropped (the clock time is kept).
     name : str
         The argument's name, for the error message.
 
@@ -99,10 +122,11 @@ def parse_time(value: Any, name: str) -> pd.Timestamp:
         When `value` is not a date.
     """
     try:
-        ts = pd.Timestamp(value)
+        ts = (parse_days(pd.Series([value])).iloc[0] if isinstance(value, str)
+              else pd.Timestamp(value))
     except (TypeError, ValueError):
         raise BadInputError(f"{name} must be a date such as '2022-07-01', got {value!r}") from None
-    if ts is pd.NaT:
+    if ts is pd.NaT or pd.isna(ts):
         raise BadInputError(f"{name} must be a date such as '2022-07-01', got {value!r}")
     return ts.tz_localize(None) if ts.tzinfo else ts
 

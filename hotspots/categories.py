@@ -101,14 +101,24 @@ def _open_lookup(value: Any) -> str:
     return "other"
 
 
-def check_categories(categories: str | Iterable[str] | None) -> set[str] | None:
+def check_categories(categories: str | Iterable[str] | None,
+                     present: Iterable[Any] | None = None) -> set[str] | None:
     """The category codes a ``categories=`` argument asks for.
 
     Source wordings the category table knows are mapped (``"Burglary"`` ->
     ``"burglary"``); any other lower-case word is a category of the open vocabulary
     (``"fire"``, ``"animal_rescue"``); anything else (``"Fire!"``, ``"[/]"``) is an
-    error naming the vocabulary. A word no incident has selects nothing: callers
-    report that as an empty selection, naming what the data hold.
+    error naming the vocabulary.
+
+    Parameters
+    ----------
+    categories : str, iterable of str, or None
+        What was asked for.
+    present : iterable, optional
+        The categories of the incidents the selection applies to (e.g.
+        ``inc["category"]``). With it, a word outside the vocabulary that no incident
+        has (a typo such as ``"violence"``), or a selection that leaves no incident, is
+        an error saying what was asked and what the incidents hold.
 
     Returns
     -------
@@ -127,10 +137,48 @@ def check_categories(categories: str | Iterable[str] | None) -> set[str] | None:
             out.add(v)  # the open vocabulary: "fire", "animal_rescue"
         else:
             raise BadInputError(
-                f"category {v!r} is not a category: use a lower-case word such as 'fire' "
-                f"or 'animal_rescue', or one of {', '.join(CATEGORIES)}"
+                f"category {v!r} is not in the vocabulary ({', '.join(CATEGORIES)}) and not "
+                "a lower-case word such as 'fire' or 'animal_rescue'"
             )
+    if present is not None:
+        _check_present(out, present)
     return out
+
+
+def _check_present(asked: set[str], present: Iterable[Any]) -> None:
+    """Refuse a selection that finds nothing, or that names an unknown word no incident
+    has, saying what the incidents hold (and the closest category, for a typo)."""
+    import difflib
+
+    held = pd.Series(list(present) if not isinstance(present, pd.Series) else present)
+    counts = held.dropna().astype(str).value_counts()
+    unknown = sorted(v for v in asked if v not in counts.index and v not in CATEGORIES)
+    if not unknown and any(v in counts.index for v in asked):
+        return
+    parts = []
+    for v in unknown:
+        close = difflib.get_close_matches(v, [*counts.index, *CATEGORIES], n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        parts.append(f"category {v!r} is not in the vocabulary and no incident has it{hint}")
+    if not parts:
+        parts.append(f"no incidents of categor{'ies' if len(asked) > 1 else 'y'} "
+                     f"{', '.join(sorted(asked))}")
+    raise BadInputError("; ".join(parts) + f". {_holdings_text(counts)}".replace("?.", "?"))
+
+
+def holdings(categories: Iterable[Any] | pd.Series, limit: int = 8) -> str:
+    """What a set of incidents holds, for an error about an empty selection:
+    ``"The incidents hold 1,234: asb 800, burglary 434."`` (the largest first)."""
+    s = categories if isinstance(categories, pd.Series) else pd.Series(list(categories))
+    return _holdings_text(s.dropna().astype(str).value_counts(), limit)
+
+
+def _holdings_text(counts: pd.Series, limit: int = 8) -> str:
+    if counts.empty:
+        return "The incidents hold none."
+    shown = ", ".join(f"{c} {n:,}" for c, n in counts.head(limit).items())
+    more = f" and {len(counts) - limit} more categories" if len(counts) > limit else ""
+    return f"The incidents hold {int(counts.sum()):,}: {shown}{more}."
 
 
 def unrecognised_categories(values: Iterable[Any]) -> pd.Series:

@@ -30,7 +30,7 @@ import pandas as pd
 
 from ._atomic import atomic_write_csv, with_source
 from ._errors import BadInputError, HotspotsError
-from ._time import incident_times, month_range, month_start
+from ._time import incident_times, month_range, month_start, parse_days
 from ._validate import check_gdf, norm_name
 from .boundaries import street_text
 from .privacy import protect
@@ -190,8 +190,8 @@ def _parse_weeks(values: pd.Series) -> pd.Series:
         norm = s[iso].str.replace(r"(\d{4})-?W(\d{1,2})", r"\1-W\2-1", regex=True)
         out[iso] = pd.to_datetime(norm.str.replace(r"-W(\d)-", r"-W0\1-", regex=True),
                                   format="%G-W%V-%u", errors="coerce")
-    if (~iso).any():
-        d = pd.to_datetime(s[~iso], errors="coerce", format="mixed", dayfirst=False)
+    if (~iso).any():  # day-first like the file reader: 07/02/2022 is 7 February
+        d = pd.to_datetime(parse_days(s[~iso]), errors="coerce", utc=False)
         out[~iso] = d
     out = out.dt.normalize()
     return out - pd.to_timedelta(out.dt.day_of_week, unit="D")
@@ -202,10 +202,10 @@ def _given_day(week: object) -> pd.Timestamp | None:
     if isinstance(week, str) and "W" in week.upper():
         return None
     try:
-        day = pd.Timestamp(week)
+        day = parse_days(pd.Series([week])).iloc[0] if isinstance(week, str) else pd.Timestamp(week)
     except (TypeError, ValueError):
         return None
-    return None if pd.isna(day) else day.normalize()
+    return None if pd.isna(day) else pd.Timestamp(day).normalize()
 
 
 def _iso_week(ts: pd.Timestamp) -> str:

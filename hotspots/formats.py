@@ -534,8 +534,11 @@ def _coordinate_columns(cols: list, sp: _Spec) -> _Spec | None:
             if twin is not None:
                 pairs.append((c, twin))
     pairs.sort(key=lambda p: "rounded" in _colnorm(p[0]))
-    if sp.x is None and pairs:
-        sp.x, sp.y = pairs[0]
+    precise = [p for p in pairs if "rounded" not in _colnorm(p[0])]
+    if sp.x is None and precise:
+        sp.x, sp.y = precise[0]
+    if sp.x is None and (sp.lon is None or sp.lat is None) and pairs:
+        sp.x, sp.y = pairs[0]  # rounded eastings come after lat/lon when both exist
     sp.more_xy = [p for p in pairs if p[0] != sp.x]
     if sp.x is None or sp.y is None:
         sp.x, sp.y = f("x"), f("y")
@@ -680,8 +683,8 @@ def _apply_options(sp: _Spec, opts: dict, cols: list, loaded: _Loaded) -> None:
             hint = (f"; to take categories from the column {cat!r}, pass category_column="
                     f"{cat!r} (--category-column)" if cat in cols else "")
             raise BadInputError(
-                f"category={cat!r} is not a category: use a lower-case word such as 'fire' "
-                f"or 'animal_rescue', or one of {', '.join(CATEGORIES)}{hint}"
+                f"category={cat!r} is not in the vocabulary ({', '.join(CATEGORIES)}) and "
+                f"not a lower-case word such as 'fire' or 'animal_rescue'{hint}"
             )
         sp.category_value = cat
         if sp.subcategory is None:  # the file's own wording stays as subcategory

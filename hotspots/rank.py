@@ -686,7 +686,8 @@ def top_areas(
         )
     base = np.ones(len(inc), bool)
     if categories is not None:
-        cats = sorted(check_categories(categories))
+        cats = sorted(check_categories(
+            categories, present=inc["category"] if "category" in inc.columns else None))
         if "category" not in inc.columns:
             raise BadInputError("categories filter needs a 'category' column")
         base &= inc["category"].astype(str).isin(cats).to_numpy()

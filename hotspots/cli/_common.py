@@ -177,16 +177,14 @@ def _category_set(categories: str | None) -> set[str] | None:
 
 def _only_categories(inc, cats: set[str] | None):
     """The incidents of the categories `cats` (from :func:`_category_set`); all of them
-    when None. Raises when none is left."""
-    from .._errors import BadInputError
+    when None. Raises when none is left, or a word no incident has is asked for, saying
+    what the incidents hold."""
+    from ..categories import check_categories
 
     if cats is None:
         return inc
+    check_categories(cats, present=inc["category"])
     kept = inc[inc["category"].astype(str).isin(cats)]
-    if kept.empty:
-        raise BadInputError(f"no incidents in --categories {','.join(sorted(cats))} "
-                            f"({len(inc):,} read; `hotspots validate FILE` lists the "
-                            "categories found)")
     kept.attrs.update(inc.attrs)
     return kept
 
