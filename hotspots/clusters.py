@@ -25,6 +25,19 @@ from scipy.spatial import cKDTree
 from ._errors import BadInputError
 from ._validate import check_gdf, check_nonempty, check_positive, weights_array
 
+__all__ = [
+    "DEFAULT_HDBSCAN_MAX",
+    "MIN_SPLIT_EPS",
+    "SPLIT_STEPS",
+    "cluster_areas",
+    "collapse",
+    "dbscan",
+    "hdbscan",
+    "piece_areas",
+    "point_xy",
+    "split_cluster",
+]
+
 log = logging.getLogger("hotspots")
 
 # Above this many neighbour pairs the neighbour graph is built in spatial chunks so
@@ -87,7 +100,7 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return connected_components(g, directed=False)[1]
 
 
-def dbscan_labels(
+def _dbscan_labels(
     xy: np.ndarray, w: np.ndarray, eps: float, min_samples: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """DBSCAN on weighted distinct points: (component label or -1, core mask).
@@ -152,7 +165,7 @@ def dbscan_labels(
     return labels, core
 
 
-def renumber(labels: np.ndarray, xy: np.ndarray, size: np.ndarray) -> np.ndarray:
+def _renumber(labels: np.ndarray, xy: np.ndarray, size: np.ndarray) -> np.ndarray:
     """Relabel clusters 0..k-1 by descending size, ties by smallest x then y; -1 kept.
 
     ``size`` is each row's contribution to its cluster's size (1 per incident, or a
@@ -222,9 +235,9 @@ def dbscan(
     w = weights_array(out, weights)
     if len(out):
         uxy, uw, inv = collapse(xy, w)
-        lab, core = dbscan_labels(uxy, uw, eps, min_samples)
+        lab, core = _dbscan_labels(uxy, uw, eps, min_samples)
         mult = np.bincount(inv, minlength=len(uxy)).astype(float)
-        lab = renumber(lab, uxy, mult)
+        lab = _renumber(lab, uxy, mult)
         out["cluster"] = lab[inv]
         out["core"] = core[inv]
     else:
@@ -304,7 +317,7 @@ def hdbscan(
             copy=True,
         ).fit(xy)
         lab, prob = model.labels_, model.probabilities_
-    out["cluster"] = renumber(np.asarray(lab), xy, np.ones(len(out)))
+    out["cluster"] = _renumber(np.asarray(lab), xy, np.ones(len(out)))
     out["probability"] = prob
     k = int(out["cluster"].max() + 1)
     out.attrs.update(min_cluster_size=mcs, min_samples=ms if ms is not None else mcs, n_clusters=k)
@@ -313,7 +326,7 @@ def hdbscan(
     return out
 
 
-def cluster_hulls(xy: np.ndarray, pos: np.ndarray, buffer: float) -> np.ndarray:
+def _cluster_hulls(xy: np.ndarray, pos: np.ndarray, buffer: float) -> np.ndarray:
     """Convex hull of each group's points buffered by ``buffer`` metres.
 
     ``pos`` numbers each point's group 0..k-1 (every group non-empty); returns the k
@@ -335,7 +348,7 @@ def split_cluster(
 ) -> list[tuple[np.ndarray, float]]:
     """Pieces of one cluster small enough to cover, by re-clustering its own members.
 
-    A cluster whose area (hull buffered by ``eps / 2``, as :func:`cluster_hulls`)
+    A cluster whose area (hull buffered by ``eps / 2``, as :func:`_cluster_hulls`)
     exceeds ``max_area`` is clustered again, on its members only, with the first of
     :data:`SPLIT_STEPS` that changes it (each demands a denser neighbourhood:
     shorter links, eps never below :data:`MIN_SPLIT_EPS`, and/or more neighbours
@@ -358,7 +371,7 @@ def split_cluster(
     list of (member indices into ``xy``, eps of the piece)
         One entry per piece, in a fixed order (depth first, larger pieces first);
         the cluster itself, unchanged, when it already fits. A piece's area is
-        ``cluster_hulls`` with buffer eps/2 of its own eps, so it lies inside its
+        ``_cluster_hulls`` with buffer eps/2 of its own eps, so it lies inside its
         parent's area.
     """
     uxy, uw, inv = collapse(xy, w)
@@ -369,16 +382,16 @@ def split_cluster(
     while stack:
         idx, e, m = stack.pop()
         pieces = None
-        if shapely.area(cluster_hulls(uxy[idx], np.zeros(len(idx), int), e / 2)[0]) > max_area:
+        if shapely.area(_cluster_hulls(uxy[idx], np.zeros(len(idx), int), e / 2)[0]) > max_area:
             for fe, fm in SPLIT_STEPS:
                 e2, m2 = max(e * fe, MIN_SPLIT_EPS), m * fm
                 if m2 / e2**2 <= m / e**2:  # not denser (eps at its floor)
                     continue
-                lab, _ = dbscan_labels(uxy[idx], uw[idx], e2, m2)
+                lab, _ = _dbscan_labels(uxy[idx], uw[idx], e2, m2)
                 k = len(np.unique(lab[lab >= 0]))
                 # progress: more pieces, members dropped, or a tighter buffer
                 if k >= 2 or (k == 1 and ((lab < 0).any() or e2 < e)):
-                    lab = renumber(lab, uxy[idx], uw[idx])
+                    lab = _renumber(lab, uxy[idx], uw[idx])
                     pieces = [(idx[lab == i], e2, m2) for i in range(k)]
                     break
         if pieces is None:
@@ -396,7 +409,7 @@ def split_cluster(
 def piece_areas(xy: np.ndarray, pieces: list[tuple[np.ndarray, float]]) -> np.ndarray:
     """Polygons for the pieces of one cluster (:func:`split_cluster`), sharing no area.
 
-    Each piece is the hull of its members buffered by its eps/2 (:func:`cluster_hulls`,
+    Each piece is the hull of its members buffered by its eps/2 (:func:`_cluster_hulls`,
     so it lies inside the parent's area). Where hulls of two pieces overlap, each
     place goes to the piece holding the nearest member (Voronoi cells of the
     members), so no incident is counted in two pieces; a piece keeps all of its
@@ -404,7 +417,7 @@ def piece_areas(xy: np.ndarray, pieces: list[tuple[np.ndarray, float]]) -> np.nd
     """
     pos = np.repeat(np.arange(len(pieces)), [len(m) for m, _ in pieces])
     rows = np.concatenate([m for m, _ in pieces])
-    hulls = cluster_hulls(xy[rows], pos, np.array([e / 2 for _, e in pieces]))
+    hulls = _cluster_hulls(xy[rows], pos, np.array([e / 2 for _, e in pieces]))
     if len(pieces) < 2:
         return hulls
     uxy, _, inv = collapse(xy[rows], np.ones(len(rows)))
@@ -470,7 +483,7 @@ def cluster_areas(
     lab = df["cluster"].to_numpy()
     ids = np.unique(lab)
     pos = np.searchsorted(ids, lab)
-    hulls = cluster_hulls(point_xy(members), pos, buffer)
+    hulls = _cluster_hulls(point_xy(members), pos, buffer)
     out = pd.DataFrame(
         {
             "cluster": ids.astype(np.int64),

@@ -29,6 +29,28 @@ import pandas as pd
 from ._atomic import atomic_write_bytes
 from ._errors import DataNotFoundError, HotspotsError
 
+__all__ = [
+    "FLY_TIP_NOTE",
+    "PROJECT_ROOT",
+    "STREETSAFE_NOTE",
+    "SYNTHETIC",
+    "SYNTHETIC_STREETSAFE",
+    "attribution",
+    "cache_dir",
+    "data_dirs",
+    "Dataset",
+    "get",
+    "key_of",
+    "licence_url",
+    "list_datasets",
+    "locate",
+    "path",
+    "registry",
+    "sha256_of",
+    "source_text",
+    "verify",
+]
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -35,6 +35,8 @@ from .density import KERNELS, density_array
 from .grid import Grid, bin_points, make_grid, points_xy, to_gdf
 from .join import EDGE_COLUMN, WARD_TOLERANCE_M, assign_wards, ward_counts
 
+__all__ = ["kde_dask", "ward_counts_dask"]
+
 log = logging.getLogger("hotspots")
 
 

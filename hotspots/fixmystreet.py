@@ -29,6 +29,17 @@ from . import datasets
 from ._errors import BadInputError
 from .boundaries import read_layer, wards
 
+__all__ = [
+    "CATEGORIES",
+    "KEY",
+    "NOTE",
+    "borough_lsoas",
+    "fixmystreet_counts",
+    "lsoa_reports",
+    "month_reports",
+    "table",
+]
+
 log = logging.getLogger("hotspots")
 
 KEY = "fixmystreet_flytips"

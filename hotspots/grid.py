@@ -26,6 +26,21 @@ import shapely
 from ._errors import BadInputError
 from ._validate import BNG, check_positive
 
+__all__ = [
+    "CELLS_ON_SHORT_SIDE",
+    "bin_points",
+    "cell_polygons",
+    "clip_mask",
+    "default_cell_size",
+    "Grid",
+    "grid_of",
+    "make_grid",
+    "nice_number",
+    "points_xy",
+    "to_array",
+    "to_gdf",
+]
+
 #: Lower and upper bound of the automatic cell size, metres. Below 25 m a cell is
 #: finer than police.uk's snapping of crimes to anonymous map points; above 500 m a
 #: cell is larger than an area a patrol can cover on foot.

@@ -28,6 +28,14 @@ from ._errors import BadInputError
 from ._validate import check_gdf, check_nonempty, check_positive, weights_array
 from .grid import Grid, bin_points, clip_mask, default_cell_size, make_grid, points_xy, to_gdf
 
+__all__ = [
+    "LABELS",
+    "fdr_bh",
+    "gistar",
+    "gistar_array",
+    "neighbourhood",
+]
+
 log = logging.getLogger("hotspots")
 
 #: Gi_Bin levels as in ArcGIS: 3 = 99%, 2 = 95%, 1 = 90% confidence.

@@ -118,6 +118,18 @@ from ._validate import BNG, WGS84
 from .boundaries import WARD_SETS, boroughs, wards
 from .datasets import FLY_TIP_NOTE, STREETSAFE_NOTE
 
+__all__ = [
+    "FLY_TIP_SUBCATEGORIES",
+    "SIZE_CLASSES",
+    "STREETSAFE_REASONS",
+    "defra_calibration",
+    "fly_tips",
+    "fms_calibration",
+    "fms_seasonality",
+    "streetsafe",
+    "write_sample",
+]
+
 log = logging.getLogger("hotspots")
 
 FLY_TIP_SUBCATEGORIES: dict[str, list[str]] = {
@@ -574,44 +586,25 @@ def _plant(pieces: gpd.GeoDataFrame, w: gpd.GeoDataFrame, piece_w: np.ndarray,
     return planted
 
 
-def _generate(spec: _Spec, borough: str, start, weeks: int, seed: int, n: int | None,
-              year: int, n_hotspots: int | None, return_truth: bool):
-    t0, weeks = _check_args(start, weeks, seed, n, n_hotspots)
-    pieces, w = _pieces(borough, int(year))
-    borough_name, borough_code = w["borough_name"].iloc[0], w["borough_code"].iloc[0]
-    rng = np.random.default_rng((int(seed), spec.salt))
-    calib = defra_calibration(borough_name) if spec.category == "fly_tip" else None
-    n_source = "given"
-    if n is None:
-        if spec.category == "fly_tip" and calib["total"]:
-            n = int(round(calib["total"] * weeks / 52))
-            n_source = f"Defra ENV24 {calib['total_year']}: {calib['total']}/year"
-        elif spec.category == "fly_tip":
-            n, n_source = 5000 * weeks // 52, "default 5000/year (borough not in Defra)"
-        else:
-            n, n_source = _SS_PER_WEEK * weeks, f"default {_SS_PER_WEEK}/week"
-        n = max(n, _MIN_N)
-
-    # background weight per LSOA x ward piece: the LSOA's smoothed FixMyStreet share
-    # (fly-tips) or a flat LSOA (population) prior (StreetSafe), split by area
-    piece_w = pieces["fms_share" if spec.use_fms else "area_share"].to_numpy()
-
-    # a small borough gets fewer, smaller hotspots (the City of London: 2, 25-46 m)
-    k_max, radius_m = _fit_to_borough(w)
-    if n_hotspots is None:
-        k = min(int(rng.integers(_N_HOTSPOTS[0], _N_HOTSPOTS[1] + 1)), k_max)
+def _target_n(spec: _Spec, calib: dict | None, n: int | None, weeks: int) -> tuple[int, str]:
+    """How many points to draw and where that number comes from (Defra, a default, given)."""
+    if n is not None:
+        return n, "given"
+    if spec.category == "fly_tip" and calib["total"]:
+        n = int(round(calib["total"] * weeks / 52))
+        n_source = f"Defra ENV24 {calib['total_year']}: {calib['total']}/year"
+    elif spec.category == "fly_tip":
+        n, n_source = 5000 * weeks // 52, "default 5000/year (borough not in Defra)"
     else:
-        k = int(n_hotspots)
-    planted = _plant(pieces, w, piece_w, k, n, weeks, rng, radius_m, strict=n_hotspots is not None)
-    k = len(planted)
-    n_bg = n - sum(p["n_points"] for p in planted)
+        n, n_source = _SS_PER_WEEK * weeks, f"default {_SS_PER_WEEK}/week"
+    return max(n, _MIN_N), n_source
 
-    days = pd.date_range(t0, periods=7 * weeks, freq="D")
-    season = (fms_calibration(borough_code)["months"]["day_weight"].to_numpy()
-              if spec.use_fms else np.ones(12))
-    dow_w = spec.dow[days.day_of_week]
 
-    # background: pieces by weight, uniform within each piece
+def _background(pieces: gpd.GeoDataFrame, piece_w: np.ndarray, n_bg: int,
+                days: pd.DatetimeIndex, day_w: np.ndarray, spec: _Spec,
+                kinds: tuple[list, np.ndarray], rng: np.random.Generator) -> pd.DataFrame:
+    """Background points: pieces drawn by weight, uniform within each piece."""
+    sub_names, sub_p = kinds
     counts = np.bincount(rng.choice(len(pieces), size=n_bg, p=piece_w / piece_w.sum()),
                          minlength=len(pieces))
     xy_parts, ward_idx = [], []
@@ -620,21 +613,22 @@ def _generate(spec: _Spec, borough: str, start, weeks: int, seed: int, n: int | 
         ward_idx.append(np.full(counts[i], i))
     bg_xy = np.vstack(xy_parts)
     bg_piece = np.concatenate(ward_idx)
-    bg_t = _draw_times(days, season[days.month - 1] * dow_w, spec.hours, n_bg, rng)
-
-    sub_w = calib["types"] if calib else STREETSAFE_REASONS
-    sub_names, sub_p = list(sub_w), np.array(list(sub_w.values()))
-    sub_p = sub_p / sub_p.sum()
-
-    frames = [pd.DataFrame({
+    bg_t = _draw_times(days, day_w, spec.hours, n_bg, rng)
+    return pd.DataFrame({
         "x": bg_xy[:, 0], "y": bg_xy[:, 1], "occurred_at": bg_t,
         "subcategory": np.asarray(sub_names, dtype=object)[
             rng.choice(len(sub_names), size=n_bg, p=sub_p)],
         "ward_code": pieces["ward_code"].to_numpy()[bg_piece],
         "ward_name": pieces["ward_name"].to_numpy()[bg_piece], "hotspot_id": -1,
-    })]
-    truth_rows = []
-    bg_density = n_bg / (w.geometry.area.sum() / 1e6) / weeks  # per km² per week
+    })
+
+
+def _hotspot_points(planted: list[dict], days: pd.DatetimeIndex, dow_w: np.ndarray,
+                    spec: _Spec, kinds: tuple[list, np.ndarray], bg_density: float,
+                    rng: np.random.Generator) -> tuple[list[pd.DataFrame], list[dict]]:
+    """Each planted hotspot's points (inside its ellipse, in its active weeks) and truth row."""
+    sub_names, sub_p = kinds
+    frames, truth_rows = [], []
     for hid, p in enumerate(planted):
         poly = _ellipse(p["cx"], p["cy"], p["semi_major_m"], p["semi_minor_m"], p["angle_deg"])
         xy = _in_ellipse(poly, p["cx"], p["cy"], p["semi_major_m"], p["semi_minor_m"],
@@ -664,8 +658,13 @@ def _generate(spec: _Spec, borough: str, start, weeks: int, seed: int, n: int | 
             "start_week": p["start_week"], "end_week": p["end_week"],
             "persistent": p["persistent"], "geometry": poly,
         })
+    return frames, truth_rows
 
-    df = pd.concat(frames, ignore_index=True)
+
+def _to_incidents(df: pd.DataFrame, spec: _Spec, borough: tuple[str, str],
+                  calib: dict | None, rng: np.random.Generator) -> gpd.GeoDataFrame:
+    """The drawn points as canonical incidents in time order (+ Defra sizes for fly-tips)."""
+    borough_name, borough_code = borough
     df = df.sort_values("occurred_at", kind="stable", ignore_index=True)
     inc = gpd.GeoDataFrame({
         "incident_id": [f"syn-{spec.id_prefix}-{borough_code}-{i:06d}"
@@ -685,7 +684,50 @@ def _generate(spec: _Spec, borough: str, start, weeks: int, seed: int, n: int | 
         inc["size_class"], inc["size"] = size_class, size
     inc["note"] = spec.note
     inc["synthetic"] = True
-    inc = inc[[c for c in inc.columns if c != "geometry"] + ["geometry"]]
+    return inc[[c for c in inc.columns if c != "geometry"] + ["geometry"]]
+
+
+def _generate(spec: _Spec, borough: str, start, weeks: int, seed: int, n: int | None,
+              year: int, n_hotspots: int | None, return_truth: bool):
+    """One synthetic set: size, planted hotspots, background, hotspot points, incidents.
+
+    The phases draw from one generator in a fixed order, so a seed gives the same set.
+    """
+    t0, weeks = _check_args(start, weeks, seed, n, n_hotspots)
+    pieces, w = _pieces(borough, int(year))
+    borough_name, borough_code = w["borough_name"].iloc[0], w["borough_code"].iloc[0]
+    rng = np.random.default_rng((int(seed), spec.salt))
+    calib = defra_calibration(borough_name) if spec.category == "fly_tip" else None
+    n, n_source = _target_n(spec, calib, n, weeks)
+
+    # background weight per LSOA x ward piece: the LSOA's smoothed FixMyStreet share
+    # (fly-tips) or a flat LSOA (population) prior (StreetSafe), split by area
+    piece_w = pieces["fms_share" if spec.use_fms else "area_share"].to_numpy()
+
+    # a small borough gets fewer, smaller hotspots (the City of London: 2, 25-46 m)
+    k_max, radius_m = _fit_to_borough(w)
+    if n_hotspots is None:
+        k = min(int(rng.integers(_N_HOTSPOTS[0], _N_HOTSPOTS[1] + 1)), k_max)
+    else:
+        k = int(n_hotspots)
+    planted = _plant(pieces, w, piece_w, k, n, weeks, rng, radius_m, strict=n_hotspots is not None)
+    k = len(planted)
+    n_bg = n - sum(p["n_points"] for p in planted)
+
+    days = pd.date_range(t0, periods=7 * weeks, freq="D")
+    season = (fms_calibration(borough_code)["months"]["day_weight"].to_numpy()
+              if spec.use_fms else np.ones(12))
+    dow_w = spec.dow[days.day_of_week]
+    sub_w = calib["types"] if calib else STREETSAFE_REASONS
+    sub_p = np.array(list(sub_w.values()))
+    kinds = (list(sub_w), sub_p / sub_p.sum())
+
+    background = _background(pieces, piece_w, n_bg, days, season[days.month - 1] * dow_w, spec,
+                             kinds, rng)
+    bg_density = n_bg / (w.geometry.area.sum() / 1e6) / weeks  # per km² per week
+    frames, truth_rows = _hotspot_points(planted, days, dow_w, spec, kinds, bg_density, rng)
+    inc = _to_incidents(pd.concat([background, *frames], ignore_index=True), spec,
+                        (borough_name, borough_code), calib, rng)
 
     attrs = {"synthetic": True, "category": spec.category, "borough": borough_name,
              "seed": int(seed), "start": str(t0.date()), "weeks": weeks, "n": int(n),
@@ -789,7 +831,7 @@ def streetsafe(borough: str = "Harrow", start: str = "2022-01-03", weeks: int = 
     return _generate(_SS, borough, start, weeks, seed, n, year, n_hotspots, return_truth)
 
 
-def to_table(inc: gpd.GeoDataFrame) -> pd.DataFrame:
+def _to_table(inc: gpd.GeoDataFrame) -> pd.DataFrame:
     """The incidents as a plain table with ``easting, northing`` (0.1 m) and ``lon, lat``."""
     ll = inc.geometry.to_crs(WGS84)
     out = pd.DataFrame(inc.drop(columns="geometry"))
@@ -862,7 +904,7 @@ def write_sample(out: str | Path = "sample_data", borough: str = "Harrow", seed:
     credits = {"fly_tips": datasets.source_text(datasets.SYNTHETIC, *geo, "defra_flytips"),
                "streetsafe": datasets.source_text(datasets.SYNTHETIC_STREETSAFE, *geo)}
     for key, inc, truth in (("fly_tips", ft, ft_truth), ("streetsafe", ss, ss_truth)):
-        table = to_table(inc)
+        table = _to_table(inc)
         table["occurred_at"] = table["occurred_at"].dt.strftime(fmt)
         table["month"] = table["month"].dt.strftime("%Y-%m-%d")
         if paths[key].suffix == ".gz":  # no name or time in the header: byte-identical
