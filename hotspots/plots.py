@@ -14,8 +14,16 @@ import geopandas as gpd
 import numpy as np
 
 from ._style import (  # noqa: F401 (re-exported: hotspots.plots.CATEGORY_STYLE etc.)
+    AREA_COLOUR,
+    AREA_HALO,
     CATEGORY_STYLE,
+    INCIDENT_COLOUR,
     QUIET_LABELS,
+    START_COLOUR,
+    STATION_COLOUR,
+    STOP_COLOUR,
+    STREET_COLOUR,
+    WARD_COLOUR,
     area_categories,
     category_colour,
     category_label,
@@ -135,8 +143,9 @@ def plot_hotspots(
                 )
     if "areas" in layers:
         a = layers["areas"]
-        a.boundary.plot(ax=ax, color="#b10026", linewidth=1.6, zorder=4)
-        handles.append(Patch(fc="none", ec="#b10026", lw=1.6, label="top areas (numbered by rank)"))
+        _draw_areas(ax, a)
+        handles.append(Patch(fc="none", ec=AREA_COLOUR, lw=1.6,
+                             label="top areas (numbered by rank)"))
 
     _fit(ax, layers)
     _scale_bar(ax)
@@ -233,10 +242,16 @@ def _area_labels(ax, a) -> None:
             str(int(r)), (x, y), xytext=(dx, dy), textcoords="offset points", ha="center",
             va="center", fontsize=8, fontweight="bold", color="white", zorder=6,
             gid="area-label",
-            bbox={"boxstyle": "circle,pad=0.2", "fc": "#b10026", "ec": "white", "lw": 0.8},
+            bbox={"boxstyle": "circle,pad=0.2", "fc": AREA_COLOUR, "ec": "white", "lw": 0.8},
             arrowprops={"arrowstyle": "-", "color": "#333333", "lw": 0.6, "shrinkA": 0,
                         "shrinkB": 0} if moved else None,
         )
+
+
+def _draw_areas(ax, a, lw: float = 1.6) -> None:
+    """Area outlines as on the web map: near-black on a white halo (reads on any colour)."""
+    a.boundary.plot(ax=ax, color=AREA_HALO, linewidth=lw + 2.2, zorder=4)
+    a.boundary.plot(ax=ax, color=AREA_COLOUR, linewidth=lw, zorder=4.1)
 
 
 def _bad(msg: str):
@@ -332,3 +347,314 @@ def plot_change(
              color="#444444", wrap=True, va="bottom", gid="attribution")
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
+
+
+# --- maps of a place for printed packs (councillor summary, action plans, briefings) ----
+
+
+def plot_place(
+    wards: gpd.GeoDataFrame | None = None,
+    highlight: list[str] | tuple[str, ...] = (),
+    areas: gpd.GeoDataFrame | None = None,
+    inc: gpd.GeoDataFrame | None = None,
+    route: gpd.GeoDataFrame | None = None,
+    stops: gpd.GeoDataFrame | None = None,
+    start=None,
+    network=None,
+    stations: bool = True,
+    focus=None,
+    title: str = "",
+    attribution: str | None = None,
+    figsize: tuple[float, float] = (7.0, 5.0),
+    max_street_labels: int = 10,
+) -> Figure:
+    """A static map of a place for a printed pack: the ground people know under the data.
+
+    Ward boundaries and names, TfL stations and their names, streets and their names
+    (when a street network is given), then the data: incidents as neutral dots,
+    hotspot areas as near-black outlines on a white halo with their rank, a patrol's
+    route, numbered stops and start. Colours are the web map's (``hotspots._style``);
+    a scale bar and a north arrow are always drawn.
+
+    Parameters
+    ----------
+    wards : GeoDataFrame, optional
+        Ward boundaries (``ward_name``); names are written for wards in view.
+    highlight : sequence of str
+        Ward names to shade and name in bold (e.g. the week's focus wards).
+    areas : GeoDataFrame, optional
+        Hotspot areas with ``rank``: outlined and numbered.
+    inc : GeoDataFrame, optional
+        Incidents, drawn as small neutral dots.
+    route : GeoDataFrame, optional
+        Route legs (lines), drawn in the stops' blue.
+    stops : GeoDataFrame, optional
+        Stops (points) with ``order``: numbered circles.
+    start : shapely Point, optional
+        Start of a patrol (BNG): a green square drawn on top of everything.
+    network : networkx graph, optional
+        Street network (osmnx): streets in light grey and the names of the longest
+        streets in view.
+    stations : bool, default True
+        Draw TfL stations in view with their names.
+    focus : geometry, GeoSeries or GeoDataFrame, optional
+        What the map is centred on (BNG); default the highlighted wards, else the
+        areas, route and stops, else the wards.
+    title : str
+    attribution : str, optional
+        Footer; default the OS/ONS line, TfL when stations are drawn, OpenStreetMap
+        when a network is drawn.
+    figsize : (float, float), default (7, 5)
+        Inches.
+    max_street_labels : int, default 10
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Agg canvas; ``fig.savefig(...)`` or :func:`figure_png`.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    w = check_gdf(wards, "wards").to_crs(27700) if wards is not None else None
+    layers = {k: check_gdf(v, k).to_crs(27700) for k, v in
+              (("areas", areas), ("inc", inc), ("route", route), ("stops", stops))
+              if v is not None and len(v)}
+    fig = Figure(figsize=figsize, dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.01, 0.07, 0.98, 0.86 if title else 0.92))
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    if title:
+        fig.text(0.5, 0.97, str(title), ha="center", va="top", fontsize=11, fontweight="bold")
+    view = _place_view(ax, w, highlight, layers, focus, start)
+    edges = _street_edges(network, view) if network is not None else None
+    _draw_ground(ax, w, highlight, edges, view, max_street_labels)
+    if "inc" in layers:
+        layers["inc"].plot(ax=ax, markersize=3, color=INCIDENT_COLOUR, alpha=0.55, zorder=3)
+    if "areas" in layers:
+        _draw_areas(ax, layers["areas"])
+    if "route" in layers:
+        layers["route"].plot(ax=ax, color=AREA_HALO, linewidth=4.5, zorder=5)
+        layers["route"].plot(ax=ax, color=STOP_COLOUR, linewidth=2.4, zorder=5.1)
+    station_names = _draw_stations(ax, view) if stations else []
+    ax.set_xlim(view[0], view[2])  # geopandas' plot() rescales to the data: the view again
+    ax.set_ylim(view[1], view[3])
+    ax.set_autoscale_on(False)  # and nothing drawn after (labels, scale bar) moves it
+    if w is not None:
+        _ward_names(ax, w, highlight, view)
+    if "areas" in layers:
+        _area_labels(ax, layers["areas"])
+    if "stops" in layers:
+        _stop_labels(ax, layers["stops"])
+    if start is not None:
+        ax.plot([start.x], [start.y], marker="s", markersize=10, color=START_COLOUR,
+                markeredgecolor="white", markeredgewidth=1.5, zorder=9, gid="start")
+    _scale_bar(ax)
+    _north_arrow(ax)
+    _place_legend(ax, layers, start, bool(station_names), highlight)
+    credit = attribution or default_attribution(osm=network is not None) + (
+        " Stations: TfL (Open Government Licence v3.0)." if station_names else "")
+    fig.text(0.01, 0.01, credit, fontsize=5.5, color="#444444", wrap=True, va="bottom",
+             gid="attribution")
+    return fig
+
+
+def figure_png(fig: Figure, dpi: int = 150) -> bytes:
+    """A figure as PNG bytes (for embedding in an HTML pack or writing beside it)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def _place_view(ax, w, highlight, layers: dict, focus, start) -> tuple[float, ...]:
+    """Set the map extent (BNG metres) to the focus, padded, matching the axes' shape."""
+    import shapely
+
+    if focus is not None:
+        geoms = [focus.geometry.union_all() if hasattr(focus, "geometry") and hasattr(
+            focus.geometry, "union_all") else focus]
+    elif w is not None and len(highlight):
+        geoms = [w[w["ward_name"].isin(list(highlight))].geometry.union_all()]
+    else:
+        geoms = [layers[k].geometry.union_all() for k in ("areas", "route", "stops")
+                 if k in layers]
+        if not geoms and w is not None:
+            geoms = [w.geometry.union_all()]
+        if not geoms and "inc" in layers:
+            geoms = [layers["inc"].geometry.union_all()]
+    if start is not None:
+        geoms.append(start)
+    geoms = [g for g in geoms if g is not None and not g.is_empty]
+    if not geoms:
+        raise _bad("plot_place needs something to show: wards, areas, incidents, a route "
+                   "or a focus")
+    x0, y0, x1, y1 = shapely.GeometryCollection(geoms).bounds
+    pad = max(x1 - x0, y1 - y0, 300.0) * 0.08
+    x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
+    # widen the short side so the map fills the frame (no empty bands on paper)
+    fig_w, fig_h = ax.figure.get_size_inches()
+    pos = ax.get_position(original=True)
+    aspect = (pos.width * fig_w) / (pos.height * fig_h)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    wd, ht = x1 - x0, y1 - y0
+    if wd / ht < aspect:
+        wd = ht * aspect
+    else:
+        ht = wd / aspect
+    view = (cx - wd / 2, cy - ht / 2, cx + wd / 2, cy + ht / 2)
+    ax.set_xlim(view[0], view[2])
+    ax.set_ylim(view[1], view[3])
+    return view
+
+
+def _street_edges(network, view) -> gpd.GeoDataFrame:
+    """The network's edges in view (BNG), with ``name`` where OSM has one."""
+    import osmnx as ox
+    import shapely
+
+    e = ox.graph_to_gdfs(network, nodes=False, fill_edge_geometry=True)
+    e = e.to_crs(27700) if e.crs is None or e.crs.to_epsg() != 27700 else e
+    if "name" not in e.columns:
+        e["name"] = None
+    e = e[["name", "geometry"]].reset_index(drop=True)
+    box = shapely.box(*view)
+    return e[e.intersects(box)].reset_index(drop=True)
+
+
+def _draw_ground(ax, w, highlight, edges, view, max_street_labels: int) -> None:
+    """Highlighted ward shading, ward edges, streets and street names."""
+    if w is not None:
+        if len(highlight):
+            w[w["ward_name"].isin(list(highlight))].plot(
+                ax=ax, color="#fff3bf", linewidth=0, zorder=0.5)
+        w.boundary.plot(ax=ax, color=WARD_COLOUR, linewidth=0.9, linestyle="--", zorder=2)
+        if len(highlight):
+            w[w["ward_name"].isin(list(highlight))].boundary.plot(
+                ax=ax, color=WARD_COLOUR, linewidth=1.8, zorder=2.1)
+    if edges is not None and len(edges):
+        edges.plot(ax=ax, color=STREET_COLOUR, linewidth=0.8, zorder=1)
+        _street_names(ax, edges, view, max_street_labels)
+
+
+def _street_names(ax, edges: gpd.GeoDataFrame, view, k: int) -> None:
+    """Names of the `k` longest named streets in view, along their longest piece."""
+    import shapely
+    from matplotlib import patheffects
+
+    named = edges.explode("name", ignore_index=True)
+    named = named[named["name"].notna() & (named["name"].astype(str) != "")]
+    if not len(named):
+        return
+    box = shapely.box(*view)
+    inner = shapely.box(*shapely.affinity.scale(box, 0.9, 0.9).bounds)
+    named = named.assign(geometry=named.intersection(inner))
+    named = named[~named.is_empty]
+    named = named.assign(length=named.length)
+    by_name = named.groupby(named["name"].astype(str))["length"].sum().sort_values(
+        ascending=False)
+    placed: list[tuple[float, float]] = []
+    min_gap = (view[2] - view[0]) / 8
+    for name in by_name.index:
+        if len(placed) >= k:
+            break
+        piece = named[named["name"].astype(str) == name].sort_values("length").iloc[-1]
+        g = piece.geometry
+        line = max(getattr(g, "geoms", [g]), key=lambda x: x.length)
+        mid = line.interpolate(0.5, normalized=True)
+        if any(np.hypot(mid.x - px, mid.y - py) < min_gap for px, py in placed):
+            continue
+        a = line.interpolate(0.4, normalized=True)
+        b = line.interpolate(0.6, normalized=True)
+        angle = np.degrees(np.arctan2(b.y - a.y, b.x - a.x))
+        angle = angle - 180 if angle > 90 else angle + 180 if angle < -90 else angle
+        ax.annotate(name, (mid.x, mid.y), ha="center", va="center", fontsize=6,
+                    rotation=angle, rotation_mode="anchor", color="#555555",
+                    style="italic", zorder=6, gid="street-label",
+                    path_effects=[patheffects.withStroke(linewidth=2, foreground="white")])
+        placed.append((mid.x, mid.y))
+
+
+def _draw_stations(ax, view) -> list[str]:
+    """TfL stations in view: a white disc ringed in black, and the name (as people say
+    it); returns the names drawn."""
+    from matplotlib import patheffects
+
+    from .boundaries import station_name
+    from .boundaries import stations as station_table
+
+    try:
+        st = station_table()
+    except (OSError, KeyError, ValueError):  # no station file: the map goes without
+        return []
+    x0, y0, x1, y1 = view
+    st = st.cx[x0:x1, y0:y1]
+    names = []
+    seen: set[str] = set()
+    for name, pt in zip(st["name"], st.geometry, strict=True):
+        ax.plot([pt.x], [pt.y], marker="o", markersize=6, markerfacecolor="white",
+                markeredgecolor=STATION_COLOUR, markeredgewidth=1.6, zorder=7)
+        said = station_name(name)
+        if said in seen:  # "Liverpool Street LU" and "... NR": one name
+            continue
+        seen.add(said)
+        ax.annotate(said, (pt.x, pt.y), xytext=(5, 4), textcoords="offset points",
+                    fontsize=6.5, fontweight="bold", color=STATION_COLOUR, zorder=7,
+                    gid="station-label",
+                    path_effects=[patheffects.withStroke(linewidth=2.2, foreground="white")])
+        names.append(said)
+    return names
+
+
+def _ward_names(ax, w, highlight, view) -> None:
+    """Ward names at their representative points, for wards whose point is in view."""
+    from matplotlib import patheffects
+
+    x0, y0, x1, y1 = view
+    for name, pt in zip(w["ward_name"], w.geometry.representative_point(), strict=True):
+        if not (x0 < pt.x < x1 and y0 < pt.y < y1):
+            continue
+        big = name in highlight
+        ax.annotate(str(name), (pt.x, pt.y), ha="center", va="center",
+                    fontsize=9 if big else 6.5, fontweight="bold" if big else "normal",
+                    color="#222222" if big else "#555555", zorder=8, gid="ward-label",
+                    path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")])
+
+
+def _stop_labels(ax, stops: gpd.GeoDataFrame) -> None:
+    """Stop numbers in blue circles (the web map's stop colour)."""
+    order = stops["order"].to_numpy() if "order" in stops.columns else np.arange(
+        1, len(stops) + 1)
+    for o, pt in zip(order, stops.geometry, strict=True):
+        ax.annotate(str(int(o)), (pt.x, pt.y), ha="center", va="center", fontsize=8,
+                    fontweight="bold", color="white", zorder=8.5, gid="stop-label",
+                    bbox={"boxstyle": "circle,pad=0.25", "fc": STOP_COLOUR, "ec": "white",
+                          "lw": 1.0})
+
+
+def _place_legend(ax, layers: dict, start, stations: bool, highlight) -> None:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    h = []
+    if len(highlight):
+        h.append(Patch(fc="#fff3bf", ec=WARD_COLOUR, lw=1.5, label="chosen ward"))
+    if "areas" in layers:
+        h.append(Patch(fc="none", ec=AREA_COLOUR, lw=1.6, label="hotspot area (number)"))
+    if "inc" in layers:
+        h.append(Line2D([], [], ls="", marker="o", ms=3, color=INCIDENT_COLOUR,
+                        label="incident"))
+    if "route" in layers:
+        h.append(Line2D([], [], color=STOP_COLOUR, lw=2.4, label="walking route"))
+    if "stops" in layers:
+        h.append(Line2D([], [], ls="", marker="o", ms=8, color=STOP_COLOUR, label="stop (order)"))
+    if start is not None:
+        h.append(Line2D([], [], ls="", marker="s", ms=7, color=START_COLOUR, label="start"))
+    if stations:
+        h.append(Line2D([], [], ls="", marker="o", ms=5, markerfacecolor="white",
+                        markeredgecolor=STATION_COLOUR, label="station"))
+    if h:
+        leg = ax.legend(handles=h, loc="lower right", fontsize=6.5, framealpha=0.9)
+        leg.set_zorder(10)
