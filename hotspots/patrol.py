@@ -45,7 +45,7 @@ from ._escape import xml_text
 from ._time import incident_times
 from ._validate import BNG, WGS84, check_gdf, check_nonempty, check_positive, hours_label, in_hours
 from ._validate import hours as parse_hours
-from .boundaries import stations, street_text
+from .boundaries import station_name, stations, street_text
 from .categories import CATEGORIES
 from .privacy import protect, reason_counts
 
@@ -104,8 +104,8 @@ NO_NETWORK_NOTE = (
     "No street network was given (the project ships the City of London and Westminster "
     "extracts only; none for Harrow), so no walking route is drawn. Stops are ordered by "
     "straight-line distance, and walking distances and "
-    f"times are estimates (straight line x {DETOUR_FACTOR:g}). Give a street network (OSM XML "
-    "or GraphML, hs.street_network) to plan the route on the streets."
+    f"times are estimates (straight line x {DETOUR_FACTOR:g}). Give a street network (an OSM "
+    "XML or GraphML file) to plan the route on the streets."
 )
 #: Suggested dwell: DWELL_MIN..DWELL_MAX minutes, linear in the target's value.
 DWELL_MIN, DWELL_MAX = 10, 20
@@ -554,7 +554,7 @@ def _nearest_station(points: gpd.GeoSeries) -> tuple[list[str], list[float], lis
     j, d = st.sindex.nearest(pts.array, return_distance=True, return_all=False)
     names, dist = [""] * n, [math.nan] * n
     for pi, si, dd in zip(j[0], j[1], d, strict=True):
-        names[pi], dist[pi] = str(st["name"].iat[si]), round(float(dd), 1)
+        names[pi], dist[pi] = station_name(st["name"].iat[si]), round(float(dd), 1)
     return names, dist, describe_location(pts)
 
 
@@ -578,7 +578,7 @@ def _place_note(inc: pd.DataFrame) -> str:
     col = _place_column(inc)
     if col is None or not inc[col].notna().any():
         return "These data record no place types; stops are named by station and street."
-    return (f"Place kinds come from police.uk's recorded location types ('{col}') of all "
+    return (f"Place kinds come from police.uk's recorded location types of all "
             f"crimes within {PLACE_BUFFER_M:.0f} m of each area: most crimes have none, so "
             "an absent kind does not mean the place is not there.")
 

@@ -367,6 +367,7 @@ def plot_place(
     attribution: str | None = None,
     figsize: tuple[float, float] = (7.0, 5.0),
     max_street_labels: int = 10,
+    area_labels: bool = True,
 ) -> Figure:
     """A static map of a place for a printed pack: the ground people know under the data.
 
@@ -407,6 +408,9 @@ def plot_place(
     figsize : (float, float), default (7, 5)
         Inches.
     max_street_labels : int, default 10
+    area_labels : bool, default True
+        Number the areas by rank; False on a route map, where the stops carry the
+        only numbers.
 
     Returns
     -------
@@ -443,16 +447,16 @@ def plot_place(
     ax.set_autoscale_on(False)  # and nothing drawn after (labels, scale bar) moves it
     if w is not None:
         _ward_names(ax, w, highlight, view)
-    if "areas" in layers:
+    if "areas" in layers and area_labels:
         _area_labels(ax, layers["areas"])
     if "stops" in layers:
         _stop_labels(ax, layers["stops"])
-    if start is not None:
-        ax.plot([start.x], [start.y], marker="s", markersize=10, color=START_COLOUR,
-                markeredgecolor="white", markeredgewidth=1.5, zorder=9, gid="start")
+    if start is not None:  # under stop 1 when they coincide: a green frame round its number
+        ax.plot([start.x], [start.y], marker="s", markersize=15, color=START_COLOUR,
+                markeredgecolor="white", markeredgewidth=1.5, zorder=8.4, gid="start")
     _scale_bar(ax)
     _north_arrow(ax)
-    _place_legend(ax, layers, start, bool(station_names), highlight)
+    _place_legend(ax, layers, start, bool(station_names), highlight, area_labels)
     credit = attribution or default_attribution(osm=network is not None) + (
         " Stations: TfL (Open Government Licence v3.0)." if station_names else "")
     fig.text(0.01, 0.01, credit, fontsize=5.5, color="#444444", wrap=True, va="bottom",
@@ -634,7 +638,8 @@ def _stop_labels(ax, stops: gpd.GeoDataFrame) -> None:
                           "lw": 1.0})
 
 
-def _place_legend(ax, layers: dict, start, stations: bool, highlight) -> None:
+def _place_legend(ax, layers: dict, start, stations: bool, highlight,
+                  numbered: bool = True) -> None:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -642,7 +647,8 @@ def _place_legend(ax, layers: dict, start, stations: bool, highlight) -> None:
     if len(highlight):
         h.append(Patch(fc="#fff3bf", ec=WARD_COLOUR, lw=1.5, label="chosen ward"))
     if "areas" in layers:
-        h.append(Patch(fc="none", ec=AREA_COLOUR, lw=1.6, label="hotspot area (number)"))
+        h.append(Patch(fc="none", ec=AREA_COLOUR, lw=1.6,
+                       label="hotspot area (number)" if numbered else "hotspot area"))
     if "inc" in layers:
         h.append(Line2D([], [], ls="", marker="o", ms=3, color=INCIDENT_COLOUR,
                         label="incident"))

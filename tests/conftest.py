@@ -127,3 +127,19 @@ def camden_layers():
     return SimpleNamespace(
         inc=inc, wards=wards, areas=hs.top_areas(inc, n=20, wards=wards, quiet=True),
         grid=hs.kde(inc, clip=wards, quiet=True), gi=hs.gistar(inc, clip=wards))
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """`hotspots demo` run once per test session: (output folder, console output).
+
+    Shared by test_demo.py and test_packs.py (the demo takes about half a minute).
+    """
+    from typer.testing import CliRunner
+
+    from hotspots.cli import app
+
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(app, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, result.output

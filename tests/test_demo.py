@@ -19,11 +19,8 @@ CALIBRATED = "calibrated to FixMyStreet report counts"
 
 
 @pytest.fixture(scope="module")
-def demo_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    result = CliRunner().invoke(app, ["demo", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
+def demo_out(demo_run):
+    return demo_run[0]  # one demo run per session (conftest), shared with test_packs.py
 
 
 @pytest.fixture(scope="module")

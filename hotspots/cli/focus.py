@@ -149,7 +149,8 @@ def focus_week_cmd(
             console.print("note: actions log measures that are not the team's measures (shown "
                           f"as logged): {', '.join(review.attrs['other_measures'])}",
                           highlight=False)
-    paths = write_focus_pack(fw, d, review=review, map_files=maps, borough=borough)
+    paths = write_focus_pack(fw, d, review=review, map_files=maps, borough=borough,
+                             wards=wards)
     if history is not None and record and fw.chosen:
         fw.append_history(history, source=credit)
         n_old = fw.attrs.get("history_replaced", 0)
@@ -232,7 +233,8 @@ def flytip_top20_cmd(
             if start else f"{t.min():%d %b %Y} to {t.max():%d %b %Y}")
     table, md, html_text = action_plan_sheets(
         areas, plans, title=f"{borough}: top {len(areas)} fly-tip areas, {span} — action plans",
-        incidents=ft, synthetic=synthetic or "synthetic" in set(ft.get("source", [])))
+        incidents=ft, synthetic=synthetic or "synthetic" in set(ft.get("source", [])),
+        wards=wards)
     atomic_write_csv(table, d / "action-plans.csv", source=credit)
     write_pack(d, "action-plans", md, html_text)
     m = hs.hotspot_map(ft, areas=areas, wards=wards, title=f"{borough}: top fly-tip areas",

@@ -55,7 +55,7 @@ def patrol(
     """
     import hotspots as hs
 
-    from ..report import patrol_briefing, write_pack
+    from ..report import patrol_briefing, patrol_summary, write_pack
 
     offline = _offline_default(offline)
     window = _hour_window(hours)  # before the slow reading: a typo fails at once
@@ -76,7 +76,12 @@ def patrol(
     credit = _source_of(incidents, inc, "tfl_stations", *_network_key(network if G else None))
     plan.to_geojson(out / "route.geojson", source=credit)
     plan.to_gpx(out / "route.gpx", source=credit)
-    write_pack(out, "briefing", *patrol_briefing(plan, area_name=area_name, attribution=credit))
+    try:  # ward edges and names under the briefing's route map (any London ward in view)
+        wards = hs.wards(None, 2022)
+    except hs.HotspotsError:
+        wards = None
+    write_pack(out, "briefing", *patrol_briefing(plan, area_name=area_name, attribution=credit,
+                                                  network=G, areas=areas, wards=wards))
     try:
         from ..maps import patrol_map, save_map
     except ImportError:
@@ -86,7 +91,7 @@ def patrol(
                        title="Op Verona patrol" + ("" if G is not None else
                                                    " (no street network: stop order only)"))
         save_map(m, out / "map.html")
-    console.print(f"{plan!r}; written to {out}/", highlight=False)
+    console.print(f"{patrol_summary(plan)} Written to {out}/", highlight=False)
     if json_out:
         stops = [c for c in ("order", "name", "street", "arrival", "depart", "dwell_min",
                              "walk_m", "why", "lat", "lon") if c in plan.stops.columns]
