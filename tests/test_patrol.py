@@ -630,7 +630,8 @@ def test_harrow_targets_carry_place_types_and_nearest_station(harrow, harrow_tar
     assert "shopping area" in top["serves"] and top["name"].startswith("Hotspot 1: Harrow-on")
     assert "Greenhill" in top["street"] and top["street"].endswith("wards")
     assert "recorded places: Shopping Area" in top["why"]
-    assert "location types ('place_type')" in tg.attrs["place_note"]
+    assert "recorded location types" in tg.attrs["place_note"]
+    assert "place_type" not in tg.attrs["place_note"]  # the note reaches the briefing
     assert tg.attrs["network"] is False
 
 
