@@ -305,14 +305,6 @@ def focus_area_rows(areas, incidents=None) -> list[dict]:
     return rows
 
 
-def _menu_rows(menu) -> list[dict]:
-    if menu is None or len(menu) == 0:
-        return []
-    return [{"#": m["priority"], "action": m["action"], "what to do": m["description"],
-             "where": m["locations"], "called for by": say_categories(m["triggered_by"]),
-             "record": m["measure"]} for m in menu.to_dict("records")]
-
-
 def why_ward(fw, ward: str) -> str:
     """Why a ward was chosen, as a sentence a councillor reads (no bare score).
 
