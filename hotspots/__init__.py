@@ -94,6 +94,7 @@ _API: dict[str, str] = {
     "save_map": "maps",
     "plot_hotspots": "plots",
     "plot_change": "plots",
+    "plot_place": "plots",
 }
 
 _SUBMODULES = {"synthetic", "datasets", "io", "grid", "report"}

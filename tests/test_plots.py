@@ -146,3 +146,71 @@ def test_area_labels_do_not_overlap_on_harrow(harrow):
     assert np.allclose([t.xy for t in labels], np.column_stack([pts.x, pts.y]))
     moved = [t for t in labels if t.arrow_patch is not None]
     assert 0 < len(moved) < len(labels)  # crowded ones moved with a leader, others not
+
+
+def _two_street_graph():
+    """A hand-made street graph in BNG near Bank: two named streets."""
+    import networkx as nx
+
+    G = nx.MultiDiGraph(crs="EPSG:27700")
+    for n, (x, y) in enumerate([(532600, 181100), (533100, 181100), (532600, 181500)]):
+        G.add_node(n, x=x, y=y)
+    G.add_edge(0, 1, key=0, name="Long Street", length=500.0)
+    G.add_edge(0, 2, key=0, name="Short Lane", length=400.0)
+    return G
+
+
+def test_plot_place_draws_the_ground_people_know(camden):
+    import shapely
+
+    _, wards, areas, _ = camden
+    chosen = list(wards["ward_name"].iloc[:2])
+    fig = hs.plot_place(wards=wards, highlight=chosen, areas=areas, title="Camden")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in _texts(fig, "ward-label")]
+    assert set(chosen) <= set(labels)
+    big = {t.get_text(): t.get_fontweight() for t in _texts(fig, "ward-label")}
+    assert all(big[w] == "bold" for w in chosen)
+    stations = [t.get_text() for t in _texts(fig, "station-label")]
+    # TfL's network suffixes dropped ("Euston LU" -> "Euston"), each name once
+    assert stations and not any(s.endswith((" LU", " NR", " DLR")) for s in stations)
+    assert len(stations) == len(set(stations))
+    # every drawn station is inside the view; the view fills the frame (no empty bands)
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    box = ax.get_position(original=True)
+    w_in, h_in = fig.get_size_inches()
+    assert (x1 - x0) / (y1 - y0) == pytest.approx(box.width * w_in / (box.height * h_in), rel=1e-6)
+    sel = wards[wards["ward_name"].isin(chosen)].geometry.union_all()
+    assert shapely.box(x0, y0, x1, y1).contains(sel)  # the chosen wards are all in view
+    assert _texts(fig, "scale-bar") and _texts(fig, "north-arrow")
+    assert sorted(int(t.get_text()) for t in _texts(fig, "area-label"))[0] == 1
+    assert "TfL" in _texts(fig, "attribution")[0].get_text()
+    png = plots.figure_png(fig, dpi=50)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_place_route_map_numbers_stops_only_and_names_streets():
+    import geopandas as gpd
+    import shapely
+
+    G = _two_street_graph()
+    stops = gpd.GeoDataFrame({"order": [1, 2]}, geometry=[shapely.Point(533050, 181100),
+                                                           shapely.Point(532600, 181450)],
+                             crs=27700)
+    route = gpd.GeoDataFrame(geometry=[shapely.LineString(
+        [(532600, 181100), (533050, 181100)])], crs=27700)
+    areas = gpd.GeoDataFrame({"rank": [3]}, geometry=[shapely.Point(533050, 181100).buffer(60)],
+                             crs=27700)
+    fig = hs.plot_place(route=route, stops=stops, start=shapely.Point(532600, 181100),
+                        areas=areas, network=G, area_labels=False)
+    assert [t.get_text() for t in _texts(fig, "stop-label")] == ["1", "2"]
+    assert not _texts(fig, "area-label")  # one numbering on a route map: the stops
+    assert {t.get_text() for t in _texts(fig, "street-label")} == {"Long Street", "Short Lane"}
+    assert "OpenStreetMap" in _texts(fig, "attribution")[0].get_text()
+    start = [ln for ln in fig.axes[0].get_lines() if ln.get_gid() == "start"]
+    assert len(start) == 1 and start[0].get_marker() == "s"
+
+
+def test_plot_place_needs_something_to_show():
+    with pytest.raises(BadInputError, match="something to show"):
+        hs.plot_place()
