@@ -131,6 +131,36 @@ def parse_time(value: Any, name: str) -> pd.Timestamp:
     return ts.tz_localize(None) if ts.tzinfo else ts
 
 
+def date_span(inc: pd.DataFrame) -> str:
+    """When `inc`'s incidents happened, for a message: "7 Feb 2022 – 13 Mar 2022", or
+    months for month-only data; "no dates" when none is known."""
+    try:
+        t = incident_times(inc).dropna()
+    except BadInputError:
+        return "no dates"
+    if t.empty:
+        return "no dates"
+    if month_only(inc):
+        return month_range(t.min(), t.max())
+    lo, hi = t.min(), t.max()
+    return f"{lo:%-d %b %Y}" if lo.date() == hi.date() else f"{lo:%-d %b %Y} – {hi:%-d %b %Y}"
+
+
+def only_since(inc: pd.DataFrame, start: pd.Timestamp, name: str = "since") -> pd.DataFrame:
+    """The incidents from `start` on; an error saying what the incidents hold when none is.
+
+    Raises
+    ------
+    BadInputError
+        When no incident is on or after `start`.
+    """
+    kept = inc[(incident_times(inc) >= start).to_numpy()]
+    if kept.empty:
+        raise BadInputError(f"no incidents from {start:%-d %b %Y} ({name}): the "
+                            f"{len(inc):,} incidents run {date_span(inc)}")
+    return kept
+
+
 def period_freq(freq: str) -> tuple[str, bool]:
     """Translate a user `freq` to a pandas Period frequency; also whether it needs days.
 

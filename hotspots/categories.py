@@ -173,6 +173,16 @@ def holdings(categories: Iterable[Any] | pd.Series, limit: int = 8) -> str:
     return _holdings_text(s.dropna().astype(str).value_counts(), limit)
 
 
+def describe(inc: pd.DataFrame) -> str:
+    """What incidents hold, for an error about an empty result: categories, dates, and
+    how many are in no ward (after a ward join)."""
+    from ._time import date_span
+
+    n_no = int(inc["ward_code"].isna().sum()) if "ward_code" in inc.columns else 0
+    return (f"{holdings(inc['category'])} Dates: {date_span(inc)}"
+            + (f"; {n_no:,} are in no ward" if n_no else "") + ".")
+
+
 def _holdings_text(counts: pd.Series, limit: int = 8) -> str:
     if counts.empty:
         return "The incidents hold none."

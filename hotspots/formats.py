@@ -652,7 +652,7 @@ def _spec(loaded: _Loaded, opts: dict) -> _Spec:
         raise BadInputError(
             f"{loaded.file}: no coordinate columns found (looked for longitude/latitude or "
             f"easting/northing); columns are {[str(c) for c in cols[:30]]}. "
-            "Pass lon=/lat= or x=/y= to name them (--lon/--lat or --x/--y)."
+            "Pass lon=/lat= or x=/y= to name them."
         )
     return sp
 

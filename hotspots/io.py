@@ -314,6 +314,27 @@ def read_incidents(
 
 
 
+def nothing_kept(report: ReadReport) -> str:
+    """Why a read kept no incident, in words for people: the rows and their reasons,
+    and, when rows were outside the study area, the option that keeps them
+    (``bounds=None``; ``--bounds none`` on the command line)."""
+    if not report.n_read:
+        return "no rows kept: the file has no data rows"
+    reasons = ", ".join(f"{n:,} {r}" for r, n in report.reason_counts().items())
+    text = f"no rows kept: all {report.n_read:,} rows read were rejected ({reasons})"
+    return text + outside_hint(report)
+
+
+def outside_hint(report: ReadReport) -> str:
+    """'; --bounds none keeps ...' when rows were rejected as outside the study area."""
+    outside = report.rejects["reason"].astype(str).str.startswith("outside")
+    if not outside.any():
+        return ""
+    return (f"; {int(outside.sum()):,} are outside the study area: --bounds none "
+            "(bounds=None) keeps every row, e.g. another force's or service's file; "
+            "--bounds BOROUGH keeps one London borough")
+
+
 # --------------------------------------------------------------------------- helpers
 
 

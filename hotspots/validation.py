@@ -59,6 +59,13 @@ class ValidationReport:
         2022 wards the points fall in, and points in no London ward.
     boroughs : dict
         Points per borough.
+    times : dict
+        ``n_with_time``: kept rows whose time of day is known (what an hours window
+        such as 14:00-24:00 can use; 0 for month-only police.uk data).
+    warnings : list of str
+        How the files were read where it matters (dates read month-first or an
+        ambiguous order, lines not UTF-8, a quote running over line breaks, the sheets
+        or layers read, a time column combined with the date).
     incidents : geopandas.GeoDataFrame
         The incidents kept (not in :meth:`to_dict`).
     read_report : hotspots.ReadReport
@@ -84,13 +91,15 @@ class ValidationReport:
     wards_touched: int | None = None
     outside_london_wards: int | None = None
     boroughs: dict = field(default_factory=dict)
+    times: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
     incidents: gpd.GeoDataFrame | None = field(default=None, repr=False)
     read_report: ReadReport | None = field(default=None, repr=False)
 
     _KEYS = ("files", "kind", "rows_read", "rows_kept", "rows_rejected", "rows_fixed",
              "rejected_by_reason", "fixed_by_fix", "rejects", "dates", "synthetic",
              "n_synthetic", "synthetic_note", "categories", "unrecognised_categories",
-             "extent")
+             "extent", "times", "warnings")
     _PLACES = ("wards_touched", "outside_london_wards", "boroughs")
 
     @property
@@ -134,6 +143,10 @@ class ValidationReport:
                          + (f"; {d['n_undated']:,} undated" if d["n_undated"] else ""))
         else:
             lines.append("dates: none (no date column found, or no row has a readable date)")
+        if d["first"] and not d["month_only"]:
+            n = self.times.get("n_with_time", 0)
+            lines.append(f"times of day: {n:,} of {self.rows_kept:,} rows"
+                         + ("" if n else " (dates only: an hours window finds nothing)"))
         if d["n_implausible"]:
             lines.append(f"  implausible dates (before {FIRST_PLAUSIBLE[:4]} or after today): "
                          f"{d['n_implausible']:,}, e.g. {d['implausible_example']}")
@@ -152,6 +165,7 @@ class ValidationReport:
         if self.unrecognised_categories:
             lines.append("  not in the category table, counted as 'other': " + ", ".join(
                 f"{k!r} {v:,}" for k, v in self.unrecognised_categories.items()))
+        lines += [f"note: {w}" for w in self.warnings]
         return lines
 
     def __str__(self) -> str:
@@ -187,8 +201,9 @@ def validate(source: Any, *, n_rejects: int = 10, wards: gpd.GeoDataFrame | None
     from .categories import unrecognised_categories
     from .io import read_incidents
 
-    inc, report = read_incidents(source, with_report=True,
-                                 **{k: v for k, v in read_options.items() if v is not None})
+    inc, report = read_incidents(source, with_report=True,  # bounds=None: keep every row
+                                 **{k: v for k, v in read_options.items()
+                                    if v is not None or k == "bounds"})
     places: dict[str, Any] = {}
     extent = None
     if len(inc):
@@ -215,6 +230,7 @@ def validate(source: Any, *, n_rejects: int = 10, wards: gpd.GeoDataFrame | None
         dates=_dates(inc), **_synthetic(inc),
         categories=inc["category"].value_counts().to_dict() if len(inc) else {},
         unrecognised_categories=other, extent=extent, **places,
+        times={"n_with_time": report.n_with_time}, warnings=list(report.warnings),
         incidents=inc, read_report=report)
 
 

@@ -13,10 +13,14 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .._errors import HotspotsError
 
-console = Console(stderr=True)
+#: messages on stderr. Markup is off: file names, data values and arguments are printed
+#: as they are ("[/]" in a category neither crashes nor vanishes); the few styled
+#: labels pass markup=True with every interpolated value through `escape`.
+console = Console(stderr=True, markup=False)
 
 
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -37,16 +41,17 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             with _hushed(bool(kwargs.get("quiet"))):
                 return fn(*args, **kwargs)
         except HotspotsError as exc:
-            console.print(f"[bold red]error:[/] {_cli_advice(str(exc), has_coords)}",
-                          highlight=False)
+            console.print(f"[bold red]error:[/] {escape(_cli_advice(str(exc), has_coords))}",
+                          highlight=False, markup=True)
             sys.exit(1)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # typer's own usage errors and exits keep their codes
         except Exception as exc:
             if os.environ.get("HOTSPOTS_DEBUG"):
                 raise
-            console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}\n"
-                          "(set HOTSPOTS_DEBUG=1 to see the traceback)", highlight=False)
+            console.print(f"[bold red]error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
+                          "(set HOTSPOTS_DEBUG=1 to see the traceback)", highlight=False,
+                          markup=True)
             sys.exit(1)
 
     return wrapper
@@ -85,6 +90,7 @@ def _cli_advice(message: str, has_coords: bool) -> str:
     """A library message's Python advice (keyword arguments) in command-line terms."""
     message = message.replace("or save the map with offline=False to load them from the "
                               "internet.", "or pass --online to load them from the internet.")
+    message = message.replace("bounds must be 'london'", "--bounds must be 'london'")
     return message.replace(
         "Pass lon=/lat= or x=/y= to name them.",
         "Name them with --lon/--lat or --x/--y." if has_coords else
@@ -140,24 +146,6 @@ _OFFLINE_OPTION = typer.Option(
     None, "--offline/--online", " /--no-offline",
     help="Inline Leaflet from `make assets` so the map opens without internet (default "
     "when installed), or --online: load it and base tiles from the internet.")
-
-
-#: the reader's coordinate columns, for files whose names it does not recognise
-_LON = typer.Option(None, "--lon", help="Longitude column (WGS84), if not detected.")
-
-
-_LAT = typer.Option(None, "--lat", help="Latitude column (WGS84), if not detected.")
-
-
-_X = typer.Option(None, "--x", help="Easting column (British National Grid), if not detected.")
-
-
-_Y = typer.Option(None, "--y", help="Northing column (British National Grid), if not detected.")
-
-
-def _coords(lon: str | None, lat: str | None, x: str | None, y: str | None) -> dict:
-    """The --lon/--lat/--x/--y options given, as read_incidents keywords."""
-    return {k: v for k, v in dict(lon=lon, lat=lat, x=x, y=y).items() if v is not None}
 
 
 #: --categories for the commands that map or grid incidents (rank has its own)
@@ -261,20 +249,29 @@ def _street_network(network: str):
 def _read_source(source: str, quiet: bool = False, **opts: Any):
     """Incidents from a file/folder/glob or a dataset registry key.
 
-    `opts` go to read_incidents (lon/lat/x/y columns). Rejected rows are summed up in
-    one note pointing to `hotspots validate` (the library's own hint is for Python).
+    `opts` go to read_incidents (the reading options). Rejected rows are summed up in
+    one note pointing to `hotspots validate` (the library's own hint is for Python); a
+    read that keeps nothing is an error saying why (and naming --bounds none when the
+    rows are outside London).
     """
     from .. import datasets
-    from ..io import read_incidents
+    from .._errors import BadInputError
+    from ..io import nothing_kept, outside_hint, read_incidents
 
     src = datasets.path(source) if source in datasets.registry() else source
     inc, report = read_incidents(src, with_report=True,
-                                 **{k: v for k, v in opts.items() if v is not None})
+                                 **{k: v for k, v in opts.items() if v is not None or
+                                    k == "bounds"})
+    if not report.n_kept:
+        raise BadInputError(f"{source}: {nothing_kept(report)}")
     if report.n_rejected and not quiet:
         reasons = ", ".join(f"{n:,} {r}" for r, n in report.reason_counts().items())
         console.print(f"note: kept {report.n_kept:,} of {report.n_read:,} rows; rejected "
-                      f"{report.n_rejected:,} ({reasons}); to see them: hotspots validate "
-                      f"{source} --rejects rejects.csv", highlight=False)
+                      f"{report.n_rejected:,} ({reasons}){outside_hint(report)}; to see them: "
+                      f"hotspots validate {source} --rejects rejects.csv", highlight=False)
+    if not quiet:
+        for w in report.warnings:
+            console.print(f"note: {w}", highlight=False)
     return inc
 
 

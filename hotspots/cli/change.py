@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -17,6 +18,7 @@ from ._common import (
     console,
     friendly,
 )
+from ._options import reading_options
 
 
 def _write_layer(gdf, out: Path, name: str, title: str, source: str) -> None:
@@ -43,11 +45,12 @@ def _write_layer(gdf, out: Path, name: str, title: str, source: str) -> None:
     table.add_column("n", justify="right")
     for lab, n in counts.items():
         table.add_row(str(lab), f"{n:,}")
-    Console().print(table)
+    Console(markup=False).print(table)
     console.print(f"wrote {out}/{name}.geojson, .csv, .png, .html", highlight=False)
 
 
 @friendly
+@reading_options
 def change_cmd(
     source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
     split: str = typer.Option(None, help="First day of the 'after' period (default: midpoint)."),
@@ -56,6 +59,7 @@ def change_cmd(
                                 "(default: every ward the data touch)."),
     cell_size: float = typer.Option(None, help="Cell side in metres (default: automatic)."),
     out: Path = typer.Option(Path("out/change"), help="Output folder."),
+    read_opts: dict[str, Any] | None = None,
 ) -> None:
     """Counts before/after a date per cell or ward, with a Poisson test of each change.
 
@@ -66,13 +70,14 @@ def change_cmd(
 
     units = wards(borough) if (borough and by == "ward") else by
     with _steps() as step, step(f"counting change in {source}"):
-        inc = _read_source(source)
+        inc = _read_source(source, **(read_opts or {}))
         res = hotspot_change(inc, split=split, cell_size=cell_size, by=units)
     credit = _source_of(source, inc, *(_wards_key(2022) if by == "ward" else ()))
     _write_layer(res, out, "change", f"Change from {res.attrs['split']}", credit)
 
 
 @friendly
+@reading_options
 def classify_cmd(
     source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
     period: str = typer.Option("MS", help="MS months, QS quarters, W weeks (needs dates)."),
@@ -80,18 +85,19 @@ def classify_cmd(
     cell_size: float = typer.Option(None, help="Cell side in metres (default: automatic)."),
     since: str = typer.Option(None, help="Only incidents from this date (e.g. 2021-01-01)."),
     out: Path = typer.Option(Path("out/classify"), help="Output folder."),
+    read_opts: dict[str, Any] | None = None,
 ) -> None:
     """Emerging / persistent / former hot spots: Gi* per period on one grid, one label per cell.
 
     Example: hotspots classify barnet_burglary --since 2020-01-01
     """
 
-    from .._time import incident_times, parse_time
+    from .._time import only_since, parse_time
     from ..classify import classify_hotspots
 
-    inc = _read_source(source)
+    inc = _read_source(source, **(read_opts or {}))
     if since:
-        inc = inc[(incident_times(inc) >= parse_time(since, "--since")).to_numpy()]
+        inc = only_since(inc, parse_time(since, "--since"), "--since")
     with _steps() as step, step("Gi* per period and labels"):
         res = classify_hotspots(inc, period=period, cell_size=cell_size, scheme=scheme)
     _write_layer(res, out, "classify", f"Hot spot patterns ({scheme}, {res.attrs['n_periods']} "

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ._common import (
-    _LAT,
-    _LON,
-    _X,
-    _Y,
-    _coords,
     _incidents_in_wards,
     _print_json,
     _source_of,
@@ -22,9 +19,11 @@ from ._common import (
     console,
     friendly,
 )
+from ._options import reading_options
 
 
 @friendly
+@reading_options
 def counts_cmd(
     source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
     borough: str = typer.Option(None, help="Borough (name or E09 code): all its wards, even "
@@ -40,10 +39,7 @@ def counts_cmd(
     top: int = typer.Option(20, help="Rows to print (busiest first)."),
     json_out: bool = typer.Option(False, "--json", help="Print the table as JSON on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or table."),
-    lon: str | None = _LON,
-    lat: str | None = _LAT,
-    x: str | None = _X,
-    y: str | None = _Y,
+    read_opts: dict[str, Any] | None = None,
 ) -> None:
     """Counts per ward (and period, category) with rates per 1,000 residents.
 
@@ -55,18 +51,25 @@ def counts_cmd(
     import warnings
 
     from .._atomic import atomic_write_csv
+    from .._errors import BadInputError
+    from ..categories import describe
     from ..join import ward_counts
 
     f = None if freq.strip().lower() in ("total", "none", "") else freq
     with _steps(quiet) as step:
         inc, w = _incidents_in_wards(source, borough, year, tolerance, step, quiet,
-                                     _coords(lon, lat, x, y))
+                                     read_opts)
         with step("counting"), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", UserWarning)
             table = ward_counts(inc, freq=f, by="category" if by_category else None, wards=w)
+    if not len(table) or not table["count"].sum():  # an empty table is not an answer
+        where = f"the wards of {borough}" if borough else "any London ward"
+        raise BadInputError(f"no incidents counted in {where}"
+                            + (f" per {f} period" if f else "") + f". {describe(inc)}")
     for msg in caught:
         if not quiet:
-            console.print(f"[yellow]note:[/] {msg.message}", highlight=False)
+            console.print(f"[yellow]note:[/] {escape(str(msg.message))}", highlight=False,
+                          markup=True)
     if out is not None:
         pop = ("ward_population",) if "rate_per_1000" in table.columns else ()
         atomic_write_csv(table, out, source=_source_of(source, inc, *_wards_key(year), *pop))
@@ -89,6 +92,6 @@ def counts_cmd(
         for r in show.itertuples(index=False):
             t.add_row(*[f"{v:.2f}" if isinstance(v, float) else
                         f"{v:%Y-%m-%d}" if hasattr(v, "strftime") else str(v) for v in r])
-        Console().print(t)
+        Console(markup=False).print(t)
         if out is not None:
             console.print(f"wrote {out}", highlight=False)

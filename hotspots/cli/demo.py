@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from ._common import (
     _read_source,
@@ -39,8 +40,8 @@ def demo(
             written += step()
             progress.update(task, completed=1)
     _write_demo_index(out, written)
-    console.print(f"[bold green]demo done:[/] {len(written)} outputs in {out}/ "
-                  f"(see {out / 'README.md'})", highlight=False)
+    console.print(f"[bold green]demo done:[/] {len(written)} outputs in {escape(str(out))}/ "
+                  f"(see {escape(str(out / 'README.md'))})", highlight=False, markup=True)
 
 
 #: Data behind each kind of demo output (registry keys; "SYNTHETIC" for generated points).

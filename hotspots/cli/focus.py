@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.markup import escape
 
 from .._errors import HotspotsError
 from ._common import (
@@ -24,23 +26,27 @@ from ._common import (
     console,
     friendly,
 )
+from ._options import reading_options
 
 
-def _focus_inputs(borough: str, incidents: str | None, year: int):
+def _focus_inputs(borough: str, incidents: str | None, year: int,
+                  read_opts: dict[str, Any] | None = None):
     """Wards and incidents for the focus commands; the synthetic sample when no file."""
     import hotspots as hs
 
 
     wards = hs.wards(borough=borough, year=year)
     if incidents:
-        return wards, _read_source(incidents), False
+        return wards, _read_source(incidents, **(read_opts or {})), False
     sample = [Path("sample_data"), Path(__file__).resolve().parents[2] / "sample_data"]
     hit = [p / "harrow_flytips_2022_synthetic.csv.gz" for p in sample]
     hit = [p for p in hit if p.exists()]
     if borough.strip().lower() in ("harrow", "e09000015") and hit:
-        console.print(f"[bold yellow]no --incidents: using the SYNTHETIC sample {hit[0]}[/]")
+        console.print(f"[bold yellow]no --incidents: using the SYNTHETIC sample "
+                      f"{escape(str(hit[0]))}[/]", markup=True)
         return wards, hs.read_incidents(hit[0]), True
-    console.print(f"[bold yellow]no --incidents: generating SYNTHETIC fly-tips for {borough}[/]")
+    console.print(f"[bold yellow]no --incidents: generating SYNTHETIC fly-tips for "
+                  f"{escape(borough)}[/]", markup=True)
     return wards, hs.synthetic.fly_tips(borough=borough, year=year, seed=0), True
 
 
@@ -55,6 +61,7 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
 
 
 @friendly
+@reading_options
 def focus_week_cmd(
     borough: str = typer.Option("Harrow", help="London borough (name or E09 code)."),
     week: str = typer.Option("2022-02-07", help="Monday the focus week starts (or 2022-W06); "
@@ -90,6 +97,7 @@ def focus_week_cmd(
                              "folder is made inside."),
     json_out: bool = _JSON_OPTION,
     quiet: bool = _QUIET_OPTION,
+    read_opts: dict[str, Any] | None = None,
 ) -> None:
     """Prepare the weekly tasking meeting: ranking, focus ward(s), menu, maps, summary.
 
@@ -107,7 +115,7 @@ def focus_week_cmd(
 
     offline = _offline_default(offline)
     with _steps() as step, step("reading incidents and wards"):
-        wards, inc, synthetic = _focus_inputs(borough, incidents, year)
+        wards, inc, synthetic = _focus_inputs(borough, incidents, year, read_opts)
         G = _street_network(network) if network else None
     with _steps() as step, step(f"scoring wards for {week}"), \
             warnings.catch_warnings(record=True) as caught:  # e.g. unknown wards in --history
@@ -118,7 +126,11 @@ def focus_week_cmd(
                            exclude_recent=exclude_recent, force=_pairs(force, "force"),
                            exclude=_pairs(exclude, "exclude"), actions=menu, network=G)
     for w in caught:
-        console.print(f"[yellow]warning:[/] {w.message}", highlight=False)
+        console.print(f"[yellow]warning:[/] {escape(str(w.message))}", highlight=False,
+                      markup=True)
+    sunday = fw.week + pd.Timedelta(days=6)
+    console.print(f"week {fw.iso_week}: Monday {fw.week:%-d %B %Y} to Sunday "
+                  f"{sunday:%-d %B %Y} (--week {week})", highlight=False)
     d = out / f"focus-week-{fw.iso_week}"
     credit = _source_of(incidents or [], inc, *_wards_key(year), *_network_key(network))
     atomic_write_csv(fw.ranking, d / "ranking.csv", source=credit)
@@ -160,8 +172,9 @@ def focus_week_cmd(
     for n in fw.notes:
         console.print(f"note: {n}", highlight=False)
     for w in fw.chosen:
-        console.print(f"[bold]{w}[/]: {fw.ranking.set_index('ward_name').at[w, 'choice_reason']}",
-                      highlight=False)
+        reason = fw.ranking.set_index("ward_name").at[w, "choice_reason"]
+        console.print(f"[bold]{escape(str(w))}[/]: {escape(str(reason))}", highlight=False,
+                      markup=True)
     console.print(f"written to {d}/ (summary: {paths['html'].name}, {paths['md'].name})",
                   highlight=False)
     if json_out:
@@ -179,6 +192,7 @@ def focus_week_cmd(
 
 
 @friendly
+@reading_options
 def flytip_top20_cmd(
     borough: str = typer.Option("Harrow", help="London borough (name or E09 code)."),
     incidents: str | None = typer.Option(None, help="Incident file or registry key; default "
@@ -195,22 +209,22 @@ def flytip_top20_cmd(
     out: Path = typer.Option(Path("out"), help="Output folder; flytip-top20/ is made inside."),
     json_out: bool = _JSON_OPTION,
     quiet: bool = _QUIET_OPTION,
+    read_opts: dict[str, Any] | None = None,
 ) -> None:
     """The borough's top fly-tip areas, an action-plan sheet for each, and the map.
 
     Example: hotspots flytip-top20 --borough Harrow --out out
     """
-    import pandas as pd
 
     import hotspots as hs
 
     from .._atomic import atomic_write_csv
-    from .._time import incident_times
+    from .._time import incident_times, parse_time
     from ..focus import load_actions
     from ..report import action_plan_sheets, write_pack
 
     offline = _offline_default(offline)
-    wards, inc, synthetic = _focus_inputs(borough, incidents, year)
+    wards, inc, synthetic = _focus_inputs(borough, incidents, year, read_opts)
     ft = inc[inc["category"] == "fly_tip"]
     if len(ft) == 0:
         raise HotspotsError("no fly-tips (category fly_tip) in the incidents")
@@ -229,7 +243,8 @@ def flytip_top20_cmd(
     credit = _source_of(incidents or [], ft, *_wards_key(year), *_network_key(network))
     atomic_write_csv(areas.drop(columns="geometry"), d / "areas.csv", source=credit)
     t = incident_times(ft)
-    span = (f"{pd.Timestamp(start):%d %b %Y} to {pd.Timestamp(end or start):%d %b %Y}"
+    span = (f"{parse_time(start, '--start'):%d %b %Y} to "
+            f"{parse_time(end or start, '--end'):%d %b %Y}"
             if start else f"{t.min():%d %b %Y} to {t.max():%d %b %Y}")
     table, md, html_text = action_plan_sheets(
         areas, plans, title=f"{borough}: top {len(areas)} fly-tip areas, {span} — action plans",

@@ -13,14 +13,9 @@ from ._common import (
     _AREA_COLUMNS,
     _CATEGORIES_OPTION,
     _JSON_OPTION,
-    _LAT,
-    _LON,
     _OFFLINE_OPTION,
     _QUIET_OPTION,
-    _X,
-    _Y,
     _category_set,
-    _coords,
     _incidents_in_wards,
     _network_key,
     _offline_default,
@@ -34,6 +29,7 @@ from ._common import (
     console,
     friendly,
 )
+from ._options import reading_options
 
 
 def _few_areas_note(areas, n: int) -> str | None:
@@ -49,6 +45,7 @@ def _few_areas_note(areas, n: int) -> str | None:
 
 
 @friendly
+@reading_options
 def rank_cmd(
     source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
     borough: str = typer.Option(None, help="Borough: only incidents in its wards; areas named "
@@ -66,10 +63,7 @@ def rank_cmd(
                              "(WGS84)."),
     json_out: bool = typer.Option(False, "--json", help="Print the areas as JSON on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or table."),
-    lon: str | None = _LON,
-    lat: str | None = _LAT,
-    x: str | None = _X,
-    y: str | None = _Y,
+    read_opts: dict[str, Any] | None = None,
 ) -> None:
     """The top twenty hotspot areas, ranked, to CSV and GeoJSON.
 
@@ -84,7 +78,7 @@ def rank_cmd(
     cats = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
     with _steps(quiet) as step:
         inc, w = _incidents_in_wards(source, borough, year, None, step, quiet,
-                                     _coords(lon, lat, x, y))
+                                     read_opts)
         G = None
         if network:
             with step(f"loading street network {network}"):
@@ -116,7 +110,7 @@ def rank_cmd(
             t.add_row(str(a.rank), f"{a.score:,.0f}", f"{a.n_incidents:,}",
                       f"{a.area_m2 / 1e4:.1f}", str(a.wards), str(getattr(a, where)),
                       "" if a.change_n != a.change_n else f"{a.change_n:+,.0f}")
-        Console().print(t)
+        Console(markup=False).print(t)
         console.print(f"wrote {csv} and {geojson}", highlight=False)
 
 
@@ -149,17 +143,19 @@ def _grid_json(source: str, out: Path, grid, cats: set[str] | None, **extra: Any
                  "n_cells": len(grid), **settings, **extra})
 
 
-def _grid_incidents(source: str, categories: str | None, quiet: bool):
+def _grid_incidents(source: str, categories: str | None, quiet: bool,
+                    read_opts: dict[str, Any] | None = None):
     """(categories asked, incidents read and filtered) for the grid commands, with the
     library's choices (cell size, bandwidth) logged to the terminal."""
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     cats = _category_set(categories)
-    return cats, _only_categories(_read_source(source, quiet), cats)
+    return cats, _only_categories(_read_source(source, quiet, **(read_opts or {})), cats)
 
 
 @friendly
+@reading_options
 def kde_cmd(
     source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
     out: Path = typer.Option(Path("out/kde.gpkg"), help="Grid file (.gpkg, .geojson, .csv)."),
@@ -169,6 +165,7 @@ def kde_cmd(
     categories: str = _CATEGORIES_OPTION,
     json_out: bool = _JSON_OPTION,
     quiet: bool = _QUIET_OPTION,
+    read_opts: dict[str, Any] | None = None,
 ) -> None:
     """Kernel density (incidents per km²) on a regular grid.
 
@@ -178,7 +175,7 @@ def kde_cmd(
     """
     from ..density import kde
 
-    cats, inc = _grid_incidents(source, categories, quiet)
+    cats, inc = _grid_incidents(source, categories, quiet, read_opts)
     grid = kde(inc, cell_size=cell_size, bandwidth=bandwidth, kernel=kernel)
     _write_grid(grid, out, _source_of(source, inc))
     if json_out:
@@ -188,6 +185,7 @@ def kde_cmd(
 
 
 @friendly
+@reading_options
 def gistar_cmd(
     source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
     out: Path = typer.Option(Path("out/gistar.gpkg"), help="Grid file (.gpkg, .geojson, .csv)."),
@@ -198,6 +196,7 @@ def gistar_cmd(
     categories: str = _CATEGORIES_OPTION,
     json_out: bool = _JSON_OPTION,
     quiet: bool = _QUIET_OPTION,
+    read_opts: dict[str, Any] | None = None,
 ) -> None:
     """Getis-Ord Gi* hot and cold spots (FDR-corrected) on a regular grid.
 
@@ -207,7 +206,7 @@ def gistar_cmd(
     """
     from ..stats import gistar
 
-    cats, inc = _grid_incidents(source, categories, quiet)
+    cats, inc = _grid_incidents(source, categories, quiet, read_opts)
     grid = gistar(inc, cell_size=cell_size, distance=distance,
                   permutations=permutations)
     _write_grid(grid, out, _source_of(source, inc))
@@ -220,6 +219,7 @@ def gistar_cmd(
 
 
 @friendly
+@reading_options
 def backtest(
     incidents: str = typer.Option(
         "barnet_burglary", help="Incident file or dataset key (default: Barnet burglary 2010-23)."
@@ -231,6 +231,7 @@ def backtest(
     out: Path = typer.Option(None, help="Also write the per-month table to this CSV."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or table."),
+    read_opts: dict[str, Any] | None = None,
 ) -> None:
     """Fit hotspots on month t, score on t+1; print mean PAI per method.
 
@@ -242,7 +243,7 @@ def backtest(
     from ..evaluate import backtest as run_backtest
 
     with _steps(quiet) as step, step(f"reading {incidents}"):
-        inc = _read_source(incidents, quiet)
+        inc = _read_source(incidents, quiet, **(read_opts or {}))
     with Progress(console=console, transient=True, disable=quiet) as bar:
         task = bar.add_task("backtest", total=None)
 
@@ -269,12 +270,13 @@ def backtest(
     for r in s.itertuples(index=False):
         table.add_row(r.method, f"{r.mean_pai:.2f}", f"{r.median_pai:.2f}", f"{r.mean_rri:.2f}",
                       f"{r.mean_area_share:.3f}", str(r.months))
-    Console().print(table)
+    Console(markup=False).print(table)
     if out is not None:
         console.print(f"wrote {out}")
 
 
 @friendly
+@reading_options
 def map_cmd(
     source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
     borough: str = typer.Option(None, help="Borough: its wards are drawn; incidents outside "
@@ -289,10 +291,7 @@ def map_cmd(
     offline: bool = _OFFLINE_OPTION,
     json_out: bool = _JSON_OPTION,
     quiet: bool = _QUIET_OPTION,
-    lon: str | None = _LON,
-    lat: str | None = _LAT,
-    x: str | None = _X,
-    y: str | None = _Y,
+    read_opts: dict[str, Any] | None = None,
 ) -> None:
     """Write an interactive hotspot map (wards, density, top areas, incidents).
 
@@ -309,7 +308,7 @@ def map_cmd(
     cats = _category_set(categories)
     with _steps(quiet) as step:
         inc, w = _incidents_in_wards(source, borough, year, None, step, quiet,
-                                     _coords(lon, lat, x, y))
+                                     read_opts)
         inc = _only_categories(inc, cats)
         with step(f"top {n} areas and density"):
             areas = top_areas(inc, n=n, wards=w)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -20,9 +21,11 @@ from ._common import (
     console,
     friendly,
 )
+from ._options import reading_options
 
 
 @friendly
+@reading_options
 def patrol(
     network: str = typer.Option(None, help="OSM XML/GraphML path or registry key, e.g. "
                                 "osm_city_of_london. Without one (none is shipped for "
@@ -47,6 +50,7 @@ def patrol(
     out: Path = typer.Option(Path("out/patrol"), help="Output folder."),
     json_out: bool = _JSON_OPTION,
     quiet: bool = _QUIET_OPTION,
+    read_opts: dict[str, Any] | None = None,
 ) -> None:
     """Plan an Op Verona foot patrol: route.geojson, route.gpx, briefing.md/html, map.html.
 
@@ -64,7 +68,7 @@ def patrol(
                       "ordered on straight lines and no walking route is drawn", highlight=False)
     with _steps() as step, step(f"loading {network or 'no network'} and {incidents}"):
         G = _street_network(network) if network else None
-        inc = _read_source(incidents)
+        inc = _read_source(incidents, **(read_opts or {}))
     cats = tuple(c.strip() for c in categories.split(",") if c.strip())
     with _steps() as step, step("hotspot areas and route"):
         areas = hs.patrol_areas(inc, categories=cats, hours=window, k=k)

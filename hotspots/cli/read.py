@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ._common import (
-    _LAT,
-    _LON,
-    _X,
-    _Y,
-    _coords,
     _print_json,
     _source_of,
     _steps,
     console,
     friendly,
 )
+from ._options import reading_options
 
 
 @friendly
@@ -50,19 +48,21 @@ def datasets(
         out.add_column(col, overflow="fold")
     for row in table[cols].itertuples(index=False):
         out.add_row(*[str(v) for v in row])
-    Console().print(out)
+    Console(markup=False).print(out)
     console.print("searched, in order: " + ", ".join(str(d) for d in data_dirs()))
     for row in table[table["found_at"] == "MISSING"].itertuples():
         console.print(f"missing {row.key} ({row.file}): get it from {row.source}", highlight=False)
     if check:
         bad = table.loc[table["checksum_ok"].eq(False), "key"].tolist()
         if bad:
-            console.print(f"[bold red]checksum mismatch:[/] {', '.join(bad)}", highlight=False)
+            console.print(f"[bold red]checksum mismatch:[/] {escape(', '.join(bad))}",
+                          highlight=False, markup=True)
             raise typer.Exit(1)
         console.print(f"checksums: {int(table['checksum_ok'].eq(True).sum())} files match")
 
 
 @friendly
+@reading_options
 def read(
     files: list[str] = typer.Argument(
         ..., help="Incident file(s), a police.uk folder, a glob or a registry key."
@@ -72,7 +72,7 @@ def read(
     ),
     kind: str | None = typer.Option(None, help="Force the layout (police_uk, camden, ...)."),
     year: int | None = typer.Option(None, help="Year for month-number files."),
-    no_bounds: bool = typer.Option(False, "--no-bounds", help="Keep points outside London."),
+    read_opts: dict[str, Any] | None = None,
 ) -> None:
     """Read incidents: counts by category, the rejects summary, and a rejects CSV.
 
@@ -80,19 +80,14 @@ def read(
     """
     from ..io import read_incidents
 
-    inc, report = read_incidents(
-        files if len(files) > 1 else files[0],
-        kind=kind,
-        year=year,
-        bounds=None if no_bounds else "london",
-        with_report=True,
-    )
+    inc, report = read_incidents(files if len(files) > 1 else files[0], kind=kind, year=year,
+                                 with_report=True, **(read_opts or {}))
     out = Table(title=f"{len(inc):,} incidents by category")
     out.add_column("category")
     out.add_column("n", justify="right")
     for cat, n in inc["category"].value_counts().items():
         out.add_row(str(cat), f"{n:,}")
-    stdout = Console()
+    stdout = Console(markup=False)
     stdout.print(out)
     stdout.print(report.summary(), highlight=False)
     report.to_csv(rejects, source=_source_of(files, inc))
@@ -101,7 +96,7 @@ def read(
 
 def _print_report(rep) -> None:
     """The validate report as text on stdout, its first rejected rows as a table."""
-    out = Console()
+    out = Console(markup=False)
     out.print(rep.summary(rejects=False), highlight=False)
     rej = rep.rejects
     if len(rej):
@@ -114,6 +109,7 @@ def _print_report(rep) -> None:
 
 
 @friendly
+@reading_options
 def validate_cmd(
     files: list[str] = typer.Argument(
         ..., help="Incident file(s), a police.uk folder, a glob or a registry key."
@@ -125,10 +121,7 @@ def validate_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or report; the exit "
                                "code says whether the file was readable (and, with "
                                "--strict, clean)."),
-    lon: str | None = _LON,
-    lat: str | None = _LAT,
-    x: str | None = _X,
-    y: str | None = _Y,
+    read_opts: dict[str, Any] | None = None,
 ) -> None:
     """Check what the reader makes of a file before trusting an analysis of it.
 
@@ -145,11 +138,12 @@ def validate_cmd(
 
     Example: hotspots validate harrow_crime_2022 --json
     """
+    from ..io import nothing_kept
     from ..validation import validate
 
     with _steps(quiet) as step, step(f"reading {', '.join(files)}"):
         rep = validate(files if len(files) > 1 else files[0], n_rejects=show,
-                       **_coords(lon, lat, x, y))
+                       **(read_opts or {}))
     report = rep.read_report
     if rejects is not None:
         report.to_csv(rejects, source=_source_of(files, rep.incidents))
@@ -161,10 +155,8 @@ def validate_cmd(
             console.print(f"rejects ({report.n_rejected:,} rows) written to {rejects}",
                           highlight=False)
     if not report.n_kept:  # nothing to analyse: a script must not carry on with it
-        console.print(f"[bold red]error:[/] no rows kept: all {report.n_read:,} rows read "
-                      "were rejected (see their reasons)" if report.n_read else
-                      "[bold red]error:[/] no rows kept: the file has no data rows",
-                      highlight=False)
+        console.print("[bold red]error:[/] " + escape(nothing_kept(report)), highlight=False,
+                      markup=True)
         raise typer.Exit(1)
     if strict and report.n_rejected:
         raise typer.Exit(2)

@@ -17,11 +17,13 @@ from ._common import (
     console,
     friendly,
 )
+from ._options import reading_options
 
 _STORE_OPTION = typer.Option(Path("store"), "--store", help="The store folder.")
 
 
 @friendly
+@reading_options
 def store_add(
     files: list[str] = typer.Argument(
         ..., help="Incident file(s), police.uk folders, globs or registry keys; one load each."
@@ -30,11 +32,6 @@ def store_add(
     rejects: Path | None = typer.Option(
         None, help="Also write each file's rejected rows to this folder (CSV per file)."
     ),
-    bounds: str = typer.Option(
-        "london", help="Study area: 'london' rejects points outside Greater London; "
-        "'none' keeps every placeable point (other forces' files)."
-    ),
-    no_bounds: bool = typer.Option(False, "--no-bounds", help="Same as --bounds none."),
     year: int | None = typer.Option(
         None, help="Year for files that give months as numbers 1-12 (default: from the name)."
     ),
@@ -47,6 +44,7 @@ def store_add(
         "(same id and scope, other category, month, time, place or location text) takes "
         "this file's version; default: the stored version is kept and counted."
     ),
+    read_opts: dict[str, Any] | None = None,
 ) -> None:
     """Add incident files to the store, skipping incidents it already holds.
 
@@ -56,17 +54,13 @@ def store_add(
 
     Example: hotspots store add harrow_crime_2022 'weekly/*.csv' --store out/store
     """
-    from .._errors import BadInputError
     from ..formats import _resolve
     from ..store import IncidentStore
 
-    area = bounds.strip().lower()
-    if area not in ("london", "none"):
-        raise BadInputError(f"--bounds must be 'london' or 'none', got {bounds!r}")
-    read_kwargs: dict = {"bounds": None if no_bounds or area == "none" else "london",
-                         "year": year}
+    read_kwargs: dict = {**(read_opts or {}), "year": year}
+    read_kwargs.setdefault("bounds", "london")
     st = IncidentStore(store)
-    stdout = Console()
+    stdout = Console(markup=False)
     paths = [p for f in files for p in _resolve(f)]  # one load per file, in order
     for path in dict.fromkeys(map(str, paths)):
         f = Path(path).name if len(paths) > 1 else files[0]
@@ -85,7 +79,7 @@ def store_add(
         if report is not None and report.n_rejected:
             for reason, n in report.reason_counts().items():
                 stdout.print(f"  rejected, {reason}: {n:,}", highlight=False)
-                if reason.startswith("outside London") and read_kwargs["bounds"]:
+                if reason.startswith("outside") and read_kwargs["bounds"]:
                     stdout.print("  (outside London: add --bounds none to keep other "
                                  "areas' incidents)", highlight=False)
             if rejects is not None:
@@ -106,8 +100,9 @@ def store_compact(store: Path = _STORE_OPTION) -> None:
     st = _existing_store(store)
     with _steps() as step, step("compacting"):
         out = st.compact()
-    Console().print(f"store {store}: {out['months']} months rewritten, {out['files_before']} "
-                    f"files -> {out['files_after']}, {len(st):,} incidents", highlight=False)
+    Console(markup=False).print(
+        f"store {store}: {out['months']} months rewritten, {out['files_before']} "
+        f"files -> {out['files_after']}, {len(st):,} incidents", highlight=False)
 
 
 def _existing_store(store: Path) -> Any:
@@ -136,7 +131,7 @@ def store_info(store: Path = _STORE_OPTION, json_out: bool = typer.Option(
         _print_json({k: v.to_dict() if isinstance(v, pd.Series) else v
                      for k, v in info.items()})
         return
-    stdout = Console()
+    stdout = Console(markup=False)
     stdout.print(f"store {info['path']}: {info['n_rows']:,} incidents in {info['n_files']} "
                  f"files, {len(info['months'])} months", highlight=False)
     stdout.print("(counts as the manifest records them; `hotspots store check` verifies "
@@ -187,7 +182,7 @@ def store_check(store: Path = _STORE_OPTION, json_out: bool = _JSON_OPTION) -> N
     if json_out:
         _print_json(report.to_dict())
     else:
-        Console().print(report.summary(), highlight=False, markup=False)
+        Console(markup=False).print(report.summary(), highlight=False, markup=False)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -211,4 +206,4 @@ def store_recover(store: Path = _STORE_OPTION, yes: bool = typer.Option(
     if json_out:
         _print_json(report.to_dict())
     else:
-        Console().print(report.summary(), highlight=False, markup=False)
+        Console(markup=False).print(report.summary(), highlight=False, markup=False)
