@@ -554,8 +554,10 @@ def station_name(name: str) -> str:
 
 
 def say_distance(metres: float) -> str:
-    """A walking distance as people say it: "80 m", "350 m" (nearest 50 m from 100 m),
-    "1.2 km" (one decimal from 1 km)."""
+    """A walking distance as people say it.
+
+    "80 m", "350 m" (nearest 50 m from 100 m), "1.2 km" (one decimal from 1 km).
+    """
     d = float(metres)
     if d < 100:
         return f"{max(10, round(d, -1)):.0f} m"
@@ -565,9 +567,11 @@ def say_distance(metres: float) -> str:
 
 
 def street_text(desc: pd.Series, k: int = 2) -> str:
-    """The commonest street(s) in police.uk location texts ("On or near Bishopsgate"),
-    without the prefix: "Bishopsgate / Liverpool Street". Generated text ("synthetic
-    location near ...") names no street and is skipped."""
+    """The commonest street(s) in police.uk location texts, without the prefix.
+
+    "On or near Bishopsgate" gives "Bishopsgate / Liverpool Street". Generated text
+    ("synthetic location near ...") names no street and is skipped.
+    """
     if desc is None or len(desc) == 0:
         return ""
     s = (pd.Series(desc).dropna().astype(str)
@@ -648,8 +652,10 @@ def _ward_at(pts: gpd.GeoSeries, wards: gpd.GeoDataFrame) -> list[str]:
 
 
 def named_streets(network: object) -> gpd.GeoDataFrame:
-    """The named edges of a street network (osmnx graph) as ``name, geometry`` in BNG,
-    one row per name (OSM edges can carry a list of names)."""
+    """The named edges of a street network (osmnx graph) as ``name, geometry`` in BNG.
+
+    One row per name (OSM edges can carry a list of names).
+    """
     import osmnx as ox
 
     edges = ox.graph_to_gdfs(network, nodes=False, fill_edge_geometry=True)

@@ -1,4 +1,4 @@
-"""Change over time: is this place getting worse, staying bad, or recovering?
+"""Change over time: is this place getting worse, staying bad, or recovering.
 
 - :func:`hotspot_change`: counts per cell, ward or area before and after a date,
   with a Poisson (conditional binomial) test so that "3 → 6, +100%" is not read as
@@ -73,7 +73,7 @@ def incident_times_of(inc: pd.DataFrame) -> tuple[pd.Series, bool]:
     return t, month_only(inc)
 
 
-def data_span(t: pd.Series, monthly: bool) -> tuple[pd.Timestamp, pd.Timestamp]:
+def data_span(t: pd.Series, *, monthly: bool) -> tuple[pd.Timestamp, pd.Timestamp]:
     """Start and (exclusive) end of the time the data cover."""
     if monthly:
         return month_start(t.min()), month_start(t.max(), 1)
@@ -144,11 +144,12 @@ def _poisson_change_p(n1: np.ndarray, n2: np.ndarray, t1: float, t2: float) -> n
 def hotspot_change(
     inc: gpd.GeoDataFrame,
     split: Any = None,
+    *,
     cell_size: float | None = None,
     by: Any = "cell",
     alpha: float = 0.05,
+    p_adjust: str = "fdr",
     quiet: bool = False,
-    fdr: bool = True,
 ) -> gpd.GeoDataFrame:
     """Counts before and after a date per cell, ward or area, and whether they changed.
 
@@ -168,12 +169,12 @@ def hotspot_change(
         by ``area_id``/``ward_code``/``name``/``rank`` if present).
     alpha : float, default 0.05
         Significance level of the change test.
-    quiet : bool
-        Do not log the chosen parameters.
-    fdr : bool, default True
-        Control the false discovery rate across all cells/wards/areas tested
+    p_adjust : {"fdr", "none"}, default "fdr"
+        "fdr": control the false discovery rate across all cells/wards/areas tested
         (Benjamini-Hochberg): with hundreds of cells, p < 0.05 alone would flag about
-        one in twenty unchanged cells. False: each unit tested on its own.
+        one in twenty unchanged cells. "none": each unit tested on its own.
+    quiet : bool, default False
+        Do not log the chosen parameters.
 
     Returns
     -------
@@ -184,15 +185,18 @@ def hotspot_change(
         when there were none before), ``p`` (two-sided conditional binomial test of
         equal Poisson rates: given n₁+n₂, n₂ ~ Binomial(n₁+n₂, t₂/(t₁+t₂)) with t the
         period lengths), ``q`` (Benjamini-Hochberg adjusted p), ``significant``
-        (q < alpha, or p < alpha with ``fdr=False``) and ``label`` (one of
+        (q < alpha, or p < alpha with ``p_adjust="none"``) and ``label`` (one of
         :data:`CHANGE_LABELS`). ``attrs``: ``split``, ``start``, ``end`` (ISO dates),
-        ``days_before``, ``days_after``, ``alpha``, ``by`` (+ ``cell_size``).
+        ``days_before``, ``days_after``, ``alpha``, ``p_adjust``, ``by`` (+ ``cell_size``).
     """
     inc = check_nonempty(check_gdf(inc, "incidents"), "incidents")
     if not 0 < alpha < 1:
         raise BadInputError(f"alpha must be between 0 and 1, got {alpha}")
+    if p_adjust not in ("fdr", "none"):
+        raise BadInputError(f"p_adjust must be 'fdr' or 'none', got {p_adjust!r}")
+    fdr = p_adjust == "fdr"
     t, monthly = incident_times_of(inc)
-    start, end = data_span(t, monthly)
+    start, end = data_span(t, monthly=monthly)
     chosen = []
     if split is None:
         split = start + (end - start) / 2
@@ -211,7 +215,7 @@ def hotspot_change(
     after = (t >= split).to_numpy()
     attrs: dict[str, Any] = {
         "split": str(split.date()), "start": str(start.date()), "end": str(end.date()),
-        "days_before": t1, "days_after": t2, "alpha": float(alpha), "fdr": bool(fdr),
+        "days_before": t1, "days_after": t2, "alpha": float(alpha), "p_adjust": p_adjust,
     }
     if isinstance(by, str) and by == "cell":
         x, y, ok = points_xy(inc)
@@ -263,16 +267,17 @@ def hotspot_change(
 
 
 # --------------------------------------------------------------------------- dual KDE
-def dual_kde(
+def dual_kde(  # noqa: PLR0913 (two layers plus kde's own options)
     a: gpd.GeoDataFrame,
     b: gpd.GeoDataFrame,
+    *,
     method: str = "ratio",
     cell_size: float | None = None,
     bandwidth: float | None = None,
     kernel: str = "quartic",
     weights_b: str | None = None,
-    quiet: bool = False,
     clip: Any = None,
+    quiet: bool = False,
 ) -> gpd.GeoDataFrame:
     """Density of layer `a` relative to layer `b` on one grid with one bandwidth.
 
@@ -370,6 +375,7 @@ _LAGS = {"MS": 12, "QS": 4, "YS": 1, "W-MON": 52, "D": 364}
 
 def trend_table(
     inc: gpd.GeoDataFrame,
+    *,
     by: Any = "ward",
     freq: str = "MS",
     population: Any = None,

@@ -106,14 +106,14 @@ def mann_kendall(series: Any) -> MannKendall:
 
 # --------------------------------------------------------------------------- classify
 def _period_index(
-    t: pd.Series, period: str, monthly: bool
+    t: pd.Series, freq: str, *, monthly: bool
 ) -> tuple[np.ndarray, pd.DatetimeIndex, str]:
     """Period number of each incident (-1 when undated) and the start of every period."""
-    pfreq, daily = period_freq(period)
+    pfreq, daily = period_freq(freq)
     if daily and monthly:
         raise BadInputError(
-            f"period={period!r} needs the day of each incident, but these incidents only carry "
-            "a month (police.uk publishes month only); use period='MS'"
+            f"freq={freq!r} needs the day of each incident, but these incidents only carry "
+            "a month (police.uk publishes month only); use freq='MS'"
         )
     per = t.dt.to_period(pfreq)
     first, last = per.min(), per.max()
@@ -156,7 +156,7 @@ def sfhotspot_label(
     persistent_prop: float = 0.8,
     recent_prop: float = 0.2,
 ) -> str:
-    """sfhotspot's ``hotspot_classify`` label from one cell's significant hot/cold periods.
+    """The sfhotspot ``hotspot_classify`` label of one cell's significant hot/cold periods.
 
     `hot`, `cold`: boolean series in time order. The last ``floor(recent_prop * n)``
     periods (at least 1) are "recent", the others "older". For hot (and likewise
@@ -238,9 +238,10 @@ def esri_label(z: np.ndarray, sig: np.ndarray, trend: MannKendall, alpha: float 
     return "no pattern detected"
 
 
-def classify_hotspots(
+def classify_hotspots(  # noqa: PLR0913 (sfhotspot's and ArcGIS's documented parameters)
     inc: gpd.GeoDataFrame,
-    period: str = "MS",
+    *,
+    freq: str = "MS",
     cell_size: float | None = None,
     scheme: str = "sfhotspot",
     distance: float | None = None,
@@ -250,9 +251,8 @@ def classify_hotspots(
     recent_prop: float = 0.2,
     p_adjust: str = "holm",
     clip: Any = None,
-    quiet: bool = False,
-    *,
     grid: Any = None,
+    quiet: bool = False,
 ) -> gpd.GeoDataFrame:
     """Label each grid cell by how its hot/cold-spot status changed over time.
 
@@ -272,9 +272,9 @@ def classify_hotspots(
     ----------
     inc : GeoDataFrame
         Incidents with ``occurred_at`` and/or ``month``.
-    period : str, default "MS"
-        "MS" months, "QS" quarters, "YS" years, "W"/"W-MON" weeks starting Monday,
-        "D" days (weeks and days need ``occurred_at``).
+    freq : str, default "MS"
+        Length of a period: "MS" months, "QS" quarters, "YS" years, "W"/"W-MON" weeks
+        starting Monday, "D" days (weeks and days need ``occurred_at``).
     cell_size : float, optional
         Cell side, metres; default :func:`hotspots.grid.default_cell_size`.
     scheme : {"sfhotspot", "esri"}
@@ -304,7 +304,7 @@ def classify_hotspots(
         ``n_hot, n_cold`` (significant periods, sfhotspot's adjustment),
         ``z_last`` (Gi* z of the final period), ``mk_tau, mk_z, mk_p`` (Mann-Kendall
         of the z series), ``label_sfhotspot, label_esri, label``. ``attrs``:
-        ``cell_size, distance, period, n_periods, first_period, last_period, scheme,
+        ``cell_size, distance, freq, n_periods, first_period, last_period, scheme,
         alpha, p_adjust, hotspot_prop, persistent_prop, recent_prop``.
 
     Notes
@@ -324,11 +324,11 @@ def classify_hotspots(
         if not 0 < v < 1:
             raise BadInputError(f"{name} must be between 0 and 1, got {v}")
     t, monthly = incident_times_of(inc)
-    pidx, starts, _ = _period_index(t, period, monthly)
+    pidx, starts, _ = _period_index(t, freq, monthly=monthly)
     n_per = len(starts)
     if n_per < 3:
         raise BadInputError(
-            f"only {n_per} {period} period(s) in the data: classification needs at least 3; "
+            f"only {n_per} {freq} period(s) in the data: classification needs at least 3; "
             "use a shorter period"
         )
     chosen = []
@@ -381,7 +381,7 @@ def classify_hotspots(
         },
         mask=keep,
         attrs={
-            "distance": float(distance), "period": str(period), "n_periods": int(n_per),
+            "distance": float(distance), "freq": str(freq), "n_periods": int(n_per),
             "first_period": str(starts[0].date()), "last_period": str(starts[-1].date()),
             "scheme": scheme, "alpha": float(alpha), "p_adjust": p_adjust,
             "hotspot_prop": float(hotspot_prop), "persistent_prop": float(persistent_prop),
@@ -391,7 +391,7 @@ def classify_hotspots(
     if not quiet:
         log.info(
             "classify_hotspots: %s%d %s periods (%s to %s), %s scheme",
-            "; ".join(chosen) + "; " if chosen else "", n_per, period, starts[0].date(),
+            "; ".join(chosen) + "; " if chosen else "", n_per, freq, starts[0].date(),
             starts[-1].date(), scheme,
         )
     return out

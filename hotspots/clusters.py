@@ -190,6 +190,7 @@ def _renumber(labels: np.ndarray, xy: np.ndarray, size: np.ndarray) -> np.ndarra
 
 def dbscan(
     inc: gpd.GeoDataFrame,
+    *,
     eps: float = 150.0,
     min_samples: float = 10,
     weights: str | None = None,
@@ -252,6 +253,7 @@ def dbscan(
 
 def hdbscan(
     inc: gpd.GeoDataFrame,
+    *,
     min_cluster_size: int = 15,
     min_samples: int | None = None,
     cluster_selection_epsilon: float = 0.0,

@@ -99,8 +99,11 @@ def get(key: str) -> Dataset:
 
 
 def data_dirs() -> list[Path]:
-    """The data directories searched, in order (existing or not), each once: two ways to
-    name the same folder (HOTSPOTS_DATA set to the shared one, a symlink) count once."""
+    """The data directories searched, in order (existing or not), each once.
+
+    Two ways to name the same folder (HOTSPOTS_DATA set to the shared one, a symlink)
+    count once.
+    """
     env = os.environ.get("HOTSPOTS_DATA")
     cands = [Path(env).expanduser()] if env else []
     cands += [PROJECT_ROOT.parent / "shared" / "data", Path.cwd().parent / "shared" / "data",
@@ -131,7 +134,7 @@ def locate(key: str) -> Path | None:
     return None
 
 
-def path(key: str, download: bool = True) -> Path:
+def path(key: str, *, download: bool = True) -> Path:
     """Return the local path of dataset `key`, downloading it into the cache if allowed.
 
     Parameters
@@ -195,7 +198,7 @@ def verify(key: str) -> bool:
     return sha256_of(path(key, download=False)) == get(key).sha256
 
 
-def list_datasets(check: bool = False) -> pd.DataFrame:
+def list_datasets(*, check: bool = False) -> pd.DataFrame:
     """Return the registry as a table with where each file was found.
 
     Parameters

@@ -63,7 +63,7 @@ def _compute(tasks: list) -> list:
 
 # --------------------------------------------------------------------------- ward counts
 def _partition_counts(part: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, pfreq: str | None,
-                      daily: bool, by: str | None, tolerance: float) -> pd.DataFrame:
+                      by: str | None, tolerance: float, *, daily: bool) -> pd.DataFrame:
     """One partition joined to wards and counted per ward, period and `by`."""
     if not len(part):
         return pd.DataFrame()
@@ -84,6 +84,7 @@ def _partition_counts(part: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, pfreq: st
 def ward_counts_dask(
     ddf: Any,
     wards: gpd.GeoDataFrame,
+    *,
     freq: str | None = "W-MON",
     by: str | None = "category",
     rates: bool = True,
@@ -123,7 +124,7 @@ def ward_counts_dask(
             pfreq, daily = period_freq("MS")
     w = dask.delayed(wards, pure=True)
     task = dask.delayed(_partition_counts, pure=True)
-    partial = [f for f in _compute([task(p, w, pfreq, daily, by, tolerance) for p in parts])
+    partial = [f for f in _compute([task(p, w, pfreq, by, tolerance, daily=daily) for p in parts])
                if len(f)]
     if not partial:
         raise BadInputError("no incidents in any partition")
@@ -160,6 +161,7 @@ def _partition_bounds(part: gpd.GeoDataFrame) -> np.ndarray:
 
 def kde_dask(
     ddf: Any,
+    *,
     bandwidth: float,
     grid: Grid | None = None,
     cell_size: float | None = None,

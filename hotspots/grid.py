@@ -72,6 +72,7 @@ class Grid:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """(rows, columns), as a numpy array of the grid."""
         return (self.nrows, self.ncols)
 
     @property
@@ -86,6 +87,7 @@ class Grid:
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1), metres."""
         return (self.x0, self.y0, self.x1, self.y1)
 
     @property

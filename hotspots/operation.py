@@ -1,7 +1,8 @@
-"""Did an operation work? Before/after counts in the operation's area, a buffer ring
-and a comparison area, with Wheeler & Ratcliffe's weighted displacement difference
-(:func:`wdd`) and Bowers & Johnson's weighted displacement quotient
-(:func:`operation_effect` → :class:`OperationEffect`).
+"""Did an operation work: before/after counts around an operation's area.
+
+Counts in the operation's area, a buffer ring and a comparison area, with Wheeler &
+Ratcliffe's weighted displacement difference (:func:`wdd`) and Bowers & Johnson's
+weighted displacement quotient (:func:`operation_effect` → :class:`OperationEffect`).
 """
 
 from __future__ import annotations
@@ -155,11 +156,12 @@ def operation_effect(
     area: Any,
     start: Any,
     end: Any,
+    *,
     control: Any = None,
     buffer: float | None = None,
     before: Any = None,
 ) -> OperationEffect:
-    """Did an operation reduce crime in its area, and was crime pushed next door?
+    """Did an operation reduce crime in its area, and was crime pushed next door.
 
     Compares incidents before and during the operation in three zones: the
     **target** area, a **buffer** ring around it (where crime could be displaced to)
@@ -234,7 +236,7 @@ def operation_effect(
         if not (start < end and b0 < b1):
             raise BadInputError("with month-only data the periods must span at least one month")
     # a period outside the data would read as "no crime then", e.g. "0 to 63"
-    d0, d1 = data_span(t, monthly)
+    d0, d1 = data_span(t, monthly=monthly)
     # dated data may just have had a quiet last day, so only months are held to the end
     if b0 < d0 or start >= d1 or (monthly and end > d1):
         raise BadInputError(

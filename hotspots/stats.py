@@ -143,15 +143,16 @@ def _permutation_p(
     return np.minimum(1.0, 2 * (larger + 1) / (permutations + 1))
 
 
-def gistar(
+def gistar(  # noqa: PLR0913 (the grid, the neighbourhood, the inference: documented options)
     inc: gpd.GeoDataFrame,
+    *,
     cell_size: float | None = None,
     distance: float | None = None,
     permutations: int = 0,
-    fdr: float | None = 0.05,
+    alpha: float = 0.05,
+    p_adjust: str = "fdr",
     weights: str | None = None,
     seed: int = 0,
-    *,
     clip: Any = None,
     grid: Grid | None = None,
     quiet: bool = False,
@@ -171,10 +172,13 @@ def gistar(
     permutations : int
         0 (default): p-values from the normal distribution. Otherwise the number of
         conditional random permutations for pseudo p-values (e.g. 999).
-    fdr : float or None
-        False discovery rate (Benjamini-Hochberg) for the ``significant`` column; the
-        ``gi_bin``/``label`` levels (99/95/90%) use the same BH-adjusted p-values, as
-        ArcGIS's Gi_Bin with FDR correction. None: no correction (raw p, α = 0.05).
+    alpha : float, default 0.05
+        Significance level of the ``significant`` column.
+    p_adjust : {"fdr", "none"}, default "fdr"
+        "fdr": p-values adjusted to control the false discovery rate
+        (Benjamini-Hochberg) across the cells; the ``gi_bin``/``label`` levels
+        (99/95/90%) use the same adjusted p-values, as ArcGIS's Gi_Bin with FDR
+        correction. "none": raw p-values.
     weights : str, optional
         Column to sum per cell instead of counting incidents (e.g. harm).
     seed : int
@@ -195,7 +199,7 @@ def gistar(
         ours is twice it), `q` the BH-adjusted p, `gi_bin` −3..3 and `label` e.g.
         "hot 99%". With `weights`, `count` is still the number of incidents and the
         statistic uses the weighted sum (column `value`). ``attrs``: ``cell_size``,
-        ``distance``, ``permutations``, ``fdr``, ``n_cells``, ``neighbours``.
+        ``distance``, ``permutations``, ``alpha``, ``p_adjust``, ``n_cells``, ``neighbours``.
     """
     inc = check_nonempty(check_gdf(inc, "incidents"), "incidents")
     x, y, ok = points_xy(inc)
@@ -205,8 +209,11 @@ def gistar(
     permutations = int(permutations)
     if permutations < 0:
         raise BadInputError("permutations must be 0 (analytic p-values) or more")
-    if fdr is not None and not 0 < fdr < 1:
-        raise BadInputError(f"fdr must be between 0 and 1 (e.g. 0.05) or None, got {fdr!r}")
+    if not 0 < alpha < 1:
+        raise BadInputError(f"alpha must be between 0 and 1 (e.g. 0.05), got {alpha!r}")
+    if p_adjust not in ("fdr", "none"):
+        raise BadInputError(f"p_adjust must be 'fdr' or 'none', got {p_adjust!r}")
+    fdr = p_adjust == "fdr"
     chosen = []
     if grid is None:
         extent = clip if clip is not None else (x.min(), y.min(), x.max(), y.max())
@@ -233,12 +240,12 @@ def gistar(
     else:
         p = np.where(mask, 2 * norm.sf(np.abs(z)), np.nan)
     q = p.copy()
-    q[mask] = fdr_bh(p[mask]) if fdr is not None else p[mask]
+    q[mask] = fdr_bh(p[mask]) if fdr else p[mask]
     level = np.zeros(grid.shape, np.int8)
-    for lv, alpha in reversed(_LEVELS):  # 90% first, overwritten by stronger levels
-        level[q <= alpha] = lv
+    for lv, cut in reversed(_LEVELS):  # 90% first, overwritten by stronger levels
+        level[q <= cut] = lv
     gi_bin = (np.sign(np.nan_to_num(z)) * level).astype(np.int8)
-    significant = q <= (fdr if fdr is not None else 0.05)
+    significant = q <= alpha
     if not quiet:
         log.info(
             "gistar: %s%dx%d cells, %d in the study area, %s p-values%s",
@@ -247,7 +254,7 @@ def gistar(
             grid.ncols,
             int(mask.sum()),
             f"{permutations} permutations" if permutations else "normal",
-            f", FDR {fdr:g}" if fdr is not None else ", no FDR correction",
+            f", FDR {alpha:g}" if fdr else f", no FDR correction (p <= {alpha:g})",
         )
     arrays = {"count": counts}
     if weights:
@@ -260,7 +267,8 @@ def gistar(
         attrs={
             "distance": float(distance),
             "permutations": permutations,
-            "fdr": float(fdr) if fdr is not None else None,
+            "alpha": float(alpha),
+            "p_adjust": p_adjust,
             "n_cells": int(mask.sum()),
             "neighbours": int(stencil.sum()),
             "seed": int(seed),

@@ -357,6 +357,7 @@ class IncidentStore:
         source: str | None = None,
         report: Any = None,
         id_scope: str | None = None,
+        *,
         replace_changed: bool = False,
         **read_kwargs: Any,
     ) -> Load:
@@ -455,10 +456,12 @@ class IncidentStore:
 
     def _add(self, m: dict, frame: gpd.GeoDataFrame, *, replace_changed: bool = False,
              forget: Iterable[str] = (), t0: float, **record: Any) -> Load:
-        """Commit the rows of `frame` (as :func:`_prepare` gives them) that the store does
-        not hold as one load; `forget` names manifest entries dropped in the same commit;
-        `record` gives the :class:`Load` fields the caller knows (file, sha256, source,
-        n_read, n_rejected, started)."""
+        """Commit the rows of `frame` that the store does not hold, as one load.
+
+        `frame` is as :func:`_prepare` gives it; `forget` names manifest entries dropped
+        in the same commit; `record` gives the :class:`Load` fields the caller knows
+        (file, sha256, source, n_read, n_rejected, started).
+        """
         load_no = max(disk.load_numbers(self.path, m), default=0) + 1
         ids = pa.array(frame["incident_id"].to_numpy(dtype=object), pa.string())
         scope = pa.array(frame["_scope"].to_numpy(dtype=object), pa.string())
@@ -473,8 +476,8 @@ class IncidentStore:
         if len(stored_ids):  # arrow's hashed is_in: pandas' loops in Python on text
             stored = pc.is_in(keys, value_set=stored_keys).to_numpy(zero_copy_only=False)
             # content ids can't change without changing the id: compare the others
-            given = ~pc.fill_null(pc.match_substring_regex(ids, _MADE_ID), False).to_numpy(
-                zero_copy_only=False)
+            made = pc.fill_null(pc.match_substring_regex(ids, _MADE_ID), fill_value=False)
+            given = ~made.to_numpy(zero_copy_only=False)
             changed, held = _changed(frame, keys, stored & ~dup & given, paths)
             dup |= stored
             dup |= _same_elsewhere(frame, ids, scope, dup, stored_ids, paths)
@@ -568,8 +571,11 @@ class IncidentStore:
 
     def _drop_rows(self, files: list[dict], held: dict[str, list[str]], token: str
                    ) -> list[dict]:
-        """Rewrite `files` without the rows of the keys `held` gives (hidden until the
-        commit); returns the new files' entries (a file left empty gets none)."""
+        """Rewrite `files` without the rows of the keys `held` gives.
+
+        The new files stay hidden until the commit; returns their entries (a file left
+        empty gets none).
+        """
         out = []
         for i, f in enumerate(files):
             path = self._file_path(f["path"])
@@ -641,7 +647,7 @@ class IncidentStore:
                     stack.enter_context(_locked(self.path / _LOCK))
             return disk.check(self.path, disk.read_manifest(self.path, BNG))
 
-    def recover(self, dry_run: bool = True) -> RecoverReport:
+    def recover(self, *, dry_run: bool = True) -> RecoverReport:
         """Adopt orphaned data files back into the store, after saying what they hold.
 
         With ``dry_run=True`` (the default) nothing changes: the report lists every
@@ -714,7 +720,7 @@ class IncidentStore:
 
 # ---------------------------------------------------------------------- helpers
 def _part_names(new: pd.DataFrame, load_no: int, token: str) -> dict[str, str]:
-    """month -> the data file an append writes for it."""
+    """Month -> the data file an append writes for it."""
     months = pd.DatetimeIndex(pd.unique(new["month"])).strftime("%Y-%m")
     return {m: f"{_KEY}={m}/part-{load_no:06d}-{token}.parquet" for m in sorted(months)}
 
@@ -725,8 +731,10 @@ def _rewrite_name(f: dict, token: str, i: int) -> str:
 
 
 def _stored_frame(table: pa.Table, label: str) -> gpd.GeoDataFrame:
-    """A data file's rows as :func:`_prepare` gives them (store columns kept), plus
-    ``_orphan`` (where they came from)."""
+    """A data file's rows as :func:`_prepare` gives them, plus where they came from.
+
+    Store columns are kept; ``_orphan`` names the file.
+    """
     df = table.drop_columns([c for c in ("geometry",) if c in table.column_names]).to_pandas()
     if "_scope" not in df.columns:  # files written before _scope: derive it
         df["_scope"] = _scopes(pa.array(df["incident_id"].astype(str).to_numpy(dtype=object)),
@@ -849,9 +857,12 @@ def _when(s: pd.Series) -> pd.Series:
 
 
 def _scopes(ids: pa.Array, source: pa.Array, id_scope: str | None) -> pa.Array:
-    """Where each id is unique: "" (everywhere) for ids made from content and for
-    :data:`GLOBAL_ID_SOURCES`, else `id_scope` or the row's ``source``."""
-    made = pc.fill_null(pc.match_substring_regex(ids, _MADE_ID), False)
+    """Where each id is unique.
+
+    "" (everywhere) for ids made from content and for :data:`GLOBAL_ID_SOURCES`, else
+    `id_scope` or the row's ``source``.
+    """
+    made = pc.fill_null(pc.match_substring_regex(ids, _MADE_ID), fill_value=False)
     if id_scope is None:
         src = pc.fill_null(source.cast(pa.string()), "")
         given = pc.if_else(pc.is_in(src, value_set=pa.array(sorted(GLOBAL_ID_SOURCES))),
@@ -913,8 +924,11 @@ _COMPARED = ("category", "month", "occurred_at", "location_desc", "_x", "_y")
 
 
 def _content(df: pd.DataFrame) -> pd.Series:
-    """What a record says, as one string per row: category, month, time, location text
-    and the point to 1 m (an edit of any of them is a changed record)."""
+    """What a record says, as one string per row.
+
+    Category, month, time, location text and the point to 1 m (an edit of any of them
+    is a changed record).
+    """
     parts = [df["category"].astype("string").fillna(""),
              pd.to_datetime(df["month"]).dt.strftime("%Y-%m").fillna(""),
              pd.to_datetime(df["occurred_at"]).dt.strftime("%Y-%m-%dT%H:%M:%S").fillna(""),
@@ -926,8 +940,10 @@ def _content(df: pd.DataFrame) -> pd.Series:
 
 def _changed(frame: gpd.GeoDataFrame, keys: pa.Array, cand: np.ndarray, paths: list[Path]
              ) -> tuple[np.ndarray, dict[str, list[str]]]:
-    """Rows (of `cand`, whose key is stored) whose stored version says something else,
-    and the files holding those stored versions with their keys.
+    """Rows of `cand` whose stored version says something else, and where that is.
+
+    `cand`'s keys are stored; the files holding those stored versions come with their
+    keys.
 
     Only the colliding ids are read back, so a load of new incidents costs nothing.
     """
@@ -980,8 +996,11 @@ def _stored_keys(paths: list[Path]) -> tuple[pa.Array, pa.Array]:
 
 
 def _keys(t: pa.Table, source: Any = None) -> pa.Array:
-    """De-duplication keys (``scope <US> id``) of stored rows; `source` gives the
-    ``source`` column (when `t` lacks it) for files written before ``_scope``."""
+    """De-duplication keys (``scope <US> id``) of stored rows.
+
+    `source` gives the ``source`` column (when `t` lacks it) for files written before
+    ``_scope``.
+    """
     ids = t.column("incident_id").combine_chunks().cast(pa.string())
     given = (t.column("_scope").combine_chunks().cast(pa.string()) if "_scope" in t.column_names
              else pa.nulls(len(ids), pa.string()))
@@ -993,8 +1012,11 @@ def _keys(t: pa.Table, source: Any = None) -> pa.Array:
 
 
 def _schema(paths: list[Path]) -> pa.Schema:
-    """One schema for all `paths`: every column of any file; a column two files hold as
-    different types (true/false in one, text in another) becomes text."""
+    """One schema for all `paths`: every column of any file.
+
+    A column two files hold as different types (true/false in one, text in another)
+    becomes text.
+    """
     gone = [p for p in paths if not p.exists()]
     if gone:
         more = f" (and {len(gone) - 1} more)" if len(gone) > 1 else ""
@@ -1026,9 +1048,11 @@ def _read_file(path: str, schema: pa.Schema) -> gpd.GeoDataFrame:
 
 
 def _scan(paths: list[Path], expr, columns: Iterable[str] | None,
-          with_file: bool = False) -> pa.Table | None:
-    """Read the filtered rows of `paths` (the one place the store opens data files);
-    `with_file` adds each row's file path as ``__filename``."""
+          *, with_file: bool = False) -> pa.Table | None:
+    """Read the filtered rows of `paths` (the one place the store opens data files).
+
+    `with_file` adds each row's file path as ``__filename``.
+    """
     if not paths:
         return None
     schema = _schema(paths)

@@ -219,8 +219,8 @@ class _Spec:
     note: str  # what every row and the frame's attrs say about where the points come from
 
 
-_FLY = _Spec("fly_tip", "ft", 0, _FLY_HOURS, _FLY_DOW, True, FLY_TIP_NOTE)
-_SS = _Spec("streetsafe", "ss", 1, _SS_HOURS, _SS_DOW, False, STREETSAFE_NOTE)
+_FLY = _Spec("fly_tip", "ft", 0, _FLY_HOURS, _FLY_DOW, use_fms=True, note=FLY_TIP_NOTE)
+_SS = _Spec("streetsafe", "ss", 1, _SS_HOURS, _SS_DOW, use_fms=False, note=STREETSAFE_NOTE)
 
 
 # --------------------------------------------------------------------------- calibration
@@ -513,9 +513,9 @@ def _fit_to_borough(w: gpd.GeoDataFrame) -> tuple[int, tuple[float, float]]:
     return k_max, (lo, max(lo, hi))
 
 
-def _plant(pieces: gpd.GeoDataFrame, w: gpd.GeoDataFrame, piece_w: np.ndarray,
+def _plant(pieces: gpd.GeoDataFrame, w: gpd.GeoDataFrame, piece_w: np.ndarray,  # noqa: PLR0913 (one caller)
            k: int, n: int, weeks: int, rng: np.random.Generator,
-           radius_m: tuple[float, float] = _RADIUS_M, strict: bool = True) -> list[dict]:
+           radius_m: tuple[float, float] = _RADIUS_M, *, strict: bool = True) -> list[dict]:
     """Choose hotspot shapes, centres, sizes and active windows.
 
     Centres are drawn like background points (a piece with probability `piece_w`,
@@ -687,8 +687,8 @@ def _to_incidents(df: pd.DataFrame, spec: _Spec, borough: tuple[str, str],
     return inc[[c for c in inc.columns if c != "geometry"] + ["geometry"]]
 
 
-def _generate(spec: _Spec, borough: str, start, weeks: int, seed: int, n: int | None,
-              year: int, n_hotspots: int | None, return_truth: bool):
+def _generate(spec: _Spec, borough: str, *, start, weeks: int, seed: int,  # noqa: PLR0913 (fly_tips' options, passed through)
+              n: int | None, year: int, n_hotspots: int | None, return_truth: bool):
     """One synthetic set: size, planted hotspots, background, hotspot points, incidents.
 
     The phases draw from one generator in a fixed order, so a seed gives the same set.
@@ -767,9 +767,9 @@ def _sizes(sub: np.ndarray, weights: dict[str, float], rng: np.random.Generator)
 
 
 # --------------------------------------------------------------------------- public API
-def fly_tips(borough: str = "Harrow", start: str = "2022-01-03", weeks: int = 52,
-             seed: int = 0, return_truth: bool = False, n: int | None = None,
-             year: int = 2022, n_hotspots: int | None = None):
+def fly_tips(borough: str = "Harrow", *, start: str = "2022-01-03", weeks: int = 52,
+             seed: int = 0, n: int | None = None, year: int = 2022,
+             n_hotspots: int | None = None, return_truth: bool = False):
     """A synthetic, seeded set of fly-tip reports with planted hotspots.
 
     Parameters
@@ -808,12 +808,13 @@ def fly_tips(borough: str = "Harrow", start: str = "2022-01-03", weeks: int = 52
         ``fms_month_alpha``, ...). With
         `return_truth`, also the truth frame (same ``attrs``).
     """
-    return _generate(_FLY, borough, start, weeks, seed, n, year, n_hotspots, return_truth)
+    return _generate(_FLY, borough, start=start, weeks=weeks, seed=seed, n=n, year=year,
+                     n_hotspots=n_hotspots, return_truth=return_truth)
 
 
-def streetsafe(borough: str = "Harrow", start: str = "2022-01-03", weeks: int = 13,
-               seed: int = 0, return_truth: bool = False, n: int | None = None,
-               year: int = 2022, n_hotspots: int | None = None):
+def streetsafe(borough: str = "Harrow", *, start: str = "2022-01-03", weeks: int = 13,
+                 seed: int = 0, n: int | None = None, year: int = 2022,
+                 n_hotspots: int | None = None, return_truth: bool = False):
     """A synthetic, seeded set of StreetSafe reports (places people felt unsafe).
 
     Parameters are as for :func:`fly_tips`, except `n` defaults to 60 reports a week
@@ -828,7 +829,8 @@ def streetsafe(borough: str = "Harrow", start: str = "2022-01-03", weeks: int = 
         borough_name, hotspot_id, note, synthetic``; with `return_truth`, also the
         truth frame.
     """
-    return _generate(_SS, borough, start, weeks, seed, n, year, n_hotspots, return_truth)
+    return _generate(_SS, borough, start=start, weeks=weeks, seed=seed, n=n, year=year,
+                     n_hotspots=n_hotspots, return_truth=return_truth)
 
 
 def _to_table(inc: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -888,8 +890,10 @@ def write_sample(out: str | Path = "sample_data", borough: str = "Harrow", seed:
     """
     out = Path(out)
     t0 = pd.Timestamp(start)
-    ft, ft_truth = fly_tips(borough, start, 52, seed, True, n_fly_tips, year)
-    ss, ss_truth = streetsafe(borough, start, 13, seed, True, None, year)
+    ft, ft_truth = fly_tips(borough, start=start, weeks=52, seed=seed, n=n_fly_tips,
+                            year=year, return_truth=True)
+    ss, ss_truth = streetsafe(borough, start=start, weeks=13, seed=seed, year=year,
+                              return_truth=True)
     slug = ft.attrs["borough"].lower().replace(" ", "_").replace("&", "and")
     stem_ft = f"{slug}_flytips_{t0.year}_synthetic"
     stem_ss = f"{slug}_streetsafe_{t0.year}q{t0.quarter}_synthetic"

@@ -165,7 +165,7 @@ def _planted(active: list[int], n_periods: int = 10) -> gpd.GeoDataFrame:
     ],
 )
 def test_classification_on_a_hand_computed_5x5_grid(active, sf, esri):
-    res = classify_hotspots(_planted(active), period="MS", grid=GRID5, quiet=True)
+    res = classify_hotspots(_planted(active), freq="MS", grid=GRID5, quiet=True)
     cell = res.set_index(["row", "col"])
     # centre of the planted block: Gi* z = (9k - 81k/25) / (12k/25 * sqrt(6)) = 2*sqrt(6)
     centre = cell.loc[(1, 1)]
@@ -223,7 +223,7 @@ def test_classification_on_barnet_is_deterministic(barnet):
 
 def test_weekly_periods_need_dates(barnet):
     with pytest.raises(hs.BadInputError, match="month"):
-        classify_hotspots(barnet, period="W", cell_size=500, quiet=True)
+        classify_hotspots(barnet, freq="W", cell_size=500, quiet=True)
 
 
 # --------------------------------------------------------------------- WDD
@@ -438,6 +438,6 @@ def test_change_controls_false_discoveries_like_scipy():
     res = hs.hotspot_change(inc, quiet=True)
     np.testing.assert_allclose(res["q"], false_discovery_control(res["p"].to_numpy()),
                                rtol=1e-12)
-    raw = hs.hotspot_change(inc, quiet=True, fdr=False)
+    raw = hs.hotspot_change(inc, quiet=True, p_adjust="none")
     assert res["significant"].sum() <= raw["significant"].sum()
     assert (res["significant"] == (res["q"] < 0.05)).all()

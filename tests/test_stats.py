@@ -42,7 +42,7 @@ def test_matches_esda_queen_on_a_40x40_grid(camden):
 def test_matches_esda_distance_band_with_clip(camden):
     """A wider band, and a study area clipped to a circle (edge cells have fewer neighbours)."""
     area = shapely.Point(528_500, 184_500).buffer(2500)
-    gi = hs.gistar(camden, cell_size=200, distance=450, clip=area, fdr=None, quiet=True)
+    gi = hs.gistar(camden, cell_size=200, distance=450, clip=area, p_adjust="none", quiet=True)
     xy = np.c_[gi.geometry.centroid.x, gi.geometry.centroid.y]
     w = weights.DistanceBand(xy, threshold=450 * (1 + 1e-9), binary=True, silence_warnings=True)
     ref = esda_g(gi["count"].to_numpy(), w)
@@ -59,7 +59,7 @@ def test_fdr_bh_matches_scipy():
 
 def test_labels_bins_and_fdr(camden):
     gi = hs.gistar(camden, quiet=True)
-    raw = hs.gistar(camden, fdr=None, quiet=True)
+    raw = hs.gistar(camden, p_adjust="none", quiet=True)
     assert set(gi["label"]) <= set(LABELS.values())
     assert (gi["label"] == gi["gi_bin"].map(LABELS)).all()
     np.testing.assert_allclose(gi["q"], false_discovery_control(gi["p"], method="bh"))
@@ -100,7 +100,7 @@ def test_permutations_seeded_and_close_to_esda(camden):
 
 def test_bad_inputs(camden):
     with pytest.raises(BadInputError):
-        hs.gistar(camden, fdr=5)
+        hs.gistar(camden, alpha=5)
     with pytest.raises(BadInputError):
         hs.gistar(camden, permutations=-1)
     with pytest.raises(BadInputError):

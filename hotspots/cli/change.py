@@ -99,6 +99,6 @@ def classify_cmd(
     if since:
         inc = only_since(inc, parse_time(since, "--since"), "--since")
     with _steps() as step, step("Gi* per period and labels"):
-        res = classify_hotspots(inc, period=period, cell_size=cell_size, scheme=scheme)
+        res = classify_hotspots(inc, freq=period, cell_size=cell_size, scheme=scheme)
     _write_layer(res, out, "classify", f"Hot spot patterns ({scheme}, {res.attrs['n_periods']} "
                  f"periods from {res.attrs['first_period']})", _source_of(source, inc))
