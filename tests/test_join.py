@@ -396,7 +396,7 @@ def test_distinct_points_match_sjoin_and_brute_force_distances():
     x = np.r_[rng.uniform(x0 - 300, x1 + 300, 30_000), edge[k, 0], mid[:, 0]]
     y = np.r_[rng.uniform(y0 - 300, y1 + 300, 30_000), edge[k, 1], mid[:, 1]]
     pts = gpd.GeoDataFrame(geometry=shapely.points(x, y), crs=27700)
-    out = hs.assign_wards(pts, wards)
+    out = hs.assign_wards(pts, wards, tolerance=0)
     assert (out["ward_code"].fillna("-").to_numpy() == _sjoin_lowest(pts, wards)).all()
     lines = shapely.union_all(wards.boundary.values)
     pick = rng.choice(len(pts), 1500, replace=False)
