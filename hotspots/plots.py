@@ -446,7 +446,7 @@ def plot_place(
     ax.set_ylim(view[1], view[3])
     ax.set_autoscale_on(False)  # and nothing drawn after (labels, scale bar) moves it
     if w is not None:
-        _ward_names(ax, w, highlight, view)
+        _ward_names(ax, w, highlight, view, station_names)
     if "areas" in layers and area_labels:
         _area_labels(ax, layers["areas"])
     if "stops" in layers:
@@ -581,9 +581,9 @@ def _street_names(ax, edges: gpd.GeoDataFrame, view, k: int) -> None:
         placed.append((mid.x, mid.y))
 
 
-def _draw_stations(ax, view) -> list[str]:
+def _draw_stations(ax, view) -> dict[str, tuple[float, float]]:
     """TfL stations in view: a white disc ringed in black, and the name (as people say
-    it); returns the names drawn."""
+    it); returns the names drawn and where."""
     from matplotlib import patheffects
 
     from .boundaries import station_name
@@ -592,10 +592,10 @@ def _draw_stations(ax, view) -> list[str]:
     try:
         st = station_table()
     except (OSError, KeyError, ValueError):  # no station file: the map goes without
-        return []
+        return {}
     x0, y0, x1, y1 = view
     st = st.cx[x0:x1, y0:y1]
-    names = []
+    names: dict[str, tuple[float, float]] = {}
     seen: set[str] = set()
     for name, pt in zip(st["name"], st.geometry, strict=True):
         ax.plot([pt.x], [pt.y], marker="o", markersize=6, markerfacecolor="white",
@@ -608,19 +608,24 @@ def _draw_stations(ax, view) -> list[str]:
                     fontsize=6.5, fontweight="bold", color=STATION_COLOUR, zorder=7,
                     gid="station-label",
                     path_effects=[patheffects.withStroke(linewidth=2.2, foreground="white")])
-        names.append(said)
+        names[said] = (pt.x, pt.y)
     return names
 
 
-def _ward_names(ax, w, highlight, view) -> None:
-    """Ward names at their representative points, for wards whose point is in view."""
+def _ward_names(ax, w, highlight, view, stations: dict | None = None) -> None:
+    """Ward names at their representative points, for wards whose point is in view
+    (not beside a station of the same name: "Hatch End" once)."""
     from matplotlib import patheffects
 
     x0, y0, x1, y1 = view
+    near = (x1 - x0) / 12
     for name, pt in zip(w["ward_name"], w.geometry.representative_point(), strict=True):
         if not (x0 < pt.x < x1 and y0 < pt.y < y1):
             continue
         big = name in highlight
+        sx, sy = (stations or {}).get(name, (np.inf, np.inf))
+        if not big and np.hypot(pt.x - sx, pt.y - sy) < near:
+            continue
         ax.annotate(str(name), (pt.x, pt.y), ha="center", va="center",
                     fontsize=9 if big else 6.5, fontweight="bold" if big else "normal",
                     color="#222222" if big else "#555555", zorder=8, gid="ward-label",

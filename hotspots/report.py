@@ -327,7 +327,7 @@ def why_ward(fw, ward: str) -> str:
         parts.append(f"{_num(rate, 1)} per 1,000 residents")
     n_areas = int(row.get("n_areas", 0) or 0)
     if n_areas:
-        parts.append(f"{n_areas} of the borough's top hotspot area{'s' if n_areas > 1 else ''}")
+        parts.append(f"{n_areas} of the borough's top hotspot areas")
     where = f"of the {team} team's wards" if team else "in the borough"
     sentence = (f"{'; '.join(parts)}. It ranks {_ordinal(row['rank'])} of {n_wards} wards "
                 f"on the combined score and is the highest eligible {where}.")
@@ -336,7 +336,7 @@ def why_ward(fw, ward: str) -> str:
     higher = members[(members["rank"] < row["rank"]) & ~members["eligible"].astype(bool)]
     if len(higher):
         sentence += " Ranked higher but not chosen: " + "; ".join(
-            f"{x['ward_name']} ({x['reasons']})" for x in higher.to_dict("records")) + "."
+            f"{x['ward_name']}, {x['reasons']}" for x in higher.to_dict("records")) + "."
     return sentence
 
 
