@@ -239,7 +239,7 @@ def _times_of_day(s: pd.Series) -> pd.Series:
     mi = pd.to_numeric(m[1], errors="coerce")
     sec = pd.to_numeric(m[2], errors="coerce").fillna(0)
     ampm = m[3].astype("string").str.lower()
-    pm = (ampm == "pm").fillna(False).to_numpy(dtype=bool)
+    pm = (ampm == "pm").fillna(value=False).to_numpy(dtype=bool)
     h = h.where(ampm.isna().to_numpy(), (h % 12) + np.where(pm, 12, 0))
     ok = (h <= 23) & (mi <= 59) & (sec <= 59)
     secs = (h * 3600 + mi * 60 + sec).where(ok)

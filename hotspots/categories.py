@@ -36,8 +36,11 @@ _OPEN_MAX_WORDS, _OPEN_MAX_CHARS = 4, 40
 
 
 def is_category(value: Any) -> bool:
-    """True when `value` is a category code: a known one or any lower-case word
-    (letters, digits and underscores, starting with a letter), e.g. ``"fire"``."""
+    """Say whether `value` is a category code.
+
+    A known one or any lower-case word (letters, digits and underscores, starting with
+    a letter), e.g. ``"fire"``.
+    """
     return isinstance(value, str) and _WORD.fullmatch(value) is not None
 
 
@@ -47,8 +50,10 @@ def category_word(text: Any) -> str:
 
 
 def category_label(category: str) -> str:
-    """A label for people from a category code the styling does not know:
-    ``"animal_rescue"`` -> ``"Animal rescue"`` (the code itself when not a word)."""
+    """A label for people from a category code the styling does not know.
+
+    ``"animal_rescue"`` -> ``"Animal rescue"``; the code itself when it is not a word.
+    """
     if not is_category(category):
         return str(category)
     return category.replace("_", " ").capitalize()
@@ -146,8 +151,10 @@ def check_categories(categories: str | Iterable[str] | None,
 
 
 def _check_present(asked: set[str], present: Iterable[Any]) -> None:
-    """Refuse a selection that finds nothing, or that names an unknown word no incident
-    has, saying what the incidents hold (and the closest category, for a typo)."""
+    """Refuse a selection that finds nothing, or names an unknown word no incident has.
+
+    The error says what the incidents hold (and the closest category, for a typo).
+    """
     import difflib
 
     held = pd.Series(list(present) if not isinstance(present, pd.Series) else present)
@@ -167,15 +174,19 @@ def _check_present(asked: set[str], present: Iterable[Any]) -> None:
 
 
 def holdings(categories: Iterable[Any] | pd.Series, limit: int = 8) -> str:
-    """What a set of incidents holds, for an error about an empty selection:
-    ``"The incidents hold 1,234: asb 800, burglary 434."`` (the largest first)."""
+    """What a set of incidents holds, for an error about an empty selection.
+
+    ``"The incidents hold 1,234: asb 800, burglary 434."`` (the largest first).
+    """
     s = categories if isinstance(categories, pd.Series) else pd.Series(list(categories))
     return _holdings_text(s.dropna().astype(str).value_counts(), limit)
 
 
 def describe(inc: pd.DataFrame) -> str:
-    """What incidents hold, for an error about an empty result: categories, dates, and
-    how many are in no ward (after a ward join)."""
+    """What incidents hold, for an error about an empty result.
+
+    Categories, dates, and how many are in no ward (after a ward join).
+    """
     from ._time import date_span
 
     n_no = int(inc["ward_code"].isna().sum()) if "ward_code" in inc.columns else 0
@@ -192,9 +203,10 @@ def _holdings_text(counts: pd.Series, limit: int = 8) -> str:
 
 
 def unrecognised_categories(values: Iterable[Any]) -> pd.Series:
-    """Source wordings the vocabulary does not know (:func:`categorise` counts them as
-    ``"other"``), with how many rows use each: what an analyst checks before trusting
-    per-category counts, and what to add to ``hotspots/data/categories.csv``.
+    """Source wordings the vocabulary does not know, with how many rows use each.
+
+    :func:`categorise` counts them as ``"other"``: what an analyst checks before
+    trusting per-category counts, and what to add to ``hotspots/data/categories.csv``.
 
     Returns
     -------

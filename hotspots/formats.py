@@ -195,8 +195,11 @@ def _check_rows(path: Path, df: pd.DataFrame, geoms: Any) -> None:
 
 def _pick(path: Path, tables: list[tuple[str, pd.DataFrame, Any]], opts: dict,
           what: str) -> list[_Loaded]:
-    """The sheets / layers of `path` to read: the one asked for (``sheet=``/``layer=``),
-    else every one holding incidents (coordinates or point geometry), named in a note."""
+    """The sheets / layers of `path` to read.
+
+    The one asked for (``sheet=``/``layer=``), else every one holding incidents
+    (coordinates or point geometry), named in a note.
+    """
     names = [t[0] for t in tables]
     flag = f"{what}=" if what == "sheet" else "layer="
     asked = opts.get(what)
@@ -281,9 +284,11 @@ def _open_bytes(path: Path) -> bytes:
 
 
 def _decode_lines(data: bytes) -> tuple[str, list[int]]:
-    """Text from bytes, line by line: UTF-8 where a line is UTF-8, else Windows-1252
-    (Latin-1 for its five undefined bytes). Returns the text and the 1-based numbers
-    of the lines that were not UTF-8, so one stray byte garbles nothing else."""
+    """Text from bytes, line by line, and the 1-based numbers of the lines not UTF-8.
+
+    UTF-8 where a line is UTF-8, else Windows-1252 (Latin-1 for its five undefined
+    bytes), so one stray byte garbles nothing else.
+    """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     lines = data.splitlines(keepends=True)
@@ -476,8 +481,10 @@ class _Spec:
 
 
 def _colnorm(c: Any) -> str:
-    """A column name as words: camelCase split, then :func:`_norm` (``"DateOfCall"`` ->
-    ``"date of call"``, ``"Easting_m"`` -> ``"easting m"``)."""
+    """A column name as words: camelCase split, then :func:`_norm`.
+
+    ``"DateOfCall"`` -> ``"date of call"``, ``"Easting_m"`` -> ``"easting m"``.
+    """
     return _norm(re.sub(r"(?<=[a-z])(?=[A-Z])", " ", str(c)))
 
 
@@ -557,8 +564,11 @@ def _twin(easting: Any, cols: list) -> Any:
 
 
 def _date_column(cols: list) -> Any:
-    """The date column: a known name, else the first whose name holds a word starting
-    with "date" (``date_time of call``, ``DateOfCall``, ``Date of incident``)."""
+    """The date column: a known name, else the first naming a date.
+
+    That is a word starting with "date" (``date_time of call``, ``DateOfCall``,
+    ``Date of incident``).
+    """
     found = _find(cols, _NAMES["date"])
     if found is not None:
         return found

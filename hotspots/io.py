@@ -167,7 +167,7 @@ class ReadReport:
 # --------------------------------------------------------------------------- public
 
 
-def read_incidents(
+def read_incidents(  # noqa: PLR0913 (the reading options, keyword-only, documented)
     source: Any,
     *,
     kind: str | None = None,
@@ -315,9 +315,11 @@ def read_incidents(
 
 
 def nothing_kept(report: ReadReport) -> str:
-    """Why a read kept no incident, in words for people: the rows and their reasons,
-    and, when rows were outside the study area, the option that keeps them
-    (``bounds=None``; ``--bounds none`` on the command line)."""
+    """Why a read kept no incident, in words for people.
+
+    The rows and their reasons, and, when rows were outside the study area, the option
+    that keeps them (``bounds=None``; ``--bounds none`` on the command line).
+    """
     if not report.n_read:
         return "no rows kept: the file has no data rows"
     reasons = ", ".join(f"{n:,} {r}" for r, n in report.reason_counts().items())
@@ -457,8 +459,11 @@ def _transformer(src: str):
 
 
 def _unique_xy(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Codes and distinct (a, b) pairs: police.uk snaps crimes to shared map points, so
-    projecting or building each distinct point once is several times faster."""
+    """Codes and distinct (a, b) pairs.
+
+    police.uk snaps crimes to shared map points, so projecting or building each
+    distinct point once is several times faster.
+    """
     codes, uniq = pd.factorize(a + 1j * b)
     return codes, uniq.real, uniq.imag
 
@@ -641,7 +646,7 @@ def hash_ids(content: pd.DataFrame) -> pd.Series:
 
 
 def _ids(ld: _Loaded, sp: _Spec, content: pd.DataFrame) -> pd.Series:
-    """incident ids: the source's id where given, else made from the row's content."""
+    """Incident ids: the source's id where given, else made from the row's content."""
     if sp.id is None:
         return hash_ids(content)
     s = ld.df[sp.id].reset_index(drop=True)
@@ -809,8 +814,11 @@ def _categories(df: pd.DataFrame, sp: _Spec, n: int) -> tuple[pd.Series, pd.Seri
 
 def _repairs(df: pd.DataFrame, swapped: np.ndarray, pairs) -> tuple[pd.DataFrame, np.ndarray,
                                                                    np.ndarray]:
-    """Swapped coordinates put right in the source columns; what was fixed per row
-    (swapped, or placed by a later column pair when the first was empty)."""
+    """Swapped coordinates put right in the source columns, and what was fixed per row.
+
+    A row is fixed when swapped, or placed by a later column pair when the first was
+    empty.
+    """
     n = len(df)
     out_df = df.reset_index(drop=True)
     kind = np.full(n, "", dtype=object)
@@ -841,9 +849,12 @@ _PLACE_SMALL = frozenset({"or", "of", "and", "the", "on", "in"})
 
 
 def place_spelling(place: pd.Series) -> pd.Series:
-    """Place types spelt one way across layouts: blank -> missing; all-capital or
-    all-lower-case text (police.uk's API gives "LU STATION") in police.uk's CSV
-    spelling ("LU Station", "Sports/Recreation Area"); mixed-case text as given."""
+    """Place types spelt one way across layouts.
+
+    Blank -> missing; all-capital or all-lower-case text (police.uk's API gives
+    "LU STATION") in police.uk's CSV spelling ("LU Station", "Sports/Recreation
+    Area"); mixed-case text as given.
+    """
     place = place.str.strip().replace("", None)  # police.uk leaves unknown places blank
     codes, uniques = pd.factorize(place, use_na_sentinel=True)
     if not len(uniques):
@@ -856,7 +867,7 @@ def _place_word_case(text: str) -> str:
     if text != text.upper() and text != text.lower():
         return text
 
-    def word(w: str, first: bool) -> str:
+    def word(w: str, *, first: bool) -> str:
         if w.upper() in _PLACE_ACRONYMS:
             return w.upper()
         if not first and w.lower() in _PLACE_SMALL:
@@ -869,7 +880,7 @@ def _place_word_case(text: str) -> str:
         if p in (" ", "/", "-") or not p:
             out.append(p)
             continue
-        out.append(word(p, first))
+        out.append(word(p, first=first))
         first = False
     return "".join(out)
 
@@ -904,13 +915,16 @@ def _distance_outside(code: np.ndarray, pairs, bounds: _Area | None) -> np.ndarr
 
 
 def _distance_to(area: _Area, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Metres from points outside `area` to its outline, to within 65 m (the detail
-    shows 0.1 km), vectorised: the nearest outline vertex through a k-d tree. Seen from
+    """Metres from points outside `area` to its outline, to within 65 m.
+
+    The detail shows 0.1 km. Vectorised: the nearest outline vertex through a k-d
+    tree. Seen from
     d metres away, vertices s apart overstate the distance by at most s²/(8d), so
     points 10 km or more away use the outline simplified to 50 m with a vertex every
     1 km (<= 62.5 m), nearer ones the outline simplified to 10 m with a vertex every
     50 m (<= 13 m). 56,000 far-away points take a fraction of a second; GEOS polygon
-    distance, point by point, took 20 s."""
+    distance, point by point, took 20 s.
+    """
     codes, ux, uy = _unique_xy(x, y)
     pts = np.column_stack([ux, uy])
     d, _ = _outline_tree(area, 50.0, 1000.0).query(pts)
@@ -922,8 +936,11 @@ def _distance_to(area: _Area, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=8)
 def _outline_tree(area: _Area, tolerance: float, spacing: float) -> Any:
-    """A k-d tree of `area`'s outline vertices: simplified to `tolerance` metres, then
-    a vertex at least every `spacing` metres."""
+    """A k-d tree of `area`'s outline vertices.
+
+    The outline is simplified to `tolerance` metres, then given a vertex at least every
+    `spacing` metres.
+    """
     import shapely
     from scipy.spatial import cKDTree
 
