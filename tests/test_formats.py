@@ -242,3 +242,26 @@ def test_outside_distance_matches_geos(tmp_path):
     ref = shapely.distance(area.geom, pts[out])
     got = _distance_to(area, x[out], y[out])
     assert out.sum() > 100 and np.abs(got - ref).max() < 65  # within the stated bound
+
+
+def test_place_types_spelt_one_way_across_layouts(tmp_path):
+    # police.uk's API gives "LU STATION"; its CSV-like layouts "LU Station"
+    api = [{"category": "robbery", "location_type": "Force", "location_subtype": sub,
+            "id": i, "month": "2022-01", "context": "", "persistent_id": "",
+            "outcome_status": None,
+            "location": {"latitude": "51.5", "longitude": "-0.1",
+                         "street": {"id": 1, "name": "On or near Station Road"}}}
+           for i, sub in enumerate(["LU STATION", "SPORTS/RECREATION AREA", "",
+                                    "Supermarket"], 1)]
+    p = tmp_path / "api.json"
+    p.write_text(__import__("json").dumps(api), encoding="utf-8")
+    inc = hs.read_incidents(p)
+    assert inc.attrs["read_kind"] == "police_api"
+    got = inc["place_type"].tolist()
+    assert got[:2] == ["LU Station", "Sports/Recreation Area"] and pd.isna(got[2])
+    assert got[3] == "Supermarket"
+    from hotspots.io import place_spelling
+
+    assert place_spelling(pd.Series(["DLR STATION", "further or higher educational "
+                                     "building", "LU Station"])).tolist() == [
+        "DLR Station", "Further or Higher Educational Building", "LU Station"]
