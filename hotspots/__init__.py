@@ -71,7 +71,7 @@ _API: dict[str, str] = {
     "hotspot_change": "change",
     "classify_hotspots": "classify",
     "operation_effect": "operation",
-    "dual_kde": "change",
+    "dual_kde": "density",
     "trend_table": "change",
     "mann_kendall": "classify",
     "wdd": "operation",

@@ -5,10 +5,11 @@
   a real doubling.
 - :func:`trend_table`: committee-style counts per ward or area and period, with the
   change against the previous period and the same period last year.
-- :func:`dual_kde`: the density of one layer relative to another on one grid.
 
 Labelling cells by how their hot/cold-spot status changed lives in
-:mod:`hotspots.classify`; an operation's before/after test in :mod:`hotspots.operation`.
+:mod:`hotspots.classify`; an operation's before/after test in :mod:`hotspots.operation`;
+one layer's density relative to another's (``dual_kde``) beside ``kde`` in
+:mod:`hotspots.density`.
 Both share the period and area helpers below (:func:`incident_times_of`,
 :func:`data_span`, :func:`days_between`, :func:`area_of_points`, :func:`resolve_areas`).
 
@@ -46,7 +47,6 @@ __all__ = [
     "area_of_points",
     "data_span",
     "days_between",
-    "dual_kde",
     "hotspot_change",
     "incident_times_of",
     "resolve_areas",
@@ -264,109 +264,6 @@ def hotspot_change(
             split.date(), int(sig.sum()), "FDR q" if fdr else "p", alpha,
         )
     return res
-
-
-# --------------------------------------------------------------------------- dual KDE
-def dual_kde(  # noqa: PLR0913 (two layers plus kde's own options)
-    a: gpd.GeoDataFrame,
-    b: gpd.GeoDataFrame,
-    *,
-    method: str = "ratio",
-    cell_size: float | None = None,
-    bandwidth: float | None = None,
-    kernel: str = "quartic",
-    weights_b: str | None = None,
-    clip: Any = None,
-    quiet: bool = False,
-) -> gpd.GeoDataFrame:
-    """Density of layer `a` relative to layer `b` on one grid with one bandwidth.
-
-    E.g. burglaries relative to homes (risk rather than volume), StreetSafe reports
-    relative to station entries (`weights_b` = the entries column).
-
-    Parameters
-    ----------
-    a, b : GeoDataFrame
-        Points (any CRS). `b` is the denominator / reference layer.
-    method : {"ratio", "diff", "log"}
-        "ratio": density_a / density_b; "log": its natural log; "diff": share of
-        `a` minus share of `b` (each density divided by its layer's total, so layers
-        of different sizes compare), per km².
-    cell_size : float, optional
-        Metres; default from the extent of `a`. The grid covers `a` only; `b`'s
-        points off the grid still count near its edge, so `b` may cover all London.
-    bandwidth : float, optional
-        Metres, shared by both layers; default :func:`hotspots.density.default_bandwidth`
-        of layer `a` (as sfhotspot's ``hotspot_dual_kde`` takes it from `x`).
-    kernel : str
-        See :func:`hotspots.kde`.
-    weights_b : str, optional
-        Column of weights for `b` (e.g. ``entries_exits`` of
-        :func:`hotspots.station_entries`, resident counts at address points).
-    clip : polygon or GeoDataFrame, optional
-        Study area (e.g. the borough's wards): only cells intersecting it are kept,
-        and "expected" is the ratio over it. Without it, cells of `a`'s bounding box
-        outside the area `a` was collected in would read "lower than expected".
-
-    Returns
-    -------
-    GeoDataFrame
-        ``row, col, count`` (incidents of `a`), ``count_b, density_a, density_b``
-        (per km²), ``value`` (by `method`), ``label`` ("higher than expected" /
-        "lower than expected" / "as expected" / "no reference" where `b`'s density is 0:
-        ratio and log are NaN there, never infinite). ``attrs``: ``method,
-        bandwidth, kernel, cell_size, n_no_reference``.
-    """
-    from .density import default_bandwidth, kde
-
-    if method not in ("ratio", "diff", "log"):
-        raise BadInputError(f"method must be 'ratio', 'diff' or 'log', got {method!r}")
-    from .grid import default_cell_size
-
-    a = check_nonempty(check_gdf(a, "layer a"), "layer a")
-    b = check_nonempty(check_gdf(b, "layer b"), "layer b")
-    # the grid is layer a's place: a London-wide reference layer such as every TfL
-    # station must not stretch a borough's grid over all of London (b's points off the
-    # grid still add to the density near its edge)
-    xa, ya, _ = points_xy(a)
-    cs = check_positive(cell_size, "cell_size") or default_cell_size(
-        (xa.min(), ya.min(), xa.max(), ya.max()))
-    if bandwidth is None:
-        bandwidth = default_bandwidth(xa, ya, cs)
-    bandwidth = check_positive(bandwidth, "bandwidth")
-    grid = make_grid(a if clip is None else clip, cs)
-    ka = kde(a, bandwidth=bandwidth, kernel=kernel, grid=grid, clip=clip, quiet=True)
-    kb = kde(b, bandwidth=bandwidth, kernel=kernel, grid=grid, weights=weights_b, clip=clip,
-             quiet=True)
-    da, db = ka["density"].to_numpy(), kb["density"].to_numpy()
-    tiny = 1e-12 * max(float(db.max()), 1e-300)  # below this the reference is absent
-    has_ref = db > tiny
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(has_ref, da / db, np.nan)
-        if method == "ratio":
-            value = ratio
-        elif method == "log":
-            value = np.where(has_ref & (da > 0), np.log(ratio), np.nan)
-        else:
-            value = da / da.sum() - db / db.sum()
-    # "expected": the ratio a layer-wide average would give (total a / total b)
-    overall = da.sum() / db.sum() if db.sum() > 0 else np.nan
-    rel = ratio / overall
-    label = np.where(~has_ref, "no reference",
-                     np.where(rel > 1.5, "higher than expected",
-                              np.where(rel < 1 / 1.5, "lower than expected", "as expected")))
-    out = ka[["row", "col", "count"]].copy()
-    out["count_b"] = kb["count"].to_numpy()
-    out["density_a"], out["density_b"], out["value"], out["label"] = da, db, value, label
-    out = gpd.GeoDataFrame(out, geometry=ka.geometry.array, crs=BNG)
-    out = out[(da > 0) | has_ref].reset_index(drop=True)
-    out.attrs.update(ka.attrs)
-    out.attrs.update(method=method, bandwidth=float(bandwidth), kernel=kernel,
-                     n_no_reference=int(((da > 0) & ~has_ref).sum()))
-    if not quiet:
-        log.info("dual_kde: %s of %d and %d points, %g m cells, bandwidth %g m",
-                 method, len(a), len(b), grid.cell_size, bandwidth)
-    return out
 
 
 # --------------------------------------------------------------------------- trends

@@ -38,6 +38,10 @@ bandwidth). Stacked borough data have few distinct points, and the exact path is
 the cheaper one (milliseconds for a borough month). The uniform and epanechnikov
 kernels (a jump / a kink at the rim of the disc, which binning cannot place to within
 1%) are always evaluated exactly over unique points.
+
+``dual_kde`` puts two layers on one grid with one bandwidth and returns the density of
+the first relative to the second (burglaries relative to homes, reports relative to
+station entries).
 """
 
 from __future__ import annotations
@@ -55,8 +59,22 @@ from scipy.ndimage import maximum_filter1d
 from scipy.signal import fftconvolve
 
 from ._errors import BadInputError
-from ._validate import check_gdf, check_nonempty, check_positive, weights_array
+from ._validate import BNG, check_gdf, check_nonempty, check_positive, weights_array
 from .grid import Grid, bin_points, default_cell_size, make_grid, points_xy, to_gdf
+
+__all__ = [
+    "BANDWIDTH_CELLS",
+    "GAUSS_TRUNCATE",
+    "KERNELS",
+    "choose_method",
+    "default_bandwidth",
+    "density_array",
+    "dual_kde",
+    "kde",
+    "kernel_values",
+    "nrd_bandwidth",
+    "support_radius",
+]
 
 log = logging.getLogger("hotspots")
 
@@ -105,7 +123,7 @@ def support_radius(bandwidth: float, kernel: str) -> float:
 
 
 def nrd_bandwidth(x: np.ndarray, y: np.ndarray) -> float:
-    """sfhotspot's rule of thumb (R's ``MASS::bandwidth.nrd``), averaged over x and y.
+    """The sfhotspot rule of thumb (R's ``MASS::bandwidth.nrd``), averaged over x and y.
 
     4 · 1.06 · min(sd, IQR/1.34) · n^(−1/5) for each coordinate, metres.
     """
@@ -165,8 +183,9 @@ def _exact(x, y, w, grid: Grid, bandwidth: float, kernel: str) -> np.ndarray:
 
 
 def _subgrid_factor(grid: Grid, bandwidth: float, kernel: str, nodes: float | None = None) -> int:
-    """Sub-cells per cell, so the sub-grid step is ≤ bandwidth / `nodes` (default: the
-    forced path's :data:`_NODES_PER_BANDWIDTH`).
+    """Sub-cells per cell, so the sub-grid step is ≤ bandwidth / `nodes`.
+
+    `nodes` defaults to the forced path's :data:`_NODES_PER_BANDWIDTH`.
 
     Every cell centre is a sub-grid node whatever the parity (see :func:`_fft`), so the
     convolution is read at the centres themselves, with no further interpolation.
@@ -195,9 +214,11 @@ def _fft_shape(
 
 
 def _even_spectrum(quadrant: np.ndarray, fy: int, fx: int) -> np.ndarray:
-    """``rfft2`` of a stencil even in x and in y, centred on index 0 (wrapping around),
-    from its quadrant of offsets ≥ 0: real, a cosine sum, two small matrix products
-    instead of a transform of the whole padded array."""
+    """``rfft2`` of a stencil even in x and in y, from its quadrant of offsets ≥ 0.
+
+    The stencil is centred on index 0 (wrapping around). Real, a cosine sum: two small
+    matrix products instead of a transform of the whole padded array.
+    """
     n = quadrant.shape[0]
     twice = np.where(np.arange(n) == 0, 1.0, 2.0)  # offsets ±d both, 0 once
     cy = np.cos(2 * math.pi * np.outer(np.arange(fy), np.arange(n)) / fy) * twice
@@ -224,10 +245,13 @@ def _kernel_derivatives(X: np.ndarray, Y: np.ndarray, h: float, kernel: str):
 
 @functools.lru_cache(maxsize=32)
 def _error_profile(kernel: str, ratio: float, n: int = 60_000) -> tuple[np.ndarray, ...]:
-    """The corrected binning's error for one point of unit weight, against its distance
-    to the cell centre, for bandwidth 1 and sub-grid step `ratio`: radii, mean, mean
-    square (over where the point sits in its sub-cell and the direction; the centre is a
-    node). Measured on a fixed sample of positions (seeded: the same every call)."""
+    """The corrected binning's error for one point of unit weight against its distance.
+
+    Distance to the cell centre, for bandwidth 1 and sub-grid step `ratio`: radii, mean,
+    mean square (over where the point sits in its sub-cell and the direction; the
+    centre is a node). Measured on a fixed sample of positions (seeded: the same every
+    call).
+    """
     rng = np.random.default_rng(0)
     reach = support_radius(1.0, kernel) + 2 * ratio
     r = reach * np.sqrt(rng.random(n))
@@ -293,7 +317,7 @@ def _error_estimate(x, y, w, grid: Grid, bandwidth: float, kernel: str, k: int) 
 
 
 def _fft(
-    x, y, w, grid: Grid, bandwidth: float, kernel: str, nonnegative: bool = True,
+    x, y, w, grid: Grid, bandwidth: float, kernel: str, *, nonnegative: bool = True,
     nodes: float | None = None,
 ) -> np.ndarray:
     """Corrected linear binning on a fine sub-grid, FFT convolution, read at cell centres.
@@ -436,9 +460,12 @@ def choose_method(n_points: int, grid: Grid, bandwidth: float, kernel: str) -> s
 
 
 def _fft_checked(x, y, w, grid: Grid, bandwidth: float, kernel: str) -> np.ndarray | None:
-    """The `auto` FFT path: binned FFT on a coarse sub-grid, then the exact sum at the
-    cells its error estimate (:func:`_error_estimate`) cannot clear to 1%; None when
-    so many cells need it that evaluating them all exactly is cheaper."""
+    """The `auto` FFT path: binned FFT on a coarse sub-grid, then exact where in doubt.
+
+    The exact sum goes to the cells its error estimate (:func:`_error_estimate`) cannot
+    clear to 1%; None when so many cells need it that evaluating them all exactly is
+    cheaper.
+    """
     nodes = _AUTO_NODES[kernel]
     out = _fft(x, y, w, grid, bandwidth, kernel, nodes=nodes)
     k = _subgrid_factor(grid, bandwidth, kernel, nodes)
@@ -463,6 +490,7 @@ def density_array(
     kernel: str = "quartic",
     weights: np.ndarray | None = None,
     method: str = "auto",
+    *,
     nonnegative: bool = True,
 ) -> tuple[np.ndarray, str]:
     """Kernel sum at each cell centre of `grid`, per m², shape ``grid.shape``.
@@ -506,18 +534,18 @@ def density_array(
     return _exact(x, y, w, grid, bandwidth, kernel), "exact"
 
 
-def kde(
+def kde(  # noqa: PLR0913 (the grid, the kernel and the evaluation: documented options)
     inc: gpd.GeoDataFrame,
+    *,
     cell_size: float | None = None,
     bandwidth: float | None = None,
     kernel: str = "quartic",
     weights: str | None = None,
     clip: Any = None,
-    quiet: bool = False,
-    *,
     grid: Grid | None = None,
     method: str = "auto",
     drop_empty: bool = False,
+    quiet: bool = False,
 ) -> gpd.GeoDataFrame:
     """Kernel density of incidents on a regular grid, in incidents per km².
 
@@ -539,8 +567,6 @@ def kde(
     clip : polygon or GeoDataFrame, optional
         Study area: the grid covers its bounding box and only cells intersecting it
         are returned. Incidents outside it still add to the density near its edge.
-    quiet : bool
-        Do not log the chosen parameters.
     grid : Grid, optional
         Use this grid (e.g. to compare periods cell for cell); overrides `cell_size`.
     method : {"auto", "exact", "fft"}
@@ -551,6 +577,8 @@ def kde(
         exactly. See the module docstring.
     drop_empty : bool
         Drop cells whose density is 0.
+    quiet : bool, default False
+        Do not log the chosen parameters.
 
     Returns
     -------
@@ -603,4 +631,102 @@ def kde(
             "n_points": int(len(x)),
         },
     )
+    return out
+
+
+def dual_kde(  # noqa: PLR0913 (two layers plus kde's own options)
+    a: gpd.GeoDataFrame,
+    b: gpd.GeoDataFrame,
+    *,
+    method: str = "ratio",
+    cell_size: float | None = None,
+    bandwidth: float | None = None,
+    kernel: str = "quartic",
+    weights_b: str | None = None,
+    clip: Any = None,
+    quiet: bool = False,
+) -> gpd.GeoDataFrame:
+    """Density of layer `a` relative to layer `b` on one grid with one bandwidth.
+
+    E.g. burglaries relative to homes (risk rather than volume), StreetSafe reports
+    relative to station entries (`weights_b` = the entries column).
+
+    Parameters
+    ----------
+    a, b : GeoDataFrame
+        Points (any CRS). `b` is the denominator / reference layer.
+    method : {"ratio", "diff", "log"}
+        "ratio": density_a / density_b; "log": its natural log; "diff": share of
+        `a` minus share of `b` (each density divided by its layer's total, so layers
+        of different sizes compare), per km².
+    cell_size : float, optional
+        Metres; default from the extent of `a`. The grid covers `a` only; `b`'s
+        points off the grid still count near its edge, so `b` may cover all London.
+    bandwidth : float, optional
+        Metres, shared by both layers; default :func:`hotspots.density.default_bandwidth`
+        of layer `a` (as sfhotspot's ``hotspot_dual_kde`` takes it from `x`).
+    kernel : str
+        See :func:`hotspots.kde`.
+    weights_b : str, optional
+        Column of weights for `b` (e.g. ``entries_exits`` of
+        :func:`hotspots.station_entries`, resident counts at address points).
+    clip : polygon or GeoDataFrame, optional
+        Study area (e.g. the borough's wards): only cells intersecting it are kept,
+        and "expected" is the ratio over it. Without it, cells of `a`'s bounding box
+        outside the area `a` was collected in would read "lower than expected".
+
+    Returns
+    -------
+    GeoDataFrame
+        ``row, col, count`` (incidents of `a`), ``count_b, density_a, density_b``
+        (per km²), ``value`` (by `method`), ``label`` ("higher than expected" /
+        "lower than expected" / "as expected" / "no reference" where `b`'s density is 0:
+        ratio and log are NaN there, never infinite). ``attrs``: ``method,
+        bandwidth, kernel, cell_size, n_no_reference``.
+    """
+    if method not in ("ratio", "diff", "log"):
+        raise BadInputError(f"method must be 'ratio', 'diff' or 'log', got {method!r}")
+    a = check_nonempty(check_gdf(a, "layer a"), "layer a")
+    b = check_nonempty(check_gdf(b, "layer b"), "layer b")
+    # the grid is layer a's place: a London-wide reference layer such as every TfL
+    # station must not stretch a borough's grid over all of London (b's points off the
+    # grid still add to the density near its edge)
+    xa, ya, _ = points_xy(a)
+    cs = check_positive(cell_size, "cell_size") or default_cell_size(
+        (xa.min(), ya.min(), xa.max(), ya.max()))
+    if bandwidth is None:
+        bandwidth = default_bandwidth(xa, ya, cs)
+    bandwidth = check_positive(bandwidth, "bandwidth")
+    grid = make_grid(a if clip is None else clip, cs)
+    ka = kde(a, bandwidth=bandwidth, kernel=kernel, grid=grid, clip=clip, quiet=True)
+    kb = kde(b, bandwidth=bandwidth, kernel=kernel, grid=grid, weights=weights_b, clip=clip,
+             quiet=True)
+    da, db = ka["density"].to_numpy(), kb["density"].to_numpy()
+    tiny = 1e-12 * max(float(db.max()), 1e-300)  # below this the reference is absent
+    has_ref = db > tiny
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(has_ref, da / db, np.nan)
+        if method == "ratio":
+            value = ratio
+        elif method == "log":
+            value = np.where(has_ref & (da > 0), np.log(ratio), np.nan)
+        else:
+            value = da / da.sum() - db / db.sum()
+    # "expected": the ratio a layer-wide average would give (total a / total b)
+    overall = da.sum() / db.sum() if db.sum() > 0 else np.nan
+    rel = ratio / overall
+    label = np.where(~has_ref, "no reference",
+                     np.where(rel > 1.5, "higher than expected",
+                              np.where(rel < 1 / 1.5, "lower than expected", "as expected")))
+    out = ka[["row", "col", "count"]].copy()
+    out["count_b"] = kb["count"].to_numpy()
+    out["density_a"], out["density_b"], out["value"], out["label"] = da, db, value, label
+    out = gpd.GeoDataFrame(out, geometry=ka.geometry.array, crs=BNG)
+    out = out[(da > 0) | has_ref].reset_index(drop=True)
+    out.attrs.update(ka.attrs)
+    out.attrs.update(method=method, bandwidth=float(bandwidth), kernel=kernel,
+                     n_no_reference=int(((da > 0) & ~has_ref).sum()))
+    if not quiet:
+        log.info("dual_kde: %s of %d and %d points, %g m cells, bandwidth %g m",
+                 method, len(a), len(b), grid.cell_size, bandwidth)
     return out

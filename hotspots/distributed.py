@@ -67,7 +67,7 @@ def _partition_counts(part: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, pfreq: st
     """One partition joined to wards and counted per ward, period and `by`."""
     if not len(part):
         return pd.DataFrame()
-    joined = assign_wards(part, wards, tolerance)
+    joined = assign_wards(part, wards, tolerance=tolerance)
     keys = {"ward_code": joined["ward_code"], "ward_name": joined["ward_name"]}
     if pfreq is not None:
         keys["period"] = incident_times(joined, dated_only=daily).dt.to_period(

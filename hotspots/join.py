@@ -24,6 +24,19 @@ from ._validate import check_gdf, to_bng
 from .boundaries import WARD_SETS, ward_population
 from .boundaries import wards as load_wards
 
+__all__ = [
+    "EDGE_COLUMN",
+    "NEAR_EDGE_M",
+    "NO_LOCATION",
+    "OUTSIDE",
+    "WARD_FIELDS",
+    "WARD_TOLERANCE_M",
+    "assign_wards",
+    "borough_incidents",
+    "ward_counts",
+    "within_wards",
+]
+
 log = logging.getLogger("hotspots")
 
 WARD_FIELDS = ["ward_code", "ward_name", "borough_name"]
@@ -51,7 +64,8 @@ def _unique_xy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
 
     Hashing costs ~0.3 s a million points, so a sample of 20,000 decides first whether
     there are repeats worth merging (police.uk: 849k crimes on 96k points; fire
-    brigade calls or collisions: all distinct)."""
+    brigade calls or collisions: all distinct).
+    """
     key = x + 1j * y  # complex128 hashes both coordinates at once
     sample = key[:: max(1, len(key) // 20_000)]
     if len(pd.unique(sample)) > 0.95 * len(sample):
@@ -81,6 +95,7 @@ def _firsts(sorted_ids: np.ndarray) -> np.ndarray:
 def assign_wards(
     inc: gpd.GeoDataFrame,
     wards: gpd.GeoDataFrame,
+    *,
     tolerance: float = WARD_TOLERANCE_M,
     near_edge: float = NEAR_EDGE_M,
 ) -> gpd.GeoDataFrame:
@@ -223,15 +238,18 @@ def _locate(
     x: np.ndarray, y: np.ndarray, wgeom: np.ndarray, rank: np.ndarray, tolerance: float,
     near: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ward index (-1: none), metres to the nearest ward edge, and metres to the ward
-    when it is a near-miss within `tolerance` (else NaN), for each distinct point.
+    """Ward index (-1: none) and distances for each distinct point.
+
+    Metres to the nearest ward edge, and metres to the ward when it is a near-miss
+    within `tolerance` (else NaN).
 
     Most points are settled without GEOS (see :mod:`hotspots._edges`): a point whose
     block no ward edge can cross shares its ward with every point of its region, and
     one GEOS test per region settles them all; only points in blocks an edge may
     cross are tested one by one. The edge distance is the exact minimum over the few
     edges that can be nearest; it is computed for points in a ward, and for points in
-    no ward only when they may lie within `near` (or `tolerance`) metres of one."""
+    no ward only when they may lie within `near` (or `tolerance`) metres of one.
+    """
     n = len(x)
     ward_of = np.full(n, -1, dtype=np.int64)
     dist = np.full(n, np.nan)
@@ -308,6 +326,7 @@ def _population_for(
 
 def ward_counts(
     inc: pd.DataFrame,
+    *,
     freq: str | None = "W-MON",
     by: str | None = "category",
     rates: bool = True,
@@ -373,7 +392,7 @@ def ward_counts(
     df["_n"] = 1 if weights is None else inc[weights].to_numpy(dtype="int64")
     edge = EDGE_COLUMN in inc.columns
     if edge:  # how many of each count sit on a ward edge and could belong next door
-        near = inc[EDGE_COLUMN].fillna(False).to_numpy(dtype=bool)
+        near = inc[EDGE_COLUMN].fillna(value=False).to_numpy(dtype=bool)
         df["_edge"] = np.where(near, df["_n"].to_numpy(), 0)
     keys = ["ward_code"]
     n_no_ward = int(df.loc[df["ward_code"].isna(), "_n"].sum())
@@ -457,6 +476,7 @@ def ward_counts(
 def within_wards(
     inc: gpd.GeoDataFrame,
     wards: gpd.GeoDataFrame,
+    *,
     tolerance: float = WARD_TOLERANCE_M,
 ) -> gpd.GeoDataFrame:
     """The incidents in `wards`, joined against every London ward of the same year.
@@ -499,6 +519,7 @@ def borough_incidents(
     inc: gpd.GeoDataFrame,
     borough: str,
     year: int = 2022,
+    *,
     tolerance: float = WARD_TOLERANCE_M,
 ) -> gpd.GeoDataFrame:
     """The incidents in a borough's wards: joined to every London ward, then the borough's kept.

@@ -14,7 +14,7 @@ from scipy import stats as sps
 
 import hotspots as hs
 from hotspots import datasets
-from hotspots.change import CHANGE_LABELS, dual_kde, hotspot_change, trend_table
+from hotspots.change import CHANGE_LABELS, hotspot_change, trend_table
 from hotspots.classify import (
     ESRI_LABELS,
     SFHOTSPOT_LABELS,
@@ -23,6 +23,7 @@ from hotspots.classify import (
     mann_kendall,
     sfhotspot_label,
 )
+from hotspots.density import dual_kde
 from hotspots.grid import Grid, make_grid
 from hotspots.operation import operation_effect, wdd
 
