@@ -18,6 +18,25 @@ from . import datasets
 from ._errors import BadInputError, UnknownPlaceError
 from ._validate import BNG, norm_name
 
+__all__ = [
+    "MAP_ONLY_WARD_YEARS",
+    "WARD_COLUMNS",
+    "WARD_SETS",
+    "area_teams",
+    "boroughs",
+    "describe_location",
+    "find_ward",
+    "named_streets",
+    "read_layer",
+    "say_distance",
+    "station_entries",
+    "station_name",
+    "stations",
+    "street_text",
+    "ward_population",
+    "wards",
+]
+
 #: ward boundary sets by year -> registry key. 2022 is the 20 m generalised set (BGC),
 #: right for point joins; 2014 and 2018 are the GLA's full-resolution files.
 WARD_SETS: dict[int, str] = {
