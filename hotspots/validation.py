@@ -108,14 +108,16 @@ class ValidationReport:
         return self.rows_kept > 0
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready values (what ``hotspots validate --json`` prints); the places
-        (wards, boroughs) only when a point was kept."""
+        """JSON-ready values (what ``hotspots validate --json`` prints).
+
+        The places (wards, boroughs) only when a point was kept.
+        """
         from ._json import plain
 
         keys = self._KEYS + (self._PLACES if self.extent else ())
         return plain({k: getattr(self, k) for k in keys})
 
-    def summary(self, rejects: bool = True) -> str:
+    def summary(self, *, rejects: bool = True) -> str:
         """The report as plain text; `rejects`: with the first rejected rows listed."""
         lines = self._summary_lines()
         if rejects and len(self.rejects):
@@ -235,8 +237,11 @@ def validate(source: Any, *, n_rejects: int = 10, wards: gpd.GeoDataFrame | None
 
 
 def _dates(inc: pd.DataFrame) -> dict[str, Any]:
-    """Date range as the reader found it: month-only, day-only or day and time of day;
-    how many rows have no date, and how many have an implausible one (with an example)."""
+    """Date range as the reader found it, and the rows without a plausible date.
+
+    Month-only, day-only or day and time of day; how many rows have no date, and how
+    many have an implausible one (with an example).
+    """
     from ._time import incident_times, month_only
 
     try:
@@ -265,9 +270,11 @@ def _dates(inc: pd.DataFrame) -> dict[str, Any]:
 
 
 def _synthetic(inc: pd.DataFrame) -> dict[str, Any]:
-    """How many rows are SYNTHETIC (``source == "synthetic"`` or a true ``synthetic``
-    column) and the file's ``note`` about them, if any."""
-    flag = pd.Series(False, index=inc.index)
+    """How many rows are SYNTHETIC and the file's ``note`` about them, if any.
+
+    A row is synthetic when ``source == "synthetic"`` or its ``synthetic`` column is true.
+    """
+    flag = pd.Series(data=False, index=inc.index)
     if "source" in inc.columns:
         flag |= inc["source"].astype(str).str.strip().str.lower().eq("synthetic")
     if "synthetic" in inc.columns:
