@@ -127,3 +127,42 @@ def test_imports_follow_the_layer_order():
             if mine and theirs and rank[theirs] > rank[mine]:
                 wrong.append(f"{module} ({mine}) imports {dep} ({theirs})")
     assert not wrong, "imports against the documented order:\n" + "\n".join(sorted(wrong))
+
+
+#: modules and functions still over the limits, each to be split (issue 19)
+KNOWN_LONG = {"focus.focus_week", "cli.demo._demo_steps"}
+KNOWN_BIG = {"patrol"}
+MAX_FUNCTION_LINES = 120  # lines of code: docstring, comments and blank lines excluded
+MAX_MODULE_LINES = 1200
+MAX_CLI_MODULE_LINES = 600
+
+
+def _code_lines(node: ast.AST, lines: list[str]) -> int:
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        body = body[1:]
+    seen = set()
+    for stmt in body:
+        for i in range(stmt.lineno, stmt.end_lineno + 1):
+            text = lines[i - 1].strip()
+            if text and not text.startswith("#"):
+                seen.add(i)
+    return len(seen)
+
+
+def test_functions_and_modules_fit_in_a_head():
+    long, big = [], []
+    for module, path in _modules().items():
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        limit = MAX_CLI_MODULE_LINES if module.startswith("cli") else MAX_MODULE_LINES
+        if len(lines) > limit and module not in KNOWN_BIG:
+            big.append(f"{module}: {len(lines)} lines (limit {limit})")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                n = _code_lines(node, lines)
+                if n > MAX_FUNCTION_LINES and f"{module}.{node.name}" not in KNOWN_LONG:
+                    long.append(f"{module}.{node.name}: {n} lines of code")
+    assert not big, "modules over the limit:\n" + "\n".join(big)
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines of code:\n" + "\n".join(long)
