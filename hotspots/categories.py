@@ -20,6 +20,17 @@ import pandas as pd
 
 from ._errors import BadInputError
 
+__all__ = [
+    "CATEGORIES",
+    "categorise",
+    "category_label",
+    "check_categories",
+    "describe",
+    "holdings",
+    "is_category",
+    "unrecognised_categories",
+]
+
 #: The category vocabulary every incident frame uses (see ``data/categories.csv``).
 CATEGORIES: tuple[str, ...] = (
     "fly_tip", "asb", "streetsafe", "robbery", "violence_sexual", "burglary", "vehicle",
@@ -44,7 +55,7 @@ def is_category(value: Any) -> bool:
     return isinstance(value, str) and _WORD.fullmatch(value) is not None
 
 
-def category_word(text: Any) -> str:
+def _category_word(text: Any) -> str:
     """A source wording as a category code: ``"Animal rescue"`` -> ``"animal_rescue"``."""
     return _norm(text).replace(" ", "_")
 

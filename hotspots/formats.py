@@ -25,6 +25,8 @@ import pandas as pd
 from ._errors import BadInputError, DataNotFoundError
 from .categories import CATEGORIES, _norm, is_category
 
+__all__ = ["KINDS"]
+
 #: Layouts :func:`read_incidents` knows; pass one as ``kind=`` to skip detection.
 #: ``stats19``: DfT road-collision data (category ``collision``, severity as
 #: subcategory); ``fire_brigade``: London Fire Brigade incident records (the incident

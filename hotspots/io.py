@@ -37,6 +37,18 @@ from ._validate import BNG
 from .categories import categorise
 from .formats import KINDS, _find, _load, _Loaded, _resolve, _Spec, _spec
 
+__all__ = [
+    "CANONICAL_COLUMNS",
+    "LONDON_BOUNDS",
+    "LONDON_BUFFER_M",
+    "hash_ids",
+    "nothing_kept",
+    "outside_hint",
+    "place_spelling",
+    "read_incidents",
+    "ReadReport",
+]
+
 log = logging.getLogger("hotspots")
 
 
