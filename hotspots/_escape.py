@@ -48,7 +48,7 @@ def _block_escape(m: re.Match) -> str:
     return lead + mark[:-1] + "\\" + mark[-1]
 
 
-def xml_text(value: object, attribute: bool = False) -> str:
+def xml_text(value: object, *, attribute: bool = False) -> str:
     """`value` as XML 1.0 character data: forbidden control characters removed and
     ``& < >`` (and ``"`` for an attribute value) escaped, so any parser reads it back."""
     text = _XML_BAD.sub("", "" if value is None else str(value))

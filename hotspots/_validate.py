@@ -54,7 +54,7 @@ def to_bng(gdf: gpd.GeoDataFrame, name: str = "input") -> gpd.GeoDataFrame:
     return gdf.to_crs(BNG)
 
 
-def check_positive(value: float | None, name: str, allow_none: bool = True) -> float | None:
+def check_positive(value: float | None, name: str, *, allow_none: bool = True) -> float | None:
     """Check a length or count parameter is a positive number (metres, cells...)."""
     if value is None and allow_none:
         return None

@@ -130,8 +130,10 @@ def protect(inc: gpd.GeoDataFrame, *, snap_m: float = SNAP_M) -> gpd.GeoDataFram
 
 
 def _blank(col: str, values: pd.Series) -> bool:
-    """Whether protect blanks `col` for anonymous reports: coordinates and free text
-    (numbers and flags that are not coordinates, such as weights, stay)."""
+    """Whether protect blanks `col` for anonymous reports: coordinates and free text.
+
+    Numbers and flags that are not coordinates, such as weights, stay.
+    """
     if _COORD.search(col) or col == "location_desc":
         return True
     if col in _KEEP:
@@ -153,8 +155,10 @@ def small(n: int, min_reports: int = MIN_REPORTS) -> str:
 
 def reason_counts(reasons: Iterable[object] | pd.Series, min_reports: int = MIN_REPORTS,
                   top: int | None = None) -> list[tuple[str, str]]:
-    """(reason, count text) from the largest down; counts under `min_reports` say "fewer
-    than 5" (reasons: StreetSafe's ``subcategory``, e.g. "poor lighting")."""
+    """(reason, count text) from the largest down; counts under `min_reports` say so.
+
+    "fewer than 5"; reasons are StreetSafe's ``subcategory``, e.g. "poor lighting".
+    """
     s = pd.Series(list(reasons) if not isinstance(reasons, pd.Series) else reasons)
     s = s.dropna().astype(str).str.strip()
     counts = s[s != ""].value_counts()
