@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out
 
-.PHONY: demo test lint bench backtest browser assets clean sample-data notebooks screenshots
+.PHONY: demo test lint bench bench-readme backtest browser assets clean sample-data notebooks screenshots
 
 $(STAMP): pyproject.toml package.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,10 +36,17 @@ test: $(STAMP) browser
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# BENCH_ARGS=--quick: N <= 100k and the small real files only (about a minute)
-# includes bench_scale: a year of all-London data end to end, stage times + peak memory
+# BENCH_ARGS=--quick: N <= 100k, the small real files and the London cases
+# includes bench_london (the real London 2022 file, CSV to a saved map, vs the plain
+# read + sjoin) and bench_scale (a year of all-London data, stage times + peak memory).
+# Every row goes to $(OUT)/bench.json; `make bench-readme` writes the README's speed
+# table from it.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS) --json $(OUT)/bench.json
+
+bench-readme:
+	$(BIN)/python benchmarks/readme_table.py $(OUT)/bench.json README.md
 
 backtest: $(STAMP)
 	$(BIN)/hotspots backtest

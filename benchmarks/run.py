@@ -2,20 +2,25 @@
 
 Each benchmark prints its own detailed figures; this collects the rows they return
 (a dict or a list of dicts) into one table at the end. ``python benchmarks/run.py
-[name ...]`` runs only the named ones (e.g. ``kde gistar``). The full run takes about
-3 minutes on 2 cores and needs about 7 GB of memory (scikit-learn's DBSCAN on 1M
-points alone peaks at 6 GB); ``--quick`` keeps N <= 100,000, the small real files and
-the read + join of the whole London 2022 file (under a minute). Time and memory are
-measured by ``_measure.py``. ``scale`` (``bench_scale.py``) runs a year of all-London
-police.uk-like data end to end in a fresh process and prints each stage's time and the
-peak RSS (target < 30 s, < 4 GiB); its SYNTHETIC data are generated once (about a
-minute) and cached; ``--quick`` runs it on a tenth of the rows.
+[name ...]`` runs only the named ones (e.g. ``kde gistar``); ``--json PATH`` also writes
+every row to PATH, from which ``readme_table.py`` writes the README's speed table. The
+full run takes over 10 minutes on 2 cores and needs about 7 GB of memory
+(scikit-learn's DBSCAN on 1M points alone peaks at 6 GB); ``--quick`` keeps N <=
+100,000, the small real files and the London 2022 cases. Time and memory are measured
+by ``_measure.py``. ``london`` (``bench_london.py``) takes the real all-London 2022
+file from CSV to a saved map, stage by stage, against the plain read + project + sjoin.
+``scale`` (``bench_scale.py``) runs a year of all-London police.uk-like data end to end
+in a fresh process and prints each stage's time and the peak RSS (target < 30 s, < 4
+GiB); its SYNTHETIC data are generated once (about a minute) and cached; ``--quick``
+runs it on a tenth of the rows.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import inspect
+import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -49,7 +54,7 @@ def _run(mod, quick: bool):
     return mod.run()
 
 
-def main(only: list[str], quick: bool = False) -> None:
+def main(only: list[str], quick: bool = False, json_path: str | None = None) -> None:
     results = {}
     for path in sorted(HERE.glob("bench_*.py")):
         name = path.stem.removeprefix("bench_")
@@ -71,8 +76,20 @@ def main(only: list[str], quick: bool = False) -> None:
         print("  " + "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
         for t in table:
             print("  " + "  ".join(v.ljust(w) for v, w in zip(t, widths, strict=True)))
+    if json_path:  # the README's speed table is written from this (readme_table.py)
+        out = {"date": time.strftime("%Y-%m-%d"), "quick": quick, "cpus": os.cpu_count(),
+               "results": {k: {"rows": r, "seconds": dt} for k, (r, dt) in results.items()}}
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_path).write_text(json.dumps(out, indent=1, default=float))
+        print(f"\nresults written to {json_path}; README table: "
+              f"python benchmarks/readme_table.py {json_path}")
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    main([a for a in args if a != "--quick"], quick="--quick" in args)
+    json_path = None
+    if "--json" in args:
+        i = args.index("--json")
+        json_path = args[i + 1]
+        del args[i: i + 2]
+    main([a for a in args if a != "--quick"], quick="--quick" in args, json_path=json_path)

@@ -244,7 +244,7 @@ def _kernel_derivatives(X: np.ndarray, Y: np.ndarray, h: float, kernel: str):
 
 
 @functools.lru_cache(maxsize=32)
-def _error_profile(kernel: str, ratio: float, n: int = 60_000) -> tuple[np.ndarray, ...]:
+def _error_profile(kernel: str, ratio: float, n: int = 24_000) -> tuple[np.ndarray, ...]:
     """The corrected binning's error for one point of unit weight against its distance.
 
     Distance to the cell centre, for bandwidth 1 and sub-grid step `ratio`: radii, mean,
@@ -266,7 +266,7 @@ def _error_profile(kernel: str, ratio: float, n: int = 60_000) -> tuple[np.ndarr
             beta = (tx if a else 1 - tx) * (ty if b else 1 - ty)
             got += beta * (k - 0.5 * ratio**2 * (tx * (1 - tx) * kxx + ty * (1 - ty) * kyy))
     err = got - kernel_values(r * r, 1.0, kernel)
-    edges = np.linspace(0, reach, int(math.ceil(reach / ratio * 4)) + 1)
+    edges = np.linspace(0, reach, int(math.ceil(reach / ratio * 2)) + 1)  # half steps
     which = np.clip(np.digitize(r, edges) - 1, 0, len(edges) - 2)
     count = np.maximum(np.bincount(which, minlength=len(edges) - 1), 1)
     mean = np.bincount(which, err, minlength=len(edges) - 1) / count
