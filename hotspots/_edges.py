@@ -48,8 +48,11 @@ _BATCH = 200_000
 
 
 def segments(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct edges of the polygons' rings: start and end points (m × 2 each) and, per
-    edge, the index of the first polygon that has it."""
+    """Distinct edges of the polygons' rings.
+
+    Returns start and end points (m × 2 each) and, per edge, the index of the first
+    polygon that has it.
+    """
     parts = shapely.get_parts(shapely.boundary(geoms), return_index=True)
     lines, owner = parts
     xy, idx = shapely.get_coordinates(lines, return_index=True)
@@ -71,7 +74,8 @@ def seg_distance(px, py, seg: tuple, s: np.ndarray | None = None) -> np.ndarray:
     """Distance from points (px, py) to segments a + t·e, t in [0, 1].
 
     `seg`: contiguous columns ``ax, ay, ex, ey, 1/|e|²`` (numpy is several times slower
-    on strided columns); `s`: which segment for each point (None: one each, in order)."""
+    on strided columns); `s`: which segment for each point (None: one each, in order).
+    """
     ax, ay, ex, ey, inv = seg if s is None else (c.take(s) for c in seg)
     dx = px - ax
     dy = py - ay
@@ -129,8 +133,11 @@ class EdgeIndex:
     """
 
     def __init__(self, geoms: np.ndarray, x: np.ndarray, y: np.ndarray, reach: float):
-        """`reach` (metres): points further than this from every edge and outside every
-        polygon's bounding box need no distance (they stay NaN)."""
+        """Index the edges of `geoms` and the blocks of the points (x, y).
+
+        `reach` (metres): points further than this from every edge and outside every
+        polygon's bounding box need no distance (they stay NaN).
+        """
         a, b, self.owner = segments(geoms)
         n = len(x)
         lo = np.minimum(a.min(axis=0), b.min(axis=0)) - reach - 1.0
@@ -168,8 +175,11 @@ class EdgeIndex:
         return (bx + 0.5) * size, (by + 0.5) * size
 
     def _build(self, final: np.ndarray) -> None:
-        """Blocks of every level, top down, each keeping the segments that can hold the
-        nearest edge of a point inside it. `final`: the sorted codes of the points' blocks."""
+        """Blocks of every level, top down, with the segments that can be nearest.
+
+        Each block keeps the segments that can hold the nearest edge of a point inside
+        it. `final`: the sorted codes of the points' blocks.
+        """
         m = len(self.seg[0])
         keys = np.zeros(1, np.uint64)
         blk, seg = np.zeros(m, np.int32), np.arange(m, dtype=np.int32)
@@ -245,7 +255,8 @@ class EdgeIndex:
         cannot leave the 3 × 3 cells around the first, so marking those marks every
         cell an edge touches. Two unmarked cells that share a side form an edge-free
         rectangle, so a region of unmarked cells (``ndimage.label``, 4-connected) lies
-        in one set of polygons."""
+        in one set of polygons.
+        """
         n_in = len(self.pts)
         cells = min(_RASTER_MAX, max(4 * n_in, 250_000))
         f = max(_RASTER_MIN, math.sqrt(float(np.prod(extent)) / cells))
@@ -266,9 +277,11 @@ class EdgeIndex:
         self.pt_label = labels[cy, cx] - 1  # -1: a marked cell
 
     def regions(self) -> np.ndarray:
-        """Per point, the id of a region no edge crosses (all its points lie in the same
-        polygons); -1: an edge may pass near, test the point itself; -2: outside the
-        edges' bounding box, so in no polygon."""
+        """Per point, the id of a region no edge crosses (or -1, -2).
+
+        All the points of a region lie in the same polygons; -1: an edge may pass near,
+        test the point itself; -2: outside the edges' bounding box, so in no polygon.
+        """
         region = np.full(len(self.x), -2, np.int64)
         region[self.pts] = self.pt_label
         return region
