@@ -111,7 +111,7 @@ def focus_week_cmd(
 
     from .._atomic import atomic_write_csv
     from ..focus import actions_review
-    from ..report import write_focus_pack
+    from ..report import why_ward, write_focus_pack
 
     offline = _offline_default(offline)
     with _steps() as step, step("reading incidents and wards"):
@@ -171,8 +171,8 @@ def focus_week_cmd(
                       f"history: appended {len(fw.chosen)} row(s) to {history}", highlight=False)
     for n in fw.notes:
         console.print(f"note: {n}", highlight=False)
-    for w in fw.chosen:
-        reason = fw.ranking.set_index("ward_name").at[w, "choice_reason"]
+    for w in fw.chosen:  # the summary's sentence: counts and reasons, no bare score
+        reason = why_ward(fw, w)
         console.print(f"[bold]{escape(str(w))}[/]: {escape(str(reason))}", highlight=False,
                       markup=True)
     console.print(f"written to {d}/ (summary: {paths['html'].name}, {paths['md'].name})",
