@@ -911,6 +911,20 @@ def area_label(area: Mapping, incidents: pd.DataFrame | None = None) -> str:
     return ", ".join(p for p in parts if p) or f"area {area.get('rank', '?')}"
 
 
+def area_places(areas: gpd.GeoDataFrame, incidents: pd.DataFrame | None = None) -> list[str]:
+    """:func:`area_label` for every area (rows in `areas`' order), each with the
+    incidents inside it (for police.uk's "On or near" street text, when they carry it)."""
+    out = []
+    pts = None
+    if isinstance(incidents, gpd.GeoDataFrame) and "location_desc" in incidents and len(
+            incidents):
+        pts = incidents.to_crs(areas.crs) if incidents.crs != areas.crs else incidents
+    for a, geom in zip(areas.drop(columns="geometry").to_dict("records"), areas.geometry,
+                       strict=True):
+        out.append(area_label(a, None if pts is None else pts[pts.within(geom)]))
+    return out
+
+
 def action_menu(
     ward_result: object,
     actions: pd.DataFrame | str | PathLike | None = None,

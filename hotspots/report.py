@@ -283,20 +283,17 @@ def _png(fig) -> bytes:
 def focus_area_rows(areas, incidents=None) -> list[dict]:
     """One printable row per area: area number, where (in words), incidents, issues,
     change. No lat/lon: those are in areas.csv for GIS, not for people."""
-    from .focus import area_label
+    from .focus import area_places
 
     if areas is None or len(areas) == 0:
         return []
     rows = []
-    for a in areas.drop(columns="geometry").to_dict("records"):
-        inside = None
-        if incidents is not None and len(incidents):
-            geom = areas.loc[areas["rank"] == a["rank"]].geometry.iloc[0]
-            inside = incidents[incidents.within(geom)]
+    places = area_places(areas, incidents)
+    for a, where in zip(areas.drop(columns="geometry").to_dict("records"), places, strict=True):
         change = a.get("change_n")
         rows.append({
             "area": f"{a['rank']}",
-            "where": area_label(a, inside),
+            "where": where,
             "incidents": _num(a.get("n_incidents")),
             **({"in this ward": _num(a["n_in_ward"])} if "n_in_ward" in a else {}),
             "main issues": _issues(a),
@@ -374,7 +371,7 @@ def _focus_map(fw, wards, borough: str) -> tuple | None:
 
 def _ward_blocks(fw, w: str, with_change: bool) -> list[tuple]:
     """One chosen ward: why, where (areas), and the week's actions in short."""
-    from .focus import area_label
+    from .focus import area_places
 
     row = fw.ranking.set_index("ward_name").loc[w]
     team = say_team(row.get("team"))
@@ -384,16 +381,17 @@ def _ward_blocks(fw, w: str, with_change: bool) -> list[tuple]:
     inc_w = fw.incidents[fw.incidents["ward_name"] == w]
     if areas is not None and len(areas):
         where = []
-        for a in areas.sort_values("rank").to_dict("records"):
-            geom = areas.loc[areas["rank"] == a["rank"]].geometry.iloc[0]
+        attrs, areas = areas.attrs, areas.sort_values("rank")
+        for a, place in zip(areas.drop(columns="geometry").to_dict("records"),
+                            area_places(areas, inc_w), strict=True):
             n_here = a.get("n_in_ward", a.get("n_incidents"))
             change = (f", {_signed(a['change_n'])} on the weeks before"
                       if with_change and a.get("change_n") == a.get("change_n")
                       and a.get("change_n") is not None else "")
-            where.append(f"Area {a['rank']}: {area_label(a, inc_w[inc_w.within(geom)])} "
+            where.append(f"Area {a['rank']}: {place} "
                          f"({_num(n_here)} incidents in this ward{change})")
-        before = say_period(areas.attrs.get("change_from"))
-        after = say_period(areas.attrs.get("change_to"))
+        before = say_period(attrs.get("change_from"))
+        after = say_period(attrs.get("change_to"))
         compared = (f" Changes compare {after} with {before}." if with_change and before
                     and after else "")
         b.append(("p", "Where: " + "; ".join(where) + "." + compared))

@@ -101,14 +101,17 @@ def rank_cmd(
                      "geojson": str(geojson), "n_requested": n, "note": note,
                      "areas": areas[cols]})
     elif not quiet:
-        where = "streets" if "streets" in areas.columns else "landmark"
+        from ..focus import area_places
+
         t = Table(title=f"top {len(areas)} areas: {source}")
-        for col in ("rank", "score", "incidents", "ha", "wards", where, "change"):
+        for col in ("rank", "score", "incidents", "ha", "wards", "where", "change"):
             t.add_column(col, overflow="fold",
-                         justify="left" if col in ("wards", where) else "right")
-        for a in areas.itertuples(index=False):
+                         justify="left" if col in ("wards", "where") else "right")
+        # streets (network), else police.uk's "On or near" text, else ward + station
+        for a, where in zip(areas.itertuples(index=False), area_places(areas, inc),
+                            strict=True):
             t.add_row(str(a.rank), f"{a.score:,.0f}", f"{a.n_incidents:,}",
-                      f"{a.area_m2 / 1e4:.1f}", str(a.wards), str(getattr(a, where)),
+                      f"{a.area_m2 / 1e4:.1f}", str(a.wards), where,
                       "" if a.change_n != a.change_n else f"{a.change_n:+,.0f}")
         Console(markup=False).print(t)
         console.print(f"wrote {csv} and {geojson}", highlight=False)
