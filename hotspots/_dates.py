@@ -107,6 +107,7 @@ def read_dates(df: pd.DataFrame, date: Any, mode: str, *, time: Any = None,
     if time is not None:
         parsed, timed = _add_times(parsed, timed, df[time].reset_index(drop=True), str(time),
                                    str(date), notes)
+        notes = [n if not file or n.startswith(file) else f"{file}: {n}" for n in notes]
     return DateRead(parsed.reset_index(drop=True), month.reset_index(drop=True), missing, bad,
                     timed, notes)
 

@@ -150,6 +150,9 @@ class ReadReport:
         """A few lines of plain text: counts read, kept, rejected by reason, fixed."""
         nf = len(self.files)
         where = f"{nf} file{'s' if nf != 1 else ''}"
+        paths = {re.sub(r" \((?:sheet|layer) .*\)$", "", f) for f in self.files}
+        if len(paths) < nf:  # several sheets / layers of one workbook or GeoPackage
+            where = f"{nf} sheets or layers of {len(paths)} file{'s' if len(paths) != 1 else ''}"
         if self.n_inputs > nf:  # the same file given again: its rows are duplicates
             where = ("the same file twice" if (nf, self.n_inputs) == (1, 2) else
                      f"{self.n_inputs} inputs ({where}, some given more than once)")
