@@ -43,8 +43,10 @@ _POINTS_PER_BLOCK = 4.0
 _BLOCK_MIN, _BLOCK_MAX = 25.0, 400.0
 #: Raster for the edge-free regions: at most this many cells, cells at least this size (m)
 _RASTER_MAX, _RASTER_MIN = 4_000_000, 5.0
+#: (block, segment) pairs handled per batch when building the quadtree
+_BUILD_PAIRS = 1 << 19
 #: Points handled per batch in the per-point step (bounds memory: ~20 pairs a point)
-_BATCH = 200_000
+_BATCH = 65_536
 
 
 def segments(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -183,24 +185,28 @@ class EdgeIndex:
         m = len(self.seg[0])
         keys = np.zeros(1, np.uint64)
         blk, seg = np.zeros(m, np.int32), np.arange(m, dtype=np.int32)
-        for level in range(self.levels + 1):
+        blk, seg, d = self._prune(keys, self.g * 2.0**self.levels, blk, seg)
+        for level in range(1, self.levels + 1):
             shift = np.uint64(2 * (self.levels - level))
-            size = self.g * 2.0 ** (self.levels - level)
-            if level:
-                new = final >> shift  # sorted, so distinct values are where it changes
-                new = new[_starts(new)]
-                parent = np.searchsorted(keys, new >> np.uint64(2))
-                blk, seg = _expand(parent, len(keys), blk, seg)
-                keys = new
-            cx, cy = self._centres(keys, size)
-            cx, cy = cx.astype(np.float32).take(blk), cy.astype(np.float32).take(blk)
-            d = seg_distance(cx, cy, self.seg32, seg)
-            dmin = _reduce_min(d, _starts(blk))
-            # a point within r of the centre is within dmin + r of the nearest segment;
-            # a segment further than dmin + 2r from the centre is further than that
-            # (float32: distances to ~1e-5 relative; the margin covers it)
-            keep = d <= dmin[blk] + np.float32(size * math.sqrt(2) + 0.1) + dmin[blk] * 1e-5
-            blk, seg, d = blk[keep], seg[keep], d[keep]
+            new = final >> shift  # sorted, so distinct values are where it changes
+            new = new[_starts(new)]
+            parent = np.searchsorted(keys, new >> np.uint64(2))
+            pair0 = np.searchsorted(blk, np.arange(len(keys) + 1))  # parent's pairs
+            # children in batches of about _BUILD_PAIRS pairs: small arrays are reused
+            # by the allocator instead of fresh pages (page faults cost a lot in a VM)
+            work = np.cumsum((pair0[1:] - pair0[:-1])[parent])
+            cuts = np.searchsorted(work, np.arange(_BUILD_PAIRS, work[-1], _BUILD_PAIRS))
+            parts = []
+            for c0, c1 in zip(np.r_[0, cuts], np.r_[cuts, len(new)], strict=True):
+                if c1 <= c0:
+                    continue
+                p0, p1 = parent[c0], parent[c1 - 1] + 1
+                cb, cs = _expand(parent[c0:c1] - p0, p1 - p0, blk[pair0[p0]: pair0[p1]] - p0,
+                                 seg[pair0[p0]: pair0[p1]])
+                parts.append(self._prune(new[c0:c1], self.g * 2.0 ** (self.levels - level),
+                                         cb, cs, offset=c0))
+            keys = new
+            blk, seg, d = (np.concatenate(a) for a in zip(*parts, strict=True))
         self.keys, self.blk_seg, self.blk_d = keys, seg, d
         self.blk_start = np.searchsorted(blk, np.arange(len(keys) + 1))
         starts = self.blk_start[:-1]
@@ -209,6 +215,20 @@ class EdgeIndex:
         _, take = np.unique(blk[best], return_index=True)  # every block has one
         self.blk_best = seg[best[take]]
         self.blk_cx, self.blk_cy = self._centres(keys, self.g)
+
+    def _prune(self, keys: np.ndarray, size: float, blk: np.ndarray, seg: np.ndarray,
+               offset: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Of the (block, segment) pairs, those whose segment can be nearest to a point
+        of the block; block indices shifted by `offset` on the way out."""
+        cx, cy = self._centres(keys, size)
+        cx, cy = cx.astype(np.float32).take(blk), cy.astype(np.float32).take(blk)
+        d = seg_distance(cx, cy, self.seg32, seg)
+        dmin = _reduce_min(d, _starts(blk))[blk]
+        # a point within r of the centre is within dmin + r of the nearest segment; a
+        # segment further than dmin + 2r from the centre is further than that
+        # (float32: distances to ~1e-5 relative; the margin covers it)
+        keep = d <= dmin * np.float32(1 + 1e-5) + np.float32(size * math.sqrt(2) + 0.1)
+        return blk[keep] + np.int32(offset), seg[keep], d[keep]
 
     # -- distances -------------------------------------------------------------------
     def distances(self, want: np.ndarray) -> None:
