@@ -108,8 +108,8 @@ def test_store_subcommand_help_has_an_example(sub):
 
 SOURCE_COMMANDS = [  # {f}: the incident file, {o}: an output path
     ("validate", "{f}"), ("counts", "{f}"), ("rank", "{f}", "--out", "{o}"),
-    ("map", "{f}", "--out", "{o}"), ("read", "{f}", "--rejects", "{o}"),
-    ("kde", "{f}", "--out", "{o}"), ("gistar", "{f}", "--out", "{o}"),
+    ("map", "{f}", "--out", "{o}.html"), ("read", "{f}", "--rejects", "{o}"),
+    ("kde", "{f}", "--out", "{o}.gpkg"), ("gistar", "{f}", "--out", "{o}.gpkg"),
     ("change", "{f}", "--out", "{o}"), ("backtest", "--incidents", "{f}"),
     ("focus-week", "--incidents", "{f}", "--out", "{o}"),
     ("flytip-top20", "--incidents", "{f}", "--out", "{o}"),
@@ -453,7 +453,8 @@ def test_online_switch_still_loads_leaflet_from_the_internet(tmp_path):
 def test_a_borough_with_none_of_the_incidents_is_an_error(cmd, tmp_path):
     # Camden's June 2019 crime has nothing in Harrow
     n = len(hs.read_incidents("camden_2019_06"))
-    res = invoke(cmd, "camden_2019_06", "--borough", "Harrow", "--out", str(tmp_path / "o"))
+    out = tmp_path / {"counts": "o.csv", "map": "o.html"}.get(cmd, "o")
+    res = invoke(cmd, "camden_2019_06", "--borough", "Harrow", "--out", str(out))
     assert res.exit_code == 1, res.output
     msg = " ".join(res.output.split())
     assert f"no incidents in Harrow ({n:,} read, all outside it)" in msg
@@ -571,12 +572,13 @@ def test_map_categories_keeps_only_those_incidents(tmp_path):
 
 @pytest.mark.parametrize("cmd", ["map", "kde", "gistar"])
 def test_unknown_category_is_refused_with_the_vocabulary(cmd, tmp_path):
+    out = tmp_path / ("x.html" if cmd == "map" else "x.csv")
     res = invoke(cmd, "harrow_crime_2022", "--categories", "robbery,violence", "--out",
-                 str(tmp_path / "x.csv"))
+                 str(out))
     assert res.exit_code == 1
     msg = " ".join(res.stderr.split())
     assert "category 'violence' is not in the vocabulary" in msg and "violence_sexual" in msg
-    assert "Traceback" not in res.output and not (tmp_path / "x.csv").exists()
+    assert "Traceback" not in res.output and not out.exists()
 
 
 def test_kde_csv_gives_cell_centres_that_hold_the_counts(tmp_path):

@@ -284,3 +284,30 @@ def test_with_source_appends_last_and_fills_only_blanks(tmp_path):
     assert doc["features"][0]["properties"] == {"n": 3, "when": "2022-01-01 00:00:00",
                                                 "source": "S"}
     assert doc["features"][0]["geometry"]["coordinates"][0] == pytest.approx(-0.1, abs=0.05)
+
+
+def test_demo_shows_no_streetsafe_report(demo_out, index_rows):
+    """Anonymous reports stay anonymous in every demo output (hotspots/privacy.py): no
+    StreetSafe report's point (lon/lat or BNG, to 5 decimals) or location text anywhere."""
+    from test_privacy import assert_no_report_exposed, report_points
+
+    listed = [f for _, f, _ in index_rows]
+    for part in ("streetsafe/streetsafe_map.html", "streetsafe/streetsafe_top10_areas.csv",
+                 "streetsafe/streetsafe_top10_areas.geojson", "streetsafe/patrol/briefing.md",
+                 "streetsafe/patrol/route.gpx"):
+        assert part in listed
+    # one synthetic fly-tip (drawn as a point, as fly-tips are) falls within a metre of
+    # a StreetSafe report: that coordinate says nothing about the report
+    tips = report_points(PROJECT_ROOT / "sample_data" / "harrow_flytips_2022_synthetic.csv.gz")
+    points = report_points() - tips
+    assert len(points) >= 2 * 780 - 2
+    # (the fly-tips' location text reads like the reports': only the points are checked
+    # here; test_privacy checks the text of outputs made from the StreetSafe sample)
+    assert assert_no_report_exposed(demo_out, points, texts=()) >= 40
+    assert "synthetic location near" not in "".join(
+        p.read_text() for p in (demo_out / "streetsafe").rglob("*") if p.is_file())
+    text = (demo_out / "streetsafe" / "streetsafe_map.html").read_text()
+    assert "counts per 250 m cell holding at least 5" in text
+    # the folder is complete and marked as one run's output
+    assert (demo_out / ".hotspots-output.json").exists()
+    assert not any(p.name.startswith(f".{demo_out.name}.") for p in demo_out.parent.iterdir())

@@ -52,8 +52,12 @@ def counts_cmd(
 
     from .._atomic import atomic_write_csv
     from .._errors import BadInputError
+    from .._validate import check_suffix
     from ..categories import describe
     from ..join import ward_counts
+
+    if out is not None:
+        check_suffix(out, {".csv": "CSV"}, "--out")
 
     f = None if freq.strip().lower() in ("total", "none", "") else freq
     with _steps(quiet) as step:

@@ -31,15 +31,18 @@ def demo(
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    steps = _demo_steps(out, offline)
+    from .._atomic import atomic_dir
+
     written: list[tuple[str, Path, tuple[str, ...]]] = []
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
-        for label, step in steps:
+    # the whole folder at once: a killed demo leaves the last complete one (or none)
+    with atomic_dir(out) as tmp, Progress(*columns, console=console,
+                                          transient=False) as progress:
+        for label, step in _demo_steps(tmp, offline):
             task = progress.add_task(label, total=1)
             written += step()
             progress.update(task, completed=1)
-    _write_demo_index(out, written)
+        _write_demo_index(tmp, written)
     console.print(f"[bold green]demo done:[/] {len(written)} outputs in {escape(str(out))}/ "
                   f"(see {escape(str(out / 'README.md'))})", highlight=False, markup=True)
 
@@ -154,7 +157,28 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
         from . import app
 
         app(list(args), standalone_mode=False)
-        return [(f"{what}: {p.name}", p, keys) for p in sorted(folder.rglob("*")) if p.is_file()]
+        return [(f"{what}: {p.name}", p, keys) for p in sorted(folder.rglob("*"))
+                if p.is_file() and not p.name.startswith(".")]  # not the folder's marker
+
+    def streetsafe_step() -> list:
+        # anonymous reports: the map shows counts per cell of at least 5, the tables and
+        # the briefing areas and counts, never a report's point or text (privacy.py)
+        sample = str(_sample("harrow_streetsafe_2022q1_synthetic.csv"))
+        folder = out / "streetsafe"
+        for args in (
+                ["map", sample, "--borough", "Harrow", "--quiet", "--out",
+                 str(folder / "streetsafe_map.html"), "--title",
+                 "StreetSafe reports (SYNTHETIC), Harrow 2022 Q1: counts per cell", *off],
+                ["rank", sample, "--borough", "Harrow", "--n", "10", "--quiet", "--out",
+                 str(folder / "streetsafe_top10_areas")],
+                ["patrol", "--incidents", sample, "--categories", "streetsafe",
+                 "--area-name", "Harrow (StreetSafe, SYNTHETIC)", "--out",
+                 str(folder / "patrol"), *off]):
+            run_command(folder, "", (), *args)
+        keys = (datasets.SYNTHETIC_STREETSAFE, "wards_2022", "tfl_stations")
+        return [(f"StreetSafe (SYNTHETIC; anonymous: counts only): {p.relative_to(folder)}",
+                 p, keys) for p in sorted(folder.rglob("*"))
+                if p.is_file() and not p.name.startswith(".")]
 
     def barnet_trend() -> list:
         # the CLI's note on rejected rows (pointing to `hotspots validate`), not the
@@ -220,6 +244,8 @@ def _demo_steps(out: Path, offline: bool) -> list[tuple[str, Callable[[], list]]
                              "classify", "barnet_burglary", "--since", "2020-01-01", "--out",
                              str(out / "change" / "barnet_burglary_patterns"))),
         ("Committee trend table: Barnet burglary by ward", barnet_trend),
+        ("StreetSafe reports (SYNTHETIC, anonymous): map of counts per cell, top areas, "
+         "patrol", streetsafe_step),
     ]
 
 
@@ -272,6 +298,9 @@ def _data_label(keys: tuple[str, ...]) -> str:
         if key == "SYNTHETIC":
             parts.append("SYNTHETIC fly-tips (calibrated to FixMyStreet report counts)")
             continue
+        if key == datasets.SYNTHETIC_STREETSAFE:
+            parts.append("SYNTHETIC StreetSafe reports (placeholder shares)")
+            continue
         ds = datasets.get(key)
         what = ds.description.split(":")[0].strip() or key
         parts.append(f"{what} ({short.get(ds.licence.split('_')[0], ds.licence)})")
@@ -282,7 +311,8 @@ def _write_demo_index(out: Path, written: list[tuple[str, Path, tuple[str, ...]]
     from .. import datasets
     from .._atomic import atomic_write_text
 
-    keys = list(dict.fromkeys(k for *_, ks in written for k in ks if k != "SYNTHETIC"))
+    keys = list(dict.fromkeys(k for *_, ks in written for k in ks
+                              if not k.startswith("SYNTHETIC")))
     lines = ["# hotspots demo outputs", "",
              "Made by `make demo` (`hotspots demo`): Harrow first. Crime is real (police.uk, "
              "2022); files marked SYNTHETIC come from the project's seeded generator, not from "

@@ -109,7 +109,7 @@ def focus_week_cmd(
 
     import hotspots as hs
 
-    from .._atomic import atomic_write_csv
+    from .._atomic import atomic_dir, atomic_write_csv
     from ..focus import actions_review
     from ..report import why_ward, write_focus_pack
 
@@ -131,38 +131,42 @@ def focus_week_cmd(
     sunday = fw.week + pd.Timedelta(days=6)
     console.print(f"week {fw.iso_week}: Monday {fw.week:%-d %B %Y} to Sunday "
                   f"{sunday:%-d %B %Y} (--week {week})", highlight=False)
-    d = out / f"focus-week-{fw.iso_week}"
-    credit = _source_of(incidents or [], inc, *_wards_key(year), *_network_key(network))
-    atomic_write_csv(fw.ranking, d / "ranking.csv", source=credit)
-    menus = [m.assign(ward=w) for w, m in fw.menu.items()]
-    atomic_write_csv(pd.concat(menus, ignore_index=True) if menus else
-                     pd.DataFrame(columns=["ward", "priority", "action"]), d / "menu.csv",
-                     source=credit)
-    areas = [a.drop(columns="geometry").assign(focus_ward=w) for w, a in fw.areas.items()]
-    if areas:
-        atomic_write_csv(pd.concat(areas, ignore_index=True), d / "areas.csv", source=credit)
-    maps = {}
-    for w in fw.chosen:
-        m = hs.focus_ward_map(fw.incidents, wards, w, areas=fw.areas.get(w),
-                              title=f"Focus week {fw.iso_week}: {w}", offline=offline)
-        maps[w] = hs.save_map(m, d / f"map-{_slug(w)}.html").name
-    review = None
-    if actions is not None:
-        review = actions_review(actions, fw.week, ward=None, wards=wards)
-        rej = review.attrs["rejected"]
-        if rej:  # left out of last week's totals: say which rows and why
-            console.print(f"note: {len(rej)} row(s) of the actions log {actions} rejected and "
-                          "left out (listed in the summary's notes):", highlight=False)
-            for x in rej[:10]:
-                console.print(f"  row {x['row']}: {x['reason']}", highlight=False)
-            if len(rej) > 10:
-                console.print(f"  ... and {len(rej) - 10} more", highlight=False)
-        if review.attrs["other_measures"]:
-            console.print("note: actions log measures that are not the team's measures (shown "
-                          f"as logged): {', '.join(review.attrs['other_measures'])}",
-                          highlight=False)
-    paths = write_focus_pack(fw, d, review=review, map_files=maps, borough=borough,
-                             wards=wards)
+    final = out / f"focus-week-{fw.iso_week}"
+    # the whole folder at once: a killed run leaves last complete pack or none, never a mix
+    with atomic_dir(final) as d:
+        credit = _source_of(incidents or [], inc, *_wards_key(year), *_network_key(network))
+        atomic_write_csv(fw.ranking, d / "ranking.csv", source=credit)
+        menus = [m.assign(ward=w) for w, m in fw.menu.items()]
+        atomic_write_csv(pd.concat(menus, ignore_index=True) if menus else
+                         pd.DataFrame(columns=["ward", "priority", "action"]), d / "menu.csv",
+                         source=credit)
+        areas = [a.drop(columns="geometry").assign(focus_ward=w) for w, a in fw.areas.items()]
+        if areas:
+            atomic_write_csv(pd.concat(areas, ignore_index=True), d / "areas.csv", source=credit)
+        maps = {}
+        for w in fw.chosen:
+            m = hs.focus_ward_map(fw.incidents, wards, w, areas=fw.areas.get(w),
+                                  title=f"Focus week {fw.iso_week}: {w}", offline=offline)
+            maps[w] = hs.save_map(m, d / f"map-{_slug(w)}.html").name
+        review = None
+        if actions is not None:
+            review = actions_review(actions, fw.week, ward=None, wards=wards)
+            rej = review.attrs["rejected"]
+            if rej:  # left out of last week's totals: say which rows and why
+                console.print(f"note: {len(rej)} row(s) of the actions log {actions} rejected and "
+                              "left out (listed in the summary's notes):", highlight=False)
+                for x in rej[:10]:
+                    console.print(f"  row {x['row']}: {x['reason']}", highlight=False)
+                if len(rej) > 10:
+                    console.print(f"  ... and {len(rej) - 10} more", highlight=False)
+            if review.attrs["other_measures"]:
+                console.print("note: actions log measures that are not the team's measures (shown "
+                              f"as logged): {', '.join(review.attrs['other_measures'])}",
+                              highlight=False)
+        paths = write_focus_pack(fw, d, review=review, map_files=maps, borough=borough,
+                                 wards=wards)
+    d = final
+    paths = {k: d / v.name for k, v in paths.items()}
     if history is not None and record and fw.chosen:
         fw.append_history(history, source=credit)
         n_old = fw.attrs.get("history_replaced", 0)
@@ -218,7 +222,7 @@ def flytip_top20_cmd(
 
     import hotspots as hs
 
-    from .._atomic import atomic_write_csv
+    from .._atomic import atomic_dir, atomic_write_csv
     from .._time import incident_times, parse_time
     from ..focus import load_actions
     from ..report import action_plan_sheets, write_pack
@@ -239,22 +243,24 @@ def flytip_top20_cmd(
     plans = {}
     for a in areas.itertuples():
         plans[a.rank] = hs.action_menu(pts[pts.within(a.geometry)], acts)
-    d = out / "flytip-top20"
-    credit = _source_of(incidents or [], ft, *_wards_key(year), *_network_key(network))
-    atomic_write_csv(areas.drop(columns="geometry"), d / "areas.csv", source=credit)
-    t = incident_times(ft)
-    span = (f"{parse_time(start, '--start'):%d %b %Y} to "
-            f"{parse_time(end or start, '--end'):%d %b %Y}"
-            if start else f"{t.min():%d %b %Y} to {t.max():%d %b %Y}")
-    table, md, html_text = action_plan_sheets(
-        areas, plans, title=f"{borough}: top {len(areas)} fly-tip areas, {span} — action plans",
-        incidents=ft, synthetic=synthetic or "synthetic" in set(ft.get("source", [])),
-        wards=wards)
-    atomic_write_csv(table, d / "action-plans.csv", source=credit)
-    write_pack(d, "action-plans", md, html_text)
-    m = hs.hotspot_map(ft, areas=areas, wards=wards, title=f"{borough}: top fly-tip areas",
-                       offline=offline)
-    hs.save_map(m, d / "map.html")
+    final = out / "flytip-top20"
+    with atomic_dir(final) as d:  # the whole folder at once (see focus-week)
+        credit = _source_of(incidents or [], ft, *_wards_key(year), *_network_key(network))
+        atomic_write_csv(areas.drop(columns="geometry"), d / "areas.csv", source=credit)
+        t = incident_times(ft)
+        span = (f"{parse_time(start, '--start'):%d %b %Y} to "
+                f"{parse_time(end or start, '--end'):%d %b %Y}"
+                if start else f"{t.min():%d %b %Y} to {t.max():%d %b %Y}")
+        table, md, html_text = action_plan_sheets(
+            areas, plans, title=f"{borough}: top {len(areas)} fly-tip areas, {span} — action plans",
+            incidents=ft, synthetic=synthetic or "synthetic" in set(ft.get("source", [])),
+            wards=wards)
+        atomic_write_csv(table, d / "action-plans.csv", source=credit)
+        write_pack(d, "action-plans", md, html_text)
+        m = hs.hotspot_map(ft, areas=areas, wards=wards, title=f"{borough}: top fly-tip areas",
+                           offline=offline)
+        hs.save_map(m, d / "map.html")
+    d = final
     console.print(f"{len(areas)} areas, {len(table)} action rows; written to {d}/",
                   highlight=False)
     if json_out:

@@ -117,6 +117,18 @@ def rank_cmd(
         console.print(f"wrote {csv} and {geojson}", highlight=False)
 
 
+#: what a grid --out name may end in, and the format written for it
+GRID_FORMATS = {".gpkg": "GeoPackage", ".geojson": "GeoJSON", ".csv": "CSV"}
+
+
+def _grid_out(out: Path) -> Path:
+    """--out checked before any work: its extension must name a format written."""
+    from .._validate import check_suffix
+
+    check_suffix(out, GRID_FORMATS, "--out")
+    return out
+
+
 def _write_grid(grid, out: Path, source: str) -> None:
     """Write a grid GeoDataFrame (GeoPackage/GeoJSON/CSV by suffix) atomically, with a
     ``source`` column (GeoJSON: property and ``attribution``) naming data and licence.
@@ -125,7 +137,7 @@ def _write_grid(grid, out: Path, source: str) -> None:
     National Grid, metres) and ``lon``, ``lat`` (WGS84)."""
     from .._atomic import atomic_path, atomic_write_csv, atomic_write_geojson, with_source
 
-    if out.suffix.lower() == ".csv":
+    if _grid_out(out).suffix.lower() == ".csv":
         centre = grid.geometry.centroid
         wgs = centre.to_crs(4326)
         table = grid.drop(columns="geometry").assign(
@@ -178,6 +190,7 @@ def kde_cmd(
     """
     from ..density import kde
 
+    _grid_out(out)  # a wrong extension fails before the work
     cats, inc = _grid_incidents(source, categories, quiet, read_opts)
     grid = kde(inc, cell_size=cell_size, bandwidth=bandwidth, kernel=kernel)
     _write_grid(grid, out, _source_of(source, inc))
@@ -209,6 +222,7 @@ def gistar_cmd(
     """
     from ..stats import gistar
 
+    _grid_out(out)
     cats, inc = _grid_incidents(source, categories, quiet, read_opts)
     grid = gistar(inc, cell_size=cell_size, distance=distance,
                   permutations=permutations)
@@ -243,7 +257,11 @@ def backtest(
     from rich.progress import Progress
 
     from .._atomic import atomic_write_csv
+    from .._validate import check_suffix
     from ..evaluate import backtest as run_backtest
+
+    if out is not None:
+        check_suffix(out, {".csv": "CSV"}, "--out")
 
     with _steps(quiet) as step, step(f"reading {incidents}"):
         inc = _read_source(incidents, quiet, **(read_opts or {}))
@@ -301,9 +319,14 @@ def map_cmd(
     Example: hotspots map harrow_crime_2022 --borough Harrow --out out/harrow.html
     """
     from .. import maps
+    from .._validate import check_suffix
     from ..density import kde
     from ..plots import plot_hotspots
     from ..rank import top_areas
+
+    check_suffix(out, {".html": "HTML", ".htm": "HTML"}, "--out")
+    if png:
+        check_suffix(png, {".png": "PNG"}, "--png")
 
     offline = _offline_default(offline)
     if ward and not borough:

@@ -59,10 +59,13 @@ def patrol(
     """
     import hotspots as hs
 
+    from .._atomic import atomic_dir
+    from .._validate import check_positive
     from ..report import patrol_briefing, patrol_summary, write_pack
 
     offline = _offline_default(offline)
     window = _hour_window(hours)  # before the slow reading: a typo fails at once
+    check_positive(minutes, "--minutes", allow_none=False)  # "inf" is not a budget
     if not network:
         console.print("note: no street network given (none is shipped for Harrow): stops are "
                       "ordered on straight lines and no walking route is drawn", highlight=False)
@@ -78,23 +81,23 @@ def patrol(
                               walk_kmh=walk_kmh, start_time=start_time)
     # credit the data actually used: the incidents' source, OSM only with a network
     credit = _source_of(incidents, inc, "tfl_stations", *_network_key(network if G else None))
-    plan.to_geojson(out / "route.geojson", source=credit)
-    plan.to_gpx(out / "route.gpx", source=credit)
     try:  # ward edges and names under the briefing's route map (any London ward in view)
         wards = hs.wards(None, 2022)
     except hs.HotspotsError:
         wards = None
-    write_pack(out, "briefing", *patrol_briefing(plan, area_name=area_name, attribution=credit,
-                                                  network=G, areas=areas, wards=wards))
-    try:
+    # the whole folder at once: a killed run leaves the previous plan or none, never a mix
+    with atomic_dir(out) as d:
+        plan.to_geojson(d / "route.geojson", source=credit)
+        plan.to_gpx(d / "route.gpx", source=credit)
+        write_pack(d, "briefing", *patrol_briefing(plan, area_name=area_name,
+                                                   attribution=credit, network=G,
+                                                   areas=areas, wards=wards))
         from ..maps import patrol_map, save_map
-    except ImportError:
-        console.print("note: maps are not available yet; map.html skipped")
-    else:
+
         m = patrol_map(plan, areas=areas, network=G, offline=offline,
                        title="Op Verona patrol" + ("" if G is not None else
                                                    " (no street network: stop order only)"))
-        save_map(m, out / "map.html")
+        save_map(m, d / "map.html")
     console.print(f"{patrol_summary(plan)} Written to {out}/", highlight=False)
     if json_out:
         stops = [c for c in ("order", "name", "street", "arrival", "depart", "dwell_min",
