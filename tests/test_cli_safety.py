@@ -91,13 +91,14 @@ def test_sigkill_loop_on_patrol_never_mixes_two_runs(small, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "hotspots.cli", "patrol", "--incidents", str(small),
            "--hours", "all", "--k", "3", "--minutes", "90", "--offline", "--out", str(out)]
-    files = {"briefing.md", "briefing.html", "route.gpx", "route.geojson", "map.html"}
     # one complete run first, timed, so the kills land across reading, planning, writing
     t0 = time.monotonic()
     subprocess.run([*cmd, "--start-time", "00:01"], env=env, check=True,
                    capture_output=True)
     span = time.monotonic() - t0
     assert _run_token(out) == {"00:01"}
+    files = {p.name for p in out.iterdir() if not p.name.startswith(".")}  # one whole run
+    assert {"briefing.md", "briefing.html", "route.gpx", "route.geojson", "map.html"} <= files
     rng = np.random.default_rng(0)
     killed = 0
     for i, token in enumerate(sorted(TOKENS - {"00:01"})[:4]):
