@@ -575,6 +575,90 @@ def focus_week(
     inc = protect(check_gdf(inc, "incidents", ["category", "geometry"]))  # privacy.py
     if len(wards) == 0:
         raise BadInputError("wards is empty: pass the borough's wards (hs.wards(borough=...))")
+    opt = _options(week, lookback_weeks, exclude_recent, weights, score_weights)
+    wards = wards.reset_index(drop=True)
+    notes = list(opt.notes)
+    win = _windows(inc, wards, opt, notes)
+    tal = _tallies(win, opt, wards)
+    areas_all = (_top_areas(win.joined, n_areas, network, (opt.start, opt.window_end),
+                            wards, opt.cw) if len(win.incidents) else None)
+    if areas_all is not None and win.n_month_only:
+        m0, m1 = opt.start.to_period("M"), opt.window_end.to_period("M")
+        notes.append(f"Hotspot areas use whole months ({month_range(m0, m1, ' to ')}) "
+                     "because the data give months only; their incident counts cover those "
+                     "months, not just the window.")
+    n_in, area_score = _areas_in_wards(areas_all, wards)
+    sc = _score(tal, area_score, population, wards, win, opt, notes)
+    team_of = _resolve_teams(teams, wards, notes)
+    r = _ranking(tal, sc, n_in, wards, team_of)
+    r, why_not, forced = _eligibility(r, wards, history, exclude, force, team_of, opt)
+    groups = [None] if team_of is None else sorted(r["team"].dropna().unique().tolist())
+    chosen, choice_reason = _choice(r, groups, forced, why_not, opt,
+                                    change_ok=sc.parts["change"] is not None, notes=notes)
+    r["chosen"] = r["ward_name"].isin(chosen)
+    r["choice_reason"] = [choice_reason.get(w, "") for w in r["ward_name"]]
+    r["reasons"] = [
+        "; ".join(why_not[w]) if why_not[w]
+        else _describe(row, opt.lookback, sc.parts["change"] is not None)
+        for w, row in zip(r["ward_name"], r.to_dict("records"), strict=True)
+    ]
+
+    geom = dict(zip(wards["ward_name"], wards.geometry, strict=True))
+    window_inc = win.incidents
+    areas = {w: _with_ward_counts(clip_areas(areas_all, geom[w]),
+                                  window_inc[window_inc["ward_name"] == w]) for w in chosen}
+    areas = {w: a for w, a in areas.items() if a is not None}
+    attrs = {
+        "week": opt.monday.strftime("%Y-%m-%d"),
+        "lookback_weeks": opt.lookback,
+        "exclude_recent": opt.exclude_recent,
+        "window_start": opt.start.strftime("%Y-%m-%d"),
+        "window_end": opt.window_end.strftime("%Y-%m-%d"),
+        "previous_start": opt.prev_start.strftime("%Y-%m-%d"),
+        "time_basis": win.time_basis,
+        "n_window": _fmt(float(win.w_now.sum())),  # month-only records pro-rated
+        "score_weights": ", ".join(f"{k} {v:g}" for k, v in sc.used.items()),
+        "population": sc.pop_source,
+        "teams": "borough-wide" if team_of is None else ", ".join(map(str, groups)),
+        "n_areas": int(n_areas),
+        "n_areas_found": 0 if areas_all is None else len(areas_all),
+        "sources": ", ".join(sorted(win.joined["source"].astype(str).unique()))
+        if "source" in win.joined else "",
+    }
+    log.info("focus week %s: window %s..%s (%s), score weights %s, population %s; chosen %s",
+             _iso_week(opt.monday), attrs["window_start"], attrs["window_end"], win.time_basis,
+             attrs["score_weights"], sc.pop_source, chosen or "none")
+    fw = FocusWeek(ranking=r, chosen=chosen, areas=areas, menu={}, week=opt.monday,
+                   iso_week=_iso_week(opt.monday), incidents=window_inc, weights=opt.cw,
+                   attrs=attrs, notes=notes)
+    acts = load_actions(actions)
+    fw.menu = {w: action_menu(fw, acts, ward=w) for w in chosen}
+    return fw
+
+
+# --------------------------------------------------------------------------- phases
+@dataclass
+class _Options:
+    """focus_week's options, checked, and the weeks they give."""
+
+    monday: pd.Timestamp  # the focus week
+    start: pd.Timestamp  # the scoring window: [start, monday)
+    prev_start: pd.Timestamp  # the previous window: [prev_start, start)
+    lookback: int
+    exclude_recent: int
+    sw: dict[str, float]  # score part weights
+    cw: dict[str, float]  # category weights
+    notes: list[str]
+
+    @property
+    def window_end(self) -> pd.Timestamp:
+        """The window's last day."""
+        return self.monday - pd.Timedelta(days=1)
+
+
+def _options(week: object, lookback_weeks: int, exclude_recent: int, weights: object,
+             score_weights: Mapping[str, float] | None) -> _Options:
+    """Options checked (clear errors), the focus week's Monday and the two windows."""
     for name, v in (("lookback_weeks", lookback_weeks), ("exclude_recent", exclude_recent)):
         if int(v) != v or v < (1 if name == "lookback_weeks" else 0):
             raise BadInputError(f"{name} must be a whole number of weeks, got {v!r}")
@@ -586,9 +670,7 @@ def focus_week(
                                 f"use {sorted(sw)}")
         sw.update({k: float(v) for k, v in score_weights.items()})
     cw = category_weights(weights)
-    wards = wards.reset_index(drop=True)
-    notes: list[str] = []
-
+    notes = []
     monday = _monday(week)
     day = _given_day(week)
     if day is not None and day != monday:  # say so: the user may have meant another week
@@ -596,7 +678,27 @@ def focus_week(
                      f"{monday:%Y-%m-%d} ({_iso_week(monday)}).")
     start = monday - pd.Timedelta(weeks=int(lookback_weeks))
     prev_start = start - pd.Timedelta(weeks=int(lookback_weeks))
+    return _Options(monday=monday, start=start, prev_start=prev_start,
+                    lookback=int(lookback_weeks), exclude_recent=int(exclude_recent),
+                    sw=sw, cw=cw, notes=notes)
 
+
+@dataclass
+class _Windows:
+    """The incidents on the borough's wards and their weight in each window."""
+
+    joined: gpd.GeoDataFrame  # incidents in the wards, with ward columns
+    ward_of: pd.Series  # ward name per incident
+    w_now: np.ndarray  # share of each incident inside the window (month-only: pro-rated)
+    w_prev: np.ndarray  # the same for the previous window
+    incidents: gpd.GeoDataFrame  # the window's incidents (+ ward_name, window_weight)
+    time_basis: str  # "date", "month" or "mixed"
+    n_month_only: int
+
+
+def _windows(inc: gpd.GeoDataFrame, wards: gpd.GeoDataFrame, opt: _Options,
+             notes: list[str]) -> _Windows:
+    """Incidents joined to the wards and weighed into the window and the one before."""
     # wards on the incidents: reuse when they are these wards, else join
     if "ward_code" in inc and inc["ward_code"].isin(wards["ward_code"]).any():
         joined = inc
@@ -608,8 +710,8 @@ def focus_week(
     names = dict(zip(wards["ward_code"], wards["ward_name"], strict=True))
     ward_of = joined["ward_code"].map(names)
 
-    w_now = _window_weight(joined, monday - pd.Timedelta(weeks=int(lookback_weeks)), monday)
-    w_prev = _window_weight(joined, prev_start, start)
+    w_now = _window_weight(joined, opt.start, opt.monday)
+    w_prev = _window_weight(joined, opt.prev_start, opt.start)
     n_month_only = int((incident_times(joined, dated_only=True).isna() & (w_now > 0)).sum())
     time_basis = "date"
     if n_month_only:
@@ -618,38 +720,65 @@ def focus_week(
             f"{n_month_only} incidents have a month but no date (e.g. police.uk); each counts "
             "by the share of its month inside the window, as if spread evenly over the month."
         )
-    cat_w = joined["category"].astype(str).map(cw).fillna(0.0).to_numpy()
-
     in_win = w_now > 0
     window_inc = joined[in_win].copy()
     window_inc["ward_name"] = ward_of[in_win].to_numpy()
     window_inc["window_weight"] = w_now[in_win]
+    return _Windows(joined=joined, ward_of=ward_of, w_now=w_now, w_prev=w_prev,
+                    incidents=window_inc, time_basis=time_basis, n_month_only=n_month_only)
 
+
+@dataclass
+class _Tallies:
+    """Per ward (in the wards' order): counts and category-weighted counts."""
+
+    weighted: pd.Series
+    weighted_prev: pd.Series
+    n_now: pd.Series
+    n_prev: pd.Series
+    per_cat: pd.DataFrame  # ward x category counts in the window
+
+
+def _tallies(win: _Windows, opt: _Options, wards: gpd.GeoDataFrame) -> _Tallies:
+    """Counts per ward in both windows, plain and weighted by category."""
     order = wards["ward_name"].to_numpy()
-    frame = pd.DataFrame({"ward": ward_of.to_numpy(), "cat": joined["category"].astype(str),
-                          "now": w_now, "prev": w_prev, "wnow": w_now * cat_w,
-                          "wprev": w_prev * cat_w})
+    cat_w = win.joined["category"].astype(str).map(opt.cw).fillna(0.0).to_numpy()
+    frame = pd.DataFrame({"ward": win.ward_of.to_numpy(),
+                          "cat": win.joined["category"].astype(str),
+                          "now": win.w_now, "prev": win.w_prev, "wnow": win.w_now * cat_w,
+                          "wprev": win.w_prev * cat_w})
     by = frame.groupby("ward")
-    weighted = by["wnow"].sum().reindex(order, fill_value=0.0)
-    weighted_prev = by["wprev"].sum().reindex(order, fill_value=0.0)
-    n_now = by["now"].sum().reindex(order, fill_value=0.0)
-    n_prev = by["prev"].sum().reindex(order, fill_value=0.0)
     per_cat = frame[frame["now"] > 0].pivot_table(index="ward", columns="cat", values="now",
                                                   aggfunc="sum").reindex(order).fillna(0.0)
+    return _Tallies(weighted=by["wnow"].sum().reindex(order, fill_value=0.0),
+                    weighted_prev=by["wprev"].sum().reindex(order, fill_value=0.0),
+                    n_now=by["now"].sum().reindex(order, fill_value=0.0),
+                    n_prev=by["prev"].sum().reindex(order, fill_value=0.0),
+                    per_cat=per_cat)
 
-    areas_all = (_top_areas(joined, n_areas, network, (start, monday - pd.Timedelta(days=1)),
-                            wards, cw) if len(window_inc) else None)
-    n_in, area_score = _areas_in_wards(areas_all, wards)
-    if areas_all is not None and n_month_only:
-        m0, m1 = start.to_period("M"), (monday - pd.Timedelta(days=1)).to_period("M")
-        notes.append(f"Hotspot areas use whole months ({month_range(m0, m1, ' to ')}) "
-                     "because the data give months only; their incident counts cover those "
-                     "months, not just the window.")
 
+@dataclass
+class _Score:
+    """The score of every ward and the parts it is made of."""
+
+    parts: dict[str, pd.Series | None]  # count, rate, change, areas (None: left out)
+    score: pd.Series
+    used: dict[str, float]  # the part weights used
+    rate: pd.Series | None
+    pop: pd.Series | None
+    pop_source: str
+    change: pd.Series
+
+
+def _score(tal: _Tallies, area_score: pd.Series, population: object,
+           wards: gpd.GeoDataFrame, win: _Windows, opt: _Options,
+           notes: list[str]) -> _Score:
+    """Each ward's score: weighted parts count, rate, change and areas, each 0..1."""
+    order = wards["ward_name"].to_numpy()
+    weighted = tal.weighted
     pop, pop_source = _population(population, wards)
     rate = weighted / pop.reindex(order) * 1000.0 if pop is not None else None
-    change = weighted - weighted_prev
-
+    change = weighted - tal.weighted_prev
     parts = {
         "count": _norm(weighted),
         "rate": _norm(rate.fillna(0.0)) if rate is not None else None,
@@ -660,18 +789,18 @@ def focus_week(
         # several small ones (a plain count rewards DBSCAN splitting a problem up)
         "areas": _norm(area_score),
     }
-    first, last_day = _data_span(joined)
-    if first is not None and first > prev_start:
+    first, last_day = _data_span(win.joined)
+    if first is not None and first > opt.prev_start:
         parts["change"] = None  # a window the data do not cover would look like a rise
         notes.append(f"The data start on {first:%d %b %Y}, after the previous window begins "
-                     f"({prev_start:%d %b %Y}): the change part is left out of the score.")
-    if first is not None and (first >= monday or last_day < start):
+                     f"({opt.prev_start:%d %b %Y}): the change part is left out of the score.")
+    if first is not None and (first >= opt.monday or last_day < opt.start):
         notes.append(f"The data cover {first:%d %b %Y} to {last_day:%d %b %Y}: nothing falls "
-                     f"in the window {start:%d %b %Y} to {monday - pd.Timedelta(days=1):%d %b %Y}.")
-    elif last_day is not None and last_day < monday - pd.Timedelta(days=7):
+                     f"in the window {opt.start:%d %b %Y} to {opt.window_end:%d %b %Y}.")
+    elif last_day is not None and last_day < opt.monday - pd.Timedelta(days=7):
         notes.append(f"The data end on {last_day:%d %b %Y}, more than a week before the focus "
                      "week: the latest weeks are missing from the scores.")
-    used = {k: sw[k] for k, v in parts.items() if v is not None and sw[k] > 0}
+    used = {k: opt.sw[k] for k, v in parts.items() if v is not None and opt.sw[k] > 0}
     if not used:
         raise BadInputError("score_weights leave no part of the score with a weight above 0")
     total = sum(used.values())
@@ -679,37 +808,52 @@ def focus_week(
     if pop is None:
         notes.append("No ward population available: the rate per 1,000 residents is left out "
                      "of the score.")
+    return _Score(parts=parts, score=score, used=used, rate=rate, pop=pop,
+                  pop_source=pop_source, change=change)
 
+
+def _ranking(tal: _Tallies, sc: _Score, n_in: pd.Series, wards: gpd.GeoDataFrame,
+             team_of: pd.Series | None) -> pd.DataFrame:
+    """The ranking table's numbers, one row per ward (indexed by ward name)."""
+    order = wards["ward_name"].to_numpy()
     r = pd.DataFrame(index=pd.Index(order, name="ward_name"))
     r["ward_code"] = wards["ward_code"].to_numpy()
-    team_of = _resolve_teams(teams, wards, notes)
     r["team"] = team_of.reindex(order).to_numpy() if team_of is not None else np.nan
-    r["score"] = score.round(4)
+    r["score"] = sc.score.round(4)
     for k in ("count", "rate", "change", "areas"):
-        r[f"part_{k}"] = parts[k].round(4) if parts[k] is not None else np.nan
-    r["n_incidents"] = n_now.round(2)
-    r["n_previous"] = n_prev.round(2)
-    r["weighted"] = weighted.round(2)
-    r["weighted_previous"] = weighted_prev.round(2)
-    r["change"] = change.round(2)
-    r["change_pct"] = np.where(weighted_prev > 0, (change / weighted_prev.where(
-        weighted_prev > 0) * 100).round(1), np.nan)
-    r["population"] = pop.reindex(order).to_numpy() if pop is not None else np.nan
-    r["rate_per_1000"] = rate.round(3) if rate is not None else np.nan
+        r[f"part_{k}"] = sc.parts[k].round(4) if sc.parts[k] is not None else np.nan
+    r["n_incidents"] = tal.n_now.round(2)
+    r["n_previous"] = tal.n_prev.round(2)
+    r["weighted"] = tal.weighted.round(2)
+    r["weighted_previous"] = tal.weighted_prev.round(2)
+    r["change"] = sc.change.round(2)
+    prev = tal.weighted_prev
+    r["change_pct"] = np.where(prev > 0, (sc.change / prev.where(prev > 0) * 100).round(1),
+                               np.nan)
+    r["population"] = sc.pop.reindex(order).to_numpy() if sc.pop is not None else np.nan
+    r["rate_per_1000"] = sc.rate.round(3) if sc.rate is not None else np.nan
     r["n_areas"] = n_in.astype(int)
-    for c in per_cat.columns:
-        r[f"n_{c}"] = per_cat[c].round(2)
+    for c in tal.per_cat.columns:
+        r[f"n_{c}"] = tal.per_cat[c].round(2)
+    return r
 
-    # --- rotation, hand choices, eligibility
+
+def _eligibility(r: pd.DataFrame, wards: gpd.GeoDataFrame, history: object,
+                 exclude: Mapping[str, str] | None, force: Mapping[str, str] | None,
+                 team_of: pd.Series | None, opt: _Options,
+                 ) -> tuple[pd.DataFrame, dict[str, list[str]], dict[str, str]]:
+    """Rotation, hand choices and teams: why each ward may not be chosen; ranked table."""
+    order = list(r.index)
     hist = _load_history(history, wards)
+    monday = opt.monday
     recent = hist[(hist["week"] < monday) &
-                  (hist["week"] >= monday - pd.Timedelta(weeks=int(exclude_recent)))]
+                  (hist["week"] >= monday - pd.Timedelta(weeks=opt.exclude_recent))]
     last = hist[hist["week"] < monday].groupby("ward_name")["week"].max()
     r["last_focus"] = [last[w].strftime("%Y-%m-%d") if w in last.index else "" for w in order]
     why_not: dict[str, list[str]] = {w: [] for w in order}
     for w, wk in recent.groupby("ward_name")["week"].max().items():
         why_not[w].append(f"focus ward in week of {wk:%d %b %Y} (within last "
-                          f"{exclude_recent} weeks)")
+                          f"{opt.exclude_recent} weeks)")
     for name, reason in (exclude or {}).items():
         w = _resolve_ward(name, wards, "exclude")
         why_not[w].append(f"excluded by hand: {reason}" if reason else "excluded by hand")
@@ -724,10 +868,17 @@ def focus_week(
     r = r.reset_index()
     r = r.sort_values(["score", "weighted", "ward_name"], ascending=[False, False, True])
     r.insert(0, "rank", np.arange(1, len(r) + 1))
-    r = r.reset_index(drop=True)
+    return r.reset_index(drop=True), why_not, forced
 
-    change_ok = parts["change"] is not None  # else "up N" would compare with missing data
-    groups = [None] if team_of is None else sorted(r["team"].dropna().unique().tolist())
+
+def _by_hand(reason: str) -> str:
+    return f"chosen by hand: {reason}" if reason else "chosen by hand"
+
+
+def _choice(r: pd.DataFrame, groups: list, forced: dict[str, str],
+            why_not: dict[str, list[str]], opt: _Options, *, change_ok: bool,
+            notes: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The focus ward of the borough or of each team, and why it was chosen."""
     chosen: list[str] = []
     choice_reason: dict[str, str] = {}
     for g in groups:
@@ -735,14 +886,14 @@ def focus_week(
         where = "the borough" if g is None else f"the {str(g).title()} team"
         f = [w for w in members["ward_name"] if w in forced]
         for w in f:
-            choice_reason[w] = f"chosen by hand: {forced[w]}" if forced[w] else "chosen by hand"
+            choice_reason[w] = _by_hand(forced[w])
         if f:
             chosen += f
             continue
         cand = members[members["eligible"] & (members["score"] > 0)]
         if len(cand) == 0:
             notes.append(f"No focus ward for {where}: no eligible ward has any incidents in "
-                         f"the {lookback_weeks} weeks before {monday:%d %b %Y}. Choose one by "
+                         f"the {opt.lookback} weeks before {opt.monday:%d %b %Y}. Choose one by "
                          "hand (force=) if the team should still go out.")
             continue
         top = cand.iloc[0]
@@ -752,51 +903,14 @@ def focus_week(
         passed = [w for w in names[:names.index(top["ward_name"])] if why_not[w]]
         choice_reason[top["ward_name"]] = (
             f"highest score {'among the eligible wards of' if passed else 'in'} {where} "
-            f"({top['score']:.2f}): {_describe(top, lookback_weeks, change_ok)}"
+            f"({top['score']:.2f}): {_describe(top, opt.lookback, change_ok)}"
             + (f" (ranked higher but not eligible: {', '.join(passed)})" if passed else ""))
-    if team_of is not None:  # forced wards outside any team
+    if groups != [None]:  # forced wards outside any team
         for w in forced:
             if w not in chosen:
                 chosen.append(w)
-                choice_reason[w] = f"chosen by hand: {forced[w]}" if forced[w] else "chosen by hand"
-
-    r["chosen"] = r["ward_name"].isin(chosen)
-    r["choice_reason"] = [choice_reason.get(w, "") for w in r["ward_name"]]
-    r["reasons"] = [
-        "; ".join(why_not[w]) if why_not[w] else _describe(row, lookback_weeks, change_ok)
-        for w, row in zip(r["ward_name"], r.to_dict("records"), strict=True)
-    ]
-
-    geom = dict(zip(wards["ward_name"], wards.geometry, strict=True))
-    areas = {w: _with_ward_counts(clip_areas(areas_all, geom[w]),
-                                  window_inc[window_inc["ward_name"] == w]) for w in chosen}
-    areas = {w: a for w, a in areas.items() if a is not None}
-    attrs = {
-        "week": monday.strftime("%Y-%m-%d"),
-        "lookback_weeks": int(lookback_weeks),
-        "exclude_recent": int(exclude_recent),
-        "window_start": start.strftime("%Y-%m-%d"),
-        "window_end": (monday - pd.Timedelta(days=1)).strftime("%Y-%m-%d"),
-        "previous_start": prev_start.strftime("%Y-%m-%d"),
-        "time_basis": time_basis,
-        "n_window": _fmt(float(w_now.sum())),  # month-only records pro-rated
-        "score_weights": ", ".join(f"{k} {v:g}" for k, v in used.items()),
-        "population": pop_source,
-        "teams": "borough-wide" if team_of is None else ", ".join(map(str, groups)),
-        "n_areas": int(n_areas),
-        "n_areas_found": 0 if areas_all is None else len(areas_all),
-        "sources": ", ".join(sorted(joined["source"].astype(str).unique()))
-        if "source" in joined else "",
-    }
-    log.info("focus week %s: window %s..%s (%s), score weights %s, population %s; chosen %s",
-             _iso_week(monday), attrs["window_start"], attrs["window_end"], time_basis,
-             attrs["score_weights"], pop_source, chosen or "none")
-    fw = FocusWeek(ranking=r, chosen=chosen, areas=areas, menu={}, week=monday,
-                   iso_week=_iso_week(monday), incidents=window_inc, weights=cw, attrs=attrs,
-                   notes=notes)
-    acts = load_actions(actions)
-    fw.menu = {w: action_menu(fw, acts, ward=w) for w in chosen}
-    return fw
+                choice_reason[w] = _by_hand(forced[w])
+    return chosen, choice_reason
 
 
 def _data_span(inc: pd.DataFrame) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:

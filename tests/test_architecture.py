@@ -130,8 +130,8 @@ def test_imports_follow_the_layer_order():
 
 
 #: modules and functions still over the limits, each to be split (issue 19)
-KNOWN_LONG = {"focus.focus_week", "cli.demo._demo_steps"}
-KNOWN_BIG = {"patrol"}
+KNOWN_LONG = {"cli.demo._demo_steps"}
+KNOWN_BIG = {"patrol", "focus"}
 MAX_FUNCTION_LINES = 120  # lines of code: docstring, comments and blank lines excluded
 MAX_MODULE_LINES = 1200
 MAX_CLI_MODULE_LINES = 600
