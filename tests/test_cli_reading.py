@@ -167,3 +167,19 @@ def test_focus_week_day_first_week_echoed(tmp_path):
     assert "week 2022-W06: Monday 7 February 2022 to Sunday 13 February 2022" in " ".join(
         res.stderr.split())
     assert (tmp_path / "focus-week-2022-W06").is_dir()
+
+
+def test_progress_labels_with_markup_like_file_names_on_a_terminal(monkeypatch):
+    # on a terminal the spinner shows "reading FILE": a "[/]" in the name is text
+    import io
+
+    from rich.console import Console
+
+    from hotspots.cli import _common
+
+    out = io.StringIO()
+    monkeypatch.setattr(_common, "console", Console(file=out, force_terminal=True,
+                                                    markup=False, width=100))
+    with _common._steps(quiet=False) as step, step("reading weird[/].csv"):
+        pass
+    assert "weird[/].csv" in out.getvalue()

@@ -119,8 +119,9 @@ def _steps(quiet: bool = False):
         return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
+    # the step label holds file names: text, not markup
+    with Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
 
         @contextlib.contextmanager
         def step(label: str):

@@ -34,7 +34,7 @@ def demo(
     from .._atomic import atomic_dir
 
     written: list[tuple[str, Path, tuple[str, ...]]] = []
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn())
     # the whole folder at once: a killed demo leaves the last complete one (or none)
     with atomic_dir(out) as tmp, Progress(*columns, console=console,
                                           transient=False) as progress:
