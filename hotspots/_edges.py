@@ -195,7 +195,8 @@ class EdgeIndex:
             # children in batches of about _BUILD_PAIRS pairs: small arrays are reused
             # by the allocator instead of fresh pages (page faults cost a lot in a VM)
             work = np.cumsum((pair0[1:] - pair0[:-1])[parent])
-            cuts = np.searchsorted(work, np.arange(_BUILD_PAIRS, work[-1], _BUILD_PAIRS))
+            total = int(work[-1]) if len(work) else 0
+            cuts = np.searchsorted(work, np.arange(_BUILD_PAIRS, total, _BUILD_PAIRS))
             parts = []
             for c0, c1 in zip(np.r_[0, cuts], np.r_[cuts, len(new)], strict=True):
                 if c1 <= c0:
@@ -206,6 +207,9 @@ class EdgeIndex:
                 parts.append(self._prune(new[c0:c1], self.g * 2.0 ** (self.levels - level),
                                          cb, cs, offset=c0))
             keys = new
+            if not parts:  # no point in the extent: nothing below
+                blk, seg, d = blk[:0], seg[:0], np.zeros(0, np.float32)
+                break
             blk, seg, d = (np.concatenate(a) for a in zip(*parts, strict=True))
         self.keys, self.blk_seg, self.blk_d = keys, seg, d
         self.blk_start = np.searchsorted(blk, np.arange(len(keys) + 1))
