@@ -97,7 +97,7 @@ _API: dict[str, str] = {
     "plot_place": "plots",
 }
 
-_SUBMODULES = {"synthetic", "datasets", "io", "grid", "report"}
+_SUBMODULES = {"synthetic", "datasets", "io", "grid", "report", "privacy"}
 
 __all__ = sorted(_API) + sorted(_SUBMODULES)
 

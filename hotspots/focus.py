@@ -1016,7 +1016,8 @@ def area_label(area: Mapping, incidents: pd.DataFrame | None = None) -> str:
     if streets and not (isinstance(streets, float) and np.isnan(streets)):
         return str(streets)
     if incidents is not None and "location_desc" in incidents and len(incidents):
-        s = street_text(incidents["location_desc"])
+        # an anonymous report's own words never name an area (privacy.py)
+        s = street_text(protect(incidents)["location_desc"])
         if s:
             return s
     wards, landmark = area.get("wards"), area.get("landmark")

@@ -435,7 +435,11 @@ def plot_place(
     edges = _street_edges(network, view) if network is not None else None
     _draw_ground(ax, w, highlight, edges, view, max_street_labels)
     if "inc" in layers:
-        layers["inc"].plot(ax=ax, markersize=3, color=INCIDENT_COLOUR, alpha=0.55, zorder=3)
+        from .privacy import split_anonymous
+
+        # anonymous reports (StreetSafe) are never drawn as points (privacy.py)
+        layers["inc"].pipe(lambda i: split_anonymous(i)[0]).plot(
+            ax=ax, markersize=3, color=INCIDENT_COLOUR, alpha=0.55, zorder=3)
     if "areas" in layers:
         _draw_areas(ax, layers["areas"])
     if "route" in layers:

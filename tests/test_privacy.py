@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import Point
@@ -209,3 +210,16 @@ def test_xml_text_strips_controls_and_round_trips():
     doc = f'<a t="{xml_text(text, attribute=True)}">{xml_text(text)}</a>'
     root = ET.fromstring(doc)
     assert root.text == root.get("t") == "Bell and NUL <b>&\"'[31m"
+
+
+def test_static_maps_draw_no_anonymous_point(streetsafe):
+    """plot_hotspots and plot_place (the packs' static maps) leave the reports out."""
+    from hotspots.plots import plot_hotspots, plot_place
+
+    robberies = streetsafe.head(50).assign(category="robbery")
+    both = pd.concat([streetsafe, robberies], ignore_index=True)
+    for fig in (plot_hotspots(inc=both), plot_place(inc=both, stations=False)):
+        drawn = [tuple(np.round(xy, 1)) for ax in fig.axes for c in ax.collections
+                 for xy in c.get_offsets()]
+        # the 50 robberies (points shared with 50 reports) are drawn, nothing else is
+        assert len(drawn) == 50, len(drawn)

@@ -27,18 +27,19 @@ def _write_layer(gdf, out: Path, name: str, title: str, source: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from .._atomic import atomic_path, atomic_write_csv, atomic_write_geojson
+    from .._atomic import atomic_dir, atomic_path, atomic_write_csv, atomic_write_geojson
     from ..maps import hotspot_map, save_map
     from ..plots import plot_change
 
-    atomic_write_geojson(gdf, out / f"{name}.geojson", source=source)
-    atomic_write_csv(gdf.drop(columns="geometry"), out / f"{name}.csv", source=source)
-    fig = plot_change(gdf, title=title)
-    with atomic_path(out / f"{name}.png") as tmp:
-        fig.savefig(tmp, dpi=150, format="png")
-    offline = _offline_default(None)
-    save_map(hotspot_map(change=gdf, title=title, offline=offline), out / f"{name}.html",
-             offline=offline)
+    with atomic_dir(out) as d:  # the whole folder at once: never two runs' files mixed
+        atomic_write_geojson(gdf, d / f"{name}.geojson", source=source)
+        atomic_write_csv(gdf.drop(columns="geometry"), d / f"{name}.csv", source=source)
+        fig = plot_change(gdf, title=title)
+        with atomic_path(d / f"{name}.png") as tmp:
+            fig.savefig(tmp, dpi=150, format="png")
+        offline = _offline_default(None)
+        save_map(hotspot_map(change=gdf, title=title, offline=offline), d / f"{name}.html",
+                 offline=offline)
     counts = gdf["label"].value_counts()
     table = Table(title=title)
     table.add_column("label")
