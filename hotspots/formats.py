@@ -210,7 +210,7 @@ def _pick(path: Path, tables: list[tuple[str, pd.DataFrame, Any]], opts: dict,
         if not chosen:
             raise BadInputError(f"{path} has no {what} {asked!r}; its {what}s are {names}")
     else:
-        chosen = [t for t in tables if len(t[1]) and _has_incidents(t[1], t[2])]
+        chosen = [t for t in tables if len(t[1]) and _has_incidents(t[1], t[2], opts)]
         if not chosen:
             raise BadInputError(
                 f"{path}: none of its {what}s {names} holds incidents (coordinate columns "
@@ -234,8 +234,16 @@ def _pick(path: Path, tables: list[tuple[str, pd.DataFrame, Any]], opts: dict,
     return out
 
 
-def _has_incidents(df: pd.DataFrame, geoms: Any) -> bool:
-    """True when a sheet / layer has point geometry or coordinate columns."""
+def _has_incidents(df: pd.DataFrame, geoms: Any, opts: dict | None = None) -> bool:
+    """Say whether a sheet / layer has point geometry or coordinate columns.
+
+    Coordinate columns named by the caller (``lon=``/``lat=``, ``x=``/``y=``) count
+    when the sheet has them, whatever their names.
+    """
+    named = [opts.get(k) for k in ("lon", "lat", "x", "y")] if opts else []
+    named = [n for n in named if n is not None]
+    if named and geoms is None:
+        return all(_find(df.columns, [_colnorm(n)]) is not None for n in named)
     if geoms is not None:
         import shapely
 

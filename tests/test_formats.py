@@ -265,3 +265,15 @@ def test_place_types_spelt_one_way_across_layouts(tmp_path):
     assert place_spelling(pd.Series(["DLR STATION", "further or higher educational "
                                      "building", "LU Station"])).tolist() == [
         "DLR Station", "Further or Higher Educational Building", "LU Station"]
+
+
+def test_sheets_with_coordinates_named_by_the_caller(tmp_path):
+    p = tmp_path / "odd_names.xlsx"
+    with pd.ExcelWriter(p) as w:
+        pd.DataFrame({"ref": ["a"], "E_BNG": [530000], "N_BNG": [180000]}).to_excel(
+            w, sheet_name="Jan", index=False)
+        pd.DataFrame({"about": ["notes"]}).to_excel(w, sheet_name="Notes", index=False)
+    with pytest.raises(hs.BadInputError, match="none of its sheets"):
+        hs.read_incidents(p)
+    inc = hs.read_incidents(p, x="E_BNG", y="N_BNG")
+    assert inc.geometry.x.tolist() == [530000]
