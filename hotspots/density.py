@@ -358,18 +358,23 @@ def _fft(
     idx = np.concatenate([flat, flat + 1, flat + fx, flat + fx + 1])
     corner = np.concatenate([(1 - tu) * (1 - tv), tu * (1 - tv), (1 - tu) * tv, tu * tv])
     del flat
-    binned = np.empty((3, fy, fx))
-    for i, wt in enumerate((w, w * tu * (1 - tu), w * tv * (1 - tv))):
-        binned[i].ravel()[:] = np.bincount(idx, corner * np.tile(wt, 4), minlength=size)
-    del idx, corner
     off = np.arange(half + 1) * s
-    kern, kxx, kyy = (_even_spectrum(a, fy, fx) for a in
-                      _kernel_derivatives(off[None, :], off[:, None], bandwidth, kernel))
-    spec = sp_fft.rfft2(binned, workers=-1)
-    del binned
-    total = spec[0] * kern
-    total -= (0.5 * s * s) * (spec[1] * kxx + spec[2] * kyy)
-    del spec
+    stencils = _kernel_derivatives(off[None, :], off[:, None], bandwidth, kernel)
+    total = None
+    # one binned array at a time, its spectrum times the kernel's added up: few live
+    # arrays of one size, which the allocator reuses (fresh pages are costly on a VM)
+    for wt, stencil, factor in zip((w, w * tu * (1 - tu), w * tv * (1 - tv)), stencils,
+                                   (1.0, -0.5 * s * s, -0.5 * s * s), strict=True):
+        binned = np.bincount(idx, corner * np.tile(wt, 4), minlength=size).reshape(fy, fx)
+        spec = sp_fft.rfft2(binned, workers=-1)
+        del binned
+        spec *= factor * _even_spectrum(stencil, fy, fx)
+        if total is None:
+            total = spec
+        else:
+            total += spec
+        del spec
+    del idx, corner
     # the kernel is centred on index 0: node (i, j) reads index (i, j)
     rows = m + k // 2 + k * np.arange(grid.nrows)[::-1]  # flip: row 0 = north
     cols = m + k // 2 + k * np.arange(grid.ncols)
