@@ -483,7 +483,7 @@ def _stations_table() -> gpd.GeoDataFrame:
 def stations() -> gpd.GeoDataFrame:
     """TfL stations (Underground, Overground, DLR, Elizabeth line, ...), EPSG:27700.
 
-    Landmarks people know: used to say where an area is ("300 m NE of Harrow &
+    Landmarks people know: used to say where an area is ("300 m north-east of Harrow &
     Wealdstone station") and as patrol points of interest.
 
     Returns

@@ -563,7 +563,7 @@ def _serves(kinds: list[str], station: str, station_m: float, landmark: str,
     """What a stop serves, for people: the station it is at and the kinds of place there.
 
     "Harrow-on-the-Hill station, shopping area, night-time economy"; away from
-    stations the kinds plus where they are ("car park (630 m W of Queensbury station)").
+    stations the kinds plus where they are ("car park (650 m west of Queensbury station)").
     """
     at_station = bool(station) and station_m <= radius
     parts = [f"{station} station"] if at_station else []

@@ -649,7 +649,7 @@ def top_areas(
         EPSG:27700, rows ranked 1..k (k <= n): ``rank, score, n_incidents, weight,
         n_<category>..., area_m2, wards, lat, lon, change_n, change_pct, landmark``
         (+ ``streets``), ``geometry``. ``landmark`` places the area relative to the
-        nearest TfL station ("350 m NE of Kenton station"; "" beyond 2 km), so a
+        nearest TfL station ("350 m north-east of Kenton station"; "" beyond 2 km), so a
         person can find it when the data carry no street names. ``attrs`` holds
         the chosen parameters, among them ``max_area``, ``n_split`` (candidate areas
         split), ``n_pieces`` and ``n_oversize``; with a change, ``change_from`` and

@@ -351,7 +351,7 @@ def _score_note(a: dict) -> str:
             if parts else "Full table: ranking.csv.")
 
 
-def _focus_map(fw, wards, borough: str) -> tuple | None:
+def _focus_map(fw, wards, borough: str, network=None) -> tuple | None:
     """The static map block of the chosen wards and their areas (None when nothing to draw)."""
     import pandas as pd
 
@@ -364,6 +364,7 @@ def _focus_map(fw, wards, borough: str) -> tuple | None:
     title = (f"Focus wards, week of {fw.week.day} {fw.week:%b %Y}"
              + (f" — {borough}" if borough else ""))
     fig = plot_place(wards=wards, highlight=list(fw.chosen), areas=shown, title=title,
+                     network=network,
                      figsize=(7.2, 4.6))
     return ("img", _png(fig), f"Map of the focus wards: {', '.join(fw.chosen)}",
             "councillor-summary-map.png")
@@ -408,7 +409,7 @@ def _ward_blocks(fw, w: str, with_change: bool) -> list[tuple]:
 
 
 def focus_summary(fw, review=None, map_files: dict | None = None,
-                  borough: str = "", wards=None) -> tuple[str, str]:
+                  borough: str = "", wards=None, network=None) -> tuple[str, str]:
     """The councillor summary of a focus week as (Markdown, HTML): one or two A4 pages.
 
     Page 1: what was compared, a static map of the chosen wards (shaded) and their
@@ -429,6 +430,8 @@ def focus_summary(fw, review=None, map_files: dict | None = None,
         Name for the title.
     wards : GeoDataFrame, optional
         The borough's wards, for the static map (ward names and edges).
+    network : networkx graph, optional
+        Street network: streets and their names on the static map.
 
     Returns
     -------
@@ -449,7 +452,7 @@ def focus_summary(fw, review=None, map_files: dict | None = None,
                    f"{_say_date(a['window_end'])} ({_num(a['n_window'])} incidents)."))
     if not fw.chosen:
         b.append(("note", "No focus ward was chosen this week."))
-    fig = _focus_map(fw, wards, borough) if fw.chosen else None
+    fig = _focus_map(fw, wards, borough, network) if fw.chosen else None
     if fig:
         b.append(fig)
     for w in fw.chosen:
@@ -522,9 +525,10 @@ def _review_caveats(review, limit: int = 10) -> list[str]:
 
 
 def write_focus_pack(fw, directory: str | Path, review=None, map_files: dict | None = None,
-                     borough: str = "", wards=None) -> dict[str, Path]:
+                     borough: str = "", wards=None, network=None) -> dict[str, Path]:
     """Write ``councillor-summary.md/.html`` (and the map PNG the Markdown links to)."""
-    md, html_text = focus_summary(fw, review, map_files, borough, wards=wards)
+    md, html_text = focus_summary(fw, review, map_files, borough, wards=wards,
+                                  network=network)
     return write_pack(directory, "councillor-summary", md, html_text)
 
 
@@ -540,7 +544,8 @@ def pack_pictures(md: str, html_text: str) -> dict[str, bytes]:
 
 
 def action_plan_sheets(areas, plans: dict, title: str = "Top fly-tip areas: action plans",
-                       incidents=None, synthetic: bool = False, wards=None):
+                       incidents=None, synthetic: bool = False, wards=None,
+                       network=None):
     """Action-plan sheets, one printed page per area, with blank owner/date columns.
 
     Each sheet: the area's number and where it is in words, its incidents and change,
@@ -563,6 +568,8 @@ def action_plan_sheets(areas, plans: dict, title: str = "Top fly-tip areas: acti
         Print the synthetic-data warning (on every sheet).
     wards : GeoDataFrame, optional
         Ward boundaries for the maps.
+    network : networkx graph, optional
+        Street network: streets and their names on the maps.
 
     Returns
     -------
@@ -584,7 +591,7 @@ def action_plan_sheets(areas, plans: dict, title: str = "Top fly-tip areas: acti
         if synthetic:
             b.append(("banner", "SYNTHETIC DATA: practice and testing only. "
                                 + _fly_tip_calibration()))
-        b += _area_sheet(a, lab, areas, incidents, wards)
+        b += _area_sheet(a, lab, areas, incidents, wards, network)
         plan = plans.get(a["rank"])
         rows = [{"area": a["rank"], "where": lab.get("where", ""), "action": m["action"],
                  "what to do": m["description"],
@@ -607,7 +614,7 @@ def action_plan_sheets(areas, plans: dict, title: str = "Top fly-tip areas: acti
             html_page(title, _blocks_html(sheets), foot))
 
 
-def _area_sheet(a: dict, lab: dict, areas, incidents, wards) -> list[tuple]:
+def _area_sheet(a: dict, lab: dict, areas, incidents, wards, network=None) -> list[tuple]:
     """Heading, facts and small map of one area's action-plan sheet."""
     from .plots import plot_place
 
@@ -626,7 +633,7 @@ def _area_sheet(a: dict, lab: dict, areas, incidents, wards) -> list[tuple]:
         pts = incidents.to_crs(areas.crs)
         near = pts[pts.within(focus.buffer(200))]
     others = areas[areas.intersects(focus)]
-    fig = plot_place(wards=wards, areas=others, inc=near, focus=focus,
+    fig = plot_place(wards=wards, areas=others, inc=near, focus=focus, network=network,
                      title=f"Area {a['rank']}", figsize=(7.0, 3.3))
     b.append(("img", _png(fig), f"Map of area {a['rank']}", f"area-{a['rank']}.png"))
     return b

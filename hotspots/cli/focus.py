@@ -164,7 +164,7 @@ def focus_week_cmd(
                               f"as logged): {', '.join(review.attrs['other_measures'])}",
                               highlight=False)
         paths = write_focus_pack(fw, d, review=review, map_files=maps, borough=borough,
-                                 wards=wards)
+                                 wards=wards, network=G)
     d = final
     paths = {k: d / v.name for k, v in paths.items()}
     if history is not None and record and fw.chosen:
@@ -254,7 +254,7 @@ def flytip_top20_cmd(
         table, md, html_text = action_plan_sheets(
             areas, plans, title=f"{borough}: top {len(areas)} fly-tip areas, {span} — action plans",
             incidents=ft, synthetic=synthetic or "synthetic" in set(ft.get("source", [])),
-            wards=wards)
+            wards=wards, network=G)
         atomic_write_csv(table, d / "action-plans.csv", source=credit)
         write_pack(d, "action-plans", md, html_text)
         m = hs.hotspot_map(ft, areas=areas, wards=wards, title=f"{borough}: top fly-tip areas",
