@@ -117,6 +117,18 @@ def test_aggregation_shows_only_cells_of_at_least_k():
         privacy.aggregate_anonymous(inc, min_reports=0)
 
 
+def test_reports_in_small_cells_are_counted_by_ward_when_enough():
+    a = [(510_010.0 + 300 * i, 190_010.0) for i in range(6)]  # six cells of one report
+    b = [(520_010.0 + 300 * i, 190_010.0) for i in range(3)]  # three in another ward
+    inc = _reports(a + b).assign(ward_name=["Pinner"] * 6 + ["Canons"] * 3)
+    cells = privacy.aggregate_anonymous(inc)
+    assert cells.empty and cells.attrs["shown"] == 0
+    assert cells.attrs["places"] == {"Pinner": 6}  # Canons' 3 stay hidden
+    assert cells.attrs["suppressed"] == 3
+    assert privacy.note(cells).endswith("by ward: Pinner 6; 3 in smaller groups are not shown.")
+    assert privacy.aggregate_anonymous(inc, place=None).attrs["suppressed"] == 9
+
+
 def test_protect_moves_reports_off_their_points_and_blanks_text():
     pts = [(510_010.3, 190_020.7), (510_033.1, 190_044.9)]
     inc = pd.concat([_reports(pts), _reports(pts, category="robbery")], ignore_index=True)
