@@ -8,6 +8,7 @@ when a figure is drawn).
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -518,16 +519,23 @@ def _place_view(ax, w, highlight, layers: dict, focus, start) -> tuple[float, ..
     return view
 
 
+#: a network's edges in BNG, per graph: twenty area maps of one pack convert it once
+_EDGES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _street_edges(network, view) -> gpd.GeoDataFrame:
     """The network's edges in view (BNG), with ``name`` where OSM has one."""
     import osmnx as ox
     import shapely
 
-    e = ox.graph_to_gdfs(network, nodes=False, fill_edge_geometry=True)
-    e = e.to_crs(27700) if e.crs is None or e.crs.to_epsg() != 27700 else e
-    if "name" not in e.columns:
-        e["name"] = None
-    e = e[["name", "geometry"]].reset_index(drop=True)
+    e = _EDGES.get(network)
+    if e is None or len(e) != network.number_of_edges():
+        e = ox.graph_to_gdfs(network, nodes=False, fill_edge_geometry=True)
+        e = e.to_crs(27700) if e.crs is None or e.crs.to_epsg() != 27700 else e
+        if "name" not in e.columns:
+            e["name"] = None
+        e = e[["name", "geometry"]].reset_index(drop=True)
+        _EDGES[network] = e
     box = shapely.box(*view)
     return e[e.intersects(box)].reset_index(drop=True)
 
