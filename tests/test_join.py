@@ -384,9 +384,17 @@ def _sjoin_lowest(pts: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> np.ndarray:
     return j[~j.index.duplicated()]["ward_code"].reindex(pts.index).fillna("-").to_numpy()
 
 
-def test_distinct_points_match_sjoin_and_brute_force_distances():
-    """Scattered distinct points (the regions + quadtree path), ward vertices and edge
-    midpoints (exactly on edges): the same wards as sjoin, the edge distance as GEOS."""
+@pytest.fixture(params=["numpy index", "GEOS"])
+def engine(request, monkeypatch):
+    """Both join engines: hotspots._edges (used from 100k distinct points) and GEOS."""
+    if request.param == "numpy index":
+        monkeypatch.setattr(hs.join, "_EDGE_INDEX_MIN", 0)
+    return request.param
+
+
+def test_distinct_points_match_sjoin_and_brute_force_distances(engine):
+    """Scattered distinct points, ward vertices and edge midpoints (exactly on edges):
+    the same wards as sjoin, the edge distance as GEOS, with either engine."""
     wards = hs.wards(["Harrow", "Brent"], 2022)
     x0, y0, x1, y1 = wards.total_bounds
     rng = np.random.default_rng(7)
@@ -409,7 +417,7 @@ def test_distinct_points_match_sjoin_and_brute_force_distances():
     assert np.isnan(got[~inside & ~near]).all()
 
 
-def test_overlaps_and_holes_match_sjoin():
+def test_overlaps_and_holes_match_sjoin(engine):
     """Polygons that overlap, one with a hole holding another: regions are exact."""
     outer = shapely.Polygon([(0, 0), (1000, 0), (1000, 1000), (0, 1000)],
                             holes=[[(300, 300), (700, 300), (700, 700), (300, 700)]])
