@@ -34,6 +34,19 @@ from shapely import box
 
 from ._validate import BNG, check_gdf, check_positive
 
+__all__ = [
+    "CELL_M",
+    "MIN_REPORTS",
+    "SNAP_M",
+    "aggregate_anonymous",
+    "anonymous_categories",
+    "is_anonymous",
+    "note",
+    "protect",
+    "reason_counts",
+    "split_anonymous",
+]
+
 log = logging.getLogger("hotspots")
 
 #: fewest reports a shown group (cell, reason) may hold; smaller counts say "fewer than 5"
@@ -74,7 +87,7 @@ def is_anonymous(category: object) -> bool:
     return str(category).strip() in anonymous_categories()
 
 
-def anonymous_mask(inc: pd.DataFrame) -> np.ndarray:
+def _anonymous_mask(inc: pd.DataFrame) -> np.ndarray:
     """Boolean array: which rows of `inc` are anonymous reports (False without ``category``)."""
     if "category" not in inc.columns or not len(inc):
         return np.zeros(len(inc), dtype=bool)
@@ -106,7 +119,7 @@ def protect(inc: gpd.GeoDataFrame, *, snap_m: float = SNAP_M) -> gpd.GeoDataFram
     if spatial:
         inc = check_gdf(inc, "incidents")
     snap_m = float(check_positive(snap_m, "snap_m", allow_none=False))
-    mask = anonymous_mask(inc)
+    mask = _anonymous_mask(inc)
     if not mask.any():
         return inc
     out = inc.copy()
@@ -144,11 +157,11 @@ def _blank(col: str, values: pd.Series) -> bool:
 
 def split_anonymous(inc: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """(the incidents that may be drawn as points, the anonymous reports)."""
-    mask = anonymous_mask(inc)
+    mask = _anonymous_mask(inc)
     return inc[~mask], inc[mask]
 
 
-def small(n: int, min_reports: int = MIN_REPORTS) -> str:
+def _small(n: int, min_reports: int = MIN_REPORTS) -> str:
     """A count as text: ``"fewer than 5"`` when 0 < n < `min_reports`."""
     n = int(n)
     return f"fewer than {min_reports}" if 0 < n < min_reports else f"{n:,}"
@@ -165,7 +178,7 @@ def reason_counts(reasons: Iterable[object] | pd.Series, min_reports: int = MIN_
     counts = s[s != ""].value_counts()
     if top is not None:
         counts = counts.head(top)
-    return [(str(r), small(c, min_reports)) for r, c in counts.items()]
+    return [(str(r), _small(c, min_reports)) for r, c in counts.items()]
 
 
 def aggregate_anonymous(inc: gpd.GeoDataFrame, *, min_reports: int = MIN_REPORTS,
@@ -201,7 +214,7 @@ def aggregate_anonymous(inc: gpd.GeoDataFrame, *, min_reports: int = MIN_REPORTS
     inc = check_gdf(inc, "incidents")
     min_reports = int(check_positive(min_reports, "min_reports", allow_none=False))
     cell_size = float(check_positive(cell_size, "cell_size", allow_none=False))
-    anon = inc[anonymous_mask(inc)]
+    anon = inc[_anonymous_mask(inc)]
     anon = anon[anon.geometry.notna() & ~anon.geometry.is_empty]
     cols = ["category", "count", "reasons"]
     if not len(anon):
