@@ -202,7 +202,7 @@ def label_colours(labels) -> dict[str, str]:
     return colour
 
 
-def default_attribution(synthetic: bool = False, police: bool = False,
+def default_attribution(*, synthetic: bool = False, police: bool = False,
                         notes: tuple[str, ...] = (), osm: bool = True) -> str:
     """The attribution every map and figure carries (OS/ONS OGL v3, OpenStreetMap ODbL).
 
@@ -234,7 +234,7 @@ def default_attribution(synthetic: bool = False, police: bool = False,
     return ". ".join(parts) + "."
 
 
-def incident_attribution(inc=None, osm: bool = True) -> str:
+def incident_attribution(inc=None, *, osm: bool = True) -> str:
     """:func:`default_attribution` for these incidents: the police.uk line when their
     ``source`` mentions police, the synthetic note when any are synthetic, plus the
     generator's ``note`` (how the synthetic points were calibrated); the OSM line when
