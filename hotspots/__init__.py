@@ -82,6 +82,9 @@ _API: dict[str, str] = {
     "actions_review": "focus",
     "load_actions": "focus",
     "FocusWeek": "focus",
+    "flytip_top20": "area_plans",
+    "area_menus": "area_plans",
+    "AreaPlans": "area_plans",
     "street_network": "patrol",
     "patrol_targets": "patrol",
     "plan_patrol": "patrol",
@@ -95,6 +98,7 @@ _API: dict[str, str] = {
     "plot_hotspots": "plots",
     "plot_change": "plots",
     "plot_place": "plots",
+    "save_figure": "plots",
 }
 
 _SUBMODULES = {"synthetic", "datasets", "io", "grid", "report", "privacy"}

@@ -240,3 +240,26 @@ def _carry_over(target: Path, tmp: Path) -> None:
             os.link(p, dest)
         except OSError:
             shutil.copy2(p, dest)
+
+
+def atomic_write_grid(grid, target: str | os.PathLike, source: str | None = None) -> Path:
+    """Write a grid GeoDataFrame (GeoPackage, GeoJSON or CSV by suffix) atomically, with
+    a ``source`` column (GeoJSON: property and ``attribution``) naming data and licence.
+
+    A CSV has no geometry, so each cell's centre is given instead: ``x``, ``y`` (British
+    National Grid, metres) and ``lon``, ``lat`` (WGS84). A GeoPackage's layer is named
+    after the file.
+    """
+    target = Path(target)
+    if target.suffix.lower() == ".csv":
+        centre = grid.geometry.centroid
+        wgs = centre.to_crs(4326)
+        table = grid.drop(columns="geometry").assign(
+            x=centre.x.round(1), y=centre.y.round(1), lon=wgs.x.round(6), lat=wgs.y.round(6))
+        return atomic_write_csv(table, target, source=source)
+    if target.suffix.lower() == ".geojson":
+        return atomic_write_geojson(grid, target, source=source)
+    with atomic_path(target) as tmp:  # name the layer: the temp file's name is not valid
+        with_source(grid, source).to_file(tmp, driver="GPKG",
+                                          layer=target.stem.replace(" ", "_") or "grid")
+    return target

@@ -294,3 +294,45 @@ def key_of(source: object) -> str | None:
 def licence_url(text: str) -> str | None:
     """The URL of the most demanding licence `text` names (ODbL before ODC-By before OGL)."""
     return next((url for name, url in _LICENCE_URLS.items() if name in text), None)
+
+
+# --- crediting outputs: the source text of a table made from an input ------------------
+
+
+def wards_key(year: int) -> tuple[str, ...]:
+    """The registry key of the `year` ward boundaries, for crediting them."""
+    return tuple(k for k in (f"wards_{year}",) if k in registry())
+
+
+def network_key(network: str | None) -> tuple[str, ...]:
+    """The registry key crediting a street network.
+
+    Every OSM extract carries the same OpenStreetMap (ODbL) line, so a file of the
+    user's credits as the shipped one.
+    """
+    if not network:
+        return ()
+    return (key_of(network) or "osm_city_of_london",)
+
+
+def source_of(source: object, inc: pd.DataFrame | None = None, *keys: str) -> str:
+    """The ``source`` text of an output made from `source` (key or file) plus `keys`.
+
+    A registry file credits its dataset and licence; the project's synthetic points
+    say SYNTHETIC (fly-tips: calibrated to FixMyStreet report counts); any other file
+    is named, with its publisher's licence left to the user.
+    """
+    files = source if isinstance(source, list | tuple) else [source]
+    found = [key_of(f) for f in files]
+    own = [k for k in found if k]
+    if inc is not None and "source" in getattr(inc, "columns", ()) and not own:
+        synthetic = inc["source"].astype(str).eq("synthetic").to_numpy()
+        cats = set(inc.loc[synthetic, "category"]) if synthetic.any() else set()
+        own += [SYNTHETIC] * ("fly_tip" in cats)
+        own += [SYNTHETIC_STREETSAFE] * ("streetsafe" in cats)
+    text = source_text(*own, *keys)
+    others = [Path(str(f)).name for f, k in zip(files, found, strict=True) if not k]
+    if others and len(own) == len([k for k in found if k]):  # not recognised as synthetic
+        text = (f"Incidents: {', '.join(others)} (your file: its publisher's licence "
+                f"applies). " + text).strip()
+    return text

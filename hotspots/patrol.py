@@ -46,7 +46,7 @@ from ._time import incident_times
 from ._validate import BNG, WGS84, check_gdf, check_nonempty, check_positive, hours_label, in_hours
 from ._validate import hours as parse_hours
 from .boundaries import station_name, stations, street_text
-from .categories import CATEGORIES
+from .categories import CATEGORIES, check_categories
 from .privacy import protect, reason_counts
 
 log = logging.getLogger("hotspots")
@@ -616,10 +616,15 @@ def _verona_subset(inc, categories, hours):
     # anonymous reports (StreetSafe) off their own points and text first (privacy.py)
     inc = protect(check_gdf(inc, "incidents", ["category"]))
     cats = [categories] if isinstance(categories, str) else list(categories)
-    unknown = [c for c in cats if c not in CATEGORIES]
-    if unknown or not cats:
-        raise BadInputError(f"unknown incident categories {unknown or cats}; use some of: "
-                            + ", ".join(CATEGORIES))
+    if not cats:
+        raise BadInputError("no incident categories given; use some of: " + ", ".join(CATEGORIES))
+    # the one category check (categories.check_categories), in the order given; a word
+    # no incident has (a typo) is an error
+    try:
+        cats = list(dict.fromkeys(c for v in cats for c in check_categories([v])))
+        check_categories(cats, present=inc["category"])
+    except BadInputError as exc:
+        raise BadInputError(f"unknown incident categories: {exc}") from None
     sub = inc[inc["category"].isin(cats)]
     check_nonempty(sub, f"incidents in categories {cats}")
     sub, untimed, hour_note = _filter_hours(sub, hours)

@@ -8,7 +8,9 @@ when a figure is drawn).
 from __future__ import annotations
 
 import logging
+import os
 import weakref
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -681,3 +683,31 @@ def _place_legend(ax, layers: dict, start, stations: bool, highlight,
     if h:
         leg = ax.legend(handles=h, loc="lower right", fontsize=6.5, framealpha=0.9)
         leg.set_zorder(10)
+
+
+def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 150) -> Path:
+    """Write a matplotlib figure atomically; the format follows the suffix (.png, .pdf,
+    .svg), trimmed to its content (``bbox_inches="tight"``). The one figure saver of the
+    CLI, the demo and the packs.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        E.g. from :func:`plot_hotspots` or :func:`plot_change`.
+    path : str or path
+        File to write (folders are made).
+    dpi : int, default 150
+        Dots per inch for raster formats.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    from ._atomic import atomic_path
+
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower() or "png"
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=fmt, bbox_inches="tight")
+    return path

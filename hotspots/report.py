@@ -762,3 +762,175 @@ def _route_map(plan, network, areas, wards, area_name: str) -> tuple:
                      network=network, area_labels=False, figsize=(7.2, 4.8),
                      title=f"Route{': ' + area_name if area_name else ''}")
     return ("img", _png(fig), "Route map: stops numbered in walking order", "route-map.png")
+
+
+# --- writers: whole outputs of a decision, as the CLI and the demo write them ----------
+
+
+def _slug(text: str) -> str:
+    """A file-name-safe lower-case form of a ward name ("Harrow on the Hill" ->
+    "harrow-on-the-hill")."""
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def write_change(result, directory: str | Path, name: str, title: str,
+                 source: str | None = None, offline: bool = True) -> dict[str, Path]:
+    """Write a change result (``hs.hotspot_change`` / ``hs.classify_hotspots``).
+
+    `name`.geojson (WGS84), `name`.csv (no geometry), `name`.png (static map) and
+    `name`.html (interactive map) in `directory`; the tables carry `source` (data and
+    licences). Returns the paths by suffix (``geojson, csv, png, html``).
+    """
+    from ._atomic import atomic_write_csv, atomic_write_geojson
+    from .maps import hotspot_map, save_map
+    from .plots import plot_change, save_figure
+
+    d = Path(directory)
+    paths = {"geojson": atomic_write_geojson(result, d / f"{name}.geojson", source=source),
+             "csv": atomic_write_csv(result.drop(columns="geometry"), d / f"{name}.csv",
+                                     source=source),
+             "png": save_figure(plot_change(result, title=title), d / f"{name}.png")}
+    paths["html"] = save_map(hotspot_map(change=result, title=title, offline=offline),
+                             d / f"{name}.html", offline=offline)
+    return paths
+
+
+def write_focus_week(fw, directory: str | Path, wards, review=None, borough: str = "",
+                     source: str | None = None, offline: bool = True, network=None) -> dict:
+    """Write a focus week's pack into `directory`.
+
+    ``ranking.csv``, ``menu.csv`` (every chosen ward's actions), ``areas.csv`` (when
+    the chosen wards have areas), a ``map-<ward>.html`` per chosen ward and the
+    councillor summary (``councillor-summary.md/.html``, :func:`write_focus_pack`).
+
+    Parameters
+    ----------
+    fw : hotspots.FocusWeek
+        From :func:`hotspots.focus_week`.
+    directory : str or path
+        The folder (made when missing).
+    wards : geopandas.GeoDataFrame
+        The borough's wards, for the maps.
+    review : DataFrame, optional
+        Last week's actions (:func:`hotspots.actions_review`), for the summary.
+    borough : str
+        For the summary's title.
+    source : str, optional
+        Data and licences, in each table's ``source`` column.
+    offline : bool, default True
+        Inline Leaflet in the maps.
+    network : networkx graph, optional
+        Street network: the summary's static map draws the streets.
+
+    Returns
+    -------
+    dict
+        ``md, html, ranking, menu`` (and ``areas``) paths, and ``maps``: ward -> path.
+    """
+    import pandas as pd
+
+    from ._atomic import atomic_write_csv
+    from .maps import focus_ward_map, save_map
+
+    d = Path(directory)
+    ranking = atomic_write_csv(fw.ranking, d / "ranking.csv", source=source)
+    menus = [m.assign(ward=w) for w, m in fw.menu.items()]
+    menu = atomic_write_csv(pd.concat(menus, ignore_index=True) if menus else
+                            pd.DataFrame(columns=["ward", "priority", "action"]),
+                            d / "menu.csv", source=source)
+    areas = [a.drop(columns="geometry").assign(focus_ward=w) for w, a in fw.areas.items()]
+    extra = {}
+    if areas:
+        extra["areas"] = atomic_write_csv(pd.concat(areas, ignore_index=True),
+                                          d / "areas.csv", source=source)
+    maps = {}
+    for w in fw.chosen:
+        m = focus_ward_map(fw.incidents, wards, w, areas=fw.areas.get(w),
+                           title=f"Focus week {fw.iso_week}: {w}", offline=offline)
+        maps[w] = save_map(m, d / f"map-{_slug(w)}.html")
+    paths = write_focus_pack(fw, d, review=review, borough=borough, wards=wards,
+                             network=network, map_files={w: p.name for w, p in maps.items()})
+    return {**paths, "ranking": ranking, "menu": menu, **extra, "maps": maps}
+
+
+def write_flytip_pack(plans, directory: str | Path, wards, borough: str = "",
+                      source: str | None = None, offline: bool = True, network=None) -> dict:
+    """Write the top fly-tip areas' pack (:func:`hotspots.area_plans.flytip_top20`).
+
+    ``areas.csv``, ``action-plans.csv`` (one row per area and action, with blank
+    owner and date columns), ``action-plans.md/.html`` (a page per area) and
+    ``map.html`` in `directory`; with a street `network` the sheets' maps draw the
+    streets.
+
+    Returns
+    -------
+    dict
+        Paths ``areas, action_plans, md, html, map`` and ``n_action_rows``.
+    """
+    from ._atomic import atomic_write_csv
+    from .maps import hotspot_map, save_map
+
+    d = Path(directory)
+    areas = plans.areas
+    out: dict = {"areas": atomic_write_csv(areas.drop(columns="geometry"), d / "areas.csv",
+                                           source=source)}
+    table, md, html_text = action_plan_sheets(
+        areas, plans.menus,
+        title=f"{borough}: top {len(areas)} fly-tip areas, {plans.period} — action plans",
+        incidents=plans.incidents, synthetic=plans.synthetic, wards=wards, network=network)
+    out["action_plans"] = atomic_write_csv(table, d / "action-plans.csv", source=source)
+    out.update(write_pack(d, "action-plans", md, html_text))
+    m = hotspot_map(plans.incidents, areas=areas, wards=wards,
+                    title=f"{borough}: top fly-tip areas", offline=offline)
+    out["map"] = save_map(m, d / "map.html")
+    out["n_action_rows"] = len(table)
+    return out
+
+
+def write_patrol_pack(plan, directory: str | Path, areas=None, network=None,
+                      area_name: str = "", source: str | None = None,
+                      offline: bool = True, wards=None) -> dict[str, Path]:
+    """Write an Op Verona patrol pack (:func:`hotspots.plan_patrol`) into `directory`.
+
+    ``route.geojson`` and ``route.gpx`` (the stops and, with a network, the walking
+    route), ``briefing.md/.html`` (:func:`patrol_briefing`) and ``map.html``.
+
+    Parameters
+    ----------
+    plan : hotspots.PatrolPlan
+        The plan.
+    directory : str or path
+        The folder (made when missing).
+    areas : GeoDataFrame, optional
+        The hotspot areas drawn on the map (:func:`hotspots.patrol_areas`).
+    network : networkx graph, optional
+        The street network the plan walked (drawn on the map; None: stop order only).
+    area_name : str
+        For the briefing's heading.
+    source : str, optional
+        Data and licences (GeoJSON ``attribution``, GPX copyright, the briefing).
+    offline : bool, default True
+        Inline Leaflet in the map.
+    wards : GeoDataFrame, optional
+        Ward edges and names under the briefing's route map (e.g. every London ward).
+
+    Returns
+    -------
+    dict
+        Paths ``route_geojson, route_gpx, md, html, map``.
+    """
+    from .maps import patrol_map, save_map
+
+    d = Path(directory)
+    paths = {"route_geojson": plan.to_geojson(d / "route.geojson", source=source),
+             "route_gpx": plan.to_gpx(d / "route.gpx", source=source)}
+    paths.update(write_pack(d, "briefing", *patrol_briefing(
+        plan, area_name=area_name, attribution=source, network=network, areas=areas,
+        wards=wards)))
+    m = patrol_map(plan, areas=areas, network=network, offline=offline,
+                   title="Op Verona patrol" + ("" if network is not None else
+                                               " (no street network: stop order only)"))
+    paths["map"] = save_map(m, d / "map.html")
+    return paths

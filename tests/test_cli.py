@@ -651,10 +651,12 @@ def test_missing_map_assets_point_to_the_online_flag(tmp_path, monkeypatch):
 
 
 def test_demo_barnet_step_says_rejects_in_cli_terms(tmp_path, capsys, caplog):
-    from hotspots.cli.demo import _demo_steps
+    from hotspots.cli._common import _read_source
+    from hotspots.demo import STEPS, DemoContext
 
-    step = dict(_demo_steps(tmp_path, True))["Committee trend table: Barnet burglary by ward"]
-    (path,) = [p for _, p, _ in step()]
+    ctx = DemoContext(tmp_path, True, read=_read_source)  # as `hotspots demo` runs it
+    dict(STEPS)["Committee trend table: Barnet burglary by ward"](ctx)
+    (path,) = [p for _, p, _ in ctx.written]
     said = capsys.readouterr().err + caplog.text
     _, report = hs.read_incidents("barnet_burglary", with_report=True)
     assert report.n_rejected > 0 and path.is_file()

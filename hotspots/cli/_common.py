@@ -88,14 +88,17 @@ _QUIET_OPTION = typer.Option(False, "--quiet", "-q", help="No progress or messag
 
 def _cli_advice(message: str, has_coords: bool) -> str:
     """A library message's Python advice (keyword arguments) in command-line terms."""
+    import re
+
     message = message.replace("or save the map with offline=False to load them from the "
                               "internet.", "or pass --online to load them from the internet.")
     message = message.replace("bounds must be 'london'", "--bounds must be 'london'")
-    return message.replace(
-        "Pass lon=/lat= or x=/y= to name them.",
+    # the reader names both forms ("... to name them (--lon/--lat or --x/--y)."): one here
+    return re.sub(
+        r"Pass lon=/lat= or x=/y= to name them(?: \(--lon/--lat or --x/--y\))?\.",
         "Name them with --lon/--lat or --x/--y." if has_coords else
         "Rename them to longitude/latitude or easting/northing (or check the file with "
-        "`hotspots validate FILE --lon COL --lat COL`).")
+        "`hotspots validate FILE --lon COL --lat COL`).", message)
 
 
 @contextlib.contextmanager
@@ -277,42 +280,21 @@ def _read_source(source: str, quiet: bool = False, **opts: Any):
 
 
 def _wards_key(year: int) -> tuple[str, ...]:
-    """The registry key of the `year` ward boundaries, for crediting them."""
+    """:func:`hotspots.datasets.wards_key` (lazily: the CLI starts without pandas)."""
     from .. import datasets
 
-    return tuple(k for k in (f"wards_{year}",) if k in datasets.registry())
+    return datasets.wards_key(year)
 
 
 def _network_key(network: str | None) -> tuple[str, ...]:
-    """The registry key crediting a street network: every OSM extract carries the same
-    OpenStreetMap (ODbL) line, so a file of the user's credits as the shipped one."""
+    """:func:`hotspots.datasets.network_key`."""
     from .. import datasets
 
-    if not network:
-        return ()
-    return (datasets.key_of(network) or "osm_city_of_london",)
+    return datasets.network_key(network)
 
 
 def _source_of(source: Any, inc: Any = None, *keys: str) -> str:
-    """The ``source`` text of an output made from `source` (key or file) plus `keys`.
-
-    A registry file credits its dataset and licence; the project's synthetic points
-    say SYNTHETIC (fly-tips: calibrated to FixMyStreet report counts); any other file
-    is named, with its publisher's licence left to the user.
-    """
+    """:func:`hotspots.datasets.source_of`: the ``source`` text of an output."""
     from .. import datasets
 
-    files = source if isinstance(source, list | tuple) else [source]
-    found = [datasets.key_of(f) for f in files]
-    own = [k for k in found if k]
-    if inc is not None and "source" in getattr(inc, "columns", ()) and not own:
-        synthetic = inc["source"].astype(str).eq("synthetic").to_numpy()
-        cats = set(inc.loc[synthetic, "category"]) if synthetic.any() else set()
-        own += [datasets.SYNTHETIC] * ("fly_tip" in cats)
-        own += [datasets.SYNTHETIC_STREETSAFE] * ("streetsafe" in cats)
-    text = datasets.source_text(*own, *keys)
-    others = [Path(str(f)).name for f, k in zip(files, found, strict=True) if not k]
-    if others and len(own) == len([k for k in found if k]):  # not recognised as synthetic
-        text = (f"Incidents: {', '.join(others)} (your file: its publisher's licence "
-                f"applies). " + text).strip()
-    return text
+    return datasets.source_of(source, inc, *keys)

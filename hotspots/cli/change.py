@@ -22,24 +22,16 @@ from ._options import reading_options
 
 
 def _write_layer(gdf, out: Path, name: str, title: str, source: str) -> None:
-    """`name`.geojson (WGS84), `name`.csv (no geometry), `name`.png and `name`.html (map);
-    the tables carry `source` (data and licences)."""
+    """The change result's files (:func:`hotspots.report.write_change`), and its labels
+    counted on the terminal."""
     import matplotlib
 
     matplotlib.use("Agg")
-    from .._atomic import atomic_dir, atomic_path, atomic_write_csv, atomic_write_geojson
-    from ..maps import hotspot_map, save_map
-    from ..plots import plot_change
+    from .._atomic import atomic_dir
+    from ..report import write_change
 
     with atomic_dir(out) as d:  # the whole folder at once: never two runs' files mixed
-        atomic_write_geojson(gdf, d / f"{name}.geojson", source=source)
-        atomic_write_csv(gdf.drop(columns="geometry"), d / f"{name}.csv", source=source)
-        fig = plot_change(gdf, title=title)
-        with atomic_path(d / f"{name}.png") as tmp:
-            fig.savefig(tmp, dpi=150, format="png")
-        offline = _offline_default(None)
-        save_map(hotspot_map(change=gdf, title=title, offline=offline), d / f"{name}.html",
-                 offline=offline)
+        write_change(gdf, d, name, title, source=source, offline=_offline_default(None))
     counts = gdf["label"].value_counts()
     table = Table(title=title)
     table.add_column("label")

@@ -18,7 +18,6 @@ from ._common import (
     _offline_default,
     _print_json,
     _read_source,
-    _slug,
     _source_of,
     _steps,
     _street_network,
@@ -109,9 +108,9 @@ def focus_week_cmd(
 
     import hotspots as hs
 
-    from .._atomic import atomic_dir, atomic_write_csv
+    from .._atomic import atomic_dir
     from ..focus import actions_review
-    from ..report import why_ward, write_focus_pack
+    from ..report import why_ward, write_focus_week
 
     offline = _offline_default(offline)
     with _steps() as step, step("reading incidents and wards"):
@@ -133,40 +132,29 @@ def focus_week_cmd(
                   f"{sunday:%-d %B %Y} (--week {week})", highlight=False)
     final = out / f"focus-week-{fw.iso_week}"
     # the whole folder at once: a killed run leaves last complete pack or none, never a mix
-    with atomic_dir(final) as d:
-        credit = _source_of(incidents or [], inc, *_wards_key(year), *_network_key(network))
-        atomic_write_csv(fw.ranking, d / "ranking.csv", source=credit)
-        menus = [m.assign(ward=w) for w, m in fw.menu.items()]
-        atomic_write_csv(pd.concat(menus, ignore_index=True) if menus else
-                         pd.DataFrame(columns=["ward", "priority", "action"]), d / "menu.csv",
-                         source=credit)
-        areas = [a.drop(columns="geometry").assign(focus_ward=w) for w, a in fw.areas.items()]
-        if areas:
-            atomic_write_csv(pd.concat(areas, ignore_index=True), d / "areas.csv", source=credit)
-        maps = {}
-        for w in fw.chosen:
-            m = hs.focus_ward_map(fw.incidents, wards, w, areas=fw.areas.get(w),
-                                  title=f"Focus week {fw.iso_week}: {w}", offline=offline)
-            maps[w] = hs.save_map(m, d / f"map-{_slug(w)}.html").name
-        review = None
-        if actions is not None:
-            review = actions_review(actions, fw.week, ward=None, wards=wards)
-            rej = review.attrs["rejected"]
-            if rej:  # left out of last week's totals: say which rows and why
-                console.print(f"note: {len(rej)} row(s) of the actions log {actions} rejected and "
-                              "left out (listed in the summary's notes):", highlight=False)
-                for x in rej[:10]:
-                    console.print(f"  row {x['row']}: {x['reason']}", highlight=False)
-                if len(rej) > 10:
-                    console.print(f"  ... and {len(rej) - 10} more", highlight=False)
-            if review.attrs["other_measures"]:
-                console.print("note: actions log measures that are not the team's measures (shown "
-                              f"as logged): {', '.join(review.attrs['other_measures'])}",
-                              highlight=False)
-        paths = write_focus_pack(fw, d, review=review, map_files=maps, borough=borough,
-                                 wards=wards, network=G)
+    credit = _source_of(incidents or [], inc, *_wards_key(year), *_network_key(network))
+    review = None
+    if actions is not None:
+        review = actions_review(actions, fw.week, ward=None, wards=wards)
+        rej = review.attrs["rejected"]
+        if rej:  # left out of last week's totals: say which rows and why
+            console.print(f"note: {len(rej)} row(s) of the actions log {actions} rejected and "
+                          "left out (listed in the summary's notes):", highlight=False)
+            for x in rej[:10]:
+                console.print(f"  row {x['row']}: {x['reason']}", highlight=False)
+            if len(rej) > 10:
+                console.print(f"  ... and {len(rej) - 10} more", highlight=False)
+        if review.attrs["other_measures"]:
+            console.print("note: actions log measures that are not the team's measures (shown "
+                          f"as logged): {', '.join(review.attrs['other_measures'])}",
+                          highlight=False)
+    # the whole folder at once: a killed run leaves last complete pack or none, never a mix
+    with atomic_dir(final) as tmp:
+        written = write_focus_week(fw, tmp, wards, review=review, borough=borough,
+                                   source=credit, offline=offline, network=G)
     d = final
-    paths = {k: d / v.name for k, v in paths.items()}
+    maps = {w: d / p.name for w, p in written.pop("maps").items()}
+    paths = {k: d / v.name for k, v in written.items()}
     if history is not None and record and fw.chosen:
         fw.append_history(history, source=credit)
         n_old = fw.attrs.get("history_replaced", 0)
@@ -188,9 +176,8 @@ def focus_week_cmd(
             "n_incidents": len(inc), "folder": str(d),
             "chosen": chosen[["ward_name", "ward_code", "team", "score", "n_incidents",
                               "choice_reason"]],
-            "maps": {w: str(d / f) for w, f in maps.items()},
-            "files": {k: str(v) for k, v in paths.items()} | {
-                "ranking": str(d / "ranking.csv"), "menu": str(d / "menu.csv")},
+            "maps": {w: str(p) for w, p in maps.items()},
+            "files": {k: str(paths[k]) for k in ("md", "html", "ranking", "menu")},
             "history": str(history) if history is not None else None,
             "notes": list(fw.notes)})
 
@@ -220,54 +207,29 @@ def flytip_top20_cmd(
     Example: hotspots flytip-top20 --borough Harrow --out out
     """
 
-    import hotspots as hs
-
-    from .._atomic import atomic_dir, atomic_write_csv
-    from .._time import incident_times, parse_time
-    from ..focus import load_actions
-    from ..report import action_plan_sheets, write_pack
+    from .._atomic import atomic_dir
+    from ..area_plans import flytip_top20
+    from ..report import write_flytip_pack
 
     offline = _offline_default(offline)
     wards, inc, synthetic = _focus_inputs(borough, incidents, year, read_opts)
-    ft = inc[inc["category"] == "fly_tip"]
-    if len(ft) == 0:
-        raise HotspotsError("no fly-tips (category fly_tip) in the incidents")
-    period = (start, end or start) if start else None
     with _steps() as step, step(f"top {n} fly-tip areas"):
         G = _street_network(network) if network else None
-        areas = hs.top_areas(ft, n=n, categories="fly_tip", period=period, wards=wards,
-                             network=G)
-    acts = load_actions(menu)
-    pts = ft[["category", "subcategory", "location_desc", "geometry"]] if {
-        "subcategory", "location_desc"} <= set(ft.columns) else ft
-    plans = {}
-    for a in areas.itertuples():
-        plans[a.rank] = hs.action_menu(pts[pts.within(a.geometry)], acts)
-    final = out / "flytip-top20"
-    with atomic_dir(final) as d:  # the whole folder at once (see focus-week)
-        credit = _source_of(incidents or [], ft, *_wards_key(year), *_network_key(network))
-        atomic_write_csv(areas.drop(columns="geometry"), d / "areas.csv", source=credit)
-        t = incident_times(ft)
-        span = (f"{parse_time(start, '--start'):%d %b %Y} to "
-                f"{parse_time(end or start, '--end'):%d %b %Y}"
-                if start else f"{t.min():%d %b %Y} to {t.max():%d %b %Y}")
-        table, md, html_text = action_plan_sheets(
-            areas, plans, title=f"{borough}: top {len(areas)} fly-tip areas, {span} — action plans",
-            incidents=ft, synthetic=synthetic or "synthetic" in set(ft.get("source", [])),
-            wards=wards, network=G)
-        atomic_write_csv(table, d / "action-plans.csv", source=credit)
-        write_pack(d, "action-plans", md, html_text)
-        m = hs.hotspot_map(ft, areas=areas, wards=wards, title=f"{borough}: top fly-tip areas",
-                           offline=offline)
-        hs.save_map(m, d / "map.html")
-    d = final
-    console.print(f"{len(areas)} areas, {len(table)} action rows; written to {d}/",
-                  highlight=False)
+        plans = flytip_top20(inc, wards, n=n, start=start, end=end, actions=menu, network=G,
+                             synthetic=synthetic)
+    ft, areas = plans.incidents, plans.areas
+    credit = _source_of(incidents or [], ft, *_wards_key(year), *_network_key(network))
+    d = out / "flytip-top20"
+    with atomic_dir(d) as tmp:  # the whole folder at once (see focus-week)
+        files = write_flytip_pack(plans, tmp, wards, borough=borough, source=credit,
+                                  offline=offline, network=G)
+    console.print(f"{len(areas)} areas, {files['n_action_rows']} action rows; written to "
+                  f"{d}/", highlight=False)
     if json_out:
         _print_json({
             "borough": borough, "synthetic": synthetic, "n_fly_tips": len(ft),
-            "period": span, "n_requested": n, "folder": str(d),
+            "period": plans.period, "n_requested": n, "folder": str(d),
             "files": {"areas": str(d / "areas.csv"), "action_plans": str(d / "action-plans.csv"),
                       "map": str(d / "map.html")},
-            "n_action_rows": len(table),
+            "n_action_rows": files["n_action_rows"],
             "areas": areas[[c for c in _AREA_COLUMNS if c in areas.columns]]})

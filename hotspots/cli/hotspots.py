@@ -130,25 +130,11 @@ def _grid_out(out: Path) -> Path:
 
 
 def _write_grid(grid, out: Path, source: str) -> None:
-    """Write a grid GeoDataFrame (GeoPackage/GeoJSON/CSV by suffix) atomically, with a
-    ``source`` column (GeoJSON: property and ``attribution``) naming data and licence.
+    """The grid to `out` (checked suffix) by the library's writer
+    (:func:`hotspots._atomic.atomic_write_grid`: a CSV gives cell centres)."""
+    from .._atomic import atomic_write_grid
 
-    A CSV has no geometry, so each cell's centre is given instead: ``x``, ``y`` (British
-    National Grid, metres) and ``lon``, ``lat`` (WGS84)."""
-    from .._atomic import atomic_path, atomic_write_csv, atomic_write_geojson, with_source
-
-    if _grid_out(out).suffix.lower() == ".csv":
-        centre = grid.geometry.centroid
-        wgs = centre.to_crs(4326)
-        table = grid.drop(columns="geometry").assign(
-            x=centre.x.round(1), y=centre.y.round(1), lon=wgs.x.round(6), lat=wgs.y.round(6))
-        atomic_write_csv(table, out, source=source)
-    elif out.suffix.lower() == ".geojson":
-        atomic_write_geojson(grid, out, source=source)
-    else:
-        with atomic_path(out) as tmp:  # name the layer: the temp file's name is not valid
-            with_source(grid, source).to_file(tmp, driver="GPKG",
-                                              layer=out.stem.replace(" ", "_") or "grid")
+    atomic_write_grid(grid, _grid_out(out), source=source)
 
 
 def _grid_json(source: str, out: Path, grid, cats: set[str] | None, **extra: Any) -> None:
@@ -321,7 +307,7 @@ def map_cmd(
     from .. import maps
     from .._validate import check_suffix
     from ..density import kde
-    from ..plots import plot_hotspots
+    from ..plots import plot_hotspots, save_figure
     from ..rank import top_areas
 
     check_suffix(out, {".html": "HTML", ".htm": "HTML"}, "--out")
@@ -346,11 +332,7 @@ def map_cmd(
         m = maps.hotspot_map(inc, areas=areas, wards=w, grid=grid, title=name, offline=offline)
     html = maps.save_map(m, out)
     if png:
-        from .._atomic import atomic_path
-
-        fig = plot_hotspots(inc, areas=areas, wards=w, grid=grid, title=name)
-        with atomic_path(png) as tmp:
-            fig.savefig(tmp, dpi=150, format="png")
+        save_figure(plot_hotspots(inc, areas=areas, wards=w, grid=grid, title=name), png)
     if json_out:
         _print_json({"source": source, "borough": borough, "ward": ward,
                      "categories": sorted(cats) if cats else None,

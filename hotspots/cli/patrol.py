@@ -11,6 +11,7 @@ from ._common import (
     _JSON_OPTION,
     _OFFLINE_OPTION,
     _QUIET_OPTION,
+    _category_set,
     _network_key,
     _offline_default,
     _print_json,
@@ -61,18 +62,19 @@ def patrol(
 
     from .._atomic import atomic_dir
     from .._validate import check_positive
-    from ..report import patrol_briefing, patrol_summary, write_pack
+    from ..report import patrol_summary, write_patrol_pack
 
     offline = _offline_default(offline)
     window = _hour_window(hours)  # before the slow reading: a typo fails at once
     check_positive(minutes, "--minutes", allow_none=False)  # "inf" is not a budget
+    _category_set(categories)  # and a category typo
     if not network:
         console.print("note: no street network given (none is shipped for Harrow): stops are "
                       "ordered on straight lines and no walking route is drawn", highlight=False)
     with _steps() as step, step(f"loading {network or 'no network'} and {incidents}"):
         G = _street_network(network) if network else None
         inc = _read_source(incidents, **(read_opts or {}))
-    cats = tuple(c.strip() for c in categories.split(",") if c.strip())
+    cats = tuple(c.strip() for c in categories.split(",") if c.strip())  # in the order given
     with _steps() as step, step("hotspot areas and route"):
         areas = hs.patrol_areas(inc, categories=cats, hours=window, k=k)
         targets = hs.patrol_targets(inc, categories=cats, hours=window, k=k, network=G,
@@ -87,17 +89,8 @@ def patrol(
         wards = None
     # the whole folder at once: a killed run leaves the previous plan or none, never a mix
     with atomic_dir(out) as d:
-        plan.to_geojson(d / "route.geojson", source=credit)
-        plan.to_gpx(d / "route.gpx", source=credit)
-        write_pack(d, "briefing", *patrol_briefing(plan, area_name=area_name,
-                                                   attribution=credit, network=G,
-                                                   areas=areas, wards=wards))
-        from ..maps import patrol_map, save_map
-
-        m = patrol_map(plan, areas=areas, network=G, offline=offline,
-                       title="Op Verona patrol" + ("" if G is not None else
-                                                   " (no street network: stop order only)"))
-        save_map(m, d / "map.html")
+        write_patrol_pack(plan, d, areas=areas, network=G, area_name=area_name,
+                          source=credit, offline=offline, wards=wards)
     console.print(f"{patrol_summary(plan)} Written to {out}/", highlight=False)
     if json_out:
         stops = [c for c in ("order", "name", "street", "arrival", "depart", "dwell_min",
