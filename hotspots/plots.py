@@ -91,12 +91,7 @@ def plot_hotspots(
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
-    layers = {
-        "incidents": inc,
-        "areas": areas,
-        "wards": wards,
-        "grid": grid,
-    }
+    layers = {"incidents": inc, "areas": areas, "wards": wards, "grid": grid}
     layers = {k: check_gdf(v, k) for k, v in layers.items() if v is not None}
     if not layers:
         raise _bad("plot_hotspots needs at least one of inc, areas, wards or grid")
