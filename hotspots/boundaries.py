@@ -331,7 +331,7 @@ def _population_table() -> pd.DataFrame:
     return p[["code", "name", "Borough", "Year", "Population"]]
 
 
-def _default_wards_year(year: int) -> int:
+def _default_ward_year(year: int) -> int:
     """The ward pattern in force in `year` (London's reviews landed in 2014, 2018, 2022)."""
     return 2022 if year >= 2022 else 2018 if year >= 2018 else 2014
 
@@ -391,7 +391,8 @@ def _apportion(
 
 def ward_population(
     year: int = 2022,
-    wards_year: int | None = None,
+    *,
+    ward_year: int | None = None,
     borough: str | Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Resident population per ward, for turning counts into rates per 1,000 residents.
@@ -412,7 +413,7 @@ def ward_population(
     ----------
     year : int, default 2022
         Population year, 2011-2050 (figures after the latest GLA base are projections).
-    wards_year : int, optional
+    ward_year : int, optional
         Ward pattern to report on (see :func:`wards`); by default the pattern in force
         in `year` (2014 before 2018, 2018 until 2022, 2022 after).
     borough : str or list of str, optional
@@ -436,7 +437,7 @@ def ward_population(
         raise BadInputError(
             f"no ward populations for {year}; years available: {years[0]}-{years[-1]}"
         )
-    wy = _default_wards_year(year) if wards_year is None else int(wards_year)
+    wy = _default_ward_year(year) if ward_year is None else int(ward_year)
     target = wards(borough, wy)
     pop = table[table["Year"] == year].set_index("code")["Population"].astype(float)
 
@@ -459,7 +460,7 @@ def ward_population(
     out["population"] = out["ward_code"].map(people).astype(float)
     out = pd.DataFrame(out).reset_index(drop=True)
     method = methods.pop() if len(methods) == 1 else "mixed" if methods else "none"
-    out.attrs.update(population_year=year, wards_year=wy, method=method)
+    out.attrs.update(population_year=year, ward_year=wy, method=method)
     n_missing = int(out["population"].isna().sum())
     log = logging.getLogger("hotspots")
     log.info(

@@ -192,7 +192,7 @@ def rates(ctx: DemoContext) -> None:
                  police),
                 ("burglary", crime[crime["category"] == "burglary"], police),
                 ("fly-tips (SYNTHETIC)", ctx.flytips, datasets.source_text(datasets.SYNTHETIC))]
-    pop = ward_population(2022, wards_year=2022, borough="Harrow")
+    pop = ward_population(2022, ward_year=2022, borough="Harrow")
     path = ctx.harrow / "ward_counts_rates_2022.csv"
     atomic_write_csv(rates_table(measures, ctx.wards, pop), path)
     ctx.wrote("Harrow 2022 per ward: robbery, violence, burglary, fly-tips (SYNTHETIC); "

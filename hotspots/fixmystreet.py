@@ -131,7 +131,7 @@ def _lsoa_to_ward(lsoa: gpd.GeoDataFrame, w: gpd.GeoDataFrame) -> pd.DataFrame:
     return j[["ward_code", "ward_name"]]
 
 
-def fixmystreet_counts(borough: str, year: int | None = None, by: str = "lsoa",
+def fixmystreet_counts(borough: str, year: int | None = None, *, by: str = "lsoa",
                        ward_year: int = 2022) -> gpd.GeoDataFrame:
     """Real FixMyStreet fly-tip + dumped-rubbish report counts per LSOA or ward.
 

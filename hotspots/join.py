@@ -364,7 +364,7 @@ def _population_for(
     if periods is not None and periods.notna().any():
         mid = int(periods.dropna().dt.year.median())
     mid = min(max(mid, 2011), 2050)
-    pop = ward_population(mid, wards_year=year, borough=boroughs)
+    pop = ward_population(mid, ward_year=year, borough=boroughs)
     return pop.set_index("ward_code")["population"], f"GLA {mid} on {year} wards"
 
 

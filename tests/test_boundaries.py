@@ -115,7 +115,7 @@ def test_area_teams_fails_clearly_on_a_misspelt_ward(monkeypatch):
 
 def test_population_2018_wards_are_the_gla_figures(gla_pop):
     p = hs.ward_population(2018, borough="Harrow")
-    assert p.attrs["wards_year"] == 2018 and p.attrs["method"] == "direct"
+    assert p.attrs["ward_year"] == 2018 and p.attrs["method"] == "direct"
     assert len(p) == 21 and p["population"].notna().all()
     ref = gla_pop[gla_pop["Year"] == 2018].set_index("Code")["Population"]
     np.testing.assert_array_equal(p["population"], ref.loc[p["ward_code"]].to_numpy())

@@ -331,7 +331,7 @@ def test_counts_match_an_independent_spatial_join(harrow):
     assert s["n_counted"] == sum(got.values())
     # rates: count per 1,000 of the GLA 2022 population on 2022 wards, as the table says
     assert s["population"] == "GLA 2022 on 2022 wards"
-    pop = hs.ward_population(2022, wards_year=2022, borough="Harrow")
+    pop = hs.ward_population(2022, ward_year=2022, borough="Harrow")
     pop = pop.set_index("ward_code")["population"]
     for r in s["rows"]:
         assert r["rate_per_1000"] == pytest.approx(1000 * r["count"] / pop[r["ward_code"]])
