@@ -6,11 +6,12 @@ far fewer anonymous map points), resampled with replacement to 10k, 100k and
 1,000,000 rows (``quick``: not 1M), so the benchmark has police.uk's real share of
 repeated coordinates. Time and memory: :mod:`_measure` (each run in a forked child,
 peak RSS). Agreement: share of points given the same ward code (no ward = "" on both
-sides).
+sides); ours runs with ``tolerance=0``, the question sjoin answers (the default also
+places near-misses within 25 m).
 
 Distinct points (fire brigade calls, collisions, council reports: no police.uk snap
 points): 100k and 1,000,000 points uniform over the wards' bounding box (about 40% of
-them outside London), ``assign_wards(tolerance=0)`` against sjoin (issue 20 target:
+them outside London), ``assign_wards`` against sjoin (issue 20 target:
 >= 2x with identical wards; quick: 100k only).
 
 The end-to-end case times ``hs.read_incidents`` (layout detection, checks, content ids,
@@ -52,11 +53,6 @@ def _distinct(n: int, wards: gpd.GeoDataFrame, seed: int = SEED) -> gpd.GeoDataF
     rng = np.random.default_rng(seed)
     return gpd.GeoDataFrame(geometry=gpd.points_from_xy(rng.uniform(x0, x1, n),
                                                         rng.uniform(y0, y1, n)), crs=27700)
-
-
-def _ours_exact(pts: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> np.ndarray:
-    """assign_wards without the near-miss tolerance: the same question sjoin answers."""
-    return hs.assign_wards(pts, wards, tolerance=0)["ward_code"].to_numpy(dtype=object)
 
 
 def _sjoin(pts: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> np.ndarray:
@@ -104,7 +100,7 @@ def run(sizes=(10_000, 100_000, N_POINTS), quick: bool = False) -> list[dict]:
 
 def _run_distinct(n: int, wards: gpd.GeoDataFrame) -> dict:
     pts = _distinct(n, wards)
-    ours = best_of(_ours_exact, pts, wards)
+    ours = best_of(_ours, pts, wards)
     ref = best_of(_sjoin, pts, wards)
     same = pd.Series(ours.result).fillna("").to_numpy() == pd.Series(ref.result).fillna(
         "").to_numpy()
