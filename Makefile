@@ -46,7 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS) --json $(OUT)/bench.json
 
 bench-readme:
-	$(BIN)/python benchmarks/readme_table.py $(OUT)/bench.json README.md
+	$(BIN)/python benchmarks/readme_table.py $(OUT)/bench.json
 
 backtest: $(STAMP)
 	$(BIN)/hotspots backtest

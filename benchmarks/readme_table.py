@@ -1,5 +1,5 @@
-"""Write the README's speed table from a benchmark run: ``python benchmarks/readme_table.py
-out/bench.json [README.md]``.
+"""Write the README's speed table from benchmark runs: ``python benchmarks/readme_table.py
+out/bench.json [more.json ...] [--readme README.md]``.
 
 ``make bench`` (``run.py --json out/bench.json``) saves every row it prints; this turns
 them into the Markdown between ``<!-- bench-table:start -->`` and ``<!-- bench-table:end
@@ -17,6 +17,9 @@ import sys
 from pathlib import Path
 
 START, END = "<!-- bench-table:start -->", "<!-- bench-table:end -->"
+#: what each benchmark's rows are about (the row names alone repeat across benchmarks)
+TOPIC = {"dbscan": "DBSCAN", "gistar": "Gi*", "join": "ward join", "kde": "KDE",
+         "london": "London 2022", "scale": "scale"}
 
 
 def _secs(v: float) -> str:
@@ -27,11 +30,22 @@ def _mem(v) -> str:
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f", {v:.0f} MiB"
 
 
+def merge(runs: list[dict]) -> dict:
+    """Several runs' results, a later run's benchmark replacing an earlier one's."""
+    out = {"results": {}, "notes": []}
+    for run in runs:
+        out["results"].update(run["results"])
+        names = ", ".join(run["results"])
+        out["notes"].append(f"{names}: run of {run['date']}, {run['cpus']} CPUs"
+                            f"{' (--quick)' if run['quick'] else ''}")
+    return out
+
+
 def table(results: dict) -> str:
-    """The Markdown table (and stage list) for the rows of one run."""
-    meta = (f"Measured by `make bench` on {results['date']}, {results['cpus']} CPUs"
-            f"{' (--quick)' if results['quick'] else ''}; ratio = reference time / ours "
-            "(> 1: ours is faster), all from that one run.")
+    """The Markdown table (and stage list) for the rows of merged runs."""
+    meta = ("Measured by `make bench` (" + "; ".join(results["notes"]) + "); ratio = "
+            "reference time / ours (> 1: ours is faster), each row's two sides from the "
+            "same run.")
     lines = [meta, "", "| case | ours | reference | ratio | agreement |", "|---|---|---|---|---|"]
     stages = []
     for name, res in results["results"].items():
@@ -42,9 +56,13 @@ def table(results: dict) -> str:
                     stages.append(r)
                 continue
             agree = str(r.get("agreement", "")).replace("|", "/")
-            lines.append(f"| {r['case']} | {_secs(r['ours_s'])}{_mem(r.get('ours_mib'))} | "
+            ratio = r["ratio"]
+            ratio = f"{ratio:.0f}×" if ratio >= 10 else f"{ratio:.2g}×"
+            topic = TOPIC.get(name, name)
+            case = r["case"] if r["case"].startswith(topic) else f"{topic}: {r['case']}"
+            lines.append(f"| {case} | {_secs(r['ours_s'])}{_mem(r.get('ours_mib'))} | "
                          f"{r['ref']} {_secs(ref_s)}{_mem(r.get('ref_mib'))} | "
-                         f"{r['ratio']:.2g}x | {agree} |")
+                         f"{ratio} | {agree} |")
     if stages:
         lines += ["", "London 2022 end to end, per stage:", "", "| stage | seconds |",
                   "|---|---|"]
@@ -53,16 +71,22 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
-def main(json_path: str, readme: str = "README.md") -> None:
-    results = json.loads(Path(json_path).read_text())
+def main(paths: list[str], readme: str = "README.md") -> None:
+    results = merge([json.loads(Path(p).read_text()) for p in paths])
     text = Path(readme).read_text()
     if START not in text or END not in text:
         raise SystemExit(f"{readme} has no {START} ... {END} section")
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
     Path(readme).write_text(f"{head}{START}\n{table(results)}\n{END}{tail}")
-    print(f"{readme}: speed table rewritten from {json_path}")
+    print(f"{readme}: speed table rewritten from {', '.join(paths)}")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    args = sys.argv[1:]
+    target = "README.md"
+    if "--readme" in args:
+        i = args.index("--readme")
+        target = args[i + 1]
+        del args[i: i + 2]
+    main(args, target)

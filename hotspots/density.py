@@ -457,10 +457,11 @@ def choose_method(n_points: int, grid: Grid, bandwidth: float, kernel: str) -> s
     if nodes > _MAX_SUBGRID_NODES:
         return "exact"
     # measured on a 2-core machine: ~200 ns per location and cell offset exact; the
-    # FFT path (seven transforms) ~15 ns per node·log2(nodes), its error estimate
+    # FFT path (four transforms) ~15 ns per node·log2(nodes), its error estimate
     # ~100 ns per point and cell
     exact_cost = 200e-9 * n_points * offsets
-    fft_cost = 100e-9 * (n_points + grid.nrows * grid.ncols) + 15e-9 * nodes * math.log2(nodes)
+    fft_cost = (0.05 + 100e-9 * (n_points + grid.nrows * grid.ncols)  # 0.05 s: set-up,
+                + 15e-9 * nodes * math.log2(nodes))  # the error profile in a new process
     return "exact" if exact_cost <= fft_cost else "fft"
 
 
