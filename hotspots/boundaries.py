@@ -586,7 +586,7 @@ def say_distance(metres: float) -> str:
     return f"{d / 1000:.1f} km".replace(".0 km", " km")
 
 
-def street_text(desc: pd.Series, k: int = 2) -> str:
+def street_text(desc: pd.Series, n: int = 2) -> str:
     """The commonest street(s) in police.uk location texts, without the prefix.
 
     "On or near Bishopsgate" gives "Bishopsgate / Liverpool Street". Generated text
@@ -597,7 +597,7 @@ def street_text(desc: pd.Series, k: int = 2) -> str:
     s = (pd.Series(desc).dropna().astype(str)
          .str.replace(r"^\s*on or near\s+", "", case=False, regex=True).str.strip())
     s = s[(s != "") & ~s.str.lower().str.startswith("synthetic")]
-    return " / ".join(s.value_counts().index[:k]) if len(s) else ""
+    return " / ".join(s.value_counts().index[:n]) if len(s) else ""
 
 
 def describe_location(points: gpd.GeoSeries, max_distance: float = 2000.0,

@@ -301,13 +301,15 @@ def _patrol(
 ) -> None:
     """An Op Verona patrol pack, as ``hotspots patrol`` writes it."""
     from .boundaries import wards
-    from .patrol import patrol_areas, patrol_targets, plan_patrol, street_network
+    from .network import street_network
     from .report import patrol_summary, write_patrol_pack
+    from .route import plan_patrol
+    from .targets import patrol_areas, patrol_targets
 
     G = street_network(network) if network else None
     inc = ctx.read(incidents)
-    areas = patrol_areas(inc, categories=categories, hours=hours, k=8)
-    targets = patrol_targets(inc, categories=categories, hours=hours, k=8, network=G,
+    areas = patrol_areas(inc, categories=categories, hours=hours, n=8)
+    targets = patrol_targets(inc, categories=categories, hours=hours, n=8, network=G,
                              areas=areas)
     plan = plan_patrol(G, targets, start=start, **PATROL)
     net = datasets.network_key(network)

@@ -1162,7 +1162,7 @@ def _locations(inc: pd.DataFrame, area_of: np.ndarray, mult: np.ndarray,
         if rest and parts:
             parts.append(f"elsewhere in the ward ({_fmt(rest)})")
     if not parts and "location_desc" in inc:
-        s = street_text(inc["location_desc"], k=3)
+        s = street_text(inc["location_desc"], n=3)
         if s:
             parts.append(f"mostly {s}")
     if not parts and len(inc) and areas is not None:

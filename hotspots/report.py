@@ -660,7 +660,7 @@ def patrol_briefing(
     areas=None,
     wards=None,
 ) -> tuple[str, str]:
-    """A printable patrol briefing from a :class:`hotspots.patrol.PatrolPlan`.
+    """A printable patrol briefing from a :class:`hotspots.route.PatrolPlan`.
 
     Page 1 carries the summary and the route map (stops numbered in walking order,
     the start, stations, streets and their names when a network is given).

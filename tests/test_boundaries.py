@@ -233,5 +233,5 @@ def test_street_text_takes_police_uk_streets_not_generated_text():
     desc = pd.Series(["On or near Bishopsgate", "On or near Bishopsgate",
                       "on or near Wormwood Street", "synthetic location near Centenary", None, ""])
     assert street_text(desc) == "Bishopsgate / Wormwood Street"
-    assert street_text(desc, k=1) == "Bishopsgate"
+    assert street_text(desc, n=1) == "Bishopsgate"
     assert street_text(pd.Series(["synthetic location near X"])) == ""

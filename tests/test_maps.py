@@ -427,7 +427,7 @@ def test_readme_screenshots(harrow, open_page, tmp_path):
 
     G = hs.street_network("osm_city_of_london")
     city = hs.read_incidents("city_of_london_2019")
-    targets = hs.patrol_targets(city, k=8, network=G, areas=hs.patrol_areas(city, k=8))
+    targets = hs.patrol_targets(city, n=8, network=G, areas=hs.patrol_areas(city, n=8))
     plan = hs.plan_patrol(G, targets, start="51.5155,-0.0922", max_minutes=120)
     _, html = patrol_briefing(plan, area_name="City of London")
     (tmp_path / "briefing.html").write_text(html, encoding="utf-8")

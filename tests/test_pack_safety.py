@@ -77,7 +77,7 @@ def patrol_plan():
     areas = gpd.GeoDataFrame({"rank": [1], "score": [60.0], "wards": [NASTY],
                               "streets": [NASTY]},
                              geometry=[Point(530_000, 180_000).buffer(150)], crs=27700)
-    targets = hs.patrol_targets(inc, areas=areas, k=1, hours=None)
+    targets = hs.patrol_targets(inc, areas=areas, n=1, hours=None)
     return hs.plan_patrol(None, targets, max_minutes=120)
 
 

@@ -21,9 +21,25 @@ import pytest
 from shapely.geometry import Point, box
 
 import hotspots as hs
-from hotspots import patrol
 from hotspots._errors import BadInputError, HotspotsError
+from hotspots.network import SNAP_MAX_M, _snap
 from hotspots.report import patrol_briefing
+from hotspots.route import (
+    DETOUR_FACTOR,
+    NO_NETWORK_NOTE,
+    _held_karp,
+    _local_search,
+    _point_bng,
+    tour_length,
+)
+from hotspots.targets import (
+    DWELL_MAX,
+    DWELL_MIN,
+    PLACE_BUFFER_M,
+    PLACE_KINDS,
+    VERONA_CATEGORIES,
+    place_kind,
+)
 
 START = (51.5155, -0.0922)  # by St Paul's / Guildhall, inside the City
 OUTSIDE = (51.5054, -0.0235)  # Canary Wharf: about 4 km east of the City extract
@@ -61,7 +77,7 @@ def inc():
 
 def _standin_areas(inc: gpd.GeoDataFrame, k: int = 8) -> gpd.GeoDataFrame:
     """DBSCAN areas ranked by count: stands in for hs.top_areas until rank.py lands."""
-    sub = inc[inc["category"].isin(patrol.VERONA_CATEGORIES)]
+    sub = inc[inc["category"].isin(VERONA_CATEGORIES)]
     areas = hs.cluster_areas(hs.dbscan(sub, eps=100, min_samples=15, quiet=True))
     areas = areas.sort_values(["n_incidents", "cluster"], ascending=[False, True]).head(k)
     areas = areas.reset_index(drop=True)
@@ -73,14 +89,14 @@ def _standin_areas(inc: gpd.GeoDataFrame, k: int = 8) -> gpd.GeoDataFrame:
 @pytest.fixture(scope="module")
 def areas(inc):
     try:
-        return hs.patrol_areas(inc, k=8)
+        return hs.patrol_areas(inc, n=8)
     except HotspotsError:  # hs.top_areas not landed yet
         return _standin_areas(inc)
 
 
 @pytest.fixture(scope="module")
 def targets(inc, G, areas):
-    return hs.patrol_targets(inc, network=G, areas=areas, k=8)
+    return hs.patrol_targets(inc, network=G, areas=areas, n=8)
 
 
 def _pair_dist(G, nodes):
@@ -121,21 +137,21 @@ def test_network_missing_file_is_clear(tmp_path):
 def test_targets_snapped_explained_and_month_only_said(targets, inc, areas):
     assert len(targets) == min(8, len(areas)) >= 5
     assert targets.crs.to_epsg() == 27700
-    assert targets["reachable"].all() and (targets["snap_m"] <= patrol.SNAP_MAX_M).all()
+    assert targets["reachable"].all() and (targets["snap_m"] <= SNAP_MAX_M).all()
     assert targets["why"].str.contains("incidents").all()
     d = targets["dwell_min"].to_numpy()
-    assert d.min() == patrol.DWELL_MIN and d.max() == patrol.DWELL_MAX
+    assert d.min() == DWELL_MIN and d.max() == DWELL_MAX
     order = np.argsort(targets["value"].to_numpy(), kind="stable")
     assert (np.diff(d[order]) >= 0).all()  # more value, no shorter dwell
     # police.uk has months only: nothing filtered by hour, and the caveat is recorded
-    n_verona = int(inc["category"].isin(patrol.VERONA_CATEGORIES).sum())
+    n_verona = int(inc["category"].isin(VERONA_CATEGORIES).sum())
     assert targets.attrs["untimed"] == n_verona == targets.attrs["n_incidents"]
     assert "month only" in targets.attrs["time_note"]
     assert targets["street"].str.len().gt(0).all() and not targets["street"].eq("-").any()
 
 
 def test_target_counts_match_a_direct_spatial_count(targets, inc, areas):
-    sub = inc[inc["category"].isin(patrol.VERONA_CATEGORIES)]
+    sub = inc[inc["category"].isin(VERONA_CATEGORIES)]
     for i, row in targets.iterrows():
         poly = areas.sort_values("rank").geometry.iloc[i]
         assert row["n_incidents"] == int(sub.geometry.intersects(poly).sum())
@@ -148,11 +164,11 @@ def test_hours_window_applies_where_times_exist(G):
     inc = gpd.GeoDataFrame({"category": "robbery", "occurred_at": t,
                             "subcategory": "Robbery"}, geometry=[p] * 40, crs=27700)
     area = gpd.GeoDataFrame({"rank": [1], "score": [1.0]}, geometry=[p.buffer(50)], crs=27700)
-    tg = hs.patrol_targets(inc, network=G, areas=area, k=1)
+    tg = hs.patrol_targets(inc, network=G, areas=area, n=1)
     assert tg["n_incidents"].tolist() == [10] and tg.attrs["untimed"] == 0
-    tg = hs.patrol_targets(inc, network=G, areas=area, k=1, hours=(22, 6))  # wraps midnight
+    tg = hs.patrol_targets(inc, network=G, areas=area, n=1, hours=(22, 6))  # wraps midnight
     assert tg["n_incidents"].tolist() == [30]
-    tg = hs.patrol_targets(inc, network=G, areas=area, k=1, hours=None)
+    tg = hs.patrol_targets(inc, network=G, areas=area, n=1, hours=None)
     assert tg["n_incidents"].tolist() == [40]
 
 
@@ -163,7 +179,7 @@ def test_streetsafe_reasons_in_why(G):
          "subcategory": ["poor lighting"] * 5 + ["followed"] * 2},
         geometry=[p] * 7, crs=27700)
     area = gpd.GeoDataFrame({"rank": [1], "score": [7.0]}, geometry=[p.buffer(50)], crs=27700)
-    why = hs.patrol_targets(inc, network=G, areas=area, k=1)["why"].iloc[0]
+    why = hs.patrol_targets(inc, network=G, areas=area, n=1)["why"].iloc[0]
     # a reason given fewer than 5 times is not counted exactly (anonymous reports)
     assert "poor lighting (5)" in why and "followed (fewer than 5)" in why
     assert "(2)" not in why
@@ -177,7 +193,7 @@ def test_route_is_connected_real_path_with_consistent_length(G, targets):
     assert len(plan.stops) == len(targets) and plan.dropped.empty
     nodes = plan.nodes
     assert all(G.has_edge(u, v) for u, v in itertools.pairwise(nodes))
-    start_node = patrol._snap(G, [plan.start.coords[0]])[0][0]
+    start_node = _snap(G, [plan.start.coords[0]])[0][0]
     assert nodes[0] == start_node and nodes[-1] == plan.stops["node"].iloc[-1]
     # every stop's node is on the path, in visiting order
     pos = [nodes.index(n) for n in plan.stops["node"]]
@@ -194,7 +210,7 @@ def test_route_is_connected_real_path_with_consistent_length(G, targets):
 
 def test_order_is_brute_force_optimum_open_path(G, targets):
     plan = hs.plan_patrol(G, targets, start=START, max_minutes=600)
-    start_node = patrol._snap(G, [plan.start.coords[0]])[0][0]
+    start_node = _snap(G, [plan.start.coords[0]])[0][0]
     stop_nodes = list(targets["node"])
     D = _pair_dist(G, [start_node, *stop_nodes])
     best = min(D[0, p[0]] + sum(D[a, b] for a, b in itertools.pairwise(p))
@@ -231,14 +247,14 @@ def test_solvers_on_random_matrices_match_brute_force():
     for n in (1, 2, 5, 7):
         D = rng.uniform(1, 100, size=(n + 1, n + 1))  # asymmetric on purpose
         for tail in (np.zeros(n + 1), D[:, 0].copy(), rng.uniform(1, 100, n + 1)):
-            best = min(patrol.tour_length(list(p), D, tail)
+            best = min(tour_length(list(p), D, tail)
                        for p in itertools.permutations(range(1, n + 1)))
-            seq = patrol._held_karp(D, tail)
+            seq = _held_karp(D, tail)
             assert sorted(seq) == list(range(1, n + 1))
-            assert patrol.tour_length(seq, D, tail) == pytest.approx(best)
-            ls = patrol._local_search(D, tail)
+            assert tour_length(seq, D, tail) == pytest.approx(best)
+            ls = _local_search(D, tail)
             assert sorted(ls) == list(range(1, n + 1))
-            assert patrol.tour_length(ls, D, tail) >= best - 1e-9
+            assert tour_length(ls, D, tail) >= best - 1e-9
 
 
 def test_one_dijkstra_per_stop_never_all_pairs(G, targets, monkeypatch):
@@ -292,7 +308,7 @@ def _check_nothing_left_out_fits(plan, ids, D, dwell, budget, exact=True):
 def _straight(pts, start):
     """Straight-line metres x DETOUR_FACTOR between start (row 0) and the points."""
     xy = [start, *pts]
-    return np.array([[a.distance(b) * patrol.DETOUR_FACTOR for b in xy] for a in xy])
+    return np.array([[a.distance(b) * DETOUR_FACTOR for b in xy] for a in xy])
 
 
 def _best_value(D, dwell, value, budget):
@@ -307,7 +323,7 @@ def test_time_budget_holds_and_nothing_left_out_fits(G, targets):
     plan = hs.plan_patrol(G, targets, start=START, max_minutes=60, walk_kmh=4.8)
     assert plan.minutes <= 60
     assert len(plan.stops) >= 1 and len(plan.dropped) >= 1
-    start_node = patrol._snap(G, [plan.start.coords[0]])[0][0]
+    start_node = _snap(G, [plan.start.coords[0]])[0][0]
     D = _pair_dist(G, [start_node, *targets["node"]])
     _check_nothing_left_out_fits(plan, list(targets["target_id"]), D,
                                  [0, *targets["dwell_min"]], 60)
@@ -360,7 +376,7 @@ def test_budget_choice_matches_brute_force_on_random_cases():
 
 
 def test_unreachable_target_is_reported_not_lost(G, targets):
-    x, y = patrol._point_bng(OUTSIDE, "t").coords[0]
+    x, y = _point_bng(OUTSIDE, "t").coords[0]
     far = gpd.GeoDataFrame({"target_id": ["FAR"], "name": ["Canary Wharf"], "why": ["test"],
                             "value": [1e9], "dwell_min": [10]},
                            geometry=[Point(x, y)], crs=27700)
@@ -454,7 +470,7 @@ def test_licensed_premises_listed_in_greenwich():
     inc = gpd.GeoDataFrame({"category": ["asb"] * 3, "occurred_at": [pd.NaT] * 3},
                            geometry=[p] * 3, crs=27700)
     area = gpd.GeoDataFrame({"rank": [1], "score": [3.0]}, geometry=[p.buffer(50)], crs=27700)
-    tg = hs.patrol_targets(inc, areas=area, k=1)
+    tg = hs.patrol_targets(inc, areas=area, n=1)
     g = gpd.GeoSeries(gpd.points_from_xy(pubs["Longitude"], pubs["Latitude"]), crs=4326)
     nearest = pubs["BusinessName"].iloc[int(g.to_crs(27700).distance(p).argmin())]
     assert nearest in tg["pois"].iloc[0]
@@ -464,9 +480,9 @@ def test_licensed_premises_listed_in_greenwich():
 def test_fixed_end_is_brute_force_optimum(G, targets):
     tg = targets.head(6)
     end = (51.5178, -0.0823)  # Liverpool Street
-    start_bng = patrol._point_bng(START, "start")  # a BNG Point works as a start too
+    start_bng = _point_bng(START, "start")  # a BNG Point works as a start too
     plan = hs.plan_patrol(G, tg, start=start_bng, end=end, max_minutes=600)
-    end_node = patrol._snap(G, [patrol._point_bng(end, "end").coords[0]])[0][0]
+    end_node = _snap(G, [_point_bng(end, "end").coords[0]])[0][0]
     assert plan.nodes[-1] == end_node and plan.route["to_name"].iloc[-1] == "End"
     D = _pair_dist(G, [plan.nodes[0], *tg["node"], end_node])
     n = len(tg)
@@ -494,14 +510,14 @@ def test_park_area_met_at_its_edge_far_area_unreachable():
                            geometry=[park.centroid] * 6 + [far.centroid] * 3, crs=27700)
     areas = gpd.GeoDataFrame({"rank": [1, 2], "score": [6.0, 3.0]}, geometry=[park, far],
                              crs=27700)
-    tg = hs.patrol_targets(inc, network=G, areas=areas, k=2)
+    tg = hs.patrol_targets(inc, network=G, areas=areas, n=2)
     p, f = tg.iloc[0], tg.iloc[1]
     assert p["reachable"] and p["node"] == "B" and p["snap_m"] == pytest.approx(100.0)
     assert (p.geometry.x, p.geometry.y) == pytest.approx((530_200, 180_000))
     assert p["street"] == "Test Street"
     assert "edge is 100 m from this street and its centre 500 m" in p["why"]
     # F: its nearest point (531000, 181000) is hypot(900, 1000) m from B; still reported
-    assert not f["reachable"] and f["snap_m"] > patrol.SNAP_MAX_M
+    assert not f["reachable"] and f["snap_m"] > SNAP_MAX_M
     plan = hs.plan_patrol(G, tg, start=Point(530_000, 180_000), max_minutes=600)
     assert plan.stops["target_id"].tolist() == ["T1"]
     assert plan.dropped["target_id"].tolist() == ["T2"]
@@ -527,7 +543,7 @@ def test_briefing_says_start_finish_hotspot_rank_and_what_was_counted(G, targets
         assert s["rank"] == rank[s["target_id"]]
         assert f"| {s['order']} | {s['rank']} | {s['arrival']} |" in md
     # what the counts cover, recounted independently
-    n = inc.loc[inc["category"].isin(patrol.VERONA_CATEGORIES), "category"].value_counts()
+    n = inc.loc[inc["category"].isin(VERONA_CATEGORIES), "category"].value_counts()
     assert f"{n['robbery']} robbery" in md and f"{n['asb']} anti-social behaviour" in md
     assert "Jan 2019 to Dec 2019" in md and "none of StreetSafe reports" in md
     # nothing fits: said plainly, and the briefing still renders
@@ -588,7 +604,7 @@ HARROW_CATS = ("robbery", "violence_sexual")
 
 @pytest.fixture(scope="module")
 def harrow_targets(harrow):
-    return hs.patrol_targets(harrow, categories=HARROW_CATS, hours=None, k=8)
+    return hs.patrol_targets(harrow, categories=HARROW_CATS, hours=None, n=8)
 
 
 def test_every_london_location_type_has_a_kind():
@@ -597,26 +613,26 @@ def test_every_london_location_type_has_a_kind():
     types = df["location_type"].dropna().unique()
     assert len(types) >= 20
     for t in types:
-        assert t.lower() in patrol.PLACE_KINDS, t
-    assert patrol.place_kind("Nightclub") == "night-time economy"
-    assert patrol.place_kind("LU Station") == patrol.place_kind("Rail Station") == "station"
-    assert patrol.place_kind("Supermarket") == patrol.place_kind("Shopping Area") == \
+        assert t.lower() in PLACE_KINDS, t
+    assert place_kind("Nightclub") == "night-time economy"
+    assert place_kind("LU Station") == place_kind("Rail Station") == "station"
+    assert place_kind("Supermarket") == place_kind("Shopping Area") == \
         "shopping area"
 
 
 def test_harrow_targets_carry_place_types_and_nearest_station(harrow, harrow_targets):
     tg = harrow_targets
-    areas = hs.patrol_areas(harrow, categories=HARROW_CATS, hours=None, k=8)
+    areas = hs.patrol_areas(harrow, categories=HARROW_CATS, hours=None, n=8)
     assert len(tg) == 8
     # place types recounted by hand: every crime (any category) within 50 m of the area
     typed = harrow[harrow["place_type"].notna()]
     st = hs.stations()
     for (_, t), area in zip(tg.iterrows(), areas.geometry, strict=True):
-        near = typed[typed.geometry.distance(area) <= patrol.PLACE_BUFFER_M]
+        near = typed[typed.geometry.distance(area) <= PLACE_BUFFER_M]
         counts = near["place_type"].value_counts()
         for ptype, c in counts.items():
             assert f"{ptype} {c}" in t["place_types"], (t["name"], ptype, c)
-        kinds = {patrol.place_kind(p) for p in counts.index}
+        kinds = {place_kind(p) for p in counts.index}
         assert set(filter(None, t["place_kinds"].split(", "))) == kinds
         # the nearest TfL station, by brute force over all 471
         d = st.geometry.distance(t.geometry)
@@ -639,7 +655,7 @@ def test_raw_location_type_is_used_when_place_type_is_absent(harrow, harrow_targ
     raw = harrow.drop(columns="place_type")
     if "location_type" not in raw.columns:  # io drops the raw column: rebuild it
         raw["location_type"] = harrow["place_type"]
-    tg = hs.patrol_targets(raw, categories=HARROW_CATS, hours=None, k=8)
+    tg = hs.patrol_targets(raw, categories=HARROW_CATS, hours=None, n=8)
     assert tg["place_types"].tolist() == harrow_targets["place_types"].tolist()
     assert tg["serves"].tolist() == harrow_targets["serves"].tolist()
 
@@ -648,12 +664,12 @@ def test_harrow_plan_without_network_orders_stops_and_says_so(harrow_targets):
     tg = harrow_targets
     plan = hs.plan_patrol(None, tg, max_minutes=180)
     assert plan.attrs["network"] is False and plan.route.empty
-    assert plan.notes[0] == patrol.NO_NETWORK_NOTE
+    assert plan.notes[0] == NO_NETWORK_NOTE
     # starts at the top hotspot; the order is the brute-force optimum on straight lines
     assert plan.stops["target_id"].iloc[0] == "T1"
     ids = plan.stops["target_id"].tolist()
     pts = tg.set_index("target_id").geometry
-    f = patrol.DETOUR_FACTOR
+    f = DETOUR_FACTOR
 
     def length(seq):
         return sum(pts[a].distance(pts[b]) * f for a, b in itertools.pairwise(seq))
@@ -714,6 +730,6 @@ def test_cli_patrol_harrow_without_network(tmp_path):
 def test_plan_says_how_its_hotspots_were_drawn(harrow):
     # patrol areas are KDE areas by default: the briefing says so, since their counts
     # differ from a DBSCAN top-twenty table of the same data
-    t = hs.patrol_targets(harrow, categories=("robbery", "violence_sexual"), hours=None, k=4)
+    t = hs.patrol_targets(harrow, categories=("robbery", "violence_sexual"), hours=None, n=4)
     plan = hs.plan_patrol(None, t, max_minutes=120)
     assert any(n.startswith("Hotspot areas: kernel density") for n in plan.notes)

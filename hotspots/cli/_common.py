@@ -233,7 +233,7 @@ def _street_network(network: str):
     import difflib
 
     from .. import datasets
-    from ..patrol import street_network
+    from ..network import street_network
 
     try:
         return street_network(network)

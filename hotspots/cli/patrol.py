@@ -76,8 +76,8 @@ def patrol(
         inc = _read_source(incidents, **(read_opts or {}))
     cats = tuple(c.strip() for c in categories.split(",") if c.strip())  # in the order given
     with _steps() as step, step("hotspot areas and route"):
-        areas = hs.patrol_areas(inc, categories=cats, hours=window, k=k)
-        targets = hs.patrol_targets(inc, categories=cats, hours=window, k=k, network=G,
+        areas = hs.patrol_areas(inc, categories=cats, hours=window, n=k)
+        targets = hs.patrol_targets(inc, categories=cats, hours=window, n=k, network=G,
                                     areas=areas)
         plan = hs.plan_patrol(G, targets, start=start, end=end, max_minutes=minutes,
                               walk_kmh=walk_kmh, start_time=start_time)

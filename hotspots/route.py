@@ -1,21 +1,10 @@
-"""Op Verona patrol planning: street network, patrol targets, the route, GPX/GeoJSON.
+"""The patrol route: the order of the visits, on the streets, and its export.
 
-Three steps a patrol planner takes:
-
-1. :func:`street_network` loads a street graph (OSM XML, GraphML, a registry key, or
-   a place through osmnx when online), projects it to British National Grid and
-   caches it.
-2. :func:`patrol_targets` turns incidents into the top-k hotspot areas for the Op
-   Verona categories, each snapped to the network, with why it is there, nearby
-   stations and licensed premises, a priority and a suggested dwell time.
-3. :func:`plan_patrol` orders the visits so walking is short (a travelling-salesman
-   tour on the small stop-to-stop matrix, one Dijkstra per stop), chooses the targets
-   of most total value that fit the time budget (an orienteering problem), and returns
-   a :class:`PatrolPlan` whose route is a real path on the network.
-
-The shipped OSM extracts hold drivable streets only, so walking is modelled on every
-way present, in both directions; footpaths, alleys and parks' paths are missing and
-real walks can be shorter. Every output says so.
+:func:`plan_patrol` orders the visits so walking is short (a travelling-salesman tour
+on the small stop-to-stop matrix, one Dijkstra per stop), chooses the targets of most
+total value that fit the time budget (an orienteering problem), and returns a
+:class:`PatrolPlan` whose route is a real path on the network (GPX/GeoJSON export).
+Targets come from :mod:`hotspots.targets`, the network from :mod:`hotspots.network`.
 """
 
 from __future__ import annotations
@@ -24,9 +13,7 @@ import itertools
 import json
 import logging
 import math
-import pickle
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import time as dtime
 from pathlib import Path
@@ -39,67 +26,31 @@ import pandas as pd
 from shapely.geometry import LineString, Point, mapping
 
 from . import datasets
-from ._atomic import atomic_write_bytes, atomic_write_text, attributed_geojson
-from ._errors import BadInputError, DataNotFoundError, HotspotsError
+from ._atomic import atomic_write_text, attributed_geojson
+from ._errors import BadInputError
 from ._escape import xml_text
-from ._time import incident_times
-from ._validate import BNG, WGS84, check_gdf, check_nonempty, check_positive, hours_label, in_hours
-from ._validate import hours as parse_hours
-from .boundaries import station_name, stations, street_text
-from .categories import CATEGORIES, check_categories
-from .privacy import protect, reason_counts
+from ._validate import BNG, WGS84, check_gdf, check_positive
+from .network import SNAP_MAX_M, WALK_NOTE, _check_network, _node_table, _snap, _street_at
+from .targets import _nearest_station
+
+__all__ = [
+    "DETOUR_FACTOR",
+    "EXACT_MAX",
+    "NO_NETWORK_NOTE",
+    "PatrolPlan",
+    "plan_patrol",
+    "stop_distances",
+    "tour_length",
+]
 
 log = logging.getLogger("hotspots")
 
-WALK_NOTE = (
-    "Walking on all drivable ways present, in both directions; footpaths absent from "
-    "this extract, so some real walks are shorter than shown."
-)
-MONTH_ONLY_NOTE = (
-    "police.uk gives the month only, not the time of day: the {window} "
-    "window could not be applied to {n} of {total} incidents, which are all counted."
-)
-#: Op Verona's concerns, in police.uk terms (see io's category vocabulary).
-VERONA_CATEGORIES = ("robbery", "violence_sexual", "asb", "streetsafe")
-CATEGORY_LABELS = {
-    "asb": "anti-social behaviour",
-    "violence_sexual": "violence and sexual offences",
-    "streetsafe": "StreetSafe reports",
-    "theft_person": "theft from the person",
-    "public_order": "public order",
-    "criminal_damage": "criminal damage",
-    "bicycle_theft": "bicycle theft",
-    "fly_tip": "fly-tipping",
-}
-#: A point farther than this from every network node is "off the network" (metres).
-SNAP_MAX_M = 250.0
-#: Points of interest within this distance of a target are listed with it (metres).
-POI_RADIUS_M = 300.0
-#: Incidents' recorded place types within this distance of an area count as its places (m).
-PLACE_BUFFER_M = 50.0
-#: police.uk's location types (crimemappingdata ``location_type``, io's ``place_type``)
-#: grouped into the kinds of place a briefing names. Keys are lower case.
-PLACE_KINDS = {
-    "nightclub": "night-time economy", "pub": "night-time economy",
-    "bar": "night-time economy", "pub/bar/nightclub": "night-time economy",
-    "theatre/concert hall": "night-time economy",
-    "rail station": "station", "lu station": "station", "dlr station": "station",
-    "overground station": "station", "tram stop": "station", "bus station": "station",
-    "bus/coach station": "station", "ferry terminal": "station",
-    "airport/airfield": "station",
-    "shopping area": "shopping area", "supermarket": "shopping area",
-    "petrol station": "petrol station", "motorway service area": "petrol station",
-    "parking area": "car park",
-    "park/open space": "park or sports ground",
-    "sports/recreation area": "park or sports ground",
-    "theme/adventure park": "park or sports ground", "race track": "park or sports ground",
-    "further/higher educational building": "college or university",
-    "hospital": "hospital", "police station": "police station", "prison": "prison",
-    "conference/exhibition centre": "event venue", "pedestrian subway": "pedestrian subway",
-}
+
 #: Without a street network, street distance is estimated as straight line times this:
 #: walking routes in towns run about 1.2-1.4 times the straight line (route circuity).
 DETOUR_FACTOR = 1.3
+
+
 NO_NETWORK_NOTE = (
     "No street network was given (the project ships the City of London and Westminster "
     "extracts only; none for Harrow), so no walking route is drawn. Stops are ordered by "
@@ -107,681 +58,9 @@ NO_NETWORK_NOTE = (
     f"times are estimates (straight line x {DETOUR_FACTOR:g}). Give a street network (an OSM "
     "XML or GraphML file) to plan the route on the streets."
 )
-#: Suggested dwell: DWELL_MIN..DWELL_MAX minutes, linear in the target's value.
-DWELL_MIN, DWELL_MAX = 10, 20
+
+
 EXACT_MAX = 9
-
-_GRAPHS: dict[tuple[str, bool], nx.MultiGraph] = {}
-_CACHE_VERSION = 1  # bump when the built graph changes (attributes, projection)
-
-
-# --------------------------------------------------------------------------- network
-
-
-def street_network(
-    source: str | Path | Any, walk: bool = True, cache: bool = True
-) -> nx.MultiGraph | nx.MultiDiGraph:
-    """Load a street network projected to British National Grid (EPSG:27700).
-
-    Parameters
-    ----------
-    source : str, Path or shapely Polygon
-        A local OSM XML file (``.osm``/``.xml``, read with ``osmnx.graph_from_xml``),
-        an osmnx GraphML file (``.graphml``), a dataset registry key
-        (``"osm_city_of_london"``, ``"osm_westminster"``), or, when online, a place
-        name (``"Soho, London"``) or a WGS84 polygon fetched through osmnx.
-    walk : bool, default True
-        Treat every way as walkable in both directions (an undirected graph). With
-        False the graph stays directed and one-way streets are respected (driving).
-    cache : bool, default True
-        Reuse a graph already built from the same file (keyed by its sha256): in
-        memory for this session and as a pickle in the user cache directory.
-
-    Returns
-    -------
-    networkx.MultiGraph or MultiDiGraph
-        Nodes carry ``x``, ``y`` in metres (EPSG:27700); edges carry ``length`` (m),
-        ``name`` and ``geometry``. ``G.graph`` records ``source``, ``sha256``,
-        ``walk`` and ``walk_note`` (the caveat about footpaths).
-
-    Raises
-    ------
-    DataNotFoundError
-        A file path or registry key that cannot be found.
-    HotspotsError
-        A place name while offline, or an extract that yields no streets.
-    """
-    import osmnx as ox
-
-    path = _network_path(source)
-    if path is None:  # a place name or polygon: needs the network
-        return _network_online(source, walk)
-    digest = datasets.sha256_of(path)
-    key = (digest, bool(walk))
-    if cache and key in _GRAPHS:
-        return _GRAPHS[key].copy()
-    stem = f"{digest[:20]}_{int(walk)}_ox{ox.__version__}_v{_CACHE_VERSION}"
-    pickle_path = datasets.cache_dir() / "networks" / f"{stem}.pickle"
-    G = None
-    if cache and pickle_path.is_file():
-        try:
-            G = pickle.loads(pickle_path.read_bytes())  # noqa: S301 (our own cache file)
-        except Exception:  # a stale or broken cache file: rebuild it
-            G = None
-    if G is None:
-        G = _build_network(path, walk)
-        G.graph.update(source=str(path), sha256=digest)
-        if cache:
-            try:
-                atomic_write_bytes(pickle_path, pickle.dumps(G, protocol=pickle.HIGHEST_PROTOCOL))
-            except OSError as exc:  # a read-only cache is not fatal
-                log.info("could not cache the street network at %s: %s", pickle_path, exc)
-        log.info(
-            "street network %s: %d nodes, %d edges, EPSG:27700, walk=%s",
-            path.name, G.number_of_nodes(), G.number_of_edges(), walk,
-        )
-    if cache:
-        _GRAPHS[key] = G
-    return G.copy()
-
-
-def _network_path(source: Any) -> Path | None:
-    """The local file `source` names, or None when it is a place name or polygon."""
-    if not isinstance(source, str | Path):
-        return None
-    if isinstance(source, str) and source in datasets.registry():
-        return datasets.path(source)
-    p = Path(source).expanduser()
-    if p.is_file():
-        return p
-    if p.suffix.lower() in {".osm", ".xml", ".graphml"} or isinstance(source, Path):
-        raise DataNotFoundError(
-            f"street network file {str(source)!r} was not found; give an OSM XML or GraphML "
-            "path, or a registry key such as 'osm_city_of_london' (see `hotspots datasets`)"
-        )
-    return None
-
-
-def _build_network(path: Path, walk: bool) -> nx.MultiGraph | nx.MultiDiGraph:
-    import osmnx as ox
-
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".graphml":
-            G = ox.load_graphml(path)
-        else:
-            G = ox.graph_from_xml(path, retain_all=False)
-    except Exception as exc:
-        raise BadInputError(f"could not read a street network from {path.name}: {exc}") from exc
-    return _finish_network(G, walk)
-
-
-def _finish_network(G: nx.MultiDiGraph, walk: bool) -> nx.MultiGraph | nx.MultiDiGraph:
-    import osmnx as ox
-
-    if G.number_of_nodes() == 0:
-        raise HotspotsError("the street network is empty: the extract holds no streets")
-    G = ox.project_graph(G, to_crs=BNG)
-    if walk:
-        G = ox.convert.to_undirected(G)
-    G.graph["walk"] = bool(walk)
-    G.graph["walk_note"] = WALK_NOTE if walk else "Driving network: one-way streets respected."
-    return G
-
-
-def _network_online(source: Any, walk: bool) -> nx.MultiGraph | nx.MultiDiGraph:
-    import osmnx as ox
-
-    try:
-        if isinstance(source, str):
-            G = ox.graph_from_place(source, network_type="walk" if walk else "drive")
-        else:
-            G = ox.graph_from_polygon(source, network_type="walk" if walk else "drive")
-    except Exception as exc:  # offline, unknown place, Overpass down
-        raise HotspotsError(
-            f"could not fetch a street network for {source!r} through OpenStreetMap "
-            f"({type(exc).__name__}: {exc}). Offline? Use a local extract instead, e.g. "
-            "hs.street_network('osm_city_of_london')"
-        ) from exc
-    G = _finish_network(G, walk)
-    if walk:  # osmnx's walk network does include footpaths
-        G.graph["walk_note"] = "Walking network from OpenStreetMap (footpaths included)."
-    G.graph["source"] = str(source)
-    return G
-
-
-def _node_table(G: nx.Graph) -> tuple[np.ndarray, np.ndarray]:
-    """Node ids and their (x, y) coordinates as arrays."""
-    ids = np.array(list(G.nodes), dtype=object)
-    xy = np.array([(d["x"], d["y"]) for _, d in G.nodes(data=True)], dtype=float)
-    return ids, xy
-
-
-def _check_network(G: Any) -> None:
-    if not isinstance(G, nx.Graph) or G.number_of_nodes() == 0:
-        raise BadInputError("network must be a street graph from hs.street_network")
-    crs = G.graph.get("crs")
-    epsg = None
-    if crs is not None:
-        from pyproj import CRS
-
-        epsg = CRS.from_user_input(crs).to_epsg()
-    if epsg != 27700:
-        raise BadInputError(
-            f"the street network is in {crs}, not EPSG:27700; load it with hs.street_network"
-        )
-
-
-def _street_at(G: nx.Graph, node: Any) -> str:
-    """The street name(s) of the edges meeting at `node` ("A Street / B Lane")."""
-    names: Counter[str] = Counter()
-    kinds: Counter[str] = Counter()
-    for _, _, data in _incident_edges(G, node):
-        for n in _as_list(data.get("name")):
-            names[str(n)] += 1
-        for h in _as_list(data.get("highway")):
-            kinds[str(h)] += 1
-    if names:
-        return " / ".join(sorted(names, key=lambda s: (-names[s], s))[:2])
-    return f"unnamed {kinds.most_common(1)[0][0]} road" if kinds else "unnamed road"
-
-
-def _incident_edges(G: nx.Graph, node: Any):
-    if G.is_directed():
-        yield from G.in_edges(node, data=True)
-        yield from G.out_edges(node, data=True)
-    else:
-        yield from G.edges(node, data=True)
-
-
-def _text(v: Any) -> str:
-    """Text for people: "" for None/NaN, lists joined with " / "."""
-    return " / ".join(str(x) for x in _as_list(v))
-
-
-def _as_list(v: Any) -> list:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return []
-    return list(v) if isinstance(v, list | tuple | set) else [v]
-
-
-# --------------------------------------------------------------------------- targets
-
-
-def patrol_targets(
-    inc: gpd.GeoDataFrame,
-    categories: tuple[str, ...] | list[str] = VERONA_CATEGORIES,
-    hours: tuple[int, int] | None = (14, 24),
-    k: int = 8,
-    pois: gpd.GeoDataFrame | None = None,
-    network: nx.Graph | None = None,
-    areas: gpd.GeoDataFrame | None = None,
-    poi_radius: float = POI_RADIUS_M,
-    method: str = "kde",
-) -> gpd.GeoDataFrame:
-    """The top-k hotspot areas for an Op Verona patrol, as points to visit.
-
-    Parameters
-    ----------
-    inc : GeoDataFrame
-        Canonical incidents (``category``, ``occurred_at``, ``geometry``; see io).
-    categories : sequence of str, default robbery, violence_sexual, asb, streetsafe
-        Op Verona's concerns: robbery, sexual violence, ASB, places people felt unsafe.
-    hours : (start, end) or None, default (14, 24)
-        Keep incidents whose ``occurred_at`` hour is in [start, end) (wraps past
-        midnight when start > end). Rows without a time (police.uk: months only) are
-        kept and counted in ``attrs["untimed"]``; the briefing says so.
-    k : int, default 8
-        How many areas: about what two officers can cover in a 2-hour patrol.
-    pois : GeoDataFrame or None
-        Points of interest with ``name`` and ``kind`` columns. None: TfL stations
-        (registry ``tfl_stations``), pubs/bars/nightclubs from the FSA file where it
-        covers the area (Greenwich only), and OSM amenities on the network's nodes.
-    network : street graph or None
-        From :func:`street_network`: snap each target to its nearest node and name
-        the street. When an area's centre is over 250 m from every node (a park or
-        square the extract has no paths in) but its edge is within 250 m, the target
-        moves to that edge and ``why`` says so; otherwise it is flagged unreachable.
-    areas : GeoDataFrame or None
-        Precomputed areas (the ``hs.top_areas`` frame); None computes them with
-        ``hs.top_areas`` on the filtered incidents.
-    poi_radius : float, default 300
-        Metres within which points of interest are listed with a target (about four
-        minutes' walk).
-    method : str, default "kde"
-        ``hs.top_areas`` method when ``areas`` is None. KDE hot regions by default:
-        they come out street-block sized (1-20 ha in the City), whereas DBSCAN at
-        its 150 m default chains a dense centre into one area of several km², too
-        big to patrol as one stop.
-
-    Returns
-    -------
-    GeoDataFrame
-        One row per target (EPSG:27700 point: the area's centre): ``target_id, rank,
-        name, why, value, dwell_min, n_incidents, street, serves, place_kinds,
-        place_types, station, station_m, pois, node, snap_m, reachable, lat, lon``.
-        ``value`` is the area's score (its incident count when there is no score);
-        ``dwell_min`` runs from 10 minutes for the lowest value to 20 for the highest.
-        ``place_types`` counts the recorded place types (``place_type``, else
-        police.uk's ``location_type``) of all incidents within 50 m of the area,
-        ``place_kinds`` groups them (:data:`PLACE_KINDS`: night-time economy, station,
-        shopping area, ...), ``station``/``station_m`` are the nearest TfL station and
-        its distance, and ``serves`` says in words what the stop serves ("Harrow-on-
-        the-Hill station, shopping area"), which leads ``name`` when there is no
-        network. ``attrs`` records the choices and caveats.
-    """
-    k = int(check_positive(k, "k", allow_none=False))
-    sub, cats, untimed, hour_note = _verona_subset(inc, categories, hours)
-    given = areas is not None
-    if areas is None:
-        areas = _top_areas(sub, k, method)
-    areas = check_gdf(areas, "areas")
-    check_nonempty(areas, "hotspot areas")
-    if "rank" in areas.columns:
-        areas = areas.sort_values("rank", kind="stable")
-    areas = areas.head(k).reset_index(drop=True)
-
-    # incidents per area: counts by category and StreetSafe reasons
-    pts = sub[["category", "geometry"]].copy()
-    pts["reason"] = sub["subcategory"] if "subcategory" in sub.columns else None
-    pts["desc"] = sub["location_desc"] if "location_desc" in sub.columns else None
-    polys = gpd.GeoDataFrame({"area": areas.index}, geometry=areas.geometry.values, crs=BNG)
-    joined = gpd.sjoin(pts, polys, how="inner", predicate="intersects")
-
-    centre = areas.geometry.centroid
-    inside = areas.geometry.contains(centre)
-    centre = centre.where(inside, areas.geometry.representative_point())
-    xy = np.column_stack([centre.x.to_numpy(), centre.y.to_numpy()])
-    entry = [""] * len(areas)
-    if network is not None:
-        _check_network(network)
-        nodes, dists = _snap(network, xy)
-        # a park or square: the centre is far from every street in the extract, but the
-        # area's edge is near one, so the patrol meets the area at its edge
-        for i in np.flatnonzero(dists > SNAP_MAX_M):
-            node, pt, d = _edge_entry(network, areas.geometry.iloc[i])
-            if d <= SNAP_MAX_M:
-                entry[i] = (f"the area's edge is {d:.0f} m from this street and its centre "
-                            f"{dists[i]:.0f} m, on paths this network lacks")
-                centre.iloc[i], xy[i], nodes[i], dists[i] = pt, pt.coords[0], node, d
-    else:
-        nodes, dists = [None] * len(areas), np.full(len(areas), np.nan)
-    poi_frame, poi_note = _default_pois(pois, network, centre)
-    ll = gpd.GeoSeries(centre.values, crs=BNG).to_crs(WGS84)
-    places = _area_places(check_gdf(inc, "incidents"), areas.geometry)
-    station, station_m, landmark = _nearest_station(centre)
-
-    rows = []
-    for i, area in areas.iterrows():
-        here = joined[joined["area"] == i]
-        counts = here["category"].value_counts()
-        n = int(len(here)) if len(here) else int(area.get("n_incidents", 0) or 0)
-        if network is not None and dists[i] <= SNAP_MAX_M:
-            street = _street_at(network, nodes[i])
-        else:
-            street = _text(area.get("streets")) or street_text(here["desc"], k=1)
-            if not street and _text(area.get("wards")):  # say they are wards, not streets
-                wards = _text(area.get("wards"))
-                street = f"{wards} ward{'s' if ',' in wards else ''}"
-        reasons = here.loc[here["category"] == "streetsafe", "reason"]
-        why = _why(n, counts, reasons, hour_note)
-        near = _pois_near(poi_frame, xy[i], poi_radius)
-        if near:
-            why += f"; near {near}"
-        if entry[i]:
-            inner = _text(area.get("streets")) or street_text(here["desc"], k=1)
-            why += f"; walk in to the area{f' ({inner})' if inner else ''}: {entry[i]}"
-        kinds = _kinds(places[i])
-        if places[i]:
-            why += "; recorded places: " + ", ".join(f"{t} {c}" for t, c in
-                                                     places[i].most_common(4))
-        serves = _serves(kinds, station[i], station_m[i], landmark[i], poi_radius)
-        value = float(area["score"]) if "score" in areas.columns else float(n)
-        rank = int(area["rank"]) if "rank" in areas.columns else i + 1
-        # with a network the street leads (it is where the stop is); without, the place
-        label = " - ".join(p for p in ([street, serves] if network is not None
-                                       else [serves, street]) if p)
-        rows.append(
-            {
-                "target_id": f"T{rank}",
-                "rank": rank,
-                "name": f"Hotspot {rank}: {label}" if label else f"Hotspot {rank}",
-                "why": why,
-                "value": value,
-                "n_incidents": n,
-                "street": street,
-                "serves": serves,
-                "place_kinds": ", ".join(kinds),
-                "place_types": ", ".join(f"{t} {c}" for t, c in places[i].most_common()),
-                "station": station[i],
-                "station_m": station_m[i],
-                "pois": near,
-                "node": nodes[i],
-                "snap_m": round(float(dists[i]), 1) if network is not None else np.nan,
-                "reachable": bool(dists[i] <= SNAP_MAX_M) if network is not None else True,
-                "lat": round(float(ll.y.iloc[i]), 6),
-                "lon": round(float(ll.x.iloc[i]), 6),
-            }
-        )
-    out = gpd.GeoDataFrame(rows, geometry=list(centre.values), crs=BNG)
-    out["dwell_min"] = _dwell(out["value"].to_numpy())
-    if network is not None:
-        out["node"] = out["node"].astype(object)
-    out.attrs.update(
-        categories=",".join(cats),
-        hours=hours_label(parse_hours(hours)),
-        untimed=int(untimed),
-        n_incidents=int(len(sub)),
-        k=k,
-        snap_max_m=SNAP_MAX_M,
-        poi_radius_m=float(poi_radius),
-        dwell_rule=f"{DWELL_MIN}-{DWELL_MAX} min linear in value",
-        area_method="given" if given else method,
-        time_note=hour_note,
-        poi_note=poi_note,
-        count_note=_count_note(sub, cats),
-        area_note=_area_note("given" if given else method),
-        place_note=_place_note(inc),
-        network=network is not None,
-    )
-    log.info(
-        "patrol targets: %d areas from %d incidents (%s), hours %s, %d untimed; %s",
-        len(out), len(sub), ",".join(cats), out.attrs["hours"] or "all", untimed, poi_note,
-    )
-    return out
-
-
-def _place_column(inc: pd.DataFrame) -> str | None:
-    """The incidents' recorded place-type column: io's ``place_type``, else police.uk's
-    raw ``location_type``; None when the data record no place."""
-    for col in ("place_type", "location_type"):
-        if col in inc.columns:
-            return col
-    return None
-
-
-def _area_places(inc: gpd.GeoDataFrame, areas: gpd.GeoSeries) -> list[Counter]:
-    """Recorded place types of all incidents (any category) in each area, with a margin.
-
-    police.uk snaps a crime at a station or supermarket to a point on or beside it, so
-    the place types of every crime in and just around an area say what is there.
-    """
-    col = _place_column(inc)
-    out: list[Counter] = [Counter() for _ in range(len(areas))]
-    if col is None:
-        return out
-    typed = inc.loc[inc[col].notna() & inc[col].astype(str).str.strip().ne(""), [col, "geometry"]]
-    if not len(typed):
-        return out
-    zones = gpd.GeoDataFrame({"area": range(len(areas))},
-                             geometry=areas.buffer(PLACE_BUFFER_M).values, crs=BNG)
-    hit = gpd.sjoin(typed, zones, how="inner", predicate="intersects")
-    for (a, t), c in hit.groupby(["area", col]).size().items():
-        out[int(a)][str(t).strip()] = int(c)
-    return out
-
-
-def place_kind(place_type: str) -> str:
-    """The kind of place a police.uk location type is (see ``PLACE_KINDS``).
-
-    "Nightclub" -> "night-time economy", "LU Station" -> "station", "Supermarket" ->
-    "shopping area"; a type not in the table is returned in lower case.
-    """
-    t = str(place_type).strip().lower()
-    return PLACE_KINDS.get(t, t)
-
-
-def _kinds(places: Counter) -> list[str]:
-    """Kinds of place, commonest first (ties by name)."""
-    kinds: Counter[str] = Counter()
-    for t, c in places.items():
-        kinds[place_kind(t)] += c
-    return sorted(kinds, key=lambda k: (-kinds[k], k))
-
-
-def _nearest_station(points: gpd.GeoSeries) -> tuple[list[str], list[float], list[str]]:
-    """Nearest TfL station name, its distance (m) and a landmark phrase for each point."""
-    from .boundaries import describe_location
-
-    n = len(points)
-    try:
-        st = stations()
-    except (DataNotFoundError, KeyError, OSError):
-        return [""] * n, [math.nan] * n, [""] * n
-    if not n or not len(st):
-        return [""] * n, [math.nan] * n, [""] * n
-    pts = gpd.GeoSeries(points.values, crs=BNG)
-    j, d = st.sindex.nearest(pts.array, return_distance=True, return_all=False)
-    names, dist = [""] * n, [math.nan] * n
-    for pi, si, dd in zip(j[0], j[1], d, strict=True):
-        names[pi], dist[pi] = station_name(st["name"].iat[si]), round(float(dd), 1)
-    return names, dist, describe_location(pts)
-
-
-def _serves(kinds: list[str], station: str, station_m: float, landmark: str,
-            radius: float) -> str:
-    """What a stop serves, for people: the station it is at and the kinds of place there.
-
-    "Harrow-on-the-Hill station, shopping area, night-time economy"; away from
-    stations the kinds plus where they are ("car park (650 m west of Queensbury station)").
-    """
-    at_station = bool(station) and station_m <= radius
-    parts = [f"{station} station"] if at_station else []
-    parts += [k for k in kinds if not (at_station and k == "station")][:2]
-    text = ", ".join(parts)
-    if landmark and not at_station:
-        text = f"{text} ({landmark})" if text else landmark
-    return text
-
-
-def _place_note(inc: pd.DataFrame) -> str:
-    col = _place_column(inc)
-    if col is None or not inc[col].notna().any():
-        return "These data record no place types; stops are named by station and street."
-    return (f"Place kinds come from police.uk's recorded location types of all "
-            f"crimes within {PLACE_BUFFER_M:.0f} m of each area: most crimes have none, so "
-            "an absent kind does not mean the place is not there.")
-
-
-def patrol_areas(
-    inc: gpd.GeoDataFrame,
-    categories: tuple[str, ...] | list[str] = VERONA_CATEGORIES,
-    hours: tuple[int, int] | None = (14, 24),
-    k: int = 8,
-    method: str = "kde",
-) -> gpd.GeoDataFrame:
-    """The top-k hotspot areas (``hs.top_areas`` polygons) behind :func:`patrol_targets`.
-
-    Same filtering and ``method`` as :func:`patrol_targets` (categories, hour window
-    where times exist); pass the result to ``patrol_targets(..., areas=)`` and to
-    ``hs.patrol_map(plan, areas=)``.
-    """
-    k = int(check_positive(k, "k", allow_none=False))
-    sub, *_ = _verona_subset(inc, categories, hours)
-    return _top_areas(sub, k, method)
-
-
-def _top_areas(sub: gpd.GeoDataFrame, k: int, method: str) -> gpd.GeoDataFrame:
-    try:
-        from .rank import top_areas
-    except ImportError as exc:  # rank.py is another engineer's module
-        raise HotspotsError(
-            "hs.top_areas is not available in this install; pass areas= explicitly"
-        ) from exc
-    return top_areas(sub, n=k, method=method, quiet=True)
-
-
-def _verona_subset(inc, categories, hours):
-    """Incidents in the categories and hour window: (subset, categories, untimed, note)."""
-    # anonymous reports (StreetSafe) off their own points and text first (privacy.py)
-    inc = protect(check_gdf(inc, "incidents", ["category"]))
-    cats = [categories] if isinstance(categories, str) else list(categories)
-    if not cats:
-        raise BadInputError("no incident categories given; use some of: " + ", ".join(CATEGORIES))
-    # the one category check (categories.check_categories), in the order given; a word
-    # no incident has (a typo) is an error
-    try:
-        cats = list(dict.fromkeys(c for v in cats for c in check_categories([v])))
-        check_categories(cats, present=inc["category"])
-    except BadInputError as exc:
-        raise BadInputError(f"unknown incident categories: {exc}") from None
-    sub = inc[inc["category"].isin(cats)]
-    check_nonempty(sub, f"incidents in categories {cats}")
-    sub, untimed, hour_note = _filter_hours(sub, hours)
-    check_nonempty(sub, f"incidents between {hours} hours")
-    return sub, cats, untimed, hour_note
-
-
-def _filter_hours(sub: gpd.GeoDataFrame, hours: tuple[int, int] | None):
-    """Keep incidents in the hour window; untimed rows are kept and counted."""
-    window = parse_hours(hours)  # the one hours parser (rank and the CLI use it too)
-    if window is None:
-        return sub, 0, ""
-    t = incident_times(sub, dated_only=True)
-    timed = t.notna()
-    keep = in_hours((t.dt.hour + t.dt.minute / 60).to_numpy(float), window)
-    untimed = int((~timed).sum())
-    note = ""
-    if untimed:
-        note = MONTH_ONLY_NOTE.format(window=hours_label(window), n=untimed, total=len(sub))
-    return sub[keep | ~timed.to_numpy()], untimed, note
-
-
-def _snap(G: nx.Graph, xy: np.ndarray) -> tuple[list, np.ndarray]:
-    """Nearest node (id) and distance (m) for each point."""
-    from scipy.spatial import cKDTree
-
-    ids, nxy = _node_table(G)
-    d, j = cKDTree(nxy).query(np.atleast_2d(xy))
-    return list(ids[j]), np.asarray(d, dtype=float)
-
-
-def _area_note(method: str) -> str:
-    """How the patrol's hotspots were drawn, so their counts are not read against a
-    top-twenty table made another way (areas and counts differ between methods)."""
-    if method == "given":
-        return "Hotspot areas: as given."
-    how = {"kde": "kernel density (the hottest cells, joined into areas)",
-           "dbscan": "DBSCAN clusters", "hdbscan": "HDBSCAN clusters"}.get(method, method)
-    return (f"Hotspot areas: {how}, from the patrol's own categories and hours, so their "
-            "numbering and counts differ from a top-twenty table of other categories or "
-            "another method.")
-
-
-def _count_note(sub: gpd.GeoDataFrame, cats: list[str]) -> str:
-    """What the incident counts cover: categories and the months of the data."""
-    def label(c: str) -> str:
-        return CATEGORY_LABELS.get(c, c.replace("_", " "))
-
-    n = sub["category"].value_counts()
-    note = "Incident counts: " + ", ".join(f"{int(n[c])} {label(c)}" for c in n.index)
-    if "month" in sub.columns:
-        m = pd.to_datetime(sub["month"], errors="coerce").dropna()
-        if len(m):
-            note += f" ({m.min():%b %Y} to {m.max():%b %Y})"
-    absent = [label(c) for c in cats if c not in n.index]
-    if absent:
-        note += f"; none of {', '.join(absent)} in these data"
-    return note + "."
-
-
-def _edge_entry(G: nx.Graph, area: Any) -> tuple[Any, Point, float]:
-    """The node nearest to `area`, the area's point nearest to it, and their distance (m)."""
-    import shapely
-    from shapely.ops import nearest_points
-
-    ids, nxy = _node_table(G)
-    d = shapely.distance(area, shapely.points(nxy))
-    j = int(np.argmin(d))
-    node_pt = Point(nxy[j])
-    return ids[j], nearest_points(area, node_pt)[0], float(d[j])
-
-
-def _why(n: int, counts: pd.Series, reasons: pd.Series, hour_note: str) -> str:
-    parts = [f"{int(c)} {CATEGORY_LABELS.get(cat, cat.replace('_', ' '))}"
-             for cat, c in counts.items()]
-    text = f"{n} incidents" + (f" ({', '.join(parts)})" if parts else "")
-    if hour_note:
-        text += ", all hours (month-only data)"
-    # reasons only, never where a report was; a reason given fewer than 5 times says so
-    shown = reason_counts(reasons, top=3)
-    if shown:
-        text += "; StreetSafe: " + ", ".join(f"{r} ({c})" for r, c in shown)
-    return text
-
-
-def _dwell(value: np.ndarray) -> np.ndarray:
-    """Suggested dwell in whole minutes: DWELL_MIN for the lowest value, DWELL_MAX for the top."""
-    v = np.asarray(value, dtype=float)
-    if len(v) == 0:
-        return np.array([], dtype=int)
-    span = v.max() - v.min()
-    if span <= 0:
-        return np.full(len(v), (DWELL_MIN + DWELL_MAX) // 2, dtype=int)
-    return np.rint(DWELL_MIN + (DWELL_MAX - DWELL_MIN) * (v - v.min()) / span).astype(int)
-
-
-def _default_pois(
-    pois: gpd.GeoDataFrame | None, network: nx.Graph | None, centre: gpd.GeoSeries
-) -> tuple[gpd.GeoDataFrame, str]:
-    """Points of interest (name, kind) near the targets, and a note of what was used."""
-    if pois is not None:
-        pois = check_gdf(pois, "pois", ["name"])
-        frame = pois[["name", "geometry"]].copy()
-        frame["kind"] = pois["kind"] if "kind" in pois.columns else "place"
-        return frame, f"{len(frame)} points of interest supplied"
-    frames, used = [], []
-    try:
-        st = stations()
-        frames.append(gpd.GeoDataFrame(
-            {"name": st["name"] + " station", "kind": "station"}, geometry=st.geometry.array,
-            crs=BNG))
-        used.append("TfL stations")
-    except (DataNotFoundError, KeyError, OSError):
-        used.append("no TfL station file")
-    bounds = centre.total_bounds if len(centre) else None
-    try:
-        fsa = pd.read_csv(datasets.path("fsa_greenwich", download=False))
-        fsa = fsa[fsa["BusinessType"].eq("Pub/bar/nightclub")].dropna(subset=["Longitude"])
-        g = gpd.GeoDataFrame({"name": fsa["BusinessName"].astype(str), "kind": "licensed"},
-                             geometry=gpd.points_from_xy(fsa["Longitude"], fsa["Latitude"]),
-                             crs=WGS84).to_crs(BNG)
-        if bounds is not None and _near_bounds(g, bounds, 2000):
-            frames.append(g)
-            used.append("FSA pubs/bars/nightclubs (Greenwich 2014)")
-        else:
-            used.append("no licensed-premises data for this area (FSA file covers Greenwich)")
-    except (DataNotFoundError, KeyError, OSError):
-        used.append("no licensed-premises data")
-    if network is not None:
-        am = [(d.get("name", d["amenity"]), d["amenity"], Point(d["x"], d["y"]))
-              for _, d in network.nodes(data=True) if d.get("amenity")]
-        if am:
-            frames.append(gpd.GeoDataFrame(
-                {"name": [a[0] for a in am], "kind": [a[1] for a in am]},
-                geometry=[a[2] for a in am], crs=BNG))
-            used.append("OSM amenities")
-    used.append("no parks data (parks and green spaces not shown)")
-    used[0] = "Points of interest: " + used[0]
-    frame = (pd.concat(frames, ignore_index=True) if frames
-             else gpd.GeoDataFrame({"name": [], "kind": []}, geometry=[], crs=BNG))
-    return gpd.GeoDataFrame(frame, geometry="geometry", crs=BNG), "; ".join(used)
-
-
-def _near_bounds(g: gpd.GeoDataFrame, bounds: np.ndarray, margin: float) -> bool:
-    x0, y0, x1, y1 = bounds
-    return bool(len(g.cx[x0 - margin:x1 + margin, y0 - margin:y1 + margin]))
-
-
-def _pois_near(pois: gpd.GeoDataFrame, xy: np.ndarray, radius: float, most: int = 3) -> str:
-    if not len(pois):
-        return ""
-    d = pois.geometry.distance(Point(xy))
-    near = d[d <= radius].sort_values().head(most)
-    return "; ".join(f"{pois.at[j, 'name']} ({int(round(near[j]))} m)" for j in near.index)
-
-
-# --------------------------------------------------------------------------- route
 
 
 @dataclass
@@ -1119,8 +398,11 @@ def _top_target_point(targets: gpd.GeoDataFrame) -> Point:
 
 
 def _straight_line_graph(targets: gpd.GeoDataFrame, ends: list[Point]) -> nx.MultiGraph:
-    """A complete graph on the targets and start/end: edges are straight lines, their
-    ``length`` the straight-line metres times DETOUR_FACTOR (for when no network exists)."""
+    """A complete graph on the targets and start/end, for when no network exists.
+
+    Edges are straight lines, their ``length`` the straight-line metres times
+    DETOUR_FACTOR.
+    """
     pts = [*targets.geometry.representative_point(), *ends]
     xy = list(dict.fromkeys((round(p.x, 3), round(p.y, 3)) for p in pts))
     G = nx.MultiGraph(crs=BNG, walk=True, walk_note=NO_NETWORK_NOTE, source="straight lines")
@@ -1225,7 +507,7 @@ def _stop_matrix(t, dist, start_node, end_node, closed):
     return D, tail
 
 
-def _solve(D, tail, keep, exact_max, seeded=False):
+def _solve(D, tail, keep, exact_max, *, seeded=False):
     """Best visiting order of targets `keep` (rows ``i + 1`` of D).
 
     Returns (order as target indices, metres, solver). With `seeded`, `keep`'s own
@@ -1244,7 +526,8 @@ def _solve(D, tail, keep, exact_max, seeded=False):
     return [keep[s - 1] for s in seq], tour_length(seq, Ds, ts), solver
 
 
-def _choose_stops(D, tail, dwell, value, names, max_minutes, m_per_min, exact_max):
+def _choose_stops(D, tail, dwell, value, names, max_minutes, m_per_min, exact_max):  # noqa: C901
+    # (one orienteering search: drop, refill and swap share the route state)
     """Which targets to visit within the budget, and in what order (orienteering).
 
     Up to `exact_max` targets the choice is exact: one Held-Karp table over all of them
@@ -1306,9 +589,11 @@ def _choose_stops(D, tail, dwell, value, names, max_minutes, m_per_min, exact_ma
         return tours[k], lengths[k]
 
     def fill(order, walk_m, solver, barred=None):
-        """Add left-out targets (but `barred`) back, most valuable first, while any
-        fits; each round measures against the route as it then stands. Also returns,
-        for each target still out, the minutes of the best route found with it added."""
+        """Add left-out targets (but `barred`) back, most valuable first, while any fits.
+
+        Each round measures against the route as it then stands. Also returns, for each
+        target still out, the minutes of the best route found with it added.
+        """
         total = minutes(order, walk_m)
         out = sorted(set(range(n)) - {*order, barred}, key=lambda i: (-value[i], names[i]))
         while True:
@@ -1384,8 +669,11 @@ def _held_karp(D: np.ndarray, tail: np.ndarray) -> list[int]:
 
 
 def _local_search(D: np.ndarray, tail: np.ndarray, seed: list[int] | None = None) -> list[int]:
-    """Nearest neighbour from the start (and `seed`, when given), each improved by 2-opt
-    and Or-opt moves until none improves; the shorter result."""
+    """The shorter of nearest-neighbour tours improved by 2-opt and Or-opt moves.
+
+    Nearest neighbour from the start (and `seed`, when given), each improved until no
+    move improves it.
+    """
     n = D.shape[0] - 1
     seq, left, here = [], set(range(1, n + 1)), 0
     while left:
@@ -1433,7 +721,8 @@ def _edge_line(G: nx.Graph, u: Any, v: Any) -> tuple[LineString, float]:
     return LineString(coords), float(data["length"])
 
 
-def _assemble(G, t, order, dist, paths, start_node, end_node, closed, m_per_min, t0):
+def _assemble(G, t, order, dist, paths, start_node, end_node, closed, m_per_min, t0):  # noqa: PLR0913, E501
+    # (private: plan_patrol's route state, one caller)
     """Stops, route legs and the node path for a chosen order."""
     hops = [start_node] + [t.at[i, "node"] for i in order]
     names = ["Start"] + [t.at[i, "name"] for i in order]
@@ -1499,10 +788,3 @@ def stop_distances(network: nx.Graph, nodes: list) -> np.ndarray:
         for j, b in enumerate(nodes):
             D[i, j] = d.get(b, np.inf)
     return D
-
-
-__all__ = [
-    "PatrolPlan", "plan_patrol", "patrol_targets", "patrol_areas", "street_network",
-    "stop_distances", "tour_length", "place_kind", "VERONA_CATEGORIES", "WALK_NOTE",
-    "PLACE_KINDS", "NO_NETWORK_NOTE", "DETOUR_FACTOR",
-]
