@@ -79,7 +79,7 @@ _API: dict[str, str] = {
     # decisions
     "focus_week": "focus",
     "action_menu": "focus",
-    "actions_review": "focus",
+    "actions_review": "review",
     "load_actions": "focus",
     "FocusWeek": "focus",
     "flytip_top20": "area_plans",

@@ -259,9 +259,10 @@ def fixmystreet_beside_synthetic(ctx: DemoContext) -> None:
 
 def focus_week_pack(ctx: DemoContext) -> None:
     """Focus week 2022-W06, one ward per area team, with last week's actions reviewed."""
-    from .focus import actions_review, focus_week
+    from .focus import focus_week
     from .io import read_incidents
     from .report import write_focus_week
+    from .review import actions_review
 
     # the sample history (weeks W03-W05) is copied, since the week is appended to it
     history = ctx.out / "focus_history.csv"

@@ -423,7 +423,7 @@ def focus_summary(fw, review=None, map_files: dict | None = None,
     fw : hotspots.focus.FocusWeek
         From ``hs.focus_week``.
     review : DataFrame, optional
-        Last week's actions (``hotspots.focus.actions_review``).
+        Last week's actions (``hotspots.review.actions_review``).
     map_files : dict, optional
         Ward name -> interactive map file name (relative link from the summary).
     borough : str

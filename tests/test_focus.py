@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import hotspots as hs
-from hotspots import focus
+from hotspots import focus, review
 from hotspots._errors import BadInputError, UnknownPlaceError
 
 START = pd.Timestamp("2022-01-03")  # a Monday
@@ -223,12 +223,12 @@ def test_actions_review_baseline(tmp_path):
                         "measure": ["FPNs evidenced (fly tip)", "duty-of-care visits",
                                     "fpns evidenced (fly tip)", "littering FPNs"],
                         "value": [4, 6, 3, 9]})
-    r = focus.actions_review(log, "2022-02-07").set_index("measure")
+    r = review.actions_review(log, "2022-02-07").set_index("measure")
     assert r.at["FPNs evidenced (fly tip)", "value"] == 7
     assert r.at["FPNs evidenced (fly tip)", "baseline"] == pytest.approx(21 * 12 / 52, abs=0.05)
     assert "above" in r.at["FPNs evidenced (fly tip)", "note"]
     assert np.isnan(r.at["littering FPNs", "value"])  # that row was two weeks back
-    assert list(r.index[:5]) == focus.TEAM_MEASURES
+    assert list(r.index[:5]) == review.TEAM_MEASURES
 
 
 def test_week_parsing():
@@ -257,7 +257,7 @@ def test_summary_and_sheets_render(year, wards):
     fw = hs.focus_week(inc, wards, week="2022-06-06", population=False)
     log = pd.DataFrame({"week": ["2022-05-30"], "ward": ["X"],
                         "measure": ["FPNs evidenced (fly tip)"], "value": [2]})
-    md, html_text = report.focus_summary(fw, review=focus.actions_review(log, fw.week),
+    md, html_text = report.focus_summary(fw, review=review.actions_review(log, fw.week),
                                          map_files={fw.chosen[0]: "map.html"}, borough="Harrow")
     w = fw.chosen[0]
     assert f"## {w}" in md and "SYNTHETIC" in md and "Flytip Enforcement" in md
@@ -477,7 +477,7 @@ def test_actions_review_rejects_bad_rows_and_keeps_good(wards, tmp_path):
                  "2022-01-31,Greenhill,properties canvassed for bins,5\n"    # 7: other: ok
                  "someday,Greenhill,littering FPNs,1\n"                      # 8: bad week
                  "2022-01-31,Pinner,duty-of-care visits,\n")                 # 9: empty
-    r = focus.actions_review(p, "2022-02-07", wards=wards)
+    r = review.actions_review(p, "2022-02-07", wards=wards)
     rej = {x["row"]: x["reason"] for x in r.attrs["rejected"]}
     assert set(rej) == {3, 4, 5, 8, 9}
     assert all(x["file"] == str(p) for x in r.attrs["rejected"])
@@ -499,7 +499,7 @@ def test_actions_review_rejects_bad_rows_and_keeps_good(wards, tmp_path):
     assert "5 row(s) rejected" in caveats[0]
     assert all(f"row {k}: {v}" in caveats[0] for k, v in rej.items())
     # without wards the ward is not checked (any name kept)
-    assert {x["row"] for x in focus.actions_review(p, "2022-02-07").attrs["rejected"]} == {
+    assert {x["row"] for x in review.actions_review(p, "2022-02-07").attrs["rejected"]} == {
         3, 5, 8, 9}
 
 

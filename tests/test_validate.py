@@ -11,7 +11,7 @@ import pytest
 from shapely.geometry import Point
 
 import hotspots as hs
-from hotspots import focus
+from hotspots import review
 from hotspots._validate import check_positive, check_suffix, norm_name
 from hotspots.boundaries import find_ward
 from hotspots.datasets import PROJECT_ROOT
@@ -87,7 +87,7 @@ def test_actions_log_ward_names_with_non_breaking_spaces(wards, tmp_path):
     p.write_text("week,ward,measure,value\n"
                  "2022-01-31,Pinner\u00a0,FPNs evidenced (fly tip),2\n"
                  "2022-01-31,Harrow\u00a0on the Hill,focus fly tips created,3\n", "utf-8")
-    r = focus.actions_review(p, "2022-02-07", wards=wards)
+    r = review.actions_review(p, "2022-02-07", wards=wards)
     assert r.attrs["rejected"] == []
     by = r.set_index("measure")
     assert by.at["FPNs evidenced (fly tip)", "value"] == 2

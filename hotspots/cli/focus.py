@@ -109,8 +109,8 @@ def focus_week_cmd(
     import hotspots as hs
 
     from .._atomic import atomic_dir
-    from ..focus import actions_review
     from ..report import why_ward, write_focus_week
+    from ..review import actions_review
 
     offline = _offline_default(offline)
     with _steps() as step, step("reading incidents and wards"):
