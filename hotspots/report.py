@@ -27,11 +27,11 @@ img.map{display:block;max-width:100%;height:auto;margin:.4em auto;border:1px sol
 .synthetic{border:2px solid #b30000;color:#b30000;font-weight:bold;padding:.2em .5em;
 margin:.3em 0;font-size:.9em}
 @media (max-width:600px){body{margin:.5em auto}th,td{font-size:.8em}h1{font-size:1.25em}}
-@media print{body{margin:0;max-width:none;padding:0;font-size:9.5pt}a{color:#000}
+@media print{body{margin:0;max-width:none;padding:0;font-size:9pt}a{color:#000}
 a[href]:after{content:" (" attr(href) ")";font-size:.85em}
 tr,li,img{break-inside:avoid}h2,h3{break-after:avoid}.scroll{overflow:visible}
 .sheet{break-after:page}.sheet:last-of-type{break-after:auto}
-.pagebreak{break-after:page}img.map{max-height:92mm;width:auto}
+.pagebreak{break-after:page}img.map{max-height:86mm;width:auto}
 .sheet img.map{max-height:72mm}}
 """
 
@@ -332,8 +332,10 @@ def why_ward(fw, ward: str) -> str:
         fw.ranking["team"].map(say_team) == team]
     higher = members[(members["rank"] < row["rank"]) & ~members["eligible"].astype(bool)]
     if len(higher):
+        shown = higher.head(3).to_dict("records")
+        more = f"; and {len(higher) - 3} more (ranking.csv)" if len(higher) > 3 else ""
         sentence += " Ranked higher but not chosen: " + "; ".join(
-            f"{x['ward_name']}, {x['reasons']}" for x in higher.to_dict("records")) + "."
+            f"{x['ward_name']}, {x['reasons']}" for x in shown) + more + "."
     return sentence
 
 
@@ -382,7 +384,8 @@ def _ward_blocks(fw, w: str, with_change: bool) -> list[tuple]:
     inc_w = fw.incidents[fw.incidents["ward_name"] == w]
     if areas is not None and len(areas):
         where = []
-        attrs, areas = areas.attrs, areas.sort_values("rank")
+        n_all = len(areas)
+        areas = areas.sort_values("rank").head(3)  # the summary stays on its page
         for a, place in zip(areas.drop(columns="geometry").to_dict("records"),
                             area_places(areas, inc_w), strict=True):
             n_here = a.get("n_in_ward", a.get("n_incidents"))
@@ -391,11 +394,9 @@ def _ward_blocks(fw, w: str, with_change: bool) -> list[tuple]:
                       and a.get("change_n") is not None else "")
             where.append(f"Area {a['rank']}: {place} "
                          f"({_num(n_here)} incidents in this ward{change})")
-        before = say_period(attrs.get("change_from"))
-        after = say_period(attrs.get("change_to"))
-        compared = (f" Changes compare {after} with {before}." if with_change and before
-                    and after else "")
-        b.append(("p", "Where: " + "; ".join(where) + "." + compared))
+        more = (f" And {n_all - 3} smaller area{'s' if n_all > 4 else ''}: areas.csv and "
+                "the ward's map." if n_all > 3 else "")
+        b.append(("p", "Where: " + "; ".join(where) + "." + more))
     else:
         b.append(("p", "Where: no concentrated hotspot area; incidents are spread out."))
     menu = fw.menu.get(w)
@@ -449,7 +450,8 @@ def focus_summary(fw, review=None, map_files: dict | None = None,
                             "testing; they are not real reports. " + _fly_tip_calibration()))
     b.append(("p", f"Week starting Monday {fw.week.day} {fw.week:%B %Y}. Wards were compared "
                    f"on the {a['lookback_weeks']} weeks {_say_date(a['window_start'])} to "
-                   f"{_say_date(a['window_end'])} ({_num(a['n_window'])} incidents)."))
+                   f"{_say_date(a['window_end'])} ({_num(a['n_window'])} incidents)."
+                   + _changes_compared(fw, with_change)))
     if not fw.chosen:
         b.append(("note", "No focus ward was chosen this week."))
     fig = _focus_map(fw, wards, borough, network) if fw.chosen else None
@@ -481,6 +483,16 @@ def focus_summary(fw, review=None, map_files: dict | None = None,
             "copyright and database right; Open Government Licence v3.0. Stations: TfL "
             "(Open Government Licence v3.0).")
     return _blocks_md(b) + f"\n{foot}\n", html_page(title, _blocks_html(b), foot)
+
+
+def _changes_compared(fw, with_change: bool) -> str:
+    """' Changes in each area compare <period> with <period>.' (once, for all wards)."""
+    for areas in fw.areas.values():
+        before = say_period(areas.attrs.get("change_from"))
+        after = say_period(areas.attrs.get("change_to"))
+        if with_change and before and after:
+            return f" Changes in each area compare {after} with {before}."
+    return ""
 
 
 def _compare_rows(fw, with_change: bool) -> tuple[list[dict], list[str]]:

@@ -442,7 +442,8 @@ def test_cli_network_option_names_streets(tmp_path, city_flytips):
     assert all(f"Area {r}: {s} (" in md  # where each area is: its streets
                for r, s in zip(areas["rank"], areas["streets"], strict=True))
     # the area change is the 4-week window against the 4 weeks before, said in dates
-    assert "Changes compare 9 Sep 2019 to 6 Oct 2019 with 12 Aug 2019 to 8 Sep 2019." in md
+    assert ("Changes in each area compare 9 Sep 2019 to 6 Oct 2019 with 12 Aug 2019 to "
+            "8 Sep 2019.") in md
     res = CliRunner().invoke(app, ["flytip-top20", "--n", "8", *common])
     assert res.exit_code == 0, res.output
     d = tmp_path / "flytip-top20"
