@@ -51,8 +51,8 @@ NO_LOCATION = "no location"
 #: those lie within 20 m of the 20 m file's edge (89% within 10 m); 12% of all points do.
 NEAR_EDGE_M = 20.0
 #: Distinct points from which :mod:`hotspots._edges` (numpy, regions and a quadtree of
-#: edges) beats GEOS point by point (measured crossover ~100k on London's 704 wards)
-_EDGE_INDEX_MIN = 100_000
+#: edges) beats GEOS point by point (crossover measured at 100k-200k on 704 wards)
+_EDGE_INDEX_MIN = 200_000
 #: The column :func:`assign_wards` flags those points in (counted by :func:`ward_counts`)
 EDGE_COLUMN = "near_ward_edge"
 #: Default for ``tolerance`` (metres), the one ward-join policy of the library, the CLI
