@@ -221,8 +221,11 @@ def _spread_labels(anchors: np.ndarray, size: float = _LABEL_PT,
 
 
 def _area_labels(ax, a) -> None:
-    """Rank numbers at each area's representative point; where they would overlap,
-    moved aside (``_spread_labels``) with a thin leader line back to the area."""
+    """Rank numbers at each area's representative point.
+
+    Where they would overlap, moved aside (``_spread_labels``) with a thin leader line back to
+    the area.
+    """
     ranks = a["rank"].to_numpy() if "rank" in a.columns else np.arange(1, len(a) + 1)
     pts = a.geometry.representative_point()
     xy = np.column_stack([pts.x, pts.y]) if len(a) else np.empty((0, 2))
@@ -259,8 +262,11 @@ def _bad(msg: str):
 
 
 def _fit(ax, layers: dict) -> None:
-    """Zoom to the study area: the wards when drawn, else all the data drawn (not just
-    the areas, which would crop a London-wide map to a strip around the top twenty)."""
+    """Zoom to the study area.
+
+    The wards when drawn, else all the data drawn (not just the areas, which would crop a
+    London-wide map to a strip around the top twenty).
+    """
     drawn = [layers[k] for k in ("wards",) if k in layers and len(layers[k])] or [
         layers[k] for k in ("incidents", "grid", "areas") if k in layers and len(layers[k])]
     if not drawn:
@@ -350,8 +356,9 @@ def plot_change(
 # --- maps of a place for printed packs (councillor summary, action plans, briefings) ----
 
 
-def plot_place(
+def plot_place(  # noqa: PLR0913 (a printed map's layers, each optional, and its frame)
     wards: gpd.GeoDataFrame | None = None,
+    *,
     highlight: list[str] | tuple[str, ...] = (),
     areas: gpd.GeoDataFrame | None = None,
     inc: gpd.GeoDataFrame | None = None,
@@ -458,7 +465,8 @@ def plot_place(
                 markeredgecolor="white", markeredgewidth=1.5, zorder=8.4, gid="start")
     _scale_bar(ax)
     _north_arrow(ax)
-    _place_legend(ax, layers, start, bool(station_names), highlight, area_labels)
+    _place_legend(ax, layers, start, highlight, stations=bool(station_names),
+                  numbered=area_labels)
     credit = attribution or default_attribution(osm=network is not None) + (
         " Stations: TfL (Open Government Licence v3.0)." if station_names else "")
     fig.text(0.01, 0.01, credit, fontsize=5.5, color="#444444", wrap=True, va="bottom",
@@ -591,8 +599,11 @@ def _street_names(ax, edges: gpd.GeoDataFrame, view, k: int) -> None:
 
 
 def _draw_stations(ax, view) -> dict[str, tuple[float, float]]:
-    """TfL stations in view: a white disc ringed in black, and the name (as people say
-    it); returns the names drawn and where."""
+    """TfL stations in view.
+
+    A white disc ringed in black, and the name (as people say it); returns the names drawn and
+    where.
+    """
     from matplotlib import patheffects
 
     from .boundaries import station_name
@@ -622,8 +633,10 @@ def _draw_stations(ax, view) -> dict[str, tuple[float, float]]:
 
 
 def _ward_names(ax, w, highlight, view, stations: dict | None = None) -> None:
-    """Ward names at their representative points, for wards whose point is in view
-    (not beside a station of the same name: "Hatch End" once)."""
+    """Ward names at their representative points, for wards whose point is in view.
+
+    Not beside a station of the same name: "Hatch End" once.
+    """
     from matplotlib import patheffects
 
     x0, y0, x1, y1 = view
@@ -652,7 +665,7 @@ def _stop_labels(ax, stops: gpd.GeoDataFrame) -> None:
                           "lw": 1.0})
 
 
-def _place_legend(ax, layers: dict, start, stations: bool, highlight,
+def _place_legend(ax, layers: dict, start, highlight, *, stations: bool,
                   numbered: bool = True) -> None:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -681,9 +694,10 @@ def _place_legend(ax, layers: dict, start, stations: bool, highlight,
 
 
 def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 150) -> Path:
-    """Write a matplotlib figure atomically; the format follows the suffix (.png, .pdf,
-    .svg), trimmed to its content (``bbox_inches="tight"``). The one figure saver of the
-    CLI, the demo and the packs.
+    """Write a matplotlib figure atomically.
+
+    The format follows the suffix (.png, .pdf, .svg), trimmed to its content
+    (``bbox_inches="tight"``). The one figure saver of the CLI, the demo and the packs.
 
     Parameters
     ----------

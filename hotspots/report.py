@@ -75,8 +75,10 @@ def html_table(rows: list[dict], columns: list[str] | None = None) -> str:
 
 
 def html_page(title: str, body_html: str, footer: str = "") -> str:
-    """A self-contained printable HTML page (no external assets): a viewport line for
-    phones and print CSS for A4 (``.sheet`` sections print one per page)."""
+    """A self-contained printable HTML page (no external assets).
+
+    A viewport line for phones and print CSS for A4 (``.sheet`` sections print one per page).
+    """
     foot = f'<p class="small">{esc(footer)}</p>' if footer else ""
     return (
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'>{VIEWPORT}"
@@ -110,10 +112,12 @@ def write_pack(directory: str | Path, stem: str, markdown: str, html_text: str,
 
 
 def _blocks_md(blocks: list[tuple]) -> str:
-    """Markdown from simple blocks: ("h1"|"h2"|"h3"|"p"|"note"|"banner", text),
-    ("ul", items), ("table", rows, columns), ("link", text, href), ("links", text,
-    [(text, href), ...]),
-    ("img", png, alt, file name), ("sheet", blocks) and ("pagebreak",)."""
+    """Markdown from simple blocks.
+
+    ("h1"|"h2"|"h3"|"p"|"note"|"banner", text), ("ul", items), ("table", rows, columns),
+    ("link", text, href), ("links", text, [(text, href), ...]), ("img", png, alt, file name),
+    ("sheet", blocks) and ("pagebreak",).
+    """
     out = []
     for b in blocks:
         kind = b[0]
@@ -205,8 +209,10 @@ def say_category(code: str) -> str:
 
 
 def say_categories(text: str) -> str:
-    """Category codes inside a text ("fly_tip 29, asb 4") as people say them
-    ("Fly-tipping 29, Anti-social behaviour 4")."""
+    """Category codes inside a text as people say them.
+
+    "fly_tip 29, asb 4" -> "Fly-tipping 29, Anti-social behaviour 4".
+    """
     import re
 
     from ._style import CATEGORY_STYLE
@@ -232,8 +238,10 @@ def _say_date(value: object) -> str:
 
 
 def say_period(interval: object) -> str:
-    """An ISO interval ('2022-01-03/2022-07-03', '2022-01/2022-06') as people say it:
-    '3 Jan 2022 to 3 Jul 2022', 'Jan to Jun 2022'."""
+    """An ISO interval ('2022-01-03/2022-07-03', '2022-01/2022-06') as people say it.
+
+    '3 Jan 2022 to 3 Jul 2022', 'Jan to Jun 2022'.
+    """
     import pandas as pd
 
     if not isinstance(interval, str) or "/" not in interval:
@@ -281,8 +289,11 @@ def _png(fig) -> bytes:
 
 
 def focus_area_rows(areas, incidents=None) -> list[dict]:
-    """One printable row per area: area number, where (in words), incidents, issues,
-    change. No lat/lon: those are in areas.csv for GIS, not for people."""
+    """One printable row per area.
+
+    Area number, where (in words), incidents, issues, change. No lat/lon: those are in areas.csv
+    for GIS, not for people.
+    """
     from .focus import area_places
 
     if areas is None or len(areas) == 0:
@@ -372,7 +383,7 @@ def _focus_map(fw, wards, borough: str, network=None) -> tuple | None:
             "councillor-summary-map.png")
 
 
-def _ward_blocks(fw, w: str, with_change: bool) -> list[tuple]:
+def _ward_blocks(fw, w: str, *, with_change: bool) -> list[tuple]:
     """One chosen ward: why, where (areas), and the week's actions in short."""
     from .focus import area_places
 
@@ -451,14 +462,14 @@ def focus_summary(fw, review=None, map_files: dict | None = None,
     b.append(("p", f"Week starting Monday {fw.week.day} {fw.week:%B %Y}. Wards were compared "
                    f"on the {a['lookback_weeks']} weeks {_say_date(a['window_start'])} to "
                    f"{_say_date(a['window_end'])} ({_num(a['n_window'])} incidents)."
-                   + _changes_compared(fw, with_change)))
+                   + _changes_compared(fw, with_change=with_change)))
     if not fw.chosen:
         b.append(("note", "No focus ward was chosen this week."))
     fig = _focus_map(fw, wards, borough, network) if fw.chosen else None
     if fig:
         b.append(fig)
     for w in fw.chosen:
-        b += _ward_blocks(fw, w, with_change)
+        b += _ward_blocks(fw, w, with_change=with_change)
     if map_files:
         b.append(("links", "Interactive maps (files beside this summary)",
                   [(f"{w}", f) for w, f in map_files.items()]))
@@ -471,7 +482,7 @@ def focus_summary(fw, review=None, map_files: dict | None = None,
                              if x["baseline"] == x["baseline"] else "", "note": x["note"]}
                             for x in review.to_dict("records")], None))
     b.append(("h2", "How the wards compare"))
-    b.append(("table", *_compare_rows(fw, with_change)))
+    b.append(("table", *_compare_rows(fw, with_change=with_change)))
     notes = list(fw.notes) + _review_caveats(review) + [
         _score_note(a),
         f"Rotation: wards chosen in the last {a['exclude_recent']} weeks are not chosen again.",
@@ -485,7 +496,7 @@ def focus_summary(fw, review=None, map_files: dict | None = None,
     return _blocks_md(b) + f"\n{foot}\n", html_page(title, _blocks_html(b), foot)
 
 
-def _changes_compared(fw, with_change: bool) -> str:
+def _changes_compared(fw, *, with_change: bool) -> str:
     """' Changes in each area compare <period> with <period>.' (once, for all wards)."""
     for areas in fw.areas.values():
         before = say_period(areas.attrs.get("change_from"))
@@ -495,7 +506,7 @@ def _changes_compared(fw, with_change: bool) -> str:
     return ""
 
 
-def _compare_rows(fw, with_change: bool) -> tuple[list[dict], list[str]]:
+def _compare_rows(fw, *, with_change: bool) -> tuple[list[dict], list[str]]:
     """The top ten wards and every chosen one: rank, score (top = 100), counts, note."""
     cols = ["rank", "ward", "team", "score (top = 100)", "incidents", "change",
             "hotspot areas", "note"]
@@ -518,8 +529,10 @@ def _compare_rows(fw, with_change: bool) -> tuple[list[dict], list[str]]:
 
 
 def _review_caveats(review, limit: int = 10) -> list[str]:
-    """Caveats on last week's actions: the log rows rejected (file, row, reason) and
-    the measures kept that are not the team's."""
+    """Caveats on last week's actions.
+
+    The log rows rejected (file, row, reason) and the measures kept that are not the team's.
+    """
     if review is None:
         return []
     out = []
@@ -545,8 +558,10 @@ def write_focus_pack(fw, directory: str | Path, review=None, map_files: dict | N
 
 
 def pack_pictures(md: str, html_text: str) -> dict[str, bytes]:
-    """The PNG files a Markdown pack links to, taken back from the HTML's data URLs
-    (same order), so both carry the same pictures without drawing them twice."""
+    """The PNG files a Markdown pack links to, taken back from the HTML's data URLs.
+
+    Same order, so both carry the same pictures without drawing them twice.
+    """
     import base64
     import re
 
@@ -555,7 +570,7 @@ def pack_pictures(md: str, html_text: str) -> dict[str, bytes]:
     return {n: base64.b64decode(d) for n, d in zip(names, data, strict=False)}
 
 
-def action_plan_sheets(areas, plans: dict, title: str = "Top fly-tip areas: action plans",
+def action_plan_sheets(areas, plans: dict, *, title: str = "Top fly-tip areas: action plans",
                        incidents=None, synthetic: bool = False, wards=None,
                        network=None):
     """Action-plan sheets, one printed page per area, with blank owner/date columns.
@@ -780,14 +795,16 @@ def _route_map(plan, network, areas, wards, area_name: str) -> tuple:
 
 
 def _slug(text: str) -> str:
-    """A file-name-safe lower-case form of a ward name ("Harrow on the Hill" ->
-    "harrow-on-the-hill")."""
+    """A file-name-safe lower-case form of a ward name.
+
+    "Harrow on the Hill" -> "harrow-on-the-hill".
+    """
     import re
 
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def write_change(result, directory: str | Path, name: str, title: str,
+def write_change(result, directory: str | Path, name: str, title: str, *,
                  source: str | None = None, offline: bool = True) -> dict[str, Path]:
     """Write a change result (``hs.hotspot_change`` / ``hs.classify_hotspots``).
 
@@ -809,7 +826,7 @@ def write_change(result, directory: str | Path, name: str, title: str,
     return paths
 
 
-def write_focus_week(fw, directory: str | Path, wards, review=None, borough: str = "",
+def write_focus_week(fw, directory: str | Path, wards, *, review=None, borough: str = "",
                      source: str | None = None, offline: bool = True, network=None) -> dict:
     """Write a focus week's pack into `directory`.
 
@@ -867,7 +884,7 @@ def write_focus_week(fw, directory: str | Path, wards, review=None, borough: str
     return {**paths, "ranking": ranking, "menu": menu, **extra, "maps": maps}
 
 
-def write_flytip_pack(plans, directory: str | Path, wards, borough: str = "",
+def write_flytip_pack(plans, directory: str | Path, wards, *, borough: str = "",
                       source: str | None = None, offline: bool = True, network=None) -> dict:
     """Write the top fly-tip areas' pack (:func:`hotspots.area_plans.flytip_top20`).
 
@@ -901,8 +918,8 @@ def write_flytip_pack(plans, directory: str | Path, wards, borough: str = "",
     return out
 
 
-def write_patrol_pack(plan, directory: str | Path, areas=None, network=None,
-                      area_name: str = "", source: str | None = None,
+def write_patrol_pack(plan, directory: str | Path, *, areas=None, network=None,  # noqa: PLR0913
+                      area_name: str = "", source: str | None = None,  # (a pack's parts)
                       offline: bool = True, wards=None) -> dict[str, Path]:
     """Write an Op Verona patrol pack (:func:`hotspots.plan_patrol`) into `directory`.
 
