@@ -49,8 +49,11 @@ NAMES = tuple(name for name, _ in _OPTIONS)
 
 
 def read_kwargs(**given: Any) -> dict[str, Any]:
-    """The options given, as :func:`hotspots.read_incidents` keywords (``--bounds none``
-    -> ``bounds=None``; options not given are left out, so the reader detects)."""
+    """The options given, as :func:`hotspots.read_incidents` keywords.
+
+    ``--bounds none`` -> ``bounds=None``; options not given are left out, so the reader
+    detects.
+    """
     out = {k: v for k, v in given.items() if v is not None and k in NAMES}
     bounds = given.get("bounds", "london")
     if isinstance(bounds, str) and bounds.strip().lower() == "none":

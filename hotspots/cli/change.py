@@ -22,8 +22,10 @@ from ._options import reading_options
 
 
 def _write_layer(gdf, out: Path, name: str, title: str, source: str) -> None:
-    """The change result's files (:func:`hotspots.report.write_change`), and its labels
-    counted on the terminal."""
+    """The change result's files, and its labels counted on the terminal.
+
+    The files are :func:`hotspots.report.write_change`'s.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -84,7 +86,6 @@ def classify_cmd(
 
     Example: hotspots classify barnet_burglary --since 2020-01-01
     """
-
     from .._time import only_since, parse_time
     from ..classify import classify_hotspots
 
