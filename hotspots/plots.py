@@ -40,6 +40,14 @@ from ._style import (  # noqa: F401 (re-exported: hotspots.plots.CATEGORY_STYLE 
 from ._style import FALLBACK_COLOUR as _FALLBACK_COLOUR
 from ._validate import check_gdf
 
+__all__ = [
+    "figure_png",
+    "plot_change",
+    "plot_hotspots",
+    "plot_place",
+    "save_figure",
+]
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 

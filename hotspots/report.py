@@ -13,6 +13,26 @@ from pathlib import Path
 from ._atomic import atomic_write_text
 from ._escape import md_text
 
+__all__ = [
+    "VIEWPORT",
+    "action_plan_sheets",
+    "focus_summary",
+    "html_page",
+    "patrol_briefing",
+    "patrol_summary",
+    "say_categories",
+    "say_category",
+    "say_period",
+    "say_team",
+    "why_ward",
+    "write_change",
+    "write_flytip_pack",
+    "write_focus_pack",
+    "write_focus_week",
+    "write_pack",
+    "write_patrol_pack",
+]
+
 _PRINT_CSS = """
 @page{size:A4;margin:12mm 12mm 13mm}
 body{font-family:Arial,Helvetica,sans-serif;max-width:52em;margin:1.5em auto;padding:0 .8em;
@@ -45,12 +65,12 @@ def _fly_tip_calibration() -> str:
     return "Synthetic fly-tip points are " + FLY_TIP_NOTE.removeprefix("synthetic; ") + "."
 
 
-def esc(value: object) -> str:
+def _esc(value: object) -> str:
     """HTML-escape any value shown to people (data may carry markup)."""
     return html.escape("" if value is None else str(value))
 
 
-def md_table(rows: list[dict], columns: list[str] | None = None) -> str:
+def _md_table(rows: list[dict], columns: list[str] | None = None) -> str:
     """A Markdown pipe table from a list of dicts (values escaped: :func:`md_text`)."""
     if not rows:
         return "_none_\n"
@@ -61,14 +81,14 @@ def md_table(rows: list[dict], columns: list[str] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def html_table(rows: list[dict], columns: list[str] | None = None) -> str:
+def _html_table(rows: list[dict], columns: list[str] | None = None) -> str:
     """An escaped HTML table from a list of dicts (scrolls sideways on a phone)."""
     if not rows:
         return "<p><em>none</em></p>"
     columns = columns or list(rows[0])
-    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+    head = "".join(f"<th>{_esc(c)}</th>" for c in columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{esc(r.get(c))}</td>" for c in columns) + "</tr>" for r in rows
+        "<tr>" + "".join(f"<td>{_esc(r.get(c))}</td>" for c in columns) + "</tr>" for r in rows
     )
     return (f"<div class='scroll'><table><thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table></div>")
@@ -79,10 +99,10 @@ def html_page(title: str, body_html: str, footer: str = "") -> str:
 
     A viewport line for phones and print CSS for A4 (``.sheet`` sections print one per page).
     """
-    foot = f'<p class="small">{esc(footer)}</p>' if footer else ""
+    foot = f'<p class="small">{_esc(footer)}</p>' if footer else ""
     return (
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'>{VIEWPORT}"
-        f"<title>{esc(title)}</title><style>{_PRINT_CSS}</style></head>"
+        f"<title>{_esc(title)}</title><style>{_PRINT_CSS}</style></head>"
         f"<body>{body_html}{foot}</body></html>"
     )
 
@@ -98,7 +118,7 @@ def write_pack(directory: str | Path, stem: str, markdown: str, html_text: str,
     from ._atomic import atomic_write_bytes
 
     directory = Path(directory)
-    files = {**pack_pictures(markdown, html_text), **(files or {})}
+    files = {**_pack_pictures(markdown, html_text), **(files or {})}
     out = {
         "md": atomic_write_text(directory / f"{stem}.md", markdown),
         "html": atomic_write_text(directory / f"{stem}.html", html_text),
@@ -130,7 +150,7 @@ def _blocks_md(blocks: list[tuple]) -> str:
         elif kind == "ul":
             out.append("\n".join(f"- {md_text(i)}" for i in b[1]) + "\n")
         elif kind == "table":
-            out.append(md_table(b[1], b[2]))
+            out.append(_md_table(b[1], b[2]))
         elif kind == "link":
             out.append(f"{md_text(b[1])}: {md_text(b[2])}\n")
         elif kind == "links":
@@ -151,25 +171,25 @@ def _blocks_html(blocks: list[tuple]) -> str:
     for b in blocks:
         kind = b[0]
         if kind in ("h1", "h2", "h3"):
-            out.append(f"<{kind}>{esc(b[1])}</{kind}>")
+            out.append(f"<{kind}>{_esc(b[1])}</{kind}>")
         elif kind == "p":
-            out.append(f"<p>{esc(b[1])}</p>")
+            out.append(f"<p>{_esc(b[1])}</p>")
         elif kind == "note":
-            out.append(f"<p><strong>{esc(b[1])}</strong></p>")
+            out.append(f"<p><strong>{_esc(b[1])}</strong></p>")
         elif kind == "banner":
-            out.append(f"<p class='synthetic'>{esc(b[1])}</p>")
+            out.append(f"<p class='synthetic'>{_esc(b[1])}</p>")
         elif kind == "ul":
-            out.append("<ul>" + "".join(f"<li>{esc(i)}</li>" for i in b[1]) + "</ul>")
+            out.append("<ul>" + "".join(f"<li>{_esc(i)}</li>" for i in b[1]) + "</ul>")
         elif kind == "table":
-            out.append(html_table(b[1], b[2]))
+            out.append(_html_table(b[1], b[2]))
         elif kind == "link":
-            out.append(f'<p><a href="{esc(b[2])}">{esc(b[1])}</a></p>')
+            out.append(f'<p><a href="{_esc(b[2])}">{_esc(b[1])}</a></p>')
         elif kind == "links":
-            out.append(f"<p>{esc(b[1])}: " + ", ".join(
-                f'<a href="{esc(h)}">{esc(t)}</a>' for t, h in b[2]) + "</p>")
+            out.append(f"<p>{_esc(b[1])}: " + ", ".join(
+                f'<a href="{_esc(h)}">{_esc(t)}</a>' for t, h in b[2]) + "</p>")
         elif kind == "img":
             data = base64.b64encode(b[1]).decode("ascii")
-            out.append(f"<img class='map' src='data:image/png;base64,{data}' alt='{esc(b[2])}'>")
+            out.append(f"<img class='map' src='data:image/png;base64,{data}' alt='{_esc(b[2])}'>")
         elif kind == "sheet":
             out.append(f"<section class='sheet'>{_blocks_html(b[1])}</section>")
         elif kind == "pagebreak":
@@ -288,7 +308,7 @@ def _png(fig) -> bytes:
 # --- focus week: councillor summary, menu and action-plan sheets (owned by the focus work)
 
 
-def focus_area_rows(areas, incidents=None) -> list[dict]:
+def _focus_area_rows(areas, incidents=None) -> list[dict]:
     """One printable row per area.
 
     Area number, where (in words), incidents, issues, change. No lat/lon: those are in areas.csv
@@ -557,7 +577,7 @@ def write_focus_pack(fw, directory: str | Path, review=None, map_files: dict | N
     return write_pack(directory, "councillor-summary", md, html_text)
 
 
-def pack_pictures(md: str, html_text: str) -> dict[str, bytes]:
+def _pack_pictures(md: str, html_text: str) -> dict[str, bytes]:
     """The PNG files a Markdown pack links to, taken back from the HTML's data URLs.
 
     Same order, so both carry the same pictures without drawing them twice.
@@ -609,7 +629,7 @@ def action_plan_sheets(areas, plans: dict, *, title: str = "Top fly-tip areas: a
 
     rows_all = []
     sheets: list[tuple] = []
-    labels = {r["area"]: r for r in focus_area_rows(areas, incidents)}
+    labels = {r["area"]: r for r in _focus_area_rows(areas, incidents)}
     for i, a in enumerate(areas.sort_values("rank").to_dict("records")):
         lab = labels.get(f"{a['rank']}", {})
         b: list[tuple] = []
