@@ -61,7 +61,6 @@ _API: dict[str, str] = {
     "hdbscan": "clusters",
     "cluster_areas": "clusters",
     "gistar": "stats",
-    "forecast": "forecast",
     "top_areas": "rank",
     "harm_weights": "rank",
     "pai": "evaluate",
@@ -101,7 +100,9 @@ _API: dict[str, str] = {
     "save_figure": "plots",
 }
 
-_SUBMODULES = {"synthetic", "datasets", "io", "grid", "report", "privacy"}
+# hs.forecast is the module hotspots.forecast, which is callable (its function
+# forecast): one object, whichever way it is reached first
+_SUBMODULES = {"synthetic", "datasets", "io", "grid", "report", "privacy", "forecast"}
 
 __all__ = sorted(_API) + sorted(_SUBMODULES)
 

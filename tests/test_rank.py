@@ -231,7 +231,7 @@ def test_no_area_exceeds_max_area(key, request):
 
 def test_max_area_none_keeps_chained_clusters(camden):
     """Without a limit DBSCAN chains Camden's centre into one area; the default splits it."""
-    whole = hs.top_areas(camden, max_area=None, quiet=True)
+    whole = hs.top_areas(camden, max_area=None, rank_by="score", quiet=True)
     assert whole["area_m2"].iloc[0] > 3_000_000 and whole["n_incidents"].iloc[0] == 1607
     assert whole.attrs["n_split"] == 0 and "max_area" not in whole.attrs
     # max_area=None is plain cluster_areas of hs.dbscan with the chosen settings
@@ -248,7 +248,7 @@ def test_split_conserves_incidents(camden):
     """Pieces of Camden's chained centre: inside the parent, disjoint, members kept."""
     from hotspots.clusters import piece_areas, point_xy, split_cluster
 
-    whole = hs.top_areas(camden, max_area=None, quiet=True)
+    whole = hs.top_areas(camden, max_area=None, rank_by="score", quiet=True)
     eps, ms = whole.attrs["eps"], whole.attrs["min_samples"]
     lab = hs.dbscan(camden, eps=eps, min_samples=ms, quiet=True)
     areas = hs.cluster_areas(lab)

@@ -227,28 +227,41 @@ def backtest(
     incidents: str = typer.Option(
         "barnet_burglary", help="Incident file or dataset key (default: Barnet burglary 2010-23)."
     ),
-    months: int = typer.Option(None, min=1, help="Only the last N month pairs (default: "
-                               "all)."),
-    area_share: float = typer.Option(0.05, min=0.001, max=1.0,
+    months: int = typer.Option(None, min=1, help="Only the last N test months (default: "
+                               "every month with one before it)."),
+    methods: str = typer.Option(
+        "forecast,counts,decayed,blend,stkde,near_repeat,kde,gistar",
+        help="Comma-separated: forecast, counts, decayed, blend, stkde, near_repeat, kde, "
+        "gistar, dbscan, hdbscan, top20 (naive and decayed baselines always run)."),
+    windows: str = typer.Option("1,3,6,12,24", help="Training windows, months."),
+    cell_size: float = typer.Option(100.0, min=10.0, help="Grid cell side, metres."),
+    area_share: float = typer.Option(0.05, min=0.001, max=0.999,
                                      help="Share of the study area each method flags."),
     out: Path = typer.Option(None, help="Also write the per-month table to this CSV."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or table."),
     read_opts: dict[str, Any] | None = None,
 ) -> None:
-    """Fit hotspots on month t, score on t+1; print mean PAI per method.
+    """Forecast each month from the months before it; print PAI, PEI, RRI per method.
 
-    Example: hotspots backtest --months 12 --json
+    Example: hotspots backtest --months 36 --json
     """
     from rich.progress import Progress
 
     from .._atomic import atomic_write_csv
     from .._validate import check_suffix
     from ..evaluate import backtest as run_backtest
+    from ..evaluate import protocol
 
     if out is not None:
         check_suffix(out, {".csv": "CSV"}, "--out")
 
+    meth = [m.strip() for m in methods.split(",") if m.strip()]
+    try:
+        wins = [int(w) for w in windows.split(",") if w.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"--windows takes whole months like 1,3,12; got {windows!r}") \
+            from None
     with _steps(quiet) as step, step(f"reading {incidents}"):
         inc = _read_source(incidents, quiet, **(read_opts or {}))
     with Progress(console=console, transient=True, disable=quiet) as bar:
@@ -257,27 +270,29 @@ def backtest(
         def tick(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        res = run_backtest(inc, months=months, area_share=area_share, progress=tick)
+        res = run_backtest(inc, methods=meth, windows=wins, months=months, cell_size=cell_size,
+                           area_share=area_share, progress=tick, quiet=quiet)
     s = res.summary
     if out is not None:
         atomic_write_csv(res.table, out, source=_source_of(incidents, inc))
     if json_out or quiet:
         if json_out:
-            _print_json({"incidents": incidents, "area_share": area_share,
+            _print_json({"incidents": incidents, "protocol": protocol(s.attrs),
                          **{k: v for k, v in s.attrs.items() if isinstance(v, (int, float, str))},
                          "methods": s})
         return
-    title = (
-        f"mean PAI, top {area_share:.0%} of the study area "
-        f"({s.attrs.get('study_area_km2')} km², {s.attrs.get('cell_size'):g} m cells)"
-    )
-    table = Table(title=title)
-    for col in ("method", "mean_pai", "median_pai", "mean_rri", "mean_area_share", "months"):
+    table = Table(title=f"{incidents}: next-month PAI at {area_share:.0%} of the study area")
+    for col in ("method", "mean PAI", "sd", "median", "PEI", "RRI", "sd RRI", "folds"):
         table.add_column(col, justify="left" if col == "method" else "right")
     for r in s.itertuples(index=False):
-        table.add_row(r.method, f"{r.mean_pai:.2f}", f"{r.median_pai:.2f}", f"{r.mean_rri:.2f}",
-                      f"{r.mean_area_share:.3f}", str(r.months))
+        table.add_row(r.label, f"{r.mean_pai:.2f}", f"{r.sd_pai:.2f}", f"{r.median_pai:.2f}",
+                      f"{r.mean_pei:.2f}", f"{r.mean_rri:.2f}", f"{r.sd_rri:.2f}", str(r.folds))
     Console(markup=False).print(table)
+    console.print(protocol(s.attrs))
+    if "chosen" in res.table.columns:
+        picks = res.table["chosen"].dropna().value_counts()
+        console.print("forecast (auto) chose: " + "; ".join(f"{k} x{v}" for k, v in
+                                                             picks.items()))
     if out is not None:
         console.print(f"wrote {out}")
 
