@@ -30,7 +30,7 @@ import pandas as pd
 
 from ._atomic import atomic_write_csv, with_source
 from ._errors import BadInputError, HotspotsError
-from ._time import incident_times, month_range, month_start, parse_days
+from ._time import incident_times, month_only, month_range, month_start, parse_days
 from ._validate import check_gdf, norm_name
 from .boundaries import street_text
 from .privacy import protect
@@ -414,8 +414,10 @@ def _top_areas(inc: gpd.GeoDataFrame, n: int, network: object, period: tuple,
     if len(inc) == 0:
         return None
     try:
+        # ranked by the forecast of next week (next month for month-only data)
         areas = top_areas(inc, n=n, period=period, network=network, wards=wards, quiet=True,
-                          harm=dict(cw))
+                          harm=dict(cw), rank_by="forecast",
+                          forecast_period="MS" if month_only(inc) else "W-MON")
     except HotspotsError as exc:
         log.info("focus week: no top areas in the window (%s)", exc)
         return None

@@ -186,12 +186,14 @@ def incident_periods(inc: gpd.GeoDataFrame, freq: str) -> pd.PeriodIndex:
 
 def build_history(
     inc: gpd.GeoDataFrame, study_area: Any = None, cell_size: float | None = None,
-    period: str = "MS", end: Any = None,
+    period: str = "MS", end: Any = None, weights: Any = None,
 ) -> History:
     """Bin incidents into a cell x period array on a grid over the study area.
 
     ``end`` (a period or date) extends the series with empty periods up to it, so a
     forecast is for the period after ``end``; default the last incident's period.
+    ``weights`` (a column name or one number per incident) are summed instead of
+    counting each incident once.
     """
     inc = check_nonempty(check_gdf(inc, "incidents"), "incidents")
     sa = study_area_geometry(study_area, inc)
@@ -213,7 +215,14 @@ def build_history(
     t = per[ok].asi8 - first.ordinal
     ncell = grid.nrows * grid.ncols
     flat = t * ncell + row[ok] * grid.ncols + col[ok]
-    counts = np.bincount(flat, minlength=len(periods) * ncell).astype(float)
+    w = None
+    if weights is not None:
+        w = (inc[weights].to_numpy(float) if isinstance(weights, str)
+             else np.asarray(weights, float))
+        if w.shape != (len(inc),) or not np.isfinite(w).all():
+            raise BadInputError("weights must be one finite number per incident")
+        w = w[ok]
+    counts = np.bincount(flat, weights=w, minlength=len(periods) * ncell).astype(float)
     return History(grid, sa, area, counts.reshape(len(periods), *grid.shape), periods,
                    _PER_MONTH[per.freqstr if per.freqstr in _PER_MONTH else "M"])
 
@@ -466,6 +475,7 @@ def forecast(
     params: dict[str, Any] | None = None,
     area_share: float = 0.05,
     end: Any = None,
+    weights: Any = None,
     quiet: bool = False,
 ) -> gpd.GeoDataFrame:
     """Expected incidents per grid cell in the next period.
@@ -496,6 +506,9 @@ def forecast(
     end : period or date, optional
         Last period of history (empty periods after the last incident count as
         zero); the forecast is for the period after it.
+    weights : str or array, optional
+        A column (or one number per incident) counted instead of 1 per incident,
+        e.g. harm weights; ``risk`` is then expected weight.
 
     Returns
     -------
@@ -511,7 +524,7 @@ def forecast(
     """
     if not 0 < float(area_share) < 1:
         raise BadInputError(f"area_share must be between 0 and 1, got {area_share}")
-    hist = build_history(inc, study_area, cell_size, period, end)
+    hist = build_history(inc, study_area, cell_size, period, end, weights)
     report: dict[str, Any] = {}
     if method == "auto":
         if params:

@@ -597,6 +597,7 @@ def top_areas(
     rank_by: str | None = None,
     study_area: Any = None,
     forecast_cell: float | None = None,
+    forecast_period: str = "MS",
     hot_share: float = HOT_SHARE,
     reach: float | None = REACH,
     quiet: bool = False,
@@ -653,15 +654,17 @@ def top_areas(
         them whole. An area stays above the limit only when no tighter setting
         changes it (counted in ``attrs["n_oversize"]``).
     rank_by : {"forecast", "score"}, optional
-        ``forecast`` (default when the incidents carry months or dates and no
-        ``weights``/``harm`` are given): areas are trimmed to their high-risk cells of
-        :func:`hotspots.forecast` and ranked by expected incidents next month (see
+        ``forecast`` (default when the incidents carry months or dates): areas are
+        trimmed to their high-risk cells of :func:`hotspots.forecast` and ranked by
+        expected incidents next period (weighted by ``weights`` x harm when given; see
         Notes). ``score``: the recency-weighted score of the incidents inside.
     study_area : polygon or GeoDataFrame, optional
         The forecast's study area (default: the borough(s) holding the incidents).
     forecast_cell : float, optional
         The forecast's cell size, metres; default 100 m, or the study area's default
         cell size when smaller (the City: 50 m).
+    forecast_period : {"MS", "W-MON"}, default "MS"
+        The forecast's period: next month, or next week (needs dates).
     hot_share : float, default 0.02
         High-risk cells: the forecast's best cells covering this share of the study
         area. Parts of an area outside them are trimmed off.
@@ -768,14 +771,16 @@ def top_areas(
         sub, method, n, w, eps, min_samples, cell_size, bandwidth, max_area
     )
     if rank_by is None:
-        rank_by = "forecast" if t is not None and weights is None and not harm else "score"
+        rank_by = "forecast" if t is not None else "score"
     risk = None
     if rank_by == "forecast":
         if t is None:
             raise BadInputError("rank_by='forecast' needs 'month' or 'occurred_at' columns")
         upto = base & (t < e0).to_numpy() if period is not None else base
-        cand, risk = _trim_to_forecast(inc[upto], cand, n, study_area, forecast_cell,
-                                       hot_share, reach, max_area, params)
+        hist_inc = inc[upto]
+        hw = incident_weights(hist_inc, weights, harm) if weights or harm else None
+        cand, risk = _trim_to_forecast(hist_inc, hw, cand, n, study_area, forecast_cell,
+                                       forecast_period, hot_share, reach, max_area, params)
     elif rank_by != "score":
         raise BadInputError(f"rank_by must be 'forecast' or 'score', got {rank_by!r}")
     xy = point_xy(sub)
@@ -828,10 +833,11 @@ def top_areas(
     return out
 
 
-def _trim_to_forecast(hist_inc: gpd.GeoDataFrame, cand: gpd.GeoDataFrame, n: int,
-                      study_area: Any, cell: float | None, hot_share: float,
-                      reach: float | None, max_area: float | None,
-                      params: dict) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+def _trim_to_forecast(hist_inc: gpd.GeoDataFrame, hw: np.ndarray | None,
+                      cand: gpd.GeoDataFrame, n: int, study_area: Any, cell: float | None,
+                      freq: str, hot_share: float, reach: float | None,
+                      max_area: float | None, params: dict
+                      ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """The ``n`` candidate areas expected to hold most incidents, cut to the forecast's
     high-risk cells, and each one's risk (see top_areas' Notes).
 
@@ -846,7 +852,8 @@ def _trim_to_forecast(hist_inc: gpd.GeoDataFrame, cand: gpd.GeoDataFrame, n: int
         raise BadInputError(f"hot_share must be between 0 and 1, got {hot_share}")
     sa = study_area_geometry(study_area, hist_inc)
     cell = check_positive(cell, "forecast_cell") or min(100.0, default_cell_size(sa))
-    fc = forecast(hist_inc, cell_size=cell, study_area=sa, quiet=True)
+    fc = forecast(hist_inc, cell_size=cell, study_area=sa, period=freq, weights=hw,
+                  quiet=True)
     cum = np.cumsum(fc["area_m2"].to_numpy())  # fc is in rank order
     for share in dict.fromkeys(min(1.0, hot_share * f) for f in (1, 2.5, 5, 10)):
         k = min(int(np.searchsorted(cum, share * cum[-1])), len(fc) - 1)

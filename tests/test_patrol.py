@@ -382,7 +382,11 @@ def test_unreachable_target_is_reported_not_lost(G, targets):
                            geometry=[Point(x, y)], crs=27700)
     # an island node: on the graph but with no path to it
     G2 = G.copy()
-    ix, iy = G.nodes[targets["node"].iloc[0]]["x"] + 60, G.nodes[targets["node"].iloc[0]]["y"]
+    # 60 m off the street node farthest from the three real targets (so none snaps to it)
+    nx_, ny_ = (np.array([d[k] for _, d in G.nodes(data=True)]) for k in ("x", "y"))
+    tx, ty = targets.geometry.x.to_numpy()[:3], targets.geometry.y.to_numpy()[:3]
+    far_i = np.argmax(np.hypot(nx_[:, None] - tx, ny_[:, None] - ty).min(axis=1))
+    ix, iy = nx_[far_i] + 60, ny_[far_i]
     G2.add_node("island", x=ix, y=iy)
     island = gpd.GeoDataFrame({"target_id": ["ISL"], "name": ["Island"], "value": [1e9],
                                "dwell_min": [10]}, geometry=[Point(ix, iy)], crs=27700)
