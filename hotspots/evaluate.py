@@ -243,17 +243,9 @@ def _evaluate(hist, scores: np.ndarray, folds: np.ndarray, budget: float) -> dic
 def _auto_scores(hist, folds: np.ndarray, area_share: float) -> tuple[np.ndarray, list[str]]:
     """Scores of hs.forecast(method="auto") at each fold, its choice made per fold from the
     folds before it only (candidates' PAIs computed once for every period)."""
-    from .forecast import (
-        CANDIDATES,
-        auto_folds,
-        choose,
-        method_label,
-        method_scores,
-        pai_matrix,
-        resolve,
-    )
+    from .forecast import auto_folds, candidates, choose, method_label, method_scores, pai_matrix
 
-    specs = [resolve(*c) for c in CANDIDATES]
+    specs = candidates(hist.per_month)
     labels = [method_label(*c) for c in specs]
     every = np.arange(1, int(folds.max()))
     pai = pai_matrix(hist, specs, every, area_share)[0] if len(every) else \

@@ -413,8 +413,12 @@ def _top_areas(inc: gpd.GeoDataFrame, n: int, network: object, period: tuple,
     inc = inc[inc["category"].astype(str).map(cw).fillna(0.0).to_numpy() > 0]
     if len(inc) == 0:
         return None
+    # ranked by the forecast of next week (next month for month-only data) from the
+    # window and the one before it: the focus week follows what is happening now
+    start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1])
+    t = incident_times(inc)
+    inc = inc[(t >= start - (end - start) - pd.Timedelta(days=1)).to_numpy()]
     try:
-        # ranked by the forecast of next week (next month for month-only data)
         areas = top_areas(inc, n=n, period=period, network=network, wards=wards, quiet=True,
                           harm=dict(cw), rank_by="forecast",
                           forecast_period="MS" if month_only(inc) else "W-MON")
@@ -498,8 +502,9 @@ def focus_week(
         rate   = W per 1,000 residents
         change = W - W_previous
         areas  = summed ``score`` of the window's top ``n_areas`` areas (hs.top_areas,
-                 incidents weighted by category) whose centre is in the ward (their
-                 number is reported as n_areas)
+                 incidents weighted by category, ranked by the forecast of the week:
+                 expected weight next week from the window and the one before)
+                 whose centre is in the ward (their number is reported as n_areas)
         score  = (0.4·W/max W + 0.2·rate/max rate + 0.2·max(change, 0)/max W
                   + 0.2·areas/max areas) / (sum of the part weights used)
 

@@ -64,6 +64,12 @@ CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("stkde", {"bandwidth": 400, "window": 2}),
     ("near_repeat", {"half_life": 12, "beta": 1.0, "radius": 200, "recent": 2}),
 )
+#: added for weekly or daily periods, where a hotspot can rise within weeks
+SHORT_CANDIDATES: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("decayed", {"half_life": 1, "window": None}),
+    ("decayed", {"half_life": 3, "window": None}),
+    ("blend", {"half_life": 1, "alpha": 1.0, "radius": 400}),
+)
 _PARAMS = {
     "counts": {"window": 12},
     "decayed": {"half_life": 12, "window": None},
@@ -439,6 +445,13 @@ def auto_folds(n_periods: int, upto: int | None = None) -> np.ndarray:
 # --- the public function --------------------------------------------------------------
 
 
+def candidates(per_month: float = 1.0) -> list[tuple[str, dict[str, Any]]]:
+    """What auto backtests (the default first), parameters filled in: :data:`CANDIDATES`,
+    plus :data:`SHORT_CANDIDATES` for periods shorter than a month."""
+    extra = SHORT_CANDIDATES if per_month > 1.5 else ()
+    return [resolve(*s) for s in CANDIDATES + extra]
+
+
 def select_method(hist: History, area_share: float = 0.05, upto: int | None = None,
                   pai: np.ndarray | None = None) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """Auto's choice for forecasting period ``upto`` (default: the one after the history),
@@ -447,7 +460,7 @@ def select_method(hist: History, area_share: float = 0.05, upto: int | None = No
     ``pai`` (candidates x :func:`auto_folds`) may be given precomputed (backtests).
     """
     folds = auto_folds(len(hist.periods), upto)
-    specs = [resolve(*s) for s in CANDIDATES]
+    specs = candidates(hist.per_month)
     labels = [method_label(*s) for s in specs]
     if pai is None:
         pai = pai_matrix(hist, specs, folds, area_share)[0] if len(folds) else \

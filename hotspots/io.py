@@ -121,6 +121,9 @@ class ReadReport:
         How the files were read where a person should know: dates read month-first or
         an ambiguous order, lines that were not UTF-8, a quote running over line
         breaks, the sheets or layers read and skipped, a time column combined.
+    n_id_repeat : int
+        Kept rows sharing their id with another kept row that differs in month, type
+        or point (police.uk re-issues ids): marked ``id_repeat``.
     """
 
     rejects: pd.DataFrame
@@ -131,6 +134,7 @@ class ReadReport:
     n_inputs: int = 0
     n_with_time: int = 0
     warnings: list[str] = field(default_factory=list)
+    n_id_repeat: int = 0
 
     @property
     def n_rejected(self) -> int:
@@ -163,6 +167,9 @@ class ReadReport:
         lines += [f"  rejected, {r}: {n:,}" for r, n in self.reason_counts().items()]
         if self.n_fixed:
             lines += [f"  fixed, {r}: {n:,}" for r, n in self.fixed["fix"].value_counts().items()]
+        if self.n_id_repeat:
+            lines.append(f"  kept, id repeated with another month, type or point "
+                         f"(column id_repeat): {self.n_id_repeat:,}")
         lines += [f"  note: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -278,12 +285,15 @@ def read_incidents(  # noqa: PLR0913 (the reading options, keyword-only, documen
         (or a file holding a subset of another's rows in the same order, like the
         Harrow extract of the London file) gives the same ids, while genuinely
         repeated crimes (same type, snap point and month) stay distinct. Later rows
-        repeating an id, in this or an earlier file of the same call, are rejected
-        ("duplicate id"). ``place_type`` is police.uk's
-        location subtype (Supermarket, Rail Station, LU Station, ...) where the source
-        gives one, spelt one way whichever layout it came from. ``occurred_at`` is NaT
-        for month-only sources. ``attrs`` holds ``read_kind, n_read, n_rejected,
-        n_fixed, n_with_time``.
+        repeating an id with the same month, category and point, in this or an earlier
+        file of the same call, are rejected ("duplicate id"); rows repeating an id but
+        differing in one of those are other records (police.uk re-issues ids): kept,
+        with ``id_repeat`` True on every row of the id (the column appears only then)
+        and ``~2``, ``~3``... added to the later ones' ``incident_id``. ``place_type``
+        is police.uk's location subtype (Supermarket, Rail Station, LU Station, ...)
+        where the source gives one, spelt one way whichever layout it came from.
+        ``occurred_at`` is NaT for month-only sources. ``attrs`` holds ``read_kind,
+        n_read, n_rejected, n_fixed, n_with_time``.
 
     Raises
     ------
@@ -988,12 +998,15 @@ def _combine(parts: list[_Part]) -> tuple[gpd.GeoDataFrame, ReadReport, list[str
     )
     part_of = np.repeat(np.arange(len(parts)), [len(p.kept) for p in parts])
 
-    # repeated ids (the source's, or content-made ones from a file read twice): keep
-    # the first kept row, reject the rest (in every file)
-    dup = kept["incident_id"].duplicated(keep="first").to_numpy()
+    # a repeated id is a duplicate only when the rows also agree on month, type and
+    # point (the source's ids, or content-made ones from a file read twice): keep the
+    # first, reject the rest (in every file). police.uk re-issues ids and outcomes move
+    # crimes: rows repeating an id otherwise are other records, kept and marked
+    record = _record_key(kept)
+    dup = record.duplicated(keep="first").to_numpy()
     dup_rejects = []
     if dup.any():
-        first = kept.loc[~dup].drop_duplicates("incident_id").set_index("incident_id")
+        first = kept.loc[~dup].set_index(record[~dup].to_numpy())
         for i, p in enumerate(parts):
             m = dup & (part_of == i)
             if not m.any():
@@ -1003,13 +1016,14 @@ def _combine(parts: list[_Part]) -> tuple[gpd.GeoDataFrame, ReadReport, list[str
             head = {"reason": _REASONS[_DUP], "detail": ""}
             r = _raw_table(raw, np.ones(len(raw), bool), sub["_file"].iloc[0],
                            sub["_row"].to_numpy(), head)  # fmt: skip
-            f = sub["incident_id"].map(first["_file"]).astype(str).to_numpy()
-            row = sub["incident_id"].map(first["_row"]).astype(str).to_numpy()
+            f = record[m].map(first["_file"]).astype(str).to_numpy()
+            row = record[m].map(first["_row"]).astype(str).to_numpy()
             same = f == sub["_file"].astype(str).to_numpy()
             where = np.where(same, "", f + " ") + "row " + row
             r["detail"] = "same id as " + pd.Series(where, dtype=object)
             dup_rejects.append(r)
         kept = kept.loc[~dup].reset_index(drop=True)
+    kept, n_id_repeat = _mark_id_repeats(kept)
 
     rej_frames = [p.rejects for p in parts] + dup_rejects
     rejects = pd.concat([r for r in rej_frames if len(r)] or [rej_frames[0]], ignore_index=True)
@@ -1037,9 +1051,31 @@ def _combine(parts: list[_Part]) -> tuple[gpd.GeoDataFrame, ReadReport, list[str
         n_inputs=len(parts),
         n_with_time=n_with_time,
         warnings=[w for p in parts for w in p.notes],
+        n_id_repeat=n_id_repeat,
     )
     assert report.n_read == report.n_kept + report.n_rejected  # never lose a row
     return inc, report, [p.kind for p in parts]
+
+
+def _record_key(kept: pd.DataFrame) -> pd.Series:
+    """One hash per (id, month, category, point): rows equal on it are one record."""
+    cols = kept[["incident_id", "month", "category", "_x", "_y"]]
+    return pd.Series(pd.util.hash_pandas_object(cols, index=False).to_numpy(),
+                     index=kept.index)
+
+
+def _mark_id_repeats(kept: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Rows sharing an id (different records): ``id_repeat`` True on all of them, and
+    ids made unique by ``~2``, ``~3``... on the later ones (the source's own id column
+    keeps its value). Returns the frame and how many rows repeat an id."""
+    rep = kept["incident_id"].duplicated(keep=False).to_numpy()
+    if not rep.any():
+        return kept, 0
+    k = kept.groupby("incident_id", sort=False).cumcount().to_numpy() + 1
+    ids = kept["incident_id"].astype(str)
+    suffix = "~" + pd.Series(k, index=kept.index).astype(str)
+    kept = kept.assign(incident_id=ids.where(k == 1, ids + suffix), id_repeat=rep)
+    return kept, int(rep.sum())
 
 
 def _part_file(p: _Part) -> str:

@@ -98,9 +98,11 @@ def test_city_of_london_missing_coordinates_reported(city):
     # raw values travel with the reject
     assert set(missing["Location"]) == {"No Location"}
 
-    # independent duplicate count: later repeats of a Crime ID among placeable rows
+    # independent duplicate count: later repeats of a Crime ID with the same month, type
+    # and point among placeable rows (repeats that differ are kept, marked id_repeat)
     ok = raw["Longitude"].notna() & _in_london(raw["Longitude"], raw["Latitude"])
-    dup = raw["Crime ID"].notna() & raw["Crime ID"].where(ok).duplicated() & ok
+    rec = ["Crime ID", "Month", "Crime type", "Longitude", "Latitude"]
+    dup = raw["Crime ID"].notna() & raw[rec].where(ok).duplicated() & ok
     assert (rep.rejects["reason"] == "duplicate id").sum() == dup.sum()
     outside = rep.rejects[rep.rejects["reason"] == LONDON_REASON]
     assert sorted(outside["row"]) == sorted(raw.index[raw["Longitude"].notna() & ~ok] + 2)
@@ -291,7 +293,7 @@ def _malformed(tmp_path: Path) -> Path:
         _row("a6", "2022-03", -2.2426, 53.4808),  # 7 Manchester: outside
         _row("a7", "2022-13", -0.1500, 51.6000),  # 8 bad month
         _row("a8", "", -0.1500, 51.6000),  # 9 missing month
-        _row("a1", "2022-04", -0.1700, 51.6100),  # 10 duplicate of row 2
+        _row("a1", "2022-01", -0.2014, 51.6571),  # 10 duplicate of row 2 (same record)
         "",  # 11 blank line
         _row("", "2022-04", -0.1800, 51.6200, kind="Anti-social behaviour"),  # 12 ASB, no id
         _row("a9", "2022-05", 51.5000, -0.1200),  # 13 swapped, fixed
@@ -299,6 +301,31 @@ def _malformed(tmp_path: Path) -> Path:
     p = tmp_path / "malformed_street.csv"
     p.write_text("\n".join(lines) + "\n")
     return p
+
+
+def test_repeated_crime_ids_kept_unless_the_same_record(tmp_path):
+    """Only rows agreeing on id, month, type and point are duplicates; rows repeating an
+    id otherwise are other records (police.uk re-issues ids), kept and marked."""
+    p = tmp_path / "ids_street.csv"
+    p.write_text("\n".join([
+        POLICE_HEADER,
+        _row("x1", "2022-01", -0.2014, 51.6571),  # 2 first
+        _row("x1", "2022-01", -0.2014, 51.6571),  # 3 same record: duplicate
+        _row("x1", "2022-02", -0.2014, 51.6571),  # 4 another month
+        _row("x1", "2022-01", -0.2014, 51.6571, kind="Robbery"),  # 5 another type
+        _row("x1", "2022-01", -0.2000, 51.6571),  # 6 another point
+        _row("x2", "2022-01", -0.2014, 51.6571),  # 7 another id, same place
+    ]) + "\n")
+    inc, rep = hs.read_incidents(p, with_report=True)
+    assert rep.rejects[["row", "reason"]].values.tolist() == [[3, "duplicate id"]]
+    assert rep.rejects["detail"].iloc[0] == "same id as row 2"
+    assert rep.n_kept == 5 and rep.n_id_repeat == 4
+    assert inc["id_repeat"].tolist() == [True, True, True, True, False]
+    assert inc["incident_id"].tolist() == ["x1", "x1~2", "x1~3", "x1~4", "x2"]
+    assert inc["incident_id"].is_unique and (inc["Crime ID"].iloc[:4] == "x1").all()
+    assert "id repeated with another month, type or point" in rep.summary()
+    again, rep2 = hs.read_incidents([p, p], with_report=True)  # the file twice: no new rows
+    assert len(again) == 5 and rep2.n_rejected == 1 + 6
 
 
 def test_malformed_fixture_rejects_and_fixes(tmp_path):
