@@ -48,8 +48,14 @@ bench: $(STAMP)
 bench-readme:
 	$(BIN)/python benchmarks/readme_table.py $(OUT)/bench.json
 
+# the README's method tables: Barnet burglary (last 36 months as folds, 100 m cells; the
+# top twenty on the last 6) and the City of London 2019 (every month after the first,
+# 50 m cells, all methods)
 backtest: $(STAMP)
-	$(BIN)/hotspots backtest
+	$(BIN)/hotspots backtest --months 36
+	$(BIN)/hotspots backtest --months 6 --methods forecast,top20
+	$(BIN)/hotspots backtest --incidents city_of_london_2019 --bounds "City of London" \
+		--cell-size 50 --methods forecast,counts,decayed,blend,stkde,near_repeat,kde,gistar,dbscan,hdbscan,top20
 
 # the notebooks are committed without outputs; this runs them and writes executed
 # copies (maps, tables) to $(OUT)/notebooks/

@@ -82,6 +82,9 @@ MAX_FOLDS, MIN_FOLDS = 36, 3
 #: a challenger replaces the default only when its mean PAI gain over the folds exceeds
 #: this many standard errors of the paired gain (fold-to-fold noise)
 SE_MARGIN = 1.5
+#: ... and by at least this share of the default's mean PAI (methods ranking the cells
+#: almost alike have tiny gains with tinier standard errors: not worth a switch)
+MIN_GAIN = 0.01
 SEED = 0
 _FREQ = {"MS": "M", "M": "M", "ME": "M", "W": "W-SUN", "W-MON": "W-SUN", "D": "D"}
 _PER_MONTH = {"M": 1.0, "W-SUN": 52.1775 / 12, "D": 365.2425 / 12}
@@ -414,8 +417,9 @@ def choose(pai: np.ndarray, labels: list[str]) -> tuple[int, str]:
     """Index of the method auto keeps (row 0 is the default) and why.
 
     The default stays unless some challenger's mean PAI gain over the folds exceeds
-    :data:`SE_MARGIN` standard errors of the paired gain; among those, the largest
-    mean gain wins. Fewer than :data:`MIN_FOLDS` scored folds: the default.
+    :data:`SE_MARGIN` standard errors of the paired gain and :data:`MIN_GAIN` of the
+    default's mean PAI; among those, the largest mean gain wins. Fewer than
+    :data:`MIN_FOLDS` scored folds: the default.
     """
     ok = ~np.isnan(pai).any(axis=0)
     k = int(ok.sum())
@@ -424,12 +428,13 @@ def choose(pai: np.ndarray, labels: list[str]) -> tuple[int, str]:
     gain = pai[:, ok] - pai[0, ok]
     mu = gain.mean(axis=1)
     se = gain.std(axis=1, ddof=1) / np.sqrt(k)
-    clear = mu > SE_MARGIN * se
+    clear = (mu > SE_MARGIN * se) & (mu > MIN_GAIN * pai[0, ok].mean())
     clear[0] = False
     if not clear.any():
-        best = int(np.argmax(mu))
-        return 0, (f"default: no method beat it by more than {SE_MARGIN} standard errors over "
-                   f"{k} folds (best other: {labels[best]}, mean PAI gain {mu[best]:+.2f})")
+        best = int(np.argmax(np.where(np.arange(len(mu)) > 0, mu, -np.inf)))
+        return 0, (f"default: no method beat it by more than {SE_MARGIN} standard errors and "
+                   f"{MIN_GAIN:.0%} over {k} folds (best other: {labels[best]}, mean PAI "
+                   f"gain {mu[best]:+.2f})")
     j = int(np.argmax(np.where(clear, mu, -np.inf)))
     return j, (f"mean PAI {pai[j, ok].mean():.2f} vs {pai[0, ok].mean():.2f} for the default "
                f"over {k} folds (gain {mu[j]:+.2f}, {mu[j] / se[j]:.1f} standard errors)")
@@ -511,7 +516,7 @@ def forecast(
         (up to) 36 periods of this history, each forecast from the periods before it,
         scored by PAI at ``area_share`` of the study area, and keeps the default
         (decayed counts, half-life 12 months, all history) unless a challenger beats
-        it by more than 1.5 standard errors of the paired gain.
+        it by more than 1.5 standard errors of the paired gain and by 1% or more.
     params : dict, optional
         Parameters of a named method (months, metres), e.g. ``{"half_life": 6}``.
     area_share : float, default 0.05

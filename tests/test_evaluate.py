@@ -152,3 +152,25 @@ def test_cli_backtest_runs():
     res = CliRunner().invoke(app, ["backtest", "--months", "2"])
     assert res.exit_code == 0, res.output
     assert "PAI" in res.output and "forecast (auto)" in res.output
+
+
+def test_forecast_beats_decayed_and_plain_counts_on_barnet(barnet):
+    """Issue 16's acceptance: at exactly 5% of Barnet, 100 m cells, the last 36 months as
+    folds, hs.forecast's mean next-month PAI >= decayed counts (half-life 12, 24 months)
+    and >= plain 12-month counts, computed the same way in the same run."""
+    r = hs.backtest(barnet, methods=["forecast", "counts"], windows=(12,), months=36,
+                    study_area=hs.boroughs("Barnet"), quiet=True)
+    pai = r.summary.set_index("label")["mean_pai"]
+    auto = pai["forecast (auto)"]
+    assert auto >= 1.05 * pai["decayed counts (half-life 12, 24 months)"]  # measured +5.1%
+    assert auto >= pai["counts, last 12 months"]
+
+
+def test_forecast_at_least_decayed_on_the_city():
+    city = hs.read_incidents("city_of_london_2019", bounds="City of London")
+    r = hs.backtest(city, methods=["forecast", "counts"], windows=(12,), cell_size=50,
+                    quiet=True)
+    pai = r.summary.set_index("label")["mean_pai"]
+    assert r.summary.attrs["folds"] == 11
+    assert pai["forecast (auto)"] >= pai["decayed counts (half-life 12, 24 months)"] - 1e-12
+    assert pai["forecast (auto)"] >= pai["counts, last 12 months"]
