@@ -1065,9 +1065,12 @@ def _record_key(kept: pd.DataFrame) -> pd.Series:
 
 
 def _mark_id_repeats(kept: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Rows sharing an id (different records): ``id_repeat`` True on all of them, and
-    ids made unique by ``~2``, ``~3``... on the later ones (the source's own id column
-    keeps its value). Returns the frame and how many rows repeat an id."""
+    """Mark rows sharing an id (different records) and make their ids unique.
+
+    ``id_repeat`` is True on all of them; the later ones get ``~2``, ``~3``... on their
+    ``incident_id`` (the source's own id column keeps its value). Returns the frame and
+    how many rows repeat an id.
+    """
     rep = kept["incident_id"].duplicated(keep=False).to_numpy()
     if not rep.any():
         return kept, 0
