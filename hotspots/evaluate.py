@@ -152,21 +152,6 @@ def _cell_priority(method: str, train: gpd.GeoDataFrame, grid, counts: np.ndarra
     return flat.reshape(grid.shape)
 
 
-def study_area_of(inc: gpd.GeoDataFrame, min_share: float = 0.05) -> shapely.Geometry:
-    """The borough(s) holding at least ``min_share`` of the incidents' distinct points."""
-    from .boundaries import boroughs
-    from .clusters import collapse
-
-    b = boroughs()
-    uxy = collapse(point_xy(inc), np.ones(len(inc)))[0]
-    _, bi = shapely.STRtree(b.geometry.array).query(shapely.points(uxy), predicate="within")
-    share = np.bincount(bi, minlength=len(b)) / max(len(uxy), 1)
-    keep = share >= min_share
-    if not keep.any():
-        raise BadInputError("the incidents are not in a London borough: pass study_area=")
-    return shapely.union_all(b.geometry.array[keep])
-
-
 # --- backtest -------------------------------------------------------------------------
 
 
@@ -337,6 +322,8 @@ def backtest(
         raise BadInputError(f"unknown method(s) {bad}; choose from {METHODS}")
     if not 0 < float(area_share) < 1:
         raise BadInputError(f"area_share must be between 0 and 1, got {area_share}")
+    from .forecast import study_area_of
+
     sa = _geom(study_area, "study_area") if study_area is not None else study_area_of(inc)
     hist = build_history(inc, sa, cell_size, "MS")
     folds = np.flatnonzero(hist.counts.reshape(len(hist.counts), -1).sum(axis=1) > 0)

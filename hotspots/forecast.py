@@ -127,12 +127,25 @@ class History:
         return np.random.default_rng(SEED).permutation(self.cell_area.size)
 
 
+def study_area_of(inc: gpd.GeoDataFrame, min_share: float = 0.05) -> shapely.Geometry:
+    """The borough(s) holding at least ``min_share`` of the incidents' distinct points."""
+    from .boundaries import boroughs
+    from .clusters import collapse, point_xy
+
+    b = boroughs()
+    uxy = collapse(point_xy(inc), np.ones(len(inc)))[0]
+    _, bi = shapely.STRtree(b.geometry.array).query(shapely.points(uxy), predicate="within")
+    share = np.bincount(bi, minlength=len(b)) / max(len(uxy), 1)
+    keep = share >= min_share
+    if not keep.any():
+        raise BadInputError("the incidents are not in a London borough: pass study_area=")
+    return shapely.union_all(b.geometry.array[keep])
+
+
 def study_area_geometry(study_area: Any, inc: gpd.GeoDataFrame) -> shapely.Geometry:
     """The study area as one BNG geometry: a polygon, a boroughs/wards frame, or (None)
     the London borough(s) holding >= 5% of the incidents' points, else their hull."""
     if study_area is None:
-        from .evaluate import study_area_of
-
         try:
             return study_area_of(inc)
         except BadInputError:
