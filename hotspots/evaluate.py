@@ -182,21 +182,27 @@ def _specs(methods: Sequence[str], windows: Sequence[int]) -> list[tuple[str, st
     """(label, method, params or training window) of every row group of the table."""
     from .forecast import _PARAMS
 
+    def last(w: int) -> str:
+        return "last month" if w == 1 else f"last {w} months"
+
+    named = {
+        "blend": "blend: own decayed count + neighbours within 400 m",
+        "near_repeat": "near-repeat: decayed count + neighbours' last 2 months",
+        "stkde": "prospective space-time KDE (Bowers et al. 2004; 400 m, 2 months)",
+    }
     out: list[tuple[str, str, Any]] = list(BASELINES)
     for m in methods:
         if m == "forecast":
             out.append(("forecast (auto)", "forecast", None))
         elif m == "counts":
-            out += [(f"counts, last {w} months", "counts", {"window": w}) for w in windows
-                    if w != 1]
+            out += [(f"counts, {last(w)}", "counts", {"window": w}) for w in windows if w != 1]
         elif m == "decayed":
             out.append(("decayed counts (half-life 12, all history)", "decayed",
                         {"half_life": 12, "window": None}))
-        elif m in FORECASTS:
-            p = _PARAMS[m]
-            out.append((f"{m} ({', '.join(f'{k} {v}' for k, v in p.items())})", m, dict(p)))
+        elif m in named:
+            out.append((named[m], m, dict(_PARAMS[m])))
         elif m in OTHERS:
-            out += [(f"{m}, last {w} months", m, int(w)) for w in windows]
+            out += [(f"{m}, {last(w)}", m, int(w)) for w in windows]
     return out
 
 

@@ -310,7 +310,8 @@ def _kernel(radius: float, cell: float, kind: str, own: bool) -> np.ndarray:
          else np.where(d <= radius, 1 / (1 + d / cell), 0.0))
     if not own:
         w[k, k] = 0.0
-        w = w / w.sum()
+        total = w.sum()  # 0 when the radius reaches no neighbour's centre
+        w = w / total if total > 0 else w
     return w
 
 

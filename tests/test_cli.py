@@ -398,6 +398,20 @@ def test_datasets_searches_each_folder_once(tmp_path, monkeypatch):
         assert len(resolved) == len(set(resolved)) and shared.resolve() in resolved
 
 
+def test_forecast_says_what_it_chose(tmp_path):
+    out = tmp_path / "fc.csv"
+    s = json_of(invoke("forecast", "barnet_burglary_2022", "--cell-size", "200", "--out",
+                       str(out), "--json"))
+    assert s["method"] in {"counts", "decayed", "stkde", "blend", "near_repeat"}
+    assert s["chosen_because"] and s["forecast_period"] == "2023-01"
+    cells = pd.read_csv(out)
+    assert {"risk", "rank", "x", "y", "lon", "lat"} <= set(cells.columns)
+    assert cells["risk"].sum() == pytest.approx(s["expected_total"], rel=1e-3)
+    text = invoke("forecast", "barnet_burglary_2022", "--cell-size", "200", "--out",
+                  str(tmp_path / "fc.gpkg")).output
+    assert "chosen by backtest" in text and "forecast for 2023-01" in text
+
+
 def test_backtest_json():
     s = json_of(invoke("backtest", "--incidents", "harrow_crime_2022", "--months", "1",
                        "--json"))

@@ -101,6 +101,14 @@ def test_blend_and_near_repeat_by_hand():
                                normalised(d + 2.0 * neighbours_mean(recent, 150)))
 
 
+def test_a_kernel_reaching_no_neighbour_adds_nothing():
+    # quartic weight is 0 at the radius: 100 m on 100 m cells reaches no neighbour
+    g, _ = risk_grid("blend", {"half_life": 1, "alpha": 1.0, "radius": 100})
+    d = np.zeros((5, 5))
+    d[2, 2], d[0, 0], d[4, 4] = 4 * 0.25 + 1, 2 * 0.5, 1
+    np.testing.assert_allclose(normalised(g), normalised(d))
+
+
 def test_stkde_by_hand():
     # Bowers et al.: 1/(1 + d/cell) in space within the bandwidth, 1/(1 + age) in time
     g, _ = risk_grid("stkde", {"bandwidth": 100, "window": 2})

@@ -34,6 +34,7 @@ for _name, _fn in [
     ("synthetic", synthetic.synthetic_cmd),
     ("kde", hotspots.kde_cmd),
     ("gistar", hotspots.gistar_cmd),
+    ("forecast", hotspots.forecast_cmd),
     ("backtest", hotspots.backtest),
     ("map", hotspots.map_cmd),
     ("focus-week", focus.focus_week_cmd),

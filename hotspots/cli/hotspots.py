@@ -1,4 +1,4 @@
-"""Hotspot commands: `rank`, `kde`, `gistar`, `backtest`, `map`."""
+"""Hotspot commands: `rank`, `kde`, `gistar`, `forecast`, `backtest`, `map`."""
 
 from __future__ import annotations
 
@@ -184,6 +184,46 @@ def kde_cmd(
         _grid_json(source, out, grid, cats)
     else:
         console.print(f"wrote {out} ({len(grid):,} cells)")
+
+
+@friendly
+@reading_options
+def forecast_cmd(
+    source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
+    out: Path = typer.Option(Path("out/forecast.gpkg"),
+                             help="Grid file (.gpkg, .geojson, .csv)."),
+    cell_size: float = typer.Option(None, help="Cell side, metres (default: chosen)."),
+    period: str = typer.Option("MS", help="MS (next month) or W-MON (next week; needs "
+                               "dates)."),
+    method: str = typer.Option("auto", help="auto, counts, decayed, stkde, blend or "
+                               "near_repeat."),
+    categories: str = _CATEGORIES_OPTION,
+    json_out: bool = _JSON_OPTION,
+    quiet: bool = _QUIET_OPTION,
+    read_opts: dict[str, Any] | None = None,
+) -> None:
+    """Expected incidents per grid cell next period, and which method was chosen and why.
+
+    A CSV gives each cell's centre as x, y (British National Grid) and lon, lat.
+
+    Example: hotspots forecast barnet_burglary --cell-size 100 --out out/barnet_fc.gpkg
+    """
+    from ..forecast import forecast
+
+    _grid_out(out)  # a wrong extension fails before the work
+    cats, inc = _grid_incidents(source, categories, quiet, read_opts)
+    grid = forecast(inc, cell_size=cell_size, period=period, method=method, quiet=quiet)
+    _write_grid(grid, out, _source_of(source, inc))
+    a = grid.attrs
+    if json_out:
+        _grid_json(source, out, grid, cats)
+    elif not quiet:
+        console.print(f"forecast for {a['forecast_period']}: {a['label']} on "
+                      f"{a['cell_size']:g} m cells, {a['n_periods']} periods of history")
+        if "chosen_because" in a:
+            console.print(f"chosen by backtest: {a['chosen_because']}")
+        console.print(f"expected {a['expected_total']:g} incidents; wrote {out} "
+                      f"({len(grid):,} cells)")
 
 
 @friendly
