@@ -46,7 +46,7 @@ a1,2022-01,-0.3350,51.5800,Burglary,On or near High Street
 a2,2022-01,,,Burglary,No Location
 a3,2022-01,abc,51.5800,Robbery,On or near Station Road
 a4,2022-02,-0.3360,51.5810,Robbery,On or near Station Road
-a1,2022-02,-0.3350,51.5800,Burglary,On or near High Street
+a1,2022-01,-0.3350,51.5800,Burglary,On or near High Street
 a6,2022-13,-0.3350,51.5800,Burglary,On or near High Street
 a7,2022-03,2.3500,48.8500,Burglary,On or near Rue de Rivoli
 """
