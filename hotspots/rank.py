@@ -788,7 +788,11 @@ def top_areas(
     s = score_areas(cand.geometry.array, pt, ar, w, r)
     if risk is not None:
         s["score"] = s["risk"] = risk
-        s["risk_share"] = risk / params["expected_total"] if params["expected_total"] else 0.0
+        # an area of scattered cells may have its centroid outside it: a point inside
+        inner = shapely.point_on_surface(cand.geometry.array)
+        s["_cx"], s["_cy"] = shapely.get_x(inner), shapely.get_y(inner)
+        total = params.get("expected_total")
+        s["risk_share"] = risk / total if total else 0.0
     keep = order_areas(s)[:n]
     # areas with something in them: incidents, or (ranked by forecast) expected ones
     keep = keep[(s["n_incidents"] if risk is None else s["score"]).to_numpy()[keep] > 0]
@@ -850,6 +854,8 @@ def _trim_to_forecast(hist_inc: gpd.GeoDataFrame, hw: np.ndarray | None,
 
     if not 0 < float(hot_share) <= 1:
         raise BadInputError(f"hot_share must be between 0 and 1, got {hot_share}")
+    if len(cand) == 0:  # no cluster at all: too few incidents for any area
+        return cand, np.zeros(0)
     sa = study_area_geometry(study_area, hist_inc)
     cell = check_positive(cell, "forecast_cell") or min(100.0, default_cell_size(sa))
     fc = forecast(hist_inc, cell_size=cell, study_area=sa, period=freq, weights=hw,
