@@ -962,3 +962,30 @@ def _change(inc, geoms, prev, now) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = np.where(before > 0, 100 * change / before, np.nan)
     return change, pct
+
+
+def few_areas_note(areas: gpd.GeoDataFrame, n: int) -> str | None:
+    """Why :func:`top_areas` found fewer than the `n` areas asked for.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame
+        The result of :func:`top_areas` (its ``attrs`` say the rule used).
+    n : int
+        How many areas were asked for.
+
+    Returns
+    -------
+    str or None
+        One sentence ("only 3 of 20 areas: 41 incidents are too few or too scattered
+        for more (an area needs at least 5 incidents within 150 m of each other)"), or
+        None when all `n` were found.
+    """
+    if len(areas) >= n:
+        return None
+    a = areas.attrs
+    rule = (f" (an area needs at least {a['min_samples']} incidents within {a['eps']:g} m of "
+            "each other)" if "min_samples" in a and "eps" in a else "")
+    return (f"{'no' if len(areas) == 0 else f'only {len(areas)} of {n}'} areas: "
+            f"{a.get('n_input', 0):,} incidents are too few or too scattered for "
+            f"{'any area' if len(areas) == 0 else 'more'}{rule}")

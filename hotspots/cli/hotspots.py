@@ -32,18 +32,6 @@ from ._common import (
 from ._options import reading_options
 
 
-def _few_areas_note(areas, n: int) -> str | None:
-    """Why top_areas found fewer than the `n` areas asked for (None when it found them)."""
-    if len(areas) >= n:
-        return None
-    a = areas.attrs
-    rule = (f" (an area needs at least {a['min_samples']} incidents within {a['eps']:g} m of "
-            "each other)" if "min_samples" in a and "eps" in a else "")
-    return (f"{'no' if len(areas) == 0 else f'only {len(areas)} of {n}'} areas: "
-            f"{a.get('n_input', 0):,} incidents are too few or too scattered for "
-            f"{'any area' if len(areas) == 0 else 'more'}{rule}")
-
-
 @friendly
 @reading_options
 def rank_cmd(
@@ -73,7 +61,7 @@ def rank_cmd(
     Example: hotspots rank harrow_crime_2022 --borough Harrow --out out/harrow_top20
     """
     from .._atomic import atomic_write_csv, atomic_write_geojson
-    from ..rank import top_areas
+    from ..rank import few_areas_note, top_areas
 
     cats = [c.strip() for c in categories.split(",") if c.strip()] if categories else None
     with _steps(quiet) as step:
@@ -93,7 +81,7 @@ def rank_cmd(
     atomic_write_csv(areas.drop(columns="geometry"), csv, source=credit)
     atomic_write_geojson(areas, geojson, source=credit)
     cols = [c for c in _AREA_COLUMNS if c in areas.columns]
-    note = _few_areas_note(areas, n)
+    note = few_areas_note(areas, n)
     if note and not quiet:
         console.print(f"note: {note}", highlight=False)
     if json_out:
