@@ -232,8 +232,11 @@ def _evaluate(hist, scores: np.ndarray, folds: np.ndarray, budget: float) -> dic
 
 
 def _auto_scores(hist, folds: np.ndarray, area_share: float) -> tuple[np.ndarray, list[str]]:
-    """Scores of hs.forecast(method="auto") at each fold, its choice made per fold from the
-    folds before it only (candidates' PAIs computed once for every period)."""
+    """Score the cells as hs.forecast(method="auto") would at each fold.
+
+    Its choice is made per fold from the folds before it only (the candidates' PAIs
+    are computed once for every period).
+    """
     from .forecast import auto_folds, candidates, choose, method_label, method_scores, pai_matrix
 
     specs = candidates(hist.per_month)
@@ -264,7 +267,7 @@ def _other_scores(hist, inc: gpd.GeoDataFrame, per: np.ndarray, method: str, win
     return out
 
 
-def backtest(
+def backtest(  # noqa: PLR0913 (methods, windows, area, grid, folds: documented options)
     inc: gpd.GeoDataFrame,
     methods: Sequence[str] = FORECASTS + ("kde", "gistar"),
     windows: Sequence[int] = WINDOWS,
@@ -274,10 +277,12 @@ def backtest(
     months: int | None = None,
     eps: float = 150.0,
     progress: Callable[[int, int], None] | None = None,
+    *,
     quiet: bool = False,
 ) -> BacktestResult:
-    """Rolling-origin backtest: forecast each month from the months before it, score it
-    on that month, every method flagging exactly the same area.
+    """Forecast each month from the months before it and score every method on it.
+
+    A rolling-origin backtest; every method flags exactly the same area.
 
     Parameters
     ----------
@@ -422,8 +427,11 @@ def _result(table: pd.DataFrame, params: dict) -> BacktestResult:
 
 
 def _top20_rows(hist, inc, per, folds, sa) -> pd.DataFrame:
-    """hs.top_areas(n=20) on all months before each fold, scored at the union's own area
-    (clipped to the study area) against the decayed-count cells of that same area."""
+    """Score hs.top_areas(n=20), fitted on all months before each fold, at its own area.
+
+    The union of the areas (clipped to the study area) against the decayed-count cells
+    of that same area.
+    """
     from .forecast import flag_cells, method_scores
     from .rank import top_areas
 

@@ -120,6 +120,7 @@ class History:
 
     @property
     def inside(self) -> np.ndarray:
+        """Cells with some area inside the study area."""
         return self.cell_area > 0
 
     def tie_key(self) -> np.ndarray:
@@ -143,8 +144,11 @@ def study_area_of(inc: gpd.GeoDataFrame, min_share: float = 0.05) -> shapely.Geo
 
 
 def study_area_geometry(study_area: Any, inc: gpd.GeoDataFrame) -> shapely.Geometry:
-    """The study area as one BNG geometry: a polygon, a boroughs/wards frame, or (None)
-    the London borough(s) holding >= 5% of the incidents' points, else their hull."""
+    """Return the study area as one BNG geometry.
+
+    A polygon, a boroughs/wards frame, or (None) the London borough(s) holding >= 5%
+    of the incidents' points, else their hull.
+    """
     if study_area is None:
         try:
             return study_area_of(inc)
@@ -299,10 +303,12 @@ def _decayed(c: np.ndarray, folds: np.ndarray, half_life: float | None,
     return out
 
 
-def _kernel(radius: float, cell: float, kind: str, own: bool) -> np.ndarray:
-    """Square kernel of cells within ``radius`` metres: quartic (1 - (d/r)²)² or Bowers'
-    inverse distance 1/(1 + d/cell); without the own cell (``own=False``) it is
-    normalised to sum 1 (the neighbours' weighted mean)."""
+def _kernel(radius: float, cell: float, kind: str, *, own: bool) -> np.ndarray:
+    """Square kernel of the cells within ``radius`` metres.
+
+    Quartic (1 - (d/r)²)² or Bowers' inverse distance 1/(1 + d/cell); without the own
+    cell (``own=False``) it is normalised to sum 1 (the neighbours' weighted mean).
+    """
     k = max(1, int(np.ceil(radius / cell)))
     yy, xx = np.mgrid[-k:k + 1, -k:k + 1] * cell
     d = np.hypot(xx, yy)
@@ -367,8 +373,7 @@ def method_scores(hist: History, name: str, params: dict[str, Any],
 
 def flag_cells(score: np.ndarray, cell_area: np.ndarray, budget: float,
                tie: np.ndarray, thr: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The highest-scoring cells whose area inside the study area adds up to exactly
-    ``budget`` m².
+    """Flag the highest-scoring cells until their area adds up to exactly ``budget`` m².
 
     Cells are ranked by score, ties broken by ``tie`` (a fixed random order); the last
     cell counts for the fraction of it that completes the budget, so every method
@@ -392,10 +397,12 @@ def flag_cells(score: np.ndarray, cell_area: np.ndarray, budget: float,
 
 
 def _thresholds(s: np.ndarray, a: np.ndarray, budget: float) -> np.ndarray:
-    """Per row of ``s`` (folds x cells inside), a score the flagged cells all reach: the
-    m-th highest, m twice the full cells the budget holds plus a margin; only cells at
-    or above it are sorted (cells tied with it included, so ties break as in a full
-    sort). -inf when there are fewer cells than m."""
+    """Per row of ``s`` (folds x cells inside), a score the flagged cells all reach.
+
+    The m-th highest, m twice the full cells the budget holds plus a margin; only cells
+    at or above it are sorted (cells tied with it included, so ties break as in a full
+    sort). -inf when there are fewer cells than m.
+    """
     m = int(np.ceil(budget / a.max())) * 2 + 64
     if m >= s.shape[1]:
         return np.full(len(s), -np.inf)
@@ -455,8 +462,11 @@ def choose(pai: np.ndarray, labels: list[str]) -> tuple[int, str]:
 
 
 def auto_folds(n_periods: int, upto: int | None = None) -> np.ndarray:
-    """The folds auto judges by when forecasting period ``upto`` (default: the next one):
-    the last :data:`MAX_FOLDS` periods before it that have at least one period before."""
+    """Give the folds auto judges by when forecasting period ``upto``.
+
+    Default the next period; the last :data:`MAX_FOLDS` periods before it that have at
+    least one period before.
+    """
     upto = n_periods if upto is None else upto
     return np.arange(max(1, upto - MAX_FOLDS), upto)
 
@@ -465,16 +475,19 @@ def auto_folds(n_periods: int, upto: int | None = None) -> np.ndarray:
 
 
 def candidates(per_month: float = 1.0) -> list[tuple[str, dict[str, Any]]]:
-    """What auto backtests (the default first), parameters filled in: :data:`CANDIDATES`,
-    plus :data:`SHORT_CANDIDATES` for periods shorter than a month."""
+    """List what auto backtests (the default first), parameters filled in.
+
+    :data:`CANDIDATES`, plus :data:`SHORT_CANDIDATES` for periods shorter than a month.
+    """
     extra = SHORT_CANDIDATES if per_month > 1.5 else ()
     return [resolve(*s) for s in CANDIDATES + extra]
 
 
 def select_method(hist: History, area_share: float = 0.05, upto: int | None = None,
                   pai: np.ndarray | None = None) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """Auto's choice for forecasting period ``upto`` (default: the one after the history),
-    judged on the folds before it only; returns (name, params, report).
+    """Choose auto's method for period ``upto`` from the folds before it only.
+
+    Default: the period after the history. Returns (name, params, report).
 
     ``pai`` (candidates x :func:`auto_folds`) may be given precomputed (backtests).
     """
@@ -497,7 +510,7 @@ def select_method(hist: History, area_share: float = 0.05, upto: int | None = No
     return specs[j][0], dict(specs[j][1]), report
 
 
-def forecast(
+def forecast(  # noqa: PLR0913 (the grid, the period, the method: documented options)
     inc: gpd.GeoDataFrame,
     *,
     cell_size: float | None = None,
@@ -602,9 +615,11 @@ def forecast_frame(hist: History, score: np.ndarray) -> gpd.GeoDataFrame:
 
 
 class _CallableModule(types.ModuleType):
-    """``hotspots.forecast`` is both this module and its main function: importing the
-    module makes it an attribute of the package, over the function ``hs.forecast``
-    exported lazily, so the module calls the function."""
+    """Make ``hotspots.forecast`` both this module and its main function.
+
+    Importing the module makes it an attribute of the package, over the function
+    ``hs.forecast`` exported lazily, so the module calls the function.
+    """
 
     def __call__(self, *args: Any, **kwargs: Any) -> gpd.GeoDataFrame:
         return forecast(*args, **kwargs)
