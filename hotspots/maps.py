@@ -14,16 +14,25 @@ Design choices, and why:
 * The density surface is drawn as classed polygons (grid cells dissolved by density
   class, reprojected exactly), not an image stretched over lat/lon bounds and not a
   heat layer of raw points.
-* ``offline=True`` (see :func:`save_map`) inlines Leaflet and its plugins from
-  ``node_modules`` (``make assets``) and strips every external ``<script>``/``<link>``;
-  base tiles are left out and the map says so.
+* Base tiles by default (OpenStreetMap, or any XYZ URL: ``tiles=``), and under them an
+  offline base layer from data the project ships (borough and ward outlines and names,
+  TfL stations, OSM streets with names where the registry has a network: ``_basemap``).
+  Tiles cover it while they load; when they cannot (no network) the map says so and
+  the base layer shows through. ``tiles=None`` leaves tiles out altogether.
+* ``offline=True`` (see :func:`save_map`) only inlines Leaflet and its plugins from
+  ``node_modules`` (``make assets``) and strips every external ``<script>``/``<link>``,
+  so the page itself needs no network (the tiles still do, and fall back as above).
+* One colour family per meaning (``_style``): density viridis, Gi* red-blue, areas as
+  near-black outlines on a white halo, incidents neutral grey unless asked to colour
+  them by category. Rank badges are spread apart at every zoom (leader lines back to
+  their area); smaller areas are drawn above larger ones, so a click opens the area
+  under the cursor; a legend shows only while its layer is on; on a phone the layer
+  list and legends fold away.
 """
 
 from __future__ import annotations
 
 import base64
-import html
-import json
 import logging
 import os
 import re
@@ -35,18 +44,49 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from branca.element import Element, MacroElement
+from branca.element import Element
 from folium.map import Layer
-from folium.template import Template
-from shapely.geometry import mapping
+from shapely.ops import polylabel
 
+from . import _basemap
 from ._atomic import atomic_write_text
 from ._errors import BadInputError, HotspotsError
+from ._leaflet import (
+    CSS,
+    OSM_TILES,
+    SPREAD_JS,
+    TILE_ERROR_NOTE,  # noqa: F401 (the note a map shows: tests and docs read it here)
+    _as_text_list,
+    _control,
+    _e,
+    _geojson,
+    _js,
+    _JsLayer,
+    _JsSnippet,
+    _num,
+    _polygon_layer,
+    frame_snippet,
+    label_data,
+    label_layer,
+    legend,
+    phone_layer_control,
+    points_wgs84,
+    tile_layer,
+    tiles_credit,
+)
 from ._style import (
     AREA_COLOUR,
+    AREA_HALO,
+    BOROUGH_COLOUR,
     GI_COLOURS,
     GI_CONFIDENCE,
+    INCIDENT_COLOUR,
     QUIET_LABELS,
+    START_COLOUR,
+    STATION_COLOUR,
+    STOP_COLOUR,
+    STREET_COLOUR,
+    WARD_COLOUR,
     area_categories,
     category_colour,
     category_label,
@@ -64,8 +104,8 @@ from .rank import change_label
 
 log = logging.getLogger("hotspots")
 
-DEFAULT_TILES = "OpenStreetMap"  # CARTO basemaps now ask for an API key
-OFFLINE_NOTE = "Base map tiles unavailable offline"
+#: OpenStreetMap's standard tiles; any XYZ URL works (a council's own tile server)
+DEFAULT_TILES = OSM_TILES
 #: more distinct markers than this and coordinates are snapped to a coarser grid.
 DEFAULT_MAX_MARKERS = 20_000
 _SNAP_STEPS_M = (5.0, 10.0, 25.0, 50.0, 100.0, 250.0)
@@ -81,165 +121,6 @@ OFFLINE_ASSETS: tuple[str, ...] = (
     "leaflet.fullscreen/Control.FullScreen.js",
 )
 
-_CSS = """
-.hs-legend, .hs-title, .hs-note { background: rgba(255,255,255,0.92); padding: 6px 8px;
-  border-radius: 4px; box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 12px/1.35 sans-serif; }
-.hs-title { font-size: 15px; font-weight: bold; }
-.hs-note { font-size: 11px; color: #555; }
-.hs-legend i { display: inline-block; width: 12px; height: 12px; margin-right: 5px;
-  vertical-align: -2px; border-radius: 2px; opacity: 0.85; }
-.hs-legend .hs-dot { border-radius: 50%; }
-.hs-num { display: flex; align-items: center; justify-content: center; border-radius: 50%;
-  color: #fff; font: bold 12px sans-serif; border: 2px solid #fff;
-  box-shadow: 0 0 3px rgba(0,0,0,0.6); width: 100%; height: 100%; box-sizing: border-box; }
-.hs-inc-dot { display: flex; align-items: center; justify-content: center; border-radius: 50%;
-  width: 100%; height: 100%; box-sizing: border-box; border: 1px solid #fff; color: #fff;
-  font: bold 10px sans-serif; }
-.hs-cluster div { width: 100%; height: 100%; border-radius: 50%; display: flex;
-  align-items: center; justify-content: center; box-sizing: border-box;
-  border: 1px solid #fff; box-shadow: 0 0 3px rgba(0,0,0,0.5); opacity: 0.92; }
-.hs-cluster span { background: rgba(255,255,255,0.92); border-radius: 50%; width: 62%;
-  height: 62%; display: flex; align-items: center; justify-content: center;
-  font: bold 11px sans-serif; color: #222; }
-.hs-area-label .hs-num { border-radius: 5px; border-color: #fff8e1; }
-.hs-popup table { border-collapse: collapse; margin-top: 3px; }
-.hs-popup td { padding: 0 6px 0 0; }
-.leaflet-container { background: #f2efe9; }
-.leaflet-control-attribution { font-size: 10px; max-width: 60%; }
-"""
-
-
-# ---------------------------------------------------------------------------------------
-# small helpers
-
-
-def _e(value: Any) -> str:
-    """HTML-escape any value for a popup or tooltip ('' for missing)."""
-    if value is None or (not isinstance(value, (list, tuple, np.ndarray)) and pd.isna(value)):
-        return ""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        value = ", ".join(str(v) for v in value)
-    return html.escape(str(value), quote=True)
-
-
-def _js(obj: Any) -> str:
-    """JSON that is safe inside an inline ``<script>``: ``<``, ``>`` and ``&`` as
-    ``\\u`` escapes, so no ``</script>``, ``<!--`` or raw markup from data can appear."""
-    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return (
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
-
-
-def _num(value: Any, digits: int = 0) -> str:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return _e(value)
-    if not np.isfinite(v):
-        return ""
-    return f"{v:,.{digits}f}"
-
-
-def _geojson(gdf: gpd.GeoDataFrame, props: list[dict]) -> dict:
-    """A FeatureCollection in WGS84 with the given per-row properties."""
-    geoms = gdf.geometry.to_crs(WGS84)
-    feats = []
-    for geom, p in zip(geoms, props, strict=True):
-        if geom is None or geom.is_empty:
-            continue
-        feats.append({"type": "Feature", "geometry": _round_coords(mapping(geom)), "properties": p})
-    return {"type": "FeatureCollection", "features": feats}
-
-
-def _round_coords(gj: dict, nd: int = 6) -> dict:
-    """Round coordinates to ~0.1 m: smaller files, no visible change."""
-
-    def rnd(c):
-        if isinstance(c, (int, float)):
-            return round(c, nd)
-        return [rnd(x) for x in c]
-
-    if gj["type"] == "GeometryCollection":
-        return {"type": gj["type"], "geometries": [_round_coords(g, nd) for g in gj["geometries"]]}
-    return {"type": gj["type"], "coordinates": rnd(gj["coordinates"])}
-
-
-def _as_text_list(value: Any) -> str:
-    """A ``wards``/``streets`` cell (string, list or array) as one escaped line."""
-    if isinstance(value, (list, tuple, np.ndarray, set)):
-        return _e(", ".join(str(v) for v in value if v is not None and str(v) != ""))
-    return _e(value)
-
-
-class _JsLayer(Layer):
-    """A toggleable layer whose JavaScript body builds and returns a Leaflet layer."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-            var {{ this.get_name() }} = (function(map) {
-                {{ this.body }}
-            })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, name: str, body: str, show: bool = True, overlay: bool = True,
-                 control: bool = True):
-        super().__init__(name=name, overlay=overlay, control=control, show=show)
-        self._name = "HotspotsLayer"
-        self.body = body
-
-
-class _JsSnippet(MacroElement):
-    """A piece of map-level JavaScript (legends, notes, attribution); `map` is the map."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-            (function(map) {
-                {{ this.body }}
-            })({{ this._parent.get_name() }});
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, body: str):
-        super().__init__()
-        self._name = "HotspotsSnippet"
-        self.body = body
-
-
-def _control(html_text: str, position: str, cls: str) -> _JsSnippet:
-    """A fixed box on the map (legend, title, note); `html_text` must already be escaped."""
-    return _JsSnippet(
-        f"var c = L.control({{position: {_js(position)}}});"
-        f"c.onAdd = function() {{ var d = L.DomUtil.create('div', {_js(cls)});"
-        f" d.innerHTML = {_js(html_text)}; L.DomEvent.disableClickPropagation(d);"
-        " L.DomEvent.disableScrollPropagation(d); return d; };"
-        "c.addTo(map);"
-    )
-
-
-def _polygon_layer(name: str, fc: dict, show: bool = True, sticky: bool = True) -> _JsLayer:
-    """GeoJSON polygons styled per feature (``properties.style``, which may carry a
-    CSS ``className``), with optional escaped ``tooltip``/``popup`` HTML."""
-    body = (
-        f"var data = {_js(fc)};"
-        "return L.geoJSON(data, {"
-        " style: function(f) { return f.properties.style; },"
-        " onEachFeature: function(f, l) {"
-        "  if (f.properties.tooltip)"
-        f"   l.bindTooltip(f.properties.tooltip, {{sticky: {_js(sticky)}}});"
-        "  if (f.properties.popup) l.bindPopup(f.properties.popup, {maxWidth: 340});"
-        " }});"
-    )
-    return _JsLayer(name, body, show=show)
 
 
 # ---------------------------------------------------------------------------------------
@@ -247,29 +128,53 @@ def _polygon_layer(name: str, fc: dict, show: bool = True, sticky: bool = True) 
 
 
 def _ward_layer(wards: gpd.GeoDataFrame, focus_code: str | None = None,
-                name: str = "Ward boundaries") -> _JsLayer:
+                name: str = "Ward boundaries") -> list[_JsLayer]:
+    """Ward outlines (hover: name and borough) and their names as labels from borough
+    zoom; the focus ward, when given, outlined heavily and the others faded."""
     props = []
     for _, row in wards.iterrows():
         is_focus = focus_code is not None and str(row.get("ward_code")) == focus_code
         faded = focus_code is not None and not is_focus
         style = {
             "className": "hs-ward" + (" hs-focus-ward" if is_focus else ""),
-            "color": "#08306b" if is_focus else "#555555",
+            "color": "#08306b" if is_focus else WARD_COLOUR,
             "weight": 4 if is_focus else 1.2,
             "fill": True,
             "fillColor": "#9e9e9e" if faded else "#6baed6",
-            "fillOpacity": 0.45 if faded else (0.06 if is_focus else 0.0),
+            "fillOpacity": 0.35 if faded else (0.06 if is_focus else 0.0),
             "opacity": 0.5 if faded else 0.9,
         }
         label = _e(row.get("ward_name", ""))
         if "borough_name" in wards.columns and focus_code is None:
             label += f" <span style='color:#777'>({_e(row['borough_name'])})</span>"
         props.append({"style": style, "tooltip": label, "popup": None})
-    return _polygon_layer(name, _geojson(wards, props))
+    layers = [_polygon_layer(name, _geojson(wards, props))]
+    if "ward_name" in wards.columns and len(wards):
+        layers.append(label_layer("Ward names", _inside_labels(wards, "ward_name"), "ward"))
+    return layers
 
 
-def _density_layer(grid: gpd.GeoDataFrame) -> tuple[_JsLayer, str] | None:
-    """Density classes as coloured polygons + legend HTML (None when all zero)."""
+def _inside_labels(gdf: gpd.GeoDataFrame, col: str) -> list[list]:
+    """``[lat, lon, text, 0]`` at a point well inside each polygon (its pole of
+    inaccessibility: the label sits in the middle, not on an edge)."""
+    pts = gpd.GeoSeries([_pole(g) for g in gdf.geometry], crs=gdf.crs)
+    return [[la, lo, str(t), 0] for (la, lo), t in zip(points_wgs84(pts), gdf[col], strict=True)]
+
+
+def _pole(geom: Any) -> Any:
+    """The point of `geom` farthest from its edges (largest part), within ~1 m."""
+    if geom is None or geom.is_empty:
+        return geom
+    parts = list(getattr(geom, "geoms", [geom]))
+    polys = [p for p in parts if p.geom_type == "Polygon"]
+    if not polys:
+        return geom.representative_point()
+    big = max(polys, key=lambda p: p.area)
+    return polylabel(big, tolerance=max(1.0, np.sqrt(big.area) / 200))
+
+
+def _density_layer(grid: gpd.GeoDataFrame) -> tuple[_JsLayer, tuple[str, str]] | None:
+    """Density classes as coloured polygons + legend (None when all zero)."""
     dissolved = density_classes(grid)
     if dissolved.empty:
         return None
@@ -282,7 +187,7 @@ def _density_layer(grid: gpd.GeoDataFrame) -> tuple[_JsLayer, str] | None:
         rng = density_range(lo, hi)
         props.append({
             "style": {"className": "hs-density", "stroke": False, "fillColor": colours[c],
-                      "fillOpacity": 0.55},
+                      "fillOpacity": 0.5},
             "tooltip": f"{rng} incidents per km²",
             "popup": None,
         })
@@ -292,9 +197,8 @@ def _density_layer(grid: gpd.GeoDataFrame) -> tuple[_JsLayer, str] | None:
     for c in reversed(range(len(breaks))):
         hi = breaks[c + 1] if c + 1 < len(breaks) else None
         rng = density_range(breaks[c], hi)
-        rows.append(f"<i style='background:{colours[c]}'></i>{rng}")
-    legend = "<b>Density</b><br><small>incidents per km²</small><br>" + "<br>".join(rows)
-    return layer, legend
+        rows.append(f"<i style='background:{colours.get(c, '#fff')}'></i>{rng}")
+    return layer, ("Density", "<br><small>incidents per km²</small><br>" + "<br>".join(rows))
 
 
 def gistar_bins(grid: gpd.GeoDataFrame) -> np.ndarray:
@@ -321,7 +225,7 @@ def gistar_bins(grid: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def _gistar_layer(grid: gpd.GeoDataFrame,
-                  show: bool = False) -> tuple[_JsLayer, str] | None:
+                  show: bool = False) -> tuple[_JsLayer, tuple[str, str]] | None:
     """Significant Gi* cells dissolved by confidence bin, and their legend."""
     b = gistar_bins(grid)
     keep = b != 0
@@ -344,12 +248,12 @@ def _gistar_layer(grid: gpd.GeoDataFrame,
     rows = [f"<i style='background:{GI_COLOURS[v]}'></i>"
             f"{'Hot' if v > 0 else 'Cold'} spot, {GI_CONFIDENCE[abs(v)]} confidence"
             for v in sorted({int(np.clip(v, -3, 3)) for v in dissolved["b"]}, reverse=True)]
-    legend = "<b>Gi* hot and cold spots</b><br>" + "<br>".join(rows)
     layer = _polygon_layer("Gi* hot and cold spots", _geojson(dissolved, props), show=show)
-    return layer, legend
+    return layer, ("Gi* hot and cold spots", "<br>" + "<br>".join(rows))
 
 
-def _change_layer(result: gpd.GeoDataFrame, show: bool = True) -> tuple[_JsLayer, str] | None:
+def _change_layer(result: gpd.GeoDataFrame,
+                  show: bool = True) -> tuple[_JsLayer, tuple[str, str]] | None:
     """Cells, wards or areas of a change-over-time result, coloured by ``label``."""
     shown = result[~result["label"].isin(QUIET_LABELS)]
     if len(shown) == 0:
@@ -362,7 +266,7 @@ def _change_layer(result: gpd.GeoDataFrame, show: bool = True) -> tuple[_JsLayer
         "tooltip": _e(lab),
         "popup": None,
     } for lab in dissolved["label"]]
-    legend = "<b>Change over time</b><br>" + "<br>".join(
+    legend = "Change over time", "<br>" + "<br>".join(
         f"<span style='background:{colours[lab]};display:inline-block;width:12px;"
         f"height:12px;margin-right:4px'></span>{_e(lab)}" for lab in dissolved["label"])
     return _polygon_layer("Change over time", _geojson(dissolved, props), show=show), legend
@@ -417,40 +321,86 @@ def _area_popup(row: pd.Series, cats: list[str], n_areas: int,
     return "".join(parts)
 
 
-def _area_layer(areas: gpd.GeoDataFrame, name: str = "Top areas") -> _JsLayer:
-    """Numbered area polygons (class ``hs-area hs-area-<rank>``) and their rank labels."""
+def _area_layer(areas: gpd.GeoDataFrame, name: str = "Top areas", numbered: bool = True,
+                n_total: int | None = None) -> _JsLayer:
+    """Area outlines on a white halo (class ``hs-area hs-area-<rank>``) with rank badges.
+
+    Smaller areas are drawn above larger ones, so a click inside an area that holds a
+    smaller one opens the area under the cursor. Each badge belongs at its area's
+    anchor: the point farthest from the area's edges outside any smaller area (a click
+    there opens that area); the badges are spread apart at every zoom (``hsSpread``)
+    with a leader line back to the anchor when moved. `numbered` False: outlines only
+    (the popups still give the rank). `n_total`: how many areas were ranked (the
+    "rank N of M" in popups; default the largest rank drawn).
+    """
     areas = areas.sort_values("rank") if "rank" in areas.columns else areas.assign(
         rank=np.arange(1, len(areas) + 1))
     cats = area_categories(areas)
-    n = len(areas)
+    ranks = areas["rank"].astype(int).to_numpy()
+    n = max(int(n_total or 0), len(areas), int(ranks.max()) if len(ranks) else 0)
     compared = change_label(areas.attrs)
-    props, labels = [], []
-    pts = areas.geometry.representative_point().to_crs(WGS84)
-    for (_, row), pt in zip(areas.iterrows(), pts, strict=True):
-        popup = _area_popup(row, cats, n, compared)
-        r = int(row["rank"])
-        props.append({
-            "style": {"className": f"hs-area hs-area-{r}", "color": AREA_COLOUR, "weight": 2.5,
-                      "fillColor": AREA_COLOUR, "fillOpacity": 0.18},
-            "tooltip": f"Area {r}",
-            "popup": popup,
-        })
-        labels.append([round(pt.y, 6), round(pt.x, 6), r, popup])
+    popups = [_area_popup(row, cats, n, compared) for _, row in areas.iterrows()]
+    geoms = areas.geometry.to_numpy()
+    size = np.array([g.area if g is not None else 0.0 for g in geoms])
+    draw = np.argsort(-size, kind="stable")  # largest first: smaller ones end on top
+    anchors = gpd.GeoSeries([_area_anchor(i, geoms, size) for i in range(len(areas))],
+                            crs=areas.crs)
+    props = [{"style": {"className": f"hs-area hs-area-{ranks[i]}", "color": AREA_COLOUR,
+                        "weight": 2.5, "fillColor": AREA_COLOUR, "fillOpacity": 0.07},
+              "tooltip": f"Area {ranks[i]}", "popup": popups[i]} for i in draw]
+    fc = _geojson(areas.iloc[draw], props)
+    labels = [[la, lo, int(r), p] for (la, lo), r, p in
+              zip(points_wgs84(anchors), ranks, popups, strict=True)]
     body = (
-        f"var data = {_js(_geojson(areas, props))}; var labels = {_js(labels)};"
+        f"var data = {_js(fc)}; var labels = {_js(labels)}; var numbered = {_js(numbered)};"
         "var g = L.featureGroup();"
+        "L.geoJSON(data, {interactive: false, style: function(f) { return {"
+        f" className: 'hs-area-halo', color: {_js(AREA_HALO)}, weight: 6, opacity: 0.85,"
+        " fill: false}; }}).addTo(g);"
         "L.geoJSON(data, { style: function(f) { return f.properties.style; },"
         " onEachFeature: function(f, l) { l.bindTooltip(f.properties.tooltip, {sticky: true});"
         "  l.bindPopup(f.properties.popup, {maxWidth: 340}); } }).addTo(g);"
-        "labels.forEach(function(d) {"
+        "g.hsAnchors = labels.map(function(d) { return [d[0], d[1], d[2]]; });"
+        "if (!numbered) return g;"
+        "var leaders = L.layerGroup().addTo(g);"
+        "var ms = labels.map(function(d) {"
         " var icon = L.divIcon({className: 'hs-area-label hs-area-label-' + d[2],"
         f"  html: '<div class=\"hs-num\" style=\"background:{AREA_COLOUR}\">' + d[2] + '</div>',"
         "  iconSize: [24, 24], iconAnchor: [12, 12], popupAnchor: [0, -10]});"
-        " L.marker([d[0], d[1]], {icon: icon, title: 'Area ' + d[2], zIndexOffset: 1000})"
+        " return L.marker([d[0], d[1]], {icon: icon, title: 'Area ' + d[2], zIndexOffset: 1000})"
         "  .bindPopup(d[3], {maxWidth: 340}).addTo(g); });"
-        "return g;"
+        # rank 1 first: the best-ranked badges keep their spots
+        "function place() { if (!map.hasLayer(g)) return;"
+        " var pts = labels.map(function(d) { return map.latLngToLayerPoint([d[0], d[1]]); });"
+        " var at = hsSpread(pts, 24); leaders.clearLayers();"
+        " at.forEach(function(c, i) { var ll = map.layerPointToLatLng(c); ms[i].setLatLng(ll);"
+        "  if (c.distanceTo(pts[i]) < 1) return;"
+        "  var a = [labels[i][0], labels[i][1]];"
+        "  L.polyline([a, ll], {interactive: false, weight: 1.5, opacity: 0.9,"
+        f"   color: {_js(AREA_COLOUR)}, className: 'hs-leader'}}).addTo(leaders);"
+        "  L.circleMarker(a, {interactive: false, radius: 2.5, weight: 1, fillOpacity: 1,"
+        f"   color: {_js(AREA_HALO)}, fillColor: {_js(AREA_COLOUR)}}}).addTo(leaders); }}); }}"
+        "map.on('zoomend viewreset', place); g.on('add', function() { setTimeout(place, 0); });"
+        "place(); return g;"
     )
     return _JsLayer(name, body)
+
+
+def _area_anchor(i: int, geoms: np.ndarray, size: np.ndarray) -> Any:
+    """Where area `i`'s badge belongs and a click opens it: its pole of inaccessibility
+    outside every smaller area drawn above it (its own pole when nothing is left)."""
+    g = geoms[i]
+    if g is None or g.is_empty:
+        return g
+    above = [geoms[j] for j in range(len(geoms))
+             if j != i and (size[j], -j) < (size[i], -i) and geoms[j] is not None
+             and geoms[j].intersects(g)]
+    if above:
+        # 3 m clear of the smaller areas' edges, so a click lands in this area only
+        free = g.difference(gpd.GeoSeries(above).union_all().buffer(3.0))
+        if not free.is_empty and free.area > 0:
+            return _pole(free)
+    return _pole(g)
 
 
 def _snap_step(xy: np.ndarray, keys: np.ndarray, max_markers: int) -> float:
@@ -544,18 +494,19 @@ def incident_markers(inc: gpd.GeoDataFrame,
     return out
 
 
-def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int,
-                     show: bool = True) -> tuple[list[_JsLayer], str]:
+def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int, show: bool = True,
+                     by_category: bool = False) -> tuple[list[_JsLayer], tuple[str, str]]:
     """One toggleable layer per category (markers from :func:`incident_markers`), all
-    clustered together: one set of clusters, each a pie of its categories, instead of
-    a dozen overlapping per-category clusters."""
+    clustered together: one set of clusters instead of a dozen overlapping
+    per-category clusters. Neutral grey dots unless `by_category` (then each category
+    has its colour and a cluster is a pie of its categories)."""
     # anonymous reports (StreetSafe) never as points: counts per cell of >= 5 (privacy.py)
     inc, anon = split_anonymous(inc)
     markers = incident_markers(inc, max_markers)
     layers, legend_rows = [], []
     for c, sub in markers.groupby("category", sort=True):
         label = _e(category_label(c))
-        colour = category_colour(c)
+        colour = category_colour(c) if by_category else INCIDENT_COLOUR
         data = [[float(a), float(b), int(n), p] for a, b, n, p in
                 sub[["lat", "lon", "n", "popup"]].itertuples(index=False)]
         body = (
@@ -578,13 +529,16 @@ def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int,
         )
         total = int(sub["n"].sum())
         layers.append(_JsLayer(f"{label} ({total:,})", body, show=show))
-        legend_rows.append(f"<i class='hs-dot' style='background:{colour}'></i>{label} ({total:,})")
+        dot = f"<i class='hs-dot' style='background:{colour}'></i>" if by_category else ""
+        legend_rows.append(f"{dot}{label} ({total:,})")
+    if not by_category and legend_rows:
+        legend_rows.insert(0, f"<i class='hs-dot' style='background:{INCIDENT_COLOUR}'></i>"
+                              "a place; a number: incidents there")
     if len(anon):
         layer, row = _anonymous_layer(anon, show)
         layers.append(layer)
         legend_rows.append(row)
-    legend = "<b>Incidents</b><br>" + "<br>".join(legend_rows) if legend_rows else ""
-    return layers, legend
+    return layers, ("Incidents", "<br>" + "<br>".join(legend_rows))
 
 
 def _anonymous_layer(anon: gpd.GeoDataFrame, show: bool = True) -> tuple[_JsLayer, str]:
@@ -632,41 +586,118 @@ _CLUSTERS_JS = (
 # the map frame
 
 
-def _new_map(title: str, offline: bool, tiles: str | None) -> folium.Map:
-    m = folium.Map(
-        location=[51.5, -0.12], zoom_start=11, tiles=None if offline else tiles,
-        control_scale=True, prefer_canvas=False,
-    )
+def _new_map(title: str, offline: bool, tiles: str | None,
+             tiles_attribution: str | None = None) -> folium.Map:
+    """The frame: title, fullscreen, label zoom classes, base panes and the tiles."""
+    tile = tile_layer(tiles, tiles_credit(tiles, tiles_attribution)) if tiles else None
+    m = folium.Map(location=[51.5, -0.12], zoom_start=11, tiles=None, control_scale=True,
+                   prefer_canvas=False)
     m.options["maxZoom"] = 19  # markercluster needs it; without tiles nothing else sets it
     m._hs_offline = offline  # save_map's default
-    m.get_root().header.add_child(Element(f"<style>{_CSS}</style>"), name="hs_css")
-    m.get_root().header.add_child(Element(f"<title>{_e(title)}</title>"), name="hs_title")
+    root = m.get_root()
+    root.header.add_child(Element(
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'), name="hs_vp")
+    root.header.add_child(Element(f"<style>{CSS}</style>"), name="hs_css")
+    root.header.add_child(Element(f"<script>{SPREAD_JS}</script>"), name="hs_js")
+    root.header.add_child(Element(f"<title>{_e(title)}</title>"), name="hs_title")
     from folium.plugins import Fullscreen
 
     Fullscreen(position="topleft").add_to(m)
+    frame_snippet().add_to(m)
     _control(f"{_e(title)}", "topright", "hs-title").add_to(m)
-    if offline:
-        _control(_e(OFFLINE_NOTE), "bottomleft", "hs-note").add_to(m)
+    if tile is not None:
+        tile.add_to(m)
+    else:
+        log.info("map: no base tiles (tiles=None): the offline base layer only")
     return m
 
 
+#: the layer control's name for the offline base layer
+BASE_LAYER_NAME = "Streets and places (offline)"
+
+
+def _base_layer(frames: Iterable[gpd.GeoDataFrame | None], wards: bool = True,
+                streets: bool = True) -> _JsLayer | None:
+    """The offline base layer for the data's extent (``_basemap``), drawn in the panes
+    under the tiles: hidden while tiles show, the ground when they fail or are off."""
+    area = _basemap.extent(list(frames))
+    if area is None:
+        return None
+    base = _basemap.base_frames(area, wards=wards, streets=streets)
+    if not base:
+        return None
+    return _ground_layer(base, BASE_LAYER_NAME, pane="hsBase", label_pane="hsBaseLabels")
+
+
+def _ground_layer(base: dict[str, gpd.GeoDataFrame], name: str, pane: str | None,
+                  label_pane: str, show: bool = True) -> _JsLayer:
+    """Boroughs, wards, streets (lines) and stations (dots) with their name labels, one
+    layer, nothing clickable. Coordinates to ~1 m: the ground need not be finer."""
+    styles = {
+        "boroughs": {"className": "hs-base-borough", "color": BOROUGH_COLOUR, "weight": 2.5,
+                     "dashArray": "8 5", "fill": False, "opacity": 0.8},
+        "wards": {"className": "hs-base-ward", "color": WARD_COLOUR, "weight": 1,
+                  "fill": False, "opacity": 0.8},
+        "streets": {"className": "hs-street", "color": STREET_COLOUR, "weight": 2.5,
+                    "opacity": 0.9},
+        "stations": {"className": "hs-station", "radius": 4, "color": STATION_COLOUR,
+                     "weight": 2, "fillColor": "#ffffff", "fillOpacity": 1},
+    }
+    feats, labels, kinds = [], [], []
+    for key in ("boroughs", "wards", "streets", "stations"):
+        gdf = base.get(key)
+        if gdf is None or not len(gdf):
+            continue
+        lines = gpd.GeoSeries(gdf["outline"], crs=gdf.crs) if "outline" in gdf.columns else gdf
+        feats += _geojson(lines, [{"style": styles[key]}] * len(gdf), nd=5)["features"]
+        if key in ("boroughs", "wards"):
+            labels += _inside_labels(gdf, "name")
+            kinds += [key[:-1]] * len(gdf)
+        elif key == "stations":
+            labels += [[la, lo, n, 0] for (la, lo), n in
+                       zip(points_wgs84(gdf.geometry), gdf["name"], strict=True)]
+            kinds += ["station"] * len(gdf)
+    sl = base.get("street_labels")
+    if sl is not None and len(sl):
+        labels += [[la, lo, n, a] for (la, lo), n, a in
+                   zip(points_wgs84(sl.geometry), sl["name"], sl["angle"], strict=True)]
+        kinds += ["street-long" if x else "street" for x in sl["long"]]
+    opts = {"interactive": False} | ({"pane": pane} if pane else {})
+    body = (
+        f"var data = {_js({'type': 'FeatureCollection', 'features': feats})};"
+        f"var opts = {_js(opts)}; var g = L.featureGroup();"
+        "L.geoJSON(data, Object.assign({style: function(f) { return f.properties.style; },"
+        " pointToLayer: function(f, ll) {"
+        "  return L.circleMarker(ll, Object.assign({}, opts, f.properties.style)); }},"
+        " opts)).addTo(g);"
+        f"return hsLabels({_js(label_data(labels, kinds))}, {_js(label_pane)}, g);"
+    )
+    return _JsLayer(name, body, show=show)
+
+
 def _finish(m: folium.Map, frames: Iterable[gpd.GeoDataFrame | None], inc=None,
-            legends: Iterable[str] = (), fit: gpd.GeoDataFrame | None = None) -> folium.Map:
-    """Legends, attribution, layer control, and the view fitted to the data."""
-    for text in legends:
-        if text:
-            _control(text, "bottomright", "hs-legend").add_to(m)
+            legends: Iterable[tuple[str, str, list, str]] = (),
+            fit: gpd.GeoDataFrame | None = None) -> folium.Map:
+    """Legends (each shown while one of its layers is on), attribution, layer control
+    (folded on a phone), and the view fitted to the data."""
+    for title, body, layers, key in legends:
+        legend(_e(title), body, layers, key).add_to(m)
     attr = incident_attribution(inc)
     _JsSnippet(f"map.attributionControl.addAttribution({_js(_e(attr))});").add_to(m)
     n_layers = sum(isinstance(c, Layer) for c in m._children.values())
     # a long list of layers would cover the map: fold it behind the layers button
-    folium.LayerControl(collapsed=n_layers > 10, position="topright").add_to(m)
+    control = folium.LayerControl(collapsed=n_layers > 10, position="topright")
+    control.add_to(m)
+    phone_layer_control(control.get_name()).add_to(m)
     boxes = [f.to_crs(WGS84).total_bounds for f in ([fit] if fit is not None else frames)
              if f is not None and len(f)]
     boxes = [b for b in boxes if np.all(np.isfinite(b))]
     if boxes:
         b = np.array(boxes)
-        m.fit_bounds([[b[:, 1].min(), b[:, 0].min()], [b[:, 3].max(), b[:, 2].max()]])
+        bounds = [[b[:, 1].min(), b[:, 0].min()], [b[:, 3].max(), b[:, 2].max()]]
+        # no zoom animation on opening: the first view is simply there
+        _JsSnippet(f"map.fitBounds({_js(np.round(bounds, 6).tolist())}, {{animate: false}});"
+                   ).add_to(m)
     return m
 
 
@@ -682,39 +713,47 @@ def hotspot_map(
     max_markers: int = DEFAULT_MAX_MARKERS,
     show_incidents: bool | None = None,
     change: gpd.GeoDataFrame | None = None,
+    tiles_attribution: str | None = None,
+    base_layer: bool = True,
+    by_category: bool = False,
 ) -> folium.Map:
     """An interactive hotspot map: wards, density surface, top areas, incidents, Gi*.
 
-    Each layer can be switched on and off in the layer control. The view fits the data;
-    the map has a scale bar, a fullscreen button and OS/ONS (OGL v3) and OpenStreetMap
-    (ODbL) attribution, plus a "synthetic" note when ``inc["source"] == "synthetic"``.
+    Each layer can be switched on and off in the layer control, and each legend shows
+    only while its layer is on. The view fits the data; the map has base tiles
+    (OpenStreetMap by default) over an offline base layer, a scale bar, a fullscreen
+    button and OS/ONS (OGL v3) and OpenStreetMap (ODbL) attribution, plus a
+    "synthetic" note when ``inc["source"] == "synthetic"``.
 
     Parameters
     ----------
     inc : GeoDataFrame, optional
         Incidents (``category``; ``location_desc``, ``month`` used in popups). Points at
         the same coordinate and category become one marker with a count; one layer per
-        category in the layer control, clustered together (pie-coloured clusters).
+        category in the layer control, clustered together. Neutral grey dots unless
+        `by_category`.
     areas : GeoDataFrame, optional
-        Ranked areas from ``hs.top_areas``: ``rank`` (numbered polygons), and in the
-        popup ``wards``, ``streets``, ``n_incidents``, ``n_<category>``, ``area_m2``,
-        ``score``, ``change_n``, ``change_pct`` when present.
+        Ranked areas from ``hs.top_areas``: ``rank`` (outlined polygons with rank
+        badges kept apart at every zoom), and in the popup ``wards``, ``streets``,
+        ``n_incidents``, ``n_<category>``, ``area_m2``, ``score``, ``change_n``,
+        ``change_pct`` when present.
     wards : GeoDataFrame, optional
-        Ward boundaries (``ward_name`` shown on hover).
+        Ward boundaries (``ward_name`` on hover and as labels from zoom 12).
     grid : GeoDataFrame, optional
         KDE grid from ``hs.kde`` with ``density`` (incidents per km²); drawn as classed
-        polygons at upper quantiles of the non-zero density, with a legend.
+        polygons (viridis, light to dark) at upper quantiles of the non-zero density.
     gistar : GeoDataFrame, optional
         Grid from ``hs.gistar`` with ``gi_bin`` (−3..3), ``label`` or ``z``/``p`` (see
-        :func:`gistar_bins`); significant cells drawn (layer off on opening when `grid`
-        or `areas` are drawn too).
+        :func:`gistar_bins`); significant cells drawn red (hot) to blue (cold), layer
+        off on opening when `grid` or `areas` are drawn too.
     title : str, default "Hotspots"
     offline : bool, default False
-        No base tiles (they need the internet) and a note saying so; :func:`save_map`
-        then inlines Leaflet and plugins so the file opens with no network at all.
-    tiles : str or None, default "OpenStreetMap"
-        Folium tile name for online maps (e.g. "cartodbpositron", which CARTO now
-        says needs an API key).
+        :func:`save_map` inlines Leaflet and plugins so the page itself needs no
+        network. Says nothing about tiles (see `tiles`).
+    tiles : str or None, default OpenStreetMap's tile URL
+        Any XYZ tile URL (``https://host/{z}/{x}/{y}.png``, e.g. a council's own tile
+        server) or "OpenStreetMap". When tiles cannot load (no network) the map says so
+        and the offline base layer shows. None: no tiles, the offline base layer only.
     max_markers : int, default 20000
         Above this many distinct markers, coordinates are snapped to a 5–250 m grid
         (logged) to keep the file small.
@@ -725,9 +764,18 @@ def hotspot_map(
     change : GeoDataFrame, optional
         A change-over-time result with a ``label`` column (``hs.hotspot_change``,
         ``hs.classify_hotspots``, ``hs.dual_kde``, ``hs.operation_effect(...).zones``):
-        cells/wards/areas/zones coloured by
-        label (emerging and increases in reds, decreases and cold spots in blues),
-        "no pattern" left out, with a legend.
+        cells/wards/areas/zones coloured by label (emerging and increases in reds,
+        decreases and cold spots in blues), "no pattern" left out, with a legend.
+    tiles_attribution : str, optional
+        Credit line for a tile server other than OpenStreetMap (default: its host name).
+    base_layer : bool, default True
+        Draw the offline base layer under the tiles: borough and ward outlines with
+        names, TfL stations and, where the registry has a street network (City of
+        London, Westminster), streets with names. Data that cannot be found is skipped
+        (logged).
+    by_category : bool, default False
+        Colour incidents by category (each cluster a pie of its categories) instead of
+        neutral grey.
 
     Returns
     -------
@@ -737,36 +785,47 @@ def hotspot_map(
     frames = _checked(inc=inc, areas=areas, wards=wards, grid=grid, gistar=gistar,
                       change=change)
     if not frames:
-        raise BadInputError("hotspot_map needs at least one of inc, areas, wards, grid or gistar")
-    m = _new_map(title, offline, tiles)
-    legends: list[str] = []
+        raise BadInputError("hotspot_map needs at least one of inc, areas, wards or grid")
+    m = _new_map(title, offline, tiles, tiles_attribution)
+    legends: list[tuple[str, str, list, str]] = []
+    if base_layer:
+        _add(m, _base_layer(frames.values(), wards="wards" not in frames))
     if "wards" in frames:
-        _ward_layer(frames["wards"]).add_to(m)
+        for layer in _ward_layer(frames["wards"]):
+            layer.add_to(m)
     if "grid" in frames:
         got = _density_layer(frames["grid"])
         if got:
-            got[0].add_to(m)
-            legends.append(got[1])
+            legends.append((*got[1], [_add(m, got[0])], "density"))
     if "gistar" in frames:
         # off on opening unless it is the only surface drawn
         got = _gistar_layer(frames["gistar"], show="grid" not in frames and "areas" not in frames)
         if got:
-            got[0].add_to(m)
-            legends.append(got[1])
+            legends.append((*got[1], [_add(m, got[0])], "gistar"))
     if "change" in frames:
         got = _change_layer(frames["change"], show="grid" not in frames)
         if got:
-            got[0].add_to(m)
-            legends.append(got[1])
+            legends.append((*got[1], [_add(m, got[0])], "change"))
     if "inc" in frames:
         show = show_incidents if show_incidents is not None else "areas" not in frames
-        layers, legend = _incident_layers(frames["inc"], max_markers, show=show)
-        for layer in layers:
-            layer.add_to(m)
-        legends.append(legend)
+        layers, leg = _incident_layers(frames["inc"], max_markers, show=show,
+                                       by_category=by_category)
+        legends.append((*leg, [_add(m, layer) for layer in layers], "incidents"))
     if "areas" in frames:
-        _area_layer(frames["areas"]).add_to(m)
+        layer = _add(m, _area_layer(frames["areas"]))
+        legends.append((*_areas_legend(), [layer], "areas"))
     return _finish(m, frames.values(), inc=frames.get("inc"), legends=legends)
+
+
+def _add(m: folium.Map, layer: _JsLayer | None) -> _JsLayer | None:
+    if layer is not None:
+        layer.add_to(m)
+    return layer
+
+
+def _areas_legend(numbered: bool = True) -> tuple[str, str]:
+    what = "numbered by rank (1: most)" if numbered else "click one for its rank"
+    return "Top areas", f"<br><i class='hs-outline'></i>hotspot area, {what}"
 
 
 def _checked(**frames: gpd.GeoDataFrame | None) -> dict[str, gpd.GeoDataFrame]:
@@ -786,6 +845,9 @@ def focus_ward_map(
     offline: bool = False,
     tiles: str | None = DEFAULT_TILES,
     max_markers: int = DEFAULT_MAX_MARKERS,
+    tiles_attribution: str | None = None,
+    base_layer: bool = True,
+    by_category: bool = False,
 ) -> folium.Map:
     """A map of one ward: it is outlined, the other wards faded, its areas numbered.
 
@@ -793,16 +855,17 @@ def focus_ward_map(
     ----------
     inc : GeoDataFrame or None
         Incidents; those inside the ward (by ``ward_code`` when present, else by location)
-        are drawn by category.
+        are drawn.
     wards : GeoDataFrame
         Ward boundaries including the focus ward.
     ward : str
         Ward name or code (any case).
     areas : GeoDataFrame, optional
-        Ranked areas; those touching the ward are drawn, keeping their borough rank.
+        Ranked areas; those touching the ward are drawn, keeping their borough rank
+        ("rank 7 of 20").
     title : str, optional
         Defaults to "Focus ward: <name>".
-    offline, tiles, max_markers
+    offline, tiles, max_markers, tiles_attribution, base_layer, by_category
         As in :func:`hotspot_map`.
     """
     from .boundaries import find_ward
@@ -812,24 +875,26 @@ def focus_ward_map(
     code = str(row["ward_code"])
     geom = w.loc[w["ward_code"] == code].geometry.union_all()
     frames = _checked(inc=inc, areas=areas)
-    m = _new_map(title or f"Focus ward: {row['ward_name']}", offline, tiles)
-    _ward_layer(w, focus_code=code).add_to(m)
+    m = _new_map(title or f"Focus ward: {row['ward_name']}", offline, tiles, tiles_attribution)
+    focus = gpd.GeoDataFrame(geometry=[geom], crs=w.crs)
+    if base_layer:
+        _add(m, _base_layer([focus], wards=False))
+    for layer in _ward_layer(w, focus_code=code):
+        layer.add_to(m)
     legends = []
     inc_in = None
     if "inc" in frames:
         i = frames["inc"]
         inc_in = i[i["ward_code"].astype(str) == code] if "ward_code" in i.columns else i[
             i.geometry.within(geom)]
-        layers, legend = _incident_layers(inc_in, max_markers)
-        for layer in layers:
-            layer.add_to(m)
-        legends.append(legend)
+        layers, leg = _incident_layers(inc_in, max_markers, by_category=by_category)
+        legends.append((*leg, [_add(m, layer) for layer in layers], "incidents"))
     if "areas" in frames:
         a = frames["areas"]
-        a = a[a.geometry.intersects(geom)]
-        if len(a):
-            _area_layer(a, name="Top areas in this ward").add_to(m)
-    focus = gpd.GeoDataFrame(geometry=[geom], crs=w.crs)
+        a_in = a[a.geometry.intersects(geom)]
+        if len(a_in):
+            layer = _add(m, _area_layer(a_in, name="Top areas in this ward", n_total=len(a)))
+            legends.append((*_areas_legend(), [layer], "areas"))
     return _finish(m, [], inc=inc_in, legends=legends, fit=focus)
 
 
@@ -840,21 +905,28 @@ def patrol_map(
     title: str = "Patrol plan",
     offline: bool = False,
     tiles: str | None = DEFAULT_TILES,
+    tiles_attribution: str | None = None,
+    base_layer: bool = True,
 ) -> folium.Map:
-    """A patrol plan: the route, numbered stops with why/when, and the areas.
+    """A patrol plan: the route, numbered stops with why/when, the start, the areas.
+
+    One numbering on the map: the stops, in walking order. Hotspot areas are outlined
+    without numbers (their popups give the rank); the start is a green flag drawn above
+    every stop.
 
     Parameters
     ----------
     plan : object
         From ``hs.plan_patrol``: ``stops`` (GeoDataFrame in visiting order with
         ``order, name, why, street, arrival, dwell_min``), ``route`` (LineString
-        GeoDataFrame/GeoSeries), ``length_m``, ``minutes``, ``dropped``.
+        GeoDataFrame/GeoSeries), ``length_m``, ``minutes``, ``dropped``, ``start``.
     areas : GeoDataFrame, optional
         Ranked areas to show under the route.
     network : GeoDataFrame, GeoSeries or networkx graph, optional
-        Street network drawn faintly (layer off on opening).
+        Street network drawn above the tiles (layer on) with street names, clipped to
+        the plan's surroundings.
     title : str, default "Patrol plan"
-    offline, tiles
+    offline, tiles, tiles_attribution, base_layer
         As in :func:`hotspot_map`.
     """
     stops = check_gdf(getattr(plan, "stops", None), "plan.stops", ["order"])
@@ -862,28 +934,36 @@ def patrol_map(
     if isinstance(route, gpd.GeoSeries):
         route = gpd.GeoDataFrame(geometry=route, crs=route.crs)
     frames = _checked(route=route, areas=areas)
-    m = _new_map(title, offline, tiles)
+    m = _new_map(title, offline, tiles, tiles_attribution)
+    drawn = [stops, frames.get("route")]
+    if base_layer:
+        _add(m, _base_layer(drawn + [frames.get("areas")], streets=network is None))
     if network is not None:
-        edges = network
-        if not isinstance(edges, (gpd.GeoDataFrame, gpd.GeoSeries)):
-            import osmnx as ox
-
-            edges = ox.graph_to_gdfs(network, nodes=False)
-        edges = gpd.GeoDataFrame(geometry=gpd.GeoSeries(edges.geometry), crs=edges.crs)
-        props = [{"style": {"className": "hs-network", "color": "#999", "weight": 1,
-                            "opacity": 0.6}, "tooltip": None, "popup": None}] * len(edges)
-        _polygon_layer("Street network", _geojson(edges, props), show=False).add_to(m)
+        area = _basemap.extent(drawn)
+        edges = _basemap.network_edges(network)
+        edges = edges[edges.geometry.intersects(area)] if area is not None else edges
+        streets, labels = _basemap.street_layers(edges)
+        _add(m, _ground_layer({"streets": streets, "street_labels": labels},
+                              "Streets (names from zoom 15)", pane=None, label_pane="hsLabels"))
     if "areas" in frames:
-        _area_layer(frames["areas"], name="Hotspot areas").add_to(m)
+        _area_layer(frames["areas"], name="Hotspot areas", numbered=False).add_to(m)
     if "route" in frames:
         r = frames["route"]
-        props = [{"style": {"className": "hs-route", "color": "#08519c", "weight": 5,
+        props = [{"style": {"className": "hs-route", "color": STOP_COLOUR, "weight": 5,
                             "opacity": 0.8}, "tooltip": "Patrol route", "popup": None}] * len(r)
         _polygon_layer("Route", _geojson(r, props)).add_to(m)
+    _stops_layer(stops).add_to(m)
+    _start_marker(getattr(plan, "start", None), stops.crs, m)
+    return _finish(m, [stops, frames.get("route"), frames.get("areas")],
+                   legends=[(_e(title), _patrol_legend(plan, stops, "areas" in frames), [],
+                             "patrol")])
+
+
+def _stops_layer(stops: gpd.GeoDataFrame) -> _JsLayer:
+    """Numbered stop markers (``hs-stop hs-stop-<n>``) with why/when popups."""
     stops = stops.sort_values("order")
-    pts = stops.geometry.to_crs(WGS84)
     data = []
-    for (_, row), pt in zip(stops.iterrows(), pts, strict=True):
+    for (_, row), (la, lo) in zip(stops.iterrows(), points_wgs84(stops.geometry), strict=True):
         lines = [f"<b>Stop {_num(row['order'])}</b>"]
         for col, label in (("name", ""), ("why", "Why: "), ("street", "Street: "),
                            ("arrival", "Arrive: "), ("dwell_min", "Stay: ")):
@@ -894,44 +974,52 @@ def patrol_map(
                 if col == "dwell_min":
                     v = f"{_num(v)} min"
                 lines.append(f"{label}{_e(v)}")
-        data.append([round(pt.y, 6), round(pt.x, 6), int(row["order"]),
+        data.append([la, lo, int(row["order"]),
                      "<div class='hs-popup'>" + "<br>".join(lines) + "</div>"])
     body = (
         f"var data = {_js(data)}; var g = L.featureGroup();"
         "data.forEach(function(d) {"
         " var icon = L.divIcon({className: 'hs-stop hs-stop-' + d[2], iconSize: [26, 26],"
-        "  iconAnchor: [13, 13], html: '<div class=\"hs-num\" style=\"background:#08519c\">'"
-        "  + d[2] + '</div>'});"
-        " L.marker([d[0], d[1]], {icon: icon, zIndexOffset: 2000}).bindPopup(d[3]).addTo(g); });"
+        "  iconAnchor: [13, 13], html: '<div class=\"hs-num\" style=\"background:"
+        f"{STOP_COLOUR}\">' + d[2] + '</div>'}});"
+        " L.marker([d[0], d[1]], {icon: icon, zIndexOffset: 2000, title: 'Stop ' + d[2]})"
+        "  .bindPopup(d[3]).addTo(g); });"
         "return g;"
     )
-    _JsLayer("Stops", body).add_to(m)
-    start = getattr(plan, "start", None)
-    if start is not None and not getattr(start, "is_empty", True):
-        pt = gpd.GeoSeries([start], crs=stops.crs).to_crs(WGS84).iloc[0]
-        _JsSnippet(
-            f"L.marker([{pt.y:.6f}, {pt.x:.6f}], {{icon: L.divIcon({{className: 'hs-start',"
-            " iconSize: [26, 26], iconAnchor: [13, 13], html: '<div class=\"hs-num\""
-            " style=\"background:#238b45\">S</div>'})}).bindTooltip('Start').addTo(map);"
-        ).add_to(m)
-    summary = [f"<b>{_e(title)}</b>"]
+    return _JsLayer("Stops", body)
+
+
+def _start_marker(start: Any, crs: Any, m: folium.Map) -> None:
+    """The start: a green "Start" flag whose foot is on the point, drawn above every
+    stop (a stop at the start stays visible beside the flag)."""
+    if start is None or getattr(start, "is_empty", True):
+        return
+    pt = gpd.GeoSeries([start], crs=crs).to_crs(WGS84).iloc[0]
+    _JsSnippet(
+        f"L.marker([{pt.y:.6f}, {pt.x:.6f}], {{zIndexOffset: 5000, title: 'Start',"
+        " icon: L.divIcon({className: 'hs-start', iconSize: [0, 0], iconAnchor: [0, 0],"
+        f" html: '<div class=\"hs-flag\" style=\"background:{START_COLOUR}\">Start</div>'}})"
+        "}).bindTooltip('Start').addTo(map);"
+    ).add_to(m)
+
+
+def _patrol_legend(plan: Any, stops: gpd.GeoDataFrame, areas: bool) -> str:
+    summary = []
     if getattr(plan, "length_m", None) is not None:
         summary.append(f"{_num(float(plan.length_m) / 1000, 1)} km")
     if getattr(plan, "minutes", None) is not None:
         summary.append(f"{_num(plan.minutes)} min")
     summary.append(f"{len(stops)} stops")
+    rows = [" · ".join(summary)]
     dropped = getattr(plan, "dropped", None)
     if dropped is not None and len(dropped):
-        summary.append(f"{len(dropped)} target(s) left out (see the briefing)")
-    # two sets of numbers on one map: say which is which
-    summary.append("<i class='hs-dot' style='background:#08519c'></i>stops, numbered in "
-                   "walking order")
-    summary.append("<i class='hs-dot' style='background:#238b45'></i>S: start")
-    if "areas" in frames:
-        summary.append(f"<i style='background:{AREA_COLOUR}'></i>hotspot areas, numbered "
-                       "by rank")
-    legend = "<br>".join(summary)
-    return _finish(m, [stops, frames.get("route"), frames.get("areas")], legends=[legend])
+        rows.append(f"{len(dropped)} target(s) left out (see the briefing)")
+    rows.append(f"<i class='hs-dot' style='background:{STOP_COLOUR}'></i>stops, numbered in "
+                "walking order")
+    rows.append(f"<i style='background:{START_COLOUR}'></i>start")
+    if areas:
+        rows.append("<i class='hs-outline'></i>hotspot areas (click for rank)")
+    return "<br>" + "<br>".join(rows)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1005,26 +1093,14 @@ _EXTERNAL_LINK = re.compile(r"<link\b[^>]*\bhref\s*=\s*['\"]?(?:https?:)?//[^>]*
 
 
 def map_html(m: folium.Map, offline: bool | None = None) -> str:
-    """The map as one HTML page; offline: no external ``<script>``/``<link>`` at all."""
+    """The map as one HTML page; offline: Leaflet and plugins inlined and no external
+    ``<script>``/``<link>`` at all (the tiles, fetched by Leaflet, stay: they fall
+    back to the offline base layer when they cannot load)."""
     if offline is None:
         offline = bool(getattr(m, "_hs_offline", False))
+    text = m.get_root().render()
     if not offline:
-        return m.get_root().render()
-    # base tiles need the internet: leave them out of an offline page
-    children = list(m._children.items())
-    figure = m.get_root()
-    for k, v in children:
-        if isinstance(v, folium.TileLayer):
-            del m._children[k]
-            # an earlier render left the layer's script in the page: take it out too
-            for el in _descendants(v):
-                for part in (figure.script, figure.header, figure.html):
-                    part._children.pop(el.get_name(), None)
-    try:
-        text = figure.render()
-    finally:  # put the map back as it was, in order
-        m._children.clear()
-        m._children.update(children)
+        return text
     text = _EXTERNAL_SCRIPT.sub("", text)
     text = _EXTERNAL_LINK.sub("", text)
     assets = offline_assets_html() + '\n<link rel="icon" href="data:,">\n'
@@ -1036,13 +1112,6 @@ def map_html(m: folium.Map, offline: bool | None = None) -> str:
     if left:
         raise HotspotsError(f"offline map still loads {len(left)} external file(s)")
     return text
-
-
-def _descendants(el: Element) -> list[Element]:
-    out = [el]
-    for child in el._children.values():
-        out += _descendants(child)
-    return out
 
 
 def save_map(m: folium.Map, path: str | os.PathLike, offline: bool | None = None) -> Path:

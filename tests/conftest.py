@@ -6,8 +6,11 @@ never ``playwright install``. One browser per test module keeps the map tests fa
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,8 +36,10 @@ class PageLog:
     dialogs: list[str] = field(default_factory=list)
 
     def external(self) -> list[str]:
-        """Requests that left the machine (anything but file: and data: URLs)."""
-        return [u for u in self.requests if not u.startswith(("file:", "data:"))]
+        """Requests that left the machine (anything but file: and data: URLs and the
+        tests' own servers on 127.0.0.1)."""
+        return [u for u in self.requests
+                if not u.startswith(("file:", "data:", "http://127.0.0.1:"))]
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +68,20 @@ def open_page(browser):
     """
     pages = []
 
-    def _open(path: str | os.PathLike, width: int = 1200, height: int = 900):
+    def _open(path: str | os.PathLike, width: int = 1200, height: int = 900,
+              block_network: bool = False):
+        """`block_network`: every request but file: and data: URLs is aborted (a
+        computer with no network), and recorded in ``log.failed``."""
         page = browser.new_page(viewport={"width": width, "height": height})
         log = PageLog()
+        if block_network:
+            page.route(re.compile(r"^(?!file:|data:)"), lambda route: route.abort())
         page.on("request", lambda r: log.requests.append(r.url))
         page.on("requestfailed", lambda r: log.failed.append(f"{r.url} {r.failure}"))
-        page.on("console", lambda m: log.errors.append(m.text) if m.type == "error" else None)
+        # a resource that fails to load is already in log.failed (with its URL): base tiles
+        # with no network are the map's expected fallback, not a script error
+        page.on("console", lambda m: log.errors.append(m.text) if m.type == "error"
+                and not m.text.startswith("Failed to load resource") else None)
         page.on("pageerror", lambda e: log.errors.append(f"pageerror: {e}"))
 
         def on_dialog(d):
@@ -85,6 +98,62 @@ def open_page(browser):
     yield _open
     for p in pages:
         p.close()
+
+
+@dataclass
+class TileServer:
+    """A local XYZ tile server for map tests: ``url`` is the ``tiles=`` template,
+    ``served`` the tiles it has sent (``(z, x, y)``), every tile one flat colour
+    (``rgb``) with a darker grid line, so a screenshot shows where tiles were drawn."""
+
+    url: str
+    rgb: tuple[int, int, int]
+    served: list[tuple[int, int, int]]
+
+
+@pytest.fixture(scope="session")
+def tile_server():
+    """A few generated 256 px PNG tiles served from 127.0.0.1 (no internet needed)."""
+    import io
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from PIL import Image, ImageDraw
+
+    rgb = (170, 211, 223)  # OSM's water blue: nothing else on the maps is this colour
+    img = Image.new("RGB", (256, 256), rgb)
+    ImageDraw.Draw(img).rectangle([0, 0, 255, 255], outline=(120, 160, 175), width=2)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    png = buf.getvalue()
+    served: list[tuple[int, int, int]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            m = re.fullmatch(r"/(\d+)/(\d+)/(\d+)\.png", self.path)
+            if not m:
+                self.send_error(404)
+                return
+            served.append(tuple(int(v) for v in m.groups()))
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(png)))
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.end_headers()
+            # Leaflet cancels tiles it no longer needs when the map zooms
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(png)
+
+        def log_message(self, *args):  # quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    port = server.server_address[1]
+    yield TileServer(url=f"http://127.0.0.1:{port}/{{z}}/{{x}}/{{y}}.png", rgb=rgb,
+                     served=served)
+    server.shutdown()
+    server.server_close()
 
 
 # Real incident sets shared by the test modules. Library functions never mutate their

@@ -32,9 +32,10 @@ def camden(camden_layers):
 
 
 @pytest.fixture(scope="module")
-def camden_html(camden, tmp_path_factory):
+def camden_html(camden, tile_server, tmp_path_factory):
     m = hs.hotspot_map(camden.inc, areas=camden.areas, wards=camden.wards, grid=camden.grid,
-                       gistar=camden.gi, title="Camden, June 2019", offline=True)
+                       gistar=camden.gi, title="Camden, June 2019", offline=True,
+                       tiles=tile_server.url)
     path = tmp_path_factory.mktemp("maps") / "camden.html"
     hs.save_map(m, path)
     return path
@@ -52,7 +53,7 @@ def xss_map(camden, tmp_path_factory):
     areas["wards"] = XSS
     areas["streets"] = XSS
     m = hs.hotspot_map(inc, areas=areas, wards=wards, offline=True, show_incidents=True,
-                       title=XSS)
+                       title=XSS, tiles=None)
     path = tmp_path_factory.mktemp("xss") / "xss.html"
     hs.save_map(m, path)
     return path
@@ -68,7 +69,9 @@ def test_offline_html_is_self_contained(camden_html):
     assert "cdn.jsdelivr" not in text and "cdnjs" not in text and "code.jquery" not in text
     assert '"1.9.4"' in text  # Leaflet's own version string: inlined from node_modules
     assert "L.MarkerClusterGroup" in text and "fullscreen" in text.lower()
-    assert maps.OFFLINE_NOTE in text
+    # tiles are fetched by Leaflet (no <script>/<link>): kept, with the note for when
+    # they fail
+    assert "http://127.0.0.1:" in text and maps.TILE_ERROR_NOTE in text
     assert "Open Government Licence v3.0" in text and "OpenStreetMap" in text
     assert "SYNTHETIC" not in text  # police.uk data are real
 
@@ -77,11 +80,28 @@ def test_online_map_uses_cdn_and_tiles(camden):
     m = hs.hotspot_map(camden.inc.iloc[:50], wards=camden.wards)
     online = maps.map_html(m)
     assert "https://cdn.jsdelivr.net/npm/leaflet" in online
-    assert "tile.openstreetmap.org" in online
-    # the same map saved offline: no CDN, no tiles, nothing external at all
+    assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in online
+    # saved offline: Leaflet inlined, no CDN; the tiles stay (offline means only that
+    # the page itself needs no network)
     offline = maps.map_html(m, offline=True)
-    assert "tile.openstreetmap.org" not in offline and "cdn.jsdelivr" not in offline
-    assert "tile.openstreetmap.org" in maps.map_html(m)  # the map itself is unchanged
+    assert "cdn.jsdelivr" not in offline
+    assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in offline
+    assert maps.TILE_ERROR_NOTE in offline
+
+
+def test_tiles_choice(camden):
+    inc = camden.inc.iloc[:50]
+    council = "https://maps.example.gov.uk/tiles/{z}/{x}/{y}.png"
+    text = maps.map_html(hs.hotspot_map(inc, tiles=council, base_layer=False))
+    assert council in text and "Map tiles: maps.example.gov.uk" in text
+    text = maps.map_html(hs.hotspot_map(inc, tiles=council, tiles_attribution="© Harrow"))
+    assert "© Harrow" in text
+    # no tiles: no tile layer at all, the offline base layer only
+    text = maps.map_html(hs.hotspot_map(inc, tiles=None))
+    assert "L.tileLayer(" not in text and maps.BASE_LAYER_NAME in text
+    for bad in ("cartodbpositron", "ftp://x/{z}/{x}/{y}.png", "https://x/tiles.png"):
+        with pytest.raises(BadInputError, match="tile URL"):
+            hs.hotspot_map(inc, tiles=bad)
 
 
 def test_synthetic_note(camden):
@@ -182,7 +202,110 @@ def test_cli_map(tmp_path):
                                    "--year", "2014", "--out", str(out), "--offline"])
     assert res.exit_code == 0, res.output
     text = out.read_text("utf-8")
-    assert "hs-area" in text and maps.OFFLINE_NOTE in text
+    assert "hs-area" in text and maps.TILE_ERROR_NOTE in text
+    assert "https://tile.openstreetmap.org/" in text  # tiles by default
+
+
+# ---------------------------------------------------------------------------------------
+# legibility without a browser: colour families, area anchors, the offline base layer
+
+#: Machado, Oliveira & Fernandes (2009): deuteranopia (severity 1.0) on linear RGB
+_DEUTAN = np.array([[0.367322, 0.860646, -0.227968],
+                    [0.280085, 0.672501, 0.047413],
+                    [-0.011820, 0.042940, 0.968881]])
+_SRGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375],
+                         [0.2126729, 0.7151522, 0.0721750],
+                         [0.0193339, 0.1191920, 0.9503041]])
+
+
+def _lab(hexes, deutan: bool = False) -> np.ndarray:
+    """CIELAB (D65) of hex colours, as seen with deuteranopia when `deutan`."""
+    rgb = np.array([[int(h[i:i + 2], 16) for i in (1, 3, 5)] for h in hexes]) / 255
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    if deutan:
+        lin = np.clip(lin @ _DEUTAN.T, 0, 1)
+    xyz = lin @ _SRGB_TO_XYZ.T / [0.95047, 1.0, 1.08883]
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.column_stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]),
+                            200 * (f[:, 1] - f[:, 2])])
+
+
+def _min_delta_e(hexes, deutan: bool) -> float:
+    lab = _lab(hexes, deutan)
+    d = np.linalg.norm(lab[:, None] - lab[None], axis=2)
+    return float(d[np.triu_indices(len(hexes), 1)].min())
+
+
+def test_colour_classes_stay_distinct_with_deuteranopia():
+    from hotspots import _style
+
+    # the simulation has teeth: a red and a green that differ a lot merge under it
+    assert _min_delta_e(["#d62728", "#2ca02c"], False) > 60
+    assert _min_delta_e(["#d62728", "#2ca02c"], True) < 0.3 * _min_delta_e(
+        ["#d62728", "#2ca02c"], False)
+    # every class of each colour family stays clearly apart (ΔE*ab ≥ 10; 2.3 is the
+    # just-noticeable difference) for a deuteranope
+    density = list(_style.DENSITY_COLOURS)
+    gi = [_style.GI_COLOURS[b] for b in (3, 2, 1, -1, -2, -3)]
+    for family in (density, gi, [_style.STOP_COLOUR, _style.START_COLOUR]):
+        assert _min_delta_e(family, True) >= 10, family
+    # density is sequential: lightness falls class by class, with or without deuteranopia
+    for deutan in (False, True):
+        assert np.all(np.diff(_lab(density, deutan)[:, 0]) < -8)
+    # Gi*: hot and cold of the same confidence are told apart by more than lightness
+    lab = _lab(gi, True)
+    for k in range(3):
+        assert abs(lab[k, 2] - lab[5 - k, 2]) > 15  # yellow-blue axis survives deuteranopia
+    # one family per meaning: density, Gi* and the area outline share no colour
+    assert not set(density) & set(gi) and _style.AREA_COLOUR not in set(density) | set(gi)
+
+
+def test_area_anchor_is_inside_and_clear_of_smaller_areas():
+    from shapely.geometry import Point, box
+
+    big = box(0, 0, 100, 100)
+    small = Point(50, 50).buffer(30)  # over the big square's own centre
+    geoms = np.array([big, small], dtype=object)
+    size = np.array([g.area for g in geoms])
+    a_big = maps._area_anchor(0, geoms, size)
+    a_small = maps._area_anchor(1, geoms, size)
+    assert big.contains(a_big) and not small.buffer(3).contains(a_big)
+    assert small.contains(a_small) and a_small.distance(Point(50, 50)) < 2
+    # real areas: each anchor is in its own area and in no smaller one
+    areas = hs.top_areas(hs.read_incidents("camden_2019_06"), n=20, quiet=True)
+    geoms = areas.geometry.to_numpy()
+    size = np.array([g.area for g in geoms])
+    for i, g in enumerate(geoms):
+        pt = maps._area_anchor(i, geoms, size)
+        assert g.contains(pt)
+        assert not any(geoms[j].contains(pt) for j in range(len(geoms)) if size[j] < size[i])
+
+
+def test_offline_base_layer_frames():
+    from shapely.geometry import box
+
+    from hotspots import _basemap
+
+    # around Bank junction: City of London streets with names, stations, wards, borough
+    x, y = 532_700, 181_150
+    area = box(x - 600, y - 600, x + 600, y + 600)
+    base = _basemap.base_frames(area)
+    assert "City of London" in set(base["boroughs"]["name"])
+    assert "Bank and Monument" in set(base["stations"]["name"])
+    assert len(base["wards"]) >= 3
+    names = set(base["streets"]["name"])
+    assert {"Cheapside", "Threadneedle Street", "Poultry"} <= names
+    assert set(base["street_labels"]["name"]) <= names
+    assert base["street_labels"]["angle"].between(-90, 90).all()
+    for key in ("streets", "wards", "boroughs"):
+        assert base[key].geometry.within(area.buffer(1)).all(), key
+    # outlines are the real boundaries inside the box, not the box's edge
+    ring = gpd.GeoSeries(base["boroughs"]["outline"], crs=27700)
+    assert ring.length.sum() < base["boroughs"].boundary.length.sum()
+    # Harrow has no street network in the registry: no streets, still the rest
+    harrow = hs.wards("Harrow", 2022).total_bounds
+    base = _basemap.base_frames(box(*harrow), wards=False)
+    assert "streets" not in base and "wards" not in base and len(base["stations"]) > 5
 
 
 # ---------------------------------------------------------------------------------------
@@ -213,9 +336,14 @@ def _settle(page):
     page.wait_for_timeout(300)
 
 
-def _clean(log):
+def _clean(log, network: bool = True):
+    """No script errors, dialogs or requests leaving the machine; with `network`, no
+    failed requests either (bar tiles Leaflet cancelled itself when the view changed)."""
     assert log.errors == [], log.errors
-    assert log.failed == [], log.failed
+    if network:
+        failed = [f for f in log.failed
+                  if not (f.startswith("http://127.0.0.1:") and "ERR_ABORTED" in f)]
+        assert failed == [], failed
     assert log.external() == [], log.external()
     assert log.dialogs == []
 
@@ -268,13 +396,13 @@ def test_camden_map_in_browser(camden, camden_html, open_page):
     _clean(log)
 
 
-@pytest.mark.browser
 def _close_popup(page) -> None:
     """Close the open popup so it cannot cover what is clicked or hovered next."""
     page.locator(".leaflet-popup-close-button").click()
     page.locator(".leaflet-popup-content").wait_for(state="detached")
 
 
+@pytest.mark.browser
 def test_xss_runs_nothing(xss_map, open_page):
     page, log = open_page(xss_map)
     page.wait_for_selector(".hs-inc")
@@ -304,7 +432,8 @@ def test_xss_runs_nothing(xss_map, open_page):
 def test_focus_ward_map_in_browser(camden, open_page, tmp_path):
     ward = camden.areas.iloc[0]["wards"].split(",")[0].strip()
     row = camden.wards.loc[camden.wards["ward_name"] == ward].iloc[0]
-    m = hs.focus_ward_map(camden.inc, camden.wards, ward, areas=camden.areas, offline=True)
+    m = hs.focus_ward_map(camden.inc, camden.wards, ward, areas=camden.areas, offline=True,
+                          tiles=None)
     path = hs.save_map(m, tmp_path / "focus.html")
     page, log = open_page(path)
     page.wait_for_selector("path.hs-focus-ward")
@@ -331,12 +460,20 @@ def test_patrol_map_in_browser(camden, open_page, tmp_path):
     plan = SimpleNamespace(
         stops=stops, route=gpd.GeoSeries([LineString(list(pts))], crs=27700),
         length_m=2500.0, minutes=80.0, dropped=pd.DataFrame({"name": ["x"]}), start=pts.iloc[0])
-    path = hs.save_map(hs.patrol_map(plan, areas=camden.areas, offline=True),
+    path = hs.save_map(hs.patrol_map(plan, areas=camden.areas, offline=True, tiles=None),
                        tmp_path / "patrol.html")
     page, log = open_page(path)
     page.wait_for_selector(".hs-stop")
     assert page.locator(".hs-stop").count() == 4
     assert page.locator("path.hs-route").count() == 1
+    # one numbering: stops; the areas are outlined, not numbered
+    assert page.locator("path.hs-area").count() == len(camden.areas)
+    assert page.locator(".hs-area-label").count() == 0
+    # the start (at stop 1) is a flag drawn above every stop
+    z = page.evaluate("""() => [...document.querySelectorAll('.hs-start, .hs-stop')]
+        .map(e => [e.classList.contains('hs-start'), +getComputedStyle(e).zIndex])""")
+    start_z = [v for is_start, v in z if is_start]
+    assert len(start_z) == 1 and start_z[0] > max(v for is_start, v in z if not is_start)
     page.locator(".hs-stop-3").click()
     text = page.locator(".leaflet-popup-content").inner_text()
     assert "Stop 3" in text and XSS in text and "Stay: 15 min" in text
@@ -351,7 +488,7 @@ def test_harrow_year_map_is_small_and_loads(open_page, tmp_path):
     areas = hs.top_areas(inc, n=20, wards=wards, quiet=True)
     grid = hs.kde(inc, clip=wards, quiet=True)
     m = hs.hotspot_map(inc, areas=areas, wards=wards, grid=grid, title="Harrow 2022",
-                       offline=True, show_incidents=True)
+                       offline=True, show_incidents=True, tiles=None)
     path = hs.save_map(m, tmp_path / "harrow.html")
     assert path.stat().st_size < 5_000_000
     page, log = open_page(path)
@@ -375,7 +512,7 @@ def test_change_layer_in_browser(open_page, tmp_path):
     labels = set(change["label"]) - QUIET_LABELS
     assert labels  # burglary fell in 2020 (lockdowns): some cells fall significantly
     m = hs.hotspot_map(change=change, wards=hs.wards("Barnet", 2022), offline=True,
-                       title="Barnet burglary: 2019 vs 2020")
+                       title="Barnet burglary: 2019 vs 2020", tiles=None)
     path = hs.save_map(m, tmp_path / "change.html")
     page, log = open_page(path)
     _clean(log)
@@ -383,6 +520,225 @@ def test_change_layer_in_browser(open_page, tmp_path):
     legend = page.inner_text("body")
     for lab in labels:
         assert lab in legend
+
+
+# ---------------------------------------------------------------------------------------
+# every kind of map the demo writes, looked at: tiles from a local server, the network
+# blocked, rank labels, clicks, legends, a phone
+
+
+@pytest.fixture(scope="module")
+def city_plan():
+    G = hs.street_network("osm_city_of_london")
+    city = hs.read_incidents("city_of_london_2019")
+    areas = hs.patrol_areas(city, n=8)
+    targets = hs.patrol_targets(city, n=8, network=G, areas=areas)
+    plan = hs.plan_patrol(G, targets, start="51.5155,-0.0922", max_minutes=120)
+    return SimpleNamespace(G=G, plan=plan, areas=areas)
+
+
+@pytest.fixture(scope="module")
+def demo_maps(camden, city_plan, tile_server, tmp_path_factory):
+    """The demo's kinds of map (hotspots, focus ward, patrol, change over time) on real
+    data, with tiles from the local test server."""
+    d = tmp_path_factory.mktemp("demo_maps")
+    ward = camden.areas.iloc[0]["wards"].split(",")[0].strip()
+    inc = hs.read_incidents("barnet_burglary")
+    inc = inc[(inc["month"] >= "2019-01-01") & (inc["month"] < "2021-01-01")]
+    made = {
+        "hotspots": hs.hotspot_map(camden.inc, areas=camden.areas, wards=camden.wards,
+                                   grid=camden.grid, gistar=camden.gi, title="Camden",
+                                   offline=True, tiles=tile_server.url),
+        "focus": hs.focus_ward_map(camden.inc, camden.wards, ward, areas=camden.areas,
+                                   offline=True, tiles=tile_server.url),
+        "patrol": hs.patrol_map(city_plan.plan, areas=city_plan.areas, network=city_plan.G,
+                                title="Op Verona, City of London", offline=True,
+                                tiles=tile_server.url),
+        "change": hs.hotspot_map(change=hs.hotspot_change(inc, cell_size=1000, quiet=True),
+                                 wards=hs.wards("Barnet", 2022), offline=True,
+                                 title="Barnet burglary: 2019 vs 2020", tiles=tile_server.url),
+    }
+    return {k: hs.save_map(m, d / f"{k}.html") for k, m in made.items()}
+
+
+KINDS = ["hotspots", "focus", "patrol", "change"]
+
+
+def _tile_share(png: bytes, rgb, tol: int = 45) -> float:
+    """Share of a screenshot's pixels in (or near: under a light overlay) the test
+    tiles' colour."""
+    import io
+
+    from PIL import Image
+
+    a = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3).astype(int)
+    return float((np.abs(a - np.array(rgb)).max(axis=1) <= tol).mean())
+
+
+def _visible(page, selector: str) -> int:
+    """How many elements match `selector` and are drawn (visible, with a size)."""
+    return page.evaluate(
+        """(sel) => [...document.querySelectorAll(sel)].filter(e => {
+             const r = e.getBoundingClientRect(), s = getComputedStyle(e);
+             return r.width > 0 && r.height > 0 && s.visibility !== 'hidden'
+               && s.display !== 'none'; }).length""", selector)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("kind", KINDS)
+def test_demo_map_tiles_and_offline_fallback(kind, demo_maps, tile_server, open_page):
+    # tiles from the local server: drawn, no note
+    before = len(tile_server.served)
+    page, log = open_page(demo_maps[kind])
+    page.wait_for_selector(".hs-tiles-idle .leaflet-tile-loaded")
+    _settle(page)
+    assert len(tile_server.served) > before
+    assert page.locator(".hs-tile-note").count() == 0
+    png = page.screenshot(path=SHOTS / f"demo_{kind}_tiles.png")
+    assert _tile_share(png, tile_server.rgb) > 0.2  # tiles are seen, not only loaded
+    assert _tile_share(png, tile_server.rgb, tol=3) > 0.02  # and somewhere uncovered
+    _clean(log)
+    # the network blocked: the note, the offline base layer seen instead of tiles
+    page, log = open_page(demo_maps[kind], block_network=True)
+    page.wait_for_selector(".hs-tile-note")
+    _settle(page)
+    assert maps.TILE_ERROR_NOTE in page.locator(".hs-tile-note").inner_text()
+    assert page.locator(".leaflet-tile-loaded").count() == 0
+    assert _visible(page, "path.hs-base-borough") > 0
+    assert _visible(page, "text.hs-lbl-borough, text.hs-lbl-ward, text.hs-lbl-station,"
+                          " text.hs-lbl-street, text.hs-lbl-street-long") > 0
+    if kind == "patrol":  # the City: streets, named
+        assert _visible(page, "path.hs-street") > 0
+        assert _visible(page, "text.hs-lbl-street-long, text.hs-lbl-street") > 0
+    png = page.screenshot(path=SHOTS / f"demo_{kind}_offline.png")
+    assert _tile_share(png, tile_server.rgb, tol=3) < 0.001  # not a pixel of tile
+    assert all(u.startswith("http://127.0.0.1:") for u in log.failed), log.failed
+    assert log.errors == []
+
+
+LABEL_BOXES = """() => [...document.querySelectorAll('.hs-area-label')].map(e => {
+  const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })"""
+MAP = "Object.values(window).find(v => v instanceof L.Map)"
+
+
+def _on_map(page, call: str) -> None:
+    """Call a method of the page's map (``m``); nothing is returned (Leaflet's methods
+    return the map, which Playwright would try to serialise whole)."""
+    page.evaluate(f"() => {{ const m = {MAP}; m.{call}; }}")
+
+
+def _overlaps(boxes) -> list[tuple[int, int]]:
+    return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes))
+            if boxes[i][0] < boxes[j][2] and boxes[j][0] < boxes[i][2]
+            and boxes[i][1] < boxes[j][3] and boxes[j][1] < boxes[i][3]]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("kind", ["hotspots", "focus"])
+def test_rank_labels_never_overlap(kind, demo_maps, open_page):
+    page, log = open_page(demo_maps[kind])
+    page.wait_for_selector(".hs-area-label")
+    zoom = page.evaluate(f"() => {MAP}.getZoom()")
+    for z in (zoom, zoom - 1, zoom - 2, zoom + 1):
+        _on_map(page, f"setZoom({z}, {{animate: false}})")
+        _settle(page)
+        boxes = page.evaluate(LABEL_BOXES)
+        assert len(boxes) == page.locator("path.hs-area").count() > 0
+        assert _overlaps(boxes) == [], (z, _overlaps(boxes))
+    # the check itself: labels all at their anchors would overlap at a low zoom
+    _on_map(page, f"setZoom({zoom - 2}, {{animate: false}})")
+    _settle(page)
+    at_anchor = page.evaluate(f"""() => {{ const m = {MAP};
+        const g = Object.values(window).find(v => v && v.hsAnchors);
+        return g.hsAnchors.map(a => {{ const p = m.latLngToContainerPoint([a[0], a[1]]);
+          return [p.x - 12, p.y - 12, p.x + 12, p.y + 12]; }}); }}""")
+    if kind == "hotspots":  # Camden's central areas are a few hundred metres apart
+        assert _overlaps(at_anchor)
+    _clean(log)
+
+
+def _click_centres(page, anchors) -> dict[int, str]:
+    """Centre the map on each area's anchor, click there, read the popup."""
+    got = {}
+    box = page.locator(".leaflet-container").bounding_box()
+    for lat, lon, rank in anchors:
+        _on_map(page, "closePopup()")
+        page.wait_for_function("() => !document.querySelector('.leaflet-popup')")
+        _on_map(page, f"setView([{lat}, {lon}], m.getZoom(), {{animate: false}})")
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        popup = page.locator(".leaflet-popup-content")
+        popup.wait_for(timeout=5000)
+        got[rank] = popup.inner_text()
+    return got
+
+
+@pytest.mark.browser
+def test_clicking_an_areas_centre_opens_that_area(camden, demo_maps, open_page):
+    page, log = open_page(demo_maps["hotspots"])
+    page.wait_for_selector("path.hs-area")
+    anchors = page.evaluate("() => Object.values(window).find(v => v && v.hsAnchors).hsAnchors")
+    assert sorted(a[2] for a in anchors) == sorted(camden.areas["rank"])
+    # the anchors are inside their own area and in no smaller one (independent check)
+    pts = gpd.GeoSeries(gpd.points_from_xy([a[1] for a in anchors], [a[0] for a in anchors]),
+                        crs=4326).to_crs(27700)
+    by_rank = camden.areas.set_index("rank").geometry
+    for (_, _, r), pt in zip(anchors, pts, strict=True):
+        assert by_rank[r].distance(pt) < 0.5
+    for r, text in _click_centres(page, anchors).items():
+        assert text.startswith(f"Area {r} "), (r, text)
+    # the polygons themselves (badges out of the way): smaller areas are on top
+    page.add_style_tag(content=".hs-area-label { pointer-events: none !important; }")
+    for r, text in _click_centres(page, anchors).items():
+        assert text.startswith(f"Area {r} "), (r, text)
+    _clean(log)
+
+
+@pytest.mark.browser
+def test_legends_follow_their_layer(demo_maps, open_page):
+    page, log = open_page(demo_maps["hotspots"])
+    page.wait_for_selector(".hs-legend-density")
+    assert _visible(page, ".hs-legend-density") == 1
+    assert _visible(page, ".hs-legend-areas") == 1
+    assert _visible(page, ".hs-legend-gistar") == 0  # Gi* is off on opening
+    assert _visible(page, ".hs-legend-incidents") == 0  # so are incidents
+    page.locator(".leaflet-control-layers").hover()
+    page.get_by_label("Density (incidents per km²)").uncheck()
+    assert _visible(page, ".hs-legend-density") == 0
+    page.get_by_label("Gi* hot and cold spots").check()
+    assert _visible(page, ".hs-legend-gistar") == 1
+    page.get_by_label(re.compile(r"^\s*Anti-social behaviour")).check()
+    assert _visible(page, ".hs-legend-incidents") == 1
+    page.get_by_label("Density (incidents per km²)").check()
+    assert _visible(page, ".hs-legend-density") == 1
+    _clean(log)
+
+
+CONTROL_SHARE = """() => {
+  const W = innerWidth, H = innerHeight, step = 4; let hit = 0, n = 0;
+  const boxes = [...document.querySelectorAll('.leaflet-control')]
+    .filter(e => getComputedStyle(e).display !== 'none').map(e => e.getBoundingClientRect());
+  for (let x = 0; x < W; x += step) for (let y = 0; y < H; y += step) { n++;
+    if (boxes.some(b => x >= b.left && x < b.right && y >= b.top && y < b.bottom)) hit++; }
+  return hit / n; }"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("kind", KINDS)
+def test_phone_shows_the_map_not_the_controls(kind, demo_maps, open_page):
+    page, log = open_page(demo_maps[kind], width=390, height=844)
+    page.wait_for_selector(".leaflet-control-layers")
+    _settle(page)
+    assert page.locator(".leaflet-control-layers-expanded").count() == 0
+    assert page.evaluate("() => [...document.querySelectorAll('details.hs-legend')]"
+                         ".every(d => !d.open)")
+    share = page.evaluate(CONTROL_SHARE)
+    page.screenshot(path=SHOTS / f"phone_{kind}.png")
+    assert share < 0.15, share
+    # the same map on a desktop opens its legends
+    desk, _ = open_page(demo_maps[kind])
+    assert desk.evaluate("() => [...document.querySelectorAll('details.hs-legend')]"
+                         ".some(d => d.open)")
+    _clean(log)
 
 
 # ---------------------------------------------------------------------------------------
@@ -417,7 +773,7 @@ def test_readme_screenshots(harrow, open_page, tmp_path):
     areas = hs.top_areas(inc, n=20, wards=wards, quiet=True)
     m = hs.hotspot_map(inc, areas=areas, wards=wards, grid=hs.kde(inc, clip=wards, quiet=True),
                        gistar=hs.gistar(inc), title="Harrow street crime 2022: top twenty areas",
-                       offline=True)
+                       offline=True, tiles=None)  # no network here: the offline base layer
     page, log = open_page(hs.save_map(m, tmp_path / "harrow.html"), width=1200, height=900)
     page.wait_for_selector("path.hs-area")
     assert page.locator("path.hs-area").count() == 20

@@ -594,7 +594,8 @@ def test_cli_westminster_graphml_london_2022_subset(tmp_path, open_page):
     assert page.locator("path.hs-route").count() >= len(stops)
     assert page.locator("path.hs-area").count() >= len(stops)
     legend = page.locator(".hs-legend").inner_text()
-    assert "walking order" in legend and "by rank" in legend
+    assert "walking order" in legend and "hotspot areas" in legend
+    assert page.locator(".hs-area-label").count() == 0  # one numbering: the stops
     page.locator(".hs-stop-1").click()
     text = page.locator(".leaflet-popup-content").inner_text()
     first = stops[0]["properties"]

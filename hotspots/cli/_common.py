@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .._errors import HotspotsError
+from .._errors import BadInputError, HotspotsError
 
 #: messages on stderr. Markup is off: file names, data values and arguments are printed
 #: as they are ("[/]" in a category neither crashes nor vanishes); the few styled
@@ -148,8 +148,38 @@ def _print_json(obj: Any) -> None:
 #: --online, so a map opens on a machine without internet
 _OFFLINE_OPTION = typer.Option(
     None, "--offline/--online", " /--no-offline",
-    help="Inline Leaflet from `make assets` so the map opens without internet (default "
-    "when installed), or --online: load it and base tiles from the internet.")
+    help="Inline Leaflet from `make assets` so the page needs no internet (default when "
+    "installed), or --online: load Leaflet from the internet. Tiles: see --tiles.")
+
+
+#: base tiles on every map (OpenStreetMap unless told), or none with --no-tiles
+_TILES_OPTION = typer.Option(
+    None, "--tiles", metavar="URL",
+    help="Base map tiles: any XYZ URL, e.g. https://tiles.example.gov.uk/{z}/{x}/{y}.png "
+    "(default OpenStreetMap). Without a network the map says so and shows its offline "
+    "base layer (wards, stations, streets).")
+
+
+_NO_TILES_OPTION = typer.Option(
+    False, "--no-tiles", help="No base tiles: the offline base layer only (the map never "
+    "asks the internet for anything).")
+
+
+def _map_options(offline: bool | None, tiles: str | None, no_tiles: bool) -> dict:
+    """The map functions' ``offline`` and ``tiles`` from the CLI's flags."""
+    from .._leaflet import tile_url
+    from ..maps import DEFAULT_TILES
+
+    if tiles and no_tiles:
+        raise typer.BadParameter("--tiles and --no-tiles contradict each other: give one")
+    if tiles:
+        try:  # a bad URL fails now, not after the slow steps
+            tile_url(tiles)
+        except BadInputError as exc:
+            raise BadInputError(str(exc).replace("or None for no tiles",
+                                                 "or --no-tiles for none")) from None
+    return {"offline": _offline_default(offline),
+            "tiles": None if no_tiles else (tiles or DEFAULT_TILES)}
 
 
 #: --categories for the commands that map or grid incidents (rank has its own)

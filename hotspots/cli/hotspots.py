@@ -13,12 +13,14 @@ from ._common import (
     _AREA_COLUMNS,
     _CATEGORIES_OPTION,
     _JSON_OPTION,
+    _NO_TILES_OPTION,
     _OFFLINE_OPTION,
     _QUIET_OPTION,
+    _TILES_OPTION,
     _category_set,
     _incidents_in_wards,
+    _map_options,
     _network_key,
-    _offline_default,
     _only_categories,
     _print_json,
     _read_source,
@@ -339,6 +341,8 @@ def map_cmd(
     png: Path = typer.Option(None, help="Also write a static PNG of the same content."),
     categories: str = _CATEGORIES_OPTION,
     offline: bool = _OFFLINE_OPTION,
+    tiles: str | None = _TILES_OPTION,
+    no_tiles: bool = _NO_TILES_OPTION,
     json_out: bool = _JSON_OPTION,
     quiet: bool = _QUIET_OPTION,
     read_opts: dict[str, Any] | None = None,
@@ -357,7 +361,7 @@ def map_cmd(
     if png:
         check_suffix(png, {".png": "PNG"}, "--png")
 
-    offline = _offline_default(offline)
+    mopts = _map_options(offline, tiles, no_tiles)
     if ward and not borough:
         raise typer.BadParameter("--ward needs --borough (to load its wards)")
     cats = _category_set(categories)
@@ -370,9 +374,9 @@ def map_cmd(
             grid = kde(inc, clip=w)
     name = title or (f"{borough} hotspots" if borough else f"Hotspots: {Path(source).name}")
     if ward:
-        m = maps.focus_ward_map(inc, w, ward, areas=areas, title=title, offline=offline)
+        m = maps.focus_ward_map(inc, w, ward, areas=areas, title=title, **mopts)
     else:
-        m = maps.hotspot_map(inc, areas=areas, wards=w, grid=grid, title=name, offline=offline)
+        m = maps.hotspot_map(inc, areas=areas, wards=w, grid=grid, title=name, **mopts)
     html = maps.save_map(m, out)
     if png:
         save_figure(plot_hotspots(inc, areas=areas, wards=w, grid=grid, title=name), png)
@@ -380,7 +384,8 @@ def map_cmd(
         _print_json({"source": source, "borough": borough, "ward": ward,
                      "categories": sorted(cats) if cats else None,
                      "html": str(html),
-                     "png": str(png) if png else None, "offline": offline,
+                     "png": str(png) if png else None, "offline": mopts["offline"],
+                     "tiles": mopts["tiles"],
                      "n_incidents": len(inc),
                      "n_outside_borough": inc.attrs.get("n_outside_borough", 0),
                      "areas": areas[[c for c in _AREA_COLUMNS if c in areas.columns]]})
