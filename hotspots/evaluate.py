@@ -34,6 +34,20 @@ from ._errors import BadInputError
 from ._validate import BNG, check_gdf, check_positive
 from .clusters import point_xy
 
+__all__ = [
+    "BASELINES",
+    "DECAYED",
+    "FORECASTS",
+    "METHODS",
+    "OTHERS",
+    "WINDOWS",
+    "backtest",
+    "BacktestResult",
+    "pai",
+    "protocol",
+    "rri",
+]
+
 log = logging.getLogger("hotspots")
 
 def _geom(obj: Any, name: str) -> shapely.Geometry:

@@ -35,6 +35,17 @@ from ._validate import check_gdf, norm_name
 from .boundaries import street_text
 from .privacy import protect
 
+__all__ = [
+    "DEFAULT_SCORE_WEIGHTS",
+    "DEFAULT_WEIGHTS",
+    "HISTORY_COLUMNS",
+    "action_menu",
+    "area_places",
+    "focus_week",
+    "FocusWeek",
+    "load_actions",
+]
+
 log = logging.getLogger("hotspots")
 
 #: Default category weights: the enforcement team's priority issues count fully,
@@ -214,10 +225,13 @@ def _read_table(obj: object, name: str) -> pd.DataFrame:
         raise BadInputError(f"{name} file {p} is not a readable CSV: {exc}") from None
 
 
-def category_weights(weights: Mapping[str, float] | str | PathLike | pd.DataFrame | None = None
+def _category_weights(weights: Mapping[str, float] | str | PathLike | pd.DataFrame | None = None
                      ) -> dict[str, float]:
-    """Category weights: the defaults updated with `weights` (dict, or CSV with
-    columns ``category, weight``). Categories not listed weigh 0."""
+    """Category weights.
+
+    The defaults updated with `weights` (dict, or CSV with columns ``category, weight``).
+    Categories not listed weigh 0.
+    """
     out = dict(DEFAULT_WEIGHTS)
     if weights is None:
         return out
@@ -240,8 +254,11 @@ def category_weights(weights: Mapping[str, float] | str | PathLike | pd.DataFram
 
 
 def _window_weight(inc: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
-    """1 for dated incidents in [start, end); for month-only records, the share of
-    their month inside the window (an even spread over the month)."""
+    """1 for dated incidents in [start, end).
+
+    For month-only records, the share of their month inside the window (an even spread over the
+    month).
+    """
     w = np.zeros(len(inc))
     occ = incident_times(inc, dated_only=True)
     dated = occ.notna().to_numpy()
@@ -320,7 +337,8 @@ def _resolve_teams(teams: object, wards: gpd.GeoDataFrame, notes: list[str] | No
 
     Table rows naming no ward of `wards`, and wards left without a team, are told in
     `notes` (close matches for the names): either way a ward silently drops out of
-    the rotation."""
+    the rotation.
+    """
     if teams is None or teams is False:
         return None
     if teams is True:
@@ -341,7 +359,7 @@ def _resolve_teams(teams: object, wards: gpd.GeoDataFrame, notes: list[str] | No
         raise BadInputError("teams needs a 'team' column and 'ward_code' or 'ward_name'")
     t = t.reset_index(drop=True)
     hit = pd.Series(np.nan, index=wards.index, dtype=object)
-    known = pd.Series(False, index=t.index)
+    known = pd.Series(data=False, index=t.index)
     if "ward_code" in t:
         hit = wards["ward_code"].map(norm_name).map(dict(zip(t["ward_code"].map(norm_name),
                                                              t["team"], strict=True)))
@@ -405,9 +423,11 @@ def _population(population: object, wards: gpd.GeoDataFrame) -> tuple[pd.Series 
 
 def _top_areas(inc: gpd.GeoDataFrame, n: int, network: object, period: tuple,
                wards: gpd.GeoDataFrame, cw: Mapping[str, float]) -> gpd.GeoDataFrame | None:
-    """hs.top_areas over the window (change against the previous window), scored with
-    the category weights `cw` (categories weighted 0 left out), or None when the
-    window has too few incidents to make any area."""
+    """The window's hs.top_areas, or None when it has too few incidents to make any area.
+
+    Change is against the previous window; areas are scored with the category weights
+    `cw` (categories weighted 0 left out).
+    """
     from .rank import top_areas
 
     inc = inc[inc["category"].astype(str).map(cw).fillna(0.0).to_numpy() > 0]
@@ -421,7 +441,7 @@ def _top_areas(inc: gpd.GeoDataFrame, n: int, network: object, period: tuple,
     try:
         areas = top_areas(inc, n=n, period=period, network=network, wards=wards, quiet=True,
                           harm=dict(cw), rank_by="forecast",
-                          forecast_period="MS" if month_only(inc) else "W-MON")
+                          forecast_freq="MS" if month_only(inc) else "W-MON")
     except HotspotsError as exc:
         log.info("focus week: no top areas in the window (%s)", exc)
         return None
@@ -430,8 +450,10 @@ def _top_areas(inc: gpd.GeoDataFrame, n: int, network: object, period: tuple,
 
 def _areas_in_wards(areas: gpd.GeoDataFrame | None, wards: gpd.GeoDataFrame
                     ) -> tuple[pd.Series, pd.Series]:
-    """Per ward: how many areas have their representative point in it (each area
-    counted once), and the sum of those areas' ``score``."""
+    """Per ward: how many areas it holds, and the sum of their ``score``.
+
+    An area belongs to the ward holding its representative point (each area counted once).
+    """
     idx = wards["ward_name"].to_numpy()
     if areas is None:
         return pd.Series(0, index=idx), pd.Series(0.0, index=idx)
@@ -444,7 +466,7 @@ def _areas_in_wards(areas: gpd.GeoDataFrame | None, wards: gpd.GeoDataFrame
     return n, s
 
 
-def clip_areas(areas: gpd.GeoDataFrame | None, ward_geom) -> gpd.GeoDataFrame | None:
+def _clip_areas(areas: gpd.GeoDataFrame | None, ward_geom) -> gpd.GeoDataFrame | None:
     """The areas touching a ward, their geometry cut to it, ``area_in_ward_m2`` added."""
     if areas is None:
         return None
@@ -459,8 +481,11 @@ def clip_areas(areas: gpd.GeoDataFrame | None, ward_geom) -> gpd.GeoDataFrame | 
 
 def _with_ward_counts(areas: gpd.GeoDataFrame | None, inc: gpd.GeoDataFrame
                       ) -> gpd.GeoDataFrame | None:
-    """Add ``n_in_ward`` (the ward's window incidents inside each clipped area) and drop
-    areas holding none: a corner of a neighbour's hotspot is not a problem here."""
+    """Add ``n_in_ward`` (the ward's window incidents in each clipped area), drop the empty.
+
+    A corner of a neighbour's hotspot holding none of the ward's incidents is not a
+    problem here.
+    """
     if areas is None or len(areas) == 0:
         return areas
     of = _area_of(inc, areas)
@@ -476,9 +501,10 @@ def _norm(x: pd.Series) -> pd.Series:
 
 
 # ---------------------------------------------------------------- focus_week
-def focus_week(
+def focus_week(  # noqa: PLR0913 (the borough's data plus the documented weekly options)
     inc: gpd.GeoDataFrame,
     wards: gpd.GeoDataFrame,
+    *,
     week: str | pd.Timestamp = "2022-02-07",
     teams: pd.DataFrame | str | PathLike | bool | None = None,
     history: pd.DataFrame | str | PathLike | None = None,
@@ -595,13 +621,13 @@ def focus_week(
     r["choice_reason"] = [choice_reason.get(w, "") for w in r["ward_name"]]
     r["reasons"] = [
         "; ".join(why_not[w]) if why_not[w]
-        else _describe(row, opt.lookback, sc.parts["change"] is not None)
+        else _describe(row, opt.lookback, with_change=sc.parts["change"] is not None)
         for w, row in zip(r["ward_name"], r.to_dict("records"), strict=True)
     ]
 
     geom = dict(zip(wards["ward_name"], wards.geometry, strict=True))
     window_inc = win.incidents
-    areas = {w: _with_ward_counts(clip_areas(areas_all, geom[w]),
+    areas = {w: _with_ward_counts(_clip_areas(areas_all, geom[w]),
                                   window_inc[window_inc["ward_name"] == w]) for w in chosen}
     areas = {w: a for w, a in areas.items() if a is not None}
     attrs = {
@@ -665,7 +691,7 @@ def _options(week: object, lookback_weeks: int, exclude_recent: int, weights: ob
             raise BadInputError(f"score_weights: unknown part(s) {sorted(unknown)}; "
                                 f"use {sorted(sw)}")
         sw.update({k: float(v) for k, v in score_weights.items()})
-    cw = category_weights(weights)
+    cw = _category_weights(weights)
     notes = []
     monday = _monday(week)
     day = _given_day(week)
@@ -899,7 +925,7 @@ def _choice(r: pd.DataFrame, groups: list, forced: dict[str, str],
         passed = [w for w in names[:names.index(top["ward_name"])] if why_not[w]]
         choice_reason[top["ward_name"]] = (
             f"highest score {'among the eligible wards of' if passed else 'in'} {where} "
-            f"({top['score']:.2f}): {_describe(top, opt.lookback, change_ok)}"
+            f"({top['score']:.2f}): {_describe(top, opt.lookback, with_change=change_ok)}"
             + (f" (ranked higher but not eligible: {', '.join(passed)})" if passed else ""))
     if groups != [None]:  # forced wards outside any team
         for w in forced:
@@ -925,11 +951,12 @@ def _data_span(inc: pd.DataFrame) -> tuple[pd.Timestamp | None, pd.Timestamp | N
     return (min(lo) if lo else None), (max(hi) if hi else None)
 
 
-def _describe(row: Mapping, lookback_weeks: int, with_change: bool = True) -> str:
+def _describe(row: Mapping, lookback_weeks: int, *, with_change: bool = True) -> str:
     """'34 incidents (fly_tip 30, asb 4), up 12 on the previous 4 weeks, 3 top areas'.
 
     The change is in incidents (not weighted), left out when the data do not cover
-    the previous window."""
+    the previous window.
+    """
     cats = {k[2:]: v for k, v in row.items() if k.startswith("n_") and k not in
             ("n_incidents", "n_previous", "n_areas") and isinstance(v, int | float) and v > 0}
     top = sorted(cats.items(), key=lambda kv: -kv[1])[:3]
@@ -1001,11 +1028,13 @@ def _matches(inc: pd.DataFrame, spec: str) -> np.ndarray:
     return hit
 
 
-def area_label(area: Mapping, incidents: pd.DataFrame | None = None) -> str:
-    """How a person finds an area, never by lat/lon: its streets (``streets``, from a
-    network), else the commonest police.uk street text of its incidents ("On or near
-    ..."), else its main ward and the nearest station ("Edgware ward, 600 m north-east
-    of Queensbury station", from ``wards`` and ``landmark``), else "area <rank>"."""
+def _area_label(area: Mapping, incidents: pd.DataFrame | None = None) -> str:
+    """How a person finds an area, never by lat/lon.
+
+    Its streets (``streets``, from a network), else the commonest police.uk street text of its
+    incidents ("On or near ..."), else its main ward and the nearest station ("Edgware ward, 600
+    m north-east of Queensbury station", from ``wards`` and ``landmark``), else "area <rank>".
+    """
     streets = area.get("streets")
     if isinstance(streets, list | tuple):
         streets = " / ".join(map(str, streets))
@@ -1023,8 +1052,11 @@ def area_label(area: Mapping, incidents: pd.DataFrame | None = None) -> str:
 
 
 def area_places(areas: gpd.GeoDataFrame, incidents: pd.DataFrame | None = None) -> list[str]:
-    """:func:`area_label` for every area (rows in `areas`' order), each with the
-    incidents inside it (for police.uk's "On or near" street text, when they carry it)."""
+    """:func:`_area_label` for every area, in the order of `areas`' rows.
+
+    Each with the incidents inside it (for police.uk's "On or near" street text, when
+    they carry it).
+    """
     out = []
     pts = None
     if isinstance(incidents, gpd.GeoDataFrame) and "location_desc" in incidents and len(
@@ -1032,7 +1064,7 @@ def area_places(areas: gpd.GeoDataFrame, incidents: pd.DataFrame | None = None) 
         pts = incidents.to_crs(areas.crs) if incidents.crs != areas.crs else incidents
     for a, geom in zip(areas.drop(columns="geometry").to_dict("records"), areas.geometry,
                        strict=True):
-        out.append(area_label(a, None if pts is None else pts[pts.within(geom)]))
+        out.append(_area_label(a, None if pts is None else pts[pts.within(geom)]))
     return out
 
 
@@ -1098,7 +1130,7 @@ def action_menu(
     else:
         raise BadInputError("action_menu needs a FocusWeek, an incidents frame or counts by "
                             f"category (got {type(ward_result).__name__})")
-    cw = category_weights(weights)
+    cw = _category_weights(weights)
     mult = (inc["window_weight"].to_numpy(dtype=float) if "window_weight" in inc
             else np.ones(len(inc)))
     catw = inc["category"].astype(str).map(cw).fillna(0.0).to_numpy()
@@ -1151,7 +1183,7 @@ def _locations(inc: pd.DataFrame, area_of: np.ndarray, mult: np.ndarray,
         by_rank = areas.set_index("rank")
         tally = pd.Series(mult, index=area_of).groupby(level=0).sum()
         for rank, n in tally.drop(-1, errors="ignore").sort_values(ascending=False).items():
-            label = area_label(by_rank.loc[rank].to_dict() | {"rank": rank},
+            label = _area_label(by_rank.loc[rank].to_dict() | {"rank": rank},
                                inc[area_of == rank])
             parts.append(f"area #{rank} {label} ({_fmt(n)})")
         rest = float(tally.get(-1, 0.0))

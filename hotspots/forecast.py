@@ -46,6 +46,33 @@ from ._errors import BadInputError
 from ._validate import BNG, check_gdf, check_nonempty
 from .grid import Grid, cell_polygons, default_cell_size, make_grid
 
+__all__ = [
+    "CANDIDATES",
+    "DEFAULT",
+    "METHODS",
+    "MIN_GAIN",
+    "SE_MARGIN",
+    "SEED",
+    "SHORT_CANDIDATES",
+    "auto_folds",
+    "build_history",
+    "candidates",
+    "choose",
+    "flag_cells",
+    "forecast",
+    "forecast_frame",
+    "History",
+    "incident_periods",
+    "method_label",
+    "method_scores",
+    "pai_matrix",
+    "period_code",
+    "resolve",
+    "select_method",
+    "study_area_geometry",
+    "study_area_of",
+]
+
 log = logging.getLogger("hotspots")
 
 METHODS = ("counts", "decayed", "stkde", "blend", "near_repeat")
@@ -187,10 +214,10 @@ def _cell_area(wkb: bytes, grid: Grid) -> np.ndarray:
 
 
 def period_code(freq: str) -> str:
-    """The pandas period code for a user's ``period`` ("MS", "W-MON", "D")."""
+    """The pandas period code for a user's ``freq`` ("MS", "W-MON", "D")."""
     code = _FREQ.get(str(freq).upper() if str(freq).upper() in _FREQ else str(freq))
     if code is None:
-        raise BadInputError(f"period must be one of {sorted(_FREQ)}, got {freq!r}")
+        raise BadInputError(f"freq must be one of {sorted(_FREQ)}, got {freq!r}")
     return code
 
 
@@ -201,8 +228,8 @@ def incident_periods(inc: gpd.GeoDataFrame, freq: str) -> pd.PeriodIndex:
     code = period_code(freq)
     if code != "M" and month_only(inc):
         raise BadInputError(
-            f"period={freq!r} needs incident dates, but these incidents carry a month only "
-            "(police.uk): use period='MS'"
+            f"freq={freq!r} needs incident dates, but these incidents carry a month only "
+            "(police.uk): use freq='MS'"
         )
     t = incident_times(inc)
     if t.isna().any():
@@ -212,7 +239,7 @@ def incident_periods(inc: gpd.GeoDataFrame, freq: str) -> pd.PeriodIndex:
 
 def build_history(
     inc: gpd.GeoDataFrame, study_area: Any = None, cell_size: float | None = None,
-    period: str = "MS", end: Any = None, weights: Any = None,
+    freq: str = "MS", end: Any = None, weights: Any = None,
 ) -> History:
     """Bin incidents into a cell x period array on a grid over the study area.
 
@@ -225,7 +252,7 @@ def build_history(
     sa = study_area_geometry(study_area, inc)
     grid = make_grid(sa, cell_size or default_cell_size(sa))
     area = _cell_area(shapely.to_wkb(sa), grid)
-    per = incident_periods(inc, period)
+    per = incident_periods(inc, freq)
     xy = shapely.get_coordinates(inc.geometry.array)
     if len(xy) != len(inc):
         raise BadInputError("incidents must be points with a location (drop empty ones first)")
@@ -510,12 +537,12 @@ def select_method(hist: History, area_share: float = 0.05, upto: int | None = No
     return specs[j][0], dict(specs[j][1]), report
 
 
-def forecast(  # noqa: PLR0913 (the grid, the period, the method: documented options)
+def forecast(  # noqa: PLR0913 (the grid, the time bins, the method: documented options)
     inc: gpd.GeoDataFrame,
     *,
     cell_size: float | None = None,
     study_area: Any = None,
-    period: str = "MS",
+    freq: str = "MS",
     method: str = "auto",
     params: dict[str, Any] | None = None,
     area_share: float = 0.05,
@@ -536,8 +563,8 @@ def forecast(  # noqa: PLR0913 (the grid, the period, the method: documented opt
         Cells cover it whole (zeros included) and incidents outside it are dropped.
         Default: the London borough(s) holding >= 5% of the incidents' points, else
         their convex hull.
-    period : {"MS", "W-MON", "D"}, default "MS"
-        Forecast period: months, weeks starting Monday (needs dates), or days.
+    freq : {"MS", "W-MON", "D"}, default "MS"
+        Length of a period: months, weeks starting Monday (needs dates), or days.
     method : {"auto", "counts", "decayed", "stkde", "blend", "near_repeat"}
         See the module docstring. ``auto`` backtests :data:`CANDIDATES` on the last
         (up to) 36 periods of this history, each forecast from the periods before it,
@@ -564,12 +591,12 @@ def forecast(  # noqa: PLR0913 (the grid, the period, the method: documented opt
         ``share`` (of the expected total), ``n_history`` (past incidents),
         ``area_m2`` (inside the study area), ``geometry``. ``attrs``: ``method``,
         ``params``, ``label``, ``forecast_period``, ``n_periods``, ``cell_size``,
-        ``period``, ``expected_total`` and, for auto, ``chosen_because`` and
+        ``freq``, ``expected_total`` and, for auto, ``chosen_because`` and
         ``backtest_*`` (mean PAI of every candidate over the folds).
     """
     if not 0 < float(area_share) < 1:
         raise BadInputError(f"area_share must be between 0 and 1, got {area_share}")
-    hist = build_history(inc, study_area, cell_size, period, end, weights)
+    hist = build_history(inc, study_area, cell_size, freq, end, weights)
     report: dict[str, Any] = {}
     if method == "auto":
         if params:
@@ -583,7 +610,7 @@ def forecast(  # noqa: PLR0913 (the grid, the period, the method: documented opt
     nxt = hist.periods[-1] + 1
     out.attrs.update(
         method=name, params=full, label=method_label(name, full), forecast_period=str(nxt),
-        n_periods=t, period=str(period), study_area_km2=round(hist.study_area.area / 1e6, 3),
+        n_periods=t, freq=str(freq), study_area_km2=round(hist.study_area.area / 1e6, 3),
         **report,
     )
     if not quiet:

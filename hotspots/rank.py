@@ -49,6 +49,27 @@ from .clusters import (
 )
 from .privacy import protect
 
+__all__ = [
+    "DEFAULT_EPS",
+    "DEFAULT_MAX_AREA",
+    "EPS_LADDER",
+    "HOT_SHARE",
+    "KDE_SHARES",
+    "KDE_SPLIT_QUANTILE",
+    "METHODS",
+    "MS_LADDER",
+    "REACH",
+    "auto_min_samples",
+    "candidate_areas",
+    "change_label",
+    "few_areas_note",
+    "harm_weights",
+    "order_areas",
+    "points_in_areas",
+    "score_areas",
+    "top_areas",
+]
+
 log = logging.getLogger("hotspots")
 
 METHODS = ("dbscan", "hdbscan", "kde")
@@ -114,7 +135,8 @@ def _harm_map(harm: Any) -> dict[str, float] | None:
     return dict(zip(table["category"].astype(str), table["weight"].astype(float), strict=True))
 
 
-def incident_weights(inc: pd.DataFrame, weights: str | None = None, harm: Any = None) -> np.ndarray:
+def _incident_weights(inc: pd.DataFrame, weights: str | None = None,
+                      harm: Any = None) -> np.ndarray:
     """Per-incident weight: the ``weights`` column (or 1) times the harm weight.
 
     Categories missing from the harm table get weight 1 (logged).
@@ -136,7 +158,7 @@ def incident_weights(inc: pd.DataFrame, weights: str | None = None, harm: Any = 
 
 
 def _window(
-    t: pd.Series, month_only: bool, period: tuple
+    t: pd.Series, period: tuple, *, month_only: bool
 ) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp]:
     """(prev_start, start, end) with end exclusive, for a (start, end) period.
 
@@ -157,10 +179,12 @@ def _window(
     return start - (e - start), start, e
 
 
-def _split_halves(t: pd.Series, month_only: bool
+def _split_halves(t: pd.Series, *, month_only: bool
                   ) -> tuple[np.ndarray, np.ndarray, tuple | None]:
-    """Masks of the first and second halves (equal length) of the data's time span, and
-    the bounds (start, middle, end), end exclusive, or None when there is no split."""
+    """Masks of the first and second halves (equal length) of the data's time span.
+
+    Also the bounds (start, middle, end), end exclusive, or None when there is no split.
+    """
     if month_only:
         months = np.sort(t.dt.to_period("M").unique())
         k = len(months) // 2
@@ -177,16 +201,21 @@ def _split_halves(t: pd.Series, month_only: bool
     return (t < mid).to_numpy(), (t >= mid).to_numpy(), (t0, mid, t1 + pd.Timedelta(1))
 
 
-def _span_iso(a: pd.Timestamp, b: pd.Timestamp, month_only: bool) -> str:
-    """[a, b) as an ISO 8601 interval with an inclusive end: '2022-01/2022-06' for whole
-    months, else days ('2022-01-01/2022-06-30')."""
+def _span_iso(a: pd.Timestamp, b: pd.Timestamp, *, month_only: bool) -> str:
+    """[a, b) as an ISO 8601 interval with an inclusive end.
+
+    '2022-01/2022-06' for whole months, else days ('2022-01-01/2022-06-30').
+    """
     fmt = "%Y-%m" if month_only else "%Y-%m-%d"
     return f"{a.strftime(fmt)}/{(b - pd.Timedelta(1)).strftime(fmt)}"
 
 
 def change_label(attrs: Any) -> str | None:
-    """'2022-07-01 to 2022-12-31 vs 2022-01-01 to 2022-06-30' from the ``change_from``
-    / ``change_to`` attrs of ``top_areas`` (None when they are missing)."""
+    """The change's two spans in words, from ``top_areas``' attrs.
+
+    '2022-07-01 to 2022-12-31 vs 2022-01-01 to 2022-06-30' from the ``change_from`` /
+    ``change_to`` attrs (None when they are missing).
+    """
     a, b = attrs.get("change_from"), attrs.get("change_to")
     if not (isinstance(a, str) and isinstance(b, str)):
         return None
@@ -227,7 +256,7 @@ def _hours_mask(inc: pd.DataFrame, hours: Any) -> np.ndarray | None:
 # --- candidate areas ------------------------------------------------------------------
 
 
-def uniform_expectation(xy: np.ndarray, eps: float, w: np.ndarray | None = None) -> float:
+def _uniform_expectation(xy: np.ndarray, eps: float, w: np.ndarray | None = None) -> float:
     """Weight a uniform spread of the incidents would put within ``eps`` of a point.
 
     total weight × π eps² / study area, the study area being the 500 m squares that
@@ -249,10 +278,10 @@ def auto_min_samples(xy: np.ndarray, eps: float, w: np.ndarray | None = None) ->
     the share chains Harrow's town centre into one 2 km² blob); one month of Barnet
     burglary gives the floor, 3.
     """
-    return max(3, int(round(4 * uniform_expectation(xy, eps, w))))
+    return max(3, int(round(4 * _uniform_expectation(xy, eps, w))))
 
 
-def candidate_areas(
+def candidate_areas(  # noqa: PLR0913 (top_areas' candidate options, shared with backtest)
     inc: gpd.GeoDataFrame,
     method: str = "dbscan",
     n: int = 20,
@@ -323,7 +352,7 @@ def candidate_areas(
             geoms = _split_clusters(lab, areas, xy, w, eps, ms, max_area, params)
         else:
             # HDBSCAN has no weights: cluster size in incidents, the uniform expectation
-            mcs = max(5, round(uniform_expectation(xy, eps))) if auto else max(3, int(ms))
+            mcs = max(5, round(_uniform_expectation(xy, eps))) if auto else max(3, int(ms))
             lab = hdbscan(work, min_cluster_size=mcs, quiet=True)
             params.update(min_cluster_size=mcs, buffer=eps / 2)
             areas = cluster_areas(lab, buffer=eps / 2)
@@ -578,8 +607,11 @@ def _street_names(geoms: gpd.GeoSeries, network: Any, k: int = 2) -> list[str]:
 # --- the public function --------------------------------------------------------------
 
 
-def top_areas(
+def top_areas(  # noqa: C901, PLR0913
+    # (the analysts' one call: filters, candidate areas, scoring and forecast ranking are
+    # documented options; the phases are the helpers below)
     inc: gpd.GeoDataFrame,
+    *,
     n: int = 20,
     method: str = "dbscan",
     weights: str | None = None,
@@ -597,7 +629,7 @@ def top_areas(
     rank_by: str | None = None,
     study_area: Any = None,
     forecast_cell: float | None = None,
-    forecast_period: str = "MS",
+    forecast_freq: str = "MS",
     hot_share: float = HOT_SHARE,
     reach: float | None = REACH,
     quiet: bool = False,
@@ -663,7 +695,7 @@ def top_areas(
     forecast_cell : float, optional
         The forecast's cell size, metres; default 100 m, or the study area's default
         cell size when smaller (the City: 50 m).
-    forecast_period : {"MS", "W-MON"}, default "MS"
+    forecast_freq : {"MS", "W-MON"}, default "MS"
         The forecast's period: next month, or next week (needs dates).
     hot_share : float, default 0.02
         High-risk cells: the forecast's best cells covering this share of the study
@@ -748,7 +780,7 @@ def top_areas(
     if period is not None:
         if t is None:
             raise BadInputError("period filter needs 'occurred_at' or 'month' columns")
-        p0, s0, e0 = _window(t, monthly, period)
+        p0, s0, e0 = _window(t, period, month_only=monthly)
         cur = base & ((t >= s0) & (t < e0)).to_numpy()
         prev = base & ((t >= p0) & (t < s0)).to_numpy()
         rstart, rend = s0, e0
@@ -757,7 +789,7 @@ def top_areas(
         cur = base
         bounds = None
         if t is not None:
-            first, second, bounds = _split_halves(t, monthly)
+            first, second, bounds = _split_halves(t, month_only=monthly)
             prev, second = base & first, base & second
         else:
             prev = second = None
@@ -765,7 +797,7 @@ def top_areas(
     sub = inc[cur]
     if len(sub) == 0:
         raise BadInputError("no incidents left after the category/period/hours filters")
-    w = incident_weights(sub, weights, harm)
+    w = _incident_weights(sub, weights, harm)
     r = _recency(t[cur], rstart, rend) if t is not None else np.ones(len(sub))
     cand, params = candidate_areas(
         sub, method, n, w, eps, min_samples, cell_size, bandwidth, max_area
@@ -778,9 +810,9 @@ def top_areas(
             raise BadInputError("rank_by='forecast' needs 'month' or 'occurred_at' columns")
         upto = base & (t < e0).to_numpy() if period is not None else base
         hist_inc = inc[upto]
-        hw = incident_weights(hist_inc, weights, harm) if weights or harm else None
+        hw = _incident_weights(hist_inc, weights, harm) if weights or harm else None
         cand, risk = _trim_to_forecast(hist_inc, hw, cand, n, study_area, forecast_cell,
-                                       forecast_period, hot_share, reach, max_area, params)
+                                       forecast_freq, hot_share, reach, max_area, params)
     elif rank_by != "score":
         raise BadInputError(f"rank_by must be 'forecast' or 'score', got {rank_by!r}")
     xy = point_xy(sub)
@@ -826,8 +858,8 @@ def top_areas(
                   rank_by=rank_by)
     if bounds is not None and out["change_n"].notna().any():
         # the two periods change_n compares, so reports can say which (not "previous")
-        params.update(change_from=_span_iso(bounds[0], bounds[1], monthly),
-                      change_to=_span_iso(bounds[1], bounds[2], monthly))
+        params.update(change_from=_span_iso(bounds[0], bounds[1], month_only=monthly),
+                      change_to=_span_iso(bounds[1], bounds[2], month_only=monthly))
     out.attrs.update({k: v for k, v in params.items() if v is not None})
     if not quiet:
         log.info(
@@ -837,13 +869,15 @@ def top_areas(
     return out
 
 
-def _trim_to_forecast(hist_inc: gpd.GeoDataFrame, hw: np.ndarray | None,
+def _trim_to_forecast(hist_inc: gpd.GeoDataFrame, hw: np.ndarray | None,  # noqa: PLR0913
+                      # (private: top_areas' forecast options, one caller)
                       cand: gpd.GeoDataFrame, n: int, study_area: Any, cell: float | None,
                       freq: str, hot_share: float, reach: float | None,
                       max_area: float | None, params: dict
                       ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
-    """The ``n`` candidate areas expected to hold most incidents, cut to the forecast's
-    high-risk cells, and each one's risk (see top_areas' Notes).
+    """The ``n`` candidate areas expected to hold most incidents, and each one's risk.
+
+    The areas are cut to the forecast's high-risk cells (see top_areas' Notes).
 
     When fewer than ``n`` areas hold a high-risk cell, the high-risk share widens
     (x2.5, x5, x10) until they do. Records the forecast's method, cell size, expected
@@ -858,7 +892,7 @@ def _trim_to_forecast(hist_inc: gpd.GeoDataFrame, hw: np.ndarray | None,
         return cand, np.zeros(0)
     sa = study_area_geometry(study_area, hist_inc)
     cell = check_positive(cell, "forecast_cell") or min(100.0, default_cell_size(sa))
-    fc = forecast(hist_inc, cell_size=cell, study_area=sa, period=freq, weights=hw,
+    fc = forecast(hist_inc, cell_size=cell, study_area=sa, freq=freq, weights=hw,
                   quiet=True)
     cum = np.cumsum(fc["area_m2"].to_numpy())  # fc is in rank order
     for share in dict.fromkeys(min(1.0, hot_share * f) for f in (1, 2.5, 5, 10)):
@@ -876,8 +910,11 @@ def _trim_to_forecast(hist_inc: gpd.GeoDataFrame, hw: np.ndarray | None,
 
 def _hot_areas(hot: gpd.GeoDataFrame, sa: Any, geoms: np.ndarray, n: int,
                reach: float | None, max_area: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """Areas cut to the ``hot`` cells, the best ``n`` kept, leftover hot cells joined to
-    the nearest (within ``reach``, while the area stays under ``max_area``)."""
+    """Areas cut to the ``hot`` cells, the best ``n`` kept, leftover hot cells joined.
+
+    A leftover hot cell joins the nearest area within ``reach``, while the area stays
+    under ``max_area``.
+    """
     cells = shapely.intersection(hot.geometry.array, sa)  # the parts in the study area
     hrisk = hot["risk"].to_numpy() * shapely.area(cells) / hot["area_m2"].to_numpy()
     gi, ci = shapely.STRtree(cells).query(geoms, predicate="intersects")

@@ -181,4 +181,4 @@ def test_bad_arguments_are_clear():
     with pytest.raises(hs.BadInputError, match="no parameter"):
         hs.forecast(HIST, study_area=STUDY, method="counts", params={"half_life": 3})
     with pytest.raises(hs.BadInputError, match="needs incident dates"):
-        hs.forecast(HIST, study_area=STUDY, period="W-MON")
+        hs.forecast(HIST, study_area=STUDY, freq="W-MON")

@@ -60,6 +60,7 @@ for _name, _fn in [
 
 
 def main() -> None:  # pragma: no cover - console script entry
+    """The ``hotspots`` console script."""
     app()
 
 

@@ -202,7 +202,7 @@ def forecast_cmd(
 
     _grid_out(out)  # a wrong extension fails before the work
     cats, inc = _grid_incidents(source, categories, quiet, read_opts)
-    grid = forecast(inc, cell_size=cell_size, period=period, method=method, quiet=quiet)
+    grid = forecast(inc, cell_size=cell_size, freq=period, method=method, quiet=quiet)
     _write_grid(grid, out, _source_of(source, inc))
     a = grid.attrs
     if json_out:
