@@ -38,7 +38,7 @@ import shapely
 from scipy import ndimage
 
 #: Points per final block aimed at (the final block side follows from the density)
-_POINTS_PER_BLOCK = 4.0
+_POINTS_PER_BLOCK = 8.0
 #: Final block side limits, metres
 _BLOCK_MIN, _BLOCK_MAX = 25.0, 400.0
 #: Raster for the edge-free regions: at most this many cells, cells at least this size (m)
