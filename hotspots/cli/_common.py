@@ -1,5 +1,8 @@
-"""Shared CLI wiring: error handling, progress, JSON output, common options and the
-helpers every command group uses to read sources and credit data."""
+"""Shared CLI wiring.
+
+Error handling, progress, JSON output, common options and the helpers every command group uses to
+read sources and credit data.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +33,6 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
     pandas cannot parse, a permission error) is printed with its type and a hint;
     ``HOTSPOTS_DEBUG=1`` re-raises it to show the traceback.
     """
-
     import inspect
 
     has_coords = "lon" in inspect.signature(fn).parameters
@@ -59,8 +61,10 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 @contextlib.contextmanager
 def _hushed(quiet: bool):
-    """With --quiet: no messages on stderr and no library log below errors, for the
-    duration of the command (errors are still printed, after it)."""
+    """With --quiet: no messages on stderr while the command runs.
+
+    No library log below errors either; errors are still printed, after it.
+    """
     import logging
 
     if not quiet:
@@ -188,8 +192,10 @@ _CATEGORIES_OPTION = typer.Option(None, "--categories", help="Only these categor
 
 
 def _category_set(categories: str | None) -> set[str] | None:
-    """The --categories given, checked against the vocabulary before any file is read (a
-    typo is an error, not an empty map); None without the option."""
+    """The --categories given, checked against the vocabulary; None without the option.
+
+    Checked before any file is read: a typo is an error, not an empty map.
+    """
     from ..categories import check_categories
 
     if not categories:
@@ -198,9 +204,11 @@ def _category_set(categories: str | None) -> set[str] | None:
 
 
 def _only_categories(inc, cats: set[str] | None):
-    """The incidents of the categories `cats` (from :func:`_category_set`); all of them
-    when None. Raises when none is left, or a word no incident has is asked for, saying
-    what the incidents hold."""
+    """The incidents of the categories `cats` (from :func:`_category_set`).
+
+    All of them when None. Raises when none is left, or a word no incident has is asked for,
+    saying what the incidents hold.
+    """
     from ..categories import check_categories
 
     if cats is None:
@@ -214,9 +222,11 @@ def _only_categories(inc, cats: set[str] | None):
 def _incidents_in_wards(source: str, borough: str | None, year: int,
                         tolerance: float | None, step, quiet: bool = False,
                         read_opts: dict | None = None):
-    """Incidents joined to wards: the borough's (:func:`hotspots.borough_incidents`), or
-    every London ward they touch; says how many were left out. `tolerance` None: the
-    library's (:data:`hotspots.WARD_TOLERANCE_M`)."""
+    """Incidents joined to wards.
+
+    The borough's (:func:`hotspots.borough_incidents`), or every London ward they touch; says
+    how many were left out. `tolerance` None: the library's (:data:`hotspots.WARD_TOLERANCE_M`).
+    """
     from ..boundaries import wards as load_wards
     from ..join import assign_wards, borough_incidents
 

@@ -206,7 +206,6 @@ def flytip_top20_cmd(
 
     Example: hotspots flytip-top20 --borough Harrow --out out
     """
-
     from .._atomic import atomic_dir
     from ..area_plans import flytip_top20
     from ..report import write_flytip_pack

@@ -120,8 +120,10 @@ def _grid_out(out: Path) -> Path:
 
 
 def _write_grid(grid, out: Path, source: str) -> None:
-    """The grid to `out` (checked suffix) by the library's writer
-    (:func:`hotspots._atomic.atomic_write_grid`: a CSV gives cell centres)."""
+    """The grid to `out` (checked suffix) by the library's writer.
+
+    :func:`hotspots._atomic.atomic_write_grid`: a CSV gives cell centres.
+    """
     from .._atomic import atomic_write_grid
 
     atomic_write_grid(grid, _grid_out(out), source=source)
@@ -136,8 +138,10 @@ def _grid_json(source: str, out: Path, grid, cats: set[str] | None, **extra: Any
 
 def _grid_incidents(source: str, categories: str | None, quiet: bool,
                     read_opts: dict[str, Any] | None = None):
-    """(categories asked, incidents read and filtered) for the grid commands, with the
-    library's choices (cell size, bandwidth) logged to the terminal."""
+    """(categories asked, incidents read and filtered) for the grid commands.
+
+    The library's choices (cell size, bandwidth) are logged to the terminal.
+    """
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
