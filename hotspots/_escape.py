@@ -32,14 +32,23 @@ def md_text(value: object) -> str:
     linkifying viewers (GitHub's extended autolinks) find no URL. CommonMark renders
     every escape back to the original character.
     """
-    text = "" if value is None else str(value)
-    text = _CONTROL.sub(" ", re.sub(r"\r\n|[\r\n\u2028\u2029]", " ", text))
+    text = plain_text(re.sub(r"\r\n|[\r\n\u2028\u2029]", " ", "" if value is None else str(value)))
     text = _MD_INLINE.sub(r"\\\1", text)
     text = re.sub(r"&(?=#?\w+;)", "&amp;", text)
     text = text.replace("<", "&lt;").replace(">", "&gt;")
     text = text.replace("://", "&#58;//")
     text = re.sub(r"(?i)\b(www)\.", r"\1&#46;", text)
     return _MD_BLOCK_START.sub(_block_escape, text, count=1)
+
+
+def plain_text(value: object) -> str:
+    """`value` as text any font can draw: control characters (C0 and C1, but tab and
+    newline) become spaces.
+
+    Used for every label of a static map (titles, ward and street names, legends):
+    matplotlib cannot draw a BEL ("Glyph 7 missing") and would print a box.
+    """
+    return _CONTROL.sub(" ", "" if value is None else str(value))
 
 
 def _block_escape(m: re.Match) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import numpy as np
 
+from ._escape import plain_text
 from ._style import (  # noqa: F401 (re-exported: hotspots.plots.CATEGORY_STYLE etc.)
     AREA_COLOUR,
     AREA_HALO,
@@ -109,7 +110,7 @@ def plot_hotspots(
     ax = fig.add_subplot(111)
     ax.set_aspect("equal")
     ax.set_axis_off()
-    ax.set_title(str(title), fontsize=13)
+    ax.set_title(plain_text(title), fontsize=13)
 
     handles = []
     if "grid" in layers and "density" in layers["grid"].columns:
@@ -125,7 +126,7 @@ def plot_hotspots(
         if "ward_name" in w.columns and len(w) <= max_ward_labels:
             for name, pt in zip(w["ward_name"], w.geometry.representative_point(), strict=True):
                 ax.annotate(
-                    str(name), (pt.x, pt.y), ha="center", va="center", fontsize=6,
+                    plain_text(name), (pt.x, pt.y), ha="center", va="center", fontsize=6,
                     color="#333333", zorder=5, gid="ward-label",
                     path_effects=[patheffects.withStroke(linewidth=2, foreground="white")],
                 )
@@ -169,7 +170,7 @@ def plot_hotspots(
     fig.subplots_adjust(left=0.02, right=0.74 if handles else 0.98, top=0.93, bottom=0.06)
     if "areas" in layers:  # placed last: spreading them needs the final axes size
         _area_labels(ax, layers["areas"])
-    return fig
+    return _drawable(fig)
 
 
 #: diameter of a two-digit area label (fontsize 8 bold, circle pad 0.2), points
@@ -340,7 +341,7 @@ def plot_change(
     colour = label_colours(labels)
     fig, ax = plt.subplots(figsize=figsize)
     ax.set_axis_off()
-    ax.set_title(title)
+    ax.set_title(plain_text(title))
     layers = {"grid": res}
     if wards is not None:
         w = check_gdf(wards, "wards")
@@ -352,13 +353,13 @@ def plot_change(
     _fit(ax, layers)
     _scale_bar(ax)
     _north_arrow(ax)
-    handles = [Patch(fc=colour[lab], label=lab) for lab in labels]
+    handles = [Patch(fc=colour[lab], label=plain_text(lab)) for lab in labels]
     if handles:
         ax.legend(handles=handles, loc="upper left", fontsize=6, framealpha=0.85)
     fig.text(0.01, 0.01, attribution or default_attribution(police=True, osm=False), fontsize=5.5,
              color="#444444", wrap=True, va="bottom", gid="attribution")
     fig.tight_layout(rect=(0, 0.05, 1, 1))
-    return fig
+    return _drawable(fig)
 
 
 # --- maps of a place for printed packs (councillor summary, action plans, briefings) ----
@@ -443,7 +444,8 @@ def plot_place(  # noqa: PLR0913 (a printed map's layers, each optional, and its
     ax.set_axis_off()
     ax.set_aspect("equal")
     if title:
-        fig.text(0.5, 0.97, str(title), ha="center", va="top", fontsize=11, fontweight="bold")
+        fig.text(0.5, 0.97, plain_text(title), ha="center", va="top", fontsize=11,
+                 fontweight="bold")
     view = _place_view(ax, w, highlight, layers, focus, start)
     edges = _street_edges(network, view) if network is not None else None
     _draw_ground(ax, w, highlight, edges, view, max_street_labels)
@@ -479,6 +481,23 @@ def plot_place(  # noqa: PLR0913 (a printed map's layers, each optional, and its
         " Stations: TfL (Open Government Licence v3.0)." if station_names else "")
     fig.text(0.01, 0.01, credit, fontsize=5.5, color="#444444", wrap=True, va="bottom",
              gid="attribution")
+    return _drawable(fig)
+
+
+def _drawable(fig: Figure) -> Figure:
+    """`fig` with control characters in every text it draws made spaces.
+
+    One rule (:func:`hotspots._escape.plain_text`): data text such as a ward name may
+    carry them, and no font has their glyphs. Data text is cleaned where it is drawn
+    (titles, ward, street and station names) so nothing warns while plotting; this
+    pass catches the rest (legend labels from categories) before the figure is shown.
+    """
+    from matplotlib.text import Text
+
+    for t in fig.findobj(Text):
+        text = t.get_text()
+        if text and plain_text(text) != text:
+            t.set_text(plain_text(text))
     return fig
 
 
@@ -599,7 +618,7 @@ def _street_names(ax, edges: gpd.GeoDataFrame, view, k: int) -> None:
         b = line.interpolate(0.6, normalized=True)
         angle = np.degrees(np.arctan2(b.y - a.y, b.x - a.x))
         angle = angle - 180 if angle > 90 else angle + 180 if angle < -90 else angle
-        ax.annotate(name, (mid.x, mid.y), ha="center", va="center", fontsize=6,
+        ax.annotate(plain_text(name), (mid.x, mid.y), ha="center", va="center", fontsize=6,
                     rotation=angle, rotation_mode="anchor", color="#555555",
                     style="italic", zorder=6, gid="street-label",
                     path_effects=[patheffects.withStroke(linewidth=2, foreground="white")])
@@ -632,7 +651,7 @@ def _draw_stations(ax, view) -> dict[str, tuple[float, float]]:
         if said in seen:  # "Liverpool Street LU" and "... NR": one name
             continue
         seen.add(said)
-        ax.annotate(said, (pt.x, pt.y), xytext=(5, 4), textcoords="offset points",
+        ax.annotate(plain_text(said), (pt.x, pt.y), xytext=(5, 4), textcoords="offset points",
                     fontsize=6.5, fontweight="bold", color=STATION_COLOUR, zorder=7,
                     gid="station-label",
                     path_effects=[patheffects.withStroke(linewidth=2.2, foreground="white")])
@@ -656,7 +675,7 @@ def _ward_names(ax, w, highlight, view, stations: dict | None = None) -> None:
         sx, sy = (stations or {}).get(name, (np.inf, np.inf))
         if not big and np.hypot(pt.x - sx, pt.y - sy) < near:
             continue
-        ax.annotate(str(name), (pt.x, pt.y), ha="center", va="center",
+        ax.annotate(plain_text(name), (pt.x, pt.y), ha="center", va="center",
                     fontsize=9 if big else 6.5, fontweight="bold" if big else "normal",
                     color="#222222" if big else "#555555", zorder=8, gid="ward-label",
                     path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")])

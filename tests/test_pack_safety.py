@@ -135,3 +135,26 @@ def test_action_plans_markdown_is_safe(nasty_tips, nasty_wards, open_page, tmp_p
                                                      incidents=nasty_tips)
     assert PAYLOAD not in html_text
     assert_safe_markdown(md, open_page, tmp_path / "plans.html")
+
+
+@pytest.mark.filterwarnings("error:Glyph:UserWarning")
+def test_static_maps_draw_no_control_characters(nasty_tips, nasty_wards):
+    """Control characters in ward names and titles are drawn as spaces (no font has a
+    BEL glyph: matplotlib warned "Glyph 7 missing" and drew a box)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    from hotspots.plots import figure_png, plot_hotspots, plot_place
+
+    wards = nasty_wards.assign(ward_name=[f"{n}\x07\x1b" for n in nasty_wards["ward_name"]])
+    figs = [plot_hotspots(nasty_tips.head(50), wards=wards, title=NASTY),
+            plot_place(wards=wards, highlight=[wards["ward_name"].iloc[0]], title=NASTY)]
+    for fig in figs:
+        texts = [t.get_text() for t in fig.findobj(Text)]
+        assert any(PAYLOAD in t for t in texts)  # data text still drawn, as text
+        assert not any(re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", t) for t in texts)
+        figure_png(fig)
+        plt.close(fig)
