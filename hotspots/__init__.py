@@ -94,15 +94,14 @@ _API: dict[str, str] = {
     "focus_ward_map": "maps",
     "patrol_map": "maps",
     "save_map": "maps",
+    "forecast": "forecasting",
     "plot_hotspots": "plots",
     "plot_change": "plots",
     "plot_place": "plots",
     "save_figure": "plots",
 }
 
-# hs.forecast is the module hotspots.forecast, which is callable (its function
-# forecast): one object, whichever way it is reached first
-_SUBMODULES = {"synthetic", "datasets", "io", "grid", "report", "privacy", "forecast"}
+_SUBMODULES = {"synthetic", "datasets", "io", "grid", "report", "privacy", "forecasting"}
 
 __all__ = sorted(_API) + sorted(_SUBMODULES)
 

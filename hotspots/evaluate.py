@@ -194,7 +194,7 @@ DECAYED = BASELINES[1]
 
 def _specs(methods: Sequence[str], windows: Sequence[int]) -> list[tuple[str, str, Any]]:
     """(label, method, params or training window) of every row group of the table."""
-    from .forecast import _PARAMS
+    from .forecasting import _PARAMS
 
     def last(w: int) -> str:
         return "last month" if w == 1 else f"last {w} months"
@@ -222,7 +222,7 @@ def _specs(methods: Sequence[str], windows: Sequence[int]) -> list[tuple[str, st
 
 def _evaluate(hist, scores: np.ndarray, folds: np.ndarray, budget: float) -> dict:
     """hits, PAI, PEI, RRI of per-fold cell scores (folds x cells) at ``budget`` m²."""
-    from .forecast import flag_cells
+    from .forecasting import flag_cells
 
     share = budget / hist.cell_area.sum()
     tie = hist.tie_key()
@@ -251,7 +251,7 @@ def _auto_scores(hist, folds: np.ndarray, area_share: float) -> tuple[np.ndarray
     Its choice is made per fold from the folds before it only (the candidates' PAIs
     are computed once for every period).
     """
-    from .forecast import auto_folds, candidates, choose, method_label, method_scores, pai_matrix
+    from .forecasting import auto_folds, candidates, choose, method_label, method_scores, pai_matrix
 
     specs = candidates(hist.per_month)
     labels = [method_label(*c) for c in specs]
@@ -339,7 +339,7 @@ def backtest(  # noqa: PLR0913 (methods, windows, area, grid, folds: documented 
         cells of that area. ``summary``: per label ``mean_pai, sd_pai, median_pai,
         mean_pei, mean_rri, sd_rri, area_share, folds``, best mean PAI first.
     """
-    from .forecast import build_history
+    from .forecasting import build_history
 
     inc = check_gdf(inc, "incidents", required=["month"])
     bad = [m for m in methods if m not in METHODS]
@@ -347,7 +347,7 @@ def backtest(  # noqa: PLR0913 (methods, windows, area, grid, folds: documented 
         raise BadInputError(f"unknown method(s) {bad}; choose from {METHODS}")
     if not 0 < float(area_share) < 1:
         raise BadInputError(f"area_share must be between 0 and 1, got {area_share}")
-    from .forecast import study_area_of
+    from .forecasting import study_area_of
 
     sa = _geom(study_area, "study_area") if study_area is not None else study_area_of(inc)
     hist = build_history(inc, sa, cell_size, "MS")
@@ -375,7 +375,7 @@ def backtest(  # noqa: PLR0913 (methods, windows, area, grid, folds: documented 
         elif m in OTHERS:
             sc = _other_scores(hist, inc, per, m, p, folds, eps)
         else:
-            from .forecast import method_scores
+            from .forecasting import method_scores
 
             sc = method_scores(hist, m, p, folds).reshape(len(folds), -1)
         ev = _evaluate(hist, sc, folds, budget)
@@ -446,7 +446,7 @@ def _top20_rows(hist, inc, per, folds, sa) -> pd.DataFrame:
     The union of the areas (clipped to the study area) against the decayed-count cells
     of that same area.
     """
-    from .forecast import flag_cells, method_scores
+    from .forecasting import flag_cells, method_scores
     from .rank import top_areas
 
     total = hist.cell_area.sum()

@@ -883,7 +883,7 @@ def _trim_to_forecast(hist_inc: gpd.GeoDataFrame, hw: np.ndarray | None,  # noqa
     (x2.5, x5, x10) until they do. Records the forecast's method, cell size, expected
     total and the share used in ``params``.
     """
-    from .forecast import forecast, study_area_geometry
+    from .forecasting import forecast, study_area_geometry
     from .grid import default_cell_size
 
     if not 0 < float(hot_share) <= 1:

@@ -13,7 +13,7 @@ from shapely.geometry import Point, box
 
 import hotspots as hs
 
-F = importlib.import_module("hotspots.forecast")  # the module; callable, as hs.forecast
+F = importlib.import_module("hotspots.forecasting")  # the module behind hs.forecast
 
 # a 5 x 5 grid of 100 m cells: x 0..500, y 0..500; row 0 is north (y 400..500). The
 # study area stops 1 m short of the east and north edges (cells there stay inside).
@@ -166,11 +166,12 @@ def test_auto_keeps_the_default_without_clear_evidence_and_says_why():
     assert f["rank"].tolist() == list(range(1, 26))
 
 
-def test_hs_forecast_stays_callable_after_the_module_is_imported():
-    # importing hotspots.forecast makes it an attribute of the package, over the function
-    import hotspots.forecast as module
+def test_hs_forecast_is_the_function_after_the_module_is_imported():
+    # the module has its own name, so importing it never shadows the function hs.forecast
+    import hotspots.forecasting as module
 
-    for fn in (hs.forecast, module, F, module.forecast):
+    assert hs.forecast is module.forecast
+    for fn in (hs.forecast, module.forecast):
         f = fn(HIST, cell_size=100, study_area=STUDY, method="counts", quiet=True)
         assert len(f) == 25
 

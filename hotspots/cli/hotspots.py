@@ -202,7 +202,7 @@ def forecast_cmd(
 
     Example: hotspots forecast barnet_burglary --cell-size 100 --out out/barnet_fc.gpkg
     """
-    from ..forecast import forecast
+    from ..forecasting import forecast
 
     _grid_out(out)  # a wrong extension fails before the work
     cats, inc = _grid_incidents(source, categories, quiet, read_opts)

@@ -30,8 +30,6 @@ method (see :func:`flag_cells`).
 from __future__ import annotations
 
 import logging
-import sys
-import types
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -639,17 +637,3 @@ def forecast_frame(hist: History, score: np.ndarray) -> gpd.GeoDataFrame:
     }, mask=inside)
     out.attrs.update(expected_total=round(expected, 3))
     return out.sort_values("rank", kind="stable").reset_index(drop=True)
-
-
-class _CallableModule(types.ModuleType):
-    """Make ``hotspots.forecast`` both this module and its main function.
-
-    Importing the module makes it an attribute of the package, over the function
-    ``hs.forecast`` exported lazily, so the module calls the function.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> gpd.GeoDataFrame:
-        return forecast(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
