@@ -846,8 +846,10 @@ def write_change(result, directory: str | Path, name: str, title: str, *,
     return paths
 
 
-def write_focus_week(fw, directory: str | Path, wards, *, review=None, borough: str = "",
-                     source: str | None = None, offline: bool = True, network=None) -> dict:
+def write_focus_week(fw, directory: str | Path, wards, *, review=None,  # noqa: PLR0913
+                     borough: str = "",  # (a pack's parts)
+                     source: str | None = None, offline: bool = True, network=None,
+                     tiles: str | None = "OpenStreetMap") -> dict:
     """Write a focus week's pack into `directory`.
 
     ``ranking.csv``, ``menu.csv`` (every chosen ward's actions), ``areas.csv`` (when
@@ -872,6 +874,8 @@ def write_focus_week(fw, directory: str | Path, wards, *, review=None, borough: 
         Inline Leaflet in the maps.
     network : networkx graph, optional
         Street network: the summary's static map draws the streets.
+    tiles : str or None, default "OpenStreetMap"
+        The maps' base tiles (any XYZ URL; None: the offline base layer only).
 
     Returns
     -------
@@ -897,7 +901,8 @@ def write_focus_week(fw, directory: str | Path, wards, *, review=None, borough: 
     maps = {}
     for w in fw.chosen:
         m = focus_ward_map(fw.incidents, wards, w, areas=fw.areas.get(w),
-                           title=f"Focus week {fw.iso_week}: {w}", offline=offline)
+                           title=f"Focus week {fw.iso_week}: {w}", offline=offline,
+                           tiles=tiles)
         maps[w] = save_map(m, d / f"map-{_slug(w)}.html")
     paths = write_focus_pack(fw, d, review=review, borough=borough, wards=wards,
                              network=network, map_files={w: p.name for w, p in maps.items()})
@@ -905,7 +910,8 @@ def write_focus_week(fw, directory: str | Path, wards, *, review=None, borough: 
 
 
 def write_flytip_pack(plans, directory: str | Path, wards, *, borough: str = "",
-                      source: str | None = None, offline: bool = True, network=None) -> dict:
+                      source: str | None = None, offline: bool = True, network=None,
+                      tiles: str | None = "OpenStreetMap") -> dict:
     """Write the top fly-tip areas' pack (:func:`hotspots.area_plans.flytip_top20`).
 
     ``areas.csv``, ``action-plans.csv`` (one row per area and action, with blank
@@ -932,7 +938,7 @@ def write_flytip_pack(plans, directory: str | Path, wards, *, borough: str = "",
     out["action_plans"] = atomic_write_csv(table, d / "action-plans.csv", source=source)
     out.update(write_pack(d, "action-plans", md, html_text))
     m = hotspot_map(plans.incidents, areas=areas, wards=wards,
-                    title=f"{borough}: top fly-tip areas", offline=offline)
+                    title=f"{borough}: top fly-tip areas", offline=offline, tiles=tiles)
     out["map"] = save_map(m, d / "map.html")
     out["n_action_rows"] = len(table)
     return out
@@ -940,7 +946,8 @@ def write_flytip_pack(plans, directory: str | Path, wards, *, borough: str = "",
 
 def write_patrol_pack(plan, directory: str | Path, *, areas=None, network=None,  # noqa: PLR0913
                       area_name: str = "", source: str | None = None,  # (a pack's parts)
-                      offline: bool = True, wards=None) -> dict[str, Path]:
+                      offline: bool = True, wards=None,
+                      tiles: str | None = "OpenStreetMap") -> dict[str, Path]:
     """Write an Op Verona patrol pack (:func:`hotspots.plan_patrol`) into `directory`.
 
     ``route.geojson`` and ``route.gpx`` (the stops and, with a network, the walking
@@ -964,6 +971,8 @@ def write_patrol_pack(plan, directory: str | Path, *, areas=None, network=None, 
         Inline Leaflet in the map.
     wards : GeoDataFrame, optional
         Ward edges and names under the briefing's route map (e.g. every London ward).
+    tiles : str or None, default "OpenStreetMap"
+        The map's base tiles (any XYZ URL; None: the offline base layer only).
 
     Returns
     -------
@@ -978,7 +987,7 @@ def write_patrol_pack(plan, directory: str | Path, *, areas=None, network=None, 
     paths.update(write_pack(d, "briefing", *patrol_briefing(
         plan, area_name=area_name, attribution=source, network=network, areas=areas,
         wards=wards)))
-    m = patrol_map(plan, areas=areas, network=network, offline=offline,
+    m = patrol_map(plan, areas=areas, network=network, offline=offline, tiles=tiles,
                    title="Op Verona patrol" + ("" if network is not None else
                                                " (no street network: stop order only)"))
     paths["map"] = save_map(m, d / "map.html")

@@ -206,6 +206,27 @@ def test_cli_map(tmp_path):
     assert "https://tile.openstreetmap.org/" in text  # tiles by default
 
 
+def test_cli_tiles_options(tmp_path):
+    from typer.testing import CliRunner
+
+    from hotspots.cli import app
+
+    base = ["map", "camden_2019_06", "--borough", "Camden", "--year", "2014", "--online",
+            "--quiet"]
+    council = "https://tiles.example.gov.uk/{z}/{x}/{y}.png"
+    res = CliRunner().invoke(app, [*base, "--out", str(tmp_path / "a.html"), "--tiles", council])
+    assert res.exit_code == 0, res.output
+    assert council in (tmp_path / "a.html").read_text("utf-8")
+    res = CliRunner().invoke(app, [*base, "--out", str(tmp_path / "b.html"), "--no-tiles"])
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "b.html").read_text("utf-8")
+    assert "L.tileLayer(" not in text and maps.BASE_LAYER_NAME in text
+    for bad in (["--tiles", "ftp://x"], ["--tiles", council, "--no-tiles"]):
+        res = CliRunner().invoke(app, [*base, "--out", str(tmp_path / "c.html"), *bad])
+        assert res.exit_code != 0 and "tiles" in res.output
+        assert not (tmp_path / "c.html").exists()
+
+
 # ---------------------------------------------------------------------------------------
 # legibility without a browser: colour families, area anchors, the offline base layer
 

@@ -12,10 +12,12 @@ from .._errors import HotspotsError
 from ._common import (
     _AREA_COLUMNS,
     _JSON_OPTION,
+    _NO_TILES_OPTION,
     _OFFLINE_OPTION,
     _QUIET_OPTION,
+    _TILES_OPTION,
+    _map_options,
     _network_key,
-    _offline_default,
     _print_json,
     _read_source,
     _source_of,
@@ -92,6 +94,8 @@ def focus_week_cmd(
                                        "registry key, e.g. osm_city_of_london): areas "
                                        "are named by their streets."),
     offline: bool = _OFFLINE_OPTION,
+    tiles: str | None = _TILES_OPTION,
+    no_tiles: bool = _NO_TILES_OPTION,
     out: Path = typer.Option(Path("out"), help="Output folder; a focus-week-YYYY-Www "
                              "folder is made inside."),
     json_out: bool = _JSON_OPTION,
@@ -112,7 +116,7 @@ def focus_week_cmd(
     from ..report import why_ward, write_focus_week
     from ..review import actions_review
 
-    offline = _offline_default(offline)
+    mopts = _map_options(offline, tiles, no_tiles)
     with _steps() as step, step("reading incidents and wards"):
         wards, inc, synthetic = _focus_inputs(borough, incidents, year, read_opts)
         G = _street_network(network) if network else None
@@ -151,7 +155,7 @@ def focus_week_cmd(
     # the whole folder at once: a killed run leaves last complete pack or none, never a mix
     with atomic_dir(final) as tmp:
         written = write_focus_week(fw, tmp, wards, review=review, borough=borough,
-                                   source=credit, offline=offline, network=G)
+                                   source=credit, network=G, **mopts)
     d = final
     maps = {w: d / p.name for w, p in written.pop("maps").items()}
     paths = {k: d / v.name for k, v in written.items()}
@@ -197,6 +201,8 @@ def flytip_top20_cmd(
                                        "registry key, e.g. osm_city_of_london): areas "
                                        "are named by their streets."),
     offline: bool = _OFFLINE_OPTION,
+    tiles: str | None = _TILES_OPTION,
+    no_tiles: bool = _NO_TILES_OPTION,
     out: Path = typer.Option(Path("out"), help="Output folder; flytip-top20/ is made inside."),
     json_out: bool = _JSON_OPTION,
     quiet: bool = _QUIET_OPTION,
@@ -210,7 +216,7 @@ def flytip_top20_cmd(
     from ..area_plans import flytip_top20
     from ..report import write_flytip_pack
 
-    offline = _offline_default(offline)
+    mopts = _map_options(offline, tiles, no_tiles)
     wards, inc, synthetic = _focus_inputs(borough, incidents, year, read_opts)
     with _steps() as step, step(f"top {n} fly-tip areas"):
         G = _street_network(network) if network else None
@@ -221,7 +227,7 @@ def flytip_top20_cmd(
     d = out / "flytip-top20"
     with atomic_dir(d) as tmp:  # the whole folder at once (see focus-week)
         files = write_flytip_pack(plans, tmp, wards, borough=borough, source=credit,
-                                  offline=offline, network=G)
+                                  network=G, **mopts)
     console.print(f"{len(areas)} areas, {files['n_action_rows']} action rows; written to "
                   f"{d}/", highlight=False)
     if json_out:

@@ -9,11 +9,13 @@ import typer
 
 from ._common import (
     _JSON_OPTION,
+    _NO_TILES_OPTION,
     _OFFLINE_OPTION,
     _QUIET_OPTION,
+    _TILES_OPTION,
     _category_set,
+    _map_options,
     _network_key,
-    _offline_default,
     _print_json,
     _read_source,
     _source_of,
@@ -48,6 +50,8 @@ def patrol(
     start_time: str = typer.Option("14:00", help="Clock time at the start."),
     area_name: str = typer.Option("", help="Area name for the briefing heading."),
     offline: bool = _OFFLINE_OPTION,
+    tiles: str | None = _TILES_OPTION,
+    no_tiles: bool = _NO_TILES_OPTION,
     out: Path = typer.Option(Path("out/patrol"), help="Output folder."),
     json_out: bool = _JSON_OPTION,
     quiet: bool = _QUIET_OPTION,
@@ -64,7 +68,7 @@ def patrol(
     from .._validate import check_positive
     from ..report import patrol_summary, write_patrol_pack
 
-    offline = _offline_default(offline)
+    mopts = _map_options(offline, tiles, no_tiles)
     window = _hour_window(hours)  # before the slow reading: a typo fails at once
     check_positive(minutes, "--minutes", allow_none=False)  # "inf" is not a budget
     _category_set(categories)  # and a category typo
@@ -90,7 +94,7 @@ def patrol(
     # the whole folder at once: a killed run leaves the previous plan or none, never a mix
     with atomic_dir(out) as d:
         write_patrol_pack(plan, d, areas=areas, network=G, area_name=area_name,
-                          source=credit, offline=offline, wards=wards)
+                          source=credit, wards=wards, **mopts)
     console.print(f"{patrol_summary(plan)} Written to {out}/", highlight=False)
     if json_out:
         stops = [c for c in ("order", "name", "street", "arrival", "depart", "dwell_min",
