@@ -4,15 +4,11 @@ complete folder or nothing, never a mix of two runs."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _kill_points import Paused
 
 from hotspots import _atomic
 from hotspots._atomic import OUTPUT_MARKER, atomic_dir
@@ -46,7 +42,7 @@ def test_atomic_dir_replaces_the_whole_folder(tmp_path, monkeypatch, exchange):
     assert (out / "notes.txt").read_text() == "mine"
     assert json.loads((out / OUTPUT_MARKER).read_text())["files"] == [
         "a.txt", "b.txt", "sub/c.txt"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary left
+    assert sorted(p.name for p in out.parent.iterdir()) == ["out"]  # no temporary left
 
 
 def test_atomic_dir_failure_leaves_the_previous_folder(tmp_path):
@@ -57,7 +53,7 @@ def test_atomic_dir_failure_leaves_the_previous_folder(tmp_path):
         _write_run(d, "run2", ("a.txt",))
         raise RuntimeError("boom")
     assert _tokens(out) == {"run1"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["out"]
 
 
 def test_atomic_dir_refuses_the_working_folder_and_files(tmp_path, monkeypatch):
@@ -72,35 +68,35 @@ def test_atomic_dir_refuses_the_working_folder_and_files(tmp_path, monkeypatch):
 
 
 _WRITER = """
-import sys, time
-from hotspots._atomic import atomic_dir
 token = sys.argv[2]
-with atomic_dir(sys.argv[1]) as d:
+with _atomic.atomic_dir(sys.argv[1]) as d:
     for i in range(30):
         (d / f"f{i:02d}.txt").write_text(token)
-        time.sleep(0.002)
+        pause(i)
 """
+#: kill points of one writer run: 30 files, then the folder's marker (before the swap)
+_POINTS = 31
 
 
 def test_sigkill_loop_never_leaves_a_mixed_folder(tmp_path):
-    """Kill writers at random moments: the folder always holds one run's files, all of them."""
-    out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(Path(_atomic.__file__).parents[1])}
+    """Kill writers at random points (after any file, or after the marker just before
+    the folder is swapped in): the folder always holds one whole run's files, the
+    last run that finished."""
+    out = tmp_path / "w" / "out"
+    root = Path(_atomic.__file__).parents[1]
     rng = np.random.default_rng(0)
-    completed = 0
+    finished = None
     for run in range(25):
-        proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(out), f"run{run}"],
-                                env=env)
-        time.sleep(float(rng.uniform(0.05, 0.4)))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        completed += proc.returncode == 0
-        if out.exists():
-            files = sorted(p.name for p in out.glob("*.txt"))
-            assert files == [f"f{i:02d}.txt" for i in range(30)], run
-            assert len(_tokens(out)) == 1, run
-    assert 0 < completed < 25  # some runs finished, most were killed part-way
+        proc = Paused(_WRITER, str(out), f"run{run}", root=root, log=tmp_path / "log.txt")
+        if run in (0, 12):  # some runs finish, the rest are killed part-way
+            assert proc.finish() == 0, (tmp_path / "log.txt").read_text()
+            finished = f"run{run}"
+        else:
+            assert proc.kill_at(int(rng.integers(1, _POINTS + 1))), run
+        files = sorted(p.name for p in out.glob("*.txt"))
+        assert files == [f"f{i:02d}.txt" for i in range(30)], run
+        assert _tokens(out) == {finished}, run
     # the leftovers of killed runs are cleared by the next run
     with atomic_dir(out) as d:
         _write_run(d, "last")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["out"]

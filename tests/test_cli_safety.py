@@ -7,17 +7,13 @@ are refused before any work, with a plain message.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from _kill_points import CLI, Paused
 from typer.testing import CliRunner
 
 from hotspots.cli import app
@@ -85,33 +81,33 @@ TOKENS = {f"{h:02d}:01" for h in range(0, 24, 2)}
 
 
 def test_sigkill_loop_on_patrol_never_mixes_two_runs(small, tmp_path):
-    """Runs differ by start time (it is in every file); kill them at random moments:
-    the folder holds all files of exactly one run, or is absent."""
+    """Runs differ by start time (it is in every file); kill them at random points (after
+    any file is written, or after the folder's marker just before it is swapped in):
+    the folder holds all files of exactly the last finished run."""
     out = tmp_path / "patrol"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "hotspots.cli", "patrol", "--incidents", str(small),
-           "--hours", "all", "--k", "3", "--minutes", "90", "--offline", "--out", str(out)]
-    # one complete run first, timed, so the kills land across reading, planning, writing
-    t0 = time.monotonic()
-    subprocess.run([*cmd, "--start-time", "00:01"], env=env, check=True,
-                   capture_output=True)
-    span = time.monotonic() - t0
+    log = tmp_path / "log.txt"
+    args = ["patrol", "--incidents", str(small), "--hours", "all", "--k", "3",
+            "--minutes", "90", "--offline", "--out", str(out)]
+    # one complete run first, counting its kill points (every file it writes)
+    first = Paused(CLI, *args, "--start-time", "00:01", root=ROOT, log=log)
+    assert first.finish() == 0, log.read_text()
+    n_points = first.points
     assert _run_token(out) == {"00:01"}
     files = {p.name for p in out.iterdir() if not p.name.startswith(".")}  # one whole run
     assert {"briefing.md", "briefing.html", "route.gpx", "route.geojson", "map.html"} <= files
+    assert n_points > len(files)  # the files and the marker written last
     rng = np.random.default_rng(0)
-    killed = 0
+    finished = "00:01"
     for i, token in enumerate(sorted(TOKENS - {"00:01"})[:4]):
-        proc = subprocess.Popen([*cmd, "--start-time", token], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        # from halfway through (reading done) to just past the end of a run
-        time.sleep(float(rng.uniform(0.5, 1.05)) * span)
-        proc.send_signal(signal.SIGKILL)
-        killed += proc.wait() == -signal.SIGKILL
+        proc = Paused(CLI, *args, "--start-time", token, root=ROOT, log=log)
+        if i == 2:  # one more run finishes: the folder is then that run's
+            assert proc.finish() == 0, log.read_text()
+            finished = token
+        else:
+            assert proc.kill_at(int(rng.integers(1, n_points + 1))), i
         assert out.exists(), i  # a previous complete folder is never removed by a kill
         names = {p.name for p in out.iterdir() if not p.name.startswith(".")}
         assert names == files, (i, names)
-        assert len(_run_token(out)) == 1, (i, _run_token(out))
-    assert killed >= 2  # most runs were killed, not finished
+        assert _run_token(out) == {finished}, (i, _run_token(out))
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".patrol.")]
     assert len(leftovers) <= 1  # at most the last killed run's temporary (the next run clears it)
