@@ -398,7 +398,11 @@ def _population(population: object, wards: gpd.GeoDataFrame) -> tuple[pd.Series 
             from .boundaries import ward_population
 
             year = int(wards["year"].iloc[0]) if "year" in wards and len(wards) else 2022
-            population = ward_population(year)
+            # only the wards' boroughs: apportioning all of London costs seconds, and
+            # each borough's figures are computed within that borough anyway
+            boroughs = (sorted(wards["borough_code"].dropna().unique())
+                        if "borough_code" in wards else [])
+            population = ward_population(year, borough=boroughs or None)
             source = f"hs.ward_population({year})"
         except (ImportError, AttributeError, HotspotsError, KeyError) as exc:
             log.info("focus week: no ward population (%s); rate part left out", exc)

@@ -165,6 +165,20 @@ def _incidents(key: str):
     return hs.read_incidents(key)
 
 
+@functools.cache
+def _incidents_with_report(key: str):
+    import hotspots as hs
+
+    return hs.read_incidents(key, with_report=True)
+
+
+@pytest.fixture(scope="session")
+def london_2022():
+    """All London street crime 2022 (849k police.uk rows) with its read report:
+    ``(incidents, report)``. Read once per session (about 20 s)."""
+    return _incidents_with_report("london_crime_2022")
+
+
 @pytest.fixture(scope="session")
 def camden():
     """Camden street crime and ASB, June 2019 (police.uk via Camden open data)."""

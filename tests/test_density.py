@@ -104,10 +104,10 @@ def test_fft_path_matches_direct_evaluation_on_harrow(harrow, kernel, h_cells):
     assert_close_where_it_matters(got, brute(x, y, grid, h, kernel), FFT_RTOL)
 
 
-def test_fft_path_on_london_sample():
+def test_fft_path_on_london_sample(london_2022):
     """100k of London's 849k crimes, default grid and bandwidth; brute force on 2,000
     random cells above 1% of the peak (and the peak cell itself)."""
-    inc = hs.read_incidents("london_crime_2022")
+    inc, _ = london_2022  # read once per session (conftest)
     rng = np.random.default_rng(1)
     sample = inc.iloc[np.sort(rng.choice(len(inc), 100_000, replace=False))]
     x, y, _ = points_xy(sample)

@@ -137,8 +137,8 @@ def test_harrow_crimemappingdata():
 
 
 @pytest.fixture(scope="module")
-def london():
-    return hs.read_incidents("london_crime_2022", with_report=True)
+def london(london_2022):
+    return london_2022  # one read per session (conftest), shared with test_density
 
 
 def test_london_2022_outside_points_rejected(london):
