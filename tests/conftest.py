@@ -180,6 +180,17 @@ def london_2022():
 
 
 @pytest.fixture(scope="session")
+def london_2022_csv():
+    """The London 2022 police.uk CSV as plain pandas read it (the independent reference
+    several modules check against). Read once per session: take subsets, never modify."""
+    import pandas as pd
+
+    import hotspots as hs
+
+    return pd.read_csv(hs.dataset_path("london_crime_2022"))
+
+
+@pytest.fixture(scope="session")
 def camden():
     """Camden street crime and ASB, June 2019 (police.uk via Camden open data)."""
     return _incidents("camden_2019_06")

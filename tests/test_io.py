@@ -141,12 +141,12 @@ def london(london_2022):
     return london_2022  # one read per session (conftest), shared with test_density
 
 
-def test_london_2022_outside_points_rejected(london):
+def test_london_2022_outside_points_rejected(london, london_2022_csv):
     inc, rep = london
     assert rep.n_read == 849409 and rep.n_kept + rep.n_rejected == rep.n_read == len(inc) + 100
     assert set(rep.rejects["reason"]) == {LONDON_REASON}
     # independent reference: every distinct point tested against geopandas' own outline
-    raw = pd.read_csv(dataset_path("london_crime_2022"))
+    raw = london_2022_csv  # pd.read_csv of the file, once per session (conftest)
     xy = raw[["longitude", "latitude"]].drop_duplicates()
     xy = xy.assign(inside=_in_london(xy["longitude"], xy["latitude"]))
     inside = raw.merge(xy, on=["longitude", "latitude"], how="left")["inside"].to_numpy()

@@ -344,11 +344,11 @@ def test_ward_edge_distance_on_harrow(joined, harrow):
     assert 0.05 < share < 0.15  # about one Harrow crime in twelve is on a ward edge
 
 
-def test_near_edge_flags_what_full_resolution_moves():
+def test_near_edge_flags_what_full_resolution_moves(london_2022_csv):
     """Why 20 m: in the 174 London wards unchanged from 2018 to 2022, the GLA's full-
     resolution 2018 file puts 2.3% of 2022 crimes in another ward than the 20 m file,
     and at least 97% of those are flagged near_ward_edge."""
-    raw = pd.read_csv(datasets.path("london_crime_2022"), usecols=["longitude", "latitude"])
+    raw = london_2022_csv[["longitude", "latitude"]]  # the file's read shared (conftest)
     xy = raw.value_counts().rename("n").reset_index()  # each snap point once, with its crimes
     pts = gpd.GeoDataFrame(
         xy, geometry=gpd.points_from_xy(xy["longitude"], xy["latitude"]), crs=4326

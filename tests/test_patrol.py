@@ -557,7 +557,7 @@ def test_briefing_says_start_finish_hotspot_rank_and_what_was_counted(G, targets
 
 
 @pytest.mark.browser
-def test_cli_westminster_graphml_london_2022_subset(tmp_path, open_page):
+def test_cli_westminster_graphml_london_2022_subset(tmp_path, open_page, london_2022_csv):
     """The issue's CLI on the Westminster GraphML with London 2022 crime inside it."""
     from typer.testing import CliRunner
 
@@ -567,7 +567,7 @@ def test_cli_westminster_graphml_london_2022_subset(tmp_path, open_page):
     xy = np.array([(d["x"], d["y"]) for _, d in G.nodes(data=True)])
     lon, lat = (gpd.GeoSeries.from_xy(xy[:, 0], xy[:, 1], crs=27700).to_crs(4326)
                 .total_bounds.reshape(2, 2).T)
-    df = pd.read_csv(hs.dataset_path("london_crime_2022"))
+    df = london_2022_csv  # pd.read_csv of the file, once per session (conftest)
     df = df[df["longitude"].between(*lon) & df["latitude"].between(*lat)]
     df = df[df["type"].isin(["robbery", "violent or sexual"])]
     src = tmp_path / "westminster_street_crime_2022.csv"
@@ -612,9 +612,9 @@ def harrow_targets(harrow):
     return hs.patrol_targets(harrow, categories=HARROW_CATS, hours=None, n=8)
 
 
-def test_every_london_location_type_has_a_kind():
+def test_every_london_location_type_has_a_kind(london_2022_csv):
     # the 23 location types police.uk used across London in 2022, read from the file
-    df = pd.read_csv(hs.dataset_path("london_crime_2022"), usecols=["location_type"])
+    df = london_2022_csv
     types = df["location_type"].dropna().unique()
     assert len(types) >= 20
     for t in types:
