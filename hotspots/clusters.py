@@ -55,6 +55,7 @@ SPLIT_STEPS = ((2 / 3, 1.0), (1.0, 1.5), (2 / 3, 2 / 3), (0.5, 0.5))
 MIN_SPLIT_EPS = 25.0
 
 DEFAULT_HDBSCAN_MAX = 300_000  # raw points; HDBSCAN cannot use weights (see hdbscan)
+_HASH_FROM = 20_000  # collapse hashes above this many rows (sorting is quicker below)
 
 
 def point_xy(gdf: gpd.GeoDataFrame, name: str = "incidents") -> np.ndarray:
@@ -74,10 +75,23 @@ def point_xy(gdf: gpd.GeoDataFrame, name: str = "incidents") -> np.ndarray:
 def collapse(xy: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Unique coordinates, their summed weights and each row's unique index.
 
-    Returns ``(uxy, uw, inverse)`` with ``uxy[inverse] == xy``.
+    Returns ``(uxy, uw, inverse)`` with ``uxy[inverse] == xy``; ``uxy`` sorted by x
+    then y (as ``np.unique`` of the (x, y) pairs).
     """
-    keys = np.ascontiguousarray(xy, dtype=float).view(np.complex128).ravel()
-    ukeys, inverse = np.unique(keys, return_inverse=True)
+    xy = np.ascontiguousarray(xy, dtype=float)
+    if len(xy) > _HASH_FROM and np.isfinite(xy).all() and (xy != 0).all():
+        # hashing then sorting only the distinct points (police.uk London: 96k for
+        # 849k rows) instead of sorting every row; exact, since with no NaN and no
+        # ±0.0 equal floats are equal bits (those cases keep np.unique's rules)
+        codes, ukeys = pd.factorize(xy.view(np.complex128).ravel())
+        order = np.argsort(ukeys)  # complex order: x then y, as np.unique
+        rank = np.empty(len(order), np.int64)
+        rank[order] = np.arange(len(order))
+        inverse = rank[codes]
+        ukeys = ukeys[order]
+    else:
+        keys = xy.view(np.complex128).ravel()
+        ukeys, inverse = np.unique(keys, return_inverse=True)
     uxy = np.column_stack([ukeys.real, ukeys.imag])
     uw = np.bincount(inverse, weights=w, minlength=len(ukeys))
     return uxy, uw, inverse.ravel()

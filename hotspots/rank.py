@@ -479,14 +479,21 @@ def _kde_regions(work, n, cell_size, bandwidth, max_area, params):
     return gpd.GeoDataFrame(geometry=geoms, crs=BNG), params
 
 
-def points_in_areas(xy: np.ndarray, geoms) -> tuple[np.ndarray, np.ndarray]:
+def points_in_areas(xy: np.ndarray, geoms, distinct: tuple | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """(point index, area index) for each point inside (or on the edge of) each area.
 
     Identical coordinates are tested once (police.uk points share snap points).
+    ``distinct`` = (uxy, inverse) with ``uxy[inverse] == xy`` and ``uxy`` sorted, e.g.
+    the distinct points of a larger set ``xy`` was taken from, saves collapsing again
+    (the result is the same).
     """
     if len(xy) == 0 or len(geoms) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    uxy, _, inv = collapse(xy, np.ones(len(xy)))
+    if distinct is None:
+        uxy, _, inv = collapse(xy, np.ones(len(xy)))
+    else:
+        uxy, inv = distinct
     tree = shapely.STRtree(np.asarray(geoms))
     up, ua = tree.query(shapely.points(uxy), predicate="intersects")
     # expand unique-point hits back to every incident at that point
@@ -794,7 +801,7 @@ def top_areas(  # noqa: C901, PLR0913
         else:
             prev = second = None
         rstart = rend = None
-    sub = inc[cur]
+    sub = inc if cur.all() else inc[cur]  # (no copy of a big frame for nothing)
     if len(sub) == 0:
         raise BadInputError("no incidents left after the category/period/hours filters")
     w = _incident_weights(sub, weights, harm)
@@ -809,14 +816,17 @@ def top_areas(  # noqa: C901, PLR0913
         if t is None:
             raise BadInputError("rank_by='forecast' needs 'month' or 'occurred_at' columns")
         upto = base & (t < e0).to_numpy() if period is not None else base
-        hist_inc = inc[upto]
+        hist_inc = inc if upto.all() else inc[upto]
         hw = _incident_weights(hist_inc, weights, harm) if weights or harm else None
         cand, risk = _trim_to_forecast(hist_inc, hw, cand, n, study_area, forecast_cell,
                                        forecast_freq, hot_share, reach, max_area, params)
     elif rank_by != "score":
         raise BadInputError(f"rank_by must be 'forecast' or 'score', got {rank_by!r}")
-    xy = point_xy(sub)
-    pt, ar = points_in_areas(xy, cand.geometry.array)
+    # every incident's coordinates and distinct points, once for all the counts below
+    xy_all = point_xy(inc)
+    uxy, _, inv = collapse(xy_all, np.ones(len(xy_all)))
+    xy = xy_all[cur]
+    pt, ar = points_in_areas(xy, cand.geometry.array, (uxy, inv[cur]))
     s = score_areas(cand.geometry.array, pt, ar, w, r)
     if risk is not None:
         s["score"] = s["risk"] = risk
@@ -848,7 +858,7 @@ def top_areas(  # noqa: C901, PLR0913
     out["lat"], out["lon"] = ll.y.to_numpy(), ll.x.to_numpy()
     out = out.drop(columns=["_cx", "_cy"])
     now = second if period is None else cur
-    out["change_n"], out["change_pct"] = _change(inc, out.geometry, prev, now)
+    out["change_n"], out["change_pct"] = _change(xy_all, (uxy, inv), out.geometry, prev, now)
     if network is not None:
         out["streets"] = _street_names(out.geometry, network)
     # a landmark people know, since police.uk and synthetic data carry no street names
@@ -984,15 +994,18 @@ def _cell_groups(row: np.ndarray, col: np.ndarray) -> list[np.ndarray]:
     return np.split(order, np.searchsorted(part[order], np.arange(2, k + 1)))
 
 
-def _change(inc, geoms, prev, now) -> tuple[np.ndarray, np.ndarray]:
-    """Incidents in each area in ``now`` minus in ``prev`` (masks over ``inc``)."""
+def _change(xy, distinct, geoms, prev, now) -> tuple[np.ndarray, np.ndarray]:
+    """Incidents in each area in ``now`` minus in ``prev`` (masks over ``xy``).
+
+    ``distinct`` = (uxy, inverse) of ``xy`` (see :func:`points_in_areas`).
+    """
     k = len(geoms)
     if prev is None or now is None or k == 0 or not (prev.any() or now.any()):
         return np.full(k, np.nan), np.full(k, np.nan)
-    xy = point_xy(inc)
+    uxy, inv = distinct
     counts = []
     for m in (prev, now):
-        _, ar = points_in_areas(xy[m], geoms.array)
+        _, ar = points_in_areas(xy[m], geoms.array, (uxy, inv[m]))
         counts.append(np.bincount(ar, minlength=k).astype(float))
     before, after = counts
     change = after - before
