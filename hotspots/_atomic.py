@@ -248,7 +248,8 @@ def atomic_write_grid(grid, target: str | os.PathLike, source: str | None = None
 
     A CSV has no geometry, so each cell's centre is given instead: ``x``, ``y`` (British
     National Grid, metres) and ``lon``, ``lat`` (WGS84). A GeoPackage's layer is named
-    after the file.
+    after the file. Writes `grid` as given: :func:`hotspots.report.write_grid` first
+    blanks small counts of anonymous reports.
     """
     target = Path(target)
     if target.suffix.lower() == ".csv":

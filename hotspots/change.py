@@ -40,6 +40,7 @@ from ._time import (
 )
 from ._validate import BNG, check_gdf, check_nonempty, check_positive
 from .grid import bin_points, make_grid, points_xy, to_gdf
+from .privacy import mark_anonymous
 from .stats import fdr_bh
 
 __all__ = [
@@ -263,7 +264,7 @@ def hotspot_change(
             "; ".join(chosen) + "; " if chosen else "", int(a.sum()), int(b.sum()),
             split.date(), int(sig.sum()), "FDR q" if fdr else "p", alpha,
         )
-    return res
+    return mark_anonymous(res, inc)  # writers blank small counts of anonymous reports
 
 
 # --------------------------------------------------------------------------- trends

@@ -61,6 +61,7 @@ from scipy.signal import fftconvolve
 from ._errors import BadInputError
 from ._validate import BNG, check_gdf, check_nonempty, check_positive, weights_array
 from .grid import Grid, bin_points, default_cell_size, make_grid, points_xy, to_gdf
+from .privacy import mark_anonymous
 
 __all__ = [
     "BANDWIDTH_CELLS",
@@ -637,7 +638,7 @@ def kde(  # noqa: PLR0913 (the grid, the kernel and the evaluation: documented o
             "n_points": int(len(x)),
         },
     )
-    return out
+    return mark_anonymous(out, inc)  # writers blank small counts of anonymous reports
 
 
 def dual_kde(  # noqa: PLR0913 (two layers plus kde's own options)

@@ -42,6 +42,7 @@ import shapely
 from ._errors import BadInputError
 from ._validate import BNG, check_gdf, check_nonempty
 from .grid import Grid, cell_polygons, default_cell_size, make_grid
+from .privacy import mark_anonymous
 
 __all__ = [
     "CANDIDATES",
@@ -624,7 +625,7 @@ def forecast(  # noqa: PLR0913 (the grid, the time bins, the method: documented 
         log.info("forecast: %s for %s on %g m cells, %d periods of history%s",
                  out.attrs["label"], nxt, hist.grid.cell_size, t,
                  f"; auto: {report['chosen_because']}" if report else "")
-    return out
+    return mark_anonymous(out, inc)  # writers blank small counts of anonymous reports
 
 
 def forecast_frame(hist: History, score: np.ndarray) -> gpd.GeoDataFrame:

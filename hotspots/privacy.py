@@ -13,7 +13,11 @@ points and free text identify the reporter (a front door, a daily route), so:
   columns blanked, so no area outline, centre, street name or table carries a
   report's own location;
 - **briefings** give counts and reasons, never a report's location, and reason counts
-  under the threshold as "fewer than 5" (:func:`reason_counts`).
+  under the threshold as "fewer than 5" (:func:`reason_counts`);
+- **grid outputs** (kde, gistar, forecast, change by cell) record how many anonymous
+  reports they were built from (:func:`mark_anonymous`), and every writer of them
+  blanks (NA) the counts of cells holding 1 to :data:`MIN_REPORTS` - 1 reports
+  (:func:`suppress_counts`), so no written file shows a cell of fewer than 5.
 
 Analysis modules call :func:`protect` at their entry; rendering calls
 :func:`split_anonymous` / :func:`aggregate_anonymous`. Nothing here imports rendering.
@@ -41,10 +45,12 @@ __all__ = [
     "aggregate_anonymous",
     "anonymous_categories",
     "is_anonymous",
+    "mark_anonymous",
     "note",
     "protect",
     "reason_counts",
     "split_anonymous",
+    "suppress_counts",
 ]
 
 log = logging.getLogger("hotspots")
@@ -272,3 +278,71 @@ def note(agg: gpd.GeoDataFrame) -> str:
     if a.get("suppressed"):
         text += f"; {a['suppressed']:,} in smaller groups are not shown"
     return text + "."
+
+
+#: count columns of grid outputs (kde, gistar, forecast ``n_history``, change)
+COUNT_COLUMNS = ("count", "n_before", "n_after", "n_history", "n_incidents")
+#: columns computed from a row's own counts, blanked with them (else they would give them
+#: back): the change and, for a change result (it has ``n_before``), its test's p and q
+_FROM_COUNTS = ("change", "change_pct")
+_FROM_CHANGE = ("p", "q")
+
+
+def mark_anonymous(out: pd.DataFrame, inc: pd.DataFrame) -> pd.DataFrame:
+    """`out` with ``attrs["anonymous_reports"]``: how many anonymous reports `inc` holds.
+
+    Analysis functions whose result counts incidents per cell call it on return, so the
+    writers know to apply :func:`suppress_counts`. Sets the attribute in place and
+    returns `out`.
+    """
+    out.attrs["anonymous_reports"] = int(_anonymous_mask(inc).sum())
+    return out
+
+
+def suppress_counts(grid: pd.DataFrame, *, min_reports: int = MIN_REPORTS) -> pd.DataFrame:
+    """`grid` with the counts of cells holding 1 to `min_reports` - 1 reports blanked.
+
+    The one rule for written grid outputs built from anonymous reports
+    (``attrs["anonymous_reports"]`` > 0, set by :func:`mark_anonymous`): in a row where
+    any count column (:data:`COUNT_COLUMNS`) is between 1 and `min_reports` - 1, every
+    count column and the columns computed from them (``change``, ``change_pct``, and a
+    change result's ``p`` and ``q``: a test of two small counts gives them back) are
+    NA (empty in a CSV, null in GeoJSON and GeoPackage), so no file shows a cell of
+    fewer than `min_reports` reports, and no total or difference gives one back. Counts
+    of incidents of other categories in the same input are blanked with them (the
+    count of a cell does not say which category each incident is). Other values (density,
+    z, risk) stay.
+
+    Parameters
+    ----------
+    grid : DataFrame
+        A grid or change result (``hs.kde``, ``hs.gistar``, ``hs.forecast``,
+        ``hs.hotspot_change``).
+    min_reports : int, default 5
+        Fewest reports a shown count may be.
+
+    Returns
+    -------
+    DataFrame
+        `grid` itself when it holds no anonymous report or no small count, else a copy
+        with integer counts as nullable ``Int64``; ``attrs["suppressed_cells"]`` counts
+        the rows blanked and ``attrs["min_reports"]`` is `min_reports`.
+    """
+    min_reports = int(check_positive(min_reports, "min_reports", allow_none=False))
+    cols = [c for c in COUNT_COLUMNS if c in grid.columns]
+    if not grid.attrs.get("anonymous_reports") or not cols or not len(grid):
+        return grid
+    values = grid[cols].apply(pd.to_numeric, errors="coerce")
+    small = ((values > 0) & (values < min_reports)).any(axis=1).to_numpy()
+    if not small.any():
+        return grid
+    out = grid.copy()
+    derived = [*_FROM_COUNTS, *(_FROM_CHANGE if "n_before" in cols else ())]
+    for col in cols + [c for c in derived if c in out.columns]:
+        v = pd.to_numeric(out[col], errors="coerce")
+        whole = col in cols and v.dropna().eq(v.dropna().round()).all()
+        out[col] = v.astype("Int64" if whole else "Float64").mask(small)
+    out.attrs = {**grid.attrs, "suppressed_cells": int(small.sum()), "min_reports": min_reports}
+    log.info("anonymous reports: counts of %d cells holding fewer than %d reports blanked",
+             int(small.sum()), min_reports)
+    return out

@@ -824,14 +824,33 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+def write_grid(grid, target: str | Path, *, source: str | None = None) -> Path:
+    """Write a grid result (``hs.kde``, ``hs.gistar``, ``hs.forecast``) to `target`.
+
+    GeoPackage, GeoJSON or CSV by suffix, atomically, with a ``source`` column
+    (:func:`hotspots._atomic.atomic_write_grid`: a CSV gives cell centres). Counts of
+    cells holding 1 to 4 anonymous reports (StreetSafe) are blanked first
+    (:func:`hotspots.privacy.suppress_counts`). Returns the path written.
+    """
+    from ._atomic import atomic_write_grid
+    from .privacy import suppress_counts
+
+    return atomic_write_grid(suppress_counts(grid), target, source=source)
+
+
 def write_change(result, directory: str | Path, name: str, title: str, *,
                  source: str | None = None, offline: bool = True) -> dict[str, Path]:
     """Write a change result (``hs.hotspot_change`` / ``hs.classify_hotspots``).
 
     `name`.geojson (WGS84), `name`.csv (no geometry), `name`.png (static map) and
     `name`.html (interactive map) in `directory`; the tables carry `source` (data and
-    licences). Returns the paths by suffix (``geojson, csv, png, html``).
+    licences). Returns the paths by suffix (``geojson, csv, png, html``). Counts of
+    cells holding 1 to 4 anonymous reports (StreetSafe) are blanked in every file
+    (:func:`hotspots.privacy.suppress_counts`).
     """
+    from .privacy import suppress_counts
+
+    result = suppress_counts(result)
     from ._atomic import atomic_write_csv, atomic_write_geojson
     from .maps import hotspot_map, save_map
     from .plots import plot_change, save_figure

@@ -27,6 +27,7 @@ from scipy.stats import norm
 from ._errors import BadInputError
 from ._validate import check_gdf, check_nonempty, check_positive, weights_array
 from .grid import Grid, bin_points, clip_mask, default_cell_size, make_grid, points_xy, to_gdf
+from .privacy import mark_anonymous
 
 __all__ = [
     "LABELS",
@@ -276,4 +277,4 @@ def gistar(  # noqa: PLR0913 (the grid, the neighbourhood, the inference: docume
     )
     out.insert(out.columns.get_loc("significant"), "label", out["gi_bin"].map(LABELS))
     out["count"] = out["count"].astype(np.int64)
-    return out
+    return mark_anonymous(out, inc)  # writers blank small counts of anonymous reports

@@ -207,6 +207,69 @@ def test_cli_outputs_of_streetsafe_sample_hold_no_report_point(tmp_path):
     assert not re.search(r"\((1|2|3|4)\)", brief)
 
 
+def _small_counts(table: pd.DataFrame) -> dict[str, int]:
+    """Count columns holding a value between 1 and 4: {column: how many}."""
+    found = {}
+    for col in privacy.COUNT_COLUMNS:
+        if col in table.columns:
+            v = pd.to_numeric(table[col], errors="coerce")
+            if n := int(((v > 0) & (v < privacy.MIN_REPORTS)).sum()):
+                found[col] = n
+    return found
+
+
+def test_suppress_counts_blanks_cells_of_fewer_than_k():
+    """Hand-made change result: the row of 2 + 9 is blanked whole (a shown total and
+    after would give the 2 back), the row of 5 + 7 stays; without anonymous reports,
+    nothing changes."""
+    grid = pd.DataFrame({"count": [11, 12, 0], "n_before": [2, 5, 0], "n_after": [9, 7, 0],
+                         "change": [7, 2, 0], "p": [0.06, 0.8, 1.0], "label": ["a", "b", "c"]})
+    assert privacy.suppress_counts(grid) is grid  # no attrs: not from anonymous reports
+    grid.attrs["anonymous_reports"] = 23
+    out = privacy.suppress_counts(grid)
+    assert out[["count", "n_before", "n_after", "change", "p"]].iloc[0].isna().all()
+    assert out["count"].tolist()[1:] == [12, 0] and out["p"].tolist()[1:] == [0.8, 1.0]
+    assert out["label"].tolist() == ["a", "b", "c"] and out.attrs["suppressed_cells"] == 1
+    assert grid["count"].tolist() == [11, 12, 0]  # input untouched
+    assert privacy.suppress_counts(grid, min_reports=2)["count"].notna().all()
+
+
+@pytest.mark.parametrize("command", ["kde", "gistar", "forecast"])
+def test_grid_outputs_of_streetsafe_sample_show_no_count_under_k(command, tmp_path):
+    """kde / gistar / forecast of the StreetSafe sample in every format: no count of 1-4
+    (the sample has many such cells), no report point, and the same suppression in all."""
+    lib = {"kde": hs.kde, "gistar": hs.gistar, "forecast": hs.forecast}[command]
+    inc = hs.read_incidents(SAMPLE)
+    raw = lib(inc, **({"quiet": True} if command == "forecast" else {}))
+    assert raw.attrs["anonymous_reports"] == len(inc)
+    assert _small_counts(raw)  # the library's frame has them: the writers must blank them
+    run = CliRunner()
+    for ext in ("csv", "geojson", "gpkg"):
+        out = tmp_path / f"{command}.{ext}"
+        result = run.invoke(app, [command, str(SAMPLE), "--out", str(out), "--quiet"])
+        assert result.exit_code == 0, result.output
+        table = pd.read_csv(out) if ext == "csv" else gpd.read_file(out)
+        assert len(table) == len(raw), ext
+        assert not _small_counts(table), (ext, _small_counts(table))
+        shown = table[[c for c in privacy.COUNT_COLUMNS if c in table.columns]]
+        assert shown.isna().any(axis=1).sum() == privacy.suppress_counts(raw).attrs[
+            "suppressed_cells"], ext
+    assert assert_no_report_exposed(tmp_path) == 2
+
+
+def test_change_by_cell_of_streetsafe_sample_shows_no_count_under_k(tmp_path):
+    result = CliRunner().invoke(app, ["change", str(SAMPLE), "--out", str(tmp_path / "ch")])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "ch" / "change.csv")
+    gj = gpd.read_file(tmp_path / "ch" / "change.geojson")
+    assert table["count"].isna().any() and table["count"].notna().any()
+    for t in (table, gj):
+        assert not _small_counts(t)
+        blank = t.loc[t["count"].isna(), ["n_before", "n_after", "change", "p"]]
+        assert blank.isna().all(axis=None)
+    assert assert_no_report_exposed(tmp_path / "ch") >= 3  # csv, geojson, html
+
+
 # ---------------------------------------------------------------- packs: Markdown, GPX
 
 def test_md_text_escapes_markup_and_links():

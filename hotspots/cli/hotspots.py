@@ -122,11 +122,12 @@ def _grid_out(out: Path) -> Path:
 def _write_grid(grid, out: Path, source: str) -> None:
     """The grid to `out` (checked suffix) by the library's writer.
 
-    :func:`hotspots._atomic.atomic_write_grid`: a CSV gives cell centres.
+    :func:`hotspots.report.write_grid`: small counts of anonymous reports blanked, a
+    CSV gives cell centres.
     """
-    from .._atomic import atomic_write_grid
+    from ..report import write_grid
 
-    atomic_write_grid(grid, _grid_out(out), source=source)
+    write_grid(grid, _grid_out(out), source=source)
 
 
 def _grid_json(source: str, out: Path, grid, cats: set[str] | None, **extra: Any) -> None:
