@@ -57,7 +57,8 @@ def extent(frames: list[gpd.GeoDataFrame | gpd.GeoSeries | None],
                b[:, 3].max() + pad)
 
 
-def base_frames(area: Any, wards: bool = True, streets: bool = True) -> dict[str, gpd.GeoDataFrame]:
+def base_frames(area: Any, *, wards: bool = True,
+                streets: bool = True) -> dict[str, gpd.GeoDataFrame]:
     """The base layer's frames for a box in BNG.
 
     Parameters

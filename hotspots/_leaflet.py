@@ -227,7 +227,7 @@ class _JsLayer(Layer):
         """
     )
 
-    def __init__(self, name: str, body: str, show: bool = True, overlay: bool = True,
+    def __init__(self, name: str, body: str, *, show: bool = True, overlay: bool = True,
                  control: bool = True):
         super().__init__(name=name, overlay=overlay, control=control, show=show)
         self._name = "HotspotsLayer"
@@ -264,7 +264,7 @@ def _control(html_text: str, position: str, cls: str) -> _JsSnippet:
     )
 
 
-def _polygon_layer(name: str, fc: dict, show: bool = True, sticky: bool = True,
+def _polygon_layer(name: str, fc: dict, *, show: bool = True, sticky: bool = True,
                    options: dict | None = None, control: bool = True) -> _JsLayer:
     """GeoJSON polygons styled per feature (``properties.style``, which may carry a
     CSS ``className``), with optional escaped ``tooltip``/``popup`` HTML; `options` go
@@ -349,7 +349,7 @@ def frame_snippet() -> _JsSnippet:
 
 
 def label_layer(name: str, labels: list[list], kind: str, pane: str = "hsLabels",
-                show: bool = True, control: bool = True) -> _JsLayer:
+                *, show: bool = True, control: bool = True) -> _JsLayer:
     """Text labels (``[lat, lon, text, angle]``, set as plain text) shown from the
     zoom :data:`LABEL_ZOOM` gives `kind` (CSS class ``hs-lbl-<kind>``)."""
     data = label_data(labels, kind)

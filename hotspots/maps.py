@@ -102,6 +102,22 @@ from .privacy import aggregate_anonymous, protect, split_anonymous
 from .privacy import note as anonymous_note
 from .rank import change_label
 
+__all__ = [
+    "BASE_LAYER_NAME",
+    "DEFAULT_MAX_MARKERS",
+    "DEFAULT_TILES",
+    "OFFLINE_ASSETS",
+    "focus_ward_map",
+    "gistar_bins",
+    "hotspot_map",
+    "incident_markers",
+    "map_html",
+    "node_modules_dir",
+    "offline_assets_html",
+    "patrol_map",
+    "save_map",
+]
+
 log = logging.getLogger("hotspots")
 
 #: OpenStreetMap's standard tiles; any XYZ URL works (a council's own tile server)
@@ -129,8 +145,11 @@ OFFLINE_ASSETS: tuple[str, ...] = (
 
 def _ward_layer(wards: gpd.GeoDataFrame, focus_code: str | None = None,
                 name: str = "Ward boundaries") -> list[_JsLayer]:
-    """Ward outlines (hover: name and borough) and their names as labels from borough
-    zoom; the focus ward, when given, outlined heavily and the others faded."""
+    """Ward outlines (hover.
+
+    Name and borough) and their names as labels from borough zoom; the focus ward, when given,
+    outlined heavily and the others faded.
+    """
     props = []
     for _, row in wards.iterrows():
         is_focus = focus_code is not None and str(row.get("ward_code")) == focus_code
@@ -155,8 +174,10 @@ def _ward_layer(wards: gpd.GeoDataFrame, focus_code: str | None = None,
 
 
 def _inside_labels(gdf: gpd.GeoDataFrame, col: str) -> list[list]:
-    """``[lat, lon, text, 0]`` at a point well inside each polygon (its pole of
-    inaccessibility: the label sits in the middle, not on an edge)."""
+    """``[lat, lon, text, 0]`` at a point well inside each polygon (its pole of inaccessibility.
+
+    The label sits in the middle, not on an edge).
+    """
     pts = gpd.GeoSeries([_pole(g) for g in gdf.geometry], crs=gdf.crs)
     return [[la, lo, str(t), 0] for (la, lo), t in zip(points_wgs84(pts), gdf[col], strict=True)]
 
@@ -225,7 +246,7 @@ def gistar_bins(grid: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def _gistar_layer(grid: gpd.GeoDataFrame,
-                  show: bool = False) -> tuple[_JsLayer, tuple[str, str]] | None:
+                  *, show: bool = False) -> tuple[_JsLayer, tuple[str, str]] | None:
     """Significant Gi* cells dissolved by confidence bin, and their legend."""
     b = gistar_bins(grid)
     keep = b != 0
@@ -253,7 +274,7 @@ def _gistar_layer(grid: gpd.GeoDataFrame,
 
 
 def _change_layer(result: gpd.GeoDataFrame,
-                  show: bool = True) -> tuple[_JsLayer, tuple[str, str]] | None:
+                  *, show: bool = True) -> tuple[_JsLayer, tuple[str, str]] | None:
     """Cells, wards or areas of a change-over-time result, coloured by ``label``."""
     shown = result[~result["label"].isin(QUIET_LABELS)]
     if len(shown) == 0:
@@ -321,7 +342,7 @@ def _area_popup(row: pd.Series, cats: list[str], n_areas: int,
     return "".join(parts)
 
 
-def _area_layer(areas: gpd.GeoDataFrame, name: str = "Top areas", numbered: bool = True,
+def _area_layer(areas: gpd.GeoDataFrame, name: str = "Top areas", *, numbered: bool = True,
                 n_total: int | None = None) -> _JsLayer:
     """Area outlines on a white halo (class ``hs-area hs-area-<rank>``) with rank badges.
 
@@ -387,8 +408,11 @@ def _area_layer(areas: gpd.GeoDataFrame, name: str = "Top areas", numbered: bool
 
 
 def _area_anchor(i: int, geoms: np.ndarray, size: np.ndarray) -> Any:
-    """Where area `i`'s badge belongs and a click opens it: its pole of inaccessibility
-    outside every smaller area drawn above it (its own pole when nothing is left)."""
+    """Where area `i`'s badge belongs and a click opens it.
+
+    Its pole of inaccessibility outside every smaller area drawn above it (its own pole when
+    nothing is left).
+    """
     g = geoms[i]
     if g is None or g.is_empty:
         return g
@@ -494,12 +518,14 @@ def incident_markers(inc: gpd.GeoDataFrame,
     return out
 
 
-def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int, show: bool = True,
+def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int, *, show: bool = True,
                      by_category: bool = False) -> tuple[list[_JsLayer], tuple[str, str]]:
-    """One toggleable layer per category (markers from :func:`incident_markers`), all
-    clustered together: one set of clusters instead of a dozen overlapping
+    """One toggleable layer per category (markers from :func:`incident_markers`).
+
+    All clustered together: one set of clusters instead of a dozen overlapping
     per-category clusters. Neutral grey dots unless `by_category` (then each category
-    has its colour and a cluster is a pie of its categories)."""
+    has its colour and a cluster is a pie of its categories).
+    """
     # anonymous reports (StreetSafe) never as points: counts per cell of >= 5 (privacy.py)
     inc, anon = split_anonymous(inc)
     markers = incident_markers(inc, max_markers)
@@ -535,15 +561,18 @@ def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int, show: bool = True,
         legend_rows.insert(0, f"<i class='hs-dot' style='background:{INCIDENT_COLOUR}'></i>"
                               "a place; a number: incidents there")
     if len(anon):
-        layer, row = _anonymous_layer(anon, show)
+        layer, row = _anonymous_layer(anon, show=show)
         layers.append(layer)
         legend_rows.append(row)
     return layers, ("Incidents", "<br>" + "<br>".join(legend_rows))
 
 
-def _anonymous_layer(anon: gpd.GeoDataFrame, show: bool = True) -> tuple[_JsLayer, str]:
-    """Anonymous reports as cells holding at least 5 (count and reasons in the popup) and
-    the legend row saying what is hidden (:func:`hotspots.privacy.aggregate_anonymous`)."""
+def _anonymous_layer(anon: gpd.GeoDataFrame, *, show: bool = True) -> tuple[_JsLayer, str]:
+    """Anonymous reports as cells holding at least 5, and the legend row.
+
+    Count and reasons in the popup; the row says what is hidden
+    (:func:`hotspots.privacy.aggregate_anonymous`).
+    """
     cells = aggregate_anonymous(anon)
     props = []
     for c, n, reasons in cells[["category", "count", "reasons"]].itertuples(index=False):
@@ -586,7 +615,7 @@ _CLUSTERS_JS = (
 # the map frame
 
 
-def _new_map(title: str, offline: bool, tiles: str | None,
+def _new_map(title: str, *, offline: bool, tiles: str | None,
              tiles_attribution: str | None = None) -> folium.Map:
     """The frame: title, fullscreen, label zoom classes, base panes and the tiles."""
     tile = tile_layer(tiles, tiles_credit(tiles, tiles_attribution)) if tiles else None
@@ -616,10 +645,13 @@ def _new_map(title: str, offline: bool, tiles: str | None,
 BASE_LAYER_NAME = "Streets and places (offline)"
 
 
-def _base_layer(frames: Iterable[gpd.GeoDataFrame | None], wards: bool = True,
+def _base_layer(frames: Iterable[gpd.GeoDataFrame | None], *, wards: bool = True,
                 streets: bool = True) -> _JsLayer | None:
-    """The offline base layer for the data's extent (``_basemap``), drawn in the panes
-    under the tiles: hidden while tiles show, the ground when they fail or are off."""
+    """The offline base layer for the data's extent (``_basemap``).
+
+    Drawn in the panes under the tiles: hidden while tiles show, the ground when they
+    fail or are off.
+    """
     area = _basemap.extent(list(frames))
     if area is None:
         return None
@@ -630,9 +662,11 @@ def _base_layer(frames: Iterable[gpd.GeoDataFrame | None], wards: bool = True,
 
 
 def _ground_layer(base: dict[str, gpd.GeoDataFrame], name: str, pane: str | None,
-                  label_pane: str, show: bool = True) -> _JsLayer:
-    """Boroughs, wards, streets (lines) and stations (dots) with their name labels, one
-    layer, nothing clickable. Coordinates to ~1 m: the ground need not be finer."""
+                  label_pane: str, *, show: bool = True) -> _JsLayer:
+    """Boroughs, wards, streets (lines) and stations (dots) with their names, one layer.
+
+    Nothing clickable. Coordinates to ~1 m: the ground need not be finer.
+    """
     styles = {
         "boroughs": {"className": "hs-base-borough", "color": BOROUGH_COLOUR, "weight": 2.5,
                      "dashArray": "8 5", "fill": False, "opacity": 0.8},
@@ -678,8 +712,10 @@ def _ground_layer(base: dict[str, gpd.GeoDataFrame], name: str, pane: str | None
 def _finish(m: folium.Map, frames: Iterable[gpd.GeoDataFrame | None], inc=None,
             legends: Iterable[tuple[str, str, list, str]] = (),
             fit: gpd.GeoDataFrame | None = None) -> folium.Map:
-    """Legends (each shown while one of its layers is on), attribution, layer control
-    (folded on a phone), and the view fitted to the data."""
+    """Legends, attribution, layer control, and the view fitted to the data.
+
+    Each legend shows while one of its layers is on; the layer control folds on a phone.
+    """
     for title, body, layers, key in legends:
         legend(_e(title), body, layers, key).add_to(m)
     attr = incident_attribution(inc)
@@ -701,14 +737,14 @@ def _finish(m: folium.Map, frames: Iterable[gpd.GeoDataFrame | None], inc=None,
     return m
 
 
-def hotspot_map(
+def hotspot_map(  # noqa: PLR0913 (each layer optional, plus the map's documented options)
     inc: gpd.GeoDataFrame | None = None,
     areas: gpd.GeoDataFrame | None = None,
     wards: gpd.GeoDataFrame | None = None,
     grid: gpd.GeoDataFrame | None = None,
     gistar: gpd.GeoDataFrame | None = None,
     title: str = "Hotspots",
-    offline: bool = False,
+    *, offline: bool = False,
     tiles: str | None = DEFAULT_TILES,
     max_markers: int = DEFAULT_MAX_MARKERS,
     show_incidents: bool | None = None,
@@ -786,7 +822,7 @@ def hotspot_map(
                       change=change)
     if not frames:
         raise BadInputError("hotspot_map needs at least one of inc, areas, wards or grid")
-    m = _new_map(title, offline, tiles, tiles_attribution)
+    m = _new_map(title, offline=offline, tiles=tiles, tiles_attribution=tiles_attribution)
     legends: list[tuple[str, str, list, str]] = []
     if base_layer:
         _add(m, _base_layer(frames.values(), wards="wards" not in frames))
@@ -823,7 +859,7 @@ def _add(m: folium.Map, layer: _JsLayer | None) -> _JsLayer | None:
     return layer
 
 
-def _areas_legend(numbered: bool = True) -> tuple[str, str]:
+def _areas_legend(*, numbered: bool = True) -> tuple[str, str]:
     what = "numbered by rank (1: most)" if numbered else "click one for its rank"
     return "Top areas", f"<br><i class='hs-outline'></i>hotspot area, {what}"
 
@@ -836,13 +872,13 @@ def _checked(**frames: gpd.GeoDataFrame | None) -> dict[str, gpd.GeoDataFrame]:
     return out
 
 
-def focus_ward_map(
+def focus_ward_map(  # noqa: PLR0913 (the ward's layers plus the map's documented options)
     inc: gpd.GeoDataFrame | None,
     wards: gpd.GeoDataFrame,
     ward: str,
     areas: gpd.GeoDataFrame | None = None,
     title: str | None = None,
-    offline: bool = False,
+    *, offline: bool = False,
     tiles: str | None = DEFAULT_TILES,
     max_markers: int = DEFAULT_MAX_MARKERS,
     tiles_attribution: str | None = None,
@@ -875,7 +911,8 @@ def focus_ward_map(
     code = str(row["ward_code"])
     geom = w.loc[w["ward_code"] == code].geometry.union_all()
     frames = _checked(inc=inc, areas=areas)
-    m = _new_map(title or f"Focus ward: {row['ward_name']}", offline, tiles, tiles_attribution)
+    m = _new_map(title or f"Focus ward: {row['ward_name']}", offline=offline, tiles=tiles,
+                 tiles_attribution=tiles_attribution)
     focus = gpd.GeoDataFrame(geometry=[geom], crs=w.crs)
     if base_layer:
         _add(m, _base_layer([focus], wards=False))
@@ -903,7 +940,7 @@ def patrol_map(
     areas: gpd.GeoDataFrame | None = None,
     network: Any = None,
     title: str = "Patrol plan",
-    offline: bool = False,
+    *, offline: bool = False,
     tiles: str | None = DEFAULT_TILES,
     tiles_attribution: str | None = None,
     base_layer: bool = True,
@@ -934,7 +971,7 @@ def patrol_map(
     if isinstance(route, gpd.GeoSeries):
         route = gpd.GeoDataFrame(geometry=route, crs=route.crs)
     frames = _checked(route=route, areas=areas)
-    m = _new_map(title, offline, tiles, tiles_attribution)
+    m = _new_map(title, offline=offline, tiles=tiles, tiles_attribution=tiles_attribution)
     drawn = [stops, frames.get("route")]
     if base_layer:
         _add(m, _base_layer(drawn + [frames.get("areas")], streets=network is None))
@@ -955,7 +992,7 @@ def patrol_map(
     _stops_layer(stops).add_to(m)
     _start_marker(getattr(plan, "start", None), stops.crs, m)
     return _finish(m, [stops, frames.get("route"), frames.get("areas")],
-                   legends=[(_e(title), _patrol_legend(plan, stops, "areas" in frames), [],
+                   legends=[(_e(title), _patrol_legend(plan, stops, areas="areas" in frames), [],
                              "patrol")])
 
 
@@ -990,8 +1027,11 @@ def _stops_layer(stops: gpd.GeoDataFrame) -> _JsLayer:
 
 
 def _start_marker(start: Any, crs: Any, m: folium.Map) -> None:
-    """The start: a green "Start" flag whose foot is on the point, drawn above every
-    stop (a stop at the start stays visible beside the flag)."""
+    """The start.
+
+    A green "Start" flag whose foot is on the point, drawn above every stop (a stop at the start
+    stays visible beside the flag).
+    """
     if start is None or getattr(start, "is_empty", True):
         return
     pt = gpd.GeoSeries([start], crs=crs).to_crs(WGS84).iloc[0]
@@ -1003,7 +1043,7 @@ def _start_marker(start: Any, crs: Any, m: folium.Map) -> None:
     ).add_to(m)
 
 
-def _patrol_legend(plan: Any, stops: gpd.GeoDataFrame, areas: bool) -> str:
+def _patrol_legend(plan: Any, stops: gpd.GeoDataFrame, *, areas: bool) -> str:
     summary = []
     if getattr(plan, "length_m", None) is not None:
         summary.append(f"{_num(float(plan.length_m) / 1000, 1)} km")
@@ -1092,10 +1132,13 @@ _EXTERNAL_SCRIPT = re.compile(
 _EXTERNAL_LINK = re.compile(r"<link\b[^>]*\bhref\s*=\s*['\"]?(?:https?:)?//[^>]*>", re.I)
 
 
-def map_html(m: folium.Map, offline: bool | None = None) -> str:
-    """The map as one HTML page; offline: Leaflet and plugins inlined and no external
-    ``<script>``/``<link>`` at all (the tiles, fetched by Leaflet, stay: they fall
-    back to the offline base layer when they cannot load)."""
+def map_html(m: folium.Map, *, offline: bool | None = None) -> str:
+    """The map as one HTML page.
+
+    Offline: Leaflet and plugins inlined and no external ``<script>``/``<link>`` at all (the
+    tiles, fetched by Leaflet, stay: they fall back to the offline base layer when they cannot
+    load).
+    """
     if offline is None:
         offline = bool(getattr(m, "_hs_offline", False))
     text = m.get_root().render()
@@ -1114,7 +1157,7 @@ def map_html(m: folium.Map, offline: bool | None = None) -> str:
     return text
 
 
-def save_map(m: folium.Map, path: str | os.PathLike, offline: bool | None = None) -> Path:
+def save_map(m: folium.Map, path: str | os.PathLike, *, offline: bool | None = None) -> Path:
     """Write a map to an HTML file atomically.
 
     Parameters
@@ -1134,4 +1177,4 @@ def save_map(m: folium.Map, path: str | os.PathLike, offline: bool | None = None
     """
     if not isinstance(m, folium.Map):
         raise BadInputError(f"save_map needs a folium.Map, got {type(m).__name__}")
-    return atomic_write_text(path, map_html(m, offline))
+    return atomic_write_text(path, map_html(m, offline=offline))
