@@ -226,3 +226,18 @@ def month_range(lo: Any, hi: Any, sep: str = " – ") -> str:
         return ""
     return f"{lo:%b %Y}" if lo == hi else f"{lo:%b %Y}{sep}{hi:%b %Y}"
 
+
+def covered_days(inc: pd.DataFrame) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """First and last day the incidents cover (whole months for month-only rows)."""
+    lo, hi = [], []
+    occ = incident_times(inc, dated_only=True)
+    dated = occ.notna()
+    if dated.any():
+        lo.append(occ.min().normalize())
+        hi.append(occ.max().normalize())
+    if "month" in inc:
+        m = pd.to_datetime(inc["month"][~dated]).dropna()
+        if len(m):
+            lo.append(month_start(m.min()))
+            hi.append(month_start(m.max(), 1) - pd.Timedelta(days=1))
+    return (min(lo) if lo else None), (max(hi) if hi else None)

@@ -30,7 +30,7 @@ import pandas as pd
 
 from ._atomic import atomic_write_csv, with_source
 from ._errors import BadInputError, HotspotsError
-from ._time import incident_times, month_only, month_range, month_start, parse_days
+from ._time import covered_days, incident_times, month_only, month_range, month_start, parse_days
 from ._validate import check_gdf, norm_name
 from .boundaries import street_text
 from .privacy import protect
@@ -815,7 +815,7 @@ def _score(tal: _Tallies, area_score: pd.Series, population: object,
         # several small ones (a plain count rewards DBSCAN splitting a problem up)
         "areas": _norm(area_score),
     }
-    first, last_day = _data_span(win.joined)
+    first, last_day = covered_days(win.joined)
     if first is not None and first > opt.prev_start:
         parts["change"] = None  # a window the data do not cover would look like a rise
         notes.append(f"The data start on {first:%d %b %Y}, after the previous window begins "
@@ -937,22 +937,6 @@ def _choice(r: pd.DataFrame, groups: list, forced: dict[str, str],
                 chosen.append(w)
                 choice_reason[w] = _by_hand(forced[w])
     return chosen, choice_reason
-
-
-def _data_span(inc: pd.DataFrame) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    """First and last day the incidents cover (whole months for month-only rows)."""
-    lo, hi = [], []
-    occ = incident_times(inc, dated_only=True)
-    dated = occ.notna()
-    if dated.any():
-        lo.append(occ.min().normalize())
-        hi.append(occ.max().normalize())
-    if "month" in inc:
-        m = pd.to_datetime(inc["month"][~dated]).dropna()
-        if len(m):
-            lo.append(month_start(m.min()))
-            hi.append(month_start(m.max(), 1) - pd.Timedelta(days=1))
-    return (min(lo) if lo else None), (max(hi) if hi else None)
 
 
 def _describe(row: Mapping, lookback_weeks: int, *, with_change: bool = True) -> str:
