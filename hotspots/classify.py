@@ -23,6 +23,7 @@ from ._time import period_freq
 from ._validate import check_gdf, check_nonempty, check_positive
 from .change import incident_times_of
 from .grid import bin_points, clip_mask, make_grid, points_xy, to_gdf
+from .privacy import mark_anonymous
 from .stats import fdr_bh, gistar_array, neighbourhood
 
 __all__ = [
@@ -394,6 +395,6 @@ def classify_hotspots(  # noqa: PLR0913 (sfhotspot's and ArcGIS's documented par
             "; ".join(chosen) + "; " if chosen else "", n_per, freq, starts[0].date(),
             starts[-1].date(), scheme,
         )
-    return out
+    return mark_anonymous(out, inc)  # writers blank small counts of anonymous reports
 
 
