@@ -328,21 +328,25 @@ def _read_csv(path: Path, ext: str) -> _Loaded:
     if b"\x00" in head and not path.name.lower().endswith((".gz", ".bz2", ".zip", ".xz")):
         raise BadInputError(f"{path} is not a text table (it holds binary data)")
     notes: list[str] = []
-    try:  # the fast path: the whole file is UTF-8
-        df = _parse_csv(path, ext, "utf-8-sig")
-    except UnicodeDecodeError:
-        from io import StringIO
+    data = _open_bytes(path)
+    # the fast path: Arrow's parser, where the file is UTF-8 and types as pandas would
+    df = _parse_csv_arrow(data, ext)
+    if df is None:
+        try:  # pandas's parser: the whole file is UTF-8
+            df = _parse_csv(path, ext, "utf-8-sig")
+        except UnicodeDecodeError:
+            from io import StringIO
 
-        text, other = _decode_lines(_open_bytes(path))
-        notes.append(
-            f"{path}: {len(other):,} line{'s' if len(other) != 1 else ''} "
-            f"({_lines_text(other)}) {'are' if len(other) != 1 else 'is'} not UTF-8: "
-            "read as Windows-1252; every other line as UTF-8"
-        )
-        df = _parse_csv(StringIO(text), ext, None)
+            text, other = _decode_lines(data)
+            notes.append(
+                f"{path}: {len(other):,} line{'s' if len(other) != 1 else ''} "
+                f"({_lines_text(other)}) {'are' if len(other) != 1 else 'is'} not UTF-8: "
+                "read as Windows-1252; every other line as UTF-8"
+            )
+            df = _parse_csv(StringIO(text), ext, None)
     if len(df) == 0:
         raise BadInputError(f"{path} is empty: it has no data rows")
-    rows, broken = _record_lines(df, ext)
+    rows, broken = _record_lines(df, ext, data)
     if broken:
         lines = [f"{rows[i]}-{rows[i] + span}" for i, span in sorted(broken.items())]
         notes.append(
@@ -356,21 +360,27 @@ def _read_csv(path: Path, ext: str) -> _Loaded:
     return _Loaded(df, rows, str(path), _stem(path), None, notes, detail)
 
 
-def _parse_csv(src: Any, ext: str, encoding: str | None) -> pd.DataFrame:
+def _csv_header(src: Any, ext: str, encoding: str | None) -> tuple[str, pd.DataFrame]:
+    """The separator (comma, else ; tab or | when the header holds one) and the header."""
     sep = "\t" if ext == ".tsv" else ","
+    if hasattr(src, "seek"):
+        src.seek(0)
+    header = pd.read_csv(src, nrows=0, sep=sep, encoding=encoding)
+    if len(header.columns) == 1:  # maybe ; or tab separated
+        name = str(header.columns[0])
+        for alt in (";", "\t", "|"):
+            if alt in name:
+                sep = alt
+                if hasattr(src, "seek"):
+                    src.seek(0)
+                header = pd.read_csv(src, nrows=0, sep=sep, encoding=encoding)
+                break
+    return sep, header
+
+
+def _parse_csv(src: Any, ext: str, encoding: str | None) -> pd.DataFrame:
     try:
-        if hasattr(src, "seek"):
-            src.seek(0)
-        header = pd.read_csv(src, nrows=0, sep=sep, encoding=encoding)
-        if len(header.columns) == 1:  # maybe ; or tab separated
-            name = str(header.columns[0])
-            for alt in (";", "\t", "|"):
-                if alt in name:
-                    sep = alt
-                    if hasattr(src, "seek"):
-                        src.seek(0)
-                    header = pd.read_csv(src, nrows=0, sep=sep, encoding=encoding)
-                    break
+        sep, header = _csv_header(src, ext, encoding)
         # ids as text: numeric ids must not turn into floats (and lose digits)
         dtype = {c: str for c in header.columns if _colnorm(c) in _NAMES["id"]}
         if hasattr(src, "seek"):
@@ -386,7 +396,103 @@ def _parse_csv(src: Any, ext: str, encoding: str | None) -> pd.DataFrame:
     return df
 
 
-def _record_lines(df: pd.DataFrame, ext: str) -> tuple[np.ndarray, dict[int, int]]:
+#: pandas.read_csv's default missing-value markers, given to Arrow's parser too
+_NA_VALUES = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+              "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+
+
+def _parse_csv_arrow(data: bytes, ext: str) -> pd.DataFrame | None:
+    """The table as :func:`_parse_csv` reads it, through Arrow's faster CSV parser.
+
+    None when the file needs pandas's parser for the same result: not UTF-8, blank
+    lines (pandas keeps them as rows), rows with another number of fields, repeated or
+    blank column names, or a column Arrow would type otherwise (numbers with spaces
+    round them, booleans with gaps). Dates and times Arrow would parse stay text, as
+    pandas leaves them.
+    """
+    try:
+        import pyarrow as pa
+        from pyarrow import csv as pacsv
+    except ImportError:  # pragma: no cover - pyarrow comes with pandas's string dtype
+        return None
+    from io import BytesIO
+
+    if b"\n\n" in data or data[:1] in (b"\n", b"\r") or (b"\r" in data and any(
+            s in data for s in (b"\r\r", b"\n\r\n", b"\r\n\r"))):
+        return None  # a blank line: pandas keeps it as a row (reported "blank row")
+    try:
+        sep, header = _csv_header(BytesIO(data), ext, "utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
+    names = [str(c) for c in header.columns]
+    ids = [c for c in names if _colnorm(c) in _NAMES["id"]]
+    buf = pa.py_buffer(data)
+    if data.startswith(b"\xef\xbb\xbf"):
+        buf = buf.slice(3)
+
+    def parse(**convert: Any) -> Any:
+        return pacsv.read_csv(
+            pa.BufferReader(buf),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=b'"' in data),
+            convert_options=pacsv.ConvertOptions(
+                null_values=_NA_VALUES, strings_can_be_null=True,
+                quoted_strings_can_be_null=True, **convert),
+        )  # fmt: skip
+
+    try:
+        table = parse(column_types={c: pa.string() for c in ids})
+        if table.column_names != names:  # pandas renamed repeated or blank names
+            return None
+        text = [c for c, col in zip(names, table.columns, strict=True) if not (
+            pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
+            or pa.types.is_null(col.type) or pa.types.is_string(col.type)
+            or pa.types.is_large_string(col.type)
+            or (pa.types.is_boolean(col.type) and col.null_count == 0))]
+        for c in text:  # dates, times, booleans with gaps: pandas leaves them text
+            if pa.types.is_boolean(table.column(c).type):
+                return None
+        if text:
+            again = parse(include_columns=text, column_types={c: pa.string() for c in text})
+            for c in text:
+                table = table.set_column(names.index(c), c, again.column(c))
+    except pa.ArrowException:  # not UTF-8, ragged rows, ...: pandas's parser decides
+        return None
+    if any(_typed_otherwise(col) for c, col in zip(names, table.columns, strict=True)
+           if c not in ids):
+        return None
+    df = table.to_pandas()
+    for c, col in zip(names, table.columns, strict=True):
+        if pa.types.is_null(col.type):  # an empty column: pandas reads float NaN
+            df[c] = np.full(len(df), np.nan)
+    df.attrs["_sep"] = sep
+    return df
+
+
+def _typed_otherwise(col: Any) -> bool:
+    """Whether pandas would type an Arrow column otherwise.
+
+    Text that is all numbers once trimmed (pandas reads `` 12``), or floats past the
+    64-bit integer range (whole numbers there stay text or unsigned in pandas).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_floating(col.type):
+        big = pc.max(pc.abs(col)).as_py()
+        return big is not None and big >= 2.0**63
+    if not pa.types.is_string(col.type):
+        return False
+    values = col.drop_null()
+    for part in (values.slice(0, 1000), values):  # most text columns fail at once
+        try:
+            pc.cast(pc.utf8_trim_whitespace(part), pa.float64())
+        except pa.ArrowException:
+            return False
+    return len(values) > 0
+
+
+def _record_lines(df: pd.DataFrame, ext: str,
+                  data: bytes | None = None) -> tuple[np.ndarray, dict[int, int]]:
     """Each record's first line (header = line 1) and the records a stray quote merged.
 
     A quoted field may hold line breaks (an address on two lines). One whose text after
@@ -394,6 +500,8 @@ def _record_lines(df: pd.DataFrame, ext: str) -> tuple[np.ndarray, dict[int, int
     which swallowed the records that follow: those are returned, position -> breaks.
     """
     n = len(df)
+    if data is not None and _physical_lines(data) == n + 1:
+        return 2 + np.arange(n, dtype=np.int64), {}  # one line per record: no field spans lines
     sep = df.attrs.get("_sep", "\t" if ext == ".tsv" else ",")
     breaks = np.zeros(n, np.int64)
     broken: dict[int, int] = {}
@@ -416,6 +524,15 @@ def _record_lines(df: pd.DataFrame, ext: str) -> tuple[np.ndarray, dict[int, int
         broken[i] = int(breaks[i])
     starts = 2 + np.arange(n) + np.concatenate([[0], np.cumsum(breaks)[:-1]]) if n else breaks
     return starts.astype(np.int64), broken
+
+
+def _physical_lines(data: bytes) -> int:
+    """Lines in `data` (ended by LF, CRLF or CR; a last line without an end counts)."""
+    n = data.count(b"\n")
+    cr = data.count(b"\r")
+    if cr:
+        n += cr - data.count(b"\r\n")
+    return n + (1 if data and data[-1:] not in (b"\n", b"\r") else 0)
 
 
 def _read_json(path: Path) -> tuple[pd.DataFrame, gpd.GeoSeries | None]:

@@ -656,11 +656,22 @@ def hash_ids(content: pd.DataFrame) -> pd.Series:
     pandas.Series of str
         On a fresh 0..n-1 index.
     """
+    h, k = _content_hash(content)
+    return _id_text(h, k)
+
+
+def _content_hash(content: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the 64-bit content hash and its 1-based ordinal among equal hashes."""
     # text columns hashed as categoricals (same hash as their values, once per value)
     cols = {c: (v.astype("category") if v.dtype == object or pd.api.types.is_string_dtype(v)
                 else v) for c, v in content.items()}  # fmt: skip
     h = pd.util.hash_pandas_object(pd.DataFrame(cols), index=False).to_numpy()
     k = pd.Series(h).groupby(h, sort=False).cumcount().to_numpy() + 1
+    return h, k
+
+
+def _id_text(h: np.ndarray, k: np.ndarray) -> pd.Series:
+    """``<16 hex digits of h>#<k>`` per row, on a fresh 0..n-1 index."""
     # hex digits through a byte table: ~20x faster than formatting each number
     digits = np.frombuffer(b"0123456789abcdef", np.uint8)
     b = h.astype(">u8").view(np.uint8).reshape(-1, 8)
@@ -677,11 +688,20 @@ def _ids(ld: _Loaded, sp: _Spec, content: pd.DataFrame) -> pd.Series:
     s = ld.df[sp.id].reset_index(drop=True)
     if pd.api.types.is_float_dtype(s) and np.all(np.mod(s.dropna(), 1) == 0):
         s = s.astype("Int64")  # 75265998.0 -> "75265998"
-    text = s.astype("string").str.strip()
+    # text already read as str (the CSV readers) stays in its Arrow form: no copy
+    # through Python strings
+    arrow_text = s.dtype == pd.StringDtype("pyarrow", na_value=np.nan)
+    text = (s if arrow_text else s.astype("string")).str.strip()
     present = (text.notna() & (text != "")).to_numpy(dtype=bool, na_value=False)
     if present.all():
         return text.astype(str)
-    return text.where(present, hash_ids(content)).astype(str)
+    # the ordinal k counts over every row, as hash_ids(content) would; the text is
+    # made only for the rows without an id (police.uk's anti-social behaviour)
+    h, k = _content_hash(content)
+    miss = np.flatnonzero(~present)
+    made = _id_text(h[miss], k[miss])
+    made.index = miss
+    return text.where(present, made.reindex(text.index)).astype(str)
 
 
 def _text(s: pd.Series | None, n: int) -> pd.Series:
@@ -1002,7 +1022,8 @@ def _combine(parts: list[_Part]) -> tuple[gpd.GeoDataFrame, ReadReport, list[str
     # point (the source's ids, or content-made ones from a file read twice): keep the
     # first, reject the rest (in every file). police.uk re-issues ids and outcomes move
     # crimes: rows repeating an id otherwise are other records, kept and marked
-    record = _record_key(kept)
+    id_codes = pd.factorize(kept["incident_id"])[0]  # once: both checks below use it
+    record = _record_key(kept, id_codes)
     dup = record.duplicated(keep="first").to_numpy()
     dup_rejects = []
     if dup.any():
@@ -1023,7 +1044,8 @@ def _combine(parts: list[_Part]) -> tuple[gpd.GeoDataFrame, ReadReport, list[str
             r["detail"] = "same id as " + pd.Series(where, dtype=object)
             dup_rejects.append(r)
         kept = kept.loc[~dup].reset_index(drop=True)
-    kept, n_id_repeat = _mark_id_repeats(kept)
+        id_codes = id_codes[~dup]
+    kept, n_id_repeat = _mark_id_repeats(kept, id_codes)
 
     rej_frames = [p.rejects for p in parts] + dup_rejects
     rejects = pd.concat([r for r in rej_frames if len(r)] or [rej_frames[0]], ignore_index=True)
@@ -1057,24 +1079,29 @@ def _combine(parts: list[_Part]) -> tuple[gpd.GeoDataFrame, ReadReport, list[str
     return inc, report, [p.kind for p in parts]
 
 
-def _record_key(kept: pd.DataFrame) -> pd.Series:
-    """One hash per (id, month, category, point): rows equal on it are one record."""
-    cols = kept[["incident_id", "month", "category", "_x", "_y"]]
+def _record_key(kept: pd.DataFrame, id_codes: np.ndarray) -> pd.Series:
+    """One hash per (id, month, category, point): rows equal on it are one record.
+
+    `id_codes` are the ids factorised (hashing integers, not 1M id strings again).
+    """
+    cols = pd.DataFrame({"id": id_codes, "month": kept["month"].to_numpy(),
+                         "category": kept["category"].astype("category").to_numpy(),
+                         "x": kept["_x"].to_numpy(), "y": kept["_y"].to_numpy()})
     return pd.Series(pd.util.hash_pandas_object(cols, index=False).to_numpy(),
                      index=kept.index)
 
 
-def _mark_id_repeats(kept: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+def _mark_id_repeats(kept: pd.DataFrame, id_codes: np.ndarray) -> tuple[pd.DataFrame, int]:
     """Mark rows sharing an id (different records) and make their ids unique.
 
     ``id_repeat`` is True on all of them; the later ones get ``~2``, ``~3``... on their
     ``incident_id`` (the source's own id column keeps its value). Returns the frame and
     how many rows repeat an id.
     """
-    rep = kept["incident_id"].duplicated(keep=False).to_numpy()
+    rep = pd.Series(id_codes).duplicated(keep=False).to_numpy()
     if not rep.any():
         return kept, 0
-    k = kept.groupby("incident_id", sort=False).cumcount().to_numpy() + 1
+    k = pd.Series(id_codes).groupby(id_codes, sort=False).cumcount().to_numpy() + 1
     ids = kept["incident_id"].astype(str)
     suffix = "~" + pd.Series(k, index=kept.index).astype(str)
     kept = kept.assign(incident_id=ids.where(k == 1, ids + suffix), id_repeat=rep)
