@@ -41,6 +41,7 @@ from .categories import check_categories
 from .clusters import (
     cluster_areas,
     collapse,
+    count_table,
     dbscan,
     hdbscan,
     piece_areas,
@@ -846,10 +847,10 @@ def top_areas(  # noqa: C901, PLR0913
         remap = np.full(len(cand), -1)
         remap[keep] = np.arange(len(keep))
         sel = remap[ar] >= 0
-        ct = pd.crosstab(remap[ar][sel], sub["category"].astype(str).to_numpy()[pt][sel])
-        ct = ct.reindex(range(len(keep)), fill_value=0)
-        for c in ct.columns:
-            out[f"n_{c}"] = ct[c].to_numpy()
+        counts, present = count_table(remap[ar][sel], len(keep),
+                                      sub["category"].astype(str).to_numpy()[pt][sel])
+        for j, c in enumerate(present):
+            out[f"n_{c}"] = counts[:, j]
     area_cols = ["area_m2"] + (["risk", "risk_share"] if risk is not None else [])
     out = out[[c for c in out.columns if c not in area_cols] + area_cols]
     out = gpd.GeoDataFrame(out, geometry=geoms.array, crs=BNG)
