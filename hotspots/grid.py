@@ -258,9 +258,15 @@ def _clip_geometry(clip: Any) -> shapely.Geometry:
     return geom
 
 
-def cell_polygons(grid: Grid) -> np.ndarray:
-    """Shapely boxes of all cells, flattened row-major (row 0 = north)."""
+def cell_polygons(grid: Grid, keep: np.ndarray | None = None) -> np.ndarray:
+    """Shapely boxes of all cells, flattened row-major (row 0 = north).
+
+    With ``keep`` (a ``grid.shape`` boolean mask) only those cells' boxes, the same
+    as ``cell_polygons(grid)[keep.ravel()]`` without building the others.
+    """
     xc, yc = grid.centres()
+    if keep is not None:
+        xc, yc = xc[keep], yc[keep]
     h = grid.cell_size / 2
     return shapely.box(xc - h, yc - h, xc + h, yc + h).ravel()
 
@@ -316,7 +322,7 @@ def to_gdf(
         if arr.shape != grid.shape:
             raise BadInputError(f"array {name!r} has shape {arr.shape}, grid is {grid.shape}")
         data[name] = arr[keep]
-    geom = cell_polygons(grid)[keep.ravel()]
+    geom = cell_polygons(grid, keep)
     out = gpd.GeoDataFrame(data, geometry=geom, crs=BNG)
     out.attrs.update(
         cell_size=grid.cell_size,
