@@ -461,11 +461,14 @@ def piece_areas(xy: np.ndarray, pieces: list[tuple[np.ndarray, float]]) -> np.nd
         )
     )
     out = []
+    # which hulls overlap another, in one vectorised test (no union for a lone hull)
+    touch = shapely.intersects(hulls[:, None], hulls[None, :])
+    np.fill_diagonal(touch, val=False)
     for i, h in enumerate(hulls):
-        others = shapely.union_all(np.delete(hulls, i))
-        if not shapely.intersects(h, others):
+        if not touch[i].any():
             out.append(h)
             continue
+        others = shapely.union_all(np.delete(hulls, i))
         near = shapely.union_all(cells[upos == i])
         out.append(shapely.union(shapely.intersection(h, near), shapely.difference(h, others)))
     return np.asarray(out)
