@@ -269,9 +269,14 @@ def _add_times(parsed: pd.Series, timed: np.ndarray, times: pd.Series, name: str
 
 def _month_numbers(raw: pd.Series, year: int | None) -> tuple[pd.Series, np.ndarray]:
     n = len(raw)
-    text = raw.astype("string").str.strip()
-    missing = (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
-    num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        # numbers already (crimemappingdata's 1-12): no round trip through text
+        num = raw.to_numpy(dtype=float, na_value=np.nan)
+        missing = np.isnan(num)
+    else:
+        text = raw.astype("string").str.strip()
+        missing = (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
+        num = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     good = np.isin(num, np.arange(1, 13))
     vals = np.full(n, np.datetime64("NaT"), dtype=_NS)
     vals[good] = (np.datetime64(f"{year}-01", "M") + (num[good].astype(int) - 1)).astype(_NS)

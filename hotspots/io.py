@@ -671,14 +671,38 @@ def _content_hash(content: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _id_text(h: np.ndarray, k: np.ndarray) -> pd.Series:
-    """``<16 hex digits of h>#<k>`` per row, on a fresh 0..n-1 index."""
-    # hex digits through a byte table: ~20x faster than formatting each number
+    """``<16 hex digits of h>#<k>`` per row, on a fresh 0..n-1 index.
+
+    The characters are written straight into one Arrow string buffer (hex digits
+    through a byte table, then k's decimal digits from the right): no Python string
+    per row, ~4x faster than formatting and joining text columns.
+    """
+    import pyarrow as pa
+
+    n = len(h)
+    k = np.asarray(k, np.int64)
+    ndig = np.ones(n, np.int64)  # decimal digits of k (k >= 1)
+    power = 10
+    while n and (k >= power).any():
+        ndig += k >= power
+        power *= 10
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(17 + ndig, out=offsets[1:])
+    buf = np.empty(offsets[-1], np.uint8)
+    start, end = offsets[:-1], offsets[1:]
     digits = np.frombuffer(b"0123456789abcdef", np.uint8)
     b = h.astype(">u8").view(np.uint8).reshape(-1, 8)
-    text = np.empty((len(h), 17), np.uint8)
-    text[:, 0:16:2], text[:, 1:16:2], text[:, 16] = digits[b >> 4], digits[b & 15], ord("#")
-    head = pd.Series(text.view("S17").ravel().astype(str), dtype="str")
-    return head + pd.Series(k).astype("str")
+    for j in range(8):
+        buf[start + 2 * j] = digits[b[:, j] >> 4]
+        buf[start + 2 * j + 1] = digits[b[:, j] & 15]
+    buf[start + 16] = ord("#")
+    rest = k.copy()
+    for d in range(int(ndig.max()) if n else 0):
+        m = ndig > d
+        buf[end[m] - 1 - d] = ord("0") + rest[m] % 10
+        rest[m] //= 10
+    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(buf))
+    return pd.Series(arr, dtype="str")
 
 
 def _ids(ld: _Loaded, sp: _Spec, content: pd.DataFrame) -> pd.Series:
