@@ -437,3 +437,14 @@ def test_every_output_says_synthetic_and_fixmystreet(flies):
     t = pd.read_csv(SAMPLE / "harrow_flytips_2022_synthetic.csv.gz", nrows=5)
     assert t["note"].str.contains("FixMyStreet report counts").all()
     assert "reporting, not incidence" in (SAMPLE / "README.md").read_text()
+
+
+def test_sample_fly_tips_is_the_committed_harrow_year():
+    """No file of their own: Harrow users get the committed sample, labelled synthetic."""
+    import hotspots as hs
+
+    inc, note = hs.synthetic.sample_fly_tips("Harrow")
+    assert "SYNTHETIC sample" in note
+    assert (inc["source"] == "synthetic").all()
+    assert len(inc) == len(hs.read_incidents(
+        hs.datasets.PROJECT_ROOT / "sample_data" / hs.synthetic.SAMPLE_FLY_TIPS))

@@ -35,20 +35,12 @@ def _focus_inputs(borough: str, incidents: str | None, year: int,
     """Wards and incidents for the focus commands; the synthetic sample when no file."""
     import hotspots as hs
 
-
     wards = hs.wards(borough=borough, year=year)
     if incidents:
         return wards, _read_source(incidents, **(read_opts or {})), False
-    sample = [Path("sample_data"), Path(__file__).resolve().parents[2] / "sample_data"]
-    hit = [p / "harrow_flytips_2022_synthetic.csv.gz" for p in sample]
-    hit = [p for p in hit if p.exists()]
-    if borough.strip().lower() in ("harrow", "e09000015") and hit:
-        console.print(f"[bold yellow]no --incidents: using the SYNTHETIC sample "
-                      f"{escape(str(hit[0]))}[/]", markup=True)
-        return wards, hs.read_incidents(hit[0]), True
-    console.print(f"[bold yellow]no --incidents: generating SYNTHETIC fly-tips for "
-                  f"{escape(borough)}[/]", markup=True)
-    return wards, hs.synthetic.fly_tips(borough=borough, year=year, seed=0), True
+    inc, note = hs.synthetic.sample_fly_tips(borough, year=year)
+    console.print(f"[bold yellow]no --incidents: {escape(note)}[/]", markup=True)
+    return wards, inc, True
 
 
 def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
