@@ -75,7 +75,7 @@ def change_cmd(
 @reading_options
 def classify_cmd(
     source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
-    period: str = typer.Option("MS", help="MS months, QS quarters, W weeks (needs dates)."),
+    freq: str = typer.Option("MS", help="MS months, QS quarters, W weeks (needs dates)."),
     scheme: str = typer.Option("sfhotspot", help="'sfhotspot' (default) or 'esri'."),
     cell_size: float = typer.Option(None, help="Cell side in metres (default: automatic)."),
     since: str = typer.Option(None, help="Only incidents from this date (e.g. 2021-01-01)."),
@@ -93,6 +93,6 @@ def classify_cmd(
     if since:
         inc = only_since(inc, parse_time(since, "--since"), "--since")
     with _steps() as step, step("Gi* per period and labels"):
-        res = classify_hotspots(inc, freq=period, cell_size=cell_size, scheme=scheme)
+        res = classify_hotspots(inc, freq=freq, cell_size=cell_size, scheme=scheme)
     _write_layer(res, out, "classify", f"Hot spot patterns ({scheme}, {res.attrs['n_periods']} "
                  f"periods from {res.attrs['first_period']})", _source_of(source, inc))

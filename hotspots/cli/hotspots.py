@@ -188,7 +188,7 @@ def forecast_cmd(
     out: Path = typer.Option(Path("out/forecast.gpkg"),
                              help="Grid file (.gpkg, .geojson, .csv)."),
     cell_size: float = typer.Option(None, help="Cell side, metres (default: chosen)."),
-    period: str = typer.Option("MS", help="MS (next month) or W-MON (next week; needs "
+    freq: str = typer.Option("MS", help="MS (next month) or W-MON (next week; needs "
                                "dates)."),
     method: str = typer.Option("auto", help="auto, counts, decayed, stkde, blend or "
                                "near_repeat."),
@@ -207,7 +207,7 @@ def forecast_cmd(
 
     _grid_out(out)  # a wrong extension fails before the work
     cats, inc = _grid_incidents(source, categories, quiet, read_opts)
-    grid = forecast(inc, cell_size=cell_size, freq=period, method=method, quiet=quiet)
+    grid = forecast(inc, cell_size=cell_size, freq=freq, method=method, quiet=quiet)
     _write_grid(grid, out, _source_of(source, inc))
     a = grid.attrs
     if json_out:
