@@ -74,6 +74,9 @@ class DemoContext:
         the first two steps).
     written : list
         ``(description, path, data keys)`` of every file written, in order.
+    final : pathlib.Path or None
+        Where `out` is renamed to when the demo finishes (`out` is a hidden temporary
+        folder until then); messages name paths under it.
     """
 
     out: Path
@@ -84,11 +87,16 @@ class DemoContext:
     crime: gpd.GeoDataFrame | None = None
     flytips: gpd.GeoDataFrame | None = None
     written: list[tuple[str, Path, tuple[str, ...]]] = field(default_factory=list)
+    final: Path | None = None
 
     @property
     def harrow(self) -> Path:
         """Where the Harrow tables and maps go."""
         return self.out / "harrow"
+
+    def shown(self, path: Path) -> Path:
+        """`path` as the user will find it once the output folder is in place."""
+        return self.final / Path(path).relative_to(self.out) if self.final else Path(path)
 
     def wrote(self, what: str, path: Path, keys: tuple[str, ...]) -> None:
         """Record one file written, with the data behind it (registry keys)."""
@@ -317,7 +325,7 @@ def _patrol(
     write_patrol_pack(plan, folder, areas=areas, network=G, area_name=area_name,
                       source=datasets.source_of(incidents, inc, "tfl_stations", *net),
                       offline=ctx.offline, wards=wards(None, 2022))
-    ctx.say(f"{patrol_summary(plan)} Written to {folder}/")
+    ctx.say(f"{patrol_summary(plan)} Written to {ctx.shown(folder)}/")
 
 
 def patrol_harrow(ctx: DemoContext) -> None:
@@ -498,7 +506,7 @@ def run_demo(out: str | Path = "out", *, offline: bool = True,
     out = Path(out)
     # the whole folder at once: a killed demo leaves the last complete one (or none)
     with atomic_dir(out) as tmp:
-        ctx = DemoContext(tmp, offline, read or _read, say or _log)
+        ctx = DemoContext(tmp, offline, read or _read, say or _log, final=out)
         for label, step in STEPS:
             with (progress or _no_progress)(label):
                 step(ctx)

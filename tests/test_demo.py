@@ -312,3 +312,12 @@ def test_demo_shows_no_streetsafe_report(demo_out, index_rows):
     # the folder is complete and marked as one run's output
     assert (demo_out / ".hotspots-output.json").exists()
     assert not any(p.name.startswith(f".{demo_out.name}.") for p in demo_out.parent.iterdir())
+
+
+def test_demo_messages_name_the_final_folder_not_the_temporary_one(tmp_path):
+    """The demo writes into a hidden temporary folder; what it says names `out/...`."""
+    from hotspots.demo import DemoContext
+
+    ctx = DemoContext(tmp_path / ".out.123.tmp", final=tmp_path / "out")
+    assert ctx.shown(ctx.out / "patrol") == tmp_path / "out" / "patrol"
+    assert DemoContext(tmp_path).shown(tmp_path / "patrol") == tmp_path / "patrol"
