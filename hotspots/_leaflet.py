@@ -181,7 +181,7 @@ def _num(value: Any, digits: int = 0) -> str:
     return f"{v:,.{digits}f}"
 
 
-def _geojson(gdf: gpd.GeoDataFrame | gpd.GeoSeries, props: list[dict], nd: int = 6) -> dict:
+def _geojson(gdf: gpd.GeoDataFrame | gpd.GeoSeries, props: list[dict], nd: int = 5) -> dict:
     """A FeatureCollection in WGS84 with the given per-row properties (coordinates to
     `nd` decimals: 6 is ~0.1 m, 5 ~1 m)."""
     geoms = gdf.geometry.to_crs(WGS84)
@@ -194,8 +194,8 @@ def _geojson(gdf: gpd.GeoDataFrame | gpd.GeoSeries, props: list[dict], nd: int =
     return {"type": "FeatureCollection", "features": feats}
 
 
-def _round_coords(gj: dict, nd: int = 6) -> dict:
-    """Round coordinates to ~0.1 m: smaller files, no visible change."""
+def _round_coords(gj: dict, nd: int = 5) -> dict:
+    """Round coordinates to ~1 m (5 decimals): smaller files, no visible change."""
 
     def rnd(c):
         if isinstance(c, (int, float)):

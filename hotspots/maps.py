@@ -501,18 +501,24 @@ def incident_markers(inc: gpd.GeoDataFrame,
     lonlat = gpd.GeoSeries(gpd.points_from_xy(agg["x"], agg["y"]), crs=inc.crs).to_crs(WGS84)
     agg["lat"] = np.round(lonlat.y.to_numpy(), 6)
     agg["lon"] = np.round(lonlat.x.to_numpy(), 6)
-    popups = []
+    popups, spans, texts = [], [], []
     for c, x, y, n, m0, m1 in agg[["category", "x", "y", "n", "m0", "m1"]].itertuples(
             index=False):
         popup = (f"<div class='hs-popup'><b>{_e(category_label(c))}</b>"
                  f"<br>{n:,} incident{'s' if n > 1 else ''}")
-        for d in descs.get((c, x, y), ()):
-            popup += "<br>" + _e(d)
+        ds = [_e(d) for d in descs.get((c, x, y), ())]
+        for d in ds:
+            popup += "<br>" + d
         span = month_range(m0, m1)
         if span:
             popup += f"<br><small>{_e(span)}</small>"
         popups.append(popup + "</div>")
+        spans.append(_e(span) if span else "")
+        texts.append(ds)
     agg["popup"] = popups
+    # the popup's parts, so a map can ship them compactly and rebuild the same popup
+    agg["span"] = spans
+    agg["descs"] = texts
     out = agg.drop(columns=["m0", "m1"])
     out.attrs["snap_m"] = float(step)
     return out
@@ -533,17 +539,34 @@ def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int, *, show: bool = Tr
     for c, sub in markers.groupby("category", sort=True):
         label = _e(category_label(c))
         colour = category_colour(c) if by_category else INCIDENT_COLOUR
-        data = [[float(a), float(b), int(n), p] for a, b, n, p in
-                sub[["lat", "lon", "n", "popup"]].itertuples(index=False)]
+        popup_head = f"<div class='hs-popup'><b>{label}</b>"
+        # compact rows (the popup rebuilt in the browser from its parts, the month
+        # spans shared): one popup string per marker made a year of London 28 MB
+        span_list = sorted(set(sub["span"]))
+        span_ix = {t: i for i, t in enumerate(span_list)}
+        # coordinates as integer 1e-5 degrees (~1 m) from the layer's south-west corner
+        ilat = np.round(sub["lat"].to_numpy() * 1e5).astype(np.int64)
+        ilon = np.round(sub["lon"].to_numpy() * 1e5).astype(np.int64)
+        origin = [int(ilat.min()), int(ilon.min())]
+        data = [[int(a), int(b), int(n), span_ix[t], *ds] for a, b, n, t, ds in
+                zip(ilat - origin[0], ilon - origin[1], sub["n"], sub["span"], sub["descs"],
+                    strict=True)]
         body = (
-            f"var data = {_js(data)}; var colour = {_js(colour)};"
+            f"var data = {_js(data)}; var colour = {_js(colour)}; var o = {_js(origin)};"
+            f"var spans = {_js(span_list)}; var head = {_js(popup_head)};"
             f"var g = {_CLUSTERS_JS};"
+            "function pop(d) { var h = head + '<br>' + d[2].toLocaleString('en-GB')"
+            "  + ' incident' + (d[2] > 1 ? 's' : '');"
+            " for (var i = 4; i < d.length; i++) h += '<br>' + d[i];"
+            " if (spans[d[3]]) h += '<br><small>' + spans[d[3]] + '</small>';"
+            " return h + '</div>'; }"
             "var ms = data.map(function(d) { var s = d[2] > 1 ? 20 : 12;"
             " var icon = L.divIcon({className: 'hs-inc', iconSize: [s, s],"
             "  html: '<div class=\"hs-inc-dot\" style=\"background:' + colour + '\">'"
             "   + (d[2] > 1 ? d[2] : '') + '</div>'});"
-            " return L.marker([d[0], d[1]], {icon: icon, hsN: d[2], hsColour: colour})"
-            "  .bindPopup(d[3]); });"
+            " return L.marker([(d[0] + o[0]) / 1e5, (d[1] + o[1]) / 1e5],"
+            "  {icon: icon, hsN: d[2], hsColour: colour})"
+            "  .bindPopup(function() { return pop(d); }); });"
             # a stand-in layer for the layer control: switching it adds or removes this
             # category's markers in the shared cluster group
             "var Cat = L.Layer.extend({"
