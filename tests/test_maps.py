@@ -424,6 +424,27 @@ def _close_popup(page) -> None:
 
 
 @pytest.mark.browser
+def test_incident_popups_rebuilt_in_browser_match_python(camden, camden_html, open_page):
+    """The map ships compact marker rows; every popup the browser builds from them is the
+    one :func:`maps.incident_markers` writes, at the same place (~1 m)."""
+    page, log = open_page(camden_html)
+    page.wait_for_selector("path.hs-area")  # the map's scripts have run
+    got = page.evaluate(
+        "() => { const out = [];"
+        " for (const v of Object.values(window)) {"
+        "  if (!v || !v.hsMarkers) continue;"
+        "  for (const m of v.hsMarkers) { const c = m.getPopup().getContent();"
+        "   const ll = m.getLatLng();"
+        "   out.push([v.hsCategory, ll.lat, ll.lng, typeof c === 'function' ? c(m) : c]); } }"
+        " return out; }")
+    mk = maps.incident_markers(camden.inc)
+    assert len(got) == len(mk) > 0
+    want = sorted(zip(mk["category"], np.round(mk["lat"] * 1e5).astype(int),
+                      np.round(mk["lon"] * 1e5).astype(int), mk["popup"], strict=True))
+    assert sorted((c, round(la * 1e5), round(lo * 1e5), p) for c, la, lo, p in got) == want
+    _clean(log)
+
+
 def test_xss_runs_nothing(xss_map, open_page):
     page, log = open_page(xss_map)
     page.wait_for_selector(".hs-inc")
