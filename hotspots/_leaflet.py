@@ -87,6 +87,26 @@ CSS = """
 }
 """
 
+#: the map's one incident cluster group, made by the first category layer; a cluster
+#: shows its incident count on a pie of its categories' colours
+CLUSTERS_JS = (
+    "map._hsClusters || (map._hsClusters = L.markerClusterGroup({"
+    " showCoverageOnHover: false, chunkedLoading: true, maxClusterRadius: 40,"
+    " iconCreateFunction: function(cl) {"
+    "  var by = {}, n = 0;"
+    "  cl.getAllChildMarkers().forEach(function(m) {"
+    "   by[m.options.hsColour] = (by[m.options.hsColour] || 0) + m.options.hsN;"
+    "   n += m.options.hsN; });"
+    "  var stops = [], a = 0;"
+    "  Object.keys(by).sort(function(x, y) { return by[y] - by[x]; }).forEach(function(c) {"
+    "   var b = a + 360 * by[c] / n;"
+    "   stops.push(c + ' ' + a.toFixed(1) + 'deg ' + b.toFixed(1) + 'deg'); a = b; });"
+    "  var s = n < 100 ? 32 : (n < 1000 ? 40 : 48);"
+    "  return L.divIcon({className: 'hs-cluster', iconSize: L.point(s, s),"
+    "   html: '<div style=\"background: conic-gradient(' + stops.join(', ') + ')\">'"
+    "    + '<span>' + n + '</span></div>'}); }}))"
+)
+
 #: hsSpread(points, size): where to draw round labels of `size` px so that no two
 #: overlap and none covers another label's anchor. Greedy in the given order (rank 1
 #: first keeps its spot): each label tries its anchor, then an Archimedean spiral

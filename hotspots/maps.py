@@ -52,6 +52,7 @@ from . import _basemap
 from ._atomic import atomic_write_text
 from ._errors import BadInputError, HotspotsError
 from ._leaflet import (
+    CLUSTERS_JS,
     CSS,
     OSM_TILES,
     SPREAD_JS,
@@ -554,7 +555,7 @@ def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int, *, show: bool = Tr
         body = (
             f"var data = {_js(data)}; var colour = {_js(colour)}; var o = {_js(origin)};"
             f"var spans = {_js(span_list)}; var head = {_js(popup_head)};"
-            f"var g = {_CLUSTERS_JS};"
+            f"var g = {CLUSTERS_JS};"
             "function pop(d) { var h = head + '<br>' + d[2].toLocaleString('en-GB')"
             "  + ' incident' + (d[2] > 1 ? 's' : '');"
             " for (var i = 4; i < d.length; i++) h += '<br>' + d[i];"
@@ -611,27 +612,6 @@ def _anonymous_layer(anon: gpd.GeoDataFrame, *, show: bool = True) -> tuple[_JsL
     row = (f"<i class='hs-dot' style='background:{category_colour(anon['category'].iloc[0])}'>"
            f"</i>{_e(names)} ({len(anon):,}): {_e(anonymous_note(cells))}")
     return layer, row
-
-
-#: the map's one incident cluster group, made by the first category layer; a cluster
-#: shows its incident count on a pie of its categories' colours
-_CLUSTERS_JS = (
-    "map._hsClusters || (map._hsClusters = L.markerClusterGroup({"
-    " showCoverageOnHover: false, chunkedLoading: true, maxClusterRadius: 40,"
-    " iconCreateFunction: function(cl) {"
-    "  var by = {}, n = 0;"
-    "  cl.getAllChildMarkers().forEach(function(m) {"
-    "   by[m.options.hsColour] = (by[m.options.hsColour] || 0) + m.options.hsN;"
-    "   n += m.options.hsN; });"
-    "  var stops = [], a = 0;"
-    "  Object.keys(by).sort(function(x, y) { return by[y] - by[x]; }).forEach(function(c) {"
-    "   var b = a + 360 * by[c] / n;"
-    "   stops.push(c + ' ' + a.toFixed(1) + 'deg ' + b.toFixed(1) + 'deg'); a = b; });"
-    "  var s = n < 100 ? 32 : (n < 1000 ? 40 : 48);"
-    "  return L.divIcon({className: 'hs-cluster', iconSize: L.point(s, s),"
-    "   html: '<div style=\"background: conic-gradient(' + stops.join(', ') + ')\">'"
-    "    + '<span>' + n + '</span></div>'}); }}))"
-)
 
 
 # ---------------------------------------------------------------------------------------
