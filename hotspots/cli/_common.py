@@ -12,13 +12,14 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from .._errors import BadInputError, HotspotsError
+from ._options import option_group
 
 #: messages on stderr. Markup is off: file names, data values and arguments are printed
 #: as they are ("[/]" in a category neither crashes nor vanishes); the few styled
@@ -184,6 +185,16 @@ def _map_options(offline: bool | None, tiles: str | None, no_tiles: bool) -> dic
                                                  "or --no-tiles for none")) from None
     return {"offline": _offline_default(offline),
             "tiles": None if no_tiles else (tiles or DEFAULT_TILES)}
+
+
+#: add --offline/--online, --tiles and --no-tiles to a map-writing command, which takes
+#: ``map_opts``: the map functions' ``offline`` and ``tiles`` keywords
+map_options = option_group(
+    (("offline", _OFFLINE_OPTION), ("tiles", _TILES_OPTION), ("no_tiles", _NO_TILES_OPTION)),
+    "map_opts",
+    lambda offline, tiles, no_tiles: _map_options(offline, tiles, bool(no_tiles)),
+    annotations={"offline": Optional[bool], "no_tiles": bool},  # noqa: UP045 (typer)
+)
 
 
 #: --categories for the commands that map or grid incidents (rank has its own)

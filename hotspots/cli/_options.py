@@ -61,24 +61,51 @@ def read_kwargs(**given: Any) -> dict[str, Any]:
     return out
 
 
-def reading_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Add the reading options to command `fn`, which takes ``read_opts`` (a dict)."""
-    sig = inspect.signature(fn)
-    if "read_opts" not in sig.parameters:
-        raise TypeError(f"{fn.__name__} must take read_opts to use the reading options")
-    own = [p for p in sig.parameters.values() if p.name != "read_opts"]
-    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option,
-                               annotation=Optional[str])  # noqa: UP045 (typer needs a type)
-             for name, option in _OPTIONS]
+def option_group(
+    options: tuple[tuple[str, Any], ...],
+    param: str,
+    convert: Callable[..., Any],
+    annotations: dict[str, Any] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A decorator adding a group of typer `options` to a command as one parameter.
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        given = {name: kwargs.pop(name, None) for name in NAMES}
-        if given["bounds"] is None:
-            given["bounds"] = "london"
-        return fn(*args, read_opts=read_kwargs(**given), **kwargs)
+    The command takes `param`; it receives ``convert(**given)``, the options given by
+    name. The options are defined once, here or in the caller, so every command that
+    takes the group shows and parses them the same way. `annotations` gives an option's
+    type (default ``Optional[str]``).
+    """
+    names = tuple(name for name, _ in options)
+    types = {name: (annotations or {}).get(name, Optional[str])  # noqa: UP045 (typer)
+             for name in names}
 
-    wrapper.__signature__ = sig.replace(parameters=own + added)  # type: ignore[attr-defined]
-    annotations = {k: v for k, v in fn.__annotations__.items() if k != "read_opts"}
-    wrapper.__annotations__ = {**annotations, **{name: Optional[str] for name in NAMES}}  # noqa: UP045
-    return wrapper
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        sig = inspect.signature(fn)
+        if param not in sig.parameters:
+            raise TypeError(f"{fn.__name__} must take {param} to use these options")
+        own = [p for p in sig.parameters.values() if p.name != param]
+        added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option,
+                                   annotation=types[name]) for name, option in options]
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            given = {name: kwargs.pop(name, None) for name in names}
+            return fn(*args, **{param: convert(**given)}, **kwargs)
+
+        wrapper.__signature__ = sig.replace(parameters=own + added)  # type: ignore[attr-defined]
+        kept = {k: v for k, v in fn.__annotations__.items() if k != param}
+        wrapper.__annotations__ = {**kept, **types}
+        return wrapper
+
+    return decorate
+
+
+def _given_read_kwargs(**given: Any) -> dict[str, Any]:
+    """read_kwargs, with --bounds defaulting to london when typer passes None."""
+    if given.get("bounds") is None:
+        given["bounds"] = "london"
+    return read_kwargs(**given)
+
+
+#: add the reading options to a command, which takes ``read_opts`` (a dict of
+#: :func:`hotspots.read_incidents` keywords)
+reading_options = option_group(_OPTIONS, "read_opts", _given_read_kwargs)

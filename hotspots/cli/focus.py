@@ -12,11 +12,7 @@ from .._errors import HotspotsError
 from ._common import (
     _AREA_COLUMNS,
     _JSON_OPTION,
-    _NO_TILES_OPTION,
-    _OFFLINE_OPTION,
     _QUIET_OPTION,
-    _TILES_OPTION,
-    _map_options,
     _network_key,
     _print_json,
     _read_source,
@@ -26,6 +22,7 @@ from ._common import (
     _wards_key,
     console,
     friendly,
+    map_options,
 )
 from ._options import reading_options
 
@@ -54,6 +51,7 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
 
 
 @friendly
+@map_options
 @reading_options
 def focus_week_cmd(
     borough: str = typer.Option("Harrow", help="London borough (name or E09 code)."),
@@ -85,14 +83,12 @@ def focus_week_cmd(
     network: str | None = typer.Option(None, help="Street network (OSM XML/GraphML path or "
                                        "registry key, e.g. osm_city_of_london): areas "
                                        "are named by their streets."),
-    offline: bool = _OFFLINE_OPTION,
-    tiles: str | None = _TILES_OPTION,
-    no_tiles: bool = _NO_TILES_OPTION,
     out: Path = typer.Option(Path("out"), help="Output folder; a focus-week-YYYY-Www "
                              "folder is made inside."),
     json_out: bool = _JSON_OPTION,
     quiet: bool = _QUIET_OPTION,
     read_opts: dict[str, Any] | None = None,
+    map_opts: dict[str, Any] | None = None,
 ) -> None:
     """Prepare the weekly tasking meeting: ranking, focus ward(s), menu, maps, summary.
 
@@ -108,7 +104,7 @@ def focus_week_cmd(
     from ..report import why_ward, write_focus_week
     from ..review import actions_review
 
-    mopts = _map_options(offline, tiles, no_tiles)
+    mopts = map_opts or {}
     with _steps() as step, step("reading incidents and wards"):
         wards, inc, synthetic = _focus_inputs(borough, incidents, year, read_opts)
         G = _street_network(network) if network else None
@@ -179,6 +175,7 @@ def focus_week_cmd(
 
 
 @friendly
+@map_options
 @reading_options
 def flytip_top20_cmd(
     borough: str = typer.Option("Harrow", help="London borough (name or E09 code)."),
@@ -192,13 +189,11 @@ def flytip_top20_cmd(
     network: str | None = typer.Option(None, help="Street network (OSM XML/GraphML path or "
                                        "registry key, e.g. osm_city_of_london): areas "
                                        "are named by their streets."),
-    offline: bool = _OFFLINE_OPTION,
-    tiles: str | None = _TILES_OPTION,
-    no_tiles: bool = _NO_TILES_OPTION,
     out: Path = typer.Option(Path("out"), help="Output folder; flytip-top20/ is made inside."),
     json_out: bool = _JSON_OPTION,
     quiet: bool = _QUIET_OPTION,
     read_opts: dict[str, Any] | None = None,
+    map_opts: dict[str, Any] | None = None,
 ) -> None:
     """The borough's top fly-tip areas, an action-plan sheet for each, and the map.
 
@@ -208,7 +203,7 @@ def flytip_top20_cmd(
     from ..area_plans import flytip_top20
     from ..report import write_flytip_pack
 
-    mopts = _map_options(offline, tiles, no_tiles)
+    mopts = map_opts or {}
     wards, inc, synthetic = _focus_inputs(borough, incidents, year, read_opts)
     with _steps() as step, step(f"top {n} fly-tip areas"):
         G = _street_network(network) if network else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,9 @@ from ._common import (
     _AREA_COLUMNS,
     _CATEGORIES_OPTION,
     _JSON_OPTION,
-    _NO_TILES_OPTION,
-    _OFFLINE_OPTION,
     _QUIET_OPTION,
-    _TILES_OPTION,
     _category_set,
     _incidents_in_wards,
-    _map_options,
     _network_key,
     _only_categories,
     _print_json,
@@ -30,6 +27,7 @@ from ._common import (
     _wards_key,
     console,
     friendly,
+    map_options,
 )
 from ._options import reading_options
 
@@ -150,6 +148,19 @@ def _grid_incidents(source: str, categories: str | None, quiet: bool,
     return cats, _only_categories(_read_source(source, quiet, **(read_opts or {})), cats)
 
 
+def _grid_command(source: str, out: Path, categories: str | None, quiet: bool,
+                  read_opts: dict[str, Any] | None, compute: Callable[[Any], Any]):
+    """The grid commands' shared steps: check --out, read, compute, write.
+
+    Returns (categories asked, incidents, grid); `compute` maps incidents to the grid.
+    """
+    _grid_out(out)  # a wrong extension fails before the work
+    cats, inc = _grid_incidents(source, categories, quiet, read_opts)
+    grid = compute(inc)
+    _write_grid(grid, out, _source_of(source, inc))
+    return cats, inc, grid
+
+
 @friendly
 @reading_options
 def kde_cmd(
@@ -171,10 +182,9 @@ def kde_cmd(
     """
     from ..density import kde
 
-    _grid_out(out)  # a wrong extension fails before the work
-    cats, inc = _grid_incidents(source, categories, quiet, read_opts)
-    grid = kde(inc, cell_size=cell_size, bandwidth=bandwidth, kernel=kernel)
-    _write_grid(grid, out, _source_of(source, inc))
+    cats, inc, grid = _grid_command(
+        source, out, categories, quiet, read_opts,
+        lambda inc: kde(inc, cell_size=cell_size, bandwidth=bandwidth, kernel=kernel))
     if json_out:
         _grid_json(source, out, grid, cats)
     else:
@@ -205,10 +215,9 @@ def forecast_cmd(
     """
     from ..forecasting import forecast
 
-    _grid_out(out)  # a wrong extension fails before the work
-    cats, inc = _grid_incidents(source, categories, quiet, read_opts)
-    grid = forecast(inc, cell_size=cell_size, freq=freq, method=method, quiet=quiet)
-    _write_grid(grid, out, _source_of(source, inc))
+    cats, inc, grid = _grid_command(
+        source, out, categories, quiet, read_opts,
+        lambda inc: forecast(inc, cell_size=cell_size, freq=freq, method=method, quiet=quiet))
     a = grid.attrs
     if json_out:
         _grid_json(source, out, grid, cats)
@@ -243,11 +252,10 @@ def gistar_cmd(
     """
     from ..stats import gistar
 
-    _grid_out(out)
-    cats, inc = _grid_incidents(source, categories, quiet, read_opts)
-    grid = gistar(inc, cell_size=cell_size, distance=distance,
-                  permutations=permutations)
-    _write_grid(grid, out, _source_of(source, inc))
+    cats, inc, grid = _grid_command(
+        source, out, categories, quiet, read_opts,
+        lambda inc: gistar(inc, cell_size=cell_size, distance=distance,
+                           permutations=permutations))
     labels = grid["label"].value_counts()
     if json_out:
         _grid_json(source, out, grid, cats, n_incidents=len(inc), labels=labels.to_dict())
@@ -333,6 +341,7 @@ def backtest(
 
 
 @friendly
+@map_options
 @reading_options
 def map_cmd(
     source: str = typer.Argument(..., help="Incident file, folder, glob or registry key."),
@@ -345,12 +354,10 @@ def map_cmd(
     out: Path = typer.Option(Path("out/map.html"), help="HTML file to write."),
     png: Path = typer.Option(None, help="Also write a static PNG of the same content."),
     categories: str = _CATEGORIES_OPTION,
-    offline: bool = _OFFLINE_OPTION,
-    tiles: str | None = _TILES_OPTION,
-    no_tiles: bool = _NO_TILES_OPTION,
     json_out: bool = _JSON_OPTION,
     quiet: bool = _QUIET_OPTION,
     read_opts: dict[str, Any] | None = None,
+    map_opts: dict[str, Any] | None = None,
 ) -> None:
     """Write an interactive hotspot map (wards, density, top areas, incidents).
 
@@ -366,7 +373,7 @@ def map_cmd(
     if png:
         check_suffix(png, {".png": "PNG"}, "--png")
 
-    mopts = _map_options(offline, tiles, no_tiles)
+    mopts = map_opts or {}
     if ward and not borough:
         raise typer.BadParameter("--ward needs --borough (to load its wards)")
     cats = _category_set(categories)

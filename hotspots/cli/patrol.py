@@ -9,12 +9,8 @@ import typer
 
 from ._common import (
     _JSON_OPTION,
-    _NO_TILES_OPTION,
-    _OFFLINE_OPTION,
     _QUIET_OPTION,
-    _TILES_OPTION,
     _category_set,
-    _map_options,
     _network_key,
     _print_json,
     _read_source,
@@ -23,11 +19,13 @@ from ._common import (
     _street_network,
     console,
     friendly,
+    map_options,
 )
 from ._options import reading_options
 
 
 @friendly
+@map_options
 @reading_options
 def patrol(
     network: str = typer.Option(None, help="OSM XML/GraphML path or registry key, e.g. "
@@ -49,13 +47,11 @@ def patrol(
     walk_kmh: float = typer.Option(4.8, help="Walking speed, km/h."),
     start_time: str = typer.Option("14:00", help="Clock time at the start."),
     area_name: str = typer.Option("", help="Area name for the briefing heading."),
-    offline: bool = _OFFLINE_OPTION,
-    tiles: str | None = _TILES_OPTION,
-    no_tiles: bool = _NO_TILES_OPTION,
     out: Path = typer.Option(Path("out/patrol"), help="Output folder."),
     json_out: bool = _JSON_OPTION,
     quiet: bool = _QUIET_OPTION,
     read_opts: dict[str, Any] | None = None,
+    map_opts: dict[str, Any] | None = None,
 ) -> None:
     """Plan an Op Verona foot patrol: route.geojson, route.gpx, briefing.md/html, map.html.
 
@@ -68,7 +64,7 @@ def patrol(
     from .._validate import check_positive
     from ..report import patrol_summary, write_patrol_pack
 
-    mopts = _map_options(offline, tiles, no_tiles)
+    mopts = map_opts or {}
     window = _hour_window(hours)  # before the slow reading: a typo fails at once
     check_positive(minutes, "--minutes", allow_none=False)  # "inf" is not a budget
     _category_set(categories)  # and a category typo
