@@ -358,14 +358,18 @@ def hdbscan(
     return out
 
 
-def _cluster_hulls(xy: np.ndarray, pos: np.ndarray, buffer: float) -> np.ndarray:
+def _cluster_hulls(xy: np.ndarray, pos: np.ndarray, buffer: float | np.ndarray,
+                   first: np.ndarray | None = None) -> np.ndarray:
     """Convex hull of each group's points buffered by ``buffer`` metres.
 
     ``pos`` numbers each point's group 0..k-1 (every group non-empty); returns the k
     polygons, group 0 first. The one definition of a cluster's area, shared by
-    :func:`cluster_areas` and :func:`split_cluster`.
+    :func:`cluster_areas` and :func:`split_cluster`. ``first`` orders the points
+    within a group (default: as given): GEOS's hull follows the input order, so
+    distinct points ordered by their first incident give the very polygons the
+    incidents give.
     """
-    order = np.argsort(pos, kind="stable")
+    order = np.argsort(pos, kind="stable") if first is None else np.lexsort((first, pos))
     return shapely.buffer(
         shapely.convex_hull(shapely.multipoints(xy[order], indices=pos[order])), buffer
     )

@@ -39,10 +39,12 @@ from ._validate import hours as parse_hours
 from .boundaries import describe_location, named_streets
 from .categories import check_categories
 from .clusters import (
+    _cluster_hulls,
+    _dbscan_labels,
+    _renumber,
     cluster_areas,
     collapse,
     count_table,
-    dbscan,
     hdbscan,
     piece_areas,
     point_xy,
@@ -257,6 +259,12 @@ def _hours_mask(inc: pd.DataFrame, hours: Any) -> np.ndarray | None:
 # --- candidate areas ------------------------------------------------------------------
 
 
+def _occupied_cells(xy: np.ndarray) -> int:
+    """Number of :data:`_AREA_CELL` squares holding at least one of the points."""
+    c = np.floor(np.asarray(xy) / _AREA_CELL).astype(np.int64)
+    return len(pd.unique(c[:, 0] * (1 << 32) + c[:, 1]))  # hashing: np.unique(axis=0) sorts
+
+
 def _uniform_expectation(xy: np.ndarray, eps: float, w: np.ndarray | None = None) -> float:
     """Weight a uniform spread of the incidents would put within ``eps`` of a point.
 
@@ -264,12 +272,19 @@ def _uniform_expectation(xy: np.ndarray, eps: float, w: np.ndarray | None = None
     hold at least one incident (robust to a few stray far-off points, unlike the
     convex hull).
     """
-    total = float(len(xy) if w is None else w.sum())
     if len(xy) == 0:
         return 0.0
-    c = np.floor(np.asarray(xy) / _AREA_CELL).astype(np.int64)
-    cells = len(pd.unique(c[:, 0] * (1 << 32) + c[:, 1]))  # hashing: np.unique(axis=0) sorts
+    total = float(len(xy) if w is None else w.sum())
+    return _expectation(total, _occupied_cells(xy), eps)
+
+
+def _expectation(total: float, cells: int, eps: float) -> float:
     return total * math.pi * eps**2 / (cells * _AREA_CELL**2)
+
+
+def _auto_ms(total: float, cells: int, eps: float) -> int:
+    """:func:`auto_min_samples` from the total weight and the occupied squares."""
+    return max(3, int(round(4 * _expectation(total, cells, eps))))
 
 
 def auto_min_samples(xy: np.ndarray, eps: float, w: np.ndarray | None = None) -> int:
@@ -279,7 +294,10 @@ def auto_min_samples(xy: np.ndarray, eps: float, w: np.ndarray | None = None) ->
     the share chains Harrow's town centre into one 2 km² blob); one month of Barnet
     burglary gives the floor, 3.
     """
-    return max(3, int(round(4 * _uniform_expectation(xy, eps, w))))
+    if len(xy) == 0:
+        return 3
+    return _auto_ms(float(w.sum()) if w is not None else float(len(xy)),
+                    _occupied_cells(xy), eps)
 
 
 def candidate_areas(  # noqa: PLR0913 (top_areas' candidate options, shared with backtest)
@@ -322,66 +340,109 @@ def candidate_areas(  # noqa: PLR0913 (top_areas' candidate options, shared with
     """
     if method not in METHODS:
         raise BadInputError(f"method must be one of {METHODS}, got {method!r}")
+    return _candidates(inc, None, method, n, weight, eps, min_samples, cell_size, bandwidth,
+                       max_area)
+
+
+def _candidates(  # noqa: PLR0913 (candidate_areas' options, plus the points known)
+    inc: gpd.GeoDataFrame, distinct: tuple | None, method: str, n: int,
+    weight: np.ndarray | None, eps: float | None, min_samples: float | None,
+    cell_size: float | None, bandwidth: float | None, max_area: float | None,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """:func:`candidate_areas`, given the incidents' distinct points when known.
+
+    ``distinct`` = (uxy, inverse) of ``inc``'s coordinates (as :func:`collapse`), so
+    top_areas' one collapse of every incident serves here too.
+    """
     w = np.ones(len(inc)) if weight is None else np.asarray(weight, float)
-    work = inc[["geometry"]].copy()
-    work[_W] = w
     max_area = check_positive(max_area, "max_area")
     params: dict[str, Any] = {"method": method, "max_area": max_area}
-    if method in ("dbscan", "hdbscan"):
-        user_eps = check_positive(eps, "eps")
-        eps = user_eps or DEFAULT_EPS
-        xy = point_xy(work)
-        auto = min_samples is None
-        ms = auto_min_samples(xy, eps, w) if auto else float(min_samples)
-        if method == "dbscan":
-            best = None
-            for e in [eps] if user_eps else [eps * f for f in EPS_LADDER]:
-                m0 = auto_min_samples(xy, e, w)
-                tries = dict.fromkeys(max(3, round(m0 * f)) for f in MS_LADDER) if auto else [ms]
-                for m in tries:
-                    lab = dbscan(work, eps=e, min_samples=m, weights=_W, quiet=True)
-                    k = lab.attrs["n_clusters"]
-                    if best is None or k > best[0].attrs["n_clusters"] or k >= n:
-                        best = (lab, m, e)
-                    if k >= n:
-                        break
-                if best[0].attrs["n_clusters"] >= n:
-                    break
-            lab, ms, eps = best
-            params.update(eps=eps, min_samples=ms)
-            areas = cluster_areas(lab, buffer=eps / 2)
-            geoms = _split_clusters(lab, areas, xy, w, eps, ms, max_area, params)
-        else:
-            # HDBSCAN has no weights: cluster size in incidents, the uniform expectation
-            mcs = max(5, round(_uniform_expectation(xy, eps))) if auto else max(3, int(ms))
-            lab = hdbscan(work, min_cluster_size=mcs, quiet=True)
-            params.update(min_cluster_size=mcs, buffer=eps / 2)
-            areas = cluster_areas(lab, buffer=eps / 2)
-            ones = np.ones(len(xy))
-            geoms = _split_clusters(lab, areas, xy, ones, eps, mcs, max_area, params)
+    if method == "kde":
+        work = inc[["geometry"]].copy()
+        work[_W] = w
+        return _kde_regions(work, n, cell_size, bandwidth, max_area, params)
+    user_eps = check_positive(eps, "eps")
+    eps = user_eps or DEFAULT_EPS
+    if method == "dbscan":
+        if distinct is None:
+            distinct = collapse(point_xy(inc), w)[::2]
+        geoms = _dbscan_candidates(distinct, w, n, user_eps, min_samples, max_area, params)
         return gpd.GeoDataFrame(geometry=geoms, crs=BNG), params
-    return _kde_regions(work, n, cell_size, bandwidth, max_area, params)
-
-
-def _split_clusters(lab, areas, xy, w, eps, min_samples, max_area, params) -> np.ndarray:
-    """Cluster polygons with every one over ``max_area`` replaced by its pieces."""
-    geoms = areas.geometry.array
-    big = np.flatnonzero(areas["area_m2"].to_numpy() > max_area) if max_area else []
+    xy = point_xy(inc)
+    auto = min_samples is None
+    work = inc[["geometry"]].copy()
+    # HDBSCAN has no weights: cluster size in incidents, the uniform expectation
+    mcs = max(5, round(_uniform_expectation(xy, eps))) if auto else max(3, int(min_samples))
+    lab = hdbscan(work, min_cluster_size=mcs, quiet=True)
+    params.update(min_cluster_size=mcs, buffer=eps / 2)
+    areas = cluster_areas(lab, buffer=eps / 2)
+    uxy, uw, inv = collapse(xy, np.ones(len(xy)))
     labels = lab["cluster"].to_numpy()
-    keep = np.ones(len(geoms), bool)
+    ulabels = np.empty(len(uxy), labels.dtype)
+    ulabels[inv] = labels
+    if not np.array_equal(ulabels[inv], labels):  # one coordinate, two labels: per row
+        uxy, uw, ulabels = xy, np.ones(len(xy)), labels
+    geoms = _split_clusters(uxy, uw, ulabels, np.asarray(areas.geometry.array), eps, mcs,
+                            max_area, params)
+    return gpd.GeoDataFrame(geometry=geoms, crs=BNG), params
+
+
+def _dbscan_candidates(distinct: tuple, w: np.ndarray, n: int, user_eps: float | None,
+                       min_samples: float | None, max_area: float | None,
+                       params: dict) -> np.ndarray:
+    """DBSCAN candidate polygons (see :func:`candidate_areas`), on distinct points.
+
+    The same clusters and hulls as :func:`dbscan` + :func:`cluster_areas` on the
+    incidents (collapsing is exact for DBSCAN), without copying the frame per try.
+    """
+    uxy, inv = distinct
+    uw = np.bincount(inv, weights=w, minlength=len(uxy))
+    mult = np.bincount(inv, minlength=len(uxy)).astype(float)  # dbscan's cluster order
+    cells, total = _occupied_cells(uxy), float(w.sum())
+    eps = user_eps or DEFAULT_EPS
+    auto = min_samples is None
+    best = None
+    for e in [eps] if user_eps else [eps * f for f in EPS_LADDER]:
+        m0 = _auto_ms(total, cells, e)
+        tries = dict.fromkeys(max(3, round(m0 * f)) for f in MS_LADDER) if auto \
+            else [float(min_samples)]
+        for m in tries:
+            lab = _renumber(_dbscan_labels(uxy, uw, e, m)[0], uxy, mult)
+            k = int(lab.max()) + 1 if len(lab) else 0
+            if best is None or k > best[3] or k >= n:
+                best = (lab, m, e, k)
+            if k >= n:
+                break
+        if best[3] >= n:
+            break
+    lab, ms, eps, _ = best
+    params.update(eps=eps, min_samples=ms)
+    # each distinct point's first row: hulls fed in row order, as cluster_areas does,
+    # give GEOS's very same hull polygons (its output follows the input order)
+    first = np.full(len(uxy), len(inv))
+    np.minimum.at(first, inv, np.arange(len(inv)))
+    m = lab >= 0
+    hulls = _cluster_hulls(uxy[m], lab[m], eps / 2, first[m]) if m.any() \
+        else np.zeros(0, object)
+    return _split_clusters(uxy, uw, lab, hulls, eps, ms, max_area, params)
+
+
+def _split_clusters(uxy, uw, ulabels, hulls, eps, min_samples, max_area, params
+                    ) -> np.ndarray:
+    """Cluster polygons (``hulls[c]`` of cluster c) with those over ``max_area`` split.
+
+    On distinct coordinates (police.uk: ~9 incidents per snap point in London) with
+    their summed weights ``uw`` and cluster labels ``ulabels`` (-1 noise).
+    """
+    hulls = np.asarray(hulls, dtype=object)
+    big = np.flatnonzero(shapely.area(hulls) > max_area) if max_area and len(hulls) else []
+    keep = np.ones(len(hulls), bool)
     keep[big] = False
-    out = [np.asarray(geoms[keep])]
+    out = [hulls[keep]]
     if len(big):
-        # split on distinct coordinates (police.uk: ~14 incidents per snap point in
-        # London), which is what split_cluster and the hulls work on anyway
-        uxy, uw, inv = collapse(xy, w)
-        ulabels = np.empty(len(uxy), labels.dtype)
-        ulabels[inv] = labels  # DBSCAN gives one coordinate one label
-        if not np.array_equal(ulabels[inv], labels):  # (HDBSCAN should too: check)
-            uxy, uw, ulabels = xy, w, labels
         order = np.argsort(ulabels, kind="stable")
         sorted_labels = ulabels[order]
-        for c in areas["cluster"].to_numpy()[big]:
+        for c in big:
             lo, hi = np.searchsorted(sorted_labels, [c, c + 1])
             rows = order[lo:hi]
             pieces = split_cluster(uxy[rows], uw[rows], eps, min_samples, max_area)
@@ -478,6 +539,14 @@ def _kde_regions(work, n, cell_size, bandwidth, max_area, params):
         cell_size=g.attrs.get("cell_size"), bandwidth=g.attrs.get("bandwidth"), kde_share=share
     )
     return gpd.GeoDataFrame(geometry=geoms, crs=BNG), params
+
+
+def _subset(uxy: np.ndarray, inv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct points of some rows, from all rows' (uxy, inverse): still sorted."""
+    present = np.bincount(inv, minlength=len(uxy)) > 0
+    if present.all():
+        return uxy, inv
+    return uxy[present], (np.cumsum(present) - 1)[inv]
 
 
 def points_in_areas(xy: np.ndarray, geoms, distinct: tuple | None = None
@@ -807,9 +876,11 @@ def top_areas(  # noqa: C901, PLR0913
         raise BadInputError("no incidents left after the category/period/hours filters")
     w = _incident_weights(sub, weights, harm)
     r = _recency(t[cur], rstart, rend) if t is not None else np.ones(len(sub))
-    cand, params = candidate_areas(
-        sub, method, n, w, eps, min_samples, cell_size, bandwidth, max_area
-    )
+    # every incident's coordinates and distinct points, once for everything below
+    xy_all = point_xy(inc)
+    uxy, _, inv = collapse(xy_all, np.ones(len(xy_all)))
+    cand, params = _candidates(sub, _subset(uxy, inv[cur]), method, n, w, eps, min_samples,
+                               cell_size, bandwidth, max_area)
     if rank_by is None:
         rank_by = "forecast" if t is not None else "score"
     risk = None
@@ -823,9 +894,6 @@ def top_areas(  # noqa: C901, PLR0913
                                        forecast_freq, hot_share, reach, max_area, params)
     elif rank_by != "score":
         raise BadInputError(f"rank_by must be 'forecast' or 'score', got {rank_by!r}")
-    # every incident's coordinates and distinct points, once for all the counts below
-    xy_all = point_xy(inc)
-    uxy, _, inv = collapse(xy_all, np.ones(len(xy_all)))
     xy = xy_all[cur]
     pt, ar = points_in_areas(xy, cand.geometry.array, (uxy, inv[cur]))
     s = score_areas(cand.geometry.array, pt, ar, w, r)
