@@ -153,21 +153,28 @@ class History:
         return np.random.default_rng(SEED).permutation(self.cell_area.size)
 
 
-def study_area_of(inc: gpd.GeoDataFrame, min_share: float = 0.05) -> shapely.Geometry:
-    """The borough(s) holding at least ``min_share`` of the incidents' distinct points."""
+def study_area_of(inc: gpd.GeoDataFrame, min_share: float = 0.05, *,
+                  uxy: np.ndarray | None = None) -> shapely.Geometry:
+    """The borough(s) holding at least ``min_share`` of the incidents' distinct points.
+
+    ``uxy``: those distinct points (metres), when known.
+    """
     from .boundaries import boroughs
     from .clusters import collapse, point_xy
 
     b = boroughs()
-    uxy = collapse(point_xy(inc), np.ones(len(inc)))[0]
+    if uxy is None:
+        uxy = collapse(point_xy(inc), np.ones(len(inc)))[0]
     bg = np.asarray(b.geometry.array)
-    # points strictly inside a borough: bounding-box candidates, then the prepared
-    # borough "contains" each point (= the point is "within" it; ~10x quicker than
-    # an STRtree "within" query, which prepares the points, not the boroughs)
-    pi, bi = shapely.STRtree(bg).query(shapely.points(uxy))
+    # points strictly inside a borough: the points in its bounding box, then the
+    # prepared borough "contains" each (= the point is "within" it); no point objects
     shapely.prepare(bg)
-    bi = bi[shapely.contains_xy(bg[bi], uxy[pi, 0], uxy[pi, 1])]
-    share = np.bincount(bi, minlength=len(b)) / max(len(uxy), 1)
+    x, y = uxy[:, 0], uxy[:, 1]
+    counts = np.zeros(len(b))
+    for i, (x0, y0, x1, y1) in enumerate(shapely.bounds(bg)):
+        near = np.flatnonzero((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1))
+        counts[i] = np.count_nonzero(shapely.contains_xy(bg[i], x[near], y[near]))
+    share = counts / max(len(uxy), 1)
     keep = share >= min_share
     if not keep.any():
         raise BadInputError("the incidents are not in a London borough: pass study_area=")
@@ -182,15 +189,17 @@ def _borough_union(rows: tuple[int, ...]) -> shapely.Geometry:
     return shapely.union_all(boroughs().geometry.array[list(rows)])
 
 
-def study_area_geometry(study_area: Any, inc: gpd.GeoDataFrame) -> shapely.Geometry:
+def study_area_geometry(study_area: Any, inc: gpd.GeoDataFrame, *,
+                        uxy: np.ndarray | None = None) -> shapely.Geometry:
     """Return the study area as one BNG geometry.
 
     A polygon, a boroughs/wards frame, or (None) the London borough(s) holding >= 5%
-    of the incidents' points, else their hull.
+    of the incidents' points, else their hull. ``uxy``: the incidents' distinct
+    points, when known (saves collapsing them again).
     """
     if study_area is None:
         try:
-            return study_area_of(inc)
+            return study_area_of(inc, uxy=uxy)
         except BadInputError:
             from .clusters import point_xy
 
@@ -251,27 +260,38 @@ def incident_periods(inc: gpd.GeoDataFrame, freq: str) -> pd.PeriodIndex:
 
 def build_history(
     inc: gpd.GeoDataFrame, study_area: Any = None, cell_size: float | None = None,
-    freq: str = "MS", end: Any = None, weights: Any = None,
+    freq: str = "MS", end: Any = None, weights: Any = None, *,
+    distinct: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> History:
     """Bin incidents into a cell x period array on a grid over the study area.
 
     ``end`` (a period or date) extends the series with empty periods up to it, so a
     forecast is for the period after ``end``; default the last incident's period.
     ``weights`` (a column name or one number per incident) are summed instead of
-    counting each incident once.
+    counting each incident once. ``distinct`` = (uxy, inverse) of the incidents'
+    coordinates (:func:`hotspots.clusters.collapse`), when known: each distinct
+    point is then placed once (police.uk London: 96k points for 849k crimes).
     """
     inc = check_nonempty(check_gdf(inc, "incidents"), "incidents")
-    sa = study_area_geometry(study_area, inc)
+    sa = study_area_geometry(study_area, inc,
+                             uxy=None if distinct is None else distinct[0])
     grid = make_grid(sa, cell_size or default_cell_size(sa))
     area = _cell_area(shapely.to_wkb(sa), grid)
     per = incident_periods(inc, freq)
-    xy = shapely.get_coordinates(inc.geometry.array)
-    if len(xy) != len(inc):
-        raise BadInputError("incidents must be points with a location (drop empty ones first)")
+    if distinct is None:
+        xy = shapely.get_coordinates(inc.geometry.array)
+        if len(xy) != len(inc):
+            raise BadInputError(
+                "incidents must be points with a location (drop empty ones first)")
+        inv = None
+    else:
+        xy, inv = distinct
     row, col = grid.cell_index(xy[:, 0], xy[:, 1])
     ok = (row >= 0) & (row < grid.nrows) & (col >= 0) & (col < grid.ncols)
     shapely.prepare(sa)
     ok[ok] = shapely.intersects_xy(sa, xy[ok, 0], xy[ok, 1])
+    if inv is not None:  # from distinct points back to incidents
+        row, col, ok = row[inv], col[inv], ok[inv]
     if not ok.any():
         raise BadInputError("no incident lies in the study area")
     first = per[ok].min()
@@ -488,15 +508,23 @@ def _thresholds(s: np.ndarray, a: np.ndarray, budget: float) -> np.ndarray:
     return thr
 
 
-def _flag_ranked(s: np.ndarray, a: np.ndarray, budget: float, thr: float
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`flag_cells` on cells listed in tie order (so a stable sort breaks ties).
+def _flag_ranked(s: np.ndarray, a: np.ndarray, budget: float, thr: float,
+                 tie: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`flag_cells` on the cells inside (``s``, ``a``: one fold's scores, areas).
 
-    ``s`` and ``a`` are one fold's scores and areas of the cells inside, in the order
-    of the tie key; returns positions in that list and weights, as flag_cells.
+    ``tie`` = (positions in tie order, each position's rank in it): the cells at or
+    above ``thr`` are put in tie order by marking their ranks (no sort), so one
+    stable sort by score breaks ties as flag_cells' two-key sort does. Returns
+    positions in ``s`` and weights, as flag_cells.
     """
+    by_tie, rank = tie
     top = np.flatnonzero(s >= thr)
-    idx = top if a[top].sum() >= budget else np.arange(len(s))
+    if a[top].sum() >= budget:
+        mark = np.zeros(len(s), bool)
+        mark[rank[top]] = True
+        idx = by_tie[np.flatnonzero(mark)]
+    else:  # the study area is short of the budget: all cells
+        idx = by_tie
     order = idx[np.argsort(-s[idx], kind="stable")]
     cum = np.cumsum(a[order])
     k = min(int(np.searchsorted(cum, budget * (1 - 1e-12))), len(order) - 1)
@@ -510,8 +538,7 @@ def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: An
     """PAI and hit share of each method (rows) on each fold (columns), equal area.
 
     A fold's test period is ``hist.counts[u]``; a fold with no incidents gives NaN.
-    Cells are flagged as :func:`flag_cells` does, on the cells inside only, listed
-    once in the tie order.
+    Cells are flagged as :func:`flag_cells` does, on the cells inside only.
     """
     folds = np.asarray(folds, dtype=np.int64)
     total = hist.cell_area.sum()
@@ -521,7 +548,9 @@ def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: An
     pai = np.full((len(specs), len(folds)), np.nan)
     area = hist.cell_area.ravel()
     inside = np.flatnonzero(area > 0)
-    inside = inside[np.argsort(hist.tie_key()[inside])]  # in tie order
+    by_tie = np.argsort(hist.tie_key()[inside])
+    rank = np.empty(len(inside), np.int64)
+    rank[by_tie] = np.arange(len(inside))
     a_in, test = area[inside], test[:, inside]
     cache: dict = {}
     for j, (name, params) in enumerate(specs):
@@ -530,7 +559,7 @@ def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: An
         thr = _thresholds(sc, a_in, budget)
         for i in range(len(folds)):
             if n[i] > 0:
-                idx, w = _flag_ranked(sc[i], a_in, budget, thr[i])
+                idx, w = _flag_ranked(sc[i], a_in, budget, thr[i], (by_tie, rank))
                 pai[j, i] = (test[i, idx] @ w / n[i]) / area_share
     return pai, n
 
@@ -668,9 +697,30 @@ def forecast(  # noqa: PLR0913 (the grid, the time bins, the method: documented 
         ``freq``, ``expected_total`` and, for auto, ``chosen_because`` and
         ``backtest_*`` (mean PAI of every candidate over the folds).
     """
+    hist, score, attrs = _forecast_scores(inc, cell_size, study_area, freq, method, params,
+                                          area_share, end, weights)
+    out = forecast_frame(hist, score)
+    out.attrs.update(attrs)
+    if not quiet:
+        why = attrs.get("chosen_because")
+        log.info("forecast: %s for %s on %g m cells, %d periods of history%s",
+                 attrs["label"], attrs["forecast_period"], hist.grid.cell_size,
+                 attrs["n_periods"], f"; auto: {why}" if why else "")
+    return mark_anonymous(out, inc)  # writers blank small counts of anonymous reports
+
+
+def _forecast_scores(  # noqa: PLR0913 (forecast's options, plus the points known)
+    inc: gpd.GeoDataFrame, cell_size: float | None, study_area: Any, freq: str,
+    method: str, params: dict[str, Any] | None, area_share: float, end: Any,
+    weights: Any, distinct: tuple | None = None,
+) -> tuple[History, np.ndarray, dict[str, Any]]:
+    """The history, each cell's score for the next period and :func:`forecast`'s attrs.
+
+    Everything forecast does but the frame of cells (see :func:`_ranked_cells`).
+    """
     if not 0 < float(area_share) < 1:
         raise BadInputError(f"area_share must be between 0 and 1, got {area_share}")
-    hist = build_history(inc, study_area, cell_size, freq, end, weights)
+    hist = build_history(inc, study_area, cell_size, freq, end, weights, distinct=distinct)
     report: dict[str, Any] = {}
     if method == "auto":
         if params:
@@ -680,18 +730,39 @@ def forecast(  # noqa: PLR0913 (the grid, the time bins, the method: documented 
         name, full = resolve(method, params)
     t = len(hist.periods)
     score = method_scores(hist, name, full, [t])[0]
-    out = forecast_frame(hist, score)
     nxt = hist.periods[-1] + 1
-    out.attrs.update(
+    attrs = dict(
         method=name, params=full, label=method_label(name, full), forecast_period=str(nxt),
         n_periods=t, freq=str(freq), study_area_km2=round(hist.study_area.area / 1e6, 3),
         **report,
     )
-    if not quiet:
-        log.info("forecast: %s for %s on %g m cells, %d periods of history%s",
-                 out.attrs["label"], nxt, hist.grid.cell_size, t,
-                 f"; auto: {report['chosen_because']}" if report else "")
-    return mark_anonymous(out, inc)  # writers blank small counts of anonymous reports
+    return hist, score, attrs
+
+
+def _risk(hist: History, score: np.ndarray) -> tuple[np.ndarray, float]:
+    """Scores made expected incidents (the mean of the last 12 months in all)."""
+    s = np.where(hist.inside, np.clip(score, 0, None), 0.0)
+    recent = hist.counts[-_periods(12, hist.per_month):]
+    expected = float(recent.sum() / len(recent))
+    return (s * (expected / s.sum()) if s.sum() > 0 else s), expected
+
+
+def _ranked_cells(hist: History, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The cells inside in :func:`forecast`'s row order, without building the frame.
+
+    Returns (flat cell indices in rank order, each cell's risk (flat, all cells), the
+    expected total): the order of ``forecast(...)``'s rows, for callers that need the
+    best cells only (top_areas' high-risk cells).
+    """
+    risk, expected = _risk(hist, score)
+    s = np.where(hist.inside, np.clip(score, 0, None), 0.0)
+    idx, _ = flag_cells(s, hist.cell_area, hist.cell_area.sum(), hist.tie_key())
+    # as sort_values("rank") of the row-major frame: cells left unranked (rank 0,
+    # a sliver past the budget's last 1e-12) come first
+    unranked = np.ones(s.size, bool)
+    unranked[idx] = False
+    first = np.flatnonzero(unranked & hist.inside.ravel())
+    return np.concatenate([first, idx]), risk.ravel(), expected
 
 
 def forecast_frame(hist: History, score: np.ndarray) -> gpd.GeoDataFrame:
@@ -700,9 +771,7 @@ def forecast_frame(hist: History, score: np.ndarray) -> gpd.GeoDataFrame:
 
     inside = hist.inside
     s = np.where(inside, np.clip(score, 0, None), 0.0)
-    recent = hist.counts[-_periods(12, hist.per_month):]
-    expected = float(recent.sum() / len(recent))
-    risk = s * (expected / s.sum()) if s.sum() > 0 else s
+    risk, expected = _risk(hist, score)
     rank = np.zeros(s.size, np.int64)
     idx, _ = flag_cells(s, hist.cell_area, hist.cell_area.sum(), hist.tie_key())
     rank[idx] = np.arange(1, len(idx) + 1)

@@ -17,7 +17,7 @@ import logging
 import math
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -891,7 +891,8 @@ def top_areas(  # noqa: C901, PLR0913
         hist_inc = inc if upto.all() else inc[upto]
         hw = _incident_weights(hist_inc, weights, harm) if weights or harm else None
         cand, risk = _trim_to_forecast(hist_inc, hw, cand, n, study_area, forecast_cell,
-                                       forecast_freq, hot_share, reach, max_area, params)
+                                       forecast_freq, hot_share, reach, max_area, params,
+                                       _subset(uxy, inv[upto]))
     elif rank_by != "score":
         raise BadInputError(f"rank_by must be 'forecast' or 'score', got {rank_by!r}")
     xy = xy_all[cur]
@@ -952,7 +953,7 @@ def _trim_to_forecast(hist_inc: gpd.GeoDataFrame, hw: np.ndarray | None,  # noqa
                       # (private: top_areas' forecast options, one caller)
                       cand: gpd.GeoDataFrame, n: int, study_area: Any, cell: float | None,
                       freq: str, hot_share: float, reach: float | None,
-                      max_area: float | None, params: dict
+                      max_area: float | None, params: dict, distinct: tuple
                       ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """The ``n`` candidate areas expected to hold most incidents, and each one's risk.
 
@@ -962,46 +963,65 @@ def _trim_to_forecast(hist_inc: gpd.GeoDataFrame, hw: np.ndarray | None,  # noqa
     (x2.5, x5, x10) until they do. Records the forecast's method, cell size, expected
     total and the share used in ``params``.
     """
-    from .forecasting import forecast, study_area_geometry
-    from .grid import default_cell_size
+    from .forecasting import _forecast_scores, _ranked_cells, study_area_geometry
+    from .grid import cell_polygons, default_cell_size
 
     if not 0 < float(hot_share) <= 1:
         raise BadInputError(f"hot_share must be between 0 and 1, got {hot_share}")
     if len(cand) == 0:  # no cluster at all: too few incidents for any area
         return cand, np.zeros(0)
-    sa = study_area_geometry(study_area, hist_inc)
+    sa = study_area_geometry(study_area, hist_inc, uxy=distinct[0])
     cell = check_positive(cell, "forecast_cell") or min(100.0, default_cell_size(sa))
-    fc = forecast(hist_inc, cell_size=cell, study_area=sa, freq=freq, weights=hw,
-                  quiet=True)
-    cum = np.cumsum(fc["area_m2"].to_numpy())  # fc is in rank order
+    # hs.forecast's cells in its row order, without the frame of every cell: only the
+    # best (at most 10 x hot_share of the area) are used
+    hist, score, attrs = _forecast_scores(hist_inc, cell, sa, freq, "auto", None, 0.05,
+                                          None, hw, distinct)
+    order, cell_risk, expected = _ranked_cells(hist, score)
+    area = hist.cell_area.ravel()[order]
+    cum = np.cumsum(area)
     for share in dict.fromkeys(min(1.0, hot_share * f) for f in (1, 2.5, 5, 10)):
-        k = min(int(np.searchsorted(cum, share * cum[-1])), len(fc) - 1)
-        hot = fc.iloc[: k + 1]
-        hot = hot[hot["risk"].to_numpy() > 0]
+        k = min(int(np.searchsorted(cum, share * cum[-1])), len(order) - 1)
+        pick = order[: k + 1][cell_risk[order[: k + 1]] > 0]
+        keep = np.zeros(hist.grid.shape, bool)
+        keep.ravel()[pick] = True
+        # cell_polygons lists the kept cells row-major: back to rank order
+        boxes = cell_polygons(hist.grid, keep)[np.argsort(np.argsort(pick))]
+        row, col = np.divmod(pick, hist.grid.ncols)
+        hot = _HotCells(boxes, cell_risk[pick], hist.cell_area.ravel()[pick], row, col)
         out, risk = _hot_areas(hot, sa, np.asarray(cand.geometry.array), n, reach, max_area)
         if len(out) >= n:
             break
-    params.update(forecast=fc.attrs.get("label"), forecast_cell=cell, hot_share=share,
-                  reach=reach, expected_total=fc.attrs.get("expected_total"),
-                  forecast_period=fc.attrs.get("forecast_period"))
+    params.update(forecast=attrs["label"], forecast_cell=cell, hot_share=share,
+                  reach=reach, expected_total=round(expected, 3),
+                  forecast_period=attrs["forecast_period"])
     return gpd.GeoDataFrame(geometry=out, crs=BNG), risk
 
 
-def _hot_areas(hot: gpd.GeoDataFrame, sa: Any, geoms: np.ndarray, n: int,
+class _HotCells(NamedTuple):
+    """High-risk forecast cells, best first: boxes, risk, area inside (m²), row, col."""
+
+    geometry: np.ndarray
+    risk: np.ndarray
+    area_m2: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+
+
+def _hot_areas(hot: _HotCells, sa: Any, geoms: np.ndarray, n: int,
                reach: float | None, max_area: float | None) -> tuple[np.ndarray, np.ndarray]:
     """Areas cut to the ``hot`` cells, the best ``n`` kept, leftover hot cells joined.
 
     A leftover hot cell joins the nearest area within ``reach``, while the area stays
     under ``max_area``.
     """
-    cells = shapely.intersection(hot.geometry.array, sa)  # the parts in the study area
-    hrisk = hot["risk"].to_numpy() * shapely.area(cells) / hot["area_m2"].to_numpy()
+    cells = shapely.intersection(hot.geometry, sa)  # the parts in the study area
+    hrisk = hot.risk * shapely.area(cells) / hot.area_m2
     gi, ci = shapely.STRtree(cells).query(geoms, predicate="intersects")
     k0 = len(geoms)
     if len(np.unique(gi)) < n:  # too few areas touch a high-risk cell: add the
         # connected groups of high-risk cells no area touches as areas of their own
         free = np.setdiff1d(np.arange(len(cells)), ci)
-        extra = _cell_groups(hot["row"].to_numpy()[free], hot["col"].to_numpy()[free])
+        extra = _cell_groups(hot.row[free], hot.col[free])
         geoms = np.concatenate([geoms, [shapely.union_all(cells[free[g]]) for g in extra]])
         gi = np.concatenate([gi, np.repeat(np.arange(len(extra)) + k0,
                                            [len(g) for g in extra])]).astype(np.int64)
