@@ -35,6 +35,9 @@ NETWORKS: dict[str, str] = {"osm_city_of_london": "City of London",
 PAD_M = 800.0
 #: simplification tolerance (m): invisible at street zoom, a third fewer vertices
 SIMPLIFY_M = {"boroughs": 10.0, "wards": 5.0, "streets": 1.0}
+#: streets only on maps whose extent is at most this (m²: a few boroughs); a map of the
+#: whole city would carry every street of the networks and show them as hairlines
+STREETS_MAX_M2 = 300e6
 #: streets at least this long (m, all pieces of one name) get a label from zoom 15,
 #: shorter ones from zoom 16
 LONG_STREET_M = 250.0
@@ -47,7 +50,8 @@ def extent(frames: list[gpd.GeoDataFrame | gpd.GeoSeries | None],
     for f in frames:
         if f is None or len(f) == 0:
             continue
-        b = f.to_crs(BNG).total_bounds
+        # bounds in BNG without projecting every point (a year of London)
+        b = f.total_bounds if f.crs == BNG else f.to_crs(BNG).total_bounds
         if np.all(np.isfinite(b)):
             boxes.append(b)
     if not boxes:
@@ -68,7 +72,8 @@ def base_frames(area: Any, *, wards: bool = True,
     wards : bool, default True
         Include 2022 ward boundaries (False when the map draws its own wards).
     streets : bool, default True
-        Include the registry's street networks that reach `area`.
+        Include the registry's street networks that reach `area` (only when `area` is
+        at most :data:`STREETS_MAX_M2`: a borough or a few, not a whole city).
 
     Returns
     -------
@@ -102,7 +107,10 @@ def base_frames(area: Any, *, wards: bool = True,
         out["stations"] = st.drop_duplicates("name")[["name", "geometry"]].reset_index(drop=True)
     except HotspotsError as exc:
         log.info("map base layer: no stations (%s)", exc)
-    if streets and b is not None:
+    if streets and b is not None and area.area > STREETS_MAX_M2:
+        log.info("map base layer: no streets on a map of %.0f km² (at most %.0f)",
+                 area.area / 1e6, STREETS_MAX_M2 / 1e6)
+    elif streets and b is not None:
         nets = [k for k, borough in NETWORKS.items() if borough in set(b["borough_name"])]
         pieces = []
         for key in nets:

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import html
 import json
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from branca.element import MacroElement
+import pyproj
+import shapely
+from branca.element import Element, MacroElement
+from folium.elements import ElementAddToElement
 from folium.map import Layer
 from folium.template import Template
+from pyproj import Transformer
 from shapely.geometry import mapping
 
 from ._errors import BadInputError
@@ -31,6 +36,8 @@ TILE_ERROR_NOTE = ("Base map tiles could not be loaded (no network?): "
                    "showing the offline base layer")
 #: screens at most this wide (CSS px) get collapsed legends and layer list
 PHONE_MAX_PX = 600
+#: how far (m) drawn outlines may be simplified: within the 5-decimal (~1 m) coordinates
+SIMPLIFY_M = 1.0
 #: zoom from which each kind of label shows (borough names only up to 13)
 LABEL_ZOOM = {"borough": 10, "ward": 12, "station": 14, "street-long": 15, "street": 16}
 
@@ -201,30 +208,27 @@ def _num(value: Any, digits: int = 0) -> str:
     return f"{v:,.{digits}f}"
 
 
-def _geojson(gdf: gpd.GeoDataFrame | gpd.GeoSeries, props: list[dict], nd: int = 5) -> dict:
-    """A FeatureCollection in WGS84 with the given per-row properties (coordinates to
-    `nd` decimals: 6 is ~0.1 m, 5 ~1 m)."""
-    geoms = gdf.geometry.to_crs(WGS84)
-    feats = []
-    for geom, p in zip(geoms, props, strict=True):
-        if geom is None or geom.is_empty:
-            continue
-        feats.append({"type": "Feature", "geometry": _round_coords(mapping(geom), nd),
-                      "properties": p})
+def _geojson(gdf: gpd.GeoDataFrame | gpd.GeoSeries, props: list[dict], nd: int = 5,
+             simplify_m: float = SIMPLIFY_M) -> dict:
+    """A FeatureCollection in WGS84 with the given per-row properties.
+
+    Outlines are simplified by `simplify_m` metres first (when the CRS is projected) and
+    coordinates rounded to `nd` decimals (6 is ~0.1 m, 5 ~1 m): the precision the map
+    can show, at a fraction of the size. Vectorised (shapely), not per coordinate.
+    """
+    geoms = gdf.geometry
+    if simplify_m and geoms.crs is not None and geoms.crs.is_projected:
+        geoms = geoms.simplify(simplify_m)
+    arr = geoms.to_numpy().copy()
+    keep = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
+
+    def project(c: np.ndarray) -> np.ndarray:
+        return np.round(np.column_stack(to_wgs84(c[:, 0], c[:, 1], geoms.crs)), nd)
+
+    arr[keep] = shapely.transform(arr[keep], project)
+    feats = [{"type": "Feature", "geometry": mapping(g), "properties": p}
+             for g, p, k in zip(arr, props, keep, strict=True) if k]
     return {"type": "FeatureCollection", "features": feats}
-
-
-def _round_coords(gj: dict, nd: int = 5) -> dict:
-    """Round coordinates to ~1 m (5 decimals): smaller files, no visible change."""
-
-    def rnd(c):
-        if isinstance(c, (int, float)):
-            return round(c, nd)
-        return [rnd(x) for x in c]
-
-    if gj["type"] == "GeometryCollection":
-        return {"type": gj["type"], "geometries": [_round_coords(g, nd) for g in gj["geometries"]]}
-    return {"type": gj["type"], "coordinates": rnd(gj["coordinates"])}
 
 
 def _as_text_list(value: Any) -> str:
@@ -232,6 +236,31 @@ def _as_text_list(value: Any) -> str:
     if isinstance(value, (list, tuple, np.ndarray, set)):
         return _e(", ".join(str(v) for v in value if v is not None and str(v) != ""))
     return _e(value)
+
+
+class _Raw(Element):
+    """Text that renders as it is.
+
+    folium wraps each rendered script in a new jinja template and renders that again: a
+    second pass over every byte of data (a third of a second on a city map), which would
+    also read a ``{{`` in the data as template code.
+    """
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self._text
+
+
+def _render_script(el: MacroElement, kwargs: dict) -> None:
+    """``MacroElement.render`` for an element with only a script macro, without the
+    second template pass (:class:`_Raw`)."""
+    script = el._template.module.__dict__["script"]
+    el.get_root().script.add_child(_Raw(script(el, kwargs)), name=el.get_name())
+    for child in el._children.values():
+        child.render(**kwargs)
 
 
 class _JsLayer(Layer):
@@ -253,6 +282,12 @@ class _JsLayer(Layer):
         self._name = "HotspotsLayer"
         self.body = body
 
+    def render(self, **kwargs: Any) -> None:
+        if self.show:  # as folium's Layer: added to the map on opening
+            self.add_child(ElementAddToElement(element_name=self.get_name(),
+                                               element_parent_name=self._parent.get_name()))
+        _render_script(self, kwargs)
+
 
 class _JsSnippet(MacroElement):
     """A piece of map-level JavaScript (legends, notes, attribution); `map` is the map."""
@@ -271,6 +306,9 @@ class _JsSnippet(MacroElement):
         super().__init__()
         self._name = "HotspotsSnippet"
         self.body = body
+
+    def render(self, **kwargs: Any) -> None:
+        _render_script(self, kwargs)
 
 
 def _control(html_text: str, position: str, cls: str) -> _JsSnippet:
@@ -417,5 +455,106 @@ def phone_layer_control(control_name: str) -> _JsSnippet:
 
 def points_wgs84(geoms: gpd.GeoSeries) -> list[tuple[float, float]]:
     """(lat, lon) rounded to ~0.1 m for each point."""
-    pts = geoms.to_crs(WGS84)
-    return [(round(p.y, 6), round(p.x, 6)) for p in pts]
+    lon, lat = to_wgs84(shapely.get_x(geoms.to_numpy()), shapely.get_y(geoms.to_numpy()),
+                        geoms.crs)
+    return [(round(a, 6), round(b, 6)) for a, b in zip(lat.tolist(), lon.tolist(), strict=True)]
+
+
+@lru_cache(maxsize=8)
+def _transformer(crs: Any) -> Transformer:
+    return Transformer.from_crs(crs, WGS84, always_xy=True)
+
+
+def to_wgs84(x: np.ndarray, y: np.ndarray, crs: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(lon, lat) of coordinates in `crs` (None or WGS84: as given).
+
+    One cached transformer per CRS: making one costs ~60 ms, more than projecting a
+    hundred thousand points (``GeoSeries.to_crs`` makes one per call).
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if crs is None or pyproj.CRS.from_user_input(crs) == pyproj.CRS.from_user_input(WGS84):
+        return x, y
+    return _transformer(pyproj.CRS.from_user_input(crs)).transform(x, y)
+
+
+#: (function(map, o) -> controller): a city map's incidents (``_mapdata.city_incidents``
+#: gives `o`). Below zoom ``o.zoom`` the shared cluster group holds counts per square
+#: and category (clustered into pies as markers are); from that zoom, once the packed
+#: rows are unpacked (zlib via the browser's DecompressionStream), the markers at the
+#: places in view, made on first sight with the popup rebuilt from their rows.
+#: ``controller.layer(i)`` is category `i`'s switch for the layer control;
+#: ``controller.mode`` says what is drawn ('cells' or 'points').
+CITY_JS = (
+    "(function(map, o) {"
+    f" var g = {CLUSTERS_JS};"
+    " var on = {}, cur = {}, made = {}, P = null, self = {mode: 'cells', ready: false};"
+    " function fmt(n) { return n.toLocaleString('en-GB'); }"
+    " function many(n) { return fmt(n) + ' incident' + (n > 1 ? 's' : ''); }"
+    " var cells = [], c = o.cells;"
+    " for (var i = 0; i < c.length; i += 4) (function(d) {"
+    "  var col = o.colours[d[2]], s = d[3] < 100 ? 32 : (d[3] < 1000 ? 40 : 48);"
+    "  var icon = L.divIcon({className: 'hs-cluster hs-cell', iconSize: [s, s],"
+    "   html: '<div style=\"background:' + col + '\"><span>' + d[3] + '</span></div>'});"
+    "  cells.push(L.marker([(d[0] + o.origin[0]) / 1e5, (d[1] + o.origin[1]) / 1e5],"
+    "   {icon: icon, hsN: d[3], hsColour: col, hsCat: d[2]}).bindPopup(function() {"
+    "    return o.heads[d[2]] + '<br>' + many(d[3]) + ' in this ' + o.cell + ' square'"
+    "     + '<br><small>zoom in to see the places</small></div>'; })); })(c.slice(i, i + 4));"
+    " function pop(r) { var h = o.heads[P.c[r]] + '<br>' + many(P.n[r]);"
+    "  for (var j = P.d0[r]; j < P.d0[r] + P.nd[r]; j++) h += '<br>' + P.descs[P.d[j]];"
+    "  if (P.spans[P.s[r]]) h += '<br><small>' + P.spans[P.s[r]] + '</small>';"
+    "  return h + '</div>'; }"
+    " function marker(r, la, lo) { var n = P.n[r], s = n > 1 ? 20 : 12, col = o.colours[P.c[r]];"
+    "  var icon = L.divIcon({className: 'hs-inc', iconSize: [s, s],"
+    "   html: '<div class=\"hs-inc-dot\" style=\"background:' + col + '\">'"
+    "    + (n > 1 ? n : '') + '</div>'});"
+    "  return L.marker([la, lo], {icon: icon, hsN: n, hsColour: col, hsCat: P.c[r]})"
+    "   .bindPopup(function() { return pop(r); }); }"
+    " function inView(want) { var b = map.getBounds().pad(0.25);"
+    "  var s = b.getSouth() * 1e5, n = b.getNorth() * 1e5, w = b.getWest() * 1e5,"
+    "   e = b.getEast() * 1e5, lo = 0, hi = P.lat.length;"
+    "  while (lo < hi) { var mid = (lo + hi) >> 1;"
+    "   if (P.lat[mid] < s) lo = mid + 1; else hi = mid; }"
+    "  for (var i = lo; i < P.lat.length && P.lat[i] <= n; i++) {"
+    "   if (P.lon[i] < w || P.lon[i] > e) continue;"
+    "   for (var r = P.r0[i]; r < P.r0[i] + P.k[i]; r++) { if (!on[P.c[r]]) continue;"
+    "    want['p' + r] = made[r] || (made[r] = marker(r, P.lat[i] / 1e5, P.lon[i] / 1e5)); } } }"
+    " function refresh() { var want = {};"
+    "  if (P && map.getZoom() >= o.zoom) { self.mode = 'points'; inView(want); }"
+    "  else { self.mode = 'cells';"
+    "   cells.forEach(function(m, i) { if (on[m.options.hsCat]) want['c' + i] = m; }); }"
+    "  var add = [], del = [], k;"
+    "  for (k in cur) if (!want[k]) del.push(cur[k]);"
+    "  for (k in want) if (!cur[k]) add.push(want[k]);"
+    "  if (del.length) g.removeLayers(del); if (add.length) g.addLayers(add);"
+    "  cur = want; }"
+    " map.on('zoomend moveend', refresh);"
+    " function unpack(buf) {"
+    "  var hl = new DataView(buf).getUint32(0, true), i, j, off = 4 + hl;"
+    "  var p = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 4, hl)));"
+    "  var T = {u1: Uint8Array, u2: Uint16Array, u4: Uint32Array};"
+    "  p.cols.forEach(function(c) { var A = T[c[1]]; off += (4 - off % 4) % 4;"
+    "   p[c[0]] = new A(buf, off, c[2]); off += c[2] * A.BYTES_PER_ELEMENT; });"
+    "  var m = p.k.length, nr = p.c.length, a = o.origin[0];"
+    "  var lat = new Int32Array(m), lon = new Int32Array(m);"
+    "  for (i = 0; i < m; i++) { a += p.lat[i]; lat[i] = a; lon[i] = p.lon[i] + o.origin[1]; }"
+    "  p.lat = lat; p.lon = lon;"
+    "  p.r0 = new Int32Array(m); for (i = 1; i < m; i++) p.r0[i] = p.r0[i - 1] + p.k[i - 1];"
+    "  p.nd = p.nd || new Uint8Array(nr); p.d = p.d || []; p.descs = p.descs || [];"
+    "  p.d0 = new Int32Array(nr); for (j = 1; j < nr; j++) p.d0[j] = p.d0[j - 1] + p.nd[j - 1];"
+    "  P = p; self.ready = true; refresh(); }"
+    " if (window.DecompressionStream) {"
+    "  var bin = atob(o.points), u = new Uint8Array(bin.length);"
+    "  for (var i = 0; i < bin.length; i++) u[i] = bin.charCodeAt(i);"
+    "  new Response(new Blob([u]).stream().pipeThrough(new DecompressionStream('deflate')))"
+    "   .arrayBuffer().then(unpack); }"
+    " self.layer = function(ci) {"
+    "  var Cat = L.Layer.extend({"
+    "   onAdd: function(m) { on[ci] = true; if (!m.hasLayer(g)) m.addLayer(g); refresh(); },"
+    "   onRemove: function(m) { on[ci] = false; refresh();"
+    "    if (!g.getLayers().length) m.removeLayer(g); } });"
+    "  var l = new Cat(); l.hsCategory = o.cats[ci];"
+    "  l.hsMarkers = cells.filter(function(m) { return m.options.hsCat === ci; });"
+    "  return l; };"
+    " self.visible = function() { return Object.keys(cur).map(function(k) { return cur[k]; }); };"
+    " return self; })"
+)

@@ -242,9 +242,11 @@ def incident_attribution(inc=None, *, osm: bool = True) -> str:
     if inc is None or "source" not in inc.columns:
         return default_attribution(osm=osm)
     src = inc["source"].astype(str)
-    synthetic = src == "synthetic"
+    kinds = pd.Series(pd.unique(src), dtype=object)  # a few sources, not a row each
+    is_synthetic = bool((kinds == "synthetic").any())
     notes = ()
-    if "note" in inc.columns and synthetic.any():
-        notes = tuple(sorted(inc.loc[synthetic.to_numpy(), "note"].dropna().astype(str).unique()))
-    return default_attribution(synthetic=bool(synthetic.any()), notes=notes, osm=osm,
-                               police=bool(src.str.contains("police", case=False).any()))
+    if "note" in inc.columns and is_synthetic:
+        synthetic = (src == "synthetic").to_numpy()
+        notes = tuple(sorted(inc.loc[synthetic, "note"].dropna().astype(str).unique()))
+    return default_attribution(synthetic=is_synthetic, notes=notes, osm=osm,
+                               police=bool(kinds.str.contains("police", case=False).any()))

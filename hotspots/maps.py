@@ -48,10 +48,11 @@ from branca.element import Element
 from folium.map import Layer
 from shapely.ops import polylabel
 
-from . import _basemap
+from . import _basemap, _mapdata
 from ._atomic import atomic_write_text
 from ._errors import BadInputError, HotspotsError
 from ._leaflet import (
+    CITY_JS,
     CLUSTERS_JS,
     CSS,
     OSM_TILES,
@@ -66,6 +67,7 @@ from ._leaflet import (
     _JsSnippet,
     _num,
     _polygon_layer,
+    _transformer,
     frame_snippet,
     label_data,
     label_layer,
@@ -75,6 +77,7 @@ from ._leaflet import (
     tile_layer,
     tiles_credit,
 )
+from ._mapdata import DEFAULT_MAX_MARKERS, incident_markers
 from ._style import (
     AREA_COLOUR,
     AREA_HALO,
@@ -96,7 +99,6 @@ from ._style import (
     incident_attribution,
     label_colours,
 )
-from ._time import month_range
 from ._validate import WGS84, check_gdf
 from .datasets import PROJECT_ROOT
 from .privacy import aggregate_anonymous, protect, split_anonymous
@@ -123,9 +125,6 @@ log = logging.getLogger("hotspots")
 
 #: OpenStreetMap's standard tiles; any XYZ URL works (a council's own tile server)
 DEFAULT_TILES = OSM_TILES
-#: more distinct markers than this and coordinates are snapped to a coarser grid.
-DEFAULT_MAX_MARKERS = 20_000
-_SNAP_STEPS_M = (5.0, 10.0, 25.0, 50.0, 100.0, 250.0)
 
 #: files inlined by offline maps, relative to node_modules (installed by `make assets`)
 OFFLINE_ASSETS: tuple[str, ...] = (
@@ -428,103 +427,6 @@ def _area_anchor(i: int, geoms: np.ndarray, size: np.ndarray) -> Any:
     return _pole(g)
 
 
-def _snap_step(xy: np.ndarray, keys: np.ndarray, max_markers: int) -> float:
-    """Grid step (m) at which points aggregate to at most `max_markers` markers (0: none)."""
-    # distinct (key, point) first: police.uk repeats points, and snapping distinct
-    # points gives the same distinct markers as snapping every row
-    base = pd.DataFrame({"k": keys, "x": xy[:, 0], "y": xy[:, 1]}).drop_duplicates()
-    bxy = base[["x", "y"]].to_numpy()
-
-    def n_markers(step: float) -> int:
-        s = np.round(bxy / step) if step else np.round(bxy, 1)
-        frame = pd.DataFrame({"k": base["k"].to_numpy(), "x": s[:, 0], "y": s[:, 1]})
-        return len(frame.drop_duplicates())
-
-    if n_markers(0.0) <= max_markers:
-        return 0.0
-    for step in _SNAP_STEPS_M:
-        if n_markers(step) <= max_markers:
-            return step
-    return _SNAP_STEPS_M[-1]
-
-
-def incident_markers(inc: gpd.GeoDataFrame,
-                     max_markers: int = DEFAULT_MAX_MARKERS) -> pd.DataFrame:
-    """The markers a map draws for `inc`: one per category and shared coordinate.
-
-    Parameters
-    ----------
-    inc : GeoDataFrame
-        Incidents with ``category`` (``location_desc`` and ``month`` feed the popup).
-    max_markers : int, default 20000
-        Above this many markers, coordinates are snapped to the first grid step of
-        5, 10, 25, 50, 100, 250 m that brings the count under it (logged); 250 m when
-        none does.
-
-    Returns
-    -------
-    DataFrame
-        ``category, x, y`` (BNG metres), ``lat, lon``, ``n`` (incidents at the marker)
-        and ``popup`` (escaped HTML), sorted by category; ``attrs["snap_m"]`` is the
-        grid step used (0: exact coordinates).
-    """
-    inc = check_gdf(inc, "incidents")
-    pts = inc[inc.geometry.notna() & ~inc.geometry.is_empty]
-    n_rows = len(pts)
-    cat = (pts["category"].astype(str).to_numpy() if "category" in pts.columns
-           else np.full(n_rows, "other"))
-    xy = np.column_stack([pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()])
-    step = _snap_step(xy, cat, max_markers) if n_rows else 0.0
-    if step:
-        log.info("map: snapped incident markers to a %g m grid to stay under %d markers",
-                 step, max_markers)
-        xy = np.round(xy / step) * step
-    month = (pd.to_datetime(pts["month"], errors="coerce").to_numpy() if "month" in pts.columns
-             else np.full(n_rows, np.datetime64("NaT")))
-    frame = pd.DataFrame({"category": cat, "x": np.round(xy[:, 0], 1),
-                          "y": np.round(xy[:, 1], 1), "month": month})
-    agg = (frame.groupby(["category", "x", "y"], sort=True)
-           .agg(n=("category", "size"), m0=("month", "min"), m1=("month", "max"))
-           .reset_index())
-    # up to three distinct street descriptions per marker, in first-seen order
-    descs: dict[tuple, list[str]] = {}
-    if "location_desc" in pts.columns:
-        raw = pts["location_desc"].to_numpy(dtype=object)
-        ok = ~pd.isna(raw)
-        d = frame.loc[ok, ["category", "x", "y"]].assign(d=raw[ok].astype(str))
-        # vectorised (a row loop took seconds on a year of London): distinct
-        # descriptions in first-seen order, the first three per marker
-        d = d[d["d"] != ""].drop_duplicates()
-        d = d.assign(r=d.groupby(["category", "x", "y"], sort=False).cumcount())
-        wide = d[d["r"] < 3].pivot(index=["category", "x", "y"], columns="r", values="d")
-        descs = {k: [v for v in vals if isinstance(v, str)] for k, vals in
-                 zip(wide.index, wide.to_numpy(dtype=object).tolist(), strict=True)}
-    lonlat = gpd.GeoSeries(gpd.points_from_xy(agg["x"], agg["y"]), crs=inc.crs).to_crs(WGS84)
-    agg["lat"] = np.round(lonlat.y.to_numpy(), 6)
-    agg["lon"] = np.round(lonlat.x.to_numpy(), 6)
-    popups, spans, texts = [], [], []
-    for c, x, y, n, m0, m1 in agg[["category", "x", "y", "n", "m0", "m1"]].itertuples(
-            index=False):
-        popup = (f"<div class='hs-popup'><b>{_e(category_label(c))}</b>"
-                 f"<br>{n:,} incident{'s' if n > 1 else ''}")
-        ds = [_e(d) for d in descs.get((c, x, y), ())]
-        for d in ds:
-            popup += "<br>" + d
-        span = month_range(m0, m1)
-        if span:
-            popup += f"<br><small>{_e(span)}</small>"
-        popups.append(popup + "</div>")
-        spans.append(_e(span) if span else "")
-        texts.append(ds)
-    agg["popup"] = popups
-    # the popup's parts, so a map can ship them compactly and rebuild the same popup
-    agg["span"] = spans
-    agg["descs"] = texts
-    out = agg.drop(columns=["m0", "m1"])
-    out.attrs["snap_m"] = float(step)
-    return out
-
-
 def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int, *, show: bool = True,
                      by_category: bool = False) -> tuple[list[_JsLayer], tuple[str, str]]:
     """One toggleable layer per category (markers from :func:`incident_markers`).
@@ -535,7 +437,25 @@ def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int, *, show: bool = Tr
     """
     # anonymous reports (StreetSafe) never as points: counts per cell of >= 5 (privacy.py)
     inc, anon = split_anonymous(inc)
-    markers = incident_markers(inc, max_markers)
+    pts, xy, cat = _mapdata._points(inc)
+    agg, descs, table = _mapdata.aggregate(pts, xy, cat)
+    if len(agg) > max_markers:
+        layers, legend_rows = _city_incident_layers(
+            _mapdata.city_incidents(agg, descs, table, max_markers), show=show,
+            by_category=by_category)
+    else:
+        layers, legend_rows = _marker_layers(_mapdata._with_popups(agg, descs, table, 0.0),
+                                             show=show, by_category=by_category)
+    if len(anon):
+        layer, row = _anonymous_layer(anon, show=show)
+        layers.append(layer)
+        legend_rows.append(row)
+    return layers, ("Incidents", "<br>" + "<br>".join(legend_rows))
+
+
+def _marker_layers(markers: pd.DataFrame, *, show: bool,
+                   by_category: bool) -> tuple[list[_JsLayer], list[str]]:
+    """One layer per category of `markers` (:func:`incident_markers`) and legend rows."""
     layers, legend_rows = [], []
     for c, sub in markers.groupby("category", sort=True):
         label = _e(category_label(c))
@@ -584,11 +504,36 @@ def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int, *, show: bool = Tr
     if not by_category and legend_rows:
         legend_rows.insert(0, f"<i class='hs-dot' style='background:{INCIDENT_COLOUR}'></i>"
                               "a place; a number: incidents there")
-    if len(anon):
-        layer, row = _anonymous_layer(anon, show=show)
-        layers.append(layer)
-        legend_rows.append(row)
-    return layers, ("Incidents", "<br>" + "<br>".join(legend_rows))
+    return layers, legend_rows
+
+
+def _city_incident_layers(city: dict, *, show: bool,
+                          by_category: bool) -> tuple[list[_JsLayer], list[str]]:
+    """A city map's incidents (:func:`_mapdata.city_incidents`).
+
+    Counts per square until zoom :data:`_mapdata.POINTS_ZOOM`, then the places in view
+    (``CITY_JS``); one switch per category in the layer control, as on a borough map.
+    """
+    cats = city["cats"]
+    labels = [_e(category_label(c)) for c in cats]
+    colours = [category_colour(c) if by_category else INCIDENT_COLOUR for c in cats]
+    step = city["cell_m"]
+    o = {k: city[k] for k in ("cats", "origin", "cells", "points")} | {
+        "heads": [f"<div class='hs-popup'><b>{lab}</b>" for lab in labels],
+        "colours": colours, "zoom": _mapdata.POINTS_ZOOM,
+        "cell": f"{step / 1000:g} km" if step >= 1000 else f"{step:g} m"}
+    layers, legend_rows = [], []
+    for i, (label, colour, total) in enumerate(zip(labels, colours, city["totals"],
+                                                   strict=True)):
+        body = (f"map._hsCity = {CITY_JS}(map, {_js(o)});" if i == 0 else "")
+        layers.append(_JsLayer(f"{label} ({total:,})", body + f"return map._hsCity.layer({i});",
+                               show=show))
+        dot = f"<i class='hs-dot' style='background:{colour}'></i>" if by_category else ""
+        legend_rows.append(f"{dot}{label} ({total:,})")
+    legend_rows.insert(0, f"<i class='hs-dot' style='background:{colours[0]}'></i>"
+                          f"incidents per {o['cell']} square; from zoom {o['zoom']}"
+                          " the places (a number: incidents there)")
+    return layers, legend_rows
 
 
 def _anonymous_layer(anon: gpd.GeoDataFrame, *, show: bool = True) -> tuple[_JsLayer, str]:
@@ -728,7 +673,7 @@ def _finish(m: folium.Map, frames: Iterable[gpd.GeoDataFrame | None], inc=None,
     control = folium.LayerControl(collapsed=n_layers > 10, position="topright")
     control.add_to(m)
     phone_layer_control(control.get_name()).add_to(m)
-    boxes = [f.to_crs(WGS84).total_bounds for f in ([fit] if fit is not None else frames)
+    boxes = [_wgs84_bounds(f) for f in ([fit] if fit is not None else frames)
              if f is not None and len(f)]
     boxes = [b for b in boxes if np.all(np.isfinite(b))]
     if boxes:
@@ -738,6 +683,17 @@ def _finish(m: folium.Map, frames: Iterable[gpd.GeoDataFrame | None], inc=None,
         _JsSnippet(f"map.fitBounds({_js(np.round(bounds, 6).tolist())}, {{animate: false}});"
                    ).add_to(m)
     return m
+
+
+def _wgs84_bounds(f: gpd.GeoDataFrame | gpd.GeoSeries) -> np.ndarray:
+    """Lon/lat bounds of `f`: its own bounds transformed (edges densified).
+
+    Not every vertex: projecting a year of London's points took a second and a half.
+    """
+    b = f.total_bounds
+    if f.crs is None or f.crs == WGS84 or not np.all(np.isfinite(b)):
+        return b
+    return np.array(_transformer(f.crs).transform_bounds(*b, densify_pts=21))
 
 
 def hotspot_map(  # noqa: PLR0913 (each layer optional, plus the map's documented options)
