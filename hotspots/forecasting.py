@@ -190,20 +190,28 @@ def _borough_union(rows: tuple[int, ...]) -> shapely.Geometry:
 
 
 def study_area_geometry(study_area: Any, inc: gpd.GeoDataFrame, *,
-                        uxy: np.ndarray | None = None) -> shapely.Geometry:
+                        distinct: tuple | None = None) -> shapely.Geometry:
     """Return the study area as one BNG geometry.
 
     A polygon, a boroughs/wards frame, or (None) the London borough(s) holding >= 5%
-    of the incidents' points, else their hull. ``uxy``: the incidents' distinct
-    points, when known (saves collapsing them again).
+    of the incidents' points, else their hull. ``distinct`` = (uxy, inverse) of the
+    incidents' coordinates, when known (saves collapsing them again).
     """
     if study_area is None:
         try:
-            return study_area_of(inc, uxy=uxy)
+            return study_area_of(inc, uxy=None if distinct is None else distinct[0])
         except BadInputError:
             from .clusters import point_xy
 
-            hull = shapely.convex_hull(shapely.multipoints(point_xy(inc)))
+            if distinct is None:
+                pts = point_xy(inc)
+            else:  # each distinct point once, in the order of its first incident:
+                # GEOS's hull follows the input order, so the same polygon as all rows
+                uxy, inv = distinct
+                first = np.full(len(uxy), len(inv))
+                np.minimum.at(first, inv, np.arange(len(inv)))
+                pts = uxy[np.argsort(first)]
+            hull = shapely.convex_hull(shapely.multipoints(pts))
             return shapely.buffer(hull, 50.0)
     if isinstance(study_area, gpd.GeoDataFrame | gpd.GeoSeries):
         s = study_area.to_crs(BNG) if study_area.crs and study_area.crs.to_epsg() != 27700 \
@@ -220,18 +228,37 @@ def study_area_geometry(study_area: Any, inc: gpd.GeoDataFrame, *,
 def _cell_area(wkb: bytes, grid: Grid) -> np.ndarray:
     """Area (m²) of each cell inside the study area; cached (backtests call it often)."""
     sa = shapely.from_wkb(wkb)
-    cells = cell_polygons(grid)
     # cells the boundary crosses are clipped one by one; the others are whole, inside
     # or outside as their centre is (5x faster than intersecting every cell)
     edge = shapely.boundary(sa)
     shapely.prepare(edge)
-    on = shapely.intersects(edge, cells)
+    near = _near_edge(edge, grid)  # only these cells can touch the boundary
+    on = np.zeros(grid.nrows * grid.ncols, bool)
+    keep = np.zeros(grid.shape, bool)
+    keep.ravel()[near] = True
+    on[near] = shapely.intersects(edge, cell_polygons(grid, keep))
     xc, yc = grid.centres()
     out = np.where(~on & shapely.contains_xy(sa, xc.ravel(), yc.ravel()),
                    grid.cell_size**2, 0.0)
-    out[on] = [shapely.clip_by_rect(sa, *b).area for b in shapely.bounds(cells[on])]
+    out[on] = [shapely.clip_by_rect(sa, *b).area
+               for b in shapely.bounds(cell_polygons(grid, on.reshape(grid.shape)))]
     out.setflags(write=False)
     return out.reshape(grid.shape)
+
+
+def _near_edge(edge: shapely.Geometry, grid: Grid) -> np.ndarray:
+    """Flat indices (sorted) of the cells a boundary ``edge`` may touch.
+
+    The cells within one cell of a vertex of ``edge`` segmentized to the cell size:
+    a piece at most a cell long only reaches the cells next to its ends' cells.
+    """
+    xy = shapely.get_coordinates(shapely.segmentize(edge, grid.cell_size))
+    row, col = grid.cell_index(xy[:, 0], xy[:, 1])
+    dr, dc = np.divmod(np.arange(9), 3)
+    r = (row[:, None] + dr - 1).ravel()
+    c = (col[:, None] + dc - 1).ravel()
+    ok = (r >= 0) & (r < grid.nrows) & (c >= 0) & (c < grid.ncols)
+    return np.unique(r[ok] * grid.ncols + c[ok])
 
 
 def period_code(freq: str) -> str:
@@ -273,8 +300,7 @@ def build_history(
     point is then placed once (police.uk London: 96k points for 849k crimes).
     """
     inc = check_nonempty(check_gdf(inc, "incidents"), "incidents")
-    sa = study_area_geometry(study_area, inc,
-                             uxy=None if distinct is None else distinct[0])
+    sa = study_area_geometry(study_area, inc, distinct=distinct)
     grid = make_grid(sa, cell_size or default_cell_size(sa))
     area = _cell_area(shapely.to_wkb(sa), grid)
     per = incident_periods(inc, freq)

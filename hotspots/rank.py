@@ -564,15 +564,53 @@ def points_in_areas(xy: np.ndarray, geoms, distinct: tuple | None = None
         uxy, _, inv = collapse(xy, np.ones(len(xy)))
     else:
         uxy, inv = distinct
-    tree = shapely.STRtree(np.asarray(geoms))
-    up, ua = tree.query(shapely.points(uxy), predicate="intersects")
-    # expand unique-point hits back to every incident at that point
-    order = np.argsort(inv, kind="stable")
-    starts = np.searchsorted(inv[order], np.arange(len(uxy)))
-    counts = np.bincount(inv, minlength=len(uxy))
+    up, ua = _area_hits(uxy, geoms)
+    return _expand(up, ua, inv, len(uxy))
+
+
+def _area_hits(uxy: np.ndarray, geoms) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct point, area) pairs, point inside or on the edge; sorted by point.
+
+    Per area, the points in its bounding box (a slice of the points sorted by x),
+    then the prepared area's ``intersects`` on their coordinates: no point objects.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    order = None
+    if len(uxy) > 1 and (np.diff(uxy[:, 0]) < 0).any():  # (collapse sorts by x)
+        order = np.argsort(uxy[:, 0], kind="stable")
+        uxy = uxy[order]
+    x, y = uxy[:, 0], uxy[:, 1]
+    b = shapely.bounds(geoms)
+    lo, hi = np.searchsorted(x, b[:, 0], "left"), np.searchsorted(x, b[:, 2], "right")
+    shapely.prepare(geoms)
+    ups, uas = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for i in np.flatnonzero(np.isfinite(b).all(axis=1) & (hi > lo)):
+        ys = y[lo[i]:hi[i]]
+        j = lo[i] + np.flatnonzero((ys >= b[i, 1]) & (ys <= b[i, 3]))
+        j = j[shapely.intersects_xy(geoms[i], x[j], y[j])]
+        ups.append(j)
+        uas.append(np.full(len(j), i, np.int64))
+    up, ua = np.concatenate(ups), np.concatenate(uas)
+    if order is not None:
+        up = order[up]
+    srt = np.lexsort((ua, up))
+    return up[srt], ua[srt]
+
+
+def _expand(up: np.ndarray, ua: np.ndarray, inv: np.ndarray, n_points: int
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct-point hits (sorted by point) back to every row at those points.
+
+    Rows of one point in row order, points in order: (row index, area index).
+    """
+    hit = np.zeros(n_points, bool)
+    hit[up] = True
+    rows = np.flatnonzero(hit[inv])  # only the rows at a hit point are sorted
+    rows = rows[np.argsort(inv[rows], kind="stable")]
+    counts = np.bincount(inv[rows], minlength=n_points)
+    starts = np.cumsum(counts) - counts
     rep = counts[up]
-    pt = order[np.repeat(starts[up], rep) + _ranges(rep)]
-    return pt, np.repeat(ua, rep)
+    return rows[np.repeat(starts[up], rep) + _ranges(rep)], np.repeat(ua, rep)
 
 
 def _ranges(lengths: np.ndarray) -> np.ndarray:
@@ -895,8 +933,9 @@ def top_areas(  # noqa: C901, PLR0913
                                        _subset(uxy, inv[upto]))
     elif rank_by != "score":
         raise BadInputError(f"rank_by must be 'forecast' or 'score', got {rank_by!r}")
-    xy = xy_all[cur]
-    pt, ar = points_in_areas(xy, cand.geometry.array, (uxy, inv[cur]))
+    # which distinct points each area holds, once for the scores and the change
+    up, ua = _area_hits(uxy, cand.geometry.array) if len(cand) else (np.zeros(0, int),) * 2
+    pt, ar = _expand(up, ua, inv[cur], len(uxy))
     s = score_areas(cand.geometry.array, pt, ar, w, r)
     if risk is not None:
         s["score"] = s["risk"] = risk
@@ -917,7 +956,7 @@ def top_areas(  # noqa: C901, PLR0913
         remap[keep] = np.arange(len(keep))
         sel = remap[ar] >= 0
         counts, present = count_table(remap[ar][sel], len(keep),
-                                      sub["category"].astype(str).to_numpy()[pt][sel])
+                                      sub["category"].iloc[pt[sel]].astype(str).to_numpy())
         for j, c in enumerate(present):
             out[f"n_{c}"] = counts[:, j]
     area_cols = ["area_m2"] + (["risk", "risk_share"] if risk is not None else [])
@@ -928,7 +967,11 @@ def top_areas(  # noqa: C901, PLR0913
     out["lat"], out["lon"] = ll.y.to_numpy(), ll.x.to_numpy()
     out = out.drop(columns=["_cx", "_cy"])
     now = second if period is None else cur
-    out["change_n"], out["change_pct"] = _change(xy_all, (uxy, inv), out.geometry, prev, now)
+    remap = np.full(len(cand), -1)
+    remap[keep] = np.arange(len(keep))
+    mine = remap[ua] >= 0  # the pairs of the areas kept, numbered as kept
+    out["change_n"], out["change_pct"] = _change((up[mine], remap[ua[mine]]), (inv, len(uxy)),
+                                                 len(out), prev, now)
     if network is not None:
         out["streets"] = _street_names(out.geometry, network)
     # a landmark people know, since police.uk and synthetic data carry no street names
@@ -970,7 +1013,7 @@ def _trim_to_forecast(hist_inc: gpd.GeoDataFrame, hw: np.ndarray | None,  # noqa
         raise BadInputError(f"hot_share must be between 0 and 1, got {hot_share}")
     if len(cand) == 0:  # no cluster at all: too few incidents for any area
         return cand, np.zeros(0)
-    sa = study_area_geometry(study_area, hist_inc, uxy=distinct[0])
+    sa = study_area_geometry(study_area, hist_inc, distinct=distinct)
     cell = check_positive(cell, "forecast_cell") or min(100.0, default_cell_size(sa))
     # hs.forecast's cells in its row order, without the frame of every cell: only the
     # best (at most 10 x hot_share of the area) are used
@@ -1083,20 +1126,19 @@ def _cell_groups(row: np.ndarray, col: np.ndarray) -> list[np.ndarray]:
     return np.split(order, np.searchsorted(part[order], np.arange(2, k + 1)))
 
 
-def _change(xy, distinct, geoms, prev, now) -> tuple[np.ndarray, np.ndarray]:
-    """Incidents in each area in ``now`` minus in ``prev`` (masks over ``xy``).
+def _change(hits: tuple, rows: tuple, k: int, prev: np.ndarray | None,
+            now: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Incidents in each of ``k`` areas in ``now`` minus in ``prev`` (row masks).
 
-    ``distinct`` = (uxy, inverse) of ``xy`` (see :func:`points_in_areas`).
+    ``hits`` = (distinct point, area) pairs (see :func:`_area_hits`), ``rows`` =
+    (each row's distinct point, the number of distinct points).
     """
-    k = len(geoms)
     if prev is None or now is None or k == 0 or not (prev.any() or now.any()):
         return np.full(k, np.nan), np.full(k, np.nan)
-    uxy, inv = distinct
-    counts = []
-    for m in (prev, now):
-        _, ar = points_in_areas(xy[m], geoms.array, (uxy, inv[m]))
-        counts.append(np.bincount(ar, minlength=k).astype(float))
-    before, after = counts
+    up, ua = hits
+    inv, n_points = rows
+    before, after = (np.bincount(ua, weights=np.bincount(inv[m], minlength=n_points)[up],
+                                 minlength=k) for m in (prev, now))
     change = after - before
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = np.where(before > 0, 100 * change / before, np.nan)
