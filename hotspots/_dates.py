@@ -73,6 +73,10 @@ def read_dates(df: pd.DataFrame, date: Any, mode: str, *, time: Any = None,
     if mode == "none" or date is None:
         return DateRead(nat, nat.copy(), none, none.copy(), none.copy())
     raw = df[date].reset_index(drop=True)
+    if time is None and mode != "canonical" and n >= _DISTINCT_MIN:
+        distinct = _per_distinct(raw, mode, year, file, str(date))
+        if distinct is not None:
+            return distinct
     notes: list[str] = []
     if mode == "month_number":
         month, missing = _month_numbers(raw, year)
@@ -110,6 +114,37 @@ def read_dates(df: pd.DataFrame, date: Any, mode: str, *, time: Any = None,
         notes = [n if not file or n.startswith(file) else f"{file}: {n}" for n in notes]
     return DateRead(parsed.reset_index(drop=True), month.reset_index(drop=True), missing, bad,
                     timed, notes)
+
+
+#: tables from this many rows have their dates read once per distinct value
+_DISTINCT_MIN = 1_000
+
+
+def _per_distinct(raw: pd.Series, mode: str, year: int | None, file: str,
+                  name: str) -> DateRead | None:
+    """:func:`read_dates` of each distinct value once, spread back to the rows.
+
+    Each value is read on its own (formats, day- or month-first as the distinct
+    values prove, which values carry a time), so reading the distinct values gives
+    every row what reading them all would; police.uk's million rows hold 12 months.
+    None when most values are distinct (nothing to gain).
+    """
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return None
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    if len(uniques) * 4 > len(raw):
+        return None
+    values = pd.Series(uniques)
+    if (codes < 0).any():  # one more row, missing, for the rows with no value
+        values = values.reindex(range(len(uniques) + 1))
+    one = read_dates(pd.DataFrame({name: values}), name, mode, year=year, file=file)
+    slot = np.where(codes < 0, len(uniques), codes)
+
+    def spread(s: pd.Series) -> pd.Series:
+        return pd.Series(s.to_numpy()[slot], dtype=s.dtype)
+
+    return DateRead(spread(one.occurred), spread(one.month), one.missing[slot], one.bad[slot],
+                    one.timed[slot], one.notes)
 
 
 def parse_dates(s: pd.Series, formats: tuple[str, ...] = _DATE_FORMATS

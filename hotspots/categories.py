@@ -92,13 +92,29 @@ def categorise(values: Iterable[Any], *, open_vocabulary: bool = False) -> pd.Se
     pandas.Series of str
         One category per input value, with a fresh 0..n-1 index.
     """
+    return categorise_coded(values, open_vocabulary=open_vocabulary)[0]
+
+
+def categorise_coded(values: Iterable[Any], *, open_vocabulary: bool = False
+                     ) -> tuple[pd.Series, np.ndarray, Any, np.ndarray]:
+    """:func:`categorise`, with the distinct wordings it looked up.
+
+    Returns
+    -------
+    (pandas.Series, numpy.ndarray, array-like, numpy.ndarray)
+        The categories; each value's code into the distinct wordings (-1: missing);
+        the distinct wordings; the category of each wording, then ``"other"`` (the
+        category of a missing one).
+    """
     s = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     table = _category_table()
     lookup = _open_lookup if open_vocabulary else (lambda u: table.get(_norm(u), "other"))
     # one lookup per distinct value; the extra last slot serves code -1 (missing)
-    mapped = pd.Series([lookup(u) for u in uniques] + ["other"], dtype="str")
-    return mapped.take(np.where(codes < 0, len(uniques), codes)).reset_index(drop=True)
+    labels = np.array([lookup(u) for u in uniques] + ["other"], dtype=object)
+    mapped = pd.Series(labels, dtype="str")
+    cat = mapped.take(np.where(codes < 0, len(uniques), codes)).reset_index(drop=True)
+    return cat, codes, uniques, labels
 
 
 def _open_lookup(value: Any) -> str:

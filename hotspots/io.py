@@ -33,8 +33,9 @@ import pandas as pd
 from ._atomic import atomic_write_csv
 from ._dates import read_dates
 from ._errors import BadInputError, UnknownPlaceError
+from ._ids import Coded, content_hash, hash_ids, id_text
 from ._validate import BNG
-from .categories import categorise
+from .categories import categorise_coded
 from .formats import KINDS, _find, _load, _Loaded, _resolve, _Spec, _spec
 
 __all__ = [
@@ -71,7 +72,7 @@ LONDON_BOUNDS: tuple[float, float, float, float] = (502_500.0, 154_800.0, 563_00
 LONDON_BUFFER_M: float = 100.0
 
 
-_INTERNAL = ("_x", "_y", "_file", "_row", "_timed")
+_INTERNAL = ("_x", "_y", "_file", "_row", "_timed", "_pt")
 
 # reject reasons, by code (0 = kept); the first failing check wins
 (_OK, _BLANK, _MISSING, _NONNUM, _RANGE, _OUTSIDE, _NOTPOINT, _NODATE, _BADDATE, _DUP,
@@ -500,6 +501,7 @@ def _to_bng(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarray, np.
 
 
 def _inside(x: np.ndarray, y: np.ndarray, bounds: _Area | None) -> np.ndarray:
+    """Whether each point (BNG metres) is in the study area: the box, then the polygon."""
     with np.errstate(invalid="ignore"):
         if bounds is None:
             return np.isfinite(x) & np.isfinite(y)
@@ -508,64 +510,82 @@ def _inside(x: np.ndarray, y: np.ndarray, bounds: _Area | None) -> np.ndarray:
     if bounds.geom is not None and inside.any():
         import shapely
 
-        # the box is a cheap first cut; the polygon test runs once per distinct point
-        idx = np.flatnonzero(inside)
-        codes, ux, uy = _unique_xy(x[idx], y[idx])
-        inside[idx] = shapely.intersects_xy(bounds.geom, ux, uy)[codes]
+        idx = np.flatnonzero(inside)  # the box is a cheap first cut
+        inside[idx] = shapely.intersects_xy(bounds.geom, x[idx], y[idx])
     return inside
 
 
-def _place(a, b, missing, nonnum, crs: str, bounds):
-    """Project (a, b) to BNG and check it; returns x, y, reason codes, swapped mask.
+def _project(u: np.ndarray, v: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray,
+                                                              np.ndarray]:
+    """Distinct points (a, b) in `crs` to BNG x, y, and which were in range."""
+    geographic = crs != BNG
+    with np.errstate(invalid="ignore"):
+        if geographic:
+            ok = np.isfinite(u) & np.isfinite(v) & (np.abs(u) <= 180) & (np.abs(v) <= 90)
+        else:
+            ok = (u >= 0) & (u <= 700_000) & (v >= 0) & (v <= 1_300_000)
+    px, py = np.full(len(u), np.nan), np.full(len(u), np.nan)
+    if ok.any():
+        if geographic:
+            px[ok], py[ok] = _transformer(crs).transform(u[ok], v[ok])
+        else:
+            px[ok], py[ok] = u[ok], v[ok]
+    return px, py, ok
 
-    ``crs`` is ``"EPSG:4326"`` (a = lon, b = lat, degrees) or ``BNG`` (metres).
+
+def _place(a, b, missing, nonnum, crs: str, bounds):
+    """Project (a, b) to BNG and check it.
+
+    Returns x, y, reason codes, swapped mask per row, and the distinct points: each
+    row's point code (-1: not finite) and the points' x, y. ``crs`` is
+    ``"EPSG:4326"`` (a = lon, b = lat, degrees) or ``BNG`` (metres). Projection,
+    range, study-area and swap checks run once per distinct point (police.uk snaps
+    crimes to shared map points: ~1 in 9 rows is a new one).
     """
     n = len(a)
     code = np.zeros(n, np.int8)
     code[missing] = _MISSING
     code[(code == _OK) & nonnum] = _NONNUM
-    x = np.full(n, np.nan)
-    y = np.full(n, np.nan)
-    finite = np.isfinite(a) & np.isfinite(b)
-    geographic = crs != BNG
-
-    def project(u, v):
-        with np.errstate(invalid="ignore"):
-            if geographic:
-                ok = np.isfinite(u) & np.isfinite(v) & (np.abs(u) <= 180) & (np.abs(v) <= 90)
-            else:
-                ok = (u >= 0) & (u <= 700_000) & (v >= 0) & (v <= 1_300_000)
-        px, py = np.full(len(u), np.nan), np.full(len(u), np.nan)
-        if ok.any():
-            if geographic:
-                px[ok], py[ok] = _to_bng(u[ok], v[ok], crs)
-            else:
-                px[ok], py[ok] = u[ok], v[ok]
-        return px, py, ok
-
-    x, y, ok = project(a, b)
-    inside = ok & _inside(x, y, bounds)
-    swapped = np.zeros(n, bool)
-    cand = finite & ~inside
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(a) & np.isfinite(b)
+    if finite.all():
+        pt, ua, ub = _unique_xy(a, b)
+    else:
+        pt = np.full(n, -1, np.int64)
+        idx = np.flatnonzero(finite)
+        pt[idx], ua, ub = _unique_xy(a[idx], b[idx])
+    ux, uy, ok = _project(ua, ub, crs)
+    inside = ok & _inside(ux, uy, bounds)
+    swapped = np.zeros(len(ua), bool)
+    cand = ~inside
     if bounds is not None and cand.any():
-        sx, sy, _ = project(b[cand], a[cand])
+        sx, sy, _ = _project(ub[cand], ua[cand], crs)
         fix = _inside(sx, sy, bounds)
         idx = np.flatnonzero(cand)[fix]
-        x[idx], y[idx] = sx[fix], sy[fix]
+        ux[idx], uy[idx] = sx[fix], sy[fix]
         swapped[idx] = inside[idx] = ok[idx] = True
-    code[(code == _OK) & ~ok] = _RANGE  # includes +-inf
-    code[(code == _OK) & ~inside] = _OUTSIDE
+    # per row; code -1 (not finite) takes the extra last slot: out of range, not inside
+    slot = np.where(pt < 0, len(ua), pt)
+    code[(code == _OK) & ~np.append(ok, False)[slot]] = _RANGE  # includes +-inf
+    code[(code == _OK) & ~np.append(inside, False)[slot]] = _OUTSIDE
+    x = np.append(ux, np.nan)[slot]
+    y = np.append(uy, np.nan)[slot]
     x[code != _OK] = np.nan
     y[code != _OK] = np.nan
-    return x, y, code, swapped
+    return x, y, code, np.append(swapped, False)[slot], (pt, ux, uy)
 
 
 def _coordinates(ld: _Loaded, sp: _Spec, bounds):
-    """BNG x, y per row, reason codes, swapped mask and which column pair was used."""
+    """BNG x, y per row, reason codes, swapped mask, which column pair was used.
+
+    Last, the distinct points as :func:`_place` gives them, or None when rows were
+    placed by more than one column pair.
+    """
     df = ld.df
     n = len(df)
     if ld.geoms is not None and sp.lon is None and sp.x is None:
-        return (*_geometry_xy(ld.geoms, bounds), None)
+        x, y, code, swapped, points = _geometry_xy(ld.geoms, bounds)
+        return x, y, code, swapped, None, points
     pairs = []
     if sp.x is not None and sp.y is not None:
         pairs.append((sp.x, sp.y, BNG))
@@ -585,6 +605,7 @@ def _coordinates(ld: _Loaded, sp: _Spec, bounds):
     swapped = np.zeros(n, bool)
     used = np.full(n, -1, np.int8)
     parsed = []
+    points = None
     for i, (ca, cb, crs) in enumerate(pairs):
         todo = code == _MISSING  # first pair for every row; the next fills its gaps
         if not todo.any():
@@ -592,11 +613,15 @@ def _coordinates(ld: _Loaded, sp: _Spec, bounds):
         a, ma, na = _numbers(df[ca])
         b, mb, nb = _numbers(df[cb])
         parsed.append((ca, cb, crs, a, b))
-        px, py, pc, ps = _place(a, b, ma | mb, na | nb, crs, bounds)
+        px, py, pc, ps, pts = _place(a, b, ma | mb, na | nb, crs, bounds)
         take = todo & ((pc != _MISSING) | (i == 0))
-        x[take], y[take], code[take], swapped[take] = px[take], py[take], pc[take], ps[take]
+        if i == 0:  # the whole table: x, y and the rest are the first pair's
+            x, y, code, swapped, points = px, py, pc, ps, pts
+        elif take.any():
+            x[take], y[take], code[take], swapped[take] = px[take], py[take], pc[take], ps[take]
+            points = None  # rows placed by two pairs: their points are found afresh
         used[take] = i
-    return x, y, code, swapped, (parsed, used)
+    return x, y, code, swapped, (parsed, used), points
 
 
 def _geometry_xy(geoms: gpd.GeoSeries, bounds):
@@ -633,82 +658,19 @@ def _geometry_xy(geoms: gpd.GeoSeries, bounds):
         ok = np.isfinite(a) & np.isfinite(b)
         a[ok], b[ok] = _transformer(src).transform(a[ok], b[ok])
         src = BNG
-    x, y, code, swapped = _place(a, b, missing, np.zeros(n, bool), src, bounds)
+    x, y, code, swapped, points = _place(a, b, missing, np.zeros(n, bool), src, bounds)
     code[~pointlike & ~missing] = _NOTPOINT
-    return x, y, code, swapped
+    return x, y, code, swapped, points
 
 
-def hash_ids(content: pd.DataFrame) -> pd.Series:
-    """Stable ids from what each row says: ``<hash>#<k>``.
+def _ids(ld: _Loaded, sp: _Spec, content: Any, n: int) -> pd.Series:
+    """Incident ids: the source's id where given, else made from the row's content.
 
-    A 64-bit hash of the row's values, then its 1-based ordinal among rows with the
-    same hash, so the same export loaded twice gives the same ids while two identical
-    crimes in one export (common on police.uk's snapped points) stay two incidents.
-    Vectorised: well under 1 s for 850k rows.
-
-    Parameters
-    ----------
-    content : pandas.DataFrame
-        The columns that identify an incident (values, not the index, are hashed).
-
-    Returns
-    -------
-    pandas.Series of str
-        On a fresh 0..n-1 index.
+    `content` gives the columns a made id hashes (:func:`content_hash`), asked for
+    only when an id is made.
     """
-    h, k = _content_hash(content)
-    return _id_text(h, k)
-
-
-def _content_hash(content: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, the 64-bit content hash and its 1-based ordinal among equal hashes."""
-    # text columns hashed as categoricals (same hash as their values, once per value)
-    cols = {c: (v.astype("category") if v.dtype == object or pd.api.types.is_string_dtype(v)
-                else v) for c, v in content.items()}  # fmt: skip
-    h = pd.util.hash_pandas_object(pd.DataFrame(cols), index=False).to_numpy()
-    k = pd.Series(h).groupby(h, sort=False).cumcount().to_numpy() + 1
-    return h, k
-
-
-def _id_text(h: np.ndarray, k: np.ndarray) -> pd.Series:
-    """``<16 hex digits of h>#<k>`` per row, on a fresh 0..n-1 index.
-
-    The characters are written straight into one Arrow string buffer (hex digits
-    through a byte table, then k's decimal digits from the right): no Python string
-    per row, ~4x faster than formatting and joining text columns.
-    """
-    import pyarrow as pa
-
-    n = len(h)
-    k = np.asarray(k, np.int64)
-    ndig = np.ones(n, np.int64)  # decimal digits of k (k >= 1)
-    power = 10
-    while n and (k >= power).any():
-        ndig += k >= power
-        power *= 10
-    offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(17 + ndig, out=offsets[1:])
-    buf = np.empty(offsets[-1], np.uint8)
-    start, end = offsets[:-1], offsets[1:]
-    digits = np.frombuffer(b"0123456789abcdef", np.uint8)
-    b = h.astype(">u8").view(np.uint8).reshape(-1, 8)
-    for j in range(8):
-        buf[start + 2 * j] = digits[b[:, j] >> 4]
-        buf[start + 2 * j + 1] = digits[b[:, j] & 15]
-    buf[start + 16] = ord("#")
-    rest = k.copy()
-    for d in range(int(ndig.max()) if n else 0):
-        m = ndig > d
-        buf[end[m] - 1 - d] = ord("0") + rest[m] % 10
-        rest[m] //= 10
-    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(buf))
-    return pd.Series(arr, dtype="str")
-
-
-def _ids(ld: _Loaded, sp: _Spec, content: pd.DataFrame) -> pd.Series:
-    """Incident ids: the source's id where given, else made from the row's content."""
     if sp.id is None:
-        return hash_ids(content)
+        return id_text(*content_hash(content(), n))
     s = ld.df[sp.id].reset_index(drop=True)
     if pd.api.types.is_float_dtype(s) and np.all(np.mod(s.dropna(), 1) == 0):
         s = s.astype("Int64")  # 75265998.0 -> "75265998"
@@ -721,9 +683,9 @@ def _ids(ld: _Loaded, sp: _Spec, content: pd.DataFrame) -> pd.Series:
         return text.astype(str)
     # the ordinal k counts over every row, as hash_ids(content) would; the text is
     # made only for the rows without an id (police.uk's anti-social behaviour)
-    h, k = _content_hash(content)
+    h, k = content_hash(content(), n)
     miss = np.flatnonzero(~present)
-    made = _id_text(h[miss], k[miss])
+    made = id_text(h[miss], k[miss])
     made.index = miss
     return text.where(present, made.reindex(text.index)).astype(str)
 
@@ -750,6 +712,7 @@ class _Part:
     n_read: int
     kind: str
     notes: list[str] = field(default_factory=list)
+    points: tuple = ()  # x, y (BNG) of the distinct points the kept rows' _pt index
 
 
 def _raw_table(df: pd.DataFrame, mask: np.ndarray, file: str, rows: np.ndarray, head: dict):
@@ -764,9 +727,10 @@ def _read_one(ld: _Loaded, bounds, opts: dict) -> _Part:
     sp = _spec(ld, opts)
     df = ld.df
     n = len(df)
-    x, y, code, swapped, pairs = _coordinates(ld, sp, bounds)
-    if ld.geoms is None and len(df.columns):
-        code[df.isna().all(axis=1).to_numpy()] = _BLANK
+    x, y, code, swapped, pairs, points = _coordinates(ld, sp, bounds)
+    missing = np.flatnonzero(code == _MISSING)  # a blank row has no coordinates
+    if ld.geoms is None and len(df.columns) and len(missing):
+        code[missing[df.iloc[missing].isna().all(axis=1).to_numpy()]] = _BLANK
     dates = read_dates(
         df, sp.date, sp.date_mode, time=sp.time, year=sp.year, file=ld.file,
         occurred_col=_find(df.columns, ["occurred at"]) if sp.date_mode == "canonical" else None,
@@ -777,11 +741,72 @@ def _read_one(ld: _Loaded, bounds, opts: dict) -> _Part:
     code[late] = dcode[late]
     if ld.broken:  # a quote ran over line breaks: the merged record is not trusted
         code[list(ld.broken)] = _QUOTE
-    cat, sub, source = _categories(df, sp, n)
+    cat, sub, source, coded = _categories(df, sp, n)
 
     # repaired coordinates go back into the source columns, so they agree with geometry
     out_df, fix_kind, fix_detail = _repairs(df, swapped, pairs)
+    rej = code != _OK
+    rejects, fixed = _report_tables(ld, sp, bounds, code, pairs, fix_kind, fix_detail)
 
+    consumed = set(_consumed(df, sp))
+    rename = {}
+    for c in out_df.columns:
+        if c in consumed:
+            continue
+        new = str(c)
+        while new in CANONICAL_COLUMNS or new in _INTERNAL:
+            new += "_src"
+        rename[c] = new
+    location = _text(df[sp.location] if sp.location is not None else None, n)
+    place = place_spelling(_text(df[sp.place] if sp.place is not None else None, n))
+    by = _text(df[sp.force] if sp.force is not None else None, n)
+
+    def content() -> dict:  # what a made id hashes (built only when an id is made)
+        return {"kind": sp.kind, "month": month, "occurred_at": occurred,
+                "cat": coded[0] if coded else cat, "sub": coded[1] if coded else sub,
+                "place": place, "location": location, "force": by,
+                "x": np.round(x, 2), "y": np.round(y, 2)}  # fmt: skip
+
+    if points is None:  # rows placed by several column pairs: their points afresh
+        points = _unique_xy(x, y)
+    frame = pd.DataFrame(
+        {
+            "incident_id": _ids(ld, sp, content, n),
+            "category": cat,
+            "subcategory": sub,
+            "occurred_at": occurred,
+            "month": month,
+            "source": _constant(source, n) if isinstance(source, str) else source,
+            "location_desc": location,
+            "place_type": place,
+            "_x": x,
+            "_y": y,
+            "_file": pd.Categorical.from_codes(np.zeros(n, np.int8), [ld.file]),  # not n strings
+            "_row": ld.rows,
+            "_timed": dates.timed,
+            "_pt": points[0],
+        }
+    )
+    extras = out_df[list(rename)].rename(columns=rename)
+    kept = _keep_rows(pd.concat([frame, extras], axis=1), ~rej)
+    part = _Part(kept, rejects, fixed, {v: k for k, v in rename.items()}, n, sp.kind,
+                 ld.notes + dates.notes, points[1:])
+    coords = "geometry" if pairs is None else " then ".join(f"{c[0]}/{c[1]}" for c in pairs[0])
+    year = f" (year {sp.year})" if sp.year else ""
+    log.info(
+        "read_incidents: %s read as %s; coordinates %s; date %s [%s]%s; time %s; id %s; "
+        "category %s",
+        ld.file, sp.kind, coords, sp.date, sp.date_mode, year, sp.time, sp.id,
+        sp.category_value or sp.category,
+    )  # fmt: skip
+    return part
+
+
+def _report_tables(ld: _Loaded, sp: _Spec, bounds, code: np.ndarray, pairs,
+                   fix_kind: np.ndarray, fix_detail: np.ndarray
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rejected rows (reason, detail, raw values) and the kept rows repaired."""
+    df = ld.df
     raw_df = df if ld.geoms is None else df.assign(geometry_wkt=ld.geoms.to_wkt().to_numpy())
     rej = code != _OK
     names = _REASONS if bounds is None else {**_REASONS, _OUTSIDE: bounds.reason}
@@ -801,84 +826,74 @@ def _read_one(ld: _Loaded, bounds, opts: dict) -> _Part:
         raw_df, fix, ld.file, ld.rows,
         {"fix": fix_kind[fix], "detail": fix_detail[fix]},
     )  # fmt: skip
-
-    consumed = set(_consumed(df, sp))
-    rename = {}
-    for c in out_df.columns:
-        if c in consumed:
-            continue
-        new = str(c)
-        while new in CANONICAL_COLUMNS or new in _INTERNAL:
-            new += "_src"
-        rename[c] = new
-    location = _text(df[sp.location] if sp.location is not None else None, n)
-    place = place_spelling(_text(df[sp.place] if sp.place is not None else None, n))
-    by = _text(df[sp.force] if sp.force is not None else None, n)
-    content = pd.DataFrame(
-        {"kind": sp.kind, "month": month, "occurred_at": occurred, "cat": cat, "sub": sub,
-         "place": place, "location": location, "force": by,
-         "x": np.round(x, 2), "y": np.round(y, 2)}
-    )  # fmt: skip
-    ids = _ids(ld, sp, content)
-    frame = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "incident_id": ids,
-                    "category": cat,
-                    "subcategory": sub,
-                    "occurred_at": occurred,
-                    "month": month,
-                    "source": source,
-                    "location_desc": location,
-                    "place_type": place,
-                    "_x": x,
-                    "_y": y,
-                    "_file": ld.file,
-                    "_row": ld.rows,
-                    "_timed": dates.timed,
-                }
-            ),
-            out_df[list(rename)].rename(columns=rename),
-        ],
-        axis=1,
-    )
-    kept = frame if not rej.any() else frame.loc[~rej].reset_index(drop=True)
-    part = _Part(kept, rejects, fixed, {v: k for k, v in rename.items()}, n, sp.kind,
-                 ld.notes + dates.notes)
-    coords = "geometry" if pairs is None else " then ".join(f"{c[0]}/{c[1]}" for c in pairs[0])
-    year = f" (year {sp.year})" if sp.year else ""
-    log.info(
-        "read_incidents: %s read as %s; coordinates %s; date %s [%s]%s; time %s; id %s; "
-        "category %s",
-        ld.file, sp.kind, coords, sp.date, sp.date_mode, year, sp.time, sp.id,
-        sp.category_value or sp.category,
-    )  # fmt: skip
-    return part
+    return rejects, fixed
 
 
-def _categories(df: pd.DataFrame, sp: _Spec, n: int) -> tuple[pd.Series, pd.Series, Any]:
-    """category, subcategory (the source's wording) and source per row."""
+def _constant(value: str, n: int) -> pd.Series:
+    """`value` on every one of `n` rows, as text, without a Python string per row."""
+    import pyarrow as pa
+
+    return pd.Series(pd.array(pa.array([value]).take(np.zeros(n, np.int32)), dtype="str"))
+
+
+def _keep_rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The rows of `frame` under `keep`, on a fresh index, each column copied once.
+
+    Arrow-backed columns are filtered chunk by chunk by Arrow (pandas's ``take``
+    joins a column's chunks first: two copies of every text column).
+    """
+    if keep.all():
+        return frame
+    import pyarrow as pa
+    from pandas.arrays import ArrowExtensionArray, ArrowStringArray
+
+    mask = pa.array(keep)
+    idx = np.flatnonzero(keep)
+    cols = {}
+    for i in range(frame.shape[1]):
+        s = frame.iloc[:, i]
+        arr = s.array
+        if isinstance(arr, (ArrowExtensionArray, ArrowStringArray)):
+            cols[i] = pd.array(arr._pa_array.filter(mask), dtype=s.dtype)
+        else:
+            cols[i] = s.take(idx).reset_index(drop=True)
+    out = pd.DataFrame(cols)
+    out.columns = frame.columns
+    return out
+
+
+def _categories(df: pd.DataFrame, sp: _Spec, n: int) -> tuple[pd.Series, pd.Series, Any, Any]:
+    """category, subcategory (the source's wording) and source per row.
+
+    Last, category and subcategory as :class:`Coded` columns when the categories
+    were mapped from the subcategory's wording (None otherwise): a made id hashes
+    them without finding their distinct values again.
+    """
     sub_col = sp.subcategory if sp.subcategory is not None else sp.category
     sub = _text(df[sub_col] if sub_col is not None else None, n)
     if sp.sub_labels:  # codes such as STATS19 severity 1/2/3 -> Fatal/Serious/Slight
         code = sub.str.strip().str.replace(r"\.0$", "", regex=True)
         sub = code.map(sp.sub_labels).fillna(sub).astype("str").where(sub.notna())
+    coded = None
     if sp.category_value is not None:
         cat = pd.Series(sp.category_value, index=range(n), dtype="str")
     elif sp.category is not None:
         wording = sub if sub_col == sp.category else _text(df[sp.category], n)
-        cat = categorise(wording, open_vocabulary=sp.open_vocabulary)
+        cat, codes, uniques, labels = categorise_coded(wording, open_vocabulary=sp.open_vocabulary)
+        if sub_col == sp.category and not sp.sub_labels:
+            slot = np.where(codes < 0, len(uniques), codes)
+            coded = (Coded(slot, labels), Coded(codes, uniques))
     else:
         cat = pd.Series("other", index=range(n), dtype="str")
     source: Any = sp.source
     if sp.kind == "canonical":
         sub_col = _find(df.columns, ["subcategory"])
         sub = _text(df[sub_col], n) if sub_col is not None else sub
+        coded = None
         src_col = _find(df.columns, ["source"])
         if src_col is not None:
             source = _text(df[src_col], n).fillna(sp.source)
-    return cat, sub, source
+    return cat, sub, source, coded
 
 
 def _repairs(df: pd.DataFrame, swapped: np.ndarray, pairs) -> tuple[pd.DataFrame, np.ndarray,
@@ -1046,9 +1061,12 @@ def _combine(parts: list[_Part]) -> tuple[gpd.GeoDataFrame, ReadReport, list[str
     # point (the source's ids, or content-made ones from a file read twice): keep the
     # first, reject the rest (in every file). police.uk re-issues ids and outcomes move
     # crimes: rows repeating an id otherwise are other records, kept and marked
-    id_codes = pd.factorize(kept["incident_id"])[0]  # once: both checks below use it
-    record = _record_key(kept, id_codes)
-    dup = record.duplicated(keep="first").to_numpy()
+    id_codes, id_uniques = pd.factorize(kept["incident_id"])  # once: both checks use it
+    if len(id_uniques) == len(kept):  # every id once: no duplicate, no repeat
+        record, dup = None, np.zeros(len(kept), bool)
+    else:
+        record = _record_key(kept, id_codes)
+        dup = record.duplicated(keep="first").to_numpy()
     dup_rejects = []
     if dup.any():
         first = kept.loc[~dup].set_index(record[~dup].to_numpy())
@@ -1067,7 +1085,7 @@ def _combine(parts: list[_Part]) -> tuple[gpd.GeoDataFrame, ReadReport, list[str
             where = np.where(same, "", f + " ") + "row " + row
             r["detail"] = "same id as " + pd.Series(where, dtype=object)
             dup_rejects.append(r)
-        kept = kept.loc[~dup].reset_index(drop=True)
+        kept = _keep_rows(kept, ~dup)
         id_codes = id_codes[~dup]
     kept, n_id_repeat = _mark_id_repeats(kept, id_codes)
 
@@ -1077,8 +1095,12 @@ def _combine(parts: list[_Part]) -> tuple[gpd.GeoDataFrame, ReadReport, list[str
     fixed_frames = [p.fixed for p in parts]
     fixed = pd.concat([f for f in fixed_frames if len(f)] or [fixed_frames[0]], ignore_index=True)
 
-    # one Point per distinct location, shared by the rows there (shapely is immutable)
-    codes, ux, uy = _unique_xy(kept["_x"].to_numpy(), kept["_y"].to_numpy())
+    # one Point per distinct location, shared by the rows there (shapely is immutable):
+    # the points each part found, each row's index into them shifted past earlier parts
+    start = np.cumsum([0] + [len(p.points[0]) for p in parts])
+    codes = kept["_pt"].to_numpy() + start[part_of[~dup]]
+    ux = np.concatenate([p.points[0] for p in parts])
+    uy = np.concatenate([p.points[1] for p in parts])
     geometry = gpd.points_from_xy(ux, uy, crs=BNG).take(codes)
     n_with_time = int(kept["_timed"].sum())
     inc = gpd.GeoDataFrame(
