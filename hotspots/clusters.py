@@ -57,6 +57,7 @@ MIN_SPLIT_EPS = 25.0
 
 DEFAULT_HDBSCAN_MAX = 300_000  # raw points; HDBSCAN cannot use weights (see hdbscan)
 _HASH_FROM = 20_000  # collapse hashes above this many rows (sorting is quicker below)
+_SMALL_GRAPH = 20_000  # nodes up to which _components runs its own numpy search
 
 
 def point_xy(gdf: gpd.GeoDataFrame, name: str = "incidents") -> np.ndarray:
@@ -126,8 +127,26 @@ def _chunk_pairs(xy: np.ndarray, tree: cKDTree, idx: np.ndarray, eps: float):
 
 
 def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    g = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
-    return connected_components(g, directed=False)[1]
+    """A component id (< n) for each of n nodes of the undirected graph of edges a-b."""
+    if n > _SMALL_GRAPH:
+        g = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
+        return connected_components(g, directed=False)[1]
+    # small graphs (split_cluster's hundreds of re-clusterings): hook each root onto
+    # the smaller root across an edge, then point every node at its root, until no
+    # edge joins two roots; scipy's setup costs more than the whole search here
+    lab = np.arange(n)
+    while True:
+        la, lb = lab[a], lab[b]
+        diff = la != lb
+        if not diff.any():
+            return lab
+        a, b, la, lb = a[diff], b[diff], la[diff], lb[diff]
+        np.minimum.at(lab, np.maximum(la, lb), np.minimum(la, lb))
+        while True:  # pointer jumping: parents only ever point at smaller ids
+            up = lab[lab]
+            if np.array_equal(up, lab):
+                break
+            lab = up
 
 
 def _dbscan_labels(
@@ -459,9 +478,12 @@ def piece_areas(xy: np.ndarray, pieces: list[tuple[np.ndarray, float]]) -> np.nd
     uxy, _, inv = collapse(xy[rows], np.ones(len(rows)))
     upos = np.empty(len(uxy), np.int64)
     upos[inv] = pos  # a coordinate is in one piece (pieces are clusters of coordinates)
+    # the diagram reaches the hulls' bounding box (GEOS extends it to the envelope of
+    # extend_to: the box is the envelope of the hulls' union, without the union)
     cells = shapely.get_parts(
         shapely.voronoi_polygons(
-            shapely.multipoints(uxy), extend_to=shapely.union_all(hulls), ordered=True
+            shapely.multipoints(uxy), extend_to=shapely.box(*shapely.total_bounds(hulls)),
+            ordered=True,
         )
     )
     out = []
@@ -472,8 +494,13 @@ def piece_areas(xy: np.ndarray, pieces: list[tuple[np.ndarray, float]]) -> np.nd
         if not touch[i].any():
             out.append(h)
             continue
-        others = shapely.union_all(np.delete(hulls, i))
-        near = shapely.union_all(cells[upos == i])
+        # only the hulls overlapping this one, and only this piece's Voronoi cells
+        # reaching into the overlap, shape it (the rest of h is h minus the others)
+        others = shapely.union_all(hulls[touch[i]])
+        overlap = shapely.intersection(h, others)
+        mine = cells[upos == i]
+        shapely.prepare(overlap)
+        near = shapely.union_all(mine[shapely.intersects(overlap, mine)])
         out.append(shapely.union(shapely.intersection(h, near), shapely.difference(h, others)))
     return np.asarray(out)
 
