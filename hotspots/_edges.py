@@ -1,29 +1,28 @@
-"""Which polygon each of many points falls in, and how far it is from the nearest edge.
+"""Which polygon each of many points falls in, and how far it is from its polygon's edge.
 
 The engine behind :func:`hotspots.assign_wards` for points that do not repeat (fire
 brigade calls, collisions, council reports: a million distinct points). Testing every
 point against the polygons with GEOS and measuring every point's distance to its
 ward's boundary costs microseconds a point; here almost all of the work is numpy:
 
-1. The polygons' edges become one array of distinct straight segments (an edge two
-   wards share is kept once).
-2. The points are put in square blocks (Morton order). Going down a quadtree of
-   blocks, each block keeps only the segments that can hold the nearest edge of a
-   point inside it: a segment whose distance to the block's centre exceeds the
-   nearest segment's by more than the block's diagonal cannot (triangle inequality).
-3. Each point's distance to the nearest edge is then the minimum over its block's
-   few remaining segments (pruned once more per point with the same bound), exact:
-   the same point-to-segment formula GEOS uses.
-4. A block whose centre is further from every edge than its half-diagonal holds no
-   edge, so all its points lie in the same polygons. Such blocks, joined when they
-   touch (``scipy.ndimage.label``), form regions no edge crosses: one point per
-   region is tested with GEOS and the answer holds for the whole region. Only points
-   in blocks that an edge may cross are tested one by one (a few per cent).
+1. The polygons' rings become arrays of straight segments, grouped by polygon
+   (:class:`Edges`).
+2. Which polygon (:meth:`Edges.regions`): a fine raster marks every cell an edge
+   touches. Unmarked cells that share a side form regions no edge crosses
+   (``scipy.ndimage.label``), so all the points of a region lie in the same
+   polygons: one point per region is tested with GEOS and the answer holds for the
+   whole region. Only points in marked cells (a few per cent) are tested one by one.
+3. How far (:meth:`Edges.distances`), once each point's polygon is known: the points
+   are put in square blocks per polygon (Morton order). Going down a quadtree of
+   blocks from the polygon's own segments, each block keeps only those that can hold
+   the nearest edge of a point inside it: a segment whose distance to the block's
+   centre exceeds the nearest segment's by more than the block's diagonal cannot
+   (triangle inequality). Each point's distance is then the minimum over a prefix of
+   its block's list (sorted by distance from the block's centre), exact: the same
+   point-to-segment formula GEOS uses.
 
-Exactness does not depend on the polygons tiling: the region argument holds for
-overlapping polygons and holes too (every ring's edges are segments). The distance is
-to the nearest edge of *any* polygon, which is the point's own polygon's boundary
-when polygons do not overlap.
+The region argument holds for overlapping polygons and holes too (every ring's edges
+are segments); the distance is to the point's own polygon's boundary (every ring).
 """
 
 from __future__ import annotations
@@ -38,38 +37,29 @@ import shapely
 from scipy import ndimage
 
 #: Points per final block aimed at (the final block side follows from the density)
-_POINTS_PER_BLOCK = 8.0
+_POINTS_PER_BLOCK = 16.0
 #: Final block side limits, metres
 _BLOCK_MIN, _BLOCK_MAX = 25.0, 400.0
 #: Raster for the edge-free regions: at most this many cells, cells at least this size (m)
 _RASTER_MAX, _RASTER_MIN = 4_000_000, 5.0
 #: (block, segment) pairs handled per batch when building the quadtree
 _BUILD_PAIRS = 1 << 19
-#: Points handled per batch in the per-point step (bounds memory: ~20 pairs a point)
+#: Points handled per batch in the per-point step (bounds memory: ~10 pairs a point)
 _BATCH = 65_536
+#: A point is within this of a corner or side (m): the cells on both sides are marked
+_EPS = 1e-3
 
 
 def segments(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct edges of the polygons' rings.
-
-    Returns start and end points (m × 2 each) and, per edge, the index of the first
-    polygon that has it.
-    """
-    parts = shapely.get_parts(shapely.boundary(geoms), return_index=True)
-    lines, owner = parts
+    """Edges of the polygons' rings: start and end points (m × 2 each) and, per edge,
+    the index of its polygon (ascending). Zero-length edges are dropped."""
+    lines, owner = shapely.get_parts(shapely.boundary(geoms), return_index=True)
     xy, idx = shapely.get_coordinates(lines, return_index=True)
     same = idx[1:] == idx[:-1]
     a, b = xy[:-1][same], xy[1:][same]
     own = owner[idx[:-1][same]]
     keep = (a != b).any(axis=1)
-    a, b, own = a[keep], b[keep], own[keep]
-    # an edge two wards share is one segment (distances are minima over segments)
-    swap = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
-    lo = np.where(swap[:, None], b, a)
-    hi = np.where(swap[:, None], a, b)
-    _, first = np.unique(np.hstack([lo, hi]), axis=0, return_index=True)
-    first.sort()
-    return lo[first], hi[first], own[first]
+    return a[keep], b[keep], own[keep]
 
 
 def seg_distance(px, py, seg: tuple, s: np.ndarray | None = None) -> np.ndarray:
@@ -122,74 +112,181 @@ def _starts(sorted_values: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
 
 
+def _argsort_ids(v: np.ndarray) -> np.ndarray:
+    """Stable argsort of integers in [0, 2**32): two 16-bit radix passes (about 4× numpy's
+    default stable sort of int64 on a million values)."""
+    if not len(v) or v.max() < 1 << 16:
+        return np.argsort(v.astype(np.uint16), kind="stable")
+    first = np.argsort((v & 0xFFFF).astype(np.uint16), kind="stable")
+    return first[np.argsort((v[first] >> 16).astype(np.uint16), kind="stable")]
+
+
 def _reduce_min(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.minimum.reduceat(values, starts) if len(values) else values[:0]
 
 
-class EdgeIndex:
-    """Segments of a set of polygons, and the quadtree of blocks over a set of points.
+class Edges:
+    """The segments of a set of polygons, with a raster of the cells they touch.
 
-    Build with :meth:`build`; then :attr:`dist` (distance from each point to the
-    nearest edge, computed by :meth:`distances` for the points asked) and
-    :meth:`regions` (points whose polygons one test settles).
+    Coordinates are kept relative to the corner of the segments' bounding box grown by
+    `pad` metres (float32 then keeps millimetres for the pruning); a point outside that
+    box is in no polygon and further than `pad` from every edge.
     """
 
-    def __init__(self, geoms: np.ndarray, x: np.ndarray, y: np.ndarray, reach: float):
-        """Index the edges of `geoms` and the blocks of the points (x, y).
-
-        `reach` (metres): points further than this from every edge and outside every
-        polygon's bounding box need no distance (they stay NaN).
-        """
+    def __init__(self, geoms: np.ndarray, pad: float):
         a, b, self.owner = segments(geoms)
-        n = len(x)
-        lo = np.minimum(a.min(axis=0), b.min(axis=0)) - reach - 1.0
-        hi = np.maximum(a.max(axis=0), b.max(axis=0)) + reach + 1.0
-        # coordinates relative to the corner: float32 keeps millimetres for the pruning
-        a, e = a - lo, b - a
+        self.a, self.b = a, b
+        self.lo = np.minimum(a.min(axis=0), b.min(axis=0)) - pad - 1.0
+        self.hi = np.maximum(a.max(axis=0), b.max(axis=0)) + pad + 1.0
+        a, e = a - self.lo, b - a
         cols = (a[:, 0], a[:, 1], e[:, 0], e[:, 1], 1.0 / (e * e).sum(axis=1))
         self.seg = tuple(np.ascontiguousarray(c) for c in cols)
         self.seg32 = tuple(c.astype(np.float32) for c in self.seg)
-        self.x, self.y = x - lo[0], y - lo[1]
-        self.inside = (x >= lo[0]) & (x <= hi[0]) & (y >= lo[1]) & (y <= hi[1])
-        area = float(np.prod(hi - lo))
-        k = max(1, int(self.inside.sum()))
-        g = min(_BLOCK_MAX, max(_BLOCK_MIN, math.sqrt(area * _POINTS_PER_BLOCK / k)))
-        self.g, self.origin = g, lo
-        self.nx, self.ny = (int(v) for v in np.ceil((hi - lo) / g).astype(int) + 1)
-        self.levels = max(1, math.ceil(math.log2(max(self.nx, self.ny))))
-        self.pts = np.flatnonzero(self.inside)
-        ix = (self.x[self.pts] // g).astype(np.int64)
-        iy = (self.y[self.pts] // g).astype(np.int64)
-        code = _spread(ix) | (_spread(iy) << np.uint64(1))
-        # distinct blocks by hashing, then sorting only those (not every point)
-        inv, keys = pd.factorize(code)
-        order = np.argsort(keys)
-        rank = np.empty(len(keys), np.int64)
-        rank[order] = np.arange(len(keys))
-        self.pt_blk = rank[inv]
-        self._build(np.asarray(keys)[order])
-        self._raster(self.seg, hi - lo)
-        self.dist = np.full(n, np.nan)
+        self.seg_start = np.searchsorted(self.owner, np.arange(len(geoms) + 1))
+        self.area = float(shapely.area(geoms).sum())
+        self.f = 0.0  # raster cell side (m), set by regions()
 
-    # -- quadtree --------------------------------------------------------------------
-    def _centres(self, keys: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
-        bx, by = _unspread(keys), _unspread(keys >> np.uint64(1))
+    def inside(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Per point (m, BNG): within the padded bounding box of the edges."""
+        return (x >= self.lo[0]) & (x <= self.hi[0]) & (y >= self.lo[1]) & (y <= self.hi[1])
+
+    # -- which polygon ---------------------------------------------------------------
+    def regions(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Per point, the id of a region no edge crosses (or -1, -2).
+
+        All the points of a region lie in the same polygons; -1: in a cell an edge
+        touches, test the point itself; -2: outside the padded bounding box, so in no
+        polygon. Builds the raster (cells: about 4 per point, at most
+        :data:`_RASTER_MAX`) and keeps it for :meth:`near`.
+        """
+        inside = self.inside(x, y)
+        extent = self.hi - self.lo
+        cells = min(_RASTER_MAX, max(4 * int(inside.sum()), 250_000))
+        f = max(_RASTER_MIN, math.sqrt(float(np.prod(extent)) / cells))
+        nx, ny = (int(v) for v in np.ceil(extent / f).astype(int) + 1)
+        marked = np.zeros((ny, nx), bool)
+        for px, py in _crossings(self.seg, f):
+            for ex, ey in ((-_EPS, -_EPS), (-_EPS, _EPS), (_EPS, -_EPS), (_EPS, _EPS)):
+                cx = np.clip(((px + ex) // f).astype(np.int64), 0, nx - 1)
+                cy = np.clip(((py + ey) // f).astype(np.int64), 0, ny - 1)
+                marked[cy, cx] = True
+        labels, _ = ndimage.label(~marked)  # 4-connected: neighbours share a side
+        self.f, self.marked = f, marked
+        region = np.full(len(x), -2, np.int64)
+        cy, cx = self._cells(x[inside], y[inside])
+        region[inside] = labels[cy, cx] - 1  # -1: a marked cell
+        return region
+
+    def _cells(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        cx = ((x - self.lo[0]) // self.f).astype(np.int64)
+        cy = ((y - self.lo[1]) // self.f).astype(np.int64)
+        return cy, cx
+
+    def near(self, x: np.ndarray, y: np.ndarray, reach: float) -> np.ndarray:
+        """Per point: False where it is surely further than `reach` m from every edge.
+
+        An edge within `reach` of a point touches a cell at most ``ceil(reach / f)``
+        cells away (either way) from the point's own: the marked cells grown by that
+        many cells (after :meth:`regions`).
+        """
+        out = self.inside(x, y)
+        if not out.any() or reach < 0:
+            return np.zeros(len(x), bool)
+        k = math.ceil(reach / self.f)
+        grown = ndimage.maximum_filter(self.marked, size=2 * k + 1) if k else self.marked
+        cy, cx = self._cells(x[out], y[out])
+        out[out] = grown[cy, cx]
+        return out
+
+    def lines(self) -> np.ndarray:
+        """The segments as shapely LineStrings (original coordinates), by index."""
+        return shapely.linestrings(np.stack([self.a, self.b], axis=1))
+
+    # -- how far ---------------------------------------------------------------------
+    def distances(self, x: np.ndarray, y: np.ndarray, poly: np.ndarray) -> np.ndarray:
+        """Exact distance (m) from each point to the boundary of its polygon `poly`.
+
+        The points must lie inside :meth:`inside` (they do: each is in its polygon).
+        """
+        out = np.full(len(x), np.nan)
+        if not len(x):
+            return out
+        tree = _Quadtree(self, x - self.lo[0], y - self.lo[1], poly)
+        sel = tree.pts
+
+        def batch(lo: int) -> None:
+            rows = sel[lo: lo + _BATCH]
+            out[rows] = tree.distances(tree.x[rows], tree.y[rows], tree.pt_blk[lo: lo + _BATCH])
+
+        starts = range(0, len(sel), _BATCH)
+        if len(starts) < 2:
+            for lo in starts:
+                batch(lo)
+            return out
+        # numpy releases the GIL in its loops: batches run on two cores side by side
+        with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+            list(pool.map(batch, starts))
+        return out
+
+
+class _Quadtree:
+    """Blocks of points per polygon, each with the polygon's segments that can be nearest.
+
+    `x, y`: metres from the corner of `edges`; `poly`: each point's polygon. After
+    building, :attr:`pts` lists the points in block order and :attr:`pt_blk` their
+    blocks; :meth:`distances` measures them.
+    """
+
+    def __init__(self, edges: Edges, x: np.ndarray, y: np.ndarray, poly: np.ndarray):
+        self.seg, self.seg32, self.x, self.y = edges.seg, edges.seg32, x, y
+        extent = edges.hi - edges.lo
+        k = max(1, len(x))
+        area = min(float(np.prod(extent)), max(edges.area, 1.0))
+        g = min(_BLOCK_MAX, max(_BLOCK_MIN, math.sqrt(area * _POINTS_PER_BLOCK / k)))
+        nx, ny = (int(v) for v in np.ceil(extent / g).astype(int) + 1)
+        self.g, self.levels = g, max(1, math.ceil(math.log2(max(nx, ny))))
+        if int(poly.max()) >= 1 << (62 - 2 * self.levels):
+            raise ValueError("too many polygons for the quadtree's keys")
+        cell = (y // g).astype(np.int64) * nx + (x // g).astype(np.int64)
+        inv, uniq = pd.factorize(poly.astype(np.int64) * (nx * ny) + cell)
+        uniq = np.asarray(uniq)
+        ucell = uniq % (nx * ny)
+        code = _spread(ucell % nx) | (_spread(ucell // nx) << np.uint64(1))
+        key = (uniq // (nx * ny)).astype(np.uint64) << np.uint64(2 * self.levels) | code
+        order = np.argsort(key)
+        rank = np.empty(len(key), np.int64)
+        rank[order] = np.arange(len(key))
+        pt_blk = rank[inv]
+        # points in block order: the per-block lookups then walk memory in order
+        self.pts = _argsort_ids(pt_blk)
+        self.pt_blk = pt_blk[self.pts]
+        self._build(key[order], edges.seg_start)
+
+    def _centres(self, keys: np.ndarray, level: int) -> tuple[np.ndarray, np.ndarray]:
+        """Centres (m) of blocks at `level` (0: one block, the whole grid, per polygon)."""
+        size = self.g * 2.0 ** (self.levels - level)
+        morton = keys & np.uint64((1 << 2 * level) - 1)
+        bx, by = _unspread(morton), _unspread(morton >> np.uint64(1))
         return (bx + 0.5) * size, (by + 0.5) * size
 
-    def _build(self, final: np.ndarray) -> None:
+    def _build(self, final: np.ndarray, seg_start: np.ndarray) -> None:
         """Blocks of every level, top down, with the segments that can be nearest.
 
-        Each block keeps the segments that can hold the nearest edge of a point inside
-        it. `final`: the sorted codes of the points' blocks.
+        Level 0 has one block per polygon holding all of its segments; each block
+        below keeps those that can hold the nearest edge of a point inside it.
+        `final`: the sorted keys (polygon, Morton code) of the points' blocks.
         """
-        m = len(self.seg[0])
-        keys = np.zeros(1, np.uint64)
-        blk, seg = np.zeros(m, np.int32), np.arange(m, dtype=np.int32)
-        blk, seg, d = self._prune(keys, self.g * 2.0**self.levels, blk, seg)
+        keys = final >> np.uint64(2 * self.levels)
+        keys = keys[_starts(keys)]
+        n_seg = (seg_start[1:] - seg_start[:-1])[keys.astype(np.int64)]
+        blk = np.repeat(np.arange(len(keys), dtype=np.int32), n_seg)
+        first = np.cumsum(n_seg) - n_seg
+        seg = (np.arange(len(blk)) - np.repeat(first - seg_start[keys.astype(np.int64)],
+                                               n_seg)).astype(np.int32)
+        blk, seg, d = self._prune(keys, 0, blk, seg)
         for level in range(1, self.levels + 1):
-            shift = np.uint64(2 * (self.levels - level))
-            new = final >> shift  # sorted, so distinct values are where it changes
-            new = new[_starts(new)]
+            new = final >> np.uint64(2 * (self.levels - level))
+            new = new[_starts(new)]  # sorted, so distinct values are where it changes
             parent = np.searchsorted(keys, new >> np.uint64(2))
             pair0 = np.searchsorted(blk, np.arange(len(keys) + 1))  # parent's pairs
             # children in batches of about _BUILD_PAIRS pairs: small arrays are reused
@@ -204,118 +301,60 @@ class EdgeIndex:
                 p0, p1 = parent[c0], parent[c1 - 1] + 1
                 cb, cs = _expand(parent[c0:c1] - p0, p1 - p0, blk[pair0[p0]: pair0[p1]] - p0,
                                  seg[pair0[p0]: pair0[p1]])
-                parts.append(self._prune(new[c0:c1], self.g * 2.0 ** (self.levels - level),
-                                         cb, cs, offset=c0))
+                parts.append(self._prune(new[c0:c1], level, cb, cs, offset=c0))
             keys = new
-            if not parts:  # no point in the extent: nothing below
-                blk, seg, d = blk[:0], seg[:0], np.zeros(0, np.float32)
-                break
             blk, seg, d = (np.concatenate(a) for a in zip(*parts, strict=True))
-        self.keys, self.blk_seg, self.blk_d = keys, seg, d
         self.blk_start = np.searchsorted(blk, np.arange(len(keys) + 1))
-        starts = self.blk_start[:-1]
-        self.blk_dmin = _reduce_min(d, starts)
-        best = np.flatnonzero(d == self.blk_dmin[blk])
-        _, take = np.unique(blk[best], return_index=True)  # every block has one
-        self.blk_best = seg[best[take]]
-        self.blk_cx, self.blk_cy = self._centres(keys, self.g)
+        self.blk_dmin = _reduce_min(d, self.blk_start[:-1])
+        # each block's segments by distance from its centre (to 1/65535 of the span a
+        # block keeps, 2 half-diagonals): a point needs only a prefix of them. Pairs
+        # come grouped by block, so a stable sort of these keys is nearly linear.
+        self.span = np.float32(self.g * math.sqrt(2) + 0.2)
+        q = np.minimum((d - self.blk_dmin[blk]) * (65535 / self.span), 65535)
+        blk_key = (blk.astype(np.int64) << 16) | q.astype(np.int64)
+        order = np.argsort(blk_key, kind="stable")
+        self.blk_key, self.blk_seg = blk_key[order], seg[order]
+        self.blk_best = self.blk_seg[self.blk_start[:-1]]  # nearest the centre
+        self.blk_cx, self.blk_cy = self._centres(keys, self.levels)
 
-    def _prune(self, keys: np.ndarray, size: float, blk: np.ndarray, seg: np.ndarray,
+    def _prune(self, keys: np.ndarray, level: int, blk: np.ndarray, seg: np.ndarray,
                offset: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Of the (block, segment) pairs, those whose segment can be nearest to a point
         of the block; block indices shifted by `offset` on the way out."""
-        cx, cy = self._centres(keys, size)
+        cx, cy = self._centres(keys, level)
         cx, cy = cx.astype(np.float32).take(blk), cy.astype(np.float32).take(blk)
         d = seg_distance(cx, cy, self.seg32, seg)
         dmin = _reduce_min(d, _starts(blk))[blk]
         # a point within r of the centre is within dmin + r of the nearest segment; a
         # segment further than dmin + 2r from the centre is further than that
         # (float32: distances to ~1e-5 relative; the margin covers it)
+        size = self.g * 2.0 ** (self.levels - level)
         keep = d <= dmin * np.float32(1 + 1e-5) + np.float32(size * math.sqrt(2) + 0.1)
         return blk[keep] + np.int32(offset), seg[keep], d[keep]
 
-    # -- distances -------------------------------------------------------------------
-    def distances(self, want: np.ndarray) -> None:
-        """Fill :attr:`dist` for the points flagged in `want` (exact)."""
-        sel = np.flatnonzero(want[self.pts])
-
-        def batch(lo: int) -> None:
-            part = sel[lo: lo + _BATCH]
-            rows = self.pts[part]
-            self.dist[rows] = self._distances(self.x[rows], self.y[rows], self.pt_blk[part])
-
-        starts = range(0, len(sel), _BATCH)
-        if len(starts) < 2:
-            for lo in starts:
-                batch(lo)
-            return
-        # numpy releases the GIL in its loops: batches run on two cores side by side
-        with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-            list(pool.map(batch, starts))
-
-    def _distances(self, px: np.ndarray, py: np.ndarray, blk: np.ndarray) -> np.ndarray:
+    def distances(self, px: np.ndarray, py: np.ndarray, blk: np.ndarray) -> np.ndarray:
+        """Exact distance from each point to the nearest segment of its block's list."""
+        start = self.blk_start[blk]
         upper = seg_distance(px, py, self.seg, self.blk_best[blk])
-        off = np.hypot(px - self.blk_cx[blk], py - self.blk_cy[blk])
-        count = self.blk_start[blk + 1] - self.blk_start[blk]
-        pt = np.repeat(np.arange(len(px)), count)
-        j = self.blk_start[blk][pt] + (np.arange(len(pt)) - np.repeat(np.cumsum(count) - count,
-                                                                        count))
-        # |p - s| >= |c - s| - |p - c|: a segment that cannot beat the block's best is
-        # skipped (blk_d is float32: the margin covers its rounding)
-        d_c = self.blk_d[j]
-        keep = d_c * np.float32(1 - 1e-5) - off[pt] < upper[pt] + 0.1
-        pt, s = pt[keep], self.blk_seg[j[keep]]
-        d = seg_distance(px[pt], py[pt], self.seg, s)
-        out = upper.copy()
+        # |p - s| >= |c - s| - |p - c|: only segments within upper + |p - c| of the
+        # centre c can beat the upper bound, a prefix of the block's sorted list (the
+        # centre distances are float32 and the keys rounded down: the margins cover it)
+        reach = np.hypot(px - self.blk_cx[blk], py - self.blk_cy[blk])
+        reach += upper
+        reach *= 1 + 1e-5
+        reach += 0.1
+        reach -= self.blk_dmin[blk]
+        q = np.clip(reach * (65535 / self.span), 0, 65535).astype(np.int64)
+        q |= blk.astype(np.int64) << 16
+        count = np.searchsorted(self.blk_key, q, side="right") - start
+        pt = np.repeat(np.arange(len(px), dtype=np.int32), count)
+        first = np.cumsum(count) - count
+        j = np.arange(len(pt), dtype=np.int64)
+        j += np.repeat(start - first, count)
+        d = seg_distance(px[pt], py[pt], self.seg, self.blk_seg[j])
         starts = _starts(pt)
-        np.minimum.at(out, pt[starts], _reduce_min(d, starts))
-        return out
-
-    # -- regions no edge crosses -----------------------------------------------------
-    def _raster(self, seg: tuple, extent: np.ndarray) -> None:
-        """Cells of a fine raster that no edge touches, labelled by connected region.
-
-        Each edge is sampled every half cell; a piece of edge between two samples
-        cannot leave the 3 × 3 cells around the first, so marking those marks every
-        cell an edge touches. Two unmarked cells that share a side form an edge-free
-        rectangle, so a region of unmarked cells (``ndimage.label``, 4-connected) lies
-        in one set of polygons.
-        """
-        n_in = len(self.pts)
-        cells = min(_RASTER_MAX, max(4 * n_in, 250_000))
-        f = max(_RASTER_MIN, math.sqrt(float(np.prod(extent)) / cells))
-        nx, ny = (int(v) for v in np.ceil(extent / f).astype(int) + 1)
-        ax, ay, ex, ey, _ = seg
-        k = np.ceil(np.hypot(ex, ey) / (f / 2)).astype(np.int64) + 1  # samples per edge
-        sid = np.repeat(np.arange(len(ax)), k)
-        t = (np.arange(len(sid)) - np.repeat(np.cumsum(k) - k, k)) / (k - 1)[sid]
-        sx = ((ax[sid] + t * ex[sid]) // f).astype(np.int64)
-        sy = ((ay[sid] + t * ey[sid]) // f).astype(np.int64)
-        marked = np.zeros((ny, nx), bool)
-        marked[np.clip(sy, 0, ny - 1), np.clip(sx, 0, nx - 1)] = True
-        marked = ndimage.binary_dilation(marked, np.ones((3, 3), bool))
-        labels, _ = ndimage.label(~marked)  # 4-connected: neighbours share a side
-        cx = (self.x[self.pts] // f).astype(np.int64)
-        cy = (self.y[self.pts] // f).astype(np.int64)
-        self.f = f
-        self.pt_label = labels[cy, cx] - 1  # -1: a marked cell
-
-    def regions(self) -> np.ndarray:
-        """Per point, the id of a region no edge crosses (or -1, -2).
-
-        All the points of a region lie in the same polygons; -1: an edge may pass near,
-        test the point itself; -2: outside the edges' bounding box, so in no polygon.
-        """
-        region = np.full(len(self.x), -2, np.int64)
-        region[self.pts] = self.pt_label
-        return region
-
-    def may_be_within(self, reach: float) -> np.ndarray:
-        """Per point: False where it is surely further than `reach` m from every edge."""
-        out = np.zeros(len(self.x), bool)
-        low = self.blk_dmin * (1 - 1e-5) - 0.1 - self.g / math.sqrt(2)  # float32 margin
-        out[self.pts] = low[self.pt_blk] <= reach
-        return out
+        np.minimum.at(upper, pt[starts], _reduce_min(d, starts))
+        return upper
 
 
 def _expand(parent: np.ndarray, n_parent: int, blk: np.ndarray, seg: np.ndarray):
@@ -330,3 +369,24 @@ def _expand(parent: np.ndarray, n_parent: int, blk: np.ndarray, seg: np.ndarray)
     src += np.arange(len(src), dtype=np.int32)
     child = np.repeat(np.arange(len(parent), dtype=np.int32), per)
     return child, seg.take(src)
+
+
+def _crossings(seg: tuple, f: float):
+    """The ends of the segments and where they cross the lines of a grid of side `f`.
+
+    Yields (x, y) arrays (m from the corner): the ends, the crossings of vertical
+    lines, of horizontal ones. A segment touches a cell (its closed square) only if an
+    end lies in it or it meets one of the cell's sides: marking the cells on both
+    sides of each of these points (:data:`_EPS` either way) marks every cell it touches.
+    """
+    ax, ay, ex, ey, _ = seg
+    yield np.r_[ax, ax + ex], np.r_[ay, ay + ey]
+    for u, v, eu, ev, swap in ((ax, ay, ex, ey, False), (ay, ax, ey, ex, True)):
+        first = np.ceil(np.minimum(u, u + eu) / f).astype(np.int64)
+        k = np.maximum(np.floor(np.maximum(u, u + eu) / f).astype(np.int64) - first + 1, 0)
+        sid = np.repeat(np.arange(len(u)), k)
+        line = (np.repeat(first, k) + np.arange(len(sid)) - np.repeat(np.cumsum(k) - k, k)) * f
+        # along a grid line (eu = 0): the other family of lines and the ends mark it
+        t = (line - u[sid]) / np.where(eu == 0, 1.0, eu)[sid]
+        other = v[sid] + np.clip(t, 0.0, 1.0) * ev[sid]
+        yield (other, line) if swap else (line, other)

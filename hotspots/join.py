@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._edges import EdgeIndex
+from ._edges import Edges
 from ._errors import BadInputError
 from ._time import incident_times, month_only, period_freq
 from ._validate import check_gdf, to_bng
@@ -50,9 +50,10 @@ NO_LOCATION = "no location"
 #: points fall in a different ward with the GLA's full-resolution 2018 file, and 98% of
 #: those lie within 20 m of the 20 m file's edge (89% within 10 m); 12% of all points do.
 NEAR_EDGE_M = 20.0
-#: Distinct points from which :mod:`hotspots._edges` (numpy, regions and a quadtree of
-#: edges) beats GEOS point by point (crossover measured at 100k-200k on 704 wards)
-_EDGE_INDEX_MIN = 200_000
+#: Distinct points from which :mod:`hotspots._edges` (numpy: raster regions, and a
+#: quadtree of each ward's edges) beats GEOS point by point (crossover measured at
+#: 20k-40k on London's 704 wards; its fixed cost is ~0.1 s)
+_EDGE_INDEX_MIN = 30_000
 #: The column :func:`assign_wards` flags those points in (counted by :func:`ward_counts`)
 EDGE_COLUMN = "near_ward_edge"
 #: Default for ``tolerance`` (metres), the one ward-join policy of the library, the CLI
@@ -246,12 +247,13 @@ def _locate(
     Metres to the nearest ward edge, and metres to the ward when it is a near-miss
     within `tolerance` (else NaN).
 
-    Most points are settled without GEOS (see :mod:`hotspots._edges`): a point whose
-    block no ward edge can cross shares its ward with every point of its region, and
-    one GEOS test per region settles them all; only points in blocks an edge may
-    cross are tested one by one. The edge distance is the exact minimum over the few
-    edges that can be nearest; it is computed for points in a ward, and for points in
-    no ward only when they may lie within `near` (or `tolerance`) metres of one.
+    From :data:`_EDGE_INDEX_MIN` points, most are settled without GEOS (see
+    :mod:`hotspots._edges`): a point in a raster cell no ward edge touches shares its
+    ward with every point of its edge-free region, and one GEOS test per region settles
+    them all; only points in cells an edge touches are tested one by one. The edge
+    distance of a point in a ward is the exact minimum over the few edges of its ward
+    that can be nearest. A point in no ward is measured (by GEOS) only when it may lie
+    within `near` (or `tolerance`) metres of one.
     """
     n = len(x)
     ward_of = np.full(n, -1, dtype=np.int64)
@@ -261,28 +263,39 @@ def _locate(
     if not n or not len(wgeom) or shapely.is_empty(wgeom).all():
         return ward_of, dist, near_d
     if n < _EDGE_INDEX_MIN:  # GEOS point by point: cheaper than building the index
-        idx = None
         ward_of = _wards_of(x, y, wgeom, rank)
-        miss = np.flatnonzero(ward_of < 0)
+        hit = ward_of >= 0
+        dist[hit] = shapely.distance(shapely.points(x[hit], y[hit]),
+                                     shapely.boundary(wgeom)[ward_of[hit]])
+        miss = np.flatnonzero(~hit)
+        shapes, owner = wgeom, np.arange(len(wgeom))
     else:
-        idx = EdgeIndex(wgeom, x, y, reach)
-        ward_of = _wards_by_region(idx.regions(), x, y, wgeom, rank)
-        idx.distances((ward_of >= 0) | idx.may_be_within(reach))
-        dist = idx.dist
-        miss = np.flatnonzero((ward_of < 0) & (dist <= tolerance))
-    if tolerance > 0 and len(miss):
-        (mi, mw), d = shapely.STRtree(wgeom).query_nearest(
-            shapely.points(x[miss], y[miss]), max_distance=tolerance, return_distance=True,
+        edges = Edges(wgeom, reach)
+        ward_of = _wards_by_region(edges.regions(x, y), x, y, wgeom, rank)
+        hit = ward_of >= 0
+        dist[hit] = edges.distances(x[hit], y[hit], ward_of[hit])
+        miss = np.flatnonzero(~hit)
+        miss = miss[edges.near(x[miss], y[miss], reach)]
+        # a point in no ward is as far from a ward as from its nearest edge: GEOS
+        # measures a two-point line far faster than a polygon
+        shapes, owner = (edges.lines(), edges.owner) if len(miss) else (wgeom, None)
+    if reach > 0 and len(miss):
+        # the nearest ward within reach (a point in no ward: its nearest edge)
+        (mi, mw), d = shapely.STRtree(shapes).query_nearest(
+            shapely.points(x[miss], y[miss]), max_distance=reach, return_distance=True,
             all_matches=True,
         )
+        mw = owner[mw]
         # equidistant wards: the lowest code wins, as on shared edges
         order = np.lexsort((rank[mw], d, mi))
         mi, mw, d = mi[order], mw[order], d[order]
         keep = _firsts(mi)
-        ward_of[miss[mi[keep]]] = mw[keep]
-        near_d[miss[mi[keep]]] = d[keep]
-    if idx is None:
-        dist = _geos_edge_distance(x, y, ward_of, wgeom, near)
+        mi, mw, d = miss[mi[keep]], mw[keep], d[keep]
+        dist[mi] = d
+        if tolerance > 0:
+            won = d <= tolerance
+            ward_of[mi[won]] = mw[won]
+            near_d[mi[won]] = d[won]
     dist[(ward_of < 0) & ~(dist < near)] = np.nan
     return ward_of, dist, near_d
 
@@ -290,7 +303,7 @@ def _locate(
 def _wards_by_region(
     region: np.ndarray, x: np.ndarray, y: np.ndarray, wgeom: np.ndarray, rank: np.ndarray
 ) -> np.ndarray:
-    """Ward index per point from :meth:`EdgeIndex.regions`.
+    """Ward index per point from :meth:`hotspots._edges.Edges.regions`.
 
     One GEOS test per region (its first point), one per point that has no region.
     """
@@ -306,29 +319,6 @@ def _wards_by_region(
     region_ward[first >= 0] = got[len(test):]
     ward_of[in_region] = region_ward[region[in_region]]
     return ward_of
-
-
-def _geos_edge_distance(
-    x: np.ndarray, y: np.ndarray, ward_of: np.ndarray, wgeom: np.ndarray, near: float
-) -> np.ndarray:
-    """Metres from each point to the nearest ward edge, by GEOS (small inputs).
-
-    A point in (or assigned to) a ward: the distance to that ward's boundary, the
-    nearest edge of any ward since wards do not overlap. A point in no ward: the
-    distance to the nearest ward when within `near` metres, else NaN.
-    """
-    dist = np.full(len(x), np.nan)
-    hit = ward_of >= 0
-    if hit.any():
-        dist[hit] = shapely.distance(shapely.points(x[hit], y[hit]),
-                                     shapely.boundary(wgeom)[ward_of[hit]])
-    if (~hit).any() and near > 0:
-        (qi, _), d = shapely.STRtree(wgeom).query_nearest(
-            shapely.points(x[~hit], y[~hit]), max_distance=near, return_distance=True,
-            all_matches=False,
-        )
-        dist[np.flatnonzero(~hit)[qi]] = d
-    return dist
 
 
 # --- counts -----------------------------------------------------------------------------

@@ -388,7 +388,7 @@ def _sjoin_lowest(pts: gpd.GeoDataFrame, wards: gpd.GeoDataFrame) -> np.ndarray:
 def engine(request, monkeypatch):
     """Both join engines: hotspots._edges (used from 200k distinct points) and GEOS."""
     if request.param == "numpy index":
-        monkeypatch.setattr(hs.join, "_EDGE_INDEX_MIN", 0)
+        monkeypatch.setattr("hotspots.join._EDGE_INDEX_MIN", 0)
     return request.param
 
 
