@@ -236,8 +236,15 @@ def _recency(
     h = (end - start) / 2
     if not h > pd.Timedelta(0):
         return np.ones(len(t))
-    age = ((end - t) / h).to_numpy(float)
-    return np.power(2.0, -np.clip(np.nan_to_num(age, nan=0.0), 0, None))
+    if t.dtype == "datetime64[ns]":
+        # pandas' own sum in integer nanoseconds (NaT: age 0), at numpy speed
+        v = t.to_numpy()
+        age = (pd.Timestamp(end).as_unit("ns").value - v.view(np.int64)) \
+            / pd.Timedelta(h).as_unit("ns").value
+        age[np.isnat(v)] = 0.0
+    else:
+        age = np.nan_to_num(((end - t) / h).to_numpy(float), nan=0.0)
+    return np.power(2.0, -np.clip(age, 0, None))
 
 
 def _hours_mask(inc: pd.DataFrame, hours: Any) -> np.ndarray | None:
@@ -1083,17 +1090,27 @@ def _hot_areas(hot: _HotCells, sa: Any, geoms: np.ndarray, n: int,
         # highest risk first, each to the nearest area with room (so what max_area
         # leaves out is the least risky)
         rest = shapely.difference(cells[left], shapely.union_all(geoms[top]))
-        dist = shapely.distance(cells[left][:, None], geoms[top][None, :])
-        if reach is not None:
-            dist = np.where(dist <= reach, dist, np.inf)
+        lim = np.inf if reach is None else reach
+        near, near_d = _nearest(cells[left], geoms[top])
         size = np.bincount(gi, weights=shapely.area(pieces), minlength=len(geoms))[top]
+        room = np.inf if max_area is None else max_area
         to = np.full(len(left), -1)
+        a_rest = shapely.area(rest)
         for j in np.argsort(-hrisk[left], kind="stable"):
-            a = shapely.area(rest[j])
-            for t in np.argsort(dist[j], kind="stable"):
-                if not np.isfinite(dist[j, t]):
+            a = a_rest[j]
+            if not near_d[j] <= lim:  # the nearest area is out of reach: all are
+                continue
+            if size[near[j]] + a <= room:  # the usual case: the nearest has room
+                size[near[j]] += a
+                to[j] = near[j]
+                continue
+            # the nearest is full: the others, nearest first (ties: first area)
+            dist = shapely.distance(cells[left][j], geoms[top])
+            dist = np.where(dist <= lim, dist, np.inf)
+            for t in np.argsort(dist, kind="stable"):
+                if not np.isfinite(dist[t]):
                     break
-                if max_area is None or size[t] + a <= max_area:
+                if size[t] + a <= room:
                     size[t] += a
                     to[j] = t
                     break
@@ -1109,6 +1126,20 @@ def _hot_areas(hot: _HotCells, sa: Any, geoms: np.ndarray, n: int,
     ai, hc = shapely.STRtree(cells).query(out, predicate="intersects")
     cover = shapely.area(shapely.intersection(out[ai], cells[hc])) / shapely.area(cells[hc])
     return out, np.bincount(ai, weights=hrisk[hc] * cover, minlength=len(out))
+
+
+def _nearest(geoms: np.ndarray, areas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each geometry's nearest area (the first among equally near) and the distance.
+
+    -1 and inf for an empty geometry. An STRtree search instead of every distance.
+    """
+    (gi, ai), d = shapely.STRtree(areas).query_nearest(geoms, all_matches=True,
+                                                       return_distance=True)
+    near = np.full(len(geoms), len(areas))
+    np.minimum.at(near, gi, ai)
+    dist = np.full(len(geoms), np.inf)
+    dist[gi] = d  # equal for every match of a geometry
+    return np.where(near < len(areas), near, -1), dist
 
 
 def _cell_groups(row: np.ndarray, col: np.ndarray) -> list[np.ndarray]:
