@@ -555,6 +555,15 @@ CITY_JS = (
     "  var l = new Cat(); l.hsCategory = o.cats[ci];"
     "  l.hsMarkers = cells.filter(function(m) { return m.options.hsCat === ci; });"
     "  return l; };"
-    " self.visible = function() { return Object.keys(cur).map(function(k) { return cur[k]; }); };"
+    # for tests and notebooks: what is drawn ([category, lat, lon, popup html]) and
+    # every packed row ([category, lat, lon, incidents])
+    " self.shown = function() { return Object.keys(cur).map(function(k) { var m = cur[k],"
+    "  ll = m.getLatLng(), c = m.getPopup().getContent();"
+    "  return [o.cats[m.options.hsCat], ll.lat, ll.lng, c(m)]; }); };"
+    " self.rows = function() { var out = [], i, r; if (!P) return out;"
+    "  for (i = 0; i < P.k.length; i++) for (r = P.r0[i]; r < P.r0[i] + P.k[i]; r++)"
+    "   out.push([o.cats[P.c[r]], P.lat[i] / 1e5, P.lon[i] / 1e5, P.n[r]]);"
+    "  return out; };"
+    " self.cellM = o.cell_m;"
     " return self; })"
 )

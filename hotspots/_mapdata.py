@@ -21,15 +21,17 @@ import base64
 import json
 import logging
 import zlib
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from ._leaflet import _e, to_wgs84
 from ._style import category_label
 from ._time import month_range
-from ._validate import check_gdf
+from ._validate import BNG, check_gdf
 
 log = logging.getLogger("hotspots")
 
@@ -45,35 +47,46 @@ POINTS_ZOOM = 15
 _NAT = np.iinfo(np.int64).min
 
 
-def _points(inc: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
-    """Incidents with a location, their BNG coordinates (n×2) and categories (str)."""
-    inc = check_gdf(inc, "incidents")
-    geom = inc.geometry
-    pts = inc[geom.notna().to_numpy() & ~geom.is_empty.to_numpy()]
+def _points(inc: gpd.GeoDataFrame, *,
+            checked: bool = False) -> tuple[pd.DataFrame, np.ndarray, Any]:
+    """Incidents with a location: their popup columns, BNG coordinates (n×2), categories.
+
+    Only ``month`` and ``location_desc`` are kept (copying every column of a year of
+    London costs more than aggregating it). `checked`: `inc` is already in BNG.
+    """
+    if not checked:
+        inc = check_gdf(inc, "incidents")
+    geoms = np.asarray(inc.geometry.array)
+    x, y = shapely.get_x(geoms), shapely.get_y(geoms)  # NaN: missing or empty
+    keep = np.isfinite(x) & np.isfinite(y)
+    cols = inc[[c for c in ("month", "location_desc") if c in inc.columns]]
     # an arrow-backed array factorizes fast; a numpy object array of 849k does not
-    cat = (pts["category"].astype(str).array if "category" in pts.columns
-           else np.full(len(pts), "other"))
-    xy = np.column_stack([pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()])
-    return pts, xy, cat
+    cat = (inc["category"].astype(str).array if "category" in inc.columns
+           else np.full(len(inc), "other"))
+    if not keep.all():
+        cols, cat, x, y = cols[keep], cat[keep], x[keep], y[keep]
+    return cols, np.column_stack([x, y]), cat
 
 
-def _codes(xy: np.ndarray, step: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """Integer point codes of `xy` (0.1 m, or snapped to `step` m) and each code's first row."""
+def _codes(xy: np.ndarray, step: float = 0.0) -> tuple[np.ndarray, np.ndarray, int]:
+    """Integer keys of `xy` at 0.1 m (or snapped to `step` m), ordered as (x, y).
+
+    Returns the keys, the offsets subtracted (x, y in 0.1 m) and the y span (key = x *
+    span + y).
+    """
     if not len(xy):
-        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+        return np.array([], dtype=np.int64), np.zeros(2, dtype=np.int64), 1
     s = np.round(xy / step) * step if step else xy
     q = np.round(np.round(s, 1) * 10).astype(np.int64)
-    q -= q.min(axis=0)
-    key = q[:, 0] * (int(q[:, 1].max()) + 1) + q[:, 1]
-    code, uniq = pd.factorize(key)
-    first = np.full(len(uniq), len(code), dtype=np.int64)
-    np.minimum.at(first, code, np.arange(len(code)))
-    return code.astype(np.int64), first
+    lo = q.min(axis=0)
+    q -= lo
+    span = int(q[:, 1].max()) + 1
+    return q[:, 0] * span + q[:, 1], lo, span
 
 
 def _n_markers(xy: np.ndarray, cat_code: np.ndarray, n_cat: int, step: float) -> int:
-    code, _ = _codes(xy, step)
-    return len(np.unique(code * n_cat + cat_code))
+    key, _, _ = _codes(xy, step)
+    return len(pd.unique(key * n_cat + cat_code))
 
 
 def _snap_step(xy: np.ndarray, cat_code: np.ndarray, n_cat: int, max_markers: int) -> float:
@@ -94,32 +107,34 @@ def _months(pts: pd.DataFrame) -> np.ndarray:
     return m.view(np.int64)
 
 
-def aggregate(pts: gpd.GeoDataFrame, xy: np.ndarray, cat: np.ndarray,
+def aggregate(pts: pd.DataFrame, xy: np.ndarray, cat: Any,
               step: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """Markers: one per category and distinct (snapped) point, counted, in numpy.
 
     Returns
     -------
     (DataFrame, DataFrame, ndarray)
-        Markers sorted by category, x, y: ``category, x, y, n, pt`` (distinct point
-        index), ``m0, m1`` (first and last month, NaT when unknown), ``lat, lon``; their
-        street descriptions ``row, desc`` (up to three distinct per marker, in
-        first-seen order; ``desc`` indexes the table); the table of raw descriptions.
+        Markers sorted by category, x, y: ``c`` (category code, ``attrs["cats"]`` the
+        sorted categories), ``x, y`` (BNG, 0.1 m), ``n``, ``pt`` (distinct point index),
+        ``m0, m1`` (first and last month, NaT when unknown), ``lat, lon``; their street
+        descriptions ``row, desc`` (up to three distinct per marker, in first-seen
+        order; ``desc`` indexes the table); the table of raw descriptions.
     """
     cat_code, cats = pd.factorize(cat, sort=True)
-    cats = np.asarray(cats, dtype=object)
     cat_code = np.asarray(cat_code, dtype=np.int64)
-    n_cat = max(len(cats), 1)
-    if step:
-        xy = np.round(xy / step) * step
-    pt_code, first = _codes(xy)
-    mk_code, mk_key = pd.factorize(pt_code * n_cat + cat_code)
-    m_pt, m_cat = mk_key // n_cat, mk_key % n_cat
-    px, py = np.round(xy[first, 0], 1), np.round(xy[first, 1], 1)
-    order = np.lexsort((py[m_pt], px[m_pt], m_cat))  # as a groupby on category, x, y
+    pkey, lo, span = _codes(xy, step)
+    room = int(pkey.max()) + 1 if len(pkey) else 1
+    # category-major keys: their sorted order is a groupby on category, x, y
+    code, keys = pd.factorize(cat_code * room + pkey)
+    order = np.argsort(keys, kind="stable")
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
-    row = rank[mk_code]  # each incident's marker row in the output
+    row = rank[code]  # each incident's marker row
+    keys = keys[order]
+    m_cat, m_key = keys // room, keys % room
+    pt, pkeys = pd.factorize(m_key)
+    px = (pkeys // span + lo[0]) / 10
+    py = (pkeys % span + lo[1]) / 10
     mon = _months(pts)
     known = mon != _NAT
     m0 = np.full(len(order), np.iinfo(np.int64).max)
@@ -127,15 +142,12 @@ def aggregate(pts: gpd.GeoDataFrame, xy: np.ndarray, cat: np.ndarray,
     np.minimum.at(m0, row[known], mon[known])
     np.maximum.at(m1, row[known], mon[known])
     m0[m0 == np.iinfo(np.int64).max] = _NAT
-    lon, lat = to_wgs84(px, py, pts.crs)
-    lat, lon = np.round(lat, 6), np.round(lon, 6)
-    mp = m_pt[order]
+    lon, lat = to_wgs84(px, py, BNG)
     agg = pd.DataFrame({
-        "category": cats[m_cat[order]] if len(cats) else np.array([], dtype=object),
-        "x": px[mp], "y": py[mp], "n": np.bincount(row, minlength=len(order)),
-        "pt": mp, "m0": m0.view("datetime64[ns]"), "m1": m1.view("datetime64[ns]"),
-        "lat": lat[mp], "lon": lon[mp], "c": m_cat[order]})
-    agg.attrs["cats"] = list(cats)
+        "c": m_cat, "x": px[pt], "y": py[pt], "n": np.bincount(row, minlength=len(order)),
+        "pt": pt, "m0": m0.view("datetime64[ns]"), "m1": m1.view("datetime64[ns]"),
+        "lat": np.round(lat, 6)[pt], "lon": np.round(lon, 6)[pt]})
+    agg.attrs["cats"] = [str(c) for c in cats]
     descs, table = _descriptions(pts, row)
     return agg, descs, table
 
@@ -210,7 +222,9 @@ def incident_markers(inc: gpd.GeoDataFrame,
 
 def _with_popups(agg: pd.DataFrame, descs: pd.DataFrame, table: np.ndarray,
                  step: float) -> pd.DataFrame:
-    """`agg` with ``popup`` and its parts ``span`` and ``descs`` (escaped)."""
+    """`agg` with ``category`` and ``popup`` and its parts ``span`` and ``descs`` (escaped)."""
+    names = np.array(agg.attrs["cats"] or [""], dtype=object)
+    agg = agg.assign(category=names[agg["c"].to_numpy()])
     esc = np.array([_e(t) for t in table], dtype=object)
     texts: list[list[str]] = [[] for _ in range(len(agg))]
     for r, d in zip(descs["row"].tolist(), esc[descs["desc"].to_numpy()].tolist(), strict=True):
@@ -237,7 +251,7 @@ def _cell_step(agg: pd.DataFrame, cat_code: np.ndarray, max_markers: int) -> flo
         sq = np.floor(xy / step).astype(np.int64)
         sq -= sq.min(axis=0)
         key = (sq[:, 0] * (int(sq[:, 1].max()) + 1) + sq[:, 1]) * (cat_code.max() + 1) + cat_code
-        if len(np.unique(key)) <= max_markers:
+        if len(pd.unique(key)) <= max_markers:
             return step
     return CELL_STEPS_M[-1]
 
@@ -295,7 +309,9 @@ def _packed_points(agg: pd.DataFrame, descs: pd.DataFrame, table: np.ndarray,
                    origin: list[int]) -> str:
     """The markers as compact columns, grouped by point (sorted by latitude), compressed."""
     pt = agg["pt"].to_numpy()
-    order = np.lexsort((c_code, pt, ilat))  # by latitude, then point, then category
+    # by latitude, then point, then category (one int64 key: a third of a lexsort)
+    n_cat = int(c_code.max()) + 1
+    order = np.argsort(((ilat - ilat.min()) * (int(pt.max()) + 1) + pt) * n_cat + c_code)
     pt_o = pt[order]
     new_pt = np.r_[True, pt_o[1:] != pt_o[:-1]]
     heads = order[new_pt]
@@ -341,7 +357,8 @@ def pack(cols: dict[str, np.ndarray], head: dict) -> str:
         parts.append(_padded(a.astype("<" + kind).tobytes()))
     text = json.dumps(head | {"cols": specs}, separators=(",", ":"), ensure_ascii=False)
     raw = _padded(len(text.encode("utf-8")).to_bytes(4, "little") + text.encode("utf-8"))
-    return base64.b64encode(zlib.compress(raw + b"".join(parts), 6)).decode("ascii")
+    # level 1: a tenth bigger than level 6 at a twelfth of the time
+    return base64.b64encode(zlib.compress(raw + b"".join(parts), 1)).decode("ascii")
 
 
 def _padded(b: bytes) -> bytes:

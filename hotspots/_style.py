@@ -20,6 +20,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from ._validate import check_gdf
 from .categories import category_label as word_label
@@ -149,8 +150,12 @@ def density_classes(grid: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     keep = cls >= 0
     # fewer classes than colours: keep the ends of the scale (lightest and darkest)
     colours = density_colours(len(breaks))
-    cells = gpd.GeoDataFrame({"cls": cls[keep]}, geometry=grid.geometry.values[keep], crs=grid.crs)
-    out = cells.dissolve(by="cls", as_index=False).sort_values("cls", ignore_index=True)
+    geoms = np.asarray(grid.geometry.array)[keep]
+    kept = cls[keep]
+    classes = np.unique(kept)
+    # grid cells meet edge to edge: a coverage union, many times faster than a dissolve
+    out = gpd.GeoDataFrame({"cls": classes}, geometry=[
+        shapely.coverage_union_all(geoms[kept == c]) for c in classes], crs=grid.crs)
     out["lo"] = [breaks[c] for c in out["cls"]]
     out["hi"] = [breaks[c + 1] if c + 1 < len(breaks) else np.nan for c in out["cls"]]
     out["colour"] = [colours[c] for c in out["cls"]]

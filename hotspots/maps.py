@@ -150,9 +150,14 @@ def _ward_layer(wards: gpd.GeoDataFrame, focus_code: str | None = None,
     Name and borough) and their names as labels from borough zoom; the focus ward, when given,
     outlined heavily and the others faded.
     """
+    codes = (wards["ward_code"].astype(str).to_numpy() if "ward_code" in wards.columns
+             else np.full(len(wards), None))
+    names = wards["ward_name"] if "ward_name" in wards.columns else pd.Series([""] * len(wards))
+    boroughs = (wards["borough_name"].tolist()
+                if "borough_name" in wards.columns and focus_code is None else None)
     props = []
-    for _, row in wards.iterrows():
-        is_focus = focus_code is not None and str(row.get("ward_code")) == focus_code
+    for i, (code, ward_name) in enumerate(zip(codes, names.tolist(), strict=True)):
+        is_focus = focus_code is not None and code == focus_code
         faded = focus_code is not None and not is_focus
         style = {
             "className": "hs-ward" + (" hs-focus-ward" if is_focus else ""),
@@ -163,9 +168,9 @@ def _ward_layer(wards: gpd.GeoDataFrame, focus_code: str | None = None,
             "fillOpacity": 0.35 if faded else (0.06 if is_focus else 0.0),
             "opacity": 0.5 if faded else 0.9,
         }
-        label = _e(row.get("ward_name", ""))
-        if "borough_name" in wards.columns and focus_code is None:
-            label += f" <span style='color:#777'>({_e(row['borough_name'])})</span>"
+        label = _e(ward_name)
+        if boroughs is not None:
+            label += f" <span style='color:#777'>({_e(boroughs[i])})</span>"
         props.append({"style": style, "tooltip": label, "popup": None})
     layers = [_polygon_layer(name, _geojson(wards, props))]
     if "ward_name" in wards.columns and len(wards):
@@ -437,7 +442,7 @@ def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int, *, show: bool = Tr
     """
     # anonymous reports (StreetSafe) never as points: counts per cell of >= 5 (privacy.py)
     inc, anon = split_anonymous(inc)
-    pts, xy, cat = _mapdata._points(inc)
+    pts, xy, cat = _mapdata._points(inc, checked=True)
     agg, descs, table = _mapdata.aggregate(pts, xy, cat)
     if len(agg) > max_markers:
         layers, legend_rows = _city_incident_layers(
@@ -518,7 +523,7 @@ def _city_incident_layers(city: dict, *, show: bool,
     labels = [_e(category_label(c)) for c in cats]
     colours = [category_colour(c) if by_category else INCIDENT_COLOUR for c in cats]
     step = city["cell_m"]
-    o = {k: city[k] for k in ("cats", "origin", "cells", "points")} | {
+    o = {k: city[k] for k in ("cats", "origin", "cells", "points", "cell_m")} | {
         "heads": [f"<div class='hs-popup'><b>{lab}</b>" for lab in labels],
         "colours": colours, "zoom": _mapdata.POINTS_ZOOM,
         "cell": f"{step / 1000:g} km" if step >= 1000 else f"{step:g} m"}

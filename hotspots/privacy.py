@@ -164,6 +164,8 @@ def _blank(col: str, values: pd.Series) -> bool:
 def split_anonymous(inc: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """(the incidents that may be drawn as points, the anonymous reports)."""
     mask = _anonymous_mask(inc)
+    if not mask.any():  # no copy of a big frame that holds none
+        return inc, inc.iloc[:0]
     return inc[~mask], inc[mask]
 
 

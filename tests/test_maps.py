@@ -445,6 +445,81 @@ def test_incident_popups_rebuilt_in_browser_match_python(camden, camden_html, op
     _clean(log)
 
 
+MAP = "Object.values(window).find(v => v instanceof L.Map)"
+CITY = f"{MAP}._hsCity"
+
+
+@pytest.mark.browser
+def test_city_map_counts_squares_until_zoomed_in(camden, open_page, tmp_path):
+    """More markers than `max_markers` (a city's year; here Camden with a low cap, and
+    StreetSafe reports from Harrow): when the map opens, counts per square and no
+    incident's own place; zoomed in past POINTS_ZOOM, the places in view, each popup the
+    one :func:`maps.incident_markers` writes. StreetSafe reports are never points."""
+    from hotspots import _mapdata, privacy
+
+    ss = hs.read_incidents(PROJECT_ROOT / "sample_data" / "harrow_streetsafe_2022q1_synthetic.csv")
+    inc = pd.concat([camden.inc, ss], ignore_index=True)
+    m = hs.hotspot_map(inc, areas=camden.areas, max_markers=500, offline=True, tiles=None,
+                       show_incidents=True, title="Camden and Harrow as a city")
+    path = hs.save_map(m, tmp_path / "city.html")
+    page, log = open_page(path)
+    page.wait_for_function(f"() => {CITY} && {CITY}.ready")
+    assert page.evaluate(f"() => {MAP}.getZoom()") < _mapdata.POINTS_ZOOM
+    assert page.evaluate(f"() => {CITY}.mode") == "cells"
+    assert page.locator(".hs-inc").count() == 0  # no incident's own place on the page
+    assert page.locator(".hs-cluster").count() > 0
+    # every incident counted once, in squares: (category, count) against a groupby by hand
+    assert page.evaluate(CLUSTERED) == len(camden.inc)
+    assert page.evaluate(CLUSTER_TOTALS) == {
+        c: int(v) for c, v in camden.inc["category"].value_counts().items()}
+    step = page.evaluate(f"() => {CITY}.cellM")
+    sq = pd.DataFrame({"c": camden.inc["category"].astype(str),
+                       "i": np.floor(camden.inc.geometry.x / step),
+                       "j": np.floor(camden.inc.geometry.y / step)})
+    by_hand = sorted((c, int(n)) for (c, _, _), n in sq.value_counts().items())
+    drawn = page.evaluate(f"() => {CITY}.shown()")
+    assert sorted((c, int(re.search(r"<br>([\d,]+) incident", p).group(1).replace(",", "")))
+                  for c, _, _, p in drawn) == by_hand
+    # StreetSafe: counts per cell of at least 5, and no report among the packed places
+    assert page.locator("path.hs-anon").count() > 0
+    rows = page.evaluate(f"() => {CITY}.rows()")
+    assert {r[0] for r in rows} == set(camden.inc["category"])
+    assert sum(r[3] for r in rows) == len(camden.inc)
+    reports = {(round(p.y, 5), round(p.x, 5)) for p in ss.to_crs(4326).geometry}
+    assert not reports & {(round(r[1], 5), round(r[2], 5)) for r in rows}
+    assert not (set(privacy.anonymous_categories()) & {r[0] for r in rows})
+    # zoomed into area 1: the places in view (the view padded by a quarter), each with
+    # the popup incident_markers writes for it, at its place (~1 m)
+    top = camden.areas.loc[camden.areas["rank"] == 1].to_crs(4326).geometry.iloc[0]
+    at = top.representative_point()
+    page.evaluate(f"() => {MAP}.setView([{at.y}, {at.x}], 17, {{animate: false}})")
+    page.wait_for_function(f"() => {CITY}.mode === 'points'")
+    got = page.evaluate(f"() => {CITY}.shown()")
+    s, w, n, e = page.evaluate(f"() => {{ const b = {MAP}.getBounds().pad(0.25);"
+                               " return [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()]; }")
+    mk = maps.incident_markers(camden.inc, max_markers=10**9)
+    ilat, ilon = np.round(mk["lat"] * 1e5), np.round(mk["lon"] * 1e5)
+    inside = mk[(ilat >= s * 1e5) & (ilat <= n * 1e5) & (ilon >= w * 1e5) & (ilon <= e * 1e5)]
+    want = sorted(zip(inside["category"], np.round(inside["lat"] * 1e5).astype(int),
+                      np.round(inside["lon"] * 1e5).astype(int), inside["popup"], strict=True))
+    assert len(want) > 0
+    assert sorted((c, round(la * 1e5), round(lo * 1e5), p) for c, la, lo, p in got) == want
+    # a place on screen opens its popup
+    xy = page.evaluate("() => { const r = [...document.querySelectorAll('.hs-inc')]"
+                       " .map(e => e.getBoundingClientRect()).find(r => r.left > 60 && r.top > 60"
+                       " && r.right < innerWidth - 320 && r.bottom < innerHeight - 200);"
+                       " return r && [r.left + r.width / 2, r.top + r.height / 2]; }")
+    assert xy is not None
+    page.mouse.click(*xy)
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    # the DOM writes attributes in double quotes
+    assert popup.inner_html() in {p.replace("'", '"') for p in inside["popup"]}
+    _settle(page)
+    page.screenshot(path=SHOTS / "city_map_zoomed_in.png")
+    _clean(log)
+
+
 def test_xss_runs_nothing(xss_map, open_page):
     page, log = open_page(xss_map)
     page.wait_for_selector(".hs-inc")
