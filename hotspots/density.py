@@ -24,20 +24,24 @@ over incidents of the kernel (per m²) times 10⁶. Two evaluations:
 
 ``method="auto"`` (the default) first merges identical coordinates (police.uk snaps
 crimes to shared points: Camden's 4,075 crimes sit on 1,045 points, London's 849k on
-96k), then takes whichever path is cheaper. Its FFT path bins on a coarser sub-grid
-(quartic: step ≤ h/12, gaussian: σ/10) and then estimates each cell's error
-(:func:`_error_estimate`: the per-point binning error measured against distance,
-summed as a mean plus 4 standard deviations, with points closer than a sub-grid step
-counted as one); cells it cannot clear to 1% get the exact sum over the points near
-them (:func:`_exact_cells`), not the whole grid. A rigorous worst-case bound is no use
-here: summed over thousands of scattered points whose errors differ in sign it
-overstates the error a hundredfold. Checked against brute force on scattered,
-clustered and stacked points (tests/test_density.py): within 1% on every cell above 1%
-of the peak (measured 0.25% on 100k scattered + clustered points, 100 m cells, 400 m
-bandwidth). Stacked borough data have few distinct points, and the exact path is then
-the cheaper one (milliseconds for a borough month). The uniform and epanechnikov
-kernels (a jump / a kink at the rim of the disc, which binning cannot place to within
-1%) are always evaluated exactly over unique points.
+96k), then takes whichever path is cheaper. Its FFT path (:func:`_fft_bounded`) is
+plain linear binning on a sub-grid of step ≤ h/20 (quartic) or σ/7 (gaussian), one
+forward transform, and read at the cell centres only (the spectrum folded, inverse
+transforms k² times smaller), together with a rigorous bound on its error: a point's
+bilinear-interpolation error is at most step²/8 times the kernel's largest second
+derivatives over the box its sub-cell can occupy (:func:`_bound_stencil`, in closed
+form), and those bounds convolved with the binned weights bound every cell's error,
+with one more spectrum and no per-point work. Cells where that bound exceeds 1% of the
+smallest value the exact sum can take get the exact sum over the points near them
+(:func:`_exact_cells`): the rims of sharp peaks, not the whole grid. On smooth
+densities the bound is ~0.4-0.6%, so few cells need it (100k scattered + clustered
+points, 100 m cells, 400 m bandwidth: ~65 of 40,000 cells; measured error 0.27%).
+Checked against brute force on scattered, clustered, tightly peaked and stacked
+points (tests/test_density.py): within 1% on every cell above 1% of the peak.
+Stacked borough data have few distinct points, and the exact path is then the
+cheaper one (milliseconds for a borough month). The uniform and epanechnikov kernels
+(a jump / a kink at the rim of the disc, which binning cannot place to within 1%) are
+always evaluated exactly over unique points.
 
 ``dual_kde`` puts two layers on one grid with one bandwidth and returns the density of
 the first relative to the second (burglaries relative to homes, reports relative to
@@ -55,8 +59,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from scipy import fft as sp_fft
-from scipy.ndimage import maximum_filter1d
-from scipy.signal import fftconvolve
 
 from ._errors import BadInputError
 from ._validate import BNG, check_gdf, check_nonempty, check_positive, weights_array
@@ -87,11 +89,10 @@ GAUSS_TRUNCATE = 5.0
 BANDWIDTH_CELLS = (2.0, 3.0)
 #: Sub-grid nodes per bandwidth in the FFT path (finer = slower, more often proven).
 _NODES_PER_BANDWIDTH = {"quartic": 32, "gaussian": 10}
-#: Sub-grid nodes per bandwidth on the `auto` path: coarser (faster) than the forced
-#: path's, since the cells its error estimate cannot clear are evaluated exactly.
-_AUTO_NODES = {"quartic": 12, "gaussian": 10}
-#: Standard deviations in the error estimate (see :func:`_error_estimate`)
-_Z_ERR = 4.0
+#: Sub-grid nodes per bandwidth on the `auto` path (plain binning, see
+#: :func:`_bound_stencils`): its error bound is then ~0.5% of a smooth density, so
+#: only the cells where the density falls away fast need the exact sum.
+_AUTO_NODES = {"quartic": 20, "gaussian": 7}
 #: Relative accuracy `auto` aims at on cells above 1% of the peak.
 _RTOL = 0.01
 _MAX_SUBGRID_NODES = 16_000_000
@@ -218,13 +219,25 @@ def _even_spectrum(quadrant: np.ndarray, fy: int, fx: int) -> np.ndarray:
     """``rfft2`` of a stencil even in x and in y, from its quadrant of offsets ≥ 0.
 
     The stencil is centred on index 0 (wrapping around). Real, a cosine sum: two small
-    matrix products instead of a transform of the whole padded array.
+    matrix products instead of a transform of the whole padded array. A stack of
+    quadrants (..., n, n) gives a stack of spectra.
     """
-    n = quadrant.shape[0]
+    n = quadrant.shape[-1]
     twice = np.where(np.arange(n) == 0, 1.0, 2.0)  # offsets ±d both, 0 once
     cy = np.cos(2 * math.pi * np.outer(np.arange(fy), np.arange(n)) / fy) * twice
     cx = np.cos(2 * math.pi * np.outer(np.arange(fx // 2 + 1), np.arange(n)) / fx) * twice
-    return cy @ quadrant @ cx.T
+    # one BLAS thread: these products take milliseconds, and threads fighting over
+    # shared cores made them take tens
+    with _blas().limit(limits=1, user_api="blas"):
+        return cy @ quadrant @ cx.T
+
+
+@functools.cache
+def _blas() -> Any:
+    """The controller of the loaded BLAS libraries (threadpoolctl; found once)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def _kernel_derivatives(X: np.ndarray, Y: np.ndarray, h: float, kernel: str):
@@ -244,77 +257,142 @@ def _kernel_derivatives(X: np.ndarray, Y: np.ndarray, h: float, kernel: str):
     return K, kxx, kyy
 
 
+def _quartic_box_sups(lo: np.ndarray, hi: np.ndarray, lo2: np.ndarray, hi2: np.ndarray):
+    """Sup of K_xx⁺ and K_xx⁻ over boxes, unit quartic (h = 1), divided by 4·3/π.
+
+    `lo`, `hi`: smallest and largest |x| over each box; `lo2`, `hi2`: the same for |y|.
+    Inside the disc K_xx = (12/π)(3x² + y² − 1): increasing in |x| and |y|, so its
+    largest value over a box is at the far corner or, when that corner is outside, on
+    the rim (where it tends to 2x²), and its smallest at the near corner; 0 outside.
+    """
+    inside = lo * lo + lo2 * lo2 < 1
+    far = np.where(hi * hi + hi2 * hi2 < 1, 3 * hi * hi + hi2 * hi2 - 1,
+                   2 * np.minimum(hi * hi, 1 - lo2 * lo2))
+    return np.where(inside, np.maximum(far, 0.0), 0.0), np.maximum(1 - 3 * lo * lo - lo2 * lo2, 0.0)
+
+
+def _gauss_box_sups(lo: np.ndarray, hi: np.ndarray, lo2: np.ndarray, hi2: np.ndarray):
+    """Sup of K_xx⁺ and K_xx⁻ over boxes, unit gaussian (σ = 1, untruncated), times 2π.
+
+    K_xx = e^(−y²/2) · e^(−x²/2)(x² − 1)/(2π): the y factor is largest at the smallest
+    |y|; the x factor is negative below |x| = 1 (most so at 0) and peaks at |x| = √3.
+    """
+    fy = np.exp(-0.5 * lo2 * lo2)
+    t = np.clip(math.sqrt(3.0), lo, hi)
+    plus = np.maximum(np.exp(-0.5 * t * t) * (t * t - 1), 0.0)
+    minus = np.maximum(np.exp(-0.5 * lo * lo) * (1 - lo * lo), 0.0)
+    return plus * fy, minus * fy
+
+
 @functools.lru_cache(maxsize=32)
-def _error_profile(kernel: str, ratio: float, n: int = 24_000) -> tuple[np.ndarray, ...]:
-    """The corrected binning's error for one point of unit weight against its distance.
+def _bound_stencil(kernel: str, ratio: float, half: int) -> np.ndarray:
+    """Per-point bound on plain linear binning's error, for bandwidth 1 and step `ratio`.
 
-    Distance to the cell centre, for bandwidth 1 and sub-grid step `ratio`: radii, mean,
-    mean square (over where the point sits in its sub-cell and the direction; the
-    centre is a node). Measured on a fixed sample of positions (seeded: the same every
-    call).
+    Quadrant (offsets 0..`half` steps in x and y) of E: a point of unit weight binned
+    to a node at offset d from a cell centre is off there by at most E(d). Bilinear
+    interpolation on a sub-cell of side s errs by ½tx(1−tx)s²·K_xx(ξ) +
+    ½ty(1−ty)s²·K_yy(ξ′) for some ξ, ξ′ in the sub-cell (t(1−t) ≤ ¼), and the sub-cell
+    of any point binned to that node lies within the box d ± s: so the error lies
+    between −s²/8·(sup K_xx⁻ + sup K_yy⁻) and s²/8·(sup K_xx⁺ + sup K_yy⁺) over that
+    box (computed exactly: :func:`_quartic_box_sups`, :func:`_gauss_box_sups`), and E
+    is the larger of the two. The gaussian's cut at 5σ is a jump, added in full to
+    every box that reaches inside the cut.
     """
-    rng = np.random.default_rng(0)
-    reach = support_radius(1.0, kernel) + 2 * ratio
-    r = reach * np.sqrt(rng.random(n))
-    th = 2 * math.pi * rng.random(n)
-    vx, vy = r * np.cos(th), r * np.sin(th)
-    tx, ty = rng.random(n), rng.random(n)
-    got = np.zeros(n)
-    for a in (0, 1):
-        for b in (0, 1):
-            k, kxx, kyy = _kernel_derivatives(vx + (tx - a) * ratio, vy + (ty - b) * ratio,
-                                              1.0, kernel)
-            beta = (tx if a else 1 - tx) * (ty if b else 1 - ty)
-            got += beta * (k - 0.5 * ratio**2 * (tx * (1 - tx) * kxx + ty * (1 - ty) * kyy))
-    err = got - kernel_values(r * r, 1.0, kernel)
-    edges = np.linspace(0, reach, int(math.ceil(reach / ratio * 2)) + 1)  # half steps
-    which = np.clip(np.digitize(r, edges) - 1, 0, len(edges) - 2)
-    count = np.maximum(np.bincount(which, minlength=len(edges) - 1), 1)
-    mean = np.bincount(which, err, minlength=len(edges) - 1) / count
-    sq = np.bincount(which, err * err, minlength=len(edges) - 1) / count
-    return (edges[:-1] + edges[1:]) / 2, mean, sq
+    a = np.arange(half + 1, dtype=float)
+    lo = np.maximum(a - 1, 0.0) * ratio  # nearest |x| in the box, then farthest
+    hi = (a + 1) * ratio
+    lo_x, lo_y = lo[None, :], lo[:, None]
+    hi_x, hi_y = hi[None, :], hi[:, None]
+    if kernel == "quartic":
+        sups = _quartic_box_sups(lo_x, hi_x, lo_y, hi_y), _quartic_box_sups(lo_y, hi_y, lo_x, hi_x)
+        scale, jump, reach = 12 / math.pi, 0.0, 1.0
+    else:
+        sups = _gauss_box_sups(lo_x, hi_x, lo_y, hi_y), _gauss_box_sups(lo_y, hi_y, lo_x, hi_x)
+        scale, reach = 1 / (2 * math.pi), GAUSS_TRUNCATE
+        jump = math.exp(-0.5 * reach * reach) * scale
+    (px, mx), (py, my) = sups
+    near = lo_x * lo_x + lo_y * lo_y < reach * reach  # box reaches inside the support
+    return np.where(near, ratio * ratio / 8 * scale * np.maximum(px + py, mx + my) + jump, 0.0)
 
 
-def _error_estimate(x, y, w, grid: Grid, bandwidth: float, kernel: str, k: int) -> np.ndarray:
-    """Per cell, an estimate of the `auto` FFT path's error (per m², grid.shape).
+def _auto_layout(grid: Grid, bandwidth: float, kernel: str) -> tuple[int, int, int, int, int]:
+    """Sub-grid of the `auto` path: factor k, margin m, stencil half-width, FFT shape.
 
-    A point's binning error depends on where it sits in its sub-cell and, near the
-    kernel's rim, on where the rim crosses it: a rigorous per-point bound summed over
-    thousands of scattered points overstates the error a hundredfold (their errors
-    differ in sign). So the per-point error is measured instead (:func:`_error_profile`:
-    mean and mean square against distance) and the estimate is the summed mean error
-    plus 4 standard deviations of a sum of independent errors, √(Σ w²·mean square),
-    where all the points of one sub-cell count as one (their weights added before
-    squaring: points stacked on one spot, or packed closer than a step, err together).
-    Each cell takes the worst over where its points can sit in their cells. Cells
-    this estimate cannot clear to 1% get the exact sum (:func:`_exact_cells`); the
-    tests check the result against brute force on scattered, clustered and stacked data.
+    k sub-cells per cell makes the step at most bandwidth / :data:`_AUTO_NODES`. The
+    margin puts every cell centre on a node whose index is a multiple of k, so that
+    reading the centres only is a fold of the spectrum (:func:`_read_centres`); the
+    FFT rows are a multiple of k for the same reason.
     """
-    cs = grid.cell_size
-    s = cs / k
-    radii, mean, sq = _error_profile(kernel, round(s / bandwidth, 9))
-    scale = 1.0 / (bandwidth * bandwidth)  # the kernel of bandwidth h is K(d/h)/h²
-    reach = int(math.ceil(support_radius(bandwidth, kernel) / cs)) + 2
-    off = np.arange(-reach, reach + 1) * cs
-    dist = np.hypot(off[None, :], off[:, None]) / bandwidth
-    # worst over a point's place in its cell: radii within cs/√2 of the centres' distance
-    width = int(math.ceil(cs / math.sqrt(2) / bandwidth / (radii[1] - radii[0]))) + 1
-    bias, var = (np.interp(dist, radii, maximum_filter1d(v, 2 * width + 1, mode="nearest"),
-                           right=0.0) * f
-                 for v, f in ((np.abs(mean), scale), (sq, scale * scale)))
-    # sub-cells of the padded grid, south-up; a sub-cell lies in one cell
-    ny, nx = (grid.nrows + 2 * reach) * k, (grid.ncols + 2 * reach) * k
-    j = np.floor((x - grid.x0) / s).astype(np.int64) + reach * k
-    i = np.floor((y - grid.y0) / s).astype(np.int64) + reach * k
-    ok = (j >= 0) & (j < nx) & (i >= 0) & (i < ny)
-    sub = np.bincount(i[ok] * nx + j[ok], w[ok], minlength=ny * nx).reshape(ny // k, k, nx // k, k)
-    w1 = sub.sum(axis=(1, 3))
-    w2 = (sub * sub).sum(axis=(1, 3))
-    est = fftconvolve(w1, bias, mode="same")
-    est += _Z_ERR * np.sqrt(np.maximum(fftconvolve(w2, var, mode="same"), 0.0))
-    est = est[reach: reach + grid.nrows, reach: reach + grid.ncols][::-1]  # row 0 = north
-    peak = float(kernel_values(np.zeros(1), bandwidth, kernel)[0])
-    return est + 1e-9 * peak * float(w.sum())  # FFT round-off, here and in the estimate
+    k = max(1, math.ceil(_AUTO_NODES[kernel] * grid.cell_size / bandwidth - 1e-9))
+    half = math.ceil(support_radius(bandwidth, kernel) / (grid.cell_size / k)) + 1
+    m = -(-(half + 2 + k // 2) // k) * k - k // 2
+    fy = k * sp_fft.next_fast_len(-(-(grid.nrows * k + 2 * m + half) // k), real=False)
+    fx = sp_fft.next_fast_len(grid.ncols * k + 2 * m + half, real=True)
+    return k, m, half, fy, fx
+
+
+def _read_centres(spec: np.ndarray, k: int, fx: int, rows: slice, cols: slice) -> np.ndarray:
+    """Inverse ``rfft2`` of stacked spectra, read at every k-th row and column only.
+
+    Rows: keeping every k-th sample of a signal is summing its spectrum's k blocks
+    (aliasing) and inverting at 1/k the length; columns (the half spectrum) are
+    inverted in full, k times fewer rows. `rows`, `cols` pick the cell centres.
+    """
+    ny = spec.shape[-2] // k
+    folded = spec.reshape(*spec.shape[:-2], k, ny, spec.shape[-1]).sum(axis=-3)
+    half = sp_fft.ifft(folded, axis=-2)[..., rows, :]
+    return sp_fft.irfft(half, n=fx, axis=-1)[..., cols] / k
+
+
+def _binned_bounded(x, y, w, grid: Grid, bandwidth: float, kernel: str):
+    """Plain linear binning + FFT at the cell centres, with a bound on its error (per m²).
+
+    Returns (estimate, bound, k): the exact sum at every cell centre (row 0 = north)
+    is within `bound` of the estimate, up to FFT round-off. The bound is the binned
+    weights convolved with :func:`_bound_stencil`: one forward transform, two
+    spectra, two inverse transforms read at the cell centres only.
+    """
+    k, m, half, fy, fx = _auto_layout(grid, bandwidth, kernel)
+    s = grid.cell_size / k
+    ny, nx = grid.nrows * k + 2 * m, grid.ncols * k + 2 * m
+    o = 0.5 if k % 2 else 0.0  # odd k: nodes at sub-cell centres, so centres are nodes
+    u = x - (grid.x0 + (o - m) * s)
+    u *= 1 / s
+    v = y - (grid.y0 + (o - m) * s)
+    v *= 1 / s
+    ok = (u >= 0) & (u < nx - 1) & (v >= 0) & (v < ny - 1)
+    if not ok.all():
+        u, v, w = u[ok], v[ok], w[ok]
+    j0, i0 = u.astype(np.intp), v.astype(np.intp)  # >= 0: truncation is floor
+    flat = i0 * fx
+    flat += j0
+    u -= j0
+    v -= i0
+    tu, tv = u, v
+    del u, v, i0, j0
+    # a point's four corner weights (south-west, south-east, north-west, north-east)
+    size = fy * fx
+    south, north = w * (1 - tv), w * tv
+    weights = (south * (1 - tu), south * tu, north * (1 - tu), north * tu)
+    del south, north, tu, tv
+    if 8 * len(flat) < size:  # few points: one bincount, one array of the sub-grid's size
+        idx = (flat[:, None] + np.array([0, 1, fx, fx + 1])).ravel()
+        binned = np.bincount(idx, np.stack(weights, axis=1).ravel(), minlength=size)
+    else:  # many: a bincount per corner, shifted into place (no 4x index array)
+        binned = np.bincount(flat, weights[0], minlength=size)
+        for shift, wt in zip((1, fx, fx + 1), weights[1:], strict=True):
+            binned[shift:] += np.bincount(flat, wt, minlength=size - shift)
+    del flat, weights
+    spec = sp_fft.rfft2(binned.reshape(fy, fx))  # one thread: cores are shared
+    del binned
+    off = np.arange(half + 1) * s
+    quad = np.empty((2, half + 1, half + 1))
+    quad[0] = kernel_values(off[None, :] ** 2 + off[:, None] ** 2, bandwidth, kernel)
+    quad[1] = _bound_stencil(kernel, round(s / bandwidth, 12), half) / bandwidth**2
+    q = (m + k // 2) // k  # cell centre (row r from the south, col c) at node k(q + r), k(q + c)
+    est, bound = _read_centres(spec * _even_spectrum(quad, fy, fx), k, fx,
+                               slice(q, q + grid.nrows), slice(k * q, k * (q + grid.ncols), k))
+    return est[::-1], bound[::-1], k
 
 
 def _fft(
@@ -391,40 +469,50 @@ def _exact_cells(
 ) -> np.ndarray:
     """The direct kernel sum at the centres of the given cells (flat indices), per m².
 
-    Points are bucketed by cell once (sorted, CSR); for each cell offset within the
-    kernel's reach, every asked cell takes the points of the cell at that offset. The
-    cost is the number of (asked cell, nearby point) pairs, not points × all cells.
+    Points are bucketed by cell (sorted, only the buckets some asked cell reaches);
+    every asked cell takes the points of the buckets within the kernel's reach, all
+    (cell, point) pairs at once in chunks of ~1M. The cost is the number of pairs,
+    not points × all cells.
     """
     cs = grid.cell_size
     radius = support_radius(bandwidth, kernel)
-    row, col = grid.cell_index(x, y)
     reach = int(math.ceil(radius / cs)) + 1
     # buckets over the grid widened by `reach` on every side: points just outside count
     wide = grid.ncols + 2 * reach
-    inb = ((row >= -reach) & (row < grid.nrows + reach)
-           & (col >= -reach) & (col < grid.ncols + reach))
-    bucket = (row[inb] + reach) * wide + (col[inb] + reach)
-    order = np.argsort(bucket, kind="stable")
-    px, py, pw = x[inb][order], y[inb][order], w[inb][order]
-    start = np.searchsorted(bucket[order], np.arange((grid.nrows + 2 * reach) * wide + 1))
-    crow, ccol = np.divmod(cells, grid.ncols)
+    di, dj = (a.ravel() for a in np.mgrid[-reach: reach + 1, -reach: reach + 1])
+    # cell offsets whose nearest point can be within the radius of the centre
+    gap = np.hypot(np.maximum(np.abs(di) - 0.5, 0), np.maximum(np.abs(dj) - 0.5, 0)) * cs
+    di, dj = di[gap <= radius], dj[gap <= radius]
+    crow, ccol = np.divmod(np.asarray(cells), grid.ncols)
+    wanted = (crow[:, None] + di + reach) * wide + (ccol[:, None] + dj + reach)  # cell x offset
+    need = np.zeros((grid.nrows + 2 * reach) * wide, bool)
+    need[wanted.ravel()] = True
+    row, col = grid.cell_index(x, y)
+    sel = np.flatnonzero((row >= -reach) & (row < grid.nrows + reach)
+                         & (col >= -reach) & (col < grid.ncols + reach))
+    bucket = (row[sel] + reach) * wide + (col[sel] + reach)
+    keep = need[bucket]
+    sel, bucket = sel[keep], bucket[keep]
+    order = np.argsort(bucket)
+    bucket = bucket[order]
+    px, py, pw = x[sel[order]], y[sel[order]], w[sel[order]]
+    lo = np.searchsorted(bucket, wanted)
+    cnt = np.searchsorted(bucket, wanted, side="right") - lo
+    per_cell = cnt.sum(axis=1)
     cx = grid.x0 + (ccol + 0.5) * cs
     cy = grid.y1 - (crow + 0.5) * cs
-    acc = np.zeros(len(cells))
-    for di in range(-reach, reach + 1):
-        for dj in range(-reach, reach + 1):
-            gap = math.hypot(max(0, abs(di) - 0.5), max(0, abs(dj) - 0.5)) * cs
-            if gap > radius:
-                continue
-            b = (crow + di + reach) * wide + (ccol + dj + reach)
-            lo, cnt = start[b], start[b + 1] - start[b]
-            if not cnt.sum():
-                continue
-            which = np.repeat(np.arange(len(cells)), cnt)
-            p = np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(len(which))
-            dx, dy = px[p] - cx[which], py[p] - cy[which]
-            kv = kernel_values(dx * dx + dy * dy, bandwidth, kernel) * pw[p]
-            acc += np.bincount(which, weights=kv, minlength=len(cells))
+    acc = np.zeros(len(crow))
+    ends = np.cumsum(per_cell)
+    first = 0
+    while first < len(crow):  # chunks of cells with ~1M pairs between them
+        last = max(first + 1, int(np.searchsorted(ends, ends[first] - per_cell[first] + 1e6)))
+        c_lo, c_cnt = lo[first:last].ravel(), cnt[first:last].ravel()
+        which = np.repeat(np.arange(first, last).repeat(len(di)), c_cnt)
+        p = np.repeat(c_lo - (np.cumsum(c_cnt) - c_cnt), c_cnt) + np.arange(len(which))
+        dx, dy = px[p] - cx[which], py[p] - cy[which]
+        kv = kernel_values(dx * dx + dy * dy, bandwidth, kernel) * pw[p]
+        acc[first:last] = np.bincount(which - first, kv, minlength=last - first)
+        first = last
     return acc
 
 
@@ -453,34 +541,38 @@ def choose_method(n_points: int, grid: Grid, bandwidth: float, kernel: str) -> s
     if kernel not in _NODES_PER_BANDWIDTH:
         return "exact"
     offsets = math.pi * (support_radius(bandwidth, kernel) / grid.cell_size + 1) ** 2
-    _, _, fy, fx = _fft_shape(grid, bandwidth, kernel, _AUTO_NODES[kernel])
+    _, _, _, fy, fx = _auto_layout(grid, bandwidth, kernel)
     nodes = fy * fx
     if nodes > _MAX_SUBGRID_NODES:
         return "exact"
-    # measured on a 2-core machine: ~200 ns per location and cell offset exact; the
-    # FFT path (four transforms) ~15 ns per node·log2(nodes), its error estimate
-    # ~100 ns per point and cell
-    exact_cost = 200e-9 * n_points * offsets
-    fft_cost = (0.05 + 100e-9 * (n_points + grid.nrows * grid.ncols)  # 0.05 s: set-up,
-                + 15e-9 * nodes * math.log2(nodes))  # the error profile in a new process
-    return "exact" if exact_cost <= fft_cost else "fft"
+    # measured on a 2-core machine: exact ~25 ns per location and cell offset (gaussian
+    # ~80: exp); the FFT path ~4 ms to set up, ~60 ns per point (binning), ~15 ns per
+    # sub-grid node (spectra, products) and ~0.5 ns per node·log2(nodes) (the one
+    # full-size transform)
+    exact_cost = (80e-9 if kernel == "gaussian" else 25e-9) * n_points * offsets
+    fft_cost = 0.004 + 60e-9 * n_points + nodes * (15e-9 + 0.5e-9 * math.log2(nodes))
+    # exact answers are worth having while they take under ~15 ms (a borough's month)
+    return "exact" if exact_cost <= max(fft_cost, 0.015) else "fft"
 
 
-def _fft_checked(x, y, w, grid: Grid, bandwidth: float, kernel: str) -> np.ndarray | None:
-    """The `auto` FFT path: binned FFT on a coarse sub-grid, then exact where in doubt.
+def _fft_bounded(x, y, w, grid: Grid, bandwidth: float, kernel: str) -> np.ndarray | None:
+    """The `auto` FFT path: plain binned FFT, then the exact sum where its bound is > 1%.
 
-    The exact sum goes to the cells its error estimate (:func:`_error_estimate`) cannot
-    clear to 1%; None when so many cells need it that evaluating them all exactly is
-    cheaper.
+    A cell keeps the FFT value when its error bound (:func:`_binned_bounded`) is at
+    most 1% of the smallest value the exact sum can have there; cells whose exact
+    value cannot reach 1% of the peak are not checked. None when so many cells fail
+    that evaluating the whole grid exactly is cheaper.
     """
-    nodes = _AUTO_NODES[kernel]
-    out = _fft(x, y, w, grid, bandwidth, kernel, nodes=nodes)
-    k = _subgrid_factor(grid, bandwidth, kernel, nodes)
-    est = _error_estimate(x, y, w, grid, bandwidth, kernel, k)
-    big = out >= 0.009 * out.max()  # 0.9%: also cells the error may have pulled under 1%
-    cells = np.flatnonzero((big & (est > _RTOL * 0.99 * out)).ravel())
+    est, bound, k = _binned_bounded(x, y, w, grid, bandwidth, kernel)
+    # FFT round-off: ~1e-16 · log(nodes) of the largest sums; 1e-9 of all weight at
+    # the kernel's peak covers it many times over
+    bound += 1e-9 * float(kernel_values(np.zeros(1), bandwidth, kernel)[0]) * float(w.sum())
+    low = est - bound  # the exact sum is at least this
+    may_matter = est + bound >= 0.01 * low.max()  # may be above 1% of the exact peak
+    cells = np.flatnonzero(may_matter & (bound > _RTOL * low))
+    out = np.maximum(est, 0.0)  # exact sums are >= 0: clipping round-off only helps
     if len(cells) > 0.5 * out.size:
-        log.debug("kde: FFT error estimate above 1%% on %d of %d cells; exact evaluation",
+        log.debug("kde: FFT bound above 1%% on %d of %d cells; exact evaluation",
                   len(cells), out.size)
         return None
     if len(cells):
@@ -512,8 +604,8 @@ def density_array(
         (quartic and gaussian only), within 1% of the direct sum on every cell above
         1% of the peak (measured ≤ 0.26% on real police.uk data, see the module
         docstring). ``"auto"`` merges identical coordinates, then takes the cheaper
-        path: exact, or a coarser binned FFT whose cells its error estimate cannot
-        clear to 1% are summed exactly (method reported "fft").
+        path: exact, or a plain binned FFT whose cells its error bound cannot clear
+        to 1% are summed exactly (method reported "fft").
         With ``nonnegative=False`` the FFT path keeps its small negative values (the
         binning correction dips below 0 near a kernel's rim), so that arrays of parts
         of the data add up to the whole's (:func:`hotspots.distributed.kde_dask`
@@ -535,7 +627,7 @@ def density_array(
     if len(x) > 1000:
         x, y, w = _collapse(x, y, w)
     if choose_method(len(x), grid, bandwidth, kernel) == "fft":
-        out = _fft_checked(x, y, w, grid, bandwidth, kernel)
+        out = _fft_bounded(x, y, w, grid, bandwidth, kernel)
         if out is not None:
             return out, "fft"
     return _exact(x, y, w, grid, bandwidth, kernel), "exact"
@@ -580,8 +672,9 @@ def kde(  # noqa: PLR0913 (the grid, the kernel and the evaluation: documented o
         ``"exact"``: direct sum. ``"fft"`` (quartic, gaussian): binned FFT
         convolution, within 1% of the direct sum on every cell above 1% of the peak
         (measured ≤ 0.26% on police.uk data). ``"auto"``: over unique locations, the
-        cheaper of exact and a coarser binned FFT whose doubtful cells are summed
-        exactly. See the module docstring.
+        cheaper of exact and a plain binned FFT with a rigorous error bound, whose
+        cells the bound cannot clear to 1% are summed exactly. See the module
+        docstring.
     drop_empty : bool
         Drop cells whose density is 0.
     quiet : bool, default False
