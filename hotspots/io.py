@@ -713,6 +713,7 @@ class _Part:
     kind: str
     notes: list[str] = field(default_factory=list)
     points: tuple = ()  # x, y (BNG) of the distinct points the kept rows' _pt index
+    made_ids: bool = False  # every id made from content (so none repeats)
 
 
 def _raw_table(df: pd.DataFrame, mask: np.ndarray, file: str, rows: np.ndarray, head: dict):
@@ -790,7 +791,7 @@ def _read_one(ld: _Loaded, bounds, opts: dict) -> _Part:
     extras = out_df[list(rename)].rename(columns=rename)
     kept = _keep_rows(pd.concat([frame, extras], axis=1), ~rej)
     part = _Part(kept, rejects, fixed, {v: k for k, v in rename.items()}, n, sp.kind,
-                 ld.notes + dates.notes, points[1:])
+                 ld.notes + dates.notes, points[1:], sp.id is None)
     coords = "geometry" if pairs is None else " then ".join(f"{c[0]}/{c[1]}" for c in pairs[0])
     year = f" (year {sp.year})" if sp.year else ""
     log.info(
@@ -837,29 +838,40 @@ def _constant(value: str, n: int) -> pd.Series:
 
 
 def _keep_rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
-    """The rows of `frame` under `keep`, on a fresh index, each column copied once.
+    """The rows of `frame` under `keep`, on a fresh index.
 
-    Arrow-backed columns are filtered chunk by chunk by Arrow (pandas's ``take``
-    joins a column's chunks first: two copies of every text column).
+    Arrow-backed columns (text) are not copied where few rows go: the runs of kept
+    rows become the chunks of the new column (pandas's ``take`` would copy every
+    text column twice, joining its chunks first); with many gaps, Arrow filters
+    them chunk by chunk.
     """
     if keep.all():
         return frame
     import pyarrow as pa
     from pandas.arrays import ArrowExtensionArray, ArrowStringArray
 
-    mask = pa.array(keep)
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], keep, [False]]).astype(np.int8)))
+    runs = list(zip(edges[::2].tolist(), (edges[1::2] - edges[::2]).tolist(), strict=True))
+    mask = pa.array(keep) if len(runs) > _MAX_RUNS else None
     idx = np.flatnonzero(keep)
     cols = {}
     for i in range(frame.shape[1]):
         s = frame.iloc[:, i]
         arr = s.array
         if isinstance(arr, (ArrowExtensionArray, ArrowStringArray)):
-            cols[i] = pd.array(arr._pa_array.filter(mask), dtype=s.dtype)
+            ca = arr._pa_array
+            kept = ca.filter(mask) if mask is not None else pa.chunked_array(
+                [c for start, n in runs for c in ca.slice(start, n).chunks], type=ca.type)
+            cols[i] = pd.array(kept, dtype=s.dtype)
         else:
             cols[i] = s.take(idx).reset_index(drop=True)
     out = pd.DataFrame(cols)
     out.columns = frame.columns
     return out
+
+
+#: up to this many runs of kept rows, text columns are sliced rather than copied
+_MAX_RUNS = 2_000
 
 
 def _categories(df: pd.DataFrame, sp: _Spec, n: int) -> tuple[pd.Series, pd.Series, Any, Any]:
@@ -1061,8 +1073,12 @@ def _combine(parts: list[_Part]) -> tuple[gpd.GeoDataFrame, ReadReport, list[str
     # point (the source's ids, or content-made ones from a file read twice): keep the
     # first, reject the rest (in every file). police.uk re-issues ids and outcomes move
     # crimes: rows repeating an id otherwise are other records, kept and marked
-    id_codes, id_uniques = pd.factorize(kept["incident_id"])  # once: both checks use it
-    if len(id_uniques) == len(kept):  # every id once: no duplicate, no repeat
+    if len(parts) == 1 and parts[0].made_ids:  # <hash>#<k>: unique within a file
+        id_codes, n_ids = np.arange(len(kept)), len(kept)
+    else:
+        id_codes = pd.factorize(kept["incident_id"])[0]  # once: both checks use it
+        n_ids = id_codes.max() + 1 if len(id_codes) else 0
+    if n_ids == len(kept):  # every id once: no duplicate, no repeat
         record, dup = None, np.zeros(len(kept), bool)
     else:
         record = _record_key(kept, id_codes)
@@ -1087,7 +1103,7 @@ def _combine(parts: list[_Part]) -> tuple[gpd.GeoDataFrame, ReadReport, list[str
             dup_rejects.append(r)
         kept = _keep_rows(kept, ~dup)
         id_codes = id_codes[~dup]
-    kept, n_id_repeat = _mark_id_repeats(kept, id_codes)
+    kept, n_id_repeat = (kept, 0) if n_ids == len(id_codes) else _mark_id_repeats(kept, id_codes)
 
     rej_frames = [p.rejects for p in parts] + dup_rejects
     rejects = pd.concat([r for r in rej_frames if len(r)] or [rej_frames[0]], ignore_index=True)
