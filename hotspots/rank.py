@@ -1091,29 +1091,24 @@ def _hot_areas(hot: _HotCells, sa: Any, geoms: np.ndarray, n: int,
         # leaves out is the least risky)
         rest = shapely.difference(cells[left], shapely.union_all(geoms[top]))
         lim = np.inf if reach is None else reach
-        near, near_d = _nearest(cells[left], geoms[top])
         size = np.bincount(gi, weights=shapely.area(pieces), minlength=len(geoms))[top]
         room = np.inf if max_area is None else max_area
+        # every distance at once when no area fills up; else only from a cell to the
+        # areas with room for it, once some have (most cells find all full)
+        lc, tops = cells[left], geoms[top]
+        dist = shapely.distance(lc[:, None], tops[None, :]) if max_area is None else None
         to = np.full(len(left), -1)
         a_rest = shapely.area(rest)
         for j in np.argsort(-hrisk[left], kind="stable"):
-            a = a_rest[j]
-            if not near_d[j] <= lim:  # the nearest area is out of reach: all are
+            fits = np.flatnonzero(size + a_rest[j] <= room)
+            if len(fits) == 0:
                 continue
-            if size[near[j]] + a <= room:  # the usual case: the nearest has room
-                size[near[j]] += a
-                to[j] = near[j]
-                continue
-            # the nearest is full: the others, nearest first (ties: first area)
-            dist = shapely.distance(cells[left][j], geoms[top])
-            dist = np.where(dist <= lim, dist, np.inf)
-            for t in np.argsort(dist, kind="stable"):
-                if not np.isfinite(dist[t]):
-                    break
-                if size[t] + a <= room:
-                    size[t] += a
-                    to[j] = t
-                    break
+            d = dist[j, fits] if dist is not None else shapely.distance(lc[j], tops[fits])
+            d = np.where(np.isnan(d), np.inf, d)
+            k = int(np.argmin(d))  # the nearest, ties to the first area (as a stable sort)
+            if d[k] <= lim:
+                size[fits[k]] += a_rest[j]
+                to[j] = fits[k]
         ok = to >= 0
         gi = np.concatenate([gi, top[to[ok]]])
         pieces = np.concatenate([pieces, rest[ok]])
@@ -1126,20 +1121,6 @@ def _hot_areas(hot: _HotCells, sa: Any, geoms: np.ndarray, n: int,
     ai, hc = shapely.STRtree(cells).query(out, predicate="intersects")
     cover = shapely.area(shapely.intersection(out[ai], cells[hc])) / shapely.area(cells[hc])
     return out, np.bincount(ai, weights=hrisk[hc] * cover, minlength=len(out))
-
-
-def _nearest(geoms: np.ndarray, areas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each geometry's nearest area (the first among equally near) and the distance.
-
-    -1 and inf for an empty geometry. An STRtree search instead of every distance.
-    """
-    (gi, ai), d = shapely.STRtree(areas).query_nearest(geoms, all_matches=True,
-                                                       return_distance=True)
-    near = np.full(len(geoms), len(areas))
-    np.minimum.at(near, gi, ai)
-    dist = np.full(len(geoms), np.inf)
-    dist[gi] = d  # equal for every match of a geometry
-    return np.where(near < len(areas), near, -1), dist
 
 
 def _cell_groups(row: np.ndarray, col: np.ndarray) -> list[np.ndarray]:
