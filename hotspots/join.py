@@ -9,6 +9,7 @@ table of counts (and rates per 1,000 residents).
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import warnings
 
@@ -54,6 +55,9 @@ NEAR_EDGE_M = 20.0
 #: quadtree of each ward's edges) beats GEOS point by point (crossover measured at
 #: 20k-40k on London's 704 wards; its fixed cost is ~0.1 s)
 _EDGE_INDEX_MIN = 30_000
+#: Points in no ward but near one from which their distance is measured to the wards'
+#: edges as lines rather than to the polygons
+_LINES_MIN = 2_000
 #: The column :func:`assign_wards` flags those points in (counted by :func:`ward_counts`)
 EDGE_COLUMN = "near_ward_edge"
 #: Default for ``tolerance`` (metres), the one ward-join policy of the library, the CLI
@@ -77,6 +81,57 @@ def _unique_xy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     inverse, uniq = pd.factorize(key)
     uniq = np.asarray(uniq)
     return uniq.real.copy(), uniq.imag.copy(), inverse
+
+
+def _distinct_points(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct coordinates (m) of point geometries, and per row the index of its own.
+
+    Rows without a location (missing or empty geometry) get index ``len(x)``. Readers
+    share one Point object among the rows at one place (:func:`hotspots.read_incidents`:
+    849k London crimes on 96k objects), so repeated objects are merged first by
+    identity, and only the distinct objects are read by GEOS.
+
+    Raises
+    ------
+    BadInputError
+        When a geometry is not a point.
+    """
+    inverse, geoms = _distinct_objects(geoms)
+    type_id = shapely.get_type_id(geoms)  # -1 missing, 0 point; one cheap pass
+    bad = (type_id != 0) & (type_id != -1)
+    if bad.any():
+        found = sorted({g.geom_type for g in geoms[bad]})
+        raise BadInputError(f"incidents must be points to be put in wards; found {found}")
+    located = type_id == 0
+    xy = shapely.get_coordinates(geoms)  # skips missing and empty points
+    if len(xy) != located.sum():
+        located &= ~shapely.is_empty(geoms)
+    ux, uy, coord_of = _unique_xy(xy[:, 0], xy[:, 1])
+    row_u = np.full(len(geoms), len(ux), dtype=np.int64)
+    row_u[located] = np.arange(len(ux)) if coord_of is None else coord_of
+    return ux, uy, (row_u if inverse is None else row_u[inverse])
+
+
+def _distinct_objects(geoms: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """Distinct geometry objects: per row the index of its object, and the objects.
+
+    (None, `geoms`) when there are under 50,000 rows, or a sample of 20,000 of them
+    shows few repeated objects.
+    """
+    n = len(geoms)
+    if n < 50_000:
+        return None, geoms
+    geoms = np.ascontiguousarray(geoms)
+    # the array holds object pointers (CPython: id()); read them as integers in one
+    # go, which is 100× a Python loop of id() over a million rows
+    ptr = np.ctypeslib.as_array((ctypes.c_int64 * n).from_address(geoms.ctypes.data)).copy()
+    sample = ptr[:: n // 20_000]
+    if len(pd.unique(sample)) > 0.95 * len(sample):  # as _unique_xy (London 2022: 0.75)
+        return None, geoms
+    inverse, uniq = pd.factorize(ptr)
+    first = np.empty(len(uniq), np.int64)
+    first[inverse[::-1]] = np.arange(n - 1, -1, -1)  # first row of each object
+    return inverse, geoms[first]
 
 
 def _first_by_rank(
@@ -162,30 +217,17 @@ def assign_wards(
     near_edge = float(near_edge)
     if not near_edge >= 0:
         raise BadInputError(f"near_edge is in metres and cannot be negative, got {near_edge}")
-    geoms = np.asarray(pts.geometry.values)
-    type_id = shapely.get_type_id(geoms)  # -1 missing, 0 point; one cheap pass
-    if ((type_id != 0) & (type_id != -1)).any():
-        found = sorted(set(pts.geometry[(type_id != 0) & (type_id != -1)].geom_type))
-        raise BadInputError(f"incidents must be points to be put in wards; found {found}")
-    located = type_id == 0
-    xy = shapely.get_coordinates(geoms)  # skips missing and empty points
-    if len(xy) != located.sum():
-        located &= ~shapely.is_empty(geoms)
     n = len(pts)
-    rows = np.flatnonzero(located)
-    ux, uy, inverse = _unique_xy(xy[:, 0], xy[:, 1])
+    ux, uy, row_u = _distinct_points(np.asarray(pts.geometry.values))
+    n_u = len(ux)
 
     wgeom = np.asarray(to_bng(w, "wards").geometry.values)
     codes = w["ward_code"].astype(str).to_numpy()
     rank = np.argsort(np.argsort(codes, kind="stable"), kind="stable")  # lower code wins
     ward_of, edge_of, near_d = _locate(ux, uy, wgeom, rank, tolerance, near_edge)
-    n_u = len(ux)
 
     # broadcast from distinct points to rows by integer take (no per-row Python objects)
-    row_ward = np.full(n, -1, dtype=np.int64)
-    row_u = np.full(n, n_u, dtype=np.int64)  # index n_u = "no location"
-    row_u[rows] = np.arange(len(rows)) if inverse is None else inverse
-    row_ward[rows] = ward_of[row_u[rows]]
+    row_ward = np.append(ward_of, -1)[row_u]  # index n_u = "no location"
     near_u = ~np.isnan(near_d)
     n_near = int(np.append(near_u, False)[row_u].sum())
     # reasons as codes into a short list of texts: [missing, outside, no location, near...]
@@ -196,7 +238,7 @@ def assign_wards(
     reason_u[near_u] = 3 + step_of
     reason_code = np.append(reason_u, 2)[row_u]
 
-    out = inc.copy()
+    out = inc.copy(deep=False)  # copy-on-write: new columns never reach `inc`
     hit = row_ward >= 0
     for col in WARD_FIELDS:
         src = w[col].astype(str) if col in w.columns else pd.Series([None] * len(w))
@@ -277,8 +319,10 @@ def _locate(
         miss = np.flatnonzero(~hit)
         miss = miss[edges.near(x[miss], y[miss], reach)]
         # a point in no ward is as far from a ward as from its nearest edge: GEOS
-        # measures a two-point line far faster than a polygon
-        shapes, owner = (edges.lines(), edges.owner) if len(miss) else (wgeom, None)
+        # measures a two-point line far faster than a polygon (~20 µs a point), once
+        # the lines are made (~20 ms for London's 704 wards)
+        lines = len(miss) > _LINES_MIN
+        shapes, owner = (edges.lines(), edges.owner) if lines else (wgeom, np.arange(len(wgeom)))
     if reach > 0 and len(miss):
         # the nearest ward within reach (a point in no ward: its nearest edge)
         (mi, mw), d = shapely.STRtree(shapes).query_nearest(
