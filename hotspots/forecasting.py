@@ -497,9 +497,8 @@ def flag_cells(score: np.ndarray, cell_area: np.ndarray, budget: float,
     """
     s, a = score.ravel(), cell_area.ravel()
     idx = np.flatnonzero(a > 0)
-    if thr is None:
-        thr = _thresholds(s[None, idx], a[idx], budget)[0]
-    top = idx[s[idx] >= thr]
+    top = idx[_thresholds(s[None, idx], a[idx], budget)[0]] if thr is None \
+        else idx[s[idx] >= thr]
     if a[top].sum() >= budget:  # else the whole study area is short of the budget
         idx = top
     order = idx[np.lexsort((tie[idx], -s[idx]))]
@@ -511,45 +510,42 @@ def flag_cells(score: np.ndarray, cell_area: np.ndarray, budget: float,
 
 
 def _thresholds(s: np.ndarray, a: np.ndarray, budget: float) -> np.ndarray:
-    """Per row of ``s`` (folds x cells inside), a score the flagged cells all reach.
+    """Per row of ``s`` (folds x cells inside), the cells whose score reaches a threshold.
 
-    Any score whose cells at or above it hold the budget flags the same cells (only
-    those are sorted, cells tied with it included, so ties break as in a full sort):
-    this one only saves time. Estimated from every 8th cell for ~1.3 times the full
-    cells the budget holds, and kept where those cells hold the budget and are not
-    over 3 times too many; else the m-th highest (m twice the full cells plus a
-    margin); -inf when there are fewer cells than m.
+    Any threshold whose cells hold the budget gives :func:`flag_cells` the same
+    cells (only those are sorted, cells tied with it included, so ties break as in
+    a full sort): this only saves time. Estimated from every 8th cell for ~1.3 times
+    the full cells the budget holds; where that gives too few cells or over 3 times
+    too many, the m-th highest (m twice the full cells plus a margin); all cells
+    when there are fewer than m. Returns a boolean (folds x cells) mask.
     """
     k0 = int(np.ceil(budget / a.max()))
     m = k0 * 2 + 64
     if m >= s.shape[1]:
-        return np.full(len(s), -np.inf)
+        return np.ones(s.shape, bool)
     sub = s[:, ::8]
     j = min(sub.shape[1] - 1, (k0 * 13) // 80 + 8)
     thr = np.partition(sub, sub.shape[1] - 1 - j, axis=1)[:, sub.shape[1] - 1 - j]
     above = s >= thr[:, None]
-    bad = (above @ a < budget) | (above.sum(axis=1) > 3 * m)
+    count = np.count_nonzero(above, axis=1)
+    bad = (count < k0) | (count > 3 * m)
     if bad.any():
-        thr[bad] = -np.partition(-s[bad], m, axis=1)[:, m]
-    return thr
+        exact = -np.partition(-s[bad], m, axis=1)[:, m]
+        above[bad] = s[bad] >= exact[:, None]
+    return above
 
 
-def _flag_ranked(s: np.ndarray, a: np.ndarray, budget: float, thr: float,
-                 tie: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _flag_ranked(s: np.ndarray, a: np.ndarray, budget: float, above: np.ndarray,
+                 by_tie: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`flag_cells` on the cells inside (``s``, ``a``: one fold's scores, areas).
 
-    ``tie`` = (positions in tie order, each position's rank in it): the cells at or
-    above ``thr`` are put in tie order by marking their ranks (no sort), so one
-    stable sort by score breaks ties as flag_cells' two-key sort does. Returns
-    positions in ``s`` and weights, as flag_cells.
+    ``by_tie`` lists the cells in tie order and ``above`` marks, in that order, the
+    cells at or above a threshold (:func:`_thresholds`); one stable sort by score
+    then breaks ties as flag_cells' two-key sort does. When they fall short of the
+    budget, all cells. Returns positions in ``s`` and weights, as flag_cells.
     """
-    by_tie, rank = tie
-    top = np.flatnonzero(s >= thr)
-    if a[top].sum() >= budget:
-        mark = np.zeros(len(s), bool)
-        mark[rank[top]] = True
-        idx = by_tie[np.flatnonzero(mark)]
-    else:  # the study area is short of the budget: all cells
+    idx = by_tie[np.flatnonzero(above)]
+    if a[idx].sum() < budget:  # (the study area may be short of it too: all cells)
         idx = by_tie
     order = idx[np.argsort(-s[idx], kind="stable")]
     cum = np.cumsum(a[order])
@@ -575,17 +571,15 @@ def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: An
     area = hist.cell_area.ravel()
     inside = np.flatnonzero(area > 0)
     by_tie = np.argsort(hist.tie_key()[inside])
-    rank = np.empty(len(inside), np.int64)
-    rank[by_tie] = np.arange(len(inside))
     a_in, test = area[inside], test[:, inside]
     cache: dict = {}
     for j, (name, params) in enumerate(specs):
         sc = method_scores(hist, name, params, folds, cache).reshape(len(folds), -1)
         sc = sc[:, inside]
-        thr = _thresholds(sc, a_in, budget)
+        above = _thresholds(sc, a_in, budget)[:, by_tie]  # in tie order
         for i in range(len(folds)):
             if n[i] > 0:
-                idx, w = _flag_ranked(sc[i], a_in, budget, thr[i], (by_tie, rank))
+                idx, w = _flag_ranked(sc[i], a_in, budget, above[i], by_tie)
                 pai[j, i] = (test[i, idx] @ w / n[i]) / area_share
     return pai, n
 
