@@ -389,6 +389,7 @@ def engine(request, monkeypatch):
     """Both join engines: hotspots._edges (used from 200k distinct points) and GEOS."""
     if request.param == "numpy index":
         monkeypatch.setattr("hotspots.join._EDGE_INDEX_MIN", 0)
+        monkeypatch.setattr("hotspots.join._LINES_MIN", 0)  # points in no ward: to lines
     return request.param
 
 
@@ -435,3 +436,91 @@ def test_overlaps_and_holes_match_sjoin(engine):
     assert (ref[miss] == "-").all() and 0 < miss.sum() < 1000
     d = shapely.distance(pts.geometry.values[miss], shapely.union_all(w.geometry.values))
     assert (d <= 5).all()
+
+
+def test_points_a_hair_from_edges_match_sjoin(engine):
+    """Points 1e-7 m to 10 m either side of real ward edges (inside, across, outside
+    London): the same wards as sjoin, near-misses to the nearest ward, GEOS distances."""
+    wards = hs.wards(["Harrow", "Brent"], 2022)
+    rng = np.random.default_rng(11)
+    edge, ring = shapely.get_coordinates(shapely.get_parts(wards.boundary.values),
+                                         return_index=True)
+    k = rng.choice(len(edge) - 1, 3000)
+    k = k[(ring[k] == ring[k + 1]) & (edge[k] != edge[k + 1]).any(axis=1)]  # real edges
+    mid = (edge[k] + edge[k + 1]) / 2
+    normal = (edge[k + 1] - edge[k])[:, ::-1] * [1, -1]
+    normal /= np.hypot(*normal.T)[:, None]
+    off = rng.choice([1e-7, 1e-4, 1e-2, 1.0, 10.0], len(k)) * rng.choice([-1, 1], len(k))
+    xy = mid + normal * off[:, None]
+    pts = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=27700)
+    out = hs.assign_wards(pts, wards, tolerance=0)
+    assert (out["ward_code"].fillna("-").to_numpy() == _sjoin_lowest(pts, wards)).all()
+    inside = out["ward_code"].notna().to_numpy()
+    assert 0 < (~inside).sum() < len(pts) // 4  # some just outside the two boroughs
+    ref = shapely.distance(pts.geometry.values, shapely.union_all(wards.boundary.values))
+    np.testing.assert_allclose(out["ward_edge_m"].to_numpy()[inside], ref[inside], atol=1e-6)
+    np.testing.assert_allclose(out["ward_edge_m"].to_numpy()[~inside], ref[~inside], atol=1e-6)
+    # with the default tolerance every point is within 10 m of a ward: all placed, the
+    # near-misses in the nearest ward (any tie: the lowest code)
+    tol = hs.assign_wards(pts, wards)
+    assert tol["ward_code"].notna().all() and tol.attrs["n_near_miss"] == (~inside).sum()
+    miss = np.flatnonzero(~inside)
+    d = np.stack([shapely.distance(pts.geometry.values[miss], g) for g in wards.geometry])
+    nearest = np.array([min(wards["ward_code"].to_numpy()[np.isclose(col, col.min(), rtol=0,
+                                                                     atol=1e-9)])
+                        for col in d.T])
+    assert (tol["ward_code"].to_numpy()[miss] == nearest).all()
+
+
+def test_grid_aligned_edges_marked_and_joined(monkeypatch):
+    """Edges along the raster's lines and through its corners: every cell an edge
+    touches is marked (checked cell by cell with shapely), and points on the corners,
+    sides and centres of all cells join as sjoin."""
+    from hotspots import _edges
+
+    monkeypatch.setattr(_edges, "_RASTER_MIN", 10.0)  # cells of 10 m from (-10, -10)
+    geoms = [box(0, 0, 100, 100), box(100, 0, 200, 100),
+             shapely.Polygon([(0, 100), (100, 200), (0, 200)]),
+             shapely.Polygon([(100, 100), (200, 100), (163.3, 200), (100, 200), (50, 150)])]
+    w = gpd.GeoDataFrame({"ward_code": ["A", "B", "C", "D"], "ward_name": list("abcd")},
+                         geometry=geoms, crs=27700)
+    edges = _edges.Edges(np.asarray(w.geometry.values), 9.0)
+    g = np.arange(-10.0, 215.0, 5.0)  # corners, side midpoints and centres of the cells
+    x, y = (v.ravel() for v in np.meshgrid(g, g))
+    edges.regions(x, y)
+    assert edges.f == 10.0 and (edges.lo == -10.0).all()
+    ny, nx = edges.marked.shape
+    cx, cy = (v.ravel() for v in np.meshgrid(np.arange(nx), np.arange(ny)))
+    cells = shapely.box(cx * 10.0 - 10, cy * 10.0 - 10, cx * 10.0, cy * 10.0)
+    touched = shapely.intersects(cells, shapely.union_all(shapely.boundary(geoms)))
+    assert (edges.marked.ravel() == touched).all() and touched.sum() > 60
+    monkeypatch.setattr("hotspots.join._EDGE_INDEX_MIN", 0)
+    pts = gpd.GeoDataFrame(geometry=shapely.points(x, y), crs=27700)
+    out = hs.assign_wards(pts, w, tolerance=0)
+    assert (out["ward_code"].fillna("-").to_numpy() == _sjoin_lowest(pts, w)).all()
+
+
+def test_rows_sharing_point_objects_join_as_distinct_objects(engine):
+    """read_incidents shares one Point among the rows at a place: 60,000 rows on 3,000
+    objects (and rows with no or an empty geometry) join exactly as the same
+    coordinates in 60,000 separate objects."""
+    wards = hs.wards(["Harrow", "Brent"], 2022)
+    x0, y0, x1, y1 = wards.total_bounds
+    rng = np.random.default_rng(5)
+    objs = shapely.points(rng.uniform(x0 - 200, x1 + 200, (3000, 2)))
+    rows = objs[rng.integers(0, len(objs), 60_000)]
+    rows[::997] = None
+    rows[5::1009] = shapely.Point()
+    shared = gpd.GeoDataFrame({"i": np.arange(len(rows))}, geometry=rows, crs=27700)
+    copies = shared.copy()
+    copies["geometry"] = [None if g is None else shapely.Point(g.coords) if not g.is_empty
+                          else shapely.Point() for g in rows]
+    a, b = hs.assign_wards(shared, wards), hs.assign_wards(copies, wards)
+    assert a["geometry"].values[0] is rows[0]  # the input's objects, untouched
+    cols = ["ward_code", "ward_name", "ward_reason", "ward_edge_m", "near_ward_edge"]
+    pd.testing.assert_frame_equal(a[cols], b[cols])
+    located = ~shapely.is_missing(rows) & ~shapely.is_empty(rows)
+    assert a.attrs == b.attrs and a["ward_reason"].eq("no location").sum() == (~located).sum()
+    a0 = hs.assign_wards(shared, wards, tolerance=0)
+    ref = _sjoin_lowest(shared[located], wards)
+    assert (a0["ward_code"].fillna("-").to_numpy()[located] == ref).all()
