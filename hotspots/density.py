@@ -519,17 +519,25 @@ def _exact_cells(
 def _collapse(x, y, w) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Merge identical coordinates into one weighted point (police.uk snaps crimes).
 
-    Hashing (``pandas.factorize``, no sort) costs ~0.2 s per million points, so a
-    sample of 20,000 decides first whether there are repeats to pay for it (London
+    A sample of 20,000 decides first whether there are repeats to pay for (London
     2022: 76% of the sample distinct, 849k crimes on 96k points; scattered points:
-    100%).
+    100%). The coordinates' bits are hashed into one int64 and factorized (~2.5x
+    faster than factorizing x + iy); a hash collision, which would merge two places,
+    is checked for and falls back to the complex key.
     """
     key = x + 1j * y
     sample = key[:: max(1, len(key) // 20_000)]
     if len(pd.unique(sample)) > 0.95 * len(sample):
         return x, y, w
-    codes, uniq = pd.factorize(key)
-    return uniq.real, uniq.imag, np.bincount(codes, weights=w, minlength=len(uniq))
+    codes, _ = pd.factorize(x.view(np.int64) * np.int64(-7046029254386353131)
+                            ^ y.view(np.int64))
+    first = np.zeros(codes.max() + 1, np.intp)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # a row of each place
+    ux, uy = x[first], y[first]
+    if not ((ux[codes] == x) & (uy[codes] == y)).all():  # a collision (or NaN)
+        codes, uniq = pd.factorize(key)
+        ux, uy = uniq.real, uniq.imag
+    return ux, uy, np.bincount(codes, weights=w, minlength=len(ux))
 
 
 def choose_method(n_points: int, grid: Grid, bandwidth: float, kernel: str) -> str:
@@ -702,8 +710,9 @@ def kde(  # noqa: PLR0913 (the grid, the kernel and the evaluation: documented o
             chosen.append(f"cell size {cell_size:g} m (shorter side / 50)")
         grid = make_grid(extent, cell_size)
     if bandwidth is None:
-        bandwidth = default_bandwidth(x, y, grid.cell_size)
-        nrd = nrd_bandwidth(x, y)
+        nrd = nrd_bandwidth(x, y)  # once: two percentiles of every incident
+        lo, hi = BANDWIDTH_CELLS  # as default_bandwidth, without computing nrd again
+        bandwidth = float(round(min(hi * grid.cell_size, max(lo * grid.cell_size, nrd))))
         chosen.append(f"bandwidth {bandwidth:g} m (rule of thumb {nrd:.0f} m, kept to 2-3 cells)")
     bandwidth = check_positive(bandwidth, "bandwidth")
     dens, method = density_array(x, y, grid, bandwidth, kernel, w, method)

@@ -233,9 +233,11 @@ def points_xy(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray
     Returns ``(x, y, ok)`` where `x`, `y` hold only rows with a non-empty geometry and
     `ok` is the boolean mask over all rows (so weights can be aligned).
     """
-    geo = gdf.geometry
-    ok = ~(geo.isna().to_numpy() | geo.is_empty.to_numpy())
-    pts = geo.array[ok]
+    # shapely's functions on the plain object array: through geopandas' array they
+    # cost ~70 ms more on London's 849k points (pandas' ufunc dispatch)
+    geoms = np.asarray(gdf.geometry.array)
+    ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    pts = geoms[ok] if not ok.all() else geoms
     if len(pts) and not (shapely.get_type_id(pts) == 0).all():
         pts = shapely.centroid(pts)  # polygons/lines: use their centroid
     return shapely.get_x(pts), shapely.get_y(pts), np.asarray(ok)
