@@ -124,3 +124,33 @@ def test_hdbscan_bad_sizes_raise_plain_errors(city):
     for kw in (dict(min_cluster_size=1), dict(min_cluster_size=0), dict(min_samples=0)):
         with pytest.raises(hs.BadInputError):
             hs.hdbscan(city.iloc[:100], **kw)
+
+
+def test_small_graph_components_are_scipys():
+    """The numpy search for small graphs finds scipy's components (up to their ids)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    rng = np.random.default_rng(0)
+    n = 400
+    chain = np.arange(n - 1)[::-1]  # a long path numbered against the hooking order
+    for a, b in ((rng.integers(0, n, 300), rng.integers(0, n, 300)), (chain, chain + 1),
+                 (np.zeros(0, int), np.zeros(0, int))):
+        ours = clusters._components(n, a, b)
+        ref = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)),
+                                   directed=False)[1]
+        assert (ours >= 0).all() and (ours < n).all()
+        # the same partition: one-to-one between the two labellings
+        pairs = set(zip(ours.tolist(), ref.tolist(), strict=True))
+        assert len(pairs) == len(set(ours.tolist())) == len(set(ref.tolist()))
+
+
+def test_candidate_hulls_from_distinct_points_are_cluster_areas(harrow):
+    """top_areas' candidates (distinct points, no frame) are cluster_areas' very polygons."""
+    from hotspots.rank import candidate_areas
+
+    cand, p = candidate_areas(harrow, "dbscan", 20, max_area=None)
+    lab = hs.dbscan(harrow, eps=p["eps"], min_samples=p["min_samples"], quiet=True)
+    ref = hs.cluster_areas(lab)
+    assert len(cand) == len(ref)
+    assert all(a.equals_exact(b, 0) for a, b in zip(cand.geometry, ref.geometry, strict=True))

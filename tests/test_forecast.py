@@ -9,6 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from shapely.geometry import Point, box
 
 import hotspots as hs
@@ -183,3 +184,91 @@ def test_bad_arguments_are_clear():
         hs.forecast(HIST, study_area=STUDY, method="counts", params={"half_life": 3})
     with pytest.raises(hs.BadInputError, match="needs incident dates"):
         hs.forecast(HIST, study_area=STUDY, freq="W-MON")
+
+
+# --- the quick paths give what the plain definitions give ------------------------------
+
+
+def _random_history(seed: int = 3, shape=(12, 30, 40)):
+    """A History of small integer counts (many equal scores, so ties matter)."""
+    rng = np.random.default_rng(seed)
+    grid = hs.grid.Grid(0.0, 0.0, 100.0, shape[1], shape[2])
+    area = np.full(shape[1:], 10_000.0)
+    area[:, :3] = 0.0  # outside the study area
+    area[:, 3] = 2_500.0  # edge cells, partly inside
+    counts = rng.poisson(0.3, shape).astype(float)
+    return F.History(grid, box(0, 0, 4000, 3000), area, counts,
+                     pd.period_range("2022-01", periods=shape[0], freq="M"), 1.0)
+
+
+def test_smooth_is_scipy_fftconvolve():
+    """One transform shared by every kernel gives scipy.signal's convolution."""
+    from scipy.signal import fftconvolve
+
+    a = _random_history().counts[:5]
+    cache: dict = {}
+    for radius, kind, own in ((200, "quartic", False), (400, "quartic", False),
+                              (600, "quartic", False), (400, "inverse", True)):
+        kern = F._kernel(radius, 100.0, kind, own=own)
+        ref = np.round(fftconvolve(a, kern[None], mode="same", axes=(1, 2)), 9)
+        np.testing.assert_allclose(F._smooth(a, kern, cache, "a"), ref, rtol=0, atol=2e-9)
+        np.testing.assert_allclose(F._smooth(a, kern), ref, rtol=0, atol=2e-9)
+    assert len(cache) == 1  # the three 13-wide-or-less kernels shared a's transform
+
+
+def test_decayed_lag_by_lag_is_the_sum_by_definition():
+    c = _random_history().counts
+    folds = np.array([1, 4, 7, 11])
+    for half_life, window in ((2, 3), (None, 2), (6, None), (12, 24)):
+        r = 0.5 ** (1 / half_life) if half_life else 1.0
+        ref = [sum(r**age * c[f - 1 - age] for age in range(f if window is None
+                                                            else min(window, f)))
+               for f in folds]
+        np.testing.assert_allclose(F._decayed(c, folds, half_life, window), ref,
+                                   rtol=1e-12)
+
+
+def test_pai_matrix_is_flag_cells_fold_by_fold():
+    """Every method and fold: the PAI of flag_cells on the whole grid, exactly."""
+    hist = _random_history()
+    specs = F.candidates(1.0)
+    folds = F.auto_folds(len(hist.periods))
+    pai, n = F.pai_matrix(hist, specs, folds, 0.05)
+    budget = 0.05 * hist.cell_area.sum()
+    tie = hist.tie_key()
+    for j, (name, params) in enumerate(specs):
+        sc = F.method_scores(hist, name, params, folds)
+        for i, f in enumerate(folds):
+            test = hist.counts[f].ravel()
+            idx, w = F.flag_cells(sc[i], hist.cell_area, budget, tie)
+            assert pai[j, i] == (test[idx] @ w / test.sum()) / 0.05
+
+
+def test_cell_area_near_the_boundary_is_every_cell_clipped():
+    """Only cells near the boundary are clipped; the areas are every cell's overlap."""
+    from shapely.geometry import MultiPolygon, Polygon
+
+    from hotspots.grid import cell_polygons, make_grid
+
+    shell = [(0, 0), (1000, 0), (1000, 600), (430, 1270), (0, 800)]  # edges on cell lines
+    sa = MultiPolygon([Polygon(shell, [[(300, 300), (520, 300), (520, 470), (300, 470)]]),
+                       box(1500, 1500, 1730, 1610)])
+    grid = make_grid(sa, 100.0)
+    got = F._cell_area(sa.wkb, grid)
+    ref = shapely.area(shapely.intersection(cell_polygons(grid), sa)).reshape(grid.shape)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-6)
+    assert got.sum() == pytest.approx(sa.area)
+
+
+def test_hull_study_area_from_distinct_points_is_the_hull_of_all():
+    """Outside London the study area is the points' hull: distinct points give it."""
+    from hotspots.clusters import collapse, point_xy
+
+    rng = np.random.default_rng(0)
+    xy = np.round(rng.uniform(0, 500, (300, 2)) / 25) * 25 + 2_000_000  # collinear runs
+    inc = gpd.GeoDataFrame(geometry=gpd.points_from_xy(*xy[rng.integers(0, 300, 2000)].T),
+                           crs=27700)
+    uxy, _, inv = collapse(point_xy(inc), np.ones(len(inc)))
+    a = F.study_area_geometry(None, inc)
+    b = F.study_area_geometry(None, inc, distinct=(uxy, inv))
+    assert a.equals_exact(b, 0)

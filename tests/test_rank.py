@@ -296,3 +296,57 @@ def test_unknown_category_is_an_error_not_an_empty_selection(harrow):
     a = hs.top_areas(harrow, n=3, categories="Robbery")
     b = hs.top_areas(harrow, n=3, categories="robbery")
     assert a["n_incidents"].tolist() == b["n_incidents"].tolist()
+
+
+def test_points_in_areas_is_an_strtree_query():
+    """Bounding-box slices + intersects_xy find exactly the (point, area) pairs of an
+    STRtree intersects query: edges, corners, holes, duplicates, unsorted input."""
+    import shapely
+    from shapely.geometry import Polygon
+
+    from hotspots.rank import points_in_areas
+
+    rng = np.random.default_rng(2)
+    areas = np.array([shapely.box(0, 0, 100, 100),
+                      Polygon([(50, 50), (250, 60), (150, 220)],
+                              [[(120, 90), (160, 95), (140, 130)]]),
+                      shapely.buffer(shapely.Point(300, 300), 40), shapely.box(90, 0, 120, 40)])
+    grid = np.array([(x, y) for x in range(-10, 360, 10) for y in range(-10, 360, 10)], float)
+    xy = np.vstack([grid, grid[rng.integers(0, len(grid), 500)]])
+    xy = xy[rng.permutation(len(xy))]
+    pt, ar = points_in_areas(xy, areas)
+    ri, ra = shapely.STRtree(areas).query(shapely.points(xy), predicate="intersects")
+    assert sorted(zip(pt.tolist(), ar.tolist(), strict=True)) == \
+        sorted(zip(ri.tolist(), ra.tolist(), strict=True))
+
+
+def test_hot_areas_room_path_is_the_all_distances_path(camden):
+    """With room to spare, measuring only to areas with room assigns as every distance."""
+    from hotspots.rank import _hot_areas, _HotCells
+
+    top = hs.top_areas(camden, hot_share=0.05, quiet=True)
+    hot = hs.forecast(camden, cell_size=100, quiet=True)
+    hot = hot.iloc[: len(hot) // 8]
+    cells = _HotCells(hot.geometry.array.to_numpy(), hot["risk"].to_numpy(),
+                      hot["area_m2"].to_numpy(), hot["row"].to_numpy(), hot["col"].to_numpy())
+    sa = hs.forecasting.study_area_of(camden)
+    geoms = top.geometry.array.to_numpy()
+    a, ra = _hot_areas(cells, sa, geoms, 10, None, None)
+    b, rb = _hot_areas(cells, sa, geoms, 10, None, 1e12)
+    assert len(a) == len(b) and np.array_equal(ra, rb)
+    assert all(x.equals(y) for x, y in zip(a, b, strict=True))
+    # and a limit is kept by every cell added to an area
+    c, _ = _hot_areas(cells, sa, geoms, 10, None, 60_000.0)
+    assert len(c) == len(a)
+
+
+def test_recency_is_pandas_timedelta_arithmetic():
+    from hotspots.rank import _recency
+
+    t = pd.Series(pd.to_datetime(["2022-01-15", "2022-03-15", None, "2022-06-30 13:00",
+                                  "2022-12-15"], format="ISO8601")).astype("datetime64[ns]")
+    start, end = pd.Timestamp("2022-02-01"), pd.Timestamp("2023-01-01")
+    age = ((end - t) / ((end - start) / 2)).to_numpy(float)
+    ref = np.power(2.0, -np.clip(np.nan_to_num(age, nan=0.0), 0, None))
+    assert np.array_equal(_recency(t, start, end), ref)
+    assert np.array_equal(_recency(t.astype("datetime64[s]"), start, end), ref)
