@@ -430,14 +430,34 @@ def split_cluster(
         parent's area.
     """
     uxy, uw, inv = collapse(xy, w)
-    out: list[tuple[np.ndarray, float]] = []
-    # stack of (unique-point indices, eps, min_samples); pieces pushed in reverse
+    out = [(idx, e) for idx, e, _ in _split_distinct(uxy, uw, eps, min_samples, max_area)]
+    # back from unique points to incidents
+    order = np.argsort(inv, kind="stable")
+    starts = np.r_[0, np.cumsum(np.bincount(inv, minlength=len(uxy)))]
+    return [
+        (np.concatenate([order[starts[u] : starts[u + 1]] for u in idx]), e) for idx, e in out
+    ]
+
+
+def _split_distinct(uxy: np.ndarray, uw: np.ndarray, eps: float, min_samples: float,
+                    max_area: float, hull: shapely.Geometry | None = None
+                    ) -> list[tuple[np.ndarray, float, shapely.Geometry]]:
+    """:func:`split_cluster` on distinct points: (indices, eps, polygon) per piece.
+
+    ``hull``: the cluster's polygon when known. The polygons of the pieces of one
+    split are made in one call (each as :func:`_cluster_hulls` of its own points, in
+    the same order, so the same polygons).
+    """
+    if hull is None:
+        hull = _cluster_hulls(uxy, np.zeros(len(uxy), int), eps / 2)[0]
+    out = []
+    # stack of (point indices, eps, min_samples, polygon); pieces pushed in reverse
     # so they come out largest first
-    stack = [(np.arange(len(uxy)), float(eps), float(min_samples))]
+    stack = [(np.arange(len(uxy)), float(eps), float(min_samples), hull)]
     while stack:
-        idx, e, m = stack.pop()
+        idx, e, m, hull = stack.pop()
         pieces = None
-        if shapely.area(_cluster_hulls(uxy[idx], np.zeros(len(idx), int), e / 2)[0]) > max_area:
+        if shapely.area(hull) > max_area:
             for fe, fm in SPLIT_STEPS:
                 e2, m2 = max(e * fe, MIN_SPLIT_EPS), m * fm
                 if m2 / e2**2 <= m / e**2:  # not denser (eps at its floor)
@@ -447,18 +467,15 @@ def split_cluster(
                 # progress: more pieces, members dropped, or a tighter buffer
                 if k >= 2 or (k == 1 and ((lab < 0).any() or e2 < e)):
                     lab = _renumber(lab, uxy[idx], uw[idx])
-                    pieces = [(idx[lab == i], e2, m2) for i in range(k)]
+                    keep = lab >= 0
+                    hulls = _cluster_hulls(uxy[idx[keep]], lab[keep], e2 / 2)
+                    pieces = [(idx[lab == i], e2, m2, hulls[i]) for i in range(k)]
                     break
         if pieces is None:
-            out.append((idx, e))
+            out.append((idx, e, hull))
         else:
             stack.extend(reversed(pieces))
-    # back from unique points to incidents
-    order = np.argsort(inv, kind="stable")
-    starts = np.r_[0, np.cumsum(np.bincount(inv, minlength=len(uxy)))]
-    return [
-        (np.concatenate([order[starts[u] : starts[u + 1]] for u in idx]), e) for idx, e in out
-    ]
+    return out
 
 
 def piece_areas(xy: np.ndarray, pieces: list[tuple[np.ndarray, float]]) -> np.ndarray:
@@ -473,8 +490,15 @@ def piece_areas(xy: np.ndarray, pieces: list[tuple[np.ndarray, float]]) -> np.nd
     pos = np.repeat(np.arange(len(pieces)), [len(m) for m, _ in pieces])
     rows = np.concatenate([m for m, _ in pieces])
     hulls = _cluster_hulls(xy[rows], pos, np.array([e / 2 for _, e in pieces]))
+    return _piece_shapes(xy, pieces, hulls)
+
+
+def _piece_shapes(xy: np.ndarray, pieces: list, hulls: np.ndarray) -> np.ndarray:
+    """:func:`piece_areas` given each piece's hull polygon."""
     if len(pieces) < 2:
         return hulls
+    pos = np.repeat(np.arange(len(pieces)), [len(p[0]) for p in pieces])
+    rows = np.concatenate([p[0] for p in pieces])
     uxy, _, inv = collapse(xy[rows], np.ones(len(rows)))
     upos = np.empty(len(uxy), np.int64)
     upos[inv] = pos  # a coordinate is in one piece (pieces are clusters of coordinates)

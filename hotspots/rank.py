@@ -41,14 +41,14 @@ from .categories import check_categories
 from .clusters import (
     _cluster_hulls,
     _dbscan_labels,
+    _piece_shapes,
     _renumber,
+    _split_distinct,
     cluster_areas,
     collapse,
     count_table,
     hdbscan,
-    piece_areas,
     point_xy,
-    split_cluster,
 )
 from .privacy import protect
 
@@ -452,8 +452,9 @@ def _split_clusters(uxy, uw, ulabels, hulls, eps, min_samples, max_area, params
         for c in big:
             lo, hi = np.searchsorted(sorted_labels, [c, c + 1])
             rows = order[lo:hi]
-            pieces = split_cluster(uxy[rows], uw[rows], eps, min_samples, max_area)
-            out.append(piece_areas(uxy[rows], pieces))
+            # (distinct points already: split_cluster's own collapse is not needed)
+            pieces = _split_distinct(uxy[rows], uw[rows], eps, min_samples, max_area)
+            out.append(_piece_shapes(uxy[rows], pieces, np.array([p[2] for p in pieces])))
     out = np.concatenate(out)
     n_pieces = len(out) - int(keep.sum())
     _record_split(params, len(big), n_pieces, shapely.area(out), max_area)
@@ -1099,7 +1100,11 @@ def _hot_areas(hot: _HotCells, sa: Any, geoms: np.ndarray, n: int,
         dist = shapely.distance(lc[:, None], tops[None, :]) if max_area is None else None
         to = np.full(len(left), -1)
         a_rest = shapely.area(rest)
-        for j in np.argsort(-hrisk[left], kind="stable"):
+        seq = np.argsort(-hrisk[left], kind="stable")
+        smallest = np.minimum.accumulate(a_rest[seq][::-1])[::-1]  # of the cells to come
+        for pos, j in enumerate(seq):
+            if size.min() + smallest[pos] > room:  # every area is full for what is left
+                break
             fits = np.flatnonzero(size + a_rest[j] <= room)
             if len(fits) == 0:
                 continue
