@@ -156,46 +156,48 @@ class Edges:
 
         All the points of a region lie in the same polygons; -1: in a cell an edge
         touches, test the point itself; -2: outside the padded bounding box, so in no
-        polygon. Builds the raster (cells: about 4 per point, at most
-        :data:`_RASTER_MAX`) and keeps it for :meth:`near`.
+        polygon. Builds the raster (cells: about 2 per point, at most
+        :data:`_RASTER_MAX`) and keeps it, and the points' cells, for :meth:`near`.
         """
         inside = self.inside(x, y)
         extent = self.hi - self.lo
-        cells = min(_RASTER_MAX, max(4 * int(inside.sum()), 250_000))
-        f = max(_RASTER_MIN, math.sqrt(float(np.prod(extent)) / cells))
+        cells = min(_RASTER_MAX, max(2 * int(inside.sum()), 250_000))
+        self.f = f = max(_RASTER_MIN, math.sqrt(float(np.prod(extent)) / cells))
         nx, ny = (int(v) for v in np.ceil(extent / f).astype(int) + 1)
         marked = np.zeros((ny, nx), bool)
         for px, py in _crossings(self.seg, f):
             for ex, ey in ((-_EPS, -_EPS), (-_EPS, _EPS), (_EPS, -_EPS), (_EPS, _EPS)):
-                cx = np.clip(((px + ex) // f).astype(np.int64), 0, nx - 1)
-                cy = np.clip(((py + ey) // f).astype(np.int64), 0, ny - 1)
-                marked[cy, cx] = True
+                marked[self._cell(py + ey, ny), self._cell(px + ex, nx)] = True
         labels, _ = ndimage.label(~marked)  # 4-connected: neighbours share a side
-        self.f, self.marked = f, marked
+        self.marked = marked
+        # each point's cell as a flat index (-1: outside the box)
+        self.cell = np.full(len(x), -1, np.int64)
+        self.cell[inside] = self._cell(y[inside] - self.lo[1], ny) * nx
+        self.cell[inside] += self._cell(x[inside] - self.lo[0], nx)
         region = np.full(len(x), -2, np.int64)
-        cy, cx = self._cells(x[inside], y[inside])
-        region[inside] = labels[cy, cx] - 1  # -1: a marked cell
+        region[inside] = labels.ravel()[self.cell[inside]] - 1  # -1: a marked cell
         return region
 
-    def _cells(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        cx = ((x - self.lo[0]) // self.f).astype(np.int64)
-        cy = ((y - self.lo[1]) // self.f).astype(np.int64)
-        return cy, cx
+    def _cell(self, v: np.ndarray, n: int) -> np.ndarray:
+        """Cell index along one axis of `v` (m from the corner), clipped to [0, n)."""
+        c = (v * (1.0 / self.f)).astype(np.int64)  # v >= 0 inside: truncation is floor
+        return np.clip(c, 0, n - 1, out=c)
 
-    def near(self, x: np.ndarray, y: np.ndarray, reach: float) -> np.ndarray:
-        """Per point: False where it is surely further than `reach` m from every edge.
+    def near(self, which: np.ndarray, reach: float) -> np.ndarray:
+        """Per point `which` (of those given to :meth:`regions`): False where it is
+        surely further than `reach` m from every edge.
 
         An edge within `reach` of a point touches a cell at most ``ceil(reach / f)``
         cells away (either way) from the point's own: the marked cells grown by that
-        many cells (after :meth:`regions`).
+        many cells.
         """
-        out = self.inside(x, y)
+        cell = self.cell[which]
+        out = cell >= 0
         if not out.any() or reach < 0:
-            return np.zeros(len(x), bool)
+            return np.zeros(len(which), bool)
         k = math.ceil(reach / self.f)
         grown = ndimage.maximum_filter(self.marked, size=2 * k + 1) if k else self.marked
-        cy, cx = self._cells(x[out], y[out])
-        out[out] = grown[cy, cx]
+        out[out] = grown.ravel()[cell[out]]
         return out
 
     def lines(self) -> np.ndarray:

@@ -74,19 +74,20 @@ def _unique_xy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     there are repeats worth merging (police.uk: 849k crimes on 96k points; fire
     brigade calls or collisions: all distinct).
     """
-    key = x + 1j * y  # complex128 hashes both coordinates at once
-    sample = key[:: max(1, len(key) // 20_000)]
+    step = max(1, len(x) // 20_000)
+    sample = x[::step] + 1j * y[::step]  # complex128 hashes both coordinates at once
     if len(pd.unique(sample)) > 0.95 * len(sample):
         return x, y, None
-    inverse, uniq = pd.factorize(key)
+    inverse, uniq = pd.factorize(x + 1j * y)
     uniq = np.asarray(uniq)
     return uniq.real.copy(), uniq.imag.copy(), inverse
 
 
-def _distinct_points(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _distinct_points(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Distinct coordinates (m) of point geometries, and per row the index of its own.
 
-    Rows without a location (missing or empty geometry) get index ``len(x)``. Readers
+    Rows without a location (missing or empty geometry) get index ``len(x)``; None
+    when every row is a point of its own, in order. Readers
     share one Point object among the rows at one place (:func:`hotspots.read_incidents`:
     849k London crimes on 96k objects), so repeated objects are merged first by
     identity, and only the distinct objects are read by GEOS.
@@ -107,9 +108,16 @@ def _distinct_points(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     if len(xy) != located.sum():
         located &= ~shapely.is_empty(geoms)
     ux, uy, coord_of = _unique_xy(xy[:, 0], xy[:, 1])
+    if inverse is None and coord_of is None and len(ux) == len(geoms):
+        return ux, uy, None  # one row, one point: nothing to broadcast
     row_u = np.full(len(geoms), len(ux), dtype=np.int64)
     row_u[located] = np.arange(len(ux)) if coord_of is None else coord_of
     return ux, uy, (row_u if inverse is None else row_u[inverse])
+
+
+def _to_rows(values: np.ndarray, missing, row_u: np.ndarray | None) -> np.ndarray:
+    """Values per distinct point broadcast to the rows (`missing` for no location)."""
+    return values if row_u is None else np.append(values, missing)[row_u]
 
 
 def _distinct_objects(geoms: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
@@ -227,16 +235,16 @@ def assign_wards(
     ward_of, edge_of, near_d = _locate(ux, uy, wgeom, rank, tolerance, near_edge)
 
     # broadcast from distinct points to rows by integer take (no per-row Python objects)
-    row_ward = np.append(ward_of, -1)[row_u]  # index n_u = "no location"
+    row_ward = _to_rows(ward_of, -1, row_u)
     near_u = ~np.isnan(near_d)
-    n_near = int(np.append(near_u, False)[row_u].sum())
+    n_near = int(_to_rows(near_u, missing=False, row_u=row_u).sum())
     # reasons as codes into a short list of texts: [missing, outside, no location, near...]
     metres = np.maximum(1, np.ceil(near_d[near_u])).astype(np.int64)
     steps, step_of = np.unique(metres, return_inverse=True)
     texts = [None, OUTSIDE, NO_LOCATION] + [f"nearest ward within {m} m" for m in steps]
     reason_u = np.where(ward_of < 0, 1, 0)
     reason_u[near_u] = 3 + step_of
-    reason_code = np.append(reason_u, 2)[row_u]
+    reason_code = _to_rows(reason_u, 2, row_u)
 
     out = inc.copy(deep=False)  # copy-on-write: new columns never reach `inc`
     hit = row_ward >= 0
@@ -246,7 +254,7 @@ def assign_wards(
             row_ward, allow_fill=True
         )
     out["ward_reason"] = pd.array(np.array(texts, dtype=object), dtype="str").take(reason_code)
-    out["ward_edge_m"] = np.append(edge_of, np.nan)[row_u]
+    out["ward_edge_m"] = _to_rows(edge_of, np.nan, row_u)
     out[EDGE_COLUMN] = out["ward_edge_m"].to_numpy() < near_edge
     n_edge = int(out[EDGE_COLUMN].sum())
 
@@ -317,7 +325,7 @@ def _locate(
         hit = ward_of >= 0
         dist[hit] = edges.distances(x[hit], y[hit], ward_of[hit])
         miss = np.flatnonzero(~hit)
-        miss = miss[edges.near(x[miss], y[miss], reach)]
+        miss = miss[edges.near(miss, reach)]
         # a point in no ward is as far from a ward as from its nearest edge: GEOS
         # measures a two-point line far faster than a polygon (~20 µs a point), once
         # the lines are made (~20 ms for London's 704 wards)
