@@ -215,16 +215,18 @@ def _fft_shape(
     )
 
 
-def _even_spectrum(quadrant: np.ndarray, fy: int, fx: int) -> np.ndarray:
+def _even_spectrum(quadrant: np.ndarray, fy: int, fx: int, rows: int | None = None) -> np.ndarray:
     """``rfft2`` of a stencil even in x and in y, from its quadrant of offsets ≥ 0.
 
     The stencil is centred on index 0 (wrapping around). Real, a cosine sum: two small
     matrix products instead of a transform of the whole padded array. A stack of
-    quadrants (..., n, n) gives a stack of spectra.
+    quadrants (..., n, n) gives a stack of spectra. `rows`: only the first rows (the
+    spectrum is even in the row frequency too: row fy − p is row p).
     """
     n = quadrant.shape[-1]
     twice = np.where(np.arange(n) == 0, 1.0, 2.0)  # offsets ±d both, 0 once
-    cy = np.cos(2 * math.pi * np.outer(np.arange(fy), np.arange(n)) / fy) * twice
+    cy = np.cos(2 * math.pi * np.outer(np.arange(fy if rows is None else rows), np.arange(n))
+                / fy) * twice
     cx = np.cos(2 * math.pi * np.outer(np.arange(fx // 2 + 1), np.arange(n)) / fx) * twice
     # one BLAS thread: these products take milliseconds, and threads fighting over
     # shared cores made them take tens
@@ -326,20 +328,37 @@ def _auto_layout(grid: Grid, bandwidth: float, kernel: str) -> tuple[int, int, i
     k = max(1, math.ceil(_AUTO_NODES[kernel] * grid.cell_size / bandwidth - 1e-9))
     half = math.ceil(support_radius(bandwidth, kernel) / (grid.cell_size / k)) + 1
     m = -(-(half + 2 + k // 2) // k) * k - k // 2
-    fy = k * sp_fft.next_fast_len(-(-(grid.nrows * k + 2 * m + half) // k), real=False)
-    fx = sp_fft.next_fast_len(grid.ncols * k + 2 * m + half, real=True)
+    # no wrap-around onto a cell centre: the centres lie m nodes inside the binned
+    # nodes, the stencil reaches `half` nodes (so n + half - m + 1 is enough)
+    fy = k * sp_fft.next_fast_len(-(-(grid.nrows * k + m + half + 1) // k), real=False)
+    fx = sp_fft.next_fast_len(grid.ncols * k + m + half + 1, real=True)
     return k, m, half, fy, fx
 
 
-def _read_centres(spec: np.ndarray, k: int, fx: int, rows: slice, cols: slice) -> np.ndarray:
-    """Inverse ``rfft2`` of stacked spectra, read at every k-th row and column only.
+def _convolve_at_centres(spec: np.ndarray, kernels: np.ndarray, k: int, fx: int,
+                         rows: slice, cols: slice) -> np.ndarray:
+    """Inverse ``rfft2`` of ``spec`` times each even kernel spectrum, at every k-th node.
 
-    Rows: keeping every k-th sample of a signal is summing its spectrum's k blocks
-    (aliasing) and inverting at 1/k the length; columns (the half spectrum) are
-    inverted in full, k times fewer rows. `rows`, `cols` pick the cell centres.
+    `kernels`: spectra of even stencils (:func:`_even_spectrum`), rows 0..fy//2 only.
+    Keeping every k-th row of a signal is summing its spectrum's k blocks of rows
+    (aliasing) and inverting at 1/k the length; the columns (half spectrum) are then
+    inverted in full, for k times fewer rows. The products are summed block by block
+    of rows (no array of the full spectrum's size per kernel: fresh memory is slow).
+    `rows`, `cols` pick the cell centres.
     """
-    ny = spec.shape[-2] // k
-    folded = spec.reshape(*spec.shape[:-2], k, ny, spec.shape[-1]).sum(axis=-3)
+    fy = spec.shape[0]
+    ny, mid = fy // k, fy // 2
+    folded = np.zeros((len(kernels), ny, spec.shape[1]), complex)
+    tmp = np.empty_like(folded)
+    for lo in range(0, fy, ny):
+        # rows above the middle read their mirror row's kernel spectrum
+        for a, b in ((lo, min(lo + ny, mid + 1)), (max(lo, mid + 1), lo + ny)):
+            if a >= b:
+                continue
+            ker = kernels[:, a:b] if b <= mid + 1 else kernels[:, fy - b + 1: fy - a + 1][:, ::-1]
+            part = tmp[:, : b - a]
+            np.multiply(spec[None, a:b], ker, out=part)
+            folded[:, a - lo: b - lo] += part
     half = sp_fft.ifft(folded, axis=-2)[..., rows, :]
     return sp_fft.irfft(half, n=fx, axis=-1)[..., cols] / k
 
@@ -360,8 +379,8 @@ def _binned_bounded(x, y, w, grid: Grid, bandwidth: float, kernel: str):
     u *= 1 / s
     v = y - (grid.y0 + (o - m) * s)
     v *= 1 / s
-    ok = (u >= 0) & (u < nx - 1) & (v >= 0) & (v < ny - 1)
-    if not ok.all():
+    if len(u) and not (u.min() >= 0 and u.max() < nx - 1 and v.min() >= 0 and v.max() < ny - 1):
+        ok = (u >= 0) & (u < nx - 1) & (v >= 0) & (v < ny - 1)  # too far out to count
         u, v, w = u[ok], v[ok], w[ok]
     j0, i0 = u.astype(np.intp), v.astype(np.intp)  # >= 0: truncation is floor
     flat = i0 * fx
@@ -373,16 +392,22 @@ def _binned_bounded(x, y, w, grid: Grid, bandwidth: float, kernel: str):
     # a point's four corner weights (south-west, south-east, north-west, north-east)
     size = fy * fx
     south, north = w * (1 - tv), w * tv
-    weights = (south * (1 - tu), south * tu, north * (1 - tu), north * tu)
+    corners = np.empty((4, len(flat)))
+    np.multiply(south, 1 - tu, out=corners[0])
+    np.multiply(south, tu, out=corners[1])
+    np.multiply(north, 1 - tu, out=corners[2])
+    np.multiply(north, tu, out=corners[3])
     del south, north, tu, tv
+    shifts = (0, 1, fx, fx + 1)
     if 8 * len(flat) < size:  # few points: one bincount, one array of the sub-grid's size
-        idx = (flat[:, None] + np.array([0, 1, fx, fx + 1])).ravel()
-        binned = np.bincount(idx, np.stack(weights, axis=1).ravel(), minlength=size)
+        idx = (flat[None, :] + np.array(shifts)[:, None]).ravel()
+        binned = np.bincount(idx, corners.ravel(), minlength=size)
+        del idx
     else:  # many: a bincount per corner, shifted into place (no 4x index array)
-        binned = np.bincount(flat, weights[0], minlength=size)
-        for shift, wt in zip((1, fx, fx + 1), weights[1:], strict=True):
+        binned = np.bincount(flat, corners[0], minlength=size)
+        for shift, wt in zip(shifts[1:], corners[1:], strict=True):
             binned[shift:] += np.bincount(flat, wt, minlength=size - shift)
-    del flat, weights
+    del flat, corners
     spec = sp_fft.rfft2(binned.reshape(fy, fx))  # one thread: cores are shared
     del binned
     off = np.arange(half + 1) * s
@@ -390,8 +415,9 @@ def _binned_bounded(x, y, w, grid: Grid, bandwidth: float, kernel: str):
     quad[0] = kernel_values(off[None, :] ** 2 + off[:, None] ** 2, bandwidth, kernel)
     quad[1] = _bound_stencil(kernel, round(s / bandwidth, 12), half) / bandwidth**2
     q = (m + k // 2) // k  # cell centre (row r from the south, col c) at node k(q + r), k(q + c)
-    est, bound = _read_centres(spec * _even_spectrum(quad, fy, fx), k, fx,
-                               slice(q, q + grid.nrows), slice(k * q, k * (q + grid.ncols), k))
+    est, bound = _convolve_at_centres(spec, _even_spectrum(quad, fy, fx, fy // 2 + 1), k, fx,
+                                      slice(q, q + grid.nrows),
+                                      slice(k * q, k * (q + grid.ncols), k))
     return est[::-1], bound[::-1], k
 
 
@@ -525,17 +551,16 @@ def _collapse(x, y, w) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     faster than factorizing x + iy); a hash collision, which would merge two places,
     is checked for and falls back to the complex key.
     """
-    key = x + 1j * y
+    key = x.view(np.int64) * np.int64(-7046029254386353131) ^ y.view(np.int64)
     sample = key[:: max(1, len(key) // 20_000)]
-    if len(pd.unique(sample)) > 0.95 * len(sample):
+    if len(pd.unique(sample)) > 0.95 * len(sample):  # collisions only merge: fewer
         return x, y, w
-    codes, _ = pd.factorize(x.view(np.int64) * np.int64(-7046029254386353131)
-                            ^ y.view(np.int64))
+    codes, _ = pd.factorize(key)
     first = np.zeros(codes.max() + 1, np.intp)
     first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # a row of each place
     ux, uy = x[first], y[first]
     if not ((ux[codes] == x) & (uy[codes] == y)).all():  # a collision (or NaN)
-        codes, uniq = pd.factorize(key)
+        codes, uniq = pd.factorize(x + 1j * y)
         ux, uy = uniq.real, uniq.imag
     return ux, uy, np.bincount(codes, weights=w, minlength=len(ux))
 
