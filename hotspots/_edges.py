@@ -44,8 +44,10 @@ _BLOCK_MIN, _BLOCK_MAX = 25.0, 400.0
 _RASTER_MAX, _RASTER_MIN = 4_000_000, 5.0
 #: (block, segment) pairs handled per batch when building the quadtree
 _BUILD_PAIRS = 1 << 19
-#: Points handled per batch in the per-point step (bounds memory: ~10 pairs a point)
-_BATCH = 65_536
+#: Points handled per batch in the per-point step (~6 pairs a point): small batches
+#: reuse freed memory, where large ones fault in fresh pages each time (4× faster in a
+#: fresh process on this VM)
+_BATCH = 16_384
 #: A point is within this of a corner or side (m): the cells on both sides are marked
 _EPS = 1e-3
 
