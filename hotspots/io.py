@@ -32,11 +32,21 @@ import pandas as pd
 
 from ._atomic import atomic_write_csv
 from ._dates import read_dates
-from ._errors import BadInputError, UnknownPlaceError
-from ._ids import Coded, content_hash, hash_ids, id_text
+from ._errors import BadInputError
+from ._ids import Coded, content_hash, hash_ids, id_text, surely_distinct
 from ._validate import BNG
 from .categories import categorise_coded
 from .formats import KINDS, _find, _load, _Loaded, _resolve, _Spec, _spec
+from .study_area import (
+    LONDON_BOUNDS,
+    LONDON_BUFFER_M,
+    OUTSIDE_REASON,
+    _Area,
+    _check_bounds,
+    _distance_to,
+    _inside,
+    _unique_xy,
+)
 
 __all__ = [
     "CANONICAL_COLUMNS",
@@ -59,17 +69,6 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "location_desc", "place_type", "geometry",
 )  # fmt: skip
 
-#: Study-area box in BNG metres (xmin, ymin, xmax, ymax): the GLA boundary's extent
-#: (503,568-561,958 E, 155,851-200,934 N) plus about 1 km each side. A quick first cut;
-#: the default study area is the London outline itself (``bounds="london"``).
-LONDON_BOUNDS: tuple[float, float, float, float] = (502_500.0, 154_800.0, 563_000.0, 202_000.0)
-
-#: Metres the Greater London outline is widened by for ``bounds="london"``. police.uk
-#: snaps each crime to a map point, and a London crime's point can sit just across the
-#: boundary; in the 2022 London file one point is 0.3 m outside, the next 470 m (then
-#: 0.8-80 km: crimes in the Home Counties and beyond), so 100 m keeps the first kind
-#: and rejects the second with room either side.
-LONDON_BUFFER_M: float = 100.0
 
 
 _INTERNAL = ("_x", "_y", "_file", "_row", "_timed", "_pt")
@@ -82,7 +81,7 @@ _REASONS = {
     _MISSING: "missing coordinates",
     _NONNUM: "non-numeric coordinates",
     _RANGE: "coordinates out of range",
-    _OUTSIDE: "outside study-area bounds",  # the study area's own wording replaces this
+    _OUTSIDE: OUTSIDE_REASON,  # the study area's own wording replaces this
     _NOTPOINT: "geometry is not a point",
     _NODATE: "missing date",
     _BADDATE: "unparseable date",
@@ -363,106 +362,6 @@ def outside_hint(report: ReadReport) -> str:
             "--bounds BOROUGH keeps one London borough")
 
 
-# --------------------------------------------------------------------------- helpers
-
-
-
-@dataclass(frozen=True)
-class _Area:
-    """A study area: a box, optionally refined by a (prepared) polygon in BNG."""
-
-    box: tuple[float, float, float, float]
-    geom: Any = None
-    reason: str = _REASONS[_OUTSIDE]
-    label: str = ""
-
-
-@lru_cache(maxsize=1)
-def _london_area() -> _Area | None:
-    """Greater London (GLA borough union) + LONDON_BUFFER_M, or None without the file."""
-    import shapely
-
-    from .boundaries import read_layer
-    from .datasets import locate
-
-    if locate("boroughs") is None:
-        return None
-    outline = shapely.union_all(read_layer("boroughs").geometry.to_numpy())
-    area = shapely.buffer(outline, LONDON_BUFFER_M)
-    shapely.prepare(area)
-    buf = f"{LONDON_BUFFER_M:g} m"
-    return _Area(
-        tuple(shapely.bounds(area)), area,
-        f"outside London (Greater London boundary + {buf})",
-        f"Greater London boundary + {buf}",
-    )  # fmt: skip
-
-
-def _borough_area(name: str) -> _Area:
-    """A London borough (name or E09 code) widened by LONDON_BUFFER_M."""
-    import shapely
-
-    from .boundaries import boroughs
-
-    try:
-        b = boroughs(name)
-    except UnknownPlaceError as exc:  # names the close matches
-        raise BadInputError(
-            f"bounds must be 'london', 'none', a London borough, a box or a polygon: "
-            f"{exc.args[0]}"
-        ) from None
-    area = shapely.buffer(shapely.union_all(b.geometry.to_numpy()), LONDON_BUFFER_M)
-    shapely.prepare(area)
-    label = f"{b['borough_name'].iloc[0]} + {LONDON_BUFFER_M:g} m"
-    return _Area(tuple(shapely.bounds(area)), area, f"outside {label}", label)
-
-
-def _polygon_area(geom: Any) -> _Area:
-    import shapely
-
-    if isinstance(geom, (gpd.GeoDataFrame, gpd.GeoSeries)):
-        if geom.crs is None:
-            raise BadInputError("bounds: the polygons have no CRS; set one (e.g. EPSG:27700)")
-        geom = shapely.union_all(geom.to_crs(BNG).geometry.to_numpy())
-    if shapely.get_type_id(geom) not in (3, 6) or shapely.is_empty(geom):
-        raise BadInputError(f"bounds polygon must be a non-empty (multi)polygon, got {geom!r}")
-    geom = shapely.make_valid(geom)
-    shapely.prepare(geom)
-    return _Area(tuple(shapely.bounds(geom)), geom, "outside the study area", "polygon")
-
-
-def _check_bounds(bounds: Any) -> _Area | None:
-    if bounds is None:
-        return None
-    if isinstance(bounds, _Area):
-        return bounds
-    if isinstance(bounds, str):
-        key = bounds.strip().lower()
-        if key == "none":
-            return None
-        if key != "london":
-            return _borough_area(bounds)
-        area = _london_area()
-        if area is None:
-            log.warning(
-                "read_incidents: the London borough outline (dataset 'boroughs') is not "
-                "available: using the box LONDON_BOUNDS as the study area instead"
-            )
-            return _Area(LONDON_BOUNDS, label=f"box {LONDON_BOUNDS}")
-        return area
-    if isinstance(bounds, (gpd.GeoDataFrame, gpd.GeoSeries)) or hasattr(bounds, "geom_type"):
-        return _polygon_area(bounds)
-    try:
-        b = tuple(float(v) for v in bounds)
-    except (TypeError, ValueError):
-        msg = f"bounds must be (xmin, ymin, xmax, ymax) in metres, got {bounds!r}"
-        raise BadInputError(msg) from None
-    if len(b) != 4 or not (b[0] < b[2] and b[1] < b[3]):
-        raise BadInputError(f"bounds must be (xmin, ymin, xmax, ymax) with min < max, got {b}")
-    return _Area(b, label=f"box {b}")  # type: ignore[arg-type]
-
-
-
 # --------------------------------------------------------------------------- checks
 
 
@@ -484,35 +383,10 @@ def _transformer(src: str):
     return Transformer.from_crs(src, BNG, always_xy=True)
 
 
-def _unique_xy(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Codes and distinct (a, b) pairs.
-
-    police.uk snaps crimes to shared map points, so projecting or building each
-    distinct point once is several times faster.
-    """
-    codes, uniq = pd.factorize(a + 1j * b)
-    return codes, uniq.real, uniq.imag
-
-
 def _to_bng(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
     codes, ua, ub = _unique_xy(lon, lat)
     ux, uy = _transformer(crs).transform(ua, ub)
     return np.asarray(ux)[codes], np.asarray(uy)[codes]
-
-
-def _inside(x: np.ndarray, y: np.ndarray, bounds: _Area | None) -> np.ndarray:
-    """Whether each point (BNG metres) is in the study area: the box, then the polygon."""
-    with np.errstate(invalid="ignore"):
-        if bounds is None:
-            return np.isfinite(x) & np.isfinite(y)
-        b = bounds.box
-        inside = (x >= b[0]) & (x <= b[2]) & (y >= b[1]) & (y <= b[3])
-    if bounds.geom is not None and inside.any():
-        import shapely
-
-        idx = np.flatnonzero(inside)  # the box is a cheap first cut
-        inside[idx] = shapely.intersects_xy(bounds.geom, x[idx], y[idx])
-    return inside
 
 
 def _project(u: np.ndarray, v: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray,
@@ -684,9 +558,17 @@ def _ids(ld: _Loaded, sp: _Spec, content: Any, n: int) -> pd.Series:
     # the ordinal k counts over every row, as hash_ids(content) would; the text is
     # made only for the rows without an id (police.uk's anti-social behaviour)
     h, k = content_hash(content(), n)
-    miss = np.flatnonzero(~present)
+    miss = ~present
     made = id_text(h[miss], k[miss])
-    made.index = miss
+    ca = getattr(text.array, "_pa_array", None)
+    if ca is not None:  # Arrow text: the made ids put in the gaps, in one pass
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        made_ca = made.array._pa_array.combine_chunks().cast(ca.type)
+        return pd.Series(pd.array(pc.replace_with_mask(ca, pa.array(miss), made_ca),
+                                  dtype="str"))
+    made.index = np.flatnonzero(miss)
     return text.where(present, made.reindex(text.index)).astype(str)
 
 
@@ -745,9 +627,10 @@ def _read_one(ld: _Loaded, bounds, opts: dict) -> _Part:
     cat, sub, source, coded = _categories(df, sp, n)
 
     # repaired coordinates go back into the source columns, so they agree with geometry
-    out_df, fix_kind, fix_detail = _repairs(df, swapped, pairs)
+    out_df, fix_kind, fix_detail, fix = _repairs(df, swapped, pairs)
     rej = code != _OK
-    rejects, fixed = _report_tables(ld, sp, bounds, code, pairs, fix_kind, fix_detail)
+    rejects, fixed = _report_tables(ld, sp, bounds, code, pairs, fix & ~rej,
+                                    fix_kind, fix_detail)
 
     consumed = set(_consumed(df, sp))
     rename = {}
@@ -786,7 +669,8 @@ def _read_one(ld: _Loaded, bounds, opts: dict) -> _Part:
             "_row": ld.rows,
             "_timed": dates.timed,
             "_pt": points[0],
-        }
+        },
+        copy=False,  # the columns as they are: no copy into 2-D blocks
     )
     extras = out_df[list(rename)].rename(columns=rename)
     kept = _keep_rows(pd.concat([frame, extras], axis=1), ~rej)
@@ -803,7 +687,7 @@ def _read_one(ld: _Loaded, bounds, opts: dict) -> _Part:
     return part
 
 
-def _report_tables(ld: _Loaded, sp: _Spec, bounds, code: np.ndarray, pairs,
+def _report_tables(ld: _Loaded, sp: _Spec, bounds, code: np.ndarray, pairs, fix: np.ndarray,
                    fix_kind: np.ndarray, fix_detail: np.ndarray
                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rejected rows (reason, detail, raw values) and the kept rows repaired."""
@@ -822,7 +706,6 @@ def _report_tables(ld: _Loaded, sp: _Spec, bounds, code: np.ndarray, pairs,
         if far is not None:
             outside = code[rej] == _OUTSIDE
             rejects.loc[outside, "detail"] += ", " + far[code == _OUTSIDE]
-    fix = (fix_kind != "") & ~rej
     fixed = _raw_table(
         raw_df, fix, ld.file, ld.rows,
         {"fix": fix_kind[fix], "detail": fix_detail[fix]},
@@ -865,7 +748,7 @@ def _keep_rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
             cols[i] = pd.array(kept, dtype=s.dtype)
         else:
             cols[i] = s.take(idx).reset_index(drop=True)
-    out = pd.DataFrame(cols)
+    out = pd.DataFrame(cols, copy=False)
     out.columns = frame.columns
     return out
 
@@ -909,11 +792,12 @@ def _categories(df: pd.DataFrame, sp: _Spec, n: int) -> tuple[pd.Series, pd.Seri
 
 
 def _repairs(df: pd.DataFrame, swapped: np.ndarray, pairs) -> tuple[pd.DataFrame, np.ndarray,
-                                                                   np.ndarray]:
+                                                                   np.ndarray, np.ndarray]:
     """Swapped coordinates put right in the source columns, and what was fixed per row.
 
     A row is fixed when swapped, or placed by a later column pair when the first was
-    empty.
+    empty. Returns the table, the fix and its detail per row ("" where none) and the
+    rows fixed.
     """
     n = len(df)
     out_df = df.reset_index(drop=True)
@@ -922,7 +806,7 @@ def _repairs(df: pd.DataFrame, swapped: np.ndarray, pairs) -> tuple[pd.DataFrame
     if pairs is None:
         kind[swapped] = "swapped coordinates"
         detail[swapped] = "point geometry held latitude/longitude the wrong way round"
-        return out_df, kind, detail
+        return out_df, kind, detail, swapped.copy()
     parsed, used = pairs
     first = f"{parsed[0][0]}/{parsed[0][1]}" if parsed else ""
     for i, (ca, cb, crs, a, b) in enumerate(parsed):
@@ -936,7 +820,7 @@ def _repairs(df: pd.DataFrame, swapped: np.ndarray, pairs) -> tuple[pd.DataFrame
         detail[sw] = f"{ca}/{cb} held {names} the wrong way round; swapped"
         if sw.any():
             out_df = out_df.assign(**{str(ca): np.where(sw, b, a), str(cb): np.where(sw, a, b)})
-    return out_df, kind, detail
+    return out_df, kind, detail, swapped | (used > 0)
 
 
 #: Words a place type keeps in capitals (``LU Station``, ``DLR Station``).
@@ -951,12 +835,17 @@ def place_spelling(place: pd.Series) -> pd.Series:
     "LU STATION") in police.uk's CSV spelling ("LU Station", "Sports/Recreation
     Area"); mixed-case text as given.
     """
-    place = place.str.strip().replace("", None)  # police.uk leaves unknown places blank
+    import pyarrow as pa
+
+    # each distinct value once: stripped, blank -> missing (police.uk leaves unknown
+    # places blank), spelt; then spread to the rows by Arrow, not a string per row
     codes, uniques = pd.factorize(place, use_na_sentinel=True)
-    if not len(uniques):
-        return place
-    fixed = [_place_word_case(str(u)) for u in uniques]
-    return pd.Series(np.array(fixed, dtype=object)[codes], dtype="str").where(codes >= 0)
+    text = pd.Series(uniques, dtype="str").str.strip().tolist()
+    if not any(text):
+        return place.str.strip().replace("", None)
+    fixed = [_place_word_case(t) if t else None for t in text] + [None]
+    slot = pa.array(np.where(codes < 0, len(text), codes))
+    return pd.Series(pd.array(pa.array(fixed, pa.large_string()).take(slot), dtype="str"))
 
 
 def _place_word_case(text: str) -> str:
@@ -1010,40 +899,6 @@ def _distance_outside(code: np.ndarray, pairs, bounds: _Area | None) -> np.ndarr
     return out
 
 
-def _distance_to(area: _Area, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Metres from points outside `area` to its outline, to within 65 m.
-
-    The detail shows 0.1 km. Vectorised: the nearest outline vertex through a k-d
-    tree. Seen from
-    d metres away, vertices s apart overstate the distance by at most s²/(8d), so
-    points 10 km or more away use the outline simplified to 50 m with a vertex every
-    1 km (<= 62.5 m), nearer ones the outline simplified to 10 m with a vertex every
-    50 m (<= 13 m). 56,000 far-away points take a fraction of a second; GEOS polygon
-    distance, point by point, took 20 s.
-    """
-    codes, ux, uy = _unique_xy(x, y)
-    pts = np.column_stack([ux, uy])
-    d, _ = _outline_tree(area, 50.0, 1000.0).query(pts)
-    near = d < 10_000
-    if near.any():
-        d[near] = _outline_tree(area, 10.0, 50.0).query(pts[near])[0]
-    return np.asarray(d)[codes]
-
-
-@lru_cache(maxsize=8)
-def _outline_tree(area: _Area, tolerance: float, spacing: float) -> Any:
-    """A k-d tree of `area`'s outline vertices.
-
-    The outline is simplified to `tolerance` metres, then given a vertex at least every
-    `spacing` metres.
-    """
-    import shapely
-    from scipy.spatial import cKDTree
-
-    outline = shapely.boundary(shapely.simplify(area.geom, tolerance))
-    return cKDTree(shapely.get_coordinates(shapely.segmentize(outline, spacing)))
-
-
 def _detail(rejects: pd.DataFrame, codes: np.ndarray, sp: _Spec, pairs) -> np.ndarray:
     """A short human-readable detail per rejected row (vectorised string building)."""
     out = np.full(len(rejects), "", dtype=object)
@@ -1073,8 +928,8 @@ def _combine(parts: list[_Part]) -> tuple[gpd.GeoDataFrame, ReadReport, list[str
     # point (the source's ids, or content-made ones from a file read twice): keep the
     # first, reject the rest (in every file). police.uk re-issues ids and outcomes move
     # crimes: rows repeating an id otherwise are other records, kept and marked
-    if len(parts) == 1 and parts[0].made_ids:  # <hash>#<k>: unique within a file
-        id_codes, n_ids = np.arange(len(kept)), len(kept)
+    if (len(parts) == 1 and parts[0].made_ids) or surely_distinct(kept["incident_id"]):
+        id_codes, n_ids = np.arange(len(kept)), len(kept)  # (made ids: unique in a file)
     else:
         id_codes = pd.factorize(kept["incident_id"])[0]  # once: both checks use it
         n_ids = id_codes.max() + 1 if len(id_codes) else 0
@@ -1120,8 +975,8 @@ def _combine(parts: list[_Part]) -> tuple[gpd.GeoDataFrame, ReadReport, list[str
     geometry = gpd.points_from_xy(ux, uy, crs=BNG).take(codes)
     n_with_time = int(kept["_timed"].sum())
     inc = gpd.GeoDataFrame(
-        kept.drop(columns=list(_INTERNAL)), geometry=geometry, crs=BNG
-    )
+        kept.drop(columns=list(_INTERNAL)), geometry=geometry, crs=BNG, copy=False
+    )  # (a copy would join the number columns into one block: ~0.5 s for 1M rows)
     extras = [c for c in inc.columns if c not in CANONICAL_COLUMNS]
     inc = inc[list(CANONICAL_COLUMNS) + extras]
     inc.attrs = {}
