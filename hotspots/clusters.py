@@ -377,6 +377,30 @@ def hdbscan(
     return out
 
 
+def _hull_candidates(xy: np.ndarray) -> np.ndarray:
+    """``xy`` without the points well inside the octagon of its 8 extreme points.
+
+    None of them is a hull vertex, and GEOS drops them itself before its Graham
+    scan (above 50 points, the same octagon rule; its result does not depend on
+    their order then), so the convex hull of what is left is the very same
+    polygon, made without a point object per input point. Order kept.
+    """
+    if len(xy) <= 50:
+        return xy
+    x, y = xy[:, 0], xy[:, 1]
+    ring = xy[[np.argmin(x), np.argmin(x - y), np.argmax(y), np.argmax(x + y),
+               np.argmax(x), np.argmax(x - y), np.argmin(y), np.argmin(x + y)]]  # clockwise
+    inside = np.ones(len(xy), bool)
+    for (x0, y0), (x1, y1) in zip(ring, np.roll(ring, -1, axis=0), strict=True):
+        if x0 == x1 and y0 == y1:
+            continue
+        # strictly right of every clockwise edge, by a margin float error cannot cross
+        cross = (x1 - x0) * (y - y0) - (y1 - y0) * (x - x0)
+        inside &= cross < -1e-6 * np.hypot(x1 - x0, y1 - y0) * (1 + np.abs(xy).max())
+    left = xy[~inside]
+    return left if len(left) > 50 else xy
+
+
 def _cluster_hulls(xy: np.ndarray, pos: np.ndarray, buffer: float | np.ndarray,
                    first: np.ndarray | None = None) -> np.ndarray:
     """Convex hull of each group's points buffered by ``buffer`` metres.

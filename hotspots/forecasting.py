@@ -201,7 +201,7 @@ def study_area_geometry(study_area: Any, inc: gpd.GeoDataFrame, *,
         try:
             return study_area_of(inc, uxy=None if distinct is None else distinct[0])
         except BadInputError:
-            from .clusters import point_xy
+            from .clusters import _hull_candidates, point_xy
 
             if distinct is None:
                 pts = point_xy(inc)
@@ -211,7 +211,7 @@ def study_area_geometry(study_area: Any, inc: gpd.GeoDataFrame, *,
                 first = np.full(len(uxy), len(inv))
                 np.minimum.at(first, inv, np.arange(len(inv)))
                 pts = uxy[np.argsort(first)]
-            hull = shapely.convex_hull(shapely.multipoints(pts))
+            hull = shapely.convex_hull(shapely.multipoints(_hull_candidates(pts)))
             return shapely.buffer(hull, 50.0)
     if isinstance(study_area, gpd.GeoDataFrame | gpd.GeoSeries):
         s = study_area.to_crs(BNG) if study_area.crs and study_area.crs.to_epsg() != 27700 \

@@ -154,3 +154,19 @@ def test_candidate_hulls_from_distinct_points_are_cluster_areas(harrow):
     ref = hs.cluster_areas(lab)
     assert len(cand) == len(ref)
     assert all(a.equals_exact(b, 0) for a, b in zip(cand.geometry, ref.geometry, strict=True))
+
+
+def test_hull_candidates_give_geos_own_hull():
+    """Dropping the points well inside the extremes' octagon leaves GEOS's hull as it is."""
+    import shapely
+
+    rng = np.random.default_rng(4)
+    disc = rng.normal(size=(5000, 2)) * 800 + [530_000, 180_000]
+    lattice = np.round(rng.uniform(0, 2000, (5000, 2)) / 50) * 50 + [520_000, 175_000]
+    square = rng.uniform(0, 3000, (5000, 2)) + [510_000, 170_000]
+    for xy in (disc, lattice, square, np.vstack([disc, lattice])[rng.permutation(10_000)]):
+        left = clusters._hull_candidates(xy)
+        assert len(left) < len(xy) / 10 or len(left) == len(xy)  # (<= 50 left: all kept)
+        ref = shapely.convex_hull(shapely.multipoints(xy))
+        assert shapely.convex_hull(shapely.multipoints(left)).equals_exact(ref, 0)
+    assert len(clusters._hull_candidates(square)) < 500
