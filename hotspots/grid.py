@@ -238,9 +238,10 @@ def points_xy(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray
     geoms = np.asarray(gdf.geometry.array)
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
     pts = geoms[ok] if not ok.all() else geoms
-    if len(pts) and not (shapely.get_type_id(pts) == 0).all():
-        pts = shapely.centroid(pts)  # polygons/lines: use their centroid
-    return shapely.get_x(pts), shapely.get_y(pts), np.asarray(ok)
+    xy = shapely.get_coordinates(pts)  # one GEOS call per geometry, not three
+    if len(xy) != len(pts):  # not one coordinate each: polygons/lines, use centroids
+        xy = shapely.get_coordinates(shapely.centroid(pts))
+    return np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1]), ok
 
 
 def _clip_geometry(clip: Any) -> shapely.Geometry:
