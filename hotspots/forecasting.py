@@ -282,6 +282,10 @@ def incident_periods(inc: gpd.GeoDataFrame, freq: str) -> pd.PeriodIndex:
     t = incident_times(inc)
     if t.isna().any():
         raise BadInputError(f"{int(t.isna().sum())} incidents have no date; drop them first")
+    if code == "M" and isinstance(t.dtype, np.dtype) and t.dtype.kind == "M":
+        # numpy's datetime64[M] counts months since 1970-01: pandas' monthly ordinal
+        months = t.to_numpy().astype("datetime64[M]").astype(np.int64)
+        return pd.PeriodIndex.from_ordinals(months, freq="M")
     return pd.PeriodIndex(t.dt.to_period(code))
 
 

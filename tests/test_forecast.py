@@ -272,3 +272,10 @@ def test_hull_study_area_from_distinct_points_is_the_hull_of_all():
     a = F.study_area_geometry(None, inc)
     b = F.study_area_geometry(None, inc, distinct=(uxy, inv))
     assert a.equals_exact(b, 0)
+
+
+def test_incident_periods_monthly_are_pandas_periods():
+    inc = incidents([("2021-12-01", 0, 0, 2), ("2022-03-01", 1, 1, 1)])
+    inc["occurred_at"] = pd.to_datetime(["2021-12-31 23:59", pd.NaT, "2022-03-01 00:00"])
+    ref = pd.PeriodIndex(hs._time.incident_times(inc).dt.to_period("M"))
+    assert F.incident_periods(inc, "MS").equals(ref)

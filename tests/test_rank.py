@@ -350,3 +350,13 @@ def test_recency_is_pandas_timedelta_arithmetic():
     ref = np.power(2.0, -np.clip(np.nan_to_num(age, nan=0.0), 0, None))
     assert np.array_equal(_recency(t, start, end), ref)
     assert np.array_equal(_recency(t.astype("datetime64[s]"), start, end), ref)
+
+
+def test_month_codes_are_pandas_monthly_periods():
+    from hotspots.rank import _month_codes
+
+    t = pd.Series(pd.to_datetime(["1969-12-31 23:59", "1970-01-01 00:00", "1900-02-10 12:00",
+                                  "2022-03-31 23:59", "2022-04-01 00:00"], format="%Y-%m-%d %H:%M"))
+    for s in (t, t.astype("datetime64[ns]"), t.astype("datetime64[s]")):
+        assert np.array_equal(_month_codes(s), s.dt.to_period("M").array.asi8)
+    assert _month_codes(pd.concat([t, pd.Series([pd.NaT])])) is None
