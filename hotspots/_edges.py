@@ -42,6 +42,8 @@ _POINTS_PER_BLOCK = 16.0
 _BLOCK_MIN, _BLOCK_MAX = 25.0, 400.0
 #: Raster for the edge-free regions: at most this many cells, cells at least this size (m)
 _RASTER_MAX, _RASTER_MIN = 4_000_000, 5.0
+#: ... and at least this many cells (fewer points: a coarser raster is not cheaper)
+_RASTER_FLOOR = 250_000
 #: (block, segment) pairs handled per batch when building the quadtree
 _BUILD_PAIRS = 1 << 19
 #: Points handled per batch in the per-point step (~6 pairs a point): small batches
@@ -163,7 +165,7 @@ class Edges:
         """
         inside = self.inside(x, y)
         extent = self.hi - self.lo
-        cells = min(_RASTER_MAX, max(2 * int(inside.sum()), 250_000))
+        cells = min(_RASTER_MAX, max(2 * int(inside.sum()), _RASTER_FLOOR))
         self.f = f = max(_RASTER_MIN, math.sqrt(float(np.prod(extent)) / cells))
         nx, ny = (int(v) for v in np.ceil(extent / f).astype(int) + 1)
         marked = np.zeros((ny, nx), bool)
