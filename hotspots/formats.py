@@ -405,8 +405,9 @@ def _parse_csv_arrow(data: bytes, ext: str) -> pd.DataFrame | None:
     """The table as :func:`_parse_csv` reads it, through Arrow's faster CSV parser.
 
     None when the file needs pandas's parser for the same result: not UTF-8, blank
-    lines (pandas keeps them as rows), rows with another number of fields, repeated or
-    blank column names, or a column Arrow would type otherwise (numbers with spaces
+    lines in a one-column file or before the header (elsewhere both parsers keep a
+    blank line as a row of missing values), rows with another number of fields,
+    repeated or blank column names, or a column Arrow would type otherwise (numbers with spaces
     round them, booleans with gaps). Dates and times Arrow would parse stay text, as
     pandas leaves them.
     """
@@ -417,18 +418,15 @@ def _parse_csv_arrow(data: bytes, ext: str) -> pd.DataFrame | None:
         return None
     from io import BytesIO
 
-    if b"\n\n" in data or data[:1] in (b"\n", b"\r") or (b"\r" in data and any(
-            s in data for s in (b"\r\r", b"\n\r\n", b"\r\n\r"))):
-        return None  # a blank line: pandas keeps it as a row (reported "blank row")
     try:
         sep, header = _csv_header(BytesIO(data), ext, "utf-8-sig")
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError):
         return None
     names = [str(c) for c in header.columns]
+    quoted = _quoted(data, len(names))
+    if quoted is None:
+        return None
     ids = [c for c in names if _colnorm(c) in _NAMES["id"]]
-    # without quotes no record spans lines (a quoted header, as Arrow writes, is fine)
-    end = data.find(b"\n")
-    quoted = data.find(b'"', end) >= 0 if end >= 0 and data[:end].count(b'"') % 2 == 0 else True
     buf = pa.py_buffer(data)
     if data.startswith(b"\xef\xbb\xbf"):
         buf = buf.slice(3)
@@ -436,7 +434,8 @@ def _parse_csv_arrow(data: bytes, ext: str) -> pd.DataFrame | None:
     def parse(**convert: Any) -> Any:
         return pacsv.read_csv(
             pa.BufferReader(buf),
-            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=quoted),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=quoted,
+                                             ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 null_values=_NA_VALUES, strings_can_be_null=True,
                 quoted_strings_can_be_null=True, **convert),
@@ -468,8 +467,25 @@ def _parse_csv_arrow(data: bytes, ext: str) -> pd.DataFrame | None:
         if pa.types.is_null(col.type):  # an empty column: pandas reads float NaN
             df[c] = np.full(len(df), np.nan)
     df.attrs["_sep"] = sep
-    df.attrs["_one_line_records"] = not quoted  # and no blank line (checked above)
+    df.attrs["_one_line_records"] = not quoted  # (a blank line is a record too)
     return df
+
+
+def _quoted(data: bytes, n_columns: int) -> bool | None:
+    """Whether a quote after the header may let a record span lines.
+
+    None for a blank line before the header, or in a one-column file: Arrow's parser
+    and pandas's both keep a blank line as a row of missing values where there are
+    several columns (reported "blank row"); those two cases are left to pandas.
+    """
+    if data[:1] in (b"\n", b"\r"):
+        return None
+    if n_columns == 1 and (b"\n\n" in data or (b"\r" in data and any(
+            s in data for s in (b"\r\r", b"\n\r\n", b"\r\n\r")))):
+        return None
+    # without quotes no record spans lines (a quoted header, as Arrow writes, is fine)
+    end = data.find(b"\n")
+    return data.find(b'"', end) >= 0 if end >= 0 and data[:end].count(b'"') % 2 == 0 else True
 
 
 def _typed_otherwise(col: Any) -> bool:

@@ -24,6 +24,7 @@ POINTS = [(-0.1349, 51.5067), (-0.3751, 51.4365), (0.0812, 51.5398), (-0.2, 51.5
 #: one line per problem, and where it goes in the file
 BAD = [
     ",,,,,,,,,,,",  # blank row
+    "",  # blank line
     f"b1,2022-03,{MET},,,On or near X,E01,N,Burglary,,",  # missing coordinates
     f"b2,2022-03,{MET},abc,51.5,On or near X,E01,N,Burglary,,",  # not a number
     f"b3,2022-03,{MET},-400,51.5,On or near X,E01,N,Burglary,,",  # out of range
@@ -65,7 +66,8 @@ def test_fast_path_reads_as_the_general_path(tmp_path, monkeypatch):
     monkeypatch.setattr(_dates, "_DISTINCT_MIN", 10**9)
     slow, slow_rep = hs.read_incidents(path, with_report=True)
 
-    assert fast_rep.n_rejected == slow_rep.n_rejected == 9  # all but b4 (fixed), ids again
+    assert fast_rep.n_rejected == slow_rep.n_rejected == 10  # all but b4 (fixed), ids again
+    assert fast_rep.reason_counts()["blank row"] == 2
     assert fast_rep.n_fixed == 1 and fast_rep.n_id_repeat == slow_rep.n_id_repeat == 2
     assert_frame_equal(pd.DataFrame(fast.drop(columns="geometry")),
                        pd.DataFrame(slow.drop(columns="geometry")), check_exact=True)
@@ -119,3 +121,22 @@ def test_dates_read_per_distinct_value_as_per_row(values, monkeypatch):
     for a in ("missing", "bad", "timed"):
         assert (getattr(once, a) == getattr(each, a)).all()
     assert once.notes == each.notes
+
+
+def test_surely_distinct_never_says_so_of_repeated_text():
+    import pyarrow as pa
+
+    t = pa.large_string()
+    words = ["", "ab", "ab ", "zzzzzzzzzzzz", "a" * 30, "a" * 29 + "b", "x1#1", "x1#2"]
+    assert _ids.surely_distinct(pd.Series(pd.array(pa.array(words, t), dtype="str")))
+    # the same value in other chunks, at other offsets, after other neighbours
+    arr = pa.array(["zzzzzzzzzzzz", "ab", "q" * 16, "ab", "cd"], t)
+    for chunks in ([arr.slice(0, 2), arr.slice(3, 2)], [arr.slice(1, 1), arr.slice(2, 2)]):
+        s = pd.Series(pd.array(pa.chunked_array(chunks, t), dtype="str"))
+        assert not _ids.surely_distinct(s)
+        assert pd.factorize(s)[1].size < len(s)
+    assert not _ids.surely_distinct(pd.Series(["a", None, "b"], dtype="str"))  # missing
+    rng = np.random.default_rng(5)
+    ids = pd.Series([rng.bytes(32).hex() for _ in range(5_000)], dtype="str")  # police.uk's
+    assert pd.factorize(ids)[1].size == len(ids) and _ids.surely_distinct(ids)
+    assert not _ids.surely_distinct(pd.concat([ids, ids.iloc[[17]]], ignore_index=True))
