@@ -1109,7 +1109,10 @@ def _hot_areas(hot: _HotCells, sa: Any, geoms: np.ndarray, n: int,
     if len(left) and len(top) and (reach is None or reach > 0):
         # highest risk first, each to the nearest area with room (so what max_area
         # leaves out is the least risky)
-        rest = shapely.difference(cells[left], shapely.union_all(geoms[top]))
+        # the parts of the cells outside the areas: only cells an area reaches change
+        rest = cells[left].copy()
+        cut = np.isin(left, ci[sel])
+        rest[cut] = shapely.difference(rest[cut], shapely.union_all(geoms[top]))
         lim = np.inf if reach is None else reach
         size = np.bincount(gi, weights=shapely.area(pieces), minlength=len(geoms))[top]
         room = np.inf if max_area is None else max_area
@@ -1121,9 +1124,12 @@ def _hot_areas(hot: _HotCells, sa: Any, geoms: np.ndarray, n: int,
         a_rest = shapely.area(rest)
         seq = np.argsort(-hrisk[left], kind="stable")
         smallest = np.minimum.accumulate(a_rest[seq][::-1])[::-1]  # of the cells to come
+        smin = size.min()
         for pos, j in enumerate(seq):
-            if size.min() + smallest[pos] > room:  # every area is full for what is left
+            if smin + smallest[pos] > room:  # every area is full for what is left
                 break
+            if smin + a_rest[j] > room:  # no area has room for this one
+                continue
             fits = np.flatnonzero(size + a_rest[j] <= room)
             if len(fits) == 0:
                 continue
@@ -1133,6 +1139,7 @@ def _hot_areas(hot: _HotCells, sa: Any, geoms: np.ndarray, n: int,
             if d[k] <= lim:
                 size[fits[k]] += a_rest[j]
                 to[j] = fits[k]
+                smin = size.min()
         ok = to >= 0
         gi = np.concatenate([gi, top[to[ok]]])
         pieces = np.concatenate([pieces, rest[ok]])
