@@ -1084,7 +1084,10 @@ def _hot_areas(hot: _HotCells, sa: Any, geoms: np.ndarray, n: int,
     A leftover hot cell joins the nearest area within ``reach``, while the area stays
     under ``max_area``.
     """
-    cells = shapely.intersection(hot.geometry, sa)  # the parts in the study area
+    # the parts in the study area: only cells not wholly inside are cut
+    cells = hot.geometry.copy()
+    part = hot.area_m2 < shapely.area(cells)
+    cells[part] = shapely.intersection(cells[part], sa)
     hrisk = hot.risk * shapely.area(cells) / hot.area_m2
     gi, ci = shapely.STRtree(cells).query(geoms, predicate="intersects")
     k0 = len(geoms)
@@ -1102,7 +1105,7 @@ def _hot_areas(hot: _HotCells, sa: Any, geoms: np.ndarray, n: int,
     top = np.argsort(-risk, kind="stable")[:n]
     top = top[risk[top] > 0]
     sel = np.isin(gi, top)
-    gi, pieces = gi[sel], pieces[sel]
+    gi, pieces, pc = gi[sel], pieces[sel], ci[sel]  # pc: each piece's cell
     taken = np.zeros(len(cells), bool)
     taken[ci[sel][frac[sel] > 0.999]] = True
     left = np.flatnonzero(~taken)
@@ -1143,15 +1146,19 @@ def _hot_areas(hot: _HotCells, sa: Any, geoms: np.ndarray, n: int,
         ok = to >= 0
         gi = np.concatenate([gi, top[to[ok]]])
         pieces = np.concatenate([pieces, rest[ok]])
+        pc = np.concatenate([pc, left[ok]])
     order = np.argsort(gi, kind="stable")
-    gi, pieces = gi[order], pieces[order]
+    gi, pieces, pc = gi[order], pieces[order], pc[order]
     lo, hi = np.searchsorted(gi, top), np.searchsorted(gi, top, side="right")
     out = np.array([shapely.union_all(pieces[a:b]) for a, b in zip(lo, hi, strict=True)],
                    dtype=object)
-    # risk of each area: every high-risk cell's risk times the share of it covered
-    ai, hc = shapely.STRtree(cells).query(out, predicate="intersects")
-    cover = shapely.area(shapely.intersection(out[ai], cells[hc])) / shapely.area(cells[hc])
-    return out, np.bincount(ai, weights=hrisk[hc] * cover, minlength=len(out))
+    # risk of each area: every high-risk cell's risk times the share of it covered,
+    # from the pieces (an area's pieces of one cell do not overlap: its part of the
+    # cell, and what of the cell no area reached)
+    slot = np.empty(len(geoms), np.int64)
+    slot[top] = np.arange(len(top))
+    cover = shapely.area(pieces) / shapely.area(cells[pc])
+    return out, np.bincount(slot[gi], weights=hrisk[pc] * cover, minlength=len(out))
 
 
 def _cell_groups(row: np.ndarray, col: np.ndarray) -> list[np.ndarray]:
