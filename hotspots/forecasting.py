@@ -240,8 +240,12 @@ def _cell_area(wkb: bytes, grid: Grid) -> np.ndarray:
     xc, yc = grid.centres()
     out = np.where(~on & shapely.contains_xy(sa, xc.ravel(), yc.ravel()),
                    grid.cell_size**2, 0.0)
-    out[on] = [shapely.clip_by_rect(sa, *b).area
-               for b in shapely.bounds(cell_polygons(grid, on.reshape(grid.shape)))]
+    b = shapely.bounds(cell_polygons(grid, on.reshape(grid.shape)))
+    try:  # clip_by_rect's ufunc takes one rectangle per cell (its wrapper only one)
+        clips = shapely.lib.clip_by_rect(np.full(len(b), sa, dtype=object), *b.T)
+    except (AttributeError, TypeError, ValueError):
+        clips = [shapely.clip_by_rect(sa, *r) for r in b]
+    out[on] = shapely.area(clips)
     out.setflags(write=False)
     return out.reshape(grid.shape)
 
