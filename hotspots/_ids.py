@@ -68,22 +68,22 @@ def content_hash(columns: Mapping[str, Any], n: int) -> tuple[np.ndarray, np.nda
     (numpy.ndarray of uint64, numpy.ndarray of int64)
         The hash and the ordinal ``k`` (1, 2, ... over rows with the same hash).
     """
-    h = _combine([_column_hash(v, n) for v in columns.values()], n)
+    h = _combine((_column_hash(v, n) for v in columns.values()), len(columns), n)
     return h, ordinals(h)
 
 
 def ordinals(h: np.ndarray) -> np.ndarray:
     """The 1-based ordinal of each value among the equal values before it."""
-    codes = pd.factorize(h)[0]
-    return pd.Series(codes).groupby(codes, sort=False).cumcount().to_numpy() + 1
+    return pd.Series(h).groupby(h, sort=False).cumcount().to_numpy() + 1
 
 
 def _column_hash(v: Any, n: int) -> np.ndarray:
-    """One column's per-row hash, as ``hash_pandas_object`` gives it."""
+    """One column's per-row hash, as ``hash_pandas_object`` gives it (one number when
+    every row has the same value)."""
     if isinstance(v, Coded):
         return _coded_hash(v.codes, v.uniques)
-    if v is None or isinstance(v, str):  # one value for every row
-        return np.full(n, _text_hash(np.array([v], dtype=object))[0], np.uint64)
+    if v is None or isinstance(v, str):  # one value for every row: one number
+        return _text_hash(np.array([v], dtype=object))[0]
     s = v if isinstance(v, pd.Series) else pd.Series(v)
     if s.dtype == object or pd.api.types.is_string_dtype(s):
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
@@ -107,15 +107,14 @@ def _coded_hash(codes: np.ndarray, uniques: Any) -> np.ndarray:
     return table[np.asarray(codes)]
 
 
-def _combine(arrays: list[np.ndarray], n: int) -> np.ndarray:
-    """Row hashes from column hashes, combined as ``hash_pandas_object`` combines them
-    (CPython's tuple hash)."""
-    if not arrays:
-        return np.full(n, 0x345678 + 97531, dtype=np.uint64)
+def _combine(arrays: Any, count: int, n: int) -> np.ndarray:
+    """Row hashes from `count` column hashes (arrays, or one number for every row),
+    combined as ``hash_pandas_object`` combines them (CPython's tuple hash), each
+    folded in as it comes."""
+    out = np.full(n, 0x345678, np.uint64)
     mult = np.uint64(1000003)
-    out = np.zeros(n, np.uint64) + np.uint64(0x345678)
     for i, a in enumerate(arrays):
-        inverse = len(arrays) - i
+        inverse = count - i
         out ^= a
         out *= mult
         mult += np.uint64(82520 + inverse + inverse)
