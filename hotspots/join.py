@@ -316,9 +316,10 @@ def _locate(
     dist = np.full(n, np.nan)
     near_d = np.full(n, np.nan)
     reach = max(near, tolerance)
-    if not n or not len(wgeom) or shapely.is_empty(wgeom).all():
+    if not n or (shapely.is_empty(wgeom) | shapely.is_missing(wgeom)).all():
         return ward_of, dist, near_d
-    if n < _EDGE_INDEX_MIN:  # GEOS point by point: cheaper than building the index
+    edges = Edges(wgeom, reach) if n >= _EDGE_INDEX_MIN else None
+    if edges is None or not len(edges.owner):  # GEOS point by point: few points
         ward_of = _wards_of(x, y, wgeom, rank)
         hit = ward_of >= 0
         dist[hit] = shapely.distance(shapely.points(x[hit], y[hit]),
@@ -326,7 +327,6 @@ def _locate(
         miss = np.flatnonzero(~hit)
         shapes, owner = wgeom, np.arange(len(wgeom))
     else:
-        edges = Edges(wgeom, reach)
         ward_of = _wards_by_region(edges.regions(x, y), x, y, wgeom, rank)
         hit = ward_of >= 0
         dist[hit] = edges.distances(x[hit], y[hit], ward_of[hit])

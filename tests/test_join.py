@@ -524,3 +524,24 @@ def test_rows_sharing_point_objects_join_as_distinct_objects(engine):
     a0 = hs.assign_wards(shared, wards, tolerance=0)
     ref = _sjoin_lowest(shared[located], wards)
     assert (a0["ward_code"].fillna("-").to_numpy()[located] == ref).all()
+
+
+def test_missing_and_empty_ward_geometries_are_skipped(engine):
+    """A ward with no geometry or an empty one holds no point; the others join as sjoin
+    (and only-empty wards leave every point outside, no crash)."""
+    w = gpd.GeoDataFrame(
+        {"ward_code": ["A1", "B2", "C3", "D4"], "ward_name": list("abcd")},
+        geometry=[box(0, 0, 100, 100), None, shapely.Polygon(), box(100, 0, 300, 100)],
+        crs=27700,
+    )  # fmt: skip
+    rng = np.random.default_rng(2)
+    pts = gpd.GeoDataFrame(geometry=shapely.points(rng.uniform(-50, 350, (40_000, 2))),
+                           crs=27700)
+    out = hs.assign_wards(pts, w, tolerance=0)
+    ok = w[~shapely.is_missing(w.geometry.values) & ~shapely.is_empty(w.geometry.values)]
+    assert (out["ward_code"].fillna("-").to_numpy() == _sjoin_lowest(pts, ok)).all()
+    inside = out["ward_code"].notna().to_numpy()
+    ref = shapely.distance(pts.geometry.values, shapely.union_all(ok.boundary.values))
+    np.testing.assert_allclose(out["ward_edge_m"].to_numpy()[inside], ref[inside], atol=1e-6)
+    none = hs.assign_wards(pts.iloc[:100], w.iloc[1:3])
+    assert none["ward_code"].isna().all() and (none["ward_reason"] == "outside all wards").all()
