@@ -352,10 +352,10 @@ def _auto_layout(grid: Grid, bandwidth: float, kernel: str) -> tuple[int, int, i
     k = max(1, math.ceil(_AUTO_NODES[kernel] * grid.cell_size / bandwidth - 1e-9))
     half = math.ceil(support_radius(bandwidth, kernel) / (grid.cell_size / k)) + 1
     m = -(-(half + 2 + k // 2) // k) * k - k // 2
-    # no wrap-around onto a cell centre: the centres lie m nodes inside the binned
-    # nodes, the stencil reaches `half` nodes (so n + half - m + 1 is enough)
-    fy = k * sp_fft.next_fast_len(-(-(grid.nrows * k + m + half + 1) // k), real=False)
-    fx = sp_fft.next_fast_len(grid.ncols * k + m + half + 1, real=True)
+    # the binned nodes (n·k + 2m) fit; no wrap-around onto a cell centre, as the
+    # centres lie m > `half` nodes (the stencil's reach) inside them
+    fy = k * sp_fft.next_fast_len(-(-(grid.nrows * k + 2 * m) // k), real=False)
+    fx = sp_fft.next_fast_len(grid.ncols * k + 2 * m, real=True)
     return k, m, half, fy, fx
 
 
@@ -692,7 +692,8 @@ def density_array(
         raise BadInputError(f"method must be 'auto', 'exact' or 'fft', got {method!r}")
     if len(x) > 1000:
         x, y, w = _collapse(x, y, w)
-    if choose_method(len(x), grid, bandwidth, kernel) == "fft":
+    # the FFT path's error bound adds up non-negative weights (kde's are checked)
+    if choose_method(len(x), grid, bandwidth, kernel) == "fft" and not (w < 0).any():
         out = _fft_bounded(x, y, w, grid, bandwidth, kernel)
         if out is not None:
             return out, "fft"
