@@ -32,7 +32,6 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import pandas as pd
 import shapely
 from scipy import ndimage
 
@@ -256,20 +255,15 @@ class _Quadtree:
         self.g, self.levels = g, max(1, math.ceil(math.log2(max(nx, ny))))
         if int(poly.max()) >= 1 << (62 - 2 * self.levels):
             raise ValueError("too many polygons for the quadtree's keys")
-        cell = (y // g).astype(np.int64) * nx + (x // g).astype(np.int64)
-        inv, uniq = pd.factorize(poly.astype(np.int64) * (nx * ny) + cell)
-        uniq = np.asarray(uniq)
-        ucell = uniq % (nx * ny)
-        code = _spread(ucell % nx) | (_spread(ucell // nx) << np.uint64(1))
-        key = (uniq // (nx * ny)).astype(np.uint64) << np.uint64(2 * self.levels) | code
-        order = np.argsort(key)
-        rank = np.empty(len(key), np.int64)
-        rank[order] = np.arange(len(key))
-        pt_blk = rank[inv]
-        # points in block order: the per-block lookups then walk memory in order
-        self.pts = _argsort_ids(pt_blk)
-        self.pt_blk = pt_blk[self.pts]
-        self._build(key[order], edges.seg_start)
+        # per point its block's key, (polygon, Morton code), then the points in key order
+        code = _spread((x * (1 / g)).astype(np.int64))  # x, y >= 0: truncation is floor
+        code |= _spread((y * (1 / g)).astype(np.int64)) << np.uint64(1)
+        key = poly.astype(np.uint64) << np.uint64(2 * self.levels) | code
+        self.pts = (_argsort_ids(key) if int(key.max()) < 1 << 32
+                    else np.argsort(key, kind="stable"))
+        key = key[self.pts]
+        self.pt_blk = np.r_[0, np.cumsum(key[1:] != key[:-1])]
+        self._build(key[_starts(key)], edges.seg_start)
 
     def _centres(self, keys: np.ndarray, level: int) -> tuple[np.ndarray, np.ndarray]:
         """Centres (m) of blocks at `level` (0: one block, the whole grid, per polygon)."""
