@@ -177,12 +177,21 @@ class Edges:
         labels, _ = ndimage.label(~marked)  # 4-connected: neighbours share a side
         self.marked = marked
         # each point's cell as a flat index (-1: outside the box)
+        every = inside.all()  # usual for real data: no copies of the coordinates
+        px, py = (x, y) if every else (x[inside], y[inside])
+        cell = self._cell(py - self.lo[1], ny)
+        cell *= nx
+        cell += self._cell(px - self.lo[0], nx)
+        region = labels.ravel()[cell].astype(np.int64)
+        region -= 1  # -1: a marked cell
+        if every:
+            self.cell = cell
+            return region
         self.cell = np.full(len(x), -1, np.int64)
-        self.cell[inside] = self._cell(y[inside] - self.lo[1], ny) * nx
-        self.cell[inside] += self._cell(x[inside] - self.lo[0], nx)
-        region = np.full(len(x), -2, np.int64)
-        region[inside] = labels.ravel()[self.cell[inside]] - 1  # -1: a marked cell
-        return region
+        self.cell[inside] = cell
+        out = np.full(len(x), -2, np.int64)
+        out[inside] = region
+        return out
 
     def _cell(self, v: np.ndarray, n: int) -> np.ndarray:
         """Cell index along one axis of `v` (m from the corner), clipped to [0, n)."""
