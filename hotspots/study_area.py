@@ -143,7 +143,9 @@ def _unique_xy(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     and the pairs of codes as one integer: a third quicker than factorising complex
     numbers, with the same numbering and values.
     """
-    if len(a) < 1_000 or not (np.all(a != 0) and np.all(b != 0)):  # NaN, or -0.0 vs 0.0
+    # not NaN or infinite, not zeros (whose sign the pair's first appearance decides)
+    plain = len(a) >= 1_000 and all(np.all(np.isfinite(v) & (v != 0)) for v in (a, b))
+    if not plain:
         codes, uniq = pd.factorize(a + 1j * b)
         return codes, uniq.real, uniq.imag
     ca, ua = pd.factorize(a)

@@ -140,3 +140,25 @@ def test_surely_distinct_never_says_so_of_repeated_text():
     ids = pd.Series([rng.bytes(32).hex() for _ in range(5_000)], dtype="str")  # police.uk's
     assert pd.factorize(ids)[1].size == len(ids) and _ids.surely_distinct(ids)
     assert not _ids.surely_distinct(pd.concat([ids, ids.iloc[[17]]], ignore_index=True))
+
+
+@pytest.mark.parametrize("special", [None, "nan", "inf", "zeros"])
+def test_distinct_points_numbered_as_complex_factorisation(special):
+    from hotspots.study_area import _unique_xy
+
+    rng = np.random.default_rng(8)
+    a = np.round(rng.normal(-0.1, 0.2, 20_000), 2)
+    b = np.round(rng.normal(51.5, 0.1, 20_000), 2)
+    a[a == 0] = 0.5
+    if special == "nan":
+        a[[3, 70]] = np.nan
+    elif special == "inf":
+        b[9] = np.inf
+    elif special == "zeros":
+        a[[5, 6, 900]] = [-0.0, 0.0, -0.0]
+    with np.errstate(invalid="ignore"):
+        want_codes, want = pd.factorize(a + 1j * b)
+        codes, x, y = _unique_xy(a, b)
+    assert (codes == want_codes).all()
+    assert (x.view("u8") == want.real.view("u8")).all()  # bit for bit: signs of zero too
+    assert (y.view("u8") == want.imag.view("u8")).all()
