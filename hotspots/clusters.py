@@ -12,6 +12,7 @@ same weighted neighbour count, core status and cluster.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 
 import geopandas as gpd
@@ -32,6 +33,7 @@ __all__ = [
     "cluster_areas",
     "count_table",
     "collapse",
+    "distinct_points",
     "dbscan",
     "hdbscan",
     "piece_areas",
@@ -62,7 +64,38 @@ _SMALL_GRAPH = 20_000  # nodes up to which _components runs its own numpy search
 
 def point_xy(gdf: gpd.GeoDataFrame, name: str = "incidents") -> np.ndarray:
     """(n, 2) float array of point coordinates in metres; raises on missing points."""
-    geoms = np.asarray(gdf.geometry.values)  # shapely objects, None where missing
+    # shapely objects, None where missing
+    return _coordinates(np.asarray(gdf.geometry.values), name)
+
+
+def distinct_points(gdf: gpd.GeoDataFrame, name: str = "incidents"
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct point coordinates (sorted, metres) and each row's index into them.
+
+    The same as :func:`collapse` of :func:`point_xy` (same checks and messages).
+    Rows that share one point object (``read_incidents`` makes one per distinct
+    place: 96k for London's 849k crimes) are read once: reading every row's
+    coordinates costs a cache miss per row, ~4x the whole of this.
+    """
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    n = len(geoms)
+    if n > _HASH_FROM and geoms.flags["C_CONTIGUOUS"]:
+        # the rows' object pointers (read-only, while `geoms` holds the objects)
+        ptr = np.frombuffer((ctypes.c_void_p * n).from_address(geoms.ctypes.data),
+                            dtype=np.uintp)
+        sample = ptr[:: n // 10_000]  # rows with objects of their own: skip at once
+        codes, uniq = pd.factorize(ptr) if len(pd.unique(sample)) < len(sample) else (ptr, ptr)
+        if len(uniq) <= n // 2:
+            top = np.maximum.accumulate(codes)  # codes number objects as first seen
+            first = np.flatnonzero(np.r_[True, top[1:] > top[:-1]])
+            uxy, _, uinv = collapse(_coordinates(geoms[first], name), np.ones(len(first)))
+            return uxy, uinv[codes]
+    uxy, _, inv = collapse(point_xy(gdf, name), np.ones(n))
+    return uxy, inv
+
+
+def _coordinates(geoms: np.ndarray, name: str) -> np.ndarray:
+    """(n, 2) coordinates of point geometries; raises on missing or other shapes."""
     kinds = shapely.get_type_id(geoms)  # one vectorised pass: -1 missing, 0 point
     if (kinds == -1).any():
         raise BadInputError(f"{name} has rows without a location; drop them first")
@@ -97,6 +130,67 @@ def collapse(xy: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     uxy = np.column_stack([ukeys.real, ukeys.imag])
     uw = np.bincount(inverse, weights=w, minlength=len(ukeys))
     return uxy, uw, inverse.ravel()
+
+
+def _subset(uxy: np.ndarray, inv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct points of some rows, from all rows' (uxy, inverse): still sorted."""
+    present = np.bincount(inv, minlength=len(uxy)) > 0
+    if present.all():
+        return uxy, inv
+    return uxy[present], (np.cumsum(present) - 1)[inv]
+
+
+def _area_hits(uxy: np.ndarray, geoms) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct point, area) pairs, point inside or on the edge; sorted by point.
+
+    Per area, the points in its bounding box (a slice of the points sorted by x),
+    then the prepared area's ``intersects`` on their coordinates: no point objects.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    order = None
+    if len(uxy) > 1 and (np.diff(uxy[:, 0]) < 0).any():  # (collapse sorts by x)
+        order = np.argsort(uxy[:, 0], kind="stable")
+        uxy = uxy[order]
+    x, y = uxy[:, 0], uxy[:, 1]
+    b = shapely.bounds(geoms)
+    lo, hi = np.searchsorted(x, b[:, 0], "left"), np.searchsorted(x, b[:, 2], "right")
+    shapely.prepare(geoms)
+    ups, uas = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for i in np.flatnonzero(np.isfinite(b).all(axis=1) & (hi > lo)):
+        ys = y[lo[i]:hi[i]]
+        j = lo[i] + np.flatnonzero((ys >= b[i, 1]) & (ys <= b[i, 3]))
+        j = j[shapely.intersects_xy(geoms[i], x[j], y[j])]
+        ups.append(j)
+        uas.append(np.full(len(j), i, np.int64))
+    up, ua = np.concatenate(ups), np.concatenate(uas)
+    if order is not None:
+        up = order[up]
+    srt = np.lexsort((ua, up))
+    return up[srt], ua[srt]
+
+
+def _expand(up: np.ndarray, ua: np.ndarray, inv: np.ndarray, n_points: int
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct-point hits (sorted by point) back to every row at those points.
+
+    Rows of one point in row order, points in order: (row index, area index).
+    """
+    hit = np.zeros(n_points, bool)
+    hit[up] = True
+    rows = np.flatnonzero(hit[inv])  # only the rows at a hit point are sorted
+    rows = rows[np.argsort(inv[rows], kind="stable")]
+    counts = np.bincount(inv[rows], minlength=n_points)
+    starts = np.cumsum(counts) - counts
+    rep = counts[up]
+    return rows[np.repeat(starts[up], rep) + _ranges(rep)], np.repeat(ua, rep)
+
+
+def _ranges(lengths: np.ndarray) -> np.ndarray:
+    """0..l-1 for each l, concatenated."""
+    if len(lengths) == 0:
+        return np.zeros(0, np.int64)
+    ends = np.cumsum(lengths)
+    return np.arange(ends[-1]) - np.repeat(ends - lengths, lengths)
 
 
 def count_table(rows: np.ndarray, k: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -163,8 +257,10 @@ def _dbscan_labels(
     n = len(xy)
     tree = cKDTree(xy)
     # pair count estimated from a sample: it only picks the (equally exact) code path
+    # (not needed when even all pairs fit: split_cluster's small re-clusterings)
     step = max(1, n // 2000)
-    n_pairs = int(tree.query_ball_point(xy[::step], eps, return_length=True).sum() * step)
+    n_pairs = 0 if n * (n - 1) // 2 <= _PAIR_BUDGET else \
+        int(tree.query_ball_point(xy[::step], eps, return_length=True).sum() * step)
     if n_pairs <= _PAIR_BUDGET:
         p = tree.query_pairs(eps, output_type="ndarray")
         i, j = p[:, 0], p[:, 1]
@@ -281,10 +377,11 @@ def dbscan(
     eps = check_positive(eps, "eps", allow_none=False)
     min_samples = check_positive(min_samples, "min_samples", allow_none=False)
     out = inc.copy()
-    xy = point_xy(out)
+    distinct = distinct_points(out) if len(out) else None
     w = weights_array(out, weights)
-    if len(out):
-        uxy, uw, inv = collapse(xy, w)
+    if distinct is not None:
+        uxy, inv = distinct
+        uw = np.bincount(inv, weights=w, minlength=len(uxy))
         lab, core = _dbscan_labels(uxy, uw, eps, min_samples)
         mult = np.bincount(inv, minlength=len(uxy)).astype(float)
         lab = _renumber(lab, uxy, mult)

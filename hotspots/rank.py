@@ -39,14 +39,18 @@ from ._validate import hours as parse_hours
 from .boundaries import describe_location, named_streets
 from .categories import check_categories
 from .clusters import (
+    _area_hits,
     _cluster_hulls,
     _dbscan_labels,
+    _expand,
     _piece_shapes,
     _renumber,
     _split_distinct,
+    _subset,
     cluster_areas,
     collapse,
     count_table,
+    distinct_points,
     hdbscan,
     point_xy,
 )
@@ -568,14 +572,6 @@ def _kde_regions(work, n, cell_size, bandwidth, max_area, params):
     return gpd.GeoDataFrame(geometry=geoms, crs=BNG), params
 
 
-def _subset(uxy: np.ndarray, inv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct points of some rows, from all rows' (uxy, inverse): still sorted."""
-    present = np.bincount(inv, minlength=len(uxy)) > 0
-    if present.all():
-        return uxy, inv
-    return uxy[present], (np.cumsum(present) - 1)[inv]
-
-
 def points_in_areas(xy: np.ndarray, geoms, distinct: tuple | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:
     """(point index, area index) for each point inside (or on the edge of) each area.
@@ -593,59 +589,6 @@ def points_in_areas(xy: np.ndarray, geoms, distinct: tuple | None = None
         uxy, inv = distinct
     up, ua = _area_hits(uxy, geoms)
     return _expand(up, ua, inv, len(uxy))
-
-
-def _area_hits(uxy: np.ndarray, geoms) -> tuple[np.ndarray, np.ndarray]:
-    """(distinct point, area) pairs, point inside or on the edge; sorted by point.
-
-    Per area, the points in its bounding box (a slice of the points sorted by x),
-    then the prepared area's ``intersects`` on their coordinates: no point objects.
-    """
-    geoms = np.asarray(geoms, dtype=object)
-    order = None
-    if len(uxy) > 1 and (np.diff(uxy[:, 0]) < 0).any():  # (collapse sorts by x)
-        order = np.argsort(uxy[:, 0], kind="stable")
-        uxy = uxy[order]
-    x, y = uxy[:, 0], uxy[:, 1]
-    b = shapely.bounds(geoms)
-    lo, hi = np.searchsorted(x, b[:, 0], "left"), np.searchsorted(x, b[:, 2], "right")
-    shapely.prepare(geoms)
-    ups, uas = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    for i in np.flatnonzero(np.isfinite(b).all(axis=1) & (hi > lo)):
-        ys = y[lo[i]:hi[i]]
-        j = lo[i] + np.flatnonzero((ys >= b[i, 1]) & (ys <= b[i, 3]))
-        j = j[shapely.intersects_xy(geoms[i], x[j], y[j])]
-        ups.append(j)
-        uas.append(np.full(len(j), i, np.int64))
-    up, ua = np.concatenate(ups), np.concatenate(uas)
-    if order is not None:
-        up = order[up]
-    srt = np.lexsort((ua, up))
-    return up[srt], ua[srt]
-
-
-def _expand(up: np.ndarray, ua: np.ndarray, inv: np.ndarray, n_points: int
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct-point hits (sorted by point) back to every row at those points.
-
-    Rows of one point in row order, points in order: (row index, area index).
-    """
-    hit = np.zeros(n_points, bool)
-    hit[up] = True
-    rows = np.flatnonzero(hit[inv])  # only the rows at a hit point are sorted
-    rows = rows[np.argsort(inv[rows], kind="stable")]
-    counts = np.bincount(inv[rows], minlength=n_points)
-    starts = np.cumsum(counts) - counts
-    rep = counts[up]
-    return rows[np.repeat(starts[up], rep) + _ranges(rep)], np.repeat(ua, rep)
-
-
-def _ranges(lengths: np.ndarray) -> np.ndarray:
-    """0..l-1 for each l, concatenated."""
-    if len(lengths) == 0:
-        return np.zeros(0, np.int64)
-    ends = np.cumsum(lengths)
-    return np.arange(ends[-1]) - np.repeat(ends - lengths, lengths)
 
 
 def score_areas(
@@ -695,7 +638,7 @@ def _ward_names(geoms: gpd.GeoSeries, inc: gpd.GeoDataFrame, wards: Any) -> list
         from .boundaries import wards as ward_table
 
         b = boroughs()
-        uxy = collapse(point_xy(inc), np.ones(len(inc)))[0]  # sorted: order-independent
+        uxy = distinct_points(inc)[0]  # sorted: order-independent
         hit = shapely.STRtree(b.geometry.array).query(shapely.points(uxy), predicate="within")
         codes = b["borough_code"].to_numpy()[np.unique(hit[1])]
         if len(codes) == 0:
@@ -942,8 +885,7 @@ def top_areas(  # noqa: C901, PLR0913
     w = _incident_weights(sub, weights, harm)
     r = _recency(t[cur], rstart, rend) if t is not None else np.ones(len(sub))
     # every incident's coordinates and distinct points, once for everything below
-    xy_all = point_xy(inc)
-    uxy, _, inv = collapse(xy_all, np.ones(len(xy_all)))
+    uxy, inv = distinct_points(inc)
     cand, params = _candidates(sub, _subset(uxy, inv[cur]), method, n, w, eps, min_samples,
                                cell_size, bandwidth, max_area)
     if rank_by is None:

@@ -170,3 +170,28 @@ def test_hull_candidates_give_geos_own_hull():
         ref = shapely.convex_hull(shapely.multipoints(xy))
         assert shapely.convex_hull(shapely.multipoints(left)).equals_exact(ref, 0)
     assert len(clusters._hull_candidates(square)) < 500
+
+
+def test_distinct_points_shared_or_not_are_collapse_of_point_xy():
+    """Rows sharing point objects (as read_incidents makes them) are read once, with
+    the same distinct points, the same row indices and the same refusals."""
+    import geopandas as gpd
+    import shapely
+
+    from hotspots._errors import BadInputError
+
+    rng = np.random.default_rng(5)
+    objs = shapely.points(np.round(rng.uniform(0, 3000, (4000, 2))) + [530_000, 180_000])
+    shared = objs[rng.integers(0, len(objs), 60_000)]  # one object, many rows
+    own = shapely.points(shapely.get_coordinates(shared))  # an object per row
+    for geoms in (shared, own, np.r_[shared[:30_000], own[30_000:]]):
+        gdf = gpd.GeoDataFrame(geometry=geoms, crs=27700)
+        uxy, inv = clusters.distinct_points(gdf)
+        ref, _, rinv = clusters.collapse(point_xy(gdf), np.ones(len(gdf)))
+        assert np.array_equal(uxy, ref) and np.array_equal(inv, rinv)
+    for bad, msg in ((None, "without a location"), (shapely.Point(), "without a location"),
+                     (shapely.box(0, 0, 1, 1), "must hold points")):
+        geoms = shared.copy()
+        geoms[123] = bad
+        with pytest.raises(BadInputError, match=msg):
+            clusters.distinct_points(gpd.GeoDataFrame(geometry=geoms, crs=27700))
