@@ -85,6 +85,9 @@ def _column_hash(v: Any, n: int) -> np.ndarray:
     if v is None or isinstance(v, str):  # one value for every row: one number
         return _text_hash(np.array([v], dtype=object))[0]
     s = v if isinstance(v, pd.Series) else pd.Series(v)
+    arrow = getattr(s.array, "_pa_array", None)
+    if arrow is not None and arrow.null_count == len(s) and pd.api.types.is_string_dtype(s):
+        return _NA_HASH  # text missing on every row
     if s.dtype == object or pd.api.types.is_string_dtype(s):
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
         return _coded_hash(codes, uniques)

@@ -574,8 +574,10 @@ def _ids(ld: _Loaded, sp: _Spec, content: Any, n: int) -> pd.Series:
 
 def _text(s: pd.Series | None, n: int) -> pd.Series:
     """Text column with a 0..n-1 index; missing stays missing (not the string "nan")."""
-    if s is None:
-        return pd.Series(index=range(n), dtype="str")
+    if s is None:  # all missing, as Arrow nulls (no value to fill per row)
+        import pyarrow as pa
+
+        return pd.Series(pd.array(pa.nulls(n, pa.large_string()), dtype="str"))
     s = s.reset_index(drop=True)
     if pd.api.types.is_string_dtype(s) and not pd.api.types.is_object_dtype(s):
         return s
