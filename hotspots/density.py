@@ -26,8 +26,8 @@ over incidents of the kernel (per m²) times 10⁶. Two evaluations:
 crimes to shared points: Camden's 4,075 crimes sit on 1,045 points, London's 849k on
 96k), then takes whichever path is cheaper. Its FFT path (:func:`_fft_bounded`) is
 plain linear binning on a sub-grid of step ≤ h/20 (quartic) or σ/7 (gaussian), one
-forward transform, and read at the cell centres only (the spectrum folded, inverse
-transforms k² times smaller), together with a rigorous bound on its error: a point's
+forward transform, and read at the cell centres only (the spectrum folded: inverse
+transforms on k times fewer rows), together with a rigorous bound on its error: a point's
 bilinear-interpolation error is at most step²/8 times the kernel's largest second
 derivatives over the box its sub-cell can occupy (:func:`_bound_stencil`, in closed
 form), and those bounds convolved with the binned weights bound every cell's error,
