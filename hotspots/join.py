@@ -83,6 +83,15 @@ def _unique_xy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     sample = x[::step] + 1j * y[::step]  # complex128 hashes both coordinates at once
     if len(pd.unique(sample)) > 0.95 * len(sample):
         return x, y, None
+    # one int64 per pair (the bits of x and y mixed) hashes twice as fast as complex;
+    # a mix two different pairs share is caught below, and then complex it is
+    mixed = x.view(np.int64) * np.int64(-7046029254386353131) ^ y.view(np.int64)
+    inverse, uniq = pd.factorize(mixed)
+    first = np.empty(len(uniq), np.int64)
+    first[inverse[::-1]] = np.arange(len(x) - 1, -1, -1)  # first row of each pair
+    ux, uy = x[first], y[first]
+    if (ux[inverse] == x).all() and (uy[inverse] == y).all():
+        return ux, uy, inverse
     inverse, uniq = pd.factorize(x + 1j * y)
     uniq = np.asarray(uniq)
     return uniq.real.copy(), uniq.imag.copy(), inverse

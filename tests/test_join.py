@@ -545,3 +545,20 @@ def test_missing_and_empty_ward_geometries_are_skipped(engine):
     np.testing.assert_allclose(out["ward_edge_m"].to_numpy()[inside], ref[inside], atol=1e-6)
     none = hs.assign_wards(pts.iloc[:100], w.iloc[1:3])
     assert none["ward_code"].isna().all() and (none["ward_reason"] == "outside all wards").all()
+
+
+def test_repeated_coordinates_merged_exactly_even_when_their_hashes_collide():
+    """Distinct (x, y) pairs are found by a mixed 64-bit key; two different pairs made to
+    share that key (crafted) still come out as two pairs, rows mapped right."""
+    from hotspots.join import _unique_xy
+
+    mix = np.int64(-7046029254386353131)  # the mixing constant of _unique_xy
+    x1, y1, x2 = np.array([1.0]), np.array([2.0]), np.array([1234.5])
+    y2 = ((x1.view(np.int64) * mix ^ y1.view(np.int64)) ^ (x2.view(np.int64) * mix)).view(
+        np.float64)  # (1234.5, y2) mixes to the same key as (1.0, 2.0)
+    pick = np.random.default_rng(4).integers(0, 3, 30_000)
+    for y2_or_not in (y2, np.array([9.0])):  # the collision, and none
+        x = np.r_[x1, x2, [7.0]][pick]
+        y = np.r_[y1, y2_or_not, [8.0]][pick]
+        ux, uy, inv = _unique_xy(x, y)
+        assert len(ux) == 3 and (ux[inv] == x).all() and (uy[inv] == y).all()
