@@ -389,7 +389,8 @@ def _decayed(c: np.ndarray, folds: np.ndarray, half_life: float | None,
         u = 0
         for i in np.argsort(folds, kind="stable"):
             while u < folds[i]:
-                d = r * d + c[u]
+                d *= r  # in place: the same two roundings as r * d + c[u]
+                d += c[u]
                 u += 1
             out[i] = d
         return out
