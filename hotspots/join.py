@@ -101,10 +101,10 @@ def _distinct_points(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     """Distinct coordinates (m) of point geometries, and per row the index of its own.
 
     Rows without a location (missing or empty geometry) get index ``len(x)``; None
-    when every row is a point of its own, in order. Readers
-    share one Point object among the rows at one place (:func:`hotspots.read_incidents`:
-    849k London crimes on 96k objects), so repeated objects are merged first by
-    identity, and only the distinct objects are read by GEOS.
+    when every row is a point of its own, in order. Readers share one Point object
+    among the rows at one place (:func:`hotspots.read_incidents`: 849k London crimes on
+    96k objects), so repeated objects are merged first by identity, and only the
+    distinct objects are read by GEOS.
 
     Raises
     ------
