@@ -594,9 +594,16 @@ def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: An
     place[by_tie] = np.arange(len(inside))
     a_in, test = area[inside], test[:, inside]
     cache: dict = {}
+    seen: dict[int, int] = {}  # methods scoring with the very same array (decayed with a
+    # window longer than the history is all history) score the same PAIs
     for j, (name, params) in enumerate(specs):
-        sc = method_scores(hist, name, params, folds, cache).reshape(len(folds), -1)
-        sc = sc[:, inside]
+        raw = method_scores(hist, name, params, folds, cache)
+        if id(raw) in seen:
+            pai[j] = pai[seen[id(raw)]]
+            continue
+        if any(raw is v for v in cache.values()):  # (alive in the cache: its id holds)
+            seen[id(raw)] = j
+        sc = raw.reshape(len(folds), -1)[:, inside]
         above = _thresholds(sc, a_in, budget)
         for i in range(len(folds)):
             if n[i] > 0:
