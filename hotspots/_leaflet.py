@@ -547,6 +547,11 @@ CITY_JS = (
     "  for (var i = 0; i < bin.length; i++) u[i] = bin.charCodeAt(i);"
     "  new Response(new Blob([u]).stream().pipeThrough(new DecompressionStream('deflate')))"
     "   .arrayBuffer().then(unpack); }"
+    # an old browser: the counts stay, and the map says why the places never come
+    " else { var note = L.control({position: 'bottomleft'}); note.onAdd = function() {"
+    "  var d = L.DomUtil.create('div', 'hs-note'); d.textContent = 'This browser cannot"
+    " unpack the incidents\\' places (no DecompressionStream): showing counts per square"
+    " at every zoom'; return d; }; note.addTo(map); }"
     " self.layer = function(ci) {"
     "  var Cat = L.Layer.extend({"
     "   onAdd: function(m) { on[ci] = true; if (!m.hasLayer(g)) m.addLayer(g); refresh(); },"

@@ -10,7 +10,9 @@ Design choices, and why:
 * Incidents are aggregated: points that share a coordinate (police.uk snap points)
   become one marker with a count, so a year of a borough stays a few MB. All categories
   share one cluster group (each cluster a pie of its categories' colours); each category
-  is still switched on and off on its own in the layer control.
+  is still switched on and off on its own in the layer control. A city's year (more
+  markers than ``max_markers``) is drawn as counts per square until zoom 15 and then as
+  the places in view, unpacked in the browser from compact rows (``_mapdata``).
 * The density surface is drawn as classed polygons (grid cells dissolved by density
   class, reprojected exactly), not an image stretched over lat/lon bounds and not a
   heat layer of raw points.
@@ -755,8 +757,10 @@ def hotspot_map(  # noqa: PLR0913 (each layer optional, plus the map's documente
         server) or "OpenStreetMap". When tiles cannot load (no network) the map says so
         and the offline base layer shows. None: no tiles, the offline base layer only.
     max_markers : int, default 20000
-        Above this many distinct markers, coordinates are snapped to a 5–250 m grid
-        (logged) to keep the file small.
+        Above this many markers (a city's year), incidents are drawn as counts per
+        square by category (the smallest of 250 m to 10 km giving at most this many;
+        logged) until zoom 15, then as their own places in view with the same popups,
+        made in the browser from compact rows (``_mapdata.city_incidents``).
     show_incidents : bool, optional
         Whether the incident layers are switched on when the map opens. Default: on
         only when no `areas` are given (thousands of markers hide the areas; the layer

@@ -445,10 +445,6 @@ def test_incident_popups_rebuilt_in_browser_match_python(camden, camden_html, op
     _clean(log)
 
 
-MAP = "Object.values(window).find(v => v instanceof L.Map)"
-CITY = f"{MAP}._hsCity"
-
-
 @pytest.mark.browser
 def test_city_map_counts_squares_until_zoomed_in(camden, open_page, tmp_path):
     """More markers than `max_markers` (a city's year; here Camden with a low cap, and
@@ -492,8 +488,10 @@ def test_city_map_counts_squares_until_zoomed_in(camden, open_page, tmp_path):
     # the popup incident_markers writes for it, at its place (~1 m)
     top = camden.areas.loc[camden.areas["rank"] == 1].to_crs(4326).geometry.iloc[0]
     at = top.representative_point()
-    page.evaluate(f"() => {MAP}.setView([{at.y}, {at.x}], 17, {{animate: false}})")
+    page.evaluate(f"() => {{ {MAP}.setView([{at.y}, {at.x}], 17, {{animate: false}}); }}")
     page.wait_for_function(f"() => {CITY}.mode === 'points'")
+    page.wait_for_selector(".hs-inc")
+    _settle(page)
     got = page.evaluate(f"() => {CITY}.shown()")
     s, w, n, e = page.evaluate(f"() => {{ const b = {MAP}.getBounds().pad(0.25);"
                                " return [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()]; }")
@@ -736,6 +734,8 @@ def test_demo_map_tiles_and_offline_fallback(kind, demo_maps, tile_server, open_
 LABEL_BOXES = """() => [...document.querySelectorAll('.hs-area-label')].map(e => {
   const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })"""
 MAP = "Object.values(window).find(v => v instanceof L.Map)"
+#: a city map's incidents (``CITY_JS``): mode, shown(), rows(), cellM
+CITY = f"{MAP}._hsCity"
 
 
 def _on_map(page, call: str) -> None:
