@@ -328,10 +328,12 @@ def build_history(
         row, col, ok = row[inv], col[inv], ok[inv]
     if not ok.any():
         raise BadInputError("no incident lies in the study area")
-    first = per[ok].min()
-    last = per[ok].max() if end is None else max(per[ok].max(), pd.Period(end, per.freq))
+    code = per.asi8[ok]  # the periods' ordinals (one pass, not a PeriodIndex per use)
+    first = pd.Period(ordinal=int(code.min()), freq=per.freq)
+    last = pd.Period(ordinal=int(code.max()), freq=per.freq)
+    last = last if end is None else max(last, pd.Period(end, per.freq))
     periods = pd.period_range(first, last, freq=per.freq)
-    t = per[ok].asi8 - first.ordinal
+    t = code - first.ordinal
     ncell = grid.nrows * grid.ncols
     flat = t * ncell + row[ok] * grid.ncols + col[ok]
     w = None
