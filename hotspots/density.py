@@ -700,6 +700,37 @@ def density_array(
     return _exact(x, y, w, grid, bandwidth, kernel), "exact"
 
 
+def _incident_points(inc: gpd.GeoDataFrame, weights: str | None):
+    """Distinct places of the incidents: x, y (m), summed weights, incidents, total.
+
+    Rows sharing one point object (``read_incidents`` makes one per snap point: 96k
+    for London's 849k crimes) are read once (:func:`hotspots.clusters.distinct_points`);
+    with missing or non-point rows, every row's coordinates (centroids) instead,
+    identical places merged (:func:`_merge_codes`). The incident counts (`pc`) are
+    None when every place holds one.
+    """
+    from .clusters import distinct_points  # (clusters does not import density)
+
+    try:
+        uxy, inv = distinct_points(inc)
+    except BadInputError:  # rows without a location (left out) or not points
+        x, y, ok = points_xy(inc)
+        w = weights_array(inc, weights)[ok]
+        if len(x) == 0:
+            raise BadInputError("incidents have no locations: nothing to map") from None
+        merged = _merge_codes(x, y) if len(x) > 1000 else None
+        if merged is None:
+            return x, y, w, None, len(x)
+        inv, x, y = merged
+    else:
+        x, y, w = np.ascontiguousarray(uxy[:, 0]), np.ascontiguousarray(uxy[:, 1]), None
+        if len(x) == len(inv):
+            return x, y, weights_array(inc, weights)[np.argsort(inv)], None, len(inv)
+    w = weights_array(inc, weights) if w is None else w
+    counts = np.bincount(inv, minlength=len(x)).astype(float)
+    return x, y, np.bincount(inv, weights=w, minlength=len(x)), counts, len(inv)
+
+
 def kde(  # noqa: PLR0913 (the grid, the kernel and the evaluation: documented options)
     inc: gpd.GeoDataFrame,
     *,
@@ -755,22 +786,10 @@ def kde(  # noqa: PLR0913 (the grid, the kernel and the evaluation: documented o
         transform: ``hotspots.grid.to_array(result, "density")``.
     """
     inc = check_nonempty(check_gdf(inc, "incidents"), "incidents")
-    x, y, ok = points_xy(inc)
-    w = weights_array(inc, weights)[ok]
-    if len(x) == 0:
-        raise BadInputError("incidents have no locations: nothing to map")
     if kernel not in KERNELS:
         raise BadInputError(f"unknown kernel {kernel!r}; choose one of {', '.join(KERNELS)}")
-    extent = clip if clip is not None else (x.min(), y.min(), x.max(), y.max())
-    # police.uk: many incidents on one snap point; the rest works on distinct points
-    # with their weight and number of incidents (pc)
-    merged = _merge_codes(x, y) if len(x) > 1000 else None
-    if merged is None:
-        px, py, pw, pc = x, y, w, None
-    else:
-        codes, px, py = merged
-        pw = np.bincount(codes, weights=w, minlength=len(px))
-        pc = np.bincount(codes, minlength=len(px)).astype(float)
+    px, py, pw, pc, n_inc = _incident_points(inc, weights)
+    extent = clip if clip is not None else (px.min(), py.min(), px.max(), py.max())
     chosen = []
     if grid is None:
         if cell_size is None:
@@ -791,7 +810,7 @@ def kde(  # noqa: PLR0913 (the grid, the kernel and the evaluation: documented o
             "kde: %s%s kernel, %d incidents, %dx%d cells, %s evaluation",
             "; ".join(chosen) + "; " if chosen else "",
             kernel,
-            len(x),
+            n_inc,
             grid.nrows,
             grid.ncols,
             method,
@@ -805,7 +824,7 @@ def kde(  # noqa: PLR0913 (the grid, the kernel and the evaluation: documented o
             "bandwidth": float(bandwidth),
             "kernel": kernel,
             "method": method,
-            "n_points": int(len(x)),
+            "n_points": int(n_inc),
         },
     )
     return mark_anonymous(out, inc)  # writers blank small counts of anonymous reports
