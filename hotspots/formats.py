@@ -498,17 +498,22 @@ def _typed_otherwise(col: Any) -> bool:
     import pyarrow.compute as pc
 
     if pa.types.is_floating(col.type):
-        big = pc.max(pc.abs(col)).as_py()
-        return big is not None and big >= 2.0**63
+        lo, hi = pc.min_max(col).values()
+        return lo.as_py() is not None and max(-lo.as_py(), hi.as_py()) >= 2.0**63
     if not pa.types.is_string(col.type):
         return False
-    values = col.drop_null()
-    for part in (values.slice(0, 1000), values):  # most text columns fail at once
+
+    def numbers(values: Any) -> bool:
         try:
-            pc.cast(pc.utf8_trim_whitespace(part), pa.float64())
+            pc.cast(pc.utf8_trim_whitespace(values), pa.float64())
         except pa.ArrowException:
             return False
-    return len(values) > 0
+        return True
+
+    if not numbers(col.slice(0, 1000).drop_null()):  # most text columns fail at once
+        return False
+    values = col.drop_null()
+    return len(values) > 0 and numbers(values)
 
 
 def _record_lines(df: pd.DataFrame, ext: str,

@@ -602,7 +602,9 @@ class _Part:
 
 def _raw_table(df: pd.DataFrame, mask: np.ndarray, file: str, rows: np.ndarray, head: dict):
     """Rows of `df` under `mask` with leading report columns (clashing names get _src)."""
-    raw = df.iloc[np.flatnonzero(mask)].reset_index(drop=True)
+    idx = np.flatnonzero(mask)
+    # no rows: a slice (taking none from chunked text would still join its chunks)
+    raw = (df.iloc[idx] if len(idx) else df.iloc[:0]).reset_index(drop=True)
     raw.columns = [f"{c}_src" if c in head else c for c in map(str, raw.columns)]
     lead = pd.DataFrame({"file": file, "row": rows[mask], **{k: v for k, v in head.items()}})
     return pd.concat([lead.reset_index(drop=True), raw], axis=1)
