@@ -26,7 +26,7 @@ import shapely
 from ._edges import Edges
 from ._errors import BadInputError
 from ._time import incident_times, month_only, period_freq
-from ._validate import check_gdf, to_bng
+from ._validate import check_gdf
 from .boundaries import WARD_SETS, ward_population
 from .boundaries import wards as load_wards
 
@@ -244,7 +244,7 @@ def assign_wards(
     ux, uy, row_u = _distinct_points(np.asarray(pts.geometry.values))
     n_u = len(ux)
 
-    wgeom = np.asarray(to_bng(w, "wards").geometry.values)
+    wgeom = np.asarray(w.geometry.values)  # check_gdf gave them in BNG
     codes = w["ward_code"].astype(str).to_numpy()
     rank = np.argsort(np.argsort(codes, kind="stable"), kind="stable")  # lower code wins
     ward_of, edge_of, near_d = _locate(ux, uy, wgeom, rank, tolerance, near_edge)
