@@ -162,3 +162,27 @@ def test_distinct_points_numbered_as_complex_factorisation(special):
     assert (codes == want_codes).all()
     assert (x.view("u8") == want.real.view("u8")).all()  # bit for bit: signs of zero too
     assert (y.view("u8") == want.imag.view("u8")).all()
+
+
+@pytest.mark.parametrize("max_runs", [0, 10_000])  # Arrow's filter; slices of the runs
+def test_kept_rows_are_the_rows_pandas_keeps(max_runs, monkeypatch):
+    import pyarrow as pa
+
+    from hotspots import io as hio
+
+    monkeypatch.setattr(hio, "_MAX_RUNS", max_runs)
+    rng = np.random.default_rng(2)
+    n = 3_000
+    text = pa.chunked_array([pa.array([f"w{i % 37}" if i % 11 else None for i in range(s, s + 500)],
+                                      pa.large_string()) for s in range(0, n, 500)])
+    frame = pd.DataFrame({
+        "t": pd.array(text, dtype="str"),
+        "x": rng.normal(size=n),
+        "when": pd.Series(pd.Timestamp("2022-01-01"), index=range(n)),
+        "f": pd.Categorical.from_codes(np.zeros(n, np.int8), ["file.csv"]),
+        "i": pd.array(pa.chunked_array([pa.array(np.arange(n))]), dtype=pd.ArrowDtype(pa.int64())),
+    })  # fmt: skip
+    for keep in (rng.random(n) < 0.5, np.arange(n) % 1000 != 7, np.zeros(n, bool)):
+        got = hio._keep_rows(frame, keep)
+        assert_frame_equal(got, frame.loc[keep].reset_index(drop=True), check_exact=True)
+    assert hio._keep_rows(frame, np.ones(n, bool)) is frame
