@@ -47,8 +47,8 @@ _RASTER_FLOOR = 1_000_000
 #: (block, segment) pairs handled per batch when building the quadtree
 _BUILD_PAIRS = 1 << 19
 #: Points handled per batch in the per-point step (~6 pairs a point): small batches
-#: reuse freed memory, where large ones fault in fresh pages each time (4× faster in a
-#: fresh process on this VM)
+#: reuse freed memory, where large ones fault in fresh pages each time (in a fresh
+#: process at 1M points: 15k page faults instead of 66k, the step 2-3× faster)
 _BATCH = 16_384
 #: A point is within this of a corner or side (m): the cells on both sides are marked
 _EPS = 1e-3
