@@ -465,18 +465,23 @@ def _split_clusters(uxy, uw, ulabels, hulls, eps, min_samples, max_area, params
     their summed weights ``uw`` and cluster labels ``ulabels`` (-1 noise).
     """
     hulls = np.asarray(hulls, dtype=object)
-    big = np.flatnonzero(shapely.area(hulls) > max_area) if max_area and len(hulls) else []
+    big = np.flatnonzero(shapely.area(hulls) > max_area) if max_area and len(hulls) \
+        else np.zeros(0, np.int64)
     keep = np.ones(len(hulls), bool)
     keep[big] = False
     out = [hulls[keep]]
     if len(big):
         order = np.argsort(ulabels, kind="stable")
         sorted_labels = ulabels[order]
-        for c in big:
-            lo, hi = np.searchsorted(sorted_labels, [c, c + 1])
-            rows = order[lo:hi]
+        lo, hi = np.searchsorted(sorted_labels, big), np.searchsorted(sorted_labels, big + 1)
+        # each big cluster's own hull (its points in index order, as split_cluster makes
+        # it), all in one call
+        sel = np.concatenate([order[a:b] for a, b in zip(lo, hi, strict=True)])
+        first = _cluster_hulls(uxy[sel], np.repeat(np.arange(len(big)), hi - lo), eps / 2)
+        for a, b, h in zip(lo, hi, first, strict=True):
+            rows = order[a:b]
             # (distinct points already: split_cluster's own collapse is not needed)
-            pieces = _split_distinct(uxy[rows], uw[rows], eps, min_samples, max_area)
+            pieces = _split_distinct(uxy[rows], uw[rows], eps, min_samples, max_area, h)
             out.append(_piece_shapes(uxy[rows], pieces, np.array([p[2] for p in pieces])))
     out = np.concatenate(out)
     n_pieces = len(out) - int(keep.sum())
