@@ -485,12 +485,17 @@ def method_scores(hist: History, name: str, params: dict[str, Any],
     if name in ("counts", "decayed"):
         return d
     if name == "blend":
-        return d + p["alpha"] * _smooth(d, _kernel(p["radius"], cell, "quartic", own=False),
-                                        cache, ("dec", hl, win))
+        sm = _smooth(d, _kernel(p["radius"], cell, "quartic", own=False), cache,
+                     ("dec", hl, win))
+        sm *= p["alpha"]  # in place (a fresh array): d + alpha * smooth, no temporaries
+        sm += d
+        return sm
     rec = _periods(p["recent"], pm)
-    return d + p["beta"] * _smooth(dec(None, rec),
-                                   _kernel(p["radius"], cell, "quartic", own=False),
-                                   cache, ("dec", None, rec))
+    sm = _smooth(dec(None, rec), _kernel(p["radius"], cell, "quartic", own=False), cache,
+                 ("dec", None, rec))
+    sm *= p["beta"]
+    sm += d
+    return sm
 
 
 # --- equal-area flagging and PAI ------------------------------------------------------
@@ -526,7 +531,7 @@ def _thresholds(s: np.ndarray, a: np.ndarray, budget: float) -> np.ndarray:
     Any threshold whose cells hold the budget gives :func:`flag_cells` the same
     cells (only those are sorted, cells tied with it included, so ties break as in
     a full sort): this only saves time. Estimated from every 8th cell (its positive
-    scores: most cells score 0) for ~1.15 times the full cells the budget holds;
+    scores: most cells score 0) for ~1.12 times the full cells the budget holds;
     where that gives too few cells or over 3 times too many, the m-th highest (m
     twice the full cells plus a margin); all cells when there are fewer than m.
     Returns a boolean (folds x cells) mask.
@@ -535,7 +540,7 @@ def _thresholds(s: np.ndarray, a: np.ndarray, budget: float) -> np.ndarray:
     m = k0 * 2 + 64
     if m >= s.shape[1]:
         return np.ones(s.shape, bool)
-    j = (k0 * 23) // 160 + 8  # the j-th highest of every 8th: ~8 j cells above
+    j = (k0 * 9) // 64 + 4  # the j-th highest of every 8th: ~8 j cells above
     thr = np.zeros(len(s))
     for i, row in enumerate(s[:, ::8]):
         pos = row[row > 0]
