@@ -47,17 +47,29 @@ POINTS_ZOOM = 15
 _NAT = np.iinfo(np.int64).min
 
 
-def _points(inc: gpd.GeoDataFrame, *,
-            checked: bool = False) -> tuple[pd.DataFrame, np.ndarray, Any]:
+def coordinates(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    """x, y of each row's point (n×2; NaN when missing or empty), in one pass.
+
+    Read as the lower-left corner of each point's bounds: GEOS keeps a geometry's
+    envelope with it, so this is one pass and several times faster than ``get_x`` and
+    ``get_y`` (read_incidents shares one point object between the rows at a police.uk
+    snap point, and every pass over 849k rows chases pointers).
+    """
+    return shapely.bounds(np.asarray(gdf.geometry.array))[:, :2]
+
+
+def _points(inc: gpd.GeoDataFrame, *, checked: bool = False,
+            xy: np.ndarray | None = None) -> tuple[pd.DataFrame, np.ndarray, Any]:
     """Incidents with a location: their popup columns, BNG coordinates (n×2), categories.
 
     Only ``month`` and ``location_desc`` are kept (copying every column of a year of
-    London costs more than aggregating it). `checked`: `inc` is already in BNG.
+    London costs more than aggregating it). `checked`: `inc` is already in BNG; `xy`:
+    its :func:`coordinates`, when already read.
     """
     if not checked:
         inc = check_gdf(inc, "incidents")
-    geoms = np.asarray(inc.geometry.array)
-    x, y = shapely.get_x(geoms), shapely.get_y(geoms)  # NaN: missing or empty
+    xy = coordinates(inc) if xy is None else xy
+    x, y = xy[:, 0], xy[:, 1]
     keep = np.isfinite(x) & np.isfinite(y)
     cols = inc[[c for c in ("month", "location_desc") if c in inc.columns]]
     # an arrow-backed array factorizes fast; a numpy object array of 849k does not

@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 from branca.element import Element
 from folium.map import Layer
+from shapely.geometry import box
 from shapely.ops import polylabel
 
 from . import _basemap, _mapdata
@@ -101,7 +102,7 @@ from ._style import (
     incident_attribution,
     label_colours,
 )
-from ._validate import WGS84, check_gdf
+from ._validate import BNG, WGS84, check_gdf
 from .datasets import PROJECT_ROOT
 from .privacy import aggregate_anonymous, protect, split_anonymous
 from .privacy import note as anonymous_note
@@ -435,7 +436,8 @@ def _area_anchor(i: int, geoms: np.ndarray, size: np.ndarray) -> Any:
 
 
 def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int, *, show: bool = True,
-                     by_category: bool = False) -> tuple[list[_JsLayer], tuple[str, str]]:
+                     by_category: bool = False,
+                     xy: np.ndarray | None = None) -> tuple[list[_JsLayer], tuple[str, str]]:
     """One toggleable layer per category (markers from :func:`incident_markers`).
 
     All clustered together: one set of clusters instead of a dozen overlapping
@@ -443,8 +445,9 @@ def _incident_layers(inc: gpd.GeoDataFrame, max_markers: int, *, show: bool = Tr
     has its colour and a cluster is a pie of its categories).
     """
     # anonymous reports (StreetSafe) never as points: counts per cell of >= 5 (privacy.py)
+    n = len(inc)
     inc, anon = split_anonymous(inc)
-    pts, xy, cat = _mapdata._points(inc, checked=True)
+    pts, xy, cat = _mapdata._points(inc, checked=True, xy=xy if len(inc) == n else None)
     agg, descs, table = _mapdata.aggregate(pts, xy, cat)
     if len(agg) > max_markers:
         layers, legend_rows = _city_incident_layers(
@@ -792,8 +795,12 @@ def hotspot_map(  # noqa: PLR0913 (each layer optional, plus the map's documente
         raise BadInputError("hotspot_map needs at least one of inc, areas, wards or grid")
     m = _new_map(title, offline=offline, tiles=tiles, tiles_attribution=tiles_attribution)
     legends: list[tuple[str, str, list, str]] = []
+    # the incidents' coordinates read once (a year of London: 849k geometries) and their
+    # extent stands in for them where only bounds count
+    xy = _mapdata.coordinates(frames["inc"]) if "inc" in frames else None
+    extents = [_extent_box(xy) if k == "inc" else f for k, f in frames.items()]
     if base_layer:
-        _add(m, _base_layer(frames.values(), wards="wards" not in frames))
+        _add(m, _base_layer(extents, wards="wards" not in frames))
     if "wards" in frames:
         for layer in _ward_layer(frames["wards"]):
             layer.add_to(m)
@@ -813,12 +820,22 @@ def hotspot_map(  # noqa: PLR0913 (each layer optional, plus the map's documente
     if "inc" in frames:
         show = show_incidents if show_incidents is not None else "areas" not in frames
         layers, leg = _incident_layers(frames["inc"], max_markers, show=show,
-                                       by_category=by_category)
+                                       by_category=by_category, xy=xy)
         legends.append((*leg, [_add(m, layer) for layer in layers], "incidents"))
     if "areas" in frames:
         layer = _add(m, _area_layer(frames["areas"]))
         legends.append((*_areas_legend(), [layer], "areas"))
-    return _finish(m, frames.values(), inc=frames.get("inc"), legends=legends)
+    return _finish(m, extents, inc=frames.get("inc"), legends=legends)
+
+
+def _extent_box(xy: np.ndarray) -> gpd.GeoSeries | None:
+    """The box around coordinates in BNG (None when there are none)."""
+    if not len(xy):
+        return None
+    lo, hi = np.fmin.reduce(xy, axis=0), np.fmax.reduce(xy, axis=0)  # NaN: no point
+    if not np.all(np.isfinite(np.r_[lo, hi])):
+        return None
+    return gpd.GeoSeries([box(lo[0], lo[1], hi[0], hi[1])], crs=BNG)
 
 
 def _add(m: folium.Map, layer: _JsLayer | None) -> _JsLayer | None:
