@@ -709,7 +709,7 @@ def _report_tables(ld: _Loaded, sp: _Spec, bounds, code: np.ndarray, pairs, fix:
         far = _distance_outside(code, pairs, bounds)
         if far is not None:
             outside = code[rej] == _OUTSIDE
-            rejects.loc[outside, "detail"] += ", " + far[code == _OUTSIDE]
+            rejects.loc[outside, "detail"] += ", " + far
     fixed = _raw_table(
         raw_df, fix, ld.file, ld.rows,
         {"fix": fix_kind[fix], "detail": fix_detail[fix]},
@@ -882,7 +882,7 @@ def _consumed(df: pd.DataFrame, sp: _Spec) -> list:
 
 
 def _distance_outside(code: np.ndarray, pairs, bounds: _Area | None) -> np.ndarray | None:
-    """Per row, "<d> km outside" text for rows outside a polygon study area (else None)."""
+    """"<d> km outside" per row outside a polygon study area, in row order (else None)."""
     if bounds is None or bounds.geom is None or pairs is None or not (code == _OUTSIDE).any():
         return None
 
@@ -895,12 +895,9 @@ def _distance_outside(code: np.ndarray, pairs, bounds: _Area | None) -> np.ndarr
             px, py = (a[idx[m]], b[idx[m]]) if crs == BNG else _to_bng(a[idx[m]], b[idx[m]], crs)
             x[m], y[m] = px, py
     km = _distance_to(bounds, x, y) / 1000
-    out = np.full(len(code), "", dtype=object)
     # one string per distinct tenth of a kilometre, not per row
     codes, tenths = pd.factorize(np.round(km * 10))
-    text = np.array([f"{t / 10:,.1f} km outside" for t in tenths], dtype=object)
-    out[idx] = text[codes]
-    return out
+    return np.array([f"{t / 10:,.1f} km outside" for t in tenths], dtype=object)[codes]
 
 
 def _detail(rejects: pd.DataFrame, codes: np.ndarray, sp: _Spec, pairs) -> np.ndarray:
