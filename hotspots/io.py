@@ -758,7 +758,7 @@ def _keep_rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
 
 
 #: up to this many runs of kept rows, text columns are sliced rather than copied
-_MAX_RUNS = 2_000
+_MAX_RUNS = 500
 
 
 def _categories(df: pd.DataFrame, sp: _Spec, n: int) -> tuple[pd.Series, pd.Series, Any, Any]:
