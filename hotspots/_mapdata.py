@@ -146,7 +146,7 @@ def aggregate(pts: pd.DataFrame, xy: np.ndarray, cat: Any,
     room = int(pkey.max()) + 1 if len(pkey) else 1
     # category-major keys: their sorted order is a groupby on category, x, y
     code, keys = pd.factorize(cat_code * room + pkey)
-    order = np.argsort(keys, kind="stable")
+    order = np.argsort(keys)  # distinct keys: no ties
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
     row = rank[code]  # each incident's marker row
@@ -177,7 +177,12 @@ def _descriptions(pts: pd.DataFrame, row: np.ndarray) -> tuple[pd.DataFrame, np.
     empty = pd.DataFrame({"row": np.array([], np.int64), "desc": np.array([], np.int64)})
     if "location_desc" not in pts.columns:
         return empty, np.array([], dtype=object)
-    code, table = pd.factorize(pts["location_desc"].to_numpy(dtype=object))
+    col = pts["location_desc"]
+    if not col.notna().any():  # London's crimemappingdata file has none
+        return empty, np.array([], dtype=object)
+    # the column itself (arrow strings factorize fast), not an object array of it
+    code, table = pd.factorize(col)
+    code = np.asarray(code)
     table = np.asarray(table, dtype=object).astype(str)
     ok = code >= 0
     if len(table):
