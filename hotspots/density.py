@@ -248,14 +248,18 @@ def _even_spectrum(quadrant: np.ndarray, fy: int, fx: int, rows: int | None = No
     spectrum is even in the row frequency too: row fy − p is row p).
     """
     n = quadrant.shape[-1]
-    twice = np.where(np.arange(n) == 0, 1.0, 2.0)  # offsets ±d both, 0 once
-    cy = np.cos(2 * math.pi * np.outer(np.arange(fy if rows is None else rows), np.arange(n))
-                / fy) * twice
-    cx = np.cos(2 * math.pi * np.outer(np.arange(fx // 2 + 1), np.arange(n)) / fx) * twice
+    cy = _cosines(np.arange(fy if rows is None else rows), n, fy)
+    cx = _cosines(np.arange(fx // 2 + 1), n, fx)
     # one BLAS thread: these products take milliseconds, and threads fighting over
     # shared cores made them take tens
     with _blas().limit(limits=1, user_api="blas"):
         return cy @ quadrant @ cx.T
+
+
+def _cosines(freqs: np.ndarray, n: int, length: int) -> np.ndarray:
+    """cos(2π·f·d/length) for offsets d = 0..n-1, doubled for d > 0 (±d both count)."""
+    twice = np.where(np.arange(n) == 0, 1.0, 2.0)
+    return np.cos(2 * math.pi * np.outer(freqs, np.arange(n)) / length) * twice
 
 
 @functools.cache
@@ -359,32 +363,95 @@ def _auto_layout(grid: Grid, bandwidth: float, kernel: str) -> tuple[int, int, i
     return k, m, half, fy, fx
 
 
-def _convolve_at_centres(spec: np.ndarray, kernels: np.ndarray, k: int, fx: int,
+def _convolve_at_centres(spec: np.ndarray, quadrants: np.ndarray, k: int, fx: int,
                          rows: slice, cols: slice) -> np.ndarray:
-    """Inverse ``rfft2`` of ``spec`` times each even kernel spectrum, at every k-th node.
+    """Inverse ``rfft2`` of ``spec`` times each even stencil's spectrum, at every k-th node.
 
-    `kernels`: spectra of even stencils (:func:`_even_spectrum`), rows 0..fy//2 only.
-    Keeping every k-th row of a signal is summing its spectrum's k blocks of rows
-    (aliasing) and inverting at 1/k the length; the columns (half spectrum) are then
-    inverted in full, for k times fewer rows. The products are summed block by block
-    of rows (no array of the full spectrum's size per kernel: fresh memory is slow).
-    `rows`, `cols` pick the cell centres.
+    `quadrants`: (stencils, n, n), offsets ≥ 0 of stencils even in x and y (see
+    :func:`_even_spectrum`). Keeping every k-th row of a signal is summing its
+    spectrum's k blocks of rows (aliasing) and inverting at 1/k the length; the columns
+    (half spectrum) are then inverted in full, for k times fewer rows. The stencils'
+    spectra are made and used 64 rows at a time: on this VM fresh memory costs more
+    than the arithmetic (~25 µs a page in a new process), so nothing large is
+    allocated here. `rows`, `cols` pick the cell centres.
     """
-    fy = spec.shape[0]
-    ny, mid = fy // k, fy // 2
-    folded = np.zeros((len(kernels), ny, spec.shape[1]), complex)
-    tmp = np.empty_like(folded)
-    for lo in range(0, fy, ny):
-        # rows above the middle read their mirror row's kernel spectrum
-        for a, b in ((lo, min(lo + ny, mid + 1)), (max(lo, mid + 1), lo + ny)):
-            if a >= b:
-                continue
-            ker = kernels[:, a:b] if b <= mid + 1 else kernels[:, fy - b + 1: fy - a + 1][:, ::-1]
-            part = tmp[:, : b - a]
-            np.multiply(spec[None, a:b], ker, out=part)
-            folded[:, a - lo: b - lo] += part
-    half = sp_fft.ifft(folded, axis=-2)[..., rows, :]
-    return sp_fft.irfft(half, n=fx, axis=-1)[..., cols] / k
+    fy, fxh = spec.shape
+    ny, count, n = fy // k, len(quadrants), quadrants.shape[-1]
+    step = min(ny, 64)
+    folded = np.empty((ny, fxh), complex)
+    ker = np.empty((step, fxh))
+    tmp = np.empty((step, fxh), complex)
+    out = np.empty((count, len(range(ny)[rows]), len(range(fx)[cols])))
+    cx = _cosines(np.arange(fxh), n, fx)
+    for i in range(count):  # one stencil at a time: one folded array
+        folded[:] = 0
+        with _blas().limit(limits=1, user_api="blas"):  # see _even_spectrum
+            across = quadrants[i] @ cx.T
+            lo = 0
+            while lo < fy:
+                hi = min(lo + step, (lo // ny + 1) * ny)  # within one block of ny rows
+                np.matmul(_cosines(np.arange(lo, hi), n, fy), across, out=ker[: hi - lo])
+                np.multiply(spec[lo:hi], ker[: hi - lo], out=tmp[: hi - lo])
+                folded[lo % ny: lo % ny + hi - lo] += tmp[: hi - lo]
+                lo = hi
+        half = sp_fft.ifft(folded, axis=0, overwrite_x=True)[rows]
+        for lo in range(0, len(half), 64):
+            out[i, lo: lo + 64] = sp_fft.irfft(half[lo: lo + 64], n=fx, axis=-1)[:, cols]
+    out /= k
+    return out
+
+
+def _bin_linear(u: np.ndarray, v: np.ndarray, w: np.ndarray | None, fy: int,
+                fx: int) -> np.ndarray:
+    """Linear binning onto (fy, fx) nodes of a (fy, 2·(fx//2 + 1)) array.
+
+    `u`, `v`: the points' places in nodes (≥ 0; overwritten); `w`: weights (None: 1
+    each). Each point's weight goes to the four nodes around it, bilinearly, added with
+    ``np.add.at`` into one array: no index or weight arrays four points long, and the
+    corners come from u·v in the same three point-long buffers (fresh memory is slow on
+    this VM). The spare columns let :func:`_rfft2_inplace` put the spectrum in place.
+    """
+    stride = 2 * (fx // 2 + 1)
+    j0 = u.astype(np.intp)  # >= 0: truncation is floor
+    flat = v.astype(np.intp)
+    u -= j0  # now each point's place in its sub-cell, 0..1
+    v -= flat
+    flat *= stride
+    flat += j0
+    del j0
+    binned = np.zeros((fy, stride))
+    nodes = binned.ravel()
+    ne = np.multiply(u, v)  # north-east: u·v (times w)
+    if w is not None:
+        ne *= w
+        u *= w
+        v *= w
+    np.add.at(nodes[stride + 1:], flat, ne)
+    u -= ne  # south-east: u(1 - v)
+    np.add.at(nodes[1:], flat, u)
+    v -= ne  # north-west: (1 - u)v
+    np.add.at(nodes[stride:], flat, v)
+    # south-west: w - the other three
+    if w is None:
+        np.subtract(1.0, ne, out=ne)
+    else:
+        np.subtract(w, ne, out=ne)
+    ne -= u
+    ne -= v
+    np.add.at(nodes, flat, ne)
+    return binned
+
+
+def _rfft2_inplace(padded: np.ndarray, fx: int) -> np.ndarray:
+    """``rfft2`` of ``padded[:, :fx]``, written over `padded` (fy, 2·(fx//2+1)): no new array.
+
+    Rows are transformed 64 at a time (each row's spectrum takes its own row's
+    memory), then the columns in place: fresh memory is slow on this VM.
+    """
+    spec = padded.view(complex)
+    for lo in range(0, len(padded), 64):
+        spec[lo: lo + 64] = sp_fft.rfft(padded[lo: lo + 64, :fx], axis=1)
+    return sp_fft.fft(spec, axis=0, overwrite_x=True)
 
 
 def _binned_bounded(x, y, w, grid: Grid, bandwidth: float, kernel: str):
@@ -405,42 +472,15 @@ def _binned_bounded(x, y, w, grid: Grid, bandwidth: float, kernel: str):
     v *= 1 / s
     if len(u) and not (u.min() >= 0 and u.max() < nx - 1 and v.min() >= 0 and v.max() < ny - 1):
         ok = (u >= 0) & (u < nx - 1) & (v >= 0) & (v < ny - 1)  # too far out to count
-        u, v, w = u[ok], v[ok], w[ok]
-    j0, i0 = u.astype(np.intp), v.astype(np.intp)  # >= 0: truncation is floor
-    flat = i0 * fx
-    flat += j0
-    u -= j0
-    v -= i0
-    tu, tv = u, v
-    del u, v, i0, j0
-    # a point's four corner weights (south-west, south-east, north-west, north-east)
-    size = fy * fx
-    south, north = w * (1 - tv), w * tv
-    corners = np.empty((4, len(flat)))
-    np.multiply(south, 1 - tu, out=corners[0])
-    np.multiply(south, tu, out=corners[1])
-    np.multiply(north, 1 - tu, out=corners[2])
-    np.multiply(north, tu, out=corners[3])
-    del south, north, tu, tv
-    shifts = (0, 1, fx, fx + 1)
-    if 8 * len(flat) < size:  # few points: one bincount, one array of the sub-grid's size
-        idx = (flat[None, :] + np.array(shifts)[:, None]).ravel()
-        binned = np.bincount(idx, corners.ravel(), minlength=size)
-        del idx
-    else:  # many: a bincount per corner, shifted into place (no 4x index array)
-        binned = np.bincount(flat, corners[0], minlength=size)
-        for shift, wt in zip(shifts[1:], corners[1:], strict=True):
-            binned[shift:] += np.bincount(flat, wt, minlength=size - shift)
-    del flat, corners
-    spec = sp_fft.rfft2(binned.reshape(fy, fx))  # one thread: cores are shared
-    del binned
+        u, v, w = u[ok], v[ok], None if w is None else w[ok]
+    spec = _rfft2_inplace(_bin_linear(u, v, w, fy, fx), fx)
+    del u, v
     off = np.arange(half + 1) * s
     quad = np.empty((2, half + 1, half + 1))
     quad[0] = kernel_values(off[None, :] ** 2 + off[:, None] ** 2, bandwidth, kernel)
     quad[1] = _bound_stencil(kernel, round(s / bandwidth, 12), half) / bandwidth**2
     q = (m + k // 2) // k  # cell centre (row r from the south, col c) at node k(q + r), k(q + c)
-    est, bound = _convolve_at_centres(spec, _even_spectrum(quad, fy, fx, fy // 2 + 1), k, fx,
-                                      slice(q, q + grid.nrows),
+    est, bound = _convolve_at_centres(spec, quad, k, fx, slice(q, q + grid.nrows),
                                       slice(k * q, k * (q + grid.ncols), k))
     return est[::-1], bound[::-1], k
 
@@ -537,15 +577,24 @@ def _exact_cells(
     wanted = (crow[:, None] + di + reach) * wide + (ccol[:, None] + dj + reach)  # cell x offset
     need = np.zeros((grid.nrows + 2 * reach) * wide, bool)
     need[wanted.ravel()] = True
-    row, col = grid.cell_index(x, y)
-    sel = np.flatnonzero((row >= -reach) & (row < grid.nrows + reach)
-                         & (col >= -reach) & (col < grid.ncols + reach))
-    bucket = (row[sel] + reach) * wide + (col[sel] + reach)
+    # each point's cell as grid.cell_index computes it, in two float arrays (few and
+    # small allocations: fresh memory is slow here)
+    col = np.subtract(x, grid.x0)
+    col /= cs
+    np.floor(col, out=col)
+    row = np.subtract(y, grid.y0)
+    row /= cs
+    np.floor(row, out=row)  # counted from the south
+    sel = np.flatnonzero((col >= -reach) & (col < grid.ncols + reach)
+                         & (row > -reach - 1) & (row <= grid.nrows - 1 + reach))
+    bucket = ((grid.nrows - 1 + reach - row[sel]) * wide + (col[sel] + reach)).astype(np.intp)
+    del row, col
     keep = need[bucket]
     sel, bucket = sel[keep], bucket[keep]
     order = np.argsort(bucket)
     bucket = bucket[order]
-    px, py, pw = x[sel[order]], y[sel[order]], w[sel[order]]
+    px, py = x[sel[order]], y[sel[order]]
+    pw = np.ones(len(px)) if w is None else w[sel[order]]
     lo = np.searchsorted(bucket, wanted)
     cnt = np.searchsorted(bucket, wanted, side="right") - lo
     per_cell = cnt.sum(axis=1)
@@ -575,11 +624,12 @@ def _merge_codes(x, y) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     int64 and factorized (~2.5x faster than factorizing x + iy); a hash collision,
     which would merge two places, is checked for and falls back to the complex key.
     """
-    key = x.view(np.int64) * np.int64(-7046029254386353131) ^ y.view(np.int64)
-    sample = key[:: max(1, len(key) // 20_000)]
-    if len(pd.unique(sample)) > 0.95 * len(sample):  # collisions only merge: fewer
+    step = max(1, len(x) // 20_000)
+    sample = x[::step] + 1j * y[::step]
+    if len(pd.unique(sample)) > 0.95 * len(sample):
         return None
-    codes, _ = pd.factorize(key)
+    codes, _ = pd.factorize(x.view(np.int64) * np.int64(-7046029254386353131)
+                            ^ y.view(np.int64))
     first = np.zeros(codes.max() + 1, np.intp)
     first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # a row of each place
     ux, uy = x[first], y[first]
@@ -595,7 +645,7 @@ def _collapse(x, y, w) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if merged is None:
         return x, y, w
     codes, ux, uy = merged
-    return ux, uy, np.bincount(codes, weights=w, minlength=len(ux))
+    return ux, uy, np.bincount(codes, weights=w, minlength=len(ux)).astype(float)
 
 
 def choose_method(n_points: int, grid: Grid, bandwidth: float, kernel: str) -> str:
@@ -632,7 +682,8 @@ def _fft_bounded(x, y, w, grid: Grid, bandwidth: float, kernel: str) -> np.ndarr
     est, bound, k = _binned_bounded(x, y, w, grid, bandwidth, kernel)
     # FFT round-off: ~1e-16 · log(nodes) of the largest sums; 1e-9 of all weight at
     # the kernel's peak covers it many times over
-    bound += 1e-9 * float(kernel_values(np.zeros(1), bandwidth, kernel)[0]) * float(w.sum())
+    total = float(len(x) if w is None else w.sum())
+    bound += 1e-9 * float(kernel_values(np.zeros(1), bandwidth, kernel)[0]) * total
     low = est - bound  # the exact sum is at least this
     may_matter = est + bound >= 0.01 * low.max()  # may be above 1% of the exact peak
     cells = np.flatnonzero(may_matter & (bound > _RTOL * low))
@@ -679,7 +730,9 @@ def density_array(
     """
     kernel_values(np.zeros(1), 1.0, kernel)  # validates the kernel name
     x, y = np.asarray(x, float), np.asarray(y, float)
-    w = np.ones(len(x)) if weights is None else np.asarray(weights, float)
+    w = None if weights is None else np.asarray(weights, float)  # None: 1 each
+    if method != "auto" and w is None:
+        w = np.ones(len(x))
     if method == "exact":
         return _exact(x, y, w, grid, bandwidth, kernel), "exact"
     if method == "fft":
@@ -693,11 +746,11 @@ def density_array(
     if len(x) > 1000:
         x, y, w = _collapse(x, y, w)
     # the FFT path's error bound adds up non-negative weights (kde's are checked)
-    if choose_method(len(x), grid, bandwidth, kernel) == "fft" and not (w < 0).any():
+    if choose_method(len(x), grid, bandwidth, kernel) == "fft" and (w is None or w.min() >= 0):
         out = _fft_bounded(x, y, w, grid, bandwidth, kernel)
         if out is not None:
             return out, "fft"
-    return _exact(x, y, w, grid, bandwidth, kernel), "exact"
+    return _exact(x, y, np.ones(len(x)) if w is None else w, grid, bandwidth, kernel), "exact"
 
 
 def _incident_points(inc: gpd.GeoDataFrame, weights: str | None):
