@@ -131,7 +131,10 @@ def _per_distinct(raw: pd.Series, mode: str, year: int | None, file: str,
     """
     if pd.api.types.is_datetime64_any_dtype(raw):
         return None
-    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    try:
+        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    except TypeError:  # unhashable values (lists from JSON): each row read on its own
+        return None
     if len(uniques) * 4 > len(raw):
         return None
     values = pd.Series(uniques)
