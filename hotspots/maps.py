@@ -46,6 +46,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from branca.element import Element
 from folium.map import Layer
 from shapely.geometry import box
@@ -186,8 +187,27 @@ def _inside_labels(gdf: gpd.GeoDataFrame, col: str) -> list[list]:
 
     The label sits in the middle, not on an edge).
     """
-    pts = gpd.GeoSeries([_pole(g) for g in gdf.geometry], crs=gdf.crs)
+    pts = gpd.GeoSeries(_poles(gdf.geometry), crs=gdf.crs)
     return [[la, lo, str(t), 0] for (la, lo), t in zip(points_wgs84(pts), gdf[col], strict=True)]
+
+
+def _poles(geoms: Iterable[Any]) -> list[Any]:
+    """:func:`_pole` of each geometry, the polygons' in one GEOS call (704 wards)."""
+    out, big, at = [], [], []
+    for i, g in enumerate(geoms):
+        polys = ([] if g is None or g.is_empty else
+                 [p for p in getattr(g, "geoms", [g]) if p.geom_type == "Polygon"])
+        if polys:
+            big.append(max(polys, key=lambda p: p.area))
+            at.append(i)
+        out.append(g.representative_point() if g is not None and not g.is_empty else g)
+    if big:
+        arr = np.array(big, dtype=object)
+        tol = np.maximum(1.0, np.sqrt(shapely.area(arr)) / 200)
+        for i, pt in zip(at, shapely.get_point(shapely.maximum_inscribed_circle(arr, tol), 0),
+                         strict=True):
+            out[i] = pt
+    return out
 
 
 def _pole(geom: Any) -> Any:
