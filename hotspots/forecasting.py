@@ -445,10 +445,41 @@ def _smooth(a: np.ndarray, kern: np.ndarray, cache: dict | None = None,
         if cache is not None and key is not None:
             cache[ck] = spec
     kh, kw = kern.shape
-    full = sp_fft.irfft2(spec * sp_fft.rfft2(kern, fshape), fshape)
-    # the "same" part: the kernel's centre over each cell
-    out = full[:, kh // 2: kh // 2 + rows, kw // 2: kw // 2 + cols]
-    return np.round(out, 9)
+    kspec = sp_fft.rfft2(kern, fshape)
+    # fresh memory is dear (page faults): the product goes into a kept scratch array
+    # (or the transform itself when nothing keeps it), the rounding in place
+    if ck in (cache or {}):
+        prod = cache.get(("scratch", spec.shape))
+        if prod is None:
+            prod = cache[("scratch", spec.shape)] = np.empty_like(spec)
+        np.multiply(spec, kspec, out=prod)
+    else:
+        prod = spec
+        prod *= kspec
+    full = sp_fft.irfft2(prod, fshape, overwrite_x=True)
+    np.round(full, 9, out=full)
+    # the "same" part: the kernel's centre over each cell (a view)
+    return full[:, kh // 2: kh // 2 + rows, kw // 2: kw // 2 + cols]
+
+
+def _dec_key(h: int | None, w: int | None, folds: np.ndarray) -> tuple:
+    """The decayed counts' cache key.
+
+    A window longer than any fold's past is all history (the same array, shared).
+    """
+    return (h, None if w is not None and len(folds) and w >= np.max(folds) else w)
+
+
+def _dec_keys(hist: History, name: str, p: dict[str, Any], folds: np.ndarray) -> list:
+    """The decayed counts :func:`method_scores` keeps in its cache for a method."""
+    pm = hist.per_month
+    if name == "stkde":
+        return []
+    hl = None if name == "counts" else _periods(p["half_life"], pm)
+    keys = [_dec_key(hl, _periods(p["window"], pm), folds)]
+    if name == "near_repeat":
+        keys.append(_dec_key(None, _periods(p["recent"], pm), folds))
+    return keys
 
 
 def method_scores(hist: History, name: str, params: dict[str, Any],
@@ -461,11 +492,10 @@ def method_scores(hist: History, name: str, params: dict[str, Any],
     cache = {} if cache is None else cache
 
     def dec(h: int | None, w: int | None) -> np.ndarray:
-        if w is not None and len(folds) and w >= folds.max():
-            w = None  # a window longer than any fold's past: all history, shared
-        if (h, w) not in cache:
-            cache[h, w] = _decayed(c, folds, h, w)
-        return cache[h, w]
+        key = _dec_key(h, w, folds)
+        if key not in cache:
+            cache[key] = _decayed(c, folds, *key)
+        return cache[key]
 
     folds = np.asarray(folds, dtype=np.int64)
     c = hist.counts[: int(folds.max())] if len(folds) else hist.counts[:0]
@@ -600,17 +630,25 @@ def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: An
     place = np.empty(len(inside), np.int64)
     place[by_tie] = np.arange(len(inside))
     a_in, test = area[inside], test[:, inside]
+    rr, cc = np.unravel_index(inside, hist.cell_area.shape)  # (scores may be views)
     cache: dict = {}
+    # decayed counts leave the cache after the last method using them: fresh memory
+    # costs page faults, freed memory is reused
+    last = {k: j for j, spec in enumerate(specs) for k in _dec_keys(hist, *spec, folds)}
     seen: dict[int, int] = {}  # methods scoring with the very same array (decayed with a
     # window longer than the history is all history) score the same PAIs
     for j, (name, params) in enumerate(specs):
         raw = method_scores(hist, name, params, folds, cache)
-        if id(raw) in seen:
+        shared = id(raw) in seen
+        if shared:
             pai[j] = pai[seen[id(raw)]]
-            continue
-        if any(raw is v for v in cache.values()):  # (alive in the cache: its id holds)
+        elif any(raw is v for v in cache.values()):  # (alive in the cache: its id holds)
             seen[id(raw)] = j
-        sc = raw.reshape(len(folds), -1)[:, inside]
+        for k in [k for k, u in last.items() if u == j and k in cache]:
+            seen.pop(id(cache.pop(k)), None)  # (an id is only good while it lives)
+        if shared:
+            continue
+        sc = raw[:, rr, cc]
         above = _thresholds(sc, a_in, budget)
         for i in range(len(folds)):
             if n[i] > 0:
