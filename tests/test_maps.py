@@ -116,6 +116,15 @@ def test_texts_from_data_are_escaped(xss_map):
     assert "&lt;img src=x onerror=alert(1)&gt;" in text
 
 
+def test_template_syntax_in_data_is_text(camden):
+    """folium renders each script a second time as a jinja template; ours are not, so a
+    name holding template syntax reaches the page as it is (and costs no second pass)."""
+    wards = camden.wards.iloc[:2].copy()
+    wards.loc[wards.index[0], "ward_name"] = "{{ 7*7 }} {% if 1 %}x{% endif %}"
+    text = maps.map_html(hs.hotspot_map(wards=wards, tiles=None))
+    assert "{{ 7*7 }} {% if 1 %}x{% endif %}" in text
+
+
 def test_incident_markers_aggregate_shared_points(camden):
     inc = camden.inc
     mk = maps.incident_markers(inc)
