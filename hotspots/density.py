@@ -96,6 +96,8 @@ _AUTO_NODES = {"quartic": 20, "gaussian": 7}
 #: Relative accuracy `auto` aims at on cells above 1% of the peak.
 _RTOL = 0.01
 _MAX_SUBGRID_NODES = 16_000_000
+#: Points handled at once where per-point arrays are made (fresh memory is slow).
+_CHUNK = 65_536
 
 
 def kernel_values(d2: np.ndarray, bandwidth: float, kernel: str = "quartic") -> np.ndarray:
@@ -401,17 +403,19 @@ def _convolve_at_centres(spec: np.ndarray, quadrants: np.ndarray, k: int, fx: in
     return out
 
 
-def _bin_linear(u: np.ndarray, v: np.ndarray, w: np.ndarray | None, fy: int,
-                fx: int) -> np.ndarray:
-    """Linear binning onto (fy, fx) nodes of a (fy, 2·(fx//2 + 1)) array.
+def _bin_linear(u: np.ndarray, v: np.ndarray, w: np.ndarray | None, binned: np.ndarray,
+                fx: int) -> None:
+    """Linear binning, added to the (fy, fx) nodes of `binned`, (fy, 2·(fx//2 + 1)).
 
     `u`, `v`: the points' places in nodes (≥ 0; overwritten); `w`: weights (None: 1
     each). Each point's weight goes to the four nodes around it, bilinearly, added with
-    ``np.add.at`` into one array: no index or weight arrays four points long, and the
-    corners come from u·v in the same three point-long buffers (fresh memory is slow on
-    this VM). The spare columns let :func:`_rfft2_inplace` put the spectrum in place.
+    ``np.add.at``: no index or weight arrays four points long, and the corners come
+    from u·v in the same three point-long buffers (fresh memory is slow on this VM).
+    The spare columns let :func:`_rfft2_inplace` put the spectrum in place.
     """
-    stride = 2 * (fx // 2 + 1)
+    if not len(u):
+        return
+    stride = binned.shape[1]
     j0 = u.astype(np.intp)  # >= 0: truncation is floor
     flat = v.astype(np.intp)
     u -= j0  # now each point's place in its sub-cell, 0..1
@@ -419,7 +423,6 @@ def _bin_linear(u: np.ndarray, v: np.ndarray, w: np.ndarray | None, fy: int,
     flat *= stride
     flat += j0
     del j0
-    binned = np.zeros((fy, stride))
     nodes = binned.ravel()
     ne = np.multiply(u, v)  # north-east: u·v (times w)
     if w is not None:
@@ -439,7 +442,6 @@ def _bin_linear(u: np.ndarray, v: np.ndarray, w: np.ndarray | None, fy: int,
     ne -= u
     ne -= v
     np.add.at(nodes, flat, ne)
-    return binned
 
 
 def _rfft2_inplace(padded: np.ndarray, fx: int) -> np.ndarray:
@@ -466,15 +468,19 @@ def _binned_bounded(x, y, w, grid: Grid, bandwidth: float, kernel: str):
     s = grid.cell_size / k
     ny, nx = grid.nrows * k + 2 * m, grid.ncols * k + 2 * m
     o = 0.5 if k % 2 else 0.0  # odd k: nodes at sub-cell centres, so centres are nodes
-    u = x - (grid.x0 + (o - m) * s)
-    u *= 1 / s
-    v = y - (grid.y0 + (o - m) * s)
-    v *= 1 / s
-    if len(u) and not (u.min() >= 0 and u.max() < nx - 1 and v.min() >= 0 and v.max() < ny - 1):
-        ok = (u >= 0) & (u < nx - 1) & (v >= 0) & (v < ny - 1)  # too far out to count
-        u, v, w = u[ok], v[ok], None if w is None else w[ok]
-    spec = _rfft2_inplace(_bin_linear(u, v, w, fy, fx), fx)
-    del u, v
+    binned = np.zeros((fy, 2 * (fx // 2 + 1)))
+    for lo in range(0, len(x), _CHUNK):  # chunks: small point-long arrays, reused
+        u = x[lo: lo + _CHUNK] - (grid.x0 + (o - m) * s)
+        u *= 1 / s
+        v = y[lo: lo + _CHUNK] - (grid.y0 + (o - m) * s)
+        v *= 1 / s
+        wc = None if w is None else w[lo: lo + _CHUNK]
+        if not (u.min() >= 0 and u.max() < nx - 1 and v.min() >= 0 and v.max() < ny - 1):
+            ok = (u >= 0) & (u < nx - 1) & (v >= 0) & (v < ny - 1)  # too far out to count
+            u, v, wc = u[ok], v[ok], None if wc is None else wc[ok]
+        _bin_linear(u, v, wc, binned, fx)
+    spec = _rfft2_inplace(binned, fx)
+    del binned
     off = np.arange(half + 1) * s
     quad = np.empty((2, half + 1, half + 1))
     quad[0] = kernel_values(off[None, :] ** 2 + off[:, None] ** 2, bandwidth, kernel)
@@ -577,20 +583,22 @@ def _exact_cells(
     wanted = (crow[:, None] + di + reach) * wide + (ccol[:, None] + dj + reach)  # cell x offset
     need = np.zeros((grid.nrows + 2 * reach) * wide, bool)
     need[wanted.ravel()] = True
-    # each point's cell as grid.cell_index computes it, in two float arrays (few and
-    # small allocations: fresh memory is slow here)
-    col = np.subtract(x, grid.x0)
-    col /= cs
-    np.floor(col, out=col)
-    row = np.subtract(y, grid.y0)
-    row /= cs
-    np.floor(row, out=row)  # counted from the south
-    sel = np.flatnonzero((col >= -reach) & (col < grid.ncols + reach)
-                         & (row > -reach - 1) & (row <= grid.nrows - 1 + reach))
-    bucket = ((grid.nrows - 1 + reach - row[sel]) * wide + (col[sel] + reach)).astype(np.intp)
-    del row, col
-    keep = need[bucket]
-    sel, bucket = sel[keep], bucket[keep]
+    # each point's cell as grid.cell_index computes it, a chunk of points at a time
+    sels, buckets = [], []
+    for lo in range(0, len(x), _CHUNK):
+        col = np.subtract(x[lo: lo + _CHUNK], grid.x0)
+        col /= cs
+        np.floor(col, out=col)
+        row = np.subtract(y[lo: lo + _CHUNK], grid.y0)
+        row /= cs
+        np.floor(row, out=row)  # counted from the south
+        sel = np.flatnonzero((col >= -reach) & (col < grid.ncols + reach)
+                             & (row > -reach - 1) & (row <= grid.nrows - 1 + reach))
+        bucket = ((grid.nrows - 1 + reach - row[sel]) * wide + (col[sel] + reach)).astype(np.intp)
+        keep = need[bucket]
+        sels.append(sel[keep] + lo)
+        buckets.append(bucket[keep])
+    sel, bucket = np.concatenate(sels), np.concatenate(buckets)
     order = np.argsort(bucket)
     bucket = bucket[order]
     px, py = x[sel[order]], y[sel[order]]
