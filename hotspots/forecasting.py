@@ -621,16 +621,15 @@ def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: An
     folds = np.asarray(folds, dtype=np.int64)
     total = hist.cell_area.sum()
     budget = area_share * total
-    test = hist.counts[folds].reshape(len(folds), -1)
-    n = test.sum(axis=1)
+    n = np.array([hist.counts[f].sum() for f in folds])  # (no copy of the folds)
     pai = np.full((len(specs), len(folds)), np.nan)
     area = hist.cell_area.ravel()
     inside = np.flatnonzero(area > 0)
     by_tie = np.argsort(hist.tie_key()[inside])
     place = np.empty(len(inside), np.int64)
     place[by_tie] = np.arange(len(inside))
-    a_in, test = area[inside], test[:, inside]
     rr, cc = np.unravel_index(inside, hist.cell_area.shape)  # (scores may be views)
+    a_in, test = area[inside], hist.counts[folds[:, None], rr, cc]
     cache: dict = {}
     # decayed counts leave the cache after the last method using them: fresh memory
     # costs page faults, freed memory is reused
