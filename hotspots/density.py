@@ -384,7 +384,7 @@ def _convolve_at_centres(spec: np.ndarray, quadrants: np.ndarray, k: int, fx: in
     ker = np.empty((step, fxh))
     tmp = np.empty((step, fxh), complex)
     out = np.empty((count, len(range(ny)[rows]), len(range(fx)[cols])))
-    cx = _cosines(np.arange(fxh), n, fx)
+    cx, cy = _cosines(np.arange(fxh), n, fx), _cosines(np.arange(fy), n, fy)
     for i in range(count):  # one stencil at a time: one folded array
         folded[:] = 0
         with _blas().limit(limits=1, user_api="blas"):  # see _even_spectrum
@@ -392,7 +392,7 @@ def _convolve_at_centres(spec: np.ndarray, quadrants: np.ndarray, k: int, fx: in
             lo = 0
             while lo < fy:
                 hi = min(lo + step, (lo // ny + 1) * ny)  # within one block of ny rows
-                np.matmul(_cosines(np.arange(lo, hi), n, fy), across, out=ker[: hi - lo])
+                np.matmul(cy[lo:hi], across, out=ker[: hi - lo])
                 np.multiply(spec[lo:hi], ker[: hi - lo], out=tmp[: hi - lo])
                 folded[lo % ny: lo % ny + hi - lo] += tmp[: hi - lo]
                 lo = hi
