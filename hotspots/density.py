@@ -210,25 +210,20 @@ def _exact(x, y, w, grid: Grid, bandwidth: float, kernel: str) -> np.ndarray:
     return acc.reshape(grid.shape)
 
 
-def _subgrid_factor(grid: Grid, bandwidth: float, kernel: str, nodes: float | None = None) -> int:
-    """Sub-cells per cell, so the sub-grid step is ≤ bandwidth / `nodes`.
+def _subgrid_factor(grid: Grid, bandwidth: float, kernel: str) -> int:
+    """Sub-cells per cell of the forced FFT path (step ≤ h / :data:`_NODES_PER_BANDWIDTH`).
 
-    `nodes` defaults to the forced path's :data:`_NODES_PER_BANDWIDTH`.
-
-    Every cell centre is a sub-grid node whatever the parity (see :func:`_fft`), so the
-    convolution is read at the centres themselves, with no further interpolation.
+    Odd, so that every cell centre is a sub-grid node (see :func:`_fft`) and the
+    convolution is read at the centres themselves, with no further interpolation (its
+    measured accuracy is for those).
     """
-    if nodes is None:  # the forced path keeps odd k (its measured accuracy is for those)
-        k = max(1, math.ceil(_NODES_PER_BANDWIDTH[kernel] * grid.cell_size / bandwidth))
-        return k if k % 2 else k + 1
-    return max(1, math.ceil(nodes * grid.cell_size / bandwidth - 1e-9))
+    k = max(1, math.ceil(_NODES_PER_BANDWIDTH[kernel] * grid.cell_size / bandwidth))
+    return k if k % 2 else k + 1
 
 
-def _fft_shape(
-    grid: Grid, bandwidth: float, kernel: str, nodes: float | None = None
-) -> tuple[int, int, int, int]:
+def _fft_shape(grid: Grid, bandwidth: float, kernel: str) -> tuple[int, int, int, int]:
     """Sub-grid factor k, margin m (nodes), FFT shape (rows, cols) of the padded sub-grid."""
-    k = _subgrid_factor(grid, bandwidth, kernel, nodes)
+    k = _subgrid_factor(grid, bandwidth, kernel)
     half = math.ceil(support_radius(bandwidth, kernel) / (grid.cell_size / k))
     m = half + 2  # a point further out than this reaches no cell centre
     # the kernel wraps around index 0: a length of (nodes + half) keeps the wrapped-
@@ -493,7 +488,6 @@ def _binned_bounded(x, y, w, grid: Grid, bandwidth: float, kernel: str):
 
 def _fft(
     x, y, w, grid: Grid, bandwidth: float, kernel: str, *, nonnegative: bool = True,
-    nodes: float | None = None,
 ) -> np.ndarray:
     """Corrected linear binning on a fine sub-grid, FFT convolution, read at cell centres.
 
@@ -505,13 +499,13 @@ def _fft(
     step³ (step⁴ per unit of curvature change): three FFT convolutions, summed in the
     frequency domain, one inverse transform.
 
-    The sub-grid has k nodes per cell (`nodes` per bandwidth, see
-    :func:`_subgrid_factor`), placed so that every cell centre is a node: at the
-    sub-cell centres for odd k, at their corners for even k.
+    The sub-grid has k nodes per cell (:func:`_subgrid_factor`), placed so that every
+    cell centre is a node: at the sub-cell centres for odd k, at their corners for
+    even k.
 
     Returns the kernel sum at the cell centres (per m²).
     """
-    k, m, fy, fx = _fft_shape(grid, bandwidth, kernel, nodes)
+    k, m, fy, fx = _fft_shape(grid, bandwidth, kernel)
     s = grid.cell_size / k
     half = m - 2
     ny, nx = grid.nrows * k + 2 * m, grid.ncols * k + 2 * m
