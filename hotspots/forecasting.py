@@ -30,6 +30,7 @@ method (see :func:`flag_cells`).
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -110,6 +111,8 @@ SE_MARGIN = 1.5
 #: ... and by at least this share of the default's mean PAI (methods ranking the cells
 #: almost alike have tiny gains with tinier standard errors: not worth a switch)
 MIN_GAIN = 0.01
+#: threads of each FFT (scipy.fft splits the folds between them; the same values)
+_FFT_WORKERS = -1
 SEED = 0
 _FREQ = {"MS": "M", "M": "M", "ME": "M", "W": "W-SUN", "W-MON": "W-SUN", "D": "D"}
 _PER_MONTH = {"M": 1.0, "W-SUN": 52.1775 / 12, "D": 365.2425 / 12}
@@ -441,7 +444,7 @@ def _smooth(a: np.ndarray, kern: np.ndarray, cache: dict | None = None,
     ck = ("fft", key, fshape)
     spec = None if cache is None or key is None else cache.get(ck)
     if spec is None:
-        spec = sp_fft.rfft2(a, fshape)
+        spec = sp_fft.rfft2(a, fshape, workers=_FFT_WORKERS)
         if cache is not None and key is not None:
             cache[ck] = spec
     kh, kw = kern.shape
@@ -456,7 +459,7 @@ def _smooth(a: np.ndarray, kern: np.ndarray, cache: dict | None = None,
     else:
         prod = spec
         prod *= kspec
-    full = sp_fft.irfft2(prod, fshape, overwrite_x=True)
+    full = sp_fft.irfft2(prod, fshape, overwrite_x=True, workers=_FFT_WORKERS)
     np.round(full, 9, out=full)
     # the "same" part: the kernel's centre over each cell (a view)
     return full[:, kh // 2: kh // 2 + rows, kw // 2: kw // 2 + cols]
@@ -585,30 +588,50 @@ def _thresholds(s: np.ndarray, a: np.ndarray, budget: float) -> np.ndarray:
     return above
 
 
-def _flag_ranked(s: np.ndarray, a: np.ndarray, budget: float, above: np.ndarray,
-                 tie: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`flag_cells` on the cells inside (``s``, ``a``: one fold's scores, areas).
+def _flag_ranked(s: np.ndarray, a: np.ndarray, budget: float,
+                 above: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`flag_cells` on the cells inside, laid out in tie order.
 
-    ``above`` marks the cells at or above a threshold (:func:`_thresholds`); ``tie``
-    = (the cells in tie order, each cell's place in it). Sorting their places puts
-    them in tie order, so one stable sort by score breaks ties as flag_cells'
-    two-key sort does. When they fall short of the budget, the exact threshold's
-    cells, else all cells. Returns positions in ``s`` and weights, as flag_cells.
+    ``s``, ``a``: one fold's scores and the areas of the cells inside, listed in the
+    tie order (the fixed random order that breaks ties); ``above`` marks the cells at
+    or above a threshold (:func:`_thresholds`). Listed in tie order, the cells above
+    need no sort by tie: one stable sort by score breaks ties as flag_cells' two-key
+    sort does. When they fall short of the budget, the exact threshold's cells, else
+    all cells. Returns positions in ``s`` and weights, as flag_cells.
     """
-    by_tie, place = tie
-    idx = by_tie[np.sort(place[np.flatnonzero(above)])]
+    idx = np.flatnonzero(above)
     if a[idx].sum() < budget:
         m = int(np.ceil(budget / a.max())) * 2 + 64
-        idx = by_tie if m >= len(s) else \
-            by_tie[np.sort(place[np.flatnonzero(s >= -np.partition(-s, m)[m])])]
+        idx = np.arange(len(s)) if m >= len(s) else \
+            np.flatnonzero(s >= -np.partition(-s, m)[m])
         if a[idx].sum() < budget:  # (the study area may be short of it too: all cells)
-            idx = by_tie
+            idx = np.arange(len(s))
     order = idx[np.argsort(-s[idx], kind="stable")]
     cum = np.cumsum(a[order])
     k = min(int(np.searchsorted(cum, budget * (1 - 1e-12))), len(order) - 1)
     w = np.ones(k + 1)
     w[k] = min(1.0, (budget - (cum[k - 1] if k else 0.0)) / a[order[k]])
     return order[: k + 1], w
+
+
+def _gather(a: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """``a[:, r, c]`` for the flat cells ``cells`` of a (k, rows, cols) array or view.
+
+    One ``take`` of element offsets (fancy indexing with two index arrays is ~3x
+    slower); the same values.
+    """
+    base = a
+    while isinstance(base.base, np.ndarray):
+        base = base.base
+    item = a.itemsize
+    if not (base.flags.c_contiguous and all(st % item == 0 for st in a.strides)):
+        rr, cc = np.divmod(cells, a.shape[2])
+        return a[:, rr, cc]
+    start = (a.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // item
+    s0, s1, s2 = (st // item for st in a.strides)
+    rr, cc = np.divmod(cells, a.shape[2])
+    off = start + rr * s1 + cc * s2
+    return np.take(base.reshape(-1), off[None, :] + s0 * np.arange(a.shape[0])[:, None])
 
 
 def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: Any,
@@ -625,34 +648,46 @@ def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: An
     pai = np.full((len(specs), len(folds)), np.nan)
     area = hist.cell_area.ravel()
     inside = np.flatnonzero(area > 0)
-    by_tie = np.argsort(hist.tie_key()[inside])
-    place = np.empty(len(inside), np.int64)
-    place[by_tie] = np.arange(len(inside))
-    rr, cc = np.unravel_index(inside, hist.cell_area.shape)  # (scores may be views)
-    a_in, test = area[inside], hist.counts[folds[:, None], rr, cc]
+    # the cells inside listed in tie order: flagging then needs no sort by tie
+    inside = inside[np.argsort(hist.tie_key()[inside])]
+    a_in, test = area[inside], _gather(hist.counts[folds], inside)
     cache: dict = {}
     # decayed counts leave the cache after the last method using them: fresh memory
     # costs page faults, freed memory is reused
     last = {k: j for j, spec in enumerate(specs) for k in _dec_keys(hist, *spec, folds)}
     seen: dict[int, int] = {}  # methods scoring with the very same array (decayed with a
     # window longer than the history is all history) score the same PAIs
-    for j, (name, params) in enumerate(specs):
-        raw = method_scores(hist, name, params, folds, cache)
-        shared = id(raw) in seen
-        if shared:
-            pai[j] = pai[seen[id(raw)]]
-        elif any(raw is v for v in cache.values()):  # (alive in the cache: its id holds)
-            seen[id(raw)] = j
-        for k in [k for k, u in last.items() if u == j and k in cache]:
-            seen.pop(id(cache.pop(k)), None)  # (an id is only good while it lives)
-        if shared:
-            continue
-        sc = raw[:, rr, cc]
+    same: list[tuple[int, int]] = []
+
+    def flag(j: int, sc: np.ndarray) -> None:
         above = _thresholds(sc, a_in, budget)
         for i in range(len(folds)):
             if n[i] > 0:
-                idx, w = _flag_ranked(sc[i], a_in, budget, above[i], (by_tie, place))
+                idx, w = _flag_ranked(sc[i], a_in, budget, above[i])
                 pai[j, i] = (test[i, idx] @ w / n[i]) / area_share
+
+    # a second thread flags one method's cells while the next method scores (numpy
+    # and scipy.fft release the GIL): each row of PAIs is written by one call only
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pai-flag") as pool:
+        pending: list = []
+        for j, (name, params) in enumerate(specs):
+            raw = method_scores(hist, name, params, folds, cache)
+            shared = id(raw) in seen
+            if shared:
+                same.append((j, seen[id(raw)]))
+            elif any(raw is v for v in cache.values()):  # (alive in the cache: id holds)
+                seen[id(raw)] = j
+            for k in [k for k, u in last.items() if u == j and k in cache]:
+                seen.pop(id(cache.pop(k)), None)  # (an id is only good while it lives)
+            if shared:
+                continue
+            while len(pending) >= 2:  # at most two methods' scores waiting (memory)
+                pending.pop(0).result()
+            pending.append(pool.submit(flag, j, _gather(raw, inside)))
+        for f in pending:
+            f.result()
+    for j, k in same:
+        pai[j] = pai[k]
     return pai, n
 
 

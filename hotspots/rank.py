@@ -891,20 +891,27 @@ def top_areas(  # noqa: C901, PLR0913
     r = _recency(t[cur], rstart, rend) if t is not None else np.ones(len(sub))
     # every incident's coordinates and distinct points, once for everything below
     uxy, inv = distinct_points(inc)
-    cand, params = _candidates(sub, _subset(uxy, inv[cur]), method, n, w, eps, min_samples,
-                               cell_size, bandwidth, max_area)
     if rank_by is None:
         rank_by = "forecast" if t is not None else "score"
-    risk = None
-    if rank_by == "forecast":
-        if t is None:
-            raise BadInputError("rank_by='forecast' needs 'month' or 'occurred_at' columns")
+    risk = fc = None
+    if rank_by == "forecast" and t is not None:
+        # the forecast (its backtest the dearest part) needs no candidate area: it runs
+        # in a second thread meanwhile (numpy, scipy.fft and GEOS release the GIL)
         upto = base & (t < e0).to_numpy() if period is not None else base
         hist_inc = inc if upto.all() else inc[upto]
         hw = _incident_weights(hist_inc, weights, harm) if weights or harm else None
-        cand, risk = _trim_to_forecast(hist_inc, hw, cand, n, study_area, forecast_cell,
-                                       forecast_freq, hot_share, reach, max_area, params,
-                                       _subset(uxy, inv[upto]))
+        fc = _start_forecast(hist_inc, hw, study_area, forecast_cell, forecast_freq,
+                             _subset(uxy, inv[upto]))
+    try:
+        cand, params = _candidates(sub, _subset(uxy, inv[cur]), method, n, w, eps,
+                                   min_samples, cell_size, bandwidth, max_area)
+    finally:
+        if fc is not None:
+            fc[0].shutdown(wait=False)
+    if rank_by == "forecast":
+        if fc is None:
+            raise BadInputError("rank_by='forecast' needs 'month' or 'occurred_at' columns")
+        cand, risk = _trim_to_forecast(fc[1], cand, n, hot_share, reach, max_area, params)
     elif rank_by != "score":
         raise BadInputError(f"rank_by must be 'forecast' or 'score', got {rank_by!r}")
     # which distinct points each area holds, once for the scores and the change
@@ -966,33 +973,50 @@ def top_areas(  # noqa: C901, PLR0913
     return out
 
 
-def _trim_to_forecast(hist_inc: gpd.GeoDataFrame, hw: np.ndarray | None,  # noqa: PLR0913
-                      # (private: top_areas' forecast options, one caller)
-                      cand: gpd.GeoDataFrame, n: int, study_area: Any, cell: float | None,
-                      freq: str, hot_share: float, reach: float | None,
-                      max_area: float | None, params: dict, distinct: tuple
+def _start_forecast(hist_inc: gpd.GeoDataFrame, hw: np.ndarray | None, study_area: Any,
+                    cell: float | None, freq: str, distinct: tuple) -> tuple:
+    """Start top_areas' forecast in a thread; returns (the executor, the future).
+
+    The future gives (study area, cell size, history, scores, attrs): the study area
+    and the auto forecast of every incident up to the period's end.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run() -> tuple:
+        from .forecasting import _forecast_scores, study_area_geometry
+        from .grid import default_cell_size
+
+        sa = study_area_geometry(study_area, hist_inc, distinct=distinct)
+        size = check_positive(cell, "forecast_cell") or min(100.0, default_cell_size(sa))
+        return (sa, size, *_forecast_scores(hist_inc, size, sa, freq, "auto", None, 0.05,
+                                            None, hw, distinct))
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="top_areas-forecast")
+    return pool, pool.submit(run)
+
+
+def _trim_to_forecast(fc: Any, cand: gpd.GeoDataFrame, n: int, hot_share: float,
+                      reach: float | None, max_area: float | None, params: dict,
                       ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """The ``n`` candidate areas expected to hold most incidents, and each one's risk.
 
-    The areas are cut to the forecast's high-risk cells (see top_areas' Notes).
+    ``fc``: the future of :func:`_start_forecast`. The areas are cut to the forecast's
+    high-risk cells (see top_areas' Notes).
 
     When fewer than ``n`` areas hold a high-risk cell, the high-risk share widens
     (x2.5, x5, x10) until they do. Records the forecast's method, cell size, expected
     total and the share used in ``params``.
     """
-    from .forecasting import _forecast_scores, _ranked_cells, study_area_geometry
-    from .grid import cell_polygons, default_cell_size
+    from .forecasting import _ranked_cells
+    from .grid import cell_polygons
 
     if not 0 < float(hot_share) <= 1:
         raise BadInputError(f"hot_share must be between 0 and 1, got {hot_share}")
     if len(cand) == 0:  # no cluster at all: too few incidents for any area
         return cand, np.zeros(0)
-    sa = study_area_geometry(study_area, hist_inc, distinct=distinct)
-    cell = check_positive(cell, "forecast_cell") or min(100.0, default_cell_size(sa))
+    sa, cell, hist, score, attrs = fc.result()
     # hs.forecast's cells in its row order, without the frame of every cell: only the
     # best (at most 10 x hot_share of the area) are used
-    hist, score, attrs = _forecast_scores(hist_inc, cell, sa, freq, "auto", None, 0.05,
-                                          None, hw, distinct)
     order, cell_risk, expected = _ranked_cells(hist, score)
     area = hist.cell_area.ravel()[order]
     cum = np.cumsum(area)

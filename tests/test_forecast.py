@@ -280,3 +280,14 @@ def test_incident_periods_monthly_are_pandas_periods():
     inc["occurred_at"] = pd.to_datetime(["2021-12-31 23:59", pd.NaT, "2022-03-01 00:00"])
     ref = pd.PeriodIndex(hs._time.incident_times(inc).dt.to_period("M"))
     assert F.incident_periods(inc, "MS").equals(ref)
+
+
+def test_gather_is_fancy_indexing_of_arrays_and_views():
+    """_gather's one take of element offsets gives a[:, r, c], for views too."""
+    rng = np.random.default_rng(3)
+    full = rng.random((4, 30, 60))
+    cells = rng.permutation(20 * 25)[:300]
+    for a in (full[:, :20, :25], full[:, 5:25, 7:32], np.ascontiguousarray(full[:, :20, :25]),
+              full[::2, 3:23, ::1][:, :, 1:26], full[:, :20, :50:2]):
+        rr, cc = np.divmod(cells, a.shape[2])
+        np.testing.assert_array_equal(F._gather(a, cells), a[:, rr, cc])
