@@ -31,6 +31,7 @@ __all__ = [
     "MIN_SPLIT_EPS",
     "SPLIT_STEPS",
     "cluster_areas",
+    "column_counts",
     "count_table",
     "collapse",
     "distinct_points",
@@ -206,6 +207,26 @@ def count_table(rows: np.ndarray, k: int, values: np.ndarray) -> tuple[np.ndarra
     m = len(uniq)
     flat = np.asarray(rows, np.int64) * m + rank[codes]
     return np.bincount(flat, minlength=k * m).reshape(k, m), uniq[order]
+
+
+def column_counts(rows: np.ndarray, k: int, column: pd.Series,
+                  take: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`count_table` of ``column.iloc[take].astype(str)``, without that copy.
+
+    The whole column is factorized once (a big Arrow string column: ~4x quicker than
+    taking its rows); the values of ``take`` are counted by their codes. Falls back
+    to :func:`count_table` when a value is missing or two values share a text.
+    """
+    codes, uniq = pd.factorize(column)
+    names = np.asarray(pd.Index(uniq).astype(str), dtype=object)
+    mine = codes[take]
+    if len(mine) and mine.min() < 0 or len(set(names)) < len(names):
+        return count_table(rows, k, column.iloc[take].astype(str).to_numpy())
+    m = len(names)
+    counts = np.bincount(np.asarray(rows, np.int64) * m + mine, minlength=k * m).reshape(k, m)
+    present = np.flatnonzero(counts.sum(axis=0) > 0)
+    order = present[np.argsort(names[present], kind="stable")]  # sorted, as count_table
+    return counts[:, order], names[order]
 
 
 def _spatial_chunks(xy: np.ndarray, n_chunks: int) -> list[np.ndarray]:

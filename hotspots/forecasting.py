@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import geopandas as gpd
@@ -150,6 +150,14 @@ class History:
     def inside(self) -> np.ndarray:
         """Cells with some area inside the study area."""
         return self.cell_area > 0
+
+    @cached_property
+    def cells_by_tie(self) -> np.ndarray:
+        """Flat indices of the cells inside, in the tie order (:meth:`tie_key`); kept."""
+        inside = np.flatnonzero(self.cell_area.ravel() > 0)
+        out = inside[np.argsort(self.tie_key()[inside])]
+        out.setflags(write=False)
+        return out
 
     def tie_key(self) -> np.ndarray:
         """Fixed random order of the cells (flat): breaks ties in scores reproducibly."""
@@ -646,11 +654,9 @@ def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: An
     budget = area_share * total
     n = np.array([hist.counts[f].sum() for f in folds])  # (no copy of the folds)
     pai = np.full((len(specs), len(folds)), np.nan)
-    area = hist.cell_area.ravel()
-    inside = np.flatnonzero(area > 0)
     # the cells inside listed in tie order: flagging then needs no sort by tie
-    inside = inside[np.argsort(hist.tie_key()[inside])]
-    a_in, test = area[inside], _gather(hist.counts[folds], inside)
+    inside = hist.cells_by_tie
+    a_in, test = hist.cell_area.ravel()[inside], _gather(hist.counts, inside)[folds]
     cache: dict = {}
     # decayed counts leave the cache after the last method using them: fresh memory
     # costs page faults, freed memory is reused
@@ -659,7 +665,8 @@ def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: An
     # window longer than the history is all history) score the same PAIs
     same: list[tuple[int, int]] = []
 
-    def flag(j: int, sc: np.ndarray) -> None:
+    def flag(j: int, raw: np.ndarray) -> None:
+        sc = _gather(raw, inside)
         above = _thresholds(sc, a_in, budget)
         for i in range(len(folds)):
             if n[i] > 0:
@@ -683,7 +690,7 @@ def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: An
                 continue
             while len(pending) >= 2:  # at most two methods' scores waiting (memory)
                 pending.pop(0).result()
-            pending.append(pool.submit(flag, j, _gather(raw, inside)))
+            pending.append(pool.submit(flag, j, raw))  # (kept alive till gathered)
         for f in pending:
             f.result()
     for j, k in same:
@@ -883,7 +890,12 @@ def _ranked_cells(hist: History, score: np.ndarray) -> tuple[np.ndarray, np.ndar
     """
     risk, expected = _risk(hist, score)
     s = np.where(hist.inside, np.clip(score, 0, None), 0.0)
-    idx, _ = flag_cells(s, hist.cell_area, hist.cell_area.sum(), hist.tie_key())
+    # flag_cells with the whole area as budget: every cell inside, by score, ties in
+    # tie order (one stable sort of the cells listed in tie order, not a lexsort)
+    by_tie = hist.cells_by_tie
+    a = hist.cell_area.ravel()
+    idx = _flag_ranked(s.ravel()[by_tie], a[by_tie], a.sum(), np.ones(len(by_tie), bool))[0]
+    idx = by_tie[idx]
     # as sort_values("rank") of the row-major frame: cells left unranked (rank 0,
     # a sliver past the budget's last 1e-12) come first
     unranked = np.ones(s.size, bool)

@@ -49,7 +49,7 @@ from .clusters import (
     _subset,
     cluster_areas,
     collapse,
-    count_table,
+    column_counts,
     distinct_points,
     hdbscan,
     point_xy,
@@ -872,23 +872,11 @@ def top_areas(  # noqa: C901, PLR0913
             raise BadInputError("period filter needs 'occurred_at' or 'month' columns")
         p0, s0, e0 = _window(t, period, month_only=monthly)
         cur = base & ((t >= s0) & (t < e0)).to_numpy()
-        prev = base & ((t >= p0) & (t < s0)).to_numpy()
-        rstart, rend = s0, e0
-        bounds: tuple | None = (p0, s0, e0)
     else:
         cur = base
-        bounds = None
-        if t is not None:
-            first, second, bounds = _split_halves(t, month_only=monthly)
-            prev, second = base & first, base & second
-        else:
-            prev = second = None
-        rstart = rend = None
     sub = inc if cur.all() else inc[cur]  # (no copy of a big frame for nothing)
     if len(sub) == 0:
         raise BadInputError("no incidents left after the category/period/hours filters")
-    w = _incident_weights(sub, weights, harm)
-    r = _recency(t[cur], rstart, rend) if t is not None else np.ones(len(sub))
     # every incident's coordinates and distinct points, once for everything below
     uxy, inv = distinct_points(inc)
     if rank_by is None:
@@ -902,7 +890,19 @@ def top_areas(  # noqa: C901, PLR0913
         hw = _incident_weights(hist_inc, weights, harm) if weights or harm else None
         fc = _start_forecast(hist_inc, hw, study_area, forecast_cell, forecast_freq,
                              _subset(uxy, inv[upto]))
+    if period is not None:
+        prev = base & ((t >= p0) & (t < s0)).to_numpy()
+        rstart, rend = s0, e0
+        bounds: tuple | None = (p0, s0, e0)
+    else:
+        bounds = rstart = rend = None
+        prev = second = None
+        if t is not None:
+            first, second, bounds = _split_halves(t, month_only=monthly)
+            prev, second = base & first, base & second
     try:
+        w = _incident_weights(sub, weights, harm)
+        r = _recency(t[cur], rstart, rend) if t is not None else np.ones(len(sub))
         cand, params = _candidates(sub, _subset(uxy, inv[cur]), method, n, w, eps,
                                    min_samples, cell_size, bandwidth, max_area)
     finally:
@@ -936,8 +936,7 @@ def top_areas(  # noqa: C901, PLR0913
         remap = np.full(len(cand), -1)
         remap[keep] = np.arange(len(keep))
         sel = remap[ar] >= 0
-        counts, present = count_table(remap[ar][sel], len(keep),
-                                      sub["category"].iloc[pt[sel]].astype(str).to_numpy())
+        counts, present = column_counts(remap[ar][sel], len(keep), sub["category"], pt[sel])
         for j, c in enumerate(present):
             out[f"n_{c}"] = counts[:, j]
     area_cols = ["area_m2"] + (["risk", "risk_share"] if risk is not None else [])

@@ -195,3 +195,22 @@ def test_distinct_points_shared_or_not_are_collapse_of_point_xy():
         geoms[123] = bad
         with pytest.raises(BadInputError, match=msg):
             clusters.distinct_points(gpd.GeoDataFrame(geometry=geoms, crs=27700))
+
+
+def test_column_counts_is_count_table_of_the_rows_taken():
+    """Counting a column's codes gives count_table of the rows as text (Arrow too)."""
+    from hotspots.clusters import column_counts, count_table
+
+    rng = np.random.default_rng(5)
+    vals = np.array(["theft", "burglary", "drugs", "asb", "robbery"], dtype=object)
+    for col in (pd.Series(vals[rng.integers(0, 5, 500)]),
+                pd.Series(vals[rng.integers(0, 5, 500)], dtype="string[pyarrow]"),
+                pd.Series(np.r_[vals[rng.integers(0, 5, 499)], [None]]),  # missing: fallback
+                pd.Series(rng.integers(0, 4, 500))):  # numbers counted by their text
+        take = np.sort(rng.choice(500, 300, replace=False))
+        take = np.r_[take, 499]
+        rows = rng.integers(0, 7, len(take))
+        got = column_counts(rows, 7, col, take)
+        ref = count_table(rows, 7, col.iloc[take].astype(str).to_numpy())
+        np.testing.assert_array_equal(got[0], ref[0])
+        assert list(got[1]) == list(ref[1])

@@ -291,3 +291,15 @@ def test_gather_is_fancy_indexing_of_arrays_and_views():
               full[::2, 3:23, ::1][:, :, 1:26], full[:, :20, :50:2]):
         rr, cc = np.divmod(cells, a.shape[2])
         np.testing.assert_array_equal(F._gather(a, cells), a[:, rr, cc])
+
+
+def test_ranked_cells_are_flag_cells_of_the_whole_area():
+    """_ranked_cells' order ends with flag_cells' ranking of every cell inside (ties!)."""
+    hist = _random_history(seed=7)
+    for name, params in F.candidates(1.0)[:2]:
+        score = F.method_scores(hist, name, params, [len(hist.periods)])[0]
+        order, _, _ = F._ranked_cells(hist, score)
+        s = np.where(hist.inside, np.clip(score, 0, None), 0.0)
+        idx, _ = F.flag_cells(s, hist.cell_area, hist.cell_area.sum(), hist.tie_key())
+        np.testing.assert_array_equal(order[len(order) - len(idx):], idx)
+        assert sorted(order) == sorted(np.flatnonzero(hist.inside))
