@@ -321,7 +321,19 @@ def build_history(
     inc = check_nonempty(check_gdf(inc, "incidents"), "incidents")
     sa = study_area_geometry(study_area, inc, distinct=distinct)
     grid = make_grid(sa, cell_size or default_cell_size(sa))
-    area = _cell_area(shapely.to_wkb(sa), grid)
+    # the cells' areas (GEOS, which releases the GIL) in a second thread meanwhile
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cell-area") as pool:
+        area = pool.submit(_cell_area, shapely.to_wkb(sa), grid)
+        counts, periods, per = _bin_history(inc, sa, grid, freq, end, weights, distinct)
+        area = area.result()
+    return History(grid, sa, area, counts, periods,
+                   _PER_MONTH[per.freqstr if per.freqstr in _PER_MONTH else "M"])
+
+
+def _bin_history(inc: gpd.GeoDataFrame, sa: Any, grid: Grid, freq: str, end: Any,
+                 weights: Any, distinct: tuple | None
+                 ) -> tuple[np.ndarray, pd.PeriodIndex, pd.PeriodIndex]:
+    """:func:`build_history`'s counts (periods x cells), the periods, each incident's."""
     per = incident_periods(inc, freq)
     if distinct is None:
         xy = shapely.get_coordinates(inc.geometry.array)
@@ -355,8 +367,7 @@ def build_history(
             raise BadInputError("weights must be one finite number per incident")
         w = w[ok]
     counts = np.bincount(flat, weights=w, minlength=len(periods) * ncell).astype(float)
-    return History(grid, sa, area, counts.reshape(len(periods), *grid.shape), periods,
-                   _PER_MONTH[per.freqstr if per.freqstr in _PER_MONTH else "M"])
+    return counts.reshape(len(periods), *grid.shape), periods, per
 
 
 # --- methods --------------------------------------------------------------------------
@@ -516,9 +527,11 @@ def method_scores(hist: History, name: str, params: dict[str, Any],
         w = _periods(p["window"], pm)
         ages = np.arange(w) / pm  # months since each past period
         out = np.zeros((len(folds), *c.shape[1:]))
-        for age in range(w):  # lag by lag, every fold at once
-            ok = folds - 1 - age >= 0
-            out[ok] += 1 / (1 + ages[age]) * c[folds[ok] - 1 - age]
+        tmp = np.empty(c.shape[1:])
+        for age in range(w):  # lag by lag, fold by fold (no fold-sized temporaries)
+            for i in np.flatnonzero(folds - 1 - age >= 0):
+                np.multiply(1 / (1 + ages[age]), c[folds[i] - 1 - age], out=tmp)
+                out[i] += tmp
         return _smooth(out, _kernel(p["bandwidth"], cell, "inverse", own=True))
     hl = None if name == "counts" else _periods(p["half_life"], pm)
     win = _periods(p["window"], pm)
@@ -639,7 +652,12 @@ def _gather(a: np.ndarray, cells: np.ndarray) -> np.ndarray:
     s0, s1, s2 = (st // item for st in a.strides)
     rr, cc = np.divmod(cells, a.shape[2])
     off = start + rr * s1 + cc * s2
-    return np.take(base.reshape(-1), off[None, :] + s0 * np.arange(a.shape[0])[:, None])
+    flat, out = base.reshape(-1), np.empty((a.shape[0], len(cells)), a.dtype)
+    idx = np.empty_like(off)
+    for k in range(a.shape[0]):  # slice by slice: no index array of every element
+        np.add(off, k * s0, out=idx)
+        np.take(flat, idx, out=out[k])
+    return out
 
 
 def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: Any,
@@ -673,9 +691,9 @@ def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: An
                 idx, w = _flag_ranked(sc[i], a_in, budget, above[i])
                 pai[j, i] = (test[i, idx] @ w / n[i]) / area_share
 
-    # a second thread flags one method's cells while the next method scores (numpy
-    # and scipy.fft release the GIL): each row of PAIs is written by one call only
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pai-flag") as pool:
+    # two more threads flag methods' cells while the next method scores (numpy and
+    # scipy.fft release the GIL): each row of PAIs is written by one call only
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="pai-flag") as pool:
         pending: list = []
         for j, (name, params) in enumerate(specs):
             raw = method_scores(hist, name, params, folds, cache)
@@ -688,7 +706,7 @@ def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: An
                 seen.pop(id(cache.pop(k)), None)  # (an id is only good while it lives)
             if shared:
                 continue
-            while len(pending) >= 2:  # at most two methods' scores waiting (memory)
+            while len(pending) >= 3:  # at most three methods' scores waiting (memory)
                 pending.pop(0).result()
             pending.append(pool.submit(flag, j, raw))  # (kept alive till gathered)
         for f in pending:
