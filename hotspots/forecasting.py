@@ -493,30 +493,46 @@ def _dec_key(h: int | None, w: int | None, folds: np.ndarray) -> tuple:
 
 
 def _dec_keys(hist: History, name: str, p: dict[str, Any], folds: np.ndarray) -> list:
-    """The decayed counts :func:`method_scores` keeps in its cache for a method."""
+    """The decayed counts ``method_scores(..., cells=...)`` keeps in its cache for a method.
+
+    The method's own decayed counts at the cells (keys ``("cells", h, w)``), and the
+    whole grid's that it smooths.
+    """
     pm = hist.per_month
     if name == "stkde":
         return []
     hl = None if name == "counts" else _periods(p["half_life"], pm)
-    keys = [_dec_key(hl, _periods(p["window"], pm), folds)]
+    key = _dec_key(hl, _periods(p["window"], pm), folds)
+    keys = [("cells", *key)]
+    if name == "blend":
+        keys.append(key)
     if name == "near_repeat":
         keys.append(_dec_key(None, _periods(p["recent"], pm), folds))
     return keys
 
 
-def method_scores(hist: History, name: str, params: dict[str, Any],
-                  folds: Any, cache: dict | None = None) -> np.ndarray:
+def method_scores(hist: History, name: str, params: dict[str, Any],  # noqa: PLR0913
+                  # (the method, its folds, a cache and the cells wanted)
+                  folds: Any, cache: dict | None = None,
+                  cells: np.ndarray | None = None) -> np.ndarray:
     """Cell scores of a method for each fold u (forecast of period u from periods < u).
 
     Returns an array (len(folds), nrows, ncols); fold u reads ``hist.counts[:u]`` only.
     ``cache`` (a dict kept for one set of folds) shares decayed counts between methods.
+    ``cells`` (flat cell indices): the scores of those cells only, (len(folds),
+    len(cells)), the same values: decayed counts are made from those cells' own
+    counts (the same arithmetic, cell by cell), smoothed scores read at them.
     """
     cache = {} if cache is None else cache
 
-    def dec(h: int | None, w: int | None) -> np.ndarray:
+    def dec(h: int | None, w: int | None, at: np.ndarray | None = None) -> np.ndarray:
         key = _dec_key(h, w, folds)
+        if at is not None:
+            key = ("cells", *key)
+            if ("cells",) not in cache:  # the cells' counts, gathered once
+                cache[("cells",)] = _gather(c, at)
         if key not in cache:
-            cache[key] = _decayed(c, folds, *key)
+            cache[key] = _decayed(c if at is None else cache[("cells",)], folds, *key[-2:])
         return cache[key]
 
     folds = np.asarray(folds, dtype=np.int64)
@@ -532,23 +548,21 @@ def method_scores(hist: History, name: str, params: dict[str, Any],
             for i in np.flatnonzero(folds - 1 - age >= 0):
                 np.multiply(1 / (1 + ages[age]), c[folds[i] - 1 - age], out=tmp)
                 out[i] += tmp
-        return _smooth(out, _kernel(p["bandwidth"], cell, "inverse", own=True))
+        out = _smooth(out, _kernel(p["bandwidth"], cell, "inverse", own=True))
+        return out if cells is None else _gather(out, cells)
     hl = None if name == "counts" else _periods(p["half_life"], pm)
     win = _periods(p["window"], pm)
-    d = dec(hl, win)
+    d = dec(hl, win, cells)
     if name in ("counts", "decayed"):
         return d
-    if name == "blend":
-        sm = _smooth(d, _kernel(p["radius"], cell, "quartic", own=False), cache,
-                     ("dec", hl, win))
-        sm *= p["alpha"]  # in place (a fresh array): d + alpha * smooth, no temporaries
-        sm += d
-        return sm
-    rec = _periods(p["recent"], pm)
-    sm = _smooth(dec(None, rec), _kernel(p["radius"], cell, "quartic", own=False), cache,
-                 ("dec", None, rec))
-    sm *= p["beta"]
-    sm += d
+    # blend: d + alpha * smooth(d); near_repeat: d + beta * smooth(recent counts)
+    src = (hl, win) if name == "blend" else (None, _periods(p["recent"], pm))
+    sm = _smooth(dec(*src), _kernel(p["radius"], cell, "quartic", own=False), cache,
+                 ("dec", *src))
+    if cells is not None:
+        sm = _gather(sm, cells)
+    sm *= p["alpha" if name == "blend" else "beta"]  # in place (a fresh array): no
+    sm += d  # temporaries
     return sm
 
 
@@ -683,8 +697,7 @@ def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: An
     # window longer than the history is all history) score the same PAIs
     same: list[tuple[int, int]] = []
 
-    def flag(j: int, raw: np.ndarray) -> None:
-        sc = _gather(raw, inside)
+    def flag(j: int, sc: np.ndarray) -> None:
         above = _thresholds(sc, a_in, budget)
         for i in range(len(folds)):
             if n[i] > 0:
@@ -696,7 +709,7 @@ def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: An
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="pai-flag") as pool:
         pending: list = []
         for j, (name, params) in enumerate(specs):
-            raw = method_scores(hist, name, params, folds, cache)
+            raw = method_scores(hist, name, params, folds, cache, inside)
             shared = id(raw) in seen
             if shared:
                 same.append((j, seen[id(raw)]))
@@ -708,7 +721,7 @@ def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: An
                 continue
             while len(pending) >= 3:  # at most three methods' scores waiting (memory)
                 pending.pop(0).result()
-            pending.append(pool.submit(flag, j, raw))  # (kept alive till gathered)
+            pending.append(pool.submit(flag, j, raw))
         for f in pending:
             f.result()
     for j, k in same:

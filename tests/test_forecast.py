@@ -303,3 +303,16 @@ def test_ranked_cells_are_flag_cells_of_the_whole_area():
         idx, _ = F.flag_cells(s, hist.cell_area, hist.cell_area.sum(), hist.tie_key())
         np.testing.assert_array_equal(order[len(order) - len(idx):], idx)
         assert sorted(order) == sorted(np.flatnonzero(hist.inside))
+
+
+def test_method_scores_at_cells_are_the_grid_scores_there():
+    """Scores asked at some cells (decayed from their own counts) equal the grid's, bit for bit."""
+    hist = _random_history(seed=11)
+    folds = F.auto_folds(len(hist.periods))
+    cells = np.random.default_rng(2).permutation(hist.cell_area.size)[:500]
+    rr, cc = np.divmod(cells, hist.grid.ncols)
+    cache: dict = {}
+    for name, params in F.candidates(4.35):  # the weekly list too
+        grid = F.method_scores(hist, name, params, folds)[:, rr, cc]
+        np.testing.assert_array_equal(F.method_scores(hist, name, params, folds, cache, cells),
+                                      grid)
