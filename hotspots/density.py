@@ -95,6 +95,8 @@ _NODES_PER_BANDWIDTH = {"quartic": 32, "gaussian": 10}
 _AUTO_NODES = {"quartic": 20, "gaussian": 7}
 #: Relative accuracy `auto` aims at on cells above 1% of the peak.
 _RTOL = 0.01
+#: multiply-adds per matrix product: OpenBLAS runs up to 4 · 65,536 on one thread
+_GEMM_MACS = 200_000
 _MAX_SUBGRID_NODES = 16_000_000
 #: Points handled at once where per-point arrays are made (fresh memory is slow).
 _CHUNK = 65_536
@@ -347,8 +349,8 @@ def _auto_layout(grid: Grid, bandwidth: float, kernel: str) -> tuple[int, int, i
 
     k sub-cells per cell makes the step at most bandwidth / :data:`_AUTO_NODES`. The
     margin puts every cell centre on a node whose index is a multiple of k, so that
-    reading the centres only is a fold of the spectrum (:func:`_read_centres`); the
-    FFT rows are a multiple of k for the same reason.
+    reading the centres only is a fold of the spectrum (:func:`_convolve_at_centres`);
+    the FFT rows and columns are multiples of k for the same reason.
     """
     k = max(1, math.ceil(_AUTO_NODES[kernel] * grid.cell_size / bandwidth - 1e-9))
     half = math.ceil(support_radius(bandwidth, kernel) / (grid.cell_size / k)) + 1
@@ -356,7 +358,7 @@ def _auto_layout(grid: Grid, bandwidth: float, kernel: str) -> tuple[int, int, i
     # the binned nodes (n·k + 2m) fit; no wrap-around onto a cell centre, as the
     # centres lie m > `half` nodes (the stencil's reach) inside them
     fy = k * sp_fft.next_fast_len(-(-(grid.nrows * k + 2 * m) // k), real=False)
-    fx = sp_fft.next_fast_len(grid.ncols * k + 2 * m, real=True)
+    fx = k * sp_fft.next_fast_len(-(-(grid.ncols * k + 2 * m) // k), real=True)
     return k, m, half, fy, fx
 
 
@@ -365,36 +367,46 @@ def _convolve_at_centres(spec: np.ndarray, quadrants: np.ndarray, k: int, fx: in
     """Inverse ``rfft2`` of ``spec`` times each even stencil's spectrum, at every k-th node.
 
     `quadrants`: (stencils, n, n), offsets ≥ 0 of stencils even in x and y (see
-    :func:`_even_spectrum`). Keeping every k-th row of a signal is summing its
-    spectrum's k blocks of rows (aliasing) and inverting at 1/k the length; the columns
-    (half spectrum) are then inverted in full, for k times fewer rows. The stencils'
-    spectra are made and used 64 rows at a time: on this VM fresh memory costs more
-    than the arithmetic (~25 µs a page in a new process), so nothing large is
-    allocated here. `rows`, `cols` pick the cell centres.
+    :func:`_even_spectrum`). Keeping every k-th row and column of a signal is summing
+    its spectrum's k × k blocks (aliasing) and inverting at 1/k the length each way: the
+    rows are summed as the products are made, the columns after (their upper half from
+    the lower by Hermitian symmetry), and one small inverse transform is left. The
+    stencils' spectra are made and used a few rows at a time, by matrix products small
+    enough that BLAS runs them on one thread (threads fought over shared cores; limiting
+    them with threadpoolctl restarted them after a fork), and nothing large is
+    allocated (fresh memory is slow on this VM). `rows`, `cols` pick the cell centres
+    (in nodes / k). `fx` must be a multiple of k.
     """
     fy, fxh = spec.shape
-    ny, count, n = fy // k, len(quadrants), quadrants.shape[-1]
-    step = min(ny, 64)
+    ny, nx, count, n = fy // k, fx // k, len(quadrants), quadrants.shape[-1]
+    step, cstep = max(1, min(ny, _GEMM_MACS // (n * fxh))), max(1, _GEMM_MACS // (n * n))
     folded = np.empty((ny, fxh), complex)
-    ker = np.empty((step, fxh))
+    ker, across = np.empty((step, fxh)), np.empty((n, fxh))
     tmp = np.empty((step, fxh), complex)
-    out = np.empty((count, len(range(ny)[rows]), len(range(fx)[cols])))
     cx, cy = _cosines(np.arange(fxh), n, fx), _cosines(np.arange(fy), n, fy)
+    # column fold: decimated frequency q' sums full-spectrum columns q' + b·nx, b < k;
+    # those above fx/2 are conj(spec[-row, fx - column])
+    src = np.arange(nx // 2 + 1)[None, :] + nx * np.arange(k)[:, None]
+    flip = -np.arange(ny) % ny
+    out = np.empty((count, len(range(ny)[rows]), len(range(nx)[cols])))
     for i in range(count):  # one stencil at a time: one folded array
+        for c in range(0, fxh, cstep):
+            np.matmul(quadrants[i], cx[c: c + cstep].T, out=across[:, c: c + cstep])
         folded[:] = 0
-        with _blas().limit(limits=1, user_api="blas"):  # see _even_spectrum
-            across = quadrants[i] @ cx.T
-            lo = 0
-            while lo < fy:
-                hi = min(lo + step, (lo // ny + 1) * ny)  # within one block of ny rows
-                np.matmul(cy[lo:hi], across, out=ker[: hi - lo])
-                np.multiply(spec[lo:hi], ker[: hi - lo], out=tmp[: hi - lo])
-                folded[lo % ny: lo % ny + hi - lo] += tmp[: hi - lo]
-                lo = hi
-        half = sp_fft.ifft(folded, axis=0, overwrite_x=True)[rows]
-        for lo in range(0, len(half), 64):
-            out[i, lo: lo + 64] = sp_fft.irfft(half[lo: lo + 64], n=fx, axis=-1)[:, cols]
-    out /= k
+        lo = 0
+        while lo < fy:
+            hi = min(lo + step, (lo // ny + 1) * ny)  # within one block of ny rows
+            np.matmul(cy[lo:hi], across, out=ker[: hi - lo])
+            np.multiply(spec[lo:hi], ker[: hi - lo], out=tmp[: hi - lo])
+            folded[lo % ny: lo % ny + hi - lo] += tmp[: hi - lo]
+            lo = hi
+        small = np.zeros((ny, nx // 2 + 1), complex)
+        for b in range(k):
+            low = src[b] <= fx // 2
+            small[:, low] += folded[:, src[b, low]]
+            small[:, ~low] += np.conj(folded[flip[:, None], fx - src[b, ~low]])
+        out[i] = sp_fft.irfft2(small, s=(ny, nx))[rows, cols]
+    out /= k * k
     return out
 
 
@@ -482,7 +494,7 @@ def _binned_bounded(x, y, w, grid: Grid, bandwidth: float, kernel: str):
     quad[1] = _bound_stencil(kernel, round(s / bandwidth, 12), half) / bandwidth**2
     q = (m + k // 2) // k  # cell centre (row r from the south, col c) at node k(q + r), k(q + c)
     est, bound = _convolve_at_centres(spec, quad, k, fx, slice(q, q + grid.nrows),
-                                      slice(k * q, k * (q + grid.ncols), k))
+                                      slice(q, q + grid.ncols))
     return est[::-1], bound[::-1], k
 
 

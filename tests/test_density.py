@@ -296,3 +296,22 @@ def test_bounded_fft_path_within_one_percent_on_odd_grids(kernel, h_cells, sd):
     assert got is not None and got.shape == grid.shape
     assert_close_where_it_matters(got, brute(xy[:, 0], xy[:, 1], grid, h_cells * 70, kernel, w),
                                   0.01)
+
+
+@pytest.mark.parametrize(("kernel", "h"),
+                         [("quartic", 190.0), ("quartic", 250.0), ("gaussian", 73.0)])
+def test_binned_estimate_within_its_bound_at_every_cell(kernel, h):
+    """The auto path's binned FFT read at the cell centres (its spectrum folded in rows
+    and columns: odd and even sub-grid factors, non-square grids) is within its own
+    error bound of brute force at every cell, and that bound is small."""
+    from hotspots.density import _auto_layout, _binned_bounded
+
+    x, y = _clouds(np.random.default_rng(int(h)), 6000)
+    grid = make_grid((0, 0, 6000 - 1e-6, 4700), 50 if kernel == "gaussian" else 100)
+    est, bound, k = _binned_bounded(x, y, None, grid, h, kernel)
+    _, _, _, fy, fx = _auto_layout(grid, h, kernel)
+    assert fy % k == 0 and fx % k == 0
+    ref = brute(x, y, grid, h, kernel)
+    assert est.shape == ref.shape == grid.shape
+    assert (np.abs(est - ref) <= bound + 1e-12 * ref.max()).all()
+    assert bound.max() < 0.05 * ref.max()
