@@ -12,7 +12,6 @@ same weighted neighbour count, core status and cluster.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 
 import geopandas as gpd
@@ -24,6 +23,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from ._errors import BadInputError
+from ._objects import object_ids
 from ._validate import check_gdf, check_nonempty, check_positive, weights_array
 
 __all__ = [
@@ -80,10 +80,8 @@ def distinct_points(gdf: gpd.GeoDataFrame, name: str = "incidents"
     """
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     n = len(geoms)
-    if n > _HASH_FROM and geoms.flags["C_CONTIGUOUS"]:
-        # the rows' object pointers (read-only, while `geoms` holds the objects)
-        ptr = np.frombuffer((ctypes.c_void_p * n).from_address(geoms.ctypes.data),
-                            dtype=np.uintp)
+    if n > _HASH_FROM:
+        ptr = object_ids(geoms)
         sample = ptr[:: n // 10_000]  # rows with objects of their own: skip at once
         codes, uniq = pd.factorize(ptr) if len(pd.unique(sample)) < len(sample) else (ptr, ptr)
         if len(uniq) <= n // 2:
