@@ -384,30 +384,46 @@ def _convolve_at_centres(spec: np.ndarray, quadrants: np.ndarray, k: int, fx: in
     ker, across = np.empty((step, fxh)), np.empty((n, fxh))
     tmp = np.empty((step, fxh), complex)
     cx, cy = _cosines(np.arange(fxh), n, fx), _cosines(np.arange(fy), n, fy)
-    # column fold: decimated frequency q' sums full-spectrum columns q' + b·nx, b < k;
-    # those above fx/2 are conj(spec[-row, fx - column])
-    src = np.arange(nx // 2 + 1)[None, :] + nx * np.arange(k)[:, None]
-    flip = -np.arange(ny) % ny
+    small = np.empty((ny, nx // 2 + 1), complex)
     out = np.empty((count, len(range(ny)[rows]), len(range(nx)[cols])))
     for i in range(count):  # one stencil at a time: one folded array
         for c in range(0, fxh, cstep):
             np.matmul(quadrants[i], cx[c: c + cstep].T, out=across[:, c: c + cstep])
-        folded[:] = 0
         lo = 0
         while lo < fy:
             hi = min(lo + step, (lo // ny + 1) * ny)  # within one block of ny rows
             np.matmul(cy[lo:hi], across, out=ker[: hi - lo])
-            np.multiply(spec[lo:hi], ker[: hi - lo], out=tmp[: hi - lo])
-            folded[lo % ny: lo % ny + hi - lo] += tmp[: hi - lo]
+            if lo < ny:  # the first block of rows is written, the others added
+                np.multiply(spec[lo:hi], ker[: hi - lo], out=folded[lo:hi])
+            else:
+                np.multiply(spec[lo:hi], ker[: hi - lo], out=tmp[: hi - lo])
+                folded[lo % ny: lo % ny + hi - lo] += tmp[: hi - lo]
             lo = hi
-        small = np.zeros((ny, nx // 2 + 1), complex)
-        for b in range(k):
-            low = src[b] <= fx // 2
-            small[:, low] += folded[:, src[b, low]]
-            small[:, ~low] += np.conj(folded[flip[:, None], fx - src[b, ~low]])
+        _fold_columns(folded, k, fx, small)
         out[i] = sp_fft.irfft2(small, s=(ny, nx))[rows, cols]
     out /= k * k
     return out
+
+
+def _fold_columns(folded: np.ndarray, k: int, fx: int, small: np.ndarray) -> None:
+    """Sum a half spectrum's k blocks of columns into `small`: keeping every k-th column.
+
+    `folded`: (ny, fx//2 + 1), the ``rfft2`` layout of a real (ny, fx) signal; `small`
+    gets the same for the signal's every k-th column, (ny, fx/k//2 + 1), times k.
+    Frequency q of the decimated signal sums columns q + b·fx/k (b < k); those above
+    fx/2 are the conjugates of column fx − (q + b·fx/k) at row −r (Hermitian symmetry).
+    Slices only: each block's columns are a run, ascending or descending.
+    """
+    nx, half = fx // k, small.shape[1]
+    small[:] = 0
+    for b in range(k):
+        c0 = b * nx
+        nd = max(0, min(half, fx // 2 + 1 - c0))  # columns read directly
+        small[:, :nd] += folded[:, c0: c0 + nd]
+        if nd < half:  # columns c0 + nd ... c0 + half - 1, by symmetry: descending runs
+            part = np.conj(folded[:, fx - c0 - half + 1: fx - c0 - nd + 1][:, ::-1])
+            small[0, nd:] += part[0]
+            small[1:, nd:] += part[:0:-1]  # row r reads row ny - r
 
 
 def _bin_linear(u: np.ndarray, v: np.ndarray, w: np.ndarray | None, binned: np.ndarray,
