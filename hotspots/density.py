@@ -655,11 +655,10 @@ def _merge_codes(x, y) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     which would merge two places, is checked for and falls back to the complex key.
     """
     step = max(1, len(x) // 20_000)
-    sample = x[::step] + 1j * y[::step]
+    sample = _hash_xy(x[::step], y[::step])  # a collision only makes repeats look likelier
     if len(pd.unique(sample)) > 0.95 * len(sample):
         return None
-    codes, _ = pd.factorize(x.view(np.int64) * np.int64(-7046029254386353131)
-                            ^ y.view(np.int64))
+    codes, _ = pd.factorize(_hash_xy(x, y))
     first = np.zeros(codes.max() + 1, np.intp)
     first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # a row of each place
     ux, uy = x[first], y[first]
@@ -667,6 +666,11 @@ def _merge_codes(x, y) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         codes, uniq = pd.factorize(x + 1j * y)
         ux, uy = uniq.real, uniq.imag
     return codes, ux, uy
+
+
+def _hash_xy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The coordinates' bits mixed into one int64 (unique values found ~2x faster than complex)."""
+    return x.view(np.int64) * np.int64(-7046029254386353131) ^ y.view(np.int64)
 
 
 def _collapse(x, y, w) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
