@@ -13,6 +13,7 @@ per category, in the spirit of the Cambridge Crime Harm Index; see
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from importlib import resources
@@ -36,7 +37,7 @@ from ._validate import (
     weights_array,
 )
 from ._validate import hours as parse_hours
-from .boundaries import describe_location, named_streets
+from .boundaries import describe_location, named_streets, stations
 from .categories import check_categories
 from .clusters import (
     _area_hits,
@@ -57,24 +58,10 @@ from .clusters import (
 from .privacy import protect
 
 __all__ = [
-    "DEFAULT_EPS",
-    "DEFAULT_MAX_AREA",
-    "EPS_LADDER",
-    "HOT_SHARE",
-    "KDE_SHARES",
-    "KDE_SPLIT_QUANTILE",
-    "METHODS",
-    "MS_LADDER",
-    "REACH",
-    "auto_min_samples",
-    "candidate_areas",
-    "change_label",
-    "few_areas_note",
-    "harm_weights",
-    "order_areas",
-    "points_in_areas",
-    "score_areas",
-    "top_areas",
+    "DEFAULT_EPS", "DEFAULT_MAX_AREA", "EPS_LADDER", "HOT_SHARE", "KDE_SHARES",
+    "KDE_SPLIT_QUANTILE", "METHODS", "MS_LADDER", "REACH", "auto_min_samples",
+    "candidate_areas", "change_label", "few_areas_note", "harm_weights", "order_areas",
+    "points_in_areas", "score_areas", "top_areas",
 ]
 
 log = logging.getLogger("hotspots")
@@ -908,6 +895,7 @@ def top_areas(  # noqa: C901, PLR0913
     finally:
         if fc is not None:
             fc[0].shutdown(wait=False)
+    codes = _prime_tail(sub) if fc is not None else None  # (while the forecast runs)
     if rank_by == "forecast":
         if fc is None:
             raise BadInputError("rank_by='forecast' needs 'month' or 'occurred_at' columns")
@@ -936,7 +924,8 @@ def top_areas(  # noqa: C901, PLR0913
         remap = np.full(len(cand), -1)
         remap[keep] = np.arange(len(keep))
         sel = remap[ar] >= 0
-        counts, present = column_counts(remap[ar][sel], len(keep), sub["category"], pt[sel])
+        counts, present = column_counts(remap[ar][sel], len(keep), sub["category"], pt[sel],
+                                        codes)
         for j, c in enumerate(present):
             out[f"n_{c}"] = counts[:, j]
     area_cols = ["area_m2"] + (["risk", "risk_share"] if risk is not None else [])
@@ -992,6 +981,19 @@ def _start_forecast(hist_inc: gpd.GeoDataFrame, hw: np.ndarray | None, study_are
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="top_areas-forecast")
     return pool, pool.submit(run)
+
+
+def _prime_tail(sub: pd.DataFrame) -> tuple | None:
+    """What the steps after the forecast need from no area, done before waiting for it.
+
+    Those steps run on one core: the category column factorized (returned, for
+    :func:`hotspots.clusters.column_counts`), and the BNG to WGS84 transformer and the
+    stations table (describe_location) loaded into their caches.
+    """
+    gpd.GeoSeries([], crs=BNG).to_crs(WGS84)  # (pyproj keeps the transformer)
+    with contextlib.suppress(Exception):  # (a missing file: the real call reports it)
+        stations()
+    return pd.factorize(sub["category"]) if "category" in sub.columns else None
 
 
 def _trim_to_forecast(fc: Any, cand: gpd.GeoDataFrame, n: int, hot_share: float,
