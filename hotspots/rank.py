@@ -26,19 +26,15 @@ import pandas as pd
 import shapely
 
 from ._errors import BadInputError
-from ._time import incident_times, month_only, parse_time
 from ._validate import (
     BNG,
     WGS84,
     check_gdf,
     check_nonempty,
     check_positive,
-    in_hours,
     weights_array,
 )
-from ._validate import hours as parse_hours
 from .boundaries import describe_location, named_streets, stations
-from .categories import check_categories
 from .clusters import (
     _area_hits,
     _cluster_hulls,
@@ -56,6 +52,14 @@ from .clusters import (
     point_xy,
 )
 from .privacy import protect
+from .selection import (
+    _base_mask,
+    _change_masks,
+    _period_mask,
+    _recency,
+    _span_iso,
+    change_label,
+)
 
 __all__ = [
     "DEFAULT_EPS", "DEFAULT_MAX_AREA", "EPS_LADDER", "HOT_SHARE", "KDE_SHARES",
@@ -146,131 +150,6 @@ def _incident_weights(inc: pd.DataFrame, weights: str | None = None,
             log.info("harm weights: no weight for %s; they count 1", missing)
         w = w * cat.map(hm).fillna(1.0).to_numpy(float)
     return w
-
-
-# --- time -----------------------------------------------------------------------------
-
-
-def _window(
-    t: pd.Series, period: tuple, *, month_only: bool
-) -> tuple[pd.Timestamp, pd.Timestamp, pd.Timestamp]:
-    """(prev_start, start, end) with end exclusive, for a (start, end) period.
-
-    Both ends of ``period`` are inclusive whole days; with month-only data they are
-    whole months and the previous period is the same number of months before.
-    """
-    if isinstance(period, str) or not hasattr(period, "__len__") or len(period) != 2:
-        raise BadInputError(f"period must be (start, end), e.g. ('2022-07-01', '2022-09-30'); "
-                            f"got {period!r}")
-    start, end = parse_time(period[0], "period start"), parse_time(period[1], "period end")
-    if end < start:
-        raise BadInputError(f"period ends ({end.date()}) before it starts ({start.date()})")
-    if month_only:
-        s, e = start.to_period("M"), end.to_period("M") + 1
-        k = (e - s).n
-        return (s - k).to_timestamp(), s.to_timestamp(), e.to_timestamp()
-    e = end.normalize() + pd.Timedelta(days=1) if end == end.normalize() else end
-    return start - (e - start), start, e
-
-
-def _split_halves(t: pd.Series, *, month_only: bool
-                  ) -> tuple[np.ndarray, np.ndarray, tuple | None]:
-    """Masks of the first and second halves (equal length) of the data's time span.
-
-    Also the bounds (start, middle, end), end exclusive, or None when there is no split.
-    """
-    if month_only:
-        code = _month_codes(t)
-        if code is None:  # (times missing: pandas' periods)
-            per = t.dt.to_period("M")
-            months = np.sort(per.unique())
-        else:
-            months = pd.PeriodIndex.from_ordinals(np.unique(code), freq="M")
-        k = len(months) // 2
-        if k == 0:
-            z = np.zeros(len(t), bool)
-            return z, z, None
-        bounds = (months[-2 * k].to_timestamp(), months[-k].to_timestamp(),
-                  (months[-1] + 1).to_timestamp())
-        if code is None:
-            return (per.isin(months[-2 * k : -k]).to_numpy(),
-                    per.isin(months[-k:]).to_numpy(), bounds)
-        split = months[-k].ordinal  # the months are in order: a comparison per half
-        return ((code >= months[-2 * k].ordinal) & (code < split), code >= split, bounds)
-    t0, t1 = t.min(), t.max()
-    mid = t0 + (t1 - t0) / 2
-    return (t < mid).to_numpy(), (t >= mid).to_numpy(), (t0, mid, t1 + pd.Timedelta(1))
-
-
-def _month_codes(t: pd.Series) -> np.ndarray | None:
-    """Each time's month as a pandas monthly period ordinal (months since 1970-01).
-
-    numpy's datetime64[M] is that count: 40x quicker than ``.dt.to_period("M")``
-    on a London year. None when a time is missing or not a plain datetime64.
-    """
-    v = t.to_numpy()
-    if v.dtype.kind != "M" or np.isnat(v).any():
-        return None
-    return v.astype("datetime64[M]").astype(np.int64)
-
-
-def _span_iso(a: pd.Timestamp, b: pd.Timestamp, *, month_only: bool) -> str:
-    """[a, b) as an ISO 8601 interval with an inclusive end.
-
-    '2022-01/2022-06' for whole months, else days ('2022-01-01/2022-06-30').
-    """
-    fmt = "%Y-%m" if month_only else "%Y-%m-%d"
-    return f"{a.strftime(fmt)}/{(b - pd.Timedelta(1)).strftime(fmt)}"
-
-
-def change_label(attrs: Any) -> str | None:
-    """The change's two spans in words, from ``top_areas``' attrs.
-
-    '2022-07-01 to 2022-12-31 vs 2022-01-01 to 2022-06-30' from the ``change_from`` /
-    ``change_to`` attrs (None when they are missing).
-    """
-    a, b = attrs.get("change_from"), attrs.get("change_to")
-    if not (isinstance(a, str) and isinstance(b, str)):
-        return None
-    return f"{b.replace('/', ' to ')} vs {a.replace('/', ' to ')}"
-
-
-def _recency(
-    t: pd.Series | None, start: pd.Timestamp | None, end: pd.Timestamp | None
-) -> np.ndarray:
-    """2^(-age / h): h is half the time span, so an incident at the start counts 1/4."""
-    if t is None:
-        return np.ones(0)
-    start = t.min() if start is None else start
-    end = t.max() if end is None else end
-    h = (end - start) / 2
-    if not h > pd.Timedelta(0):
-        return np.ones(len(t))
-    if t.dtype == "datetime64[ns]":
-        # pandas' own sum in integer nanoseconds (NaT: age 0), at numpy speed
-        v = t.to_numpy()
-        age = (pd.Timestamp(end).as_unit("ns").value - v.view(np.int64)) \
-            / pd.Timedelta(h).as_unit("ns").value
-        age[np.isnat(v)] = 0.0
-    else:
-        age = np.nan_to_num(((end - t) / h).to_numpy(float), nan=0.0)
-    return np.power(2.0, -np.clip(age, 0, None))
-
-
-def _hours_mask(inc: pd.DataFrame, hours: Any) -> np.ndarray | None:
-    """Incidents whose time of day is in [h0, h1) (wrapping past midnight), or None."""
-    window = parse_hours(hours)  # the one hours parser (patrol and the CLI use it too)
-    if window is None:
-        return None
-    if month_only(inc):
-        log.warning("hours filter ignored: these incidents have no times of day (month only)")
-        return None
-    occ = incident_times(inc, dated_only=True)
-    inside = in_hours((occ.dt.hour + occ.dt.minute / 60).to_numpy(float), window)
-    unknown = occ.isna().to_numpy()
-    if unknown.any():
-        log.info("hours filter: %d incidents without a time are left out", int(unknown.sum()))
-    return inside & ~unknown
 
 
 # --- candidate areas ------------------------------------------------------------------
@@ -684,7 +563,28 @@ def _street_names(geoms: gpd.GeoSeries, network: Any, k: int = 2) -> list[str]:
 # --- the public function --------------------------------------------------------------
 
 
-def top_areas(  # noqa: C901, PLR0913
+def _check_options(method: str, network: Any, rank_by: str | None) -> None:
+    """top_areas' method, network and rank_by checked before any work."""
+    if method not in METHODS:
+        raise BadInputError(f"method must be one of {METHODS}, got {method!r}")
+    if network is not None and not hasattr(network, "edges"):
+        raise BadInputError(
+            "network must be a street graph, e.g. hs.street_network('osm_city_of_london')"
+        )
+    if rank_by not in (None, "forecast", "score"):
+        raise BadInputError(f"rank_by must be 'forecast' or 'score', got {rank_by!r}")
+
+
+def _place_columns(out: gpd.GeoDataFrame, inc: gpd.GeoDataFrame,
+                   wards: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """``wards`` (names) and ``lat``/``lon`` of each area's centre (``_cx``, ``_cy``)."""
+    out["wards"] = _ward_names(out.geometry, inc, wards) if len(out) else []
+    ll = gpd.GeoSeries(shapely.points(out["_cx"], out["_cy"]), crs=BNG).to_crs(WGS84)
+    out["lat"], out["lon"] = ll.y.to_numpy(), ll.x.to_numpy()
+    return out.drop(columns=["_cx", "_cy"])
+
+
+def top_areas(  # noqa: PLR0913
     # (the analysts' one call: filters, candidate areas, scoring and forecast ranking are
     # documented options; the phases are the helpers below)
     inc: gpd.GeoDataFrame,
@@ -832,35 +732,9 @@ def top_areas(  # noqa: C901, PLR0913
     inc = protect(check_gdf(inc, "incidents"))
     check_nonempty(inc, "incidents")
     n = int(check_positive(n, "n", allow_none=False))
-    if method not in METHODS:
-        raise BadInputError(f"method must be one of {METHODS}, got {method!r}")
-    if network is not None and not hasattr(network, "edges"):
-        raise BadInputError(
-            "network must be a street graph, e.g. hs.street_network('osm_city_of_london')"
-        )
-    base = np.ones(len(inc), bool)
-    if categories is not None:
-        cats = sorted(check_categories(
-            categories, present=inc["category"] if "category" in inc.columns else None))
-        if "category" not in inc.columns:
-            raise BadInputError("categories filter needs a 'category' column")
-        base &= inc["category"].astype(str).isin(cats).to_numpy()
-    if hours is not None:
-        hm = _hours_mask(inc, hours)
-        if hm is not None:
-            base &= hm
-    # occurred_at, else the middle of the month (day 15)
-    t = None
-    if "occurred_at" in inc.columns or "month" in inc.columns:
-        t = incident_times(inc, mid_month=True)
-    monthly = t is not None and month_only(inc)
-    if period is not None:
-        if t is None:
-            raise BadInputError("period filter needs 'occurred_at' or 'month' columns")
-        p0, s0, e0 = _window(t, period, month_only=monthly)
-        cur = base & ((t >= s0) & (t < e0)).to_numpy()
-    else:
-        cur = base
+    _check_options(method, network, rank_by)
+    base = _base_mask(inc, categories, hours)
+    t, monthly, window, cur = _period_mask(inc, base, period)
     sub = inc if cur.all() else inc[cur]  # (no copy of a big frame for nothing)
     if len(sub) == 0:
         raise BadInputError("no incidents left after the category/period/hours filters")
@@ -872,21 +746,13 @@ def top_areas(  # noqa: C901, PLR0913
     if rank_by == "forecast" and t is not None:
         # the forecast (its backtest the dearest part) needs no candidate area: it runs
         # in a second thread meanwhile (numpy, scipy.fft and GEOS release the GIL)
-        upto = base & (t < e0).to_numpy() if period is not None else base
+        upto = base & (t < window[2]).to_numpy() if window is not None else base
         hist_inc = inc if upto.all() else inc[upto]
         hw = _incident_weights(hist_inc, weights, harm) if weights or harm else None
         fc = _start_forecast(hist_inc, hw, study_area, forecast_cell, forecast_freq,
                              _subset(uxy, inv[upto]))
-    if period is not None:
-        prev = base & ((t >= p0) & (t < s0)).to_numpy()
-        rstart, rend = s0, e0
-        bounds: tuple | None = (p0, s0, e0)
-    else:
-        bounds = rstart = rend = None
-        prev = second = None
-        if t is not None:
-            first, second, bounds = _split_halves(t, month_only=monthly)
-            prev, second = base & first, base & second
+    prev, now, bounds = _change_masks(t, base, cur, window, monthly=monthly)
+    rstart, rend = (window[1], window[2]) if window is not None else (None, None)
     try:
         w = _incident_weights(sub, weights, harm)
         r = _recency(t[cur], rstart, rend) if t is not None else np.ones(len(sub))
@@ -900,8 +766,6 @@ def top_areas(  # noqa: C901, PLR0913
         if fc is None:
             raise BadInputError("rank_by='forecast' needs 'month' or 'occurred_at' columns")
         cand, risk = _trim_to_forecast(fc[1], cand, n, hot_share, reach, max_area, params)
-    elif rank_by != "score":
-        raise BadInputError(f"rank_by must be 'forecast' or 'score', got {rank_by!r}")
     # which distinct points each area holds, once for the scores and the change
     up, ua = _area_hits(uxy, cand.geometry.array) if len(cand) else (np.zeros(0, int),) * 2
     pt, ar = _expand(up, ua, inv[cur], len(uxy))
@@ -919,10 +783,9 @@ def top_areas(  # noqa: C901, PLR0913
     geoms = cand.geometry.iloc[keep].reset_index(drop=True)
     out = s.iloc[keep].reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    # unweighted counts by category
-    if "category" in sub.columns and len(keep):
-        remap = np.full(len(cand), -1)
-        remap[keep] = np.arange(len(keep))
+    remap = np.full(len(cand), -1)  # candidate -> its row in `out` (-1: not kept)
+    remap[keep] = np.arange(len(keep))
+    if "category" in sub.columns and len(keep):  # unweighted counts by category
         sel = remap[ar] >= 0
         counts, present = column_counts(remap[ar][sel], len(keep), sub["category"], pt[sel],
                                         codes)
@@ -931,13 +794,7 @@ def top_areas(  # noqa: C901, PLR0913
     area_cols = ["area_m2"] + (["risk", "risk_share"] if risk is not None else [])
     out = out[[c for c in out.columns if c not in area_cols] + area_cols]
     out = gpd.GeoDataFrame(out, geometry=geoms.array, crs=BNG)
-    out["wards"] = _ward_names(out.geometry, inc, wards) if len(out) else []
-    ll = gpd.GeoSeries(shapely.points(out["_cx"], out["_cy"]), crs=BNG).to_crs(WGS84)
-    out["lat"], out["lon"] = ll.y.to_numpy(), ll.x.to_numpy()
-    out = out.drop(columns=["_cx", "_cy"])
-    now = second if period is None else cur
-    remap = np.full(len(cand), -1)
-    remap[keep] = np.arange(len(keep))
+    out = _place_columns(out, inc, wards)
     mine = remap[ua] >= 0  # the pairs of the areas kept, numbered as kept
     out["change_n"], out["change_pct"] = _change((up[mine], remap[ua[mine]]), (inv, len(uxy)),
                                                  len(out), prev, now)

@@ -341,7 +341,7 @@ def test_hot_areas_room_path_is_the_all_distances_path(camden):
 
 
 def test_recency_is_pandas_timedelta_arithmetic():
-    from hotspots.rank import _recency
+    from hotspots.selection import _recency
 
     t = pd.Series(pd.to_datetime(["2022-01-15", "2022-03-15", None, "2022-06-30 13:00",
                                   "2022-12-15"], format="ISO8601")).astype("datetime64[ns]")
@@ -353,7 +353,7 @@ def test_recency_is_pandas_timedelta_arithmetic():
 
 
 def test_month_codes_are_pandas_monthly_periods():
-    from hotspots.rank import _month_codes
+    from hotspots.selection import _month_codes
 
     t = pd.Series(pd.to_datetime(["1969-12-31 23:59", "1970-01-01 00:00", "1900-02-10 12:00",
                                   "2022-03-31 23:59", "2022-04-01 00:00"], format="%Y-%m-%d %H:%M"))
