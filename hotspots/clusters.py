@@ -330,17 +330,20 @@ def _dbscan_labels(
     return labels, core
 
 
-def _renumber(labels: np.ndarray, xy: np.ndarray, size: np.ndarray) -> np.ndarray:
+def _renumber(labels: np.ndarray, xy: np.ndarray, size: np.ndarray,
+              groups: np.ndarray | None = None) -> np.ndarray:
     """Relabel clusters 0..k-1 by descending size, ties by smallest x then y; -1 kept.
 
     ``size`` is each row's contribution to its cluster's size (1 per incident, or a
-    multiplicity for collapsed points).
+    multiplicity for collapsed points). ``groups``: each row's group number, when
+    the clusters of several groups (no label shared between two) are numbered
+    0.. within each group, in one call.
     """
     out = np.full(len(labels), -1, dtype=np.int64)
     m = labels >= 0
     if not m.any():
         return out
-    # numpy, not a pandas groupby: split_cluster calls this hundreds of times
+    # numpy, not a pandas groupby: overhead counts on split_cluster's small inputs
     old, inv = np.unique(labels[m], return_inverse=True)
     k = len(old)
     total = np.bincount(inv, weights=np.asarray(size, float)[m], minlength=k)
@@ -348,7 +351,13 @@ def _renumber(labels: np.ndarray, xy: np.ndarray, size: np.ndarray) -> np.ndarra
     np.minimum.at(xmin, inv, xy[m, 0])
     np.minimum.at(ymin, inv, xy[m, 1])
     rank = np.empty(k, np.int64)
-    rank[np.lexsort((ymin, xmin, -total))] = np.arange(k)  # size desc, then x, then y
+    if groups is None:
+        rank[np.lexsort((ymin, xmin, -total))] = np.arange(k)  # size desc, then x, then y
+    else:
+        grp = np.empty(k, np.int64)
+        grp[inv] = groups[m]
+        order = np.lexsort((ymin, xmin, -total, grp))
+        rank[order] = np.arange(k) - np.searchsorted(grp[order], grp[order])
     out[m] = rank[inv]
     return out
 
@@ -571,7 +580,8 @@ def split_cluster(
         parent's area.
     """
     uxy, uw, inv = collapse(xy, w)
-    out = [(idx, e) for idx, e, _ in _split_distinct(uxy, uw, eps, min_samples, max_area)]
+    out = [(idx, e) for idx, e, _ in
+           _split_distinct(uxy, uw, [np.arange(len(uxy))], eps, min_samples, max_area)[0]]
     # back from unique points to incidents
     order = np.argsort(inv, kind="stable")
     starts = np.r_[0, np.cumsum(np.bincount(inv, minlength=len(uxy)))]
@@ -580,43 +590,78 @@ def split_cluster(
     ]
 
 
-def _split_distinct(uxy: np.ndarray, uw: np.ndarray, eps: float, min_samples: float,
-                    max_area: float, hull: shapely.Geometry | None = None
-                    ) -> list[tuple[np.ndarray, float, shapely.Geometry]]:
-    """:func:`split_cluster` on distinct points: (indices, eps, polygon) per piece.
+def _split_distinct(uxy: np.ndarray, uw: np.ndarray, members: list[np.ndarray], eps: float,
+                    min_samples: float, max_area: float, hulls: np.ndarray | None = None
+                    ) -> list[list[tuple[np.ndarray, float, shapely.Geometry]]]:
+    """:func:`split_cluster` of many clusters of distinct points at once.
 
-    ``hull``: the cluster's polygon when known. The polygons of the pieces of one
-    split are made in one call (each as :func:`_cluster_hulls` of its own points, in
-    the same order, so the same polygons).
+    ``members``: each cluster's indices into ``uxy`` (weights ``uw``); ``hulls``:
+    their polygons when known (else made as :func:`_cluster_hulls`, buffer eps/2).
+    Returns, per cluster, its pieces as (indices, eps, polygon) in split_cluster's
+    order. Each piece is split on its own, so the clusters are worked level by
+    level: one area test, renumbering and hull call a level for all of them.
     """
-    if hull is None:
-        hull = _cluster_hulls(uxy, np.zeros(len(uxy), int), eps / 2)[0]
-    out = []
-    # stack of (point indices, eps, min_samples, polygon); pieces pushed in reverse
-    # so they come out largest first
-    stack = [(np.arange(len(uxy)), float(eps), float(min_samples), hull)]
-    while stack:
-        idx, e, m, hull = stack.pop()
-        pieces = None
-        if shapely.area(hull) > max_area:
-            for fe, fm in SPLIT_STEPS:
-                e2, m2 = max(e * fe, MIN_SPLIT_EPS), m * fm
-                if m2 / e2**2 <= m / e**2:  # not denser (eps at its floor)
-                    continue
-                lab, _ = _dbscan_labels(uxy[idx], uw[idx], e2, m2)
-                k = len(np.unique(lab[lab >= 0]))
-                # progress: more pieces, members dropped, or a tighter buffer
-                if k >= 2 or (k == 1 and ((lab < 0).any() or e2 < e)):
-                    lab = _renumber(lab, uxy[idx], uw[idx])
-                    keep = lab >= 0
-                    hulls = _cluster_hulls(uxy[idx[keep]], lab[keep], e2 / 2)
-                    pieces = [(idx[lab == i], e2, m2, hulls[i]) for i in range(k)]
-                    break
-        if pieces is None:
-            out.append((idx, e, hull))
-        else:
-            stack.extend(reversed(pieces))
+    if hulls is None:
+        pos = np.repeat(np.arange(len(members)), [len(m) for m in members])
+        hulls = _cluster_hulls(uxy[np.concatenate(members)], pos, eps / 2)
+    # a node: (path (cluster, piece, piece ...), point indices, eps, min_samples, polygon)
+    nodes = [((c,), idx, float(eps), float(min_samples), h)
+             for c, (idx, h) in enumerate(zip(members, hulls, strict=True))]
+    leaves = []
+    while nodes:
+        big = shapely.area([nd[4] for nd in nodes]) > max_area
+        leaves += [nd for nd, b in zip(nodes, big, strict=True) if not b]
+        nodes, kept = _split_level(uxy, uw, [nd for nd, b in zip(nodes, big, strict=True) if b])
+        leaves += kept
+    leaves.sort(key=lambda nd: nd[0])  # by path: depth first, pieces in order
+    out = [[] for _ in members]
+    for path, idx, e, _, poly in leaves:
+        out[path[0]].append((idx, e, poly))
     return out
+
+
+def _split_level(uxy: np.ndarray, uw: np.ndarray, nodes: list) -> tuple[list, list]:
+    """Each node re-clustered with the first of :data:`SPLIT_STEPS` that changes it.
+
+    Returns (the pieces, as nodes, each node's in order; the nodes no step changes).
+    """
+    done = []
+    for fe, fm in SPLIT_STEPS:
+        left = []
+        for nd in nodes:
+            _, idx, e, m, _ = nd
+            e2, m2 = max(e * fe, MIN_SPLIT_EPS), m * fm
+            if m2 / e2**2 <= m / e**2:  # not denser (eps at its floor)
+                left.append(nd)
+                continue
+            lab, _ = _dbscan_labels(uxy[idx], uw[idx], e2, m2)
+            k = len(np.unique(lab[lab >= 0]))
+            # progress: more pieces, members dropped, or a tighter buffer
+            if k >= 2 or (k == 1 and ((lab < 0).any() or e2 < e)):
+                done.append((nd, lab, e2, m2, k))
+            else:
+                left.append(nd)
+        nodes = left
+    if not done:
+        return [], nodes
+    # all the pieces renumbered and their hulls made at once: labels made distinct
+    # across nodes, pieces numbered node by node
+    sizes = np.array([len(d[0][1]) for d in done])
+    node = np.repeat(np.arange(len(done)), sizes)
+    idx = np.concatenate([d[0][1] for d in done])
+    lab = np.concatenate([d[1] for d in done])
+    lab = _renumber(np.where(lab >= 0, lab + (np.cumsum(sizes) - sizes)[node], -1),
+                    uxy[idx], uw[idx], node)
+    keep = lab >= 0
+    k = np.array([d[4] for d in done])
+    first = np.cumsum(k) - k
+    piece = first[node[keep]] + lab[keep]
+    polys = _cluster_hulls(uxy[idx[keep]], piece, np.repeat([d[2] for d in done], k) / 2)
+    order = np.argsort(piece, kind="stable")  # each piece's points in node order
+    parts = np.split(idx[keep][order], np.cumsum(np.bincount(piece))[:-1])
+    pieces = [((*nd[0], i), parts[first[j] + i], e2, m2, polys[first[j] + i])
+              for j, (nd, _, e2, m2, _) in enumerate(done) for i in range(k[j])]
+    return pieces, nodes
 
 
 def piece_areas(xy: np.ndarray, pieces: list[tuple[np.ndarray, float]]) -> np.ndarray:

@@ -344,11 +344,11 @@ def _split_clusters(uxy, uw, ulabels, hulls, eps, min_samples, max_area, params
         # it), all in one call
         sel = np.concatenate([order[a:b] for a, b in zip(lo, hi, strict=True)])
         first = _cluster_hulls(uxy[sel], np.repeat(np.arange(len(big)), hi - lo), eps / 2)
-        for a, b, h in zip(lo, hi, first, strict=True):
-            rows = order[a:b]
-            # (distinct points already: split_cluster's own collapse is not needed)
-            pieces = _split_distinct(uxy[rows], uw[rows], eps, min_samples, max_area, h)
-            out.append(_piece_shapes(uxy[rows], pieces, np.array([p[2] for p in pieces])))
+        # (distinct points already: split_cluster's own collapse is not needed)
+        members = [order[a:b] for a, b in zip(lo, hi, strict=True)]
+        split = _split_distinct(uxy, uw, members, eps, min_samples, max_area, first)
+        for pieces in split:
+            out.append(_piece_shapes(uxy, pieces, np.array([p[2] for p in pieces])))
     out = np.concatenate(out)
     n_pieces = len(out) - int(keep.sum())
     _record_split(params, len(big), n_pieces, shapely.area(out), max_area)
