@@ -92,6 +92,8 @@ HOT_SHARE = 0.02
 #: high-risk cells within this many metres of a top area join the nearest one (None:
 #: all of them, so the areas hold every high-risk cell)
 REACH: float | None = None
+#: element-wise GEOS steps of at least this many elements run in two threads
+_HALVES_FROM = 200
 
 
 def harm_weights() -> pd.DataFrame:
@@ -928,7 +930,7 @@ def _hot_areas(hot: _HotCells, sa: Any, geoms: np.ndarray, n: int,
         gi = np.concatenate([gi, np.repeat(np.arange(len(extra)) + k0,
                                            [len(g) for g in extra])]).astype(np.int64)
         ci = np.concatenate([ci, *[free[g] for g in extra]]).astype(np.int64)
-    pieces = shapely.intersection(geoms[gi], cells[ci])
+    pieces = _in_halves(shapely.intersection, geoms[gi], cells[ci])
     frac = shapely.area(pieces) / shapely.area(cells[ci])
     risk = np.bincount(gi, weights=hrisk[ci] * frac, minlength=len(geoms))
     top = np.argsort(-risk, kind="stable")[:n]
@@ -939,39 +941,15 @@ def _hot_areas(hot: _HotCells, sa: Any, geoms: np.ndarray, n: int,
     taken[ci[sel][frac[sel] > 0.999]] = True
     left = np.flatnonzero(~taken)
     if len(left) and len(top) and (reach is None or reach > 0):
-        # highest risk first, each to the nearest area with room (so what max_area
-        # leaves out is the least risky)
+        size = np.bincount(gi, weights=shapely.area(pieces), minlength=len(geoms))[top]
         # the parts of the cells outside the areas: only cells an area reaches change
         rest = cells[left].copy()
         cut = np.isin(left, ci[sel])
-        rest[cut] = shapely.difference(rest[cut], shapely.union_all(geoms[top]))
-        lim = np.inf if reach is None else reach
-        size = np.bincount(gi, weights=shapely.area(pieces), minlength=len(geoms))[top]
-        room = np.inf if max_area is None else max_area
-        # every distance at once when no area fills up; else only from a cell to the
-        # areas with room for it, once some have (most cells find all full)
-        lc, tops = cells[left], geoms[top]
-        dist = shapely.distance(lc[:, None], tops[None, :]) if max_area is None else None
-        to = np.full(len(left), -1)
-        a_rest = shapely.area(rest)
-        seq = np.argsort(-hrisk[left], kind="stable")
-        smallest = np.minimum.accumulate(a_rest[seq][::-1])[::-1]  # of the cells to come
-        smin = size.min()
-        for pos, j in enumerate(seq):
-            if smin + smallest[pos] > room:  # every area is full for what is left
-                break
-            if smin + a_rest[j] > room:  # no area has room for this one
-                continue
-            fits = np.flatnonzero(size + a_rest[j] <= room)
-            if len(fits) == 0:
-                continue
-            d = dist[j, fits] if dist is not None else shapely.distance(lc[j], tops[fits])
-            d = np.where(np.isnan(d), np.inf, d)
-            k = int(np.argmin(d))  # the nearest, ties to the first area (as a stable sort)
-            if d[k] <= lim:
-                size[fits[k]] += a_rest[j]
-                to[j] = fits[k]
-                smin = size.min()
+        rest[cut] = _in_halves(shapely.difference, rest[cut],
+                               np.full(int(cut.sum()), shapely.union_all(geoms[top]),
+                                       dtype=object))
+        to = _join_leftovers(cells[left], rest, hrisk[left], geoms[top], size, reach,
+                             max_area)
         ok = to >= 0
         gi = np.concatenate([gi, top[to[ok]]])
         pieces = np.concatenate([pieces, rest[ok]])
@@ -979,8 +957,14 @@ def _hot_areas(hot: _HotCells, sa: Any, geoms: np.ndarray, n: int,
     order = np.argsort(gi, kind="stable")
     gi, pieces, pc = gi[order], pieces[order], pc[order]
     lo, hi = np.searchsorted(gi, top), np.searchsorted(gi, top, side="right")
-    out = np.array([shapely.union_all(pieces[a:b]) for a, b in zip(lo, hi, strict=True)],
-                   dtype=object)
+    # half the areas' pieces each thread (the same unions)
+    mid = int(np.searchsorted(hi, len(gi) / 2))
+    out = np.array([None] * len(top), dtype=object)
+    out[:mid], out[mid:] = _both(
+        lambda: [shapely.union_all(pieces[a:b]) for a, b in zip(lo[:mid], hi[:mid],
+                                                                 strict=True)],
+        lambda: [shapely.union_all(pieces[a:b]) for a, b in zip(lo[mid:], hi[mid:],
+                                                                 strict=True)])
     # risk of each area: every high-risk cell's risk times the share of it covered,
     # from the pieces (an area's pieces of one cell do not overlap: its part of the
     # cell, and what of the cell no area reached)
@@ -988,6 +972,101 @@ def _hot_areas(hot: _HotCells, sa: Any, geoms: np.ndarray, n: int,
     slot[top] = np.arange(len(top))
     cover = shapely.area(pieces) / shapely.area(cells[pc])
     return out, np.bincount(slot[gi], weights=hrisk[pc] * cover, minlength=len(out))
+
+
+def _join_leftovers(lc: np.ndarray, rest: np.ndarray, hrisk: np.ndarray, tops: np.ndarray,
+                    size: np.ndarray, reach: float | None, max_area: float | None
+                    ) -> np.ndarray:
+    """The area (position in ``tops``) each leftover hot cell ``lc`` joins, -1: none.
+
+    Highest risk first, each to the nearest area with room for its part outside the
+    areas (``rest``), so what max_area leaves out is the least risky; ``size``: the
+    areas' m² so far (updated).
+    """
+    lim = np.inf if reach is None else reach
+    room = np.inf if max_area is None else max_area
+    # every distance at once when no area fills up; else only from a cell to the
+    # areas with room for it, once some have (most cells find all full)
+    dist = shapely.distance(lc[:, None], tops[None, :]) if max_area is None else None
+    near = _Nearest(lc, tops) if dist is None else None
+    to = np.full(len(lc), -1)
+    a_rest = shapely.area(rest)
+    seq = np.argsort(-hrisk, kind="stable")
+    smallest = np.minimum.accumulate(a_rest[seq][::-1])[::-1]  # of the cells to come
+    smin = size.min()
+    for pos, j in enumerate(seq):
+        if smin + smallest[pos] > room:  # every area is full for what is left
+            break
+        if smin + a_rest[j] > room:  # no area has room for this one
+            continue
+        fits = np.flatnonzero(size + a_rest[j] <= room)
+        if len(fits) == 0:
+            continue
+        d = dist[j, fits] if dist is not None else near(j, fits)
+        d = np.where(np.isnan(d), np.inf, d)
+        k = int(np.argmin(d))  # the nearest, ties to the first area (as a stable sort)
+        if d[k] <= lim:
+            size[fits[k]] += a_rest[j]
+            to[j] = fits[k]
+            smin = size.min()
+    return to
+
+
+class _Nearest:
+    """Distances from cell ``j`` to areas ``fits``: GEOS's for those that may be nearest.
+
+    The others get inf. An area whose bounding box is further from the cell than the
+    nearest area found cannot be nearer: the least and the first of equals come out as
+    from every distance, with ~2 GEOS distances a cell instead of one per area.
+    """
+
+    def __init__(self, cells: np.ndarray, areas: np.ndarray):
+        self.cells, self.areas = cells, areas
+        cb, ab = shapely.bounds(cells), shapely.bounds(areas)
+        self.exact = not (np.isfinite(cb).all() and np.isfinite(ab).all())
+        if not self.exact:  # box-to-box gaps, a hair short of any rounding
+            gx = np.maximum(np.maximum(ab[None, :, 0] - cb[:, None, 2],
+                                       cb[:, None, 0] - ab[None, :, 2]), 0.0)
+            gy = np.maximum(np.maximum(ab[None, :, 1] - cb[:, None, 3],
+                                       cb[:, None, 1] - ab[None, :, 3]), 0.0)
+            self.low = np.hypot(gx, gy) * (1 - 1e-9) - 1e-6
+
+    def __call__(self, j: int, fits: np.ndarray) -> np.ndarray:
+        if self.exact:
+            return shapely.distance(self.cells[j], self.areas[fits])
+        low = self.low[j, fits]
+        first = int(np.argmin(low))
+        d = np.full(len(fits), np.inf)
+        d[first] = shapely.distance(self.cells[j], self.areas[fits[first]])
+        if np.isnan(d[first]):
+            return shapely.distance(self.cells[j], self.areas[fits])
+        maybe = np.flatnonzero(low <= d[first])
+        maybe = maybe[maybe != first]
+        d[maybe] = shapely.distance(self.cells[j], self.areas[fits[maybe]])
+        return d
+
+
+def _in_halves(f: Any, *arrays: np.ndarray) -> np.ndarray:
+    """``f(*arrays)`` of an element-wise GEOS function, half the elements in a thread.
+
+    GEOS releases the GIL: once the forecast is done the rest of top_areas has both
+    cores. The very same values as one call.
+    """
+    n = len(arrays[0])
+    if n < _HALVES_FROM:
+        return f(*arrays)
+    h = n // 2
+    head, tail = _both(lambda: f(*(a[:h] for a in arrays)), lambda: f(*(a[h:] for a in arrays)))
+    return np.concatenate([head, tail])
+
+
+def _both(first: Any, second: Any) -> tuple[Any, Any]:
+    """``(first(), second())``, the second in a thread meanwhile."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="top_areas-tail") as pool:
+        fut = pool.submit(second)
+        return first(), fut.result()
 
 
 def _cell_groups(row: np.ndarray, col: np.ndarray) -> list[np.ndarray]:
