@@ -30,6 +30,7 @@ method (see :func:`flag_cells`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -152,12 +153,26 @@ class History:
         return self.cell_area > 0
 
     @cached_property
-    def cells_by_tie(self) -> np.ndarray:
-        """Flat indices of the cells inside, in the tie order (:meth:`tie_key`); kept."""
-        inside = np.flatnonzero(self.cell_area.ravel() > 0)
-        out = inside[np.argsort(self.tie_key()[inside])]
-        out.setflags(write=False)
-        return out
+    def ties(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The cells inside (flat, row-major), their places in tie order, and back; kept.
+
+        Returns (cells, place, by_tie): ``place[j]`` is cell j's place in tie order,
+        ``by_tie`` the cells' positions in tie order (``place``'s inverse). Tie order
+        is :meth:`tie_key`'s. Made without a sort: the keys are a permutation, so
+        marking them and listing the marks orders them.
+        """
+        cells = np.flatnonzero(self.cell_area.ravel() > 0)
+        key = self.tie_key()[cells]
+        at = np.zeros(self.cell_area.size, np.int64)
+        at[key] = np.arange(len(cells))  # each key's position among the cells
+        mark = np.zeros(self.cell_area.size, bool)
+        mark[key] = True
+        by_tie = at[np.flatnonzero(mark)]
+        place = np.empty(len(cells), np.int64)
+        place[by_tie] = np.arange(len(cells))
+        for a in (cells, place, by_tie):
+            a.setflags(write=False)
+        return cells, place, by_tie
 
     def tie_key(self) -> np.ndarray:
         """Fixed random order of the cells (flat): breaks ties in scores reproducibly."""
@@ -461,16 +476,18 @@ def _periods(months: float | None, per_month: float) -> int | None:
 
 
 def _decayed(c: np.ndarray, folds: np.ndarray, half_life: float | None,
-             window: int | None) -> np.ndarray:
+             window: int | None, out: np.ndarray | None = None) -> np.ndarray:
     """Per fold u: sum over past periods of 0.5**(age / half_life) * c[u - 1 - age].
 
     ``half_life`` and ``window`` in periods (None: no decay / all history). Fold u
     reads ``c[:u]`` only. Element by element, lag by lag, for every fold at once: the
     same arithmetic for every cell, so cells with equal histories score equal.
+    ``out``: the (folds, ...) array (or view) to write into.
     """
     r = 0.5 ** (1.0 / half_life) if half_life else 1.0
     folds = np.asarray(folds, dtype=np.int64)
-    out = np.empty((len(folds), *c.shape[1:]))
+    if out is None:
+        out = np.empty((len(folds), *c.shape[1:]))
     if window is None or (len(folds) and window >= folds.max()):
         # all history (a window longer than every fold's past is all of it):
         # one pass, D(u) = r * D(u-1) + c[u-1]
@@ -510,43 +527,163 @@ def _kernel(radius: float, cell: float, kind: str, *, own: bool) -> np.ndarray:
     return w
 
 
-def _smooth(a: np.ndarray, kern: np.ndarray, cache: dict | None = None,
-            key: Any = None) -> np.ndarray:
+def _smooth(a: np.ndarray | Callable[[np.ndarray], Any], kern: np.ndarray,
+            cache: dict | None = None, key: Any = None, *, reuse: bool = False,
+            shape: tuple[int, int, int] | None = None) -> np.ndarray:
     """Each (rows, cols) slice of ``a`` convolved with ``kern`` (zero outside the grid).
 
     By FFT (50x faster than direct for 600 m kernels on 100 m cells), rounded to 1e-9
     so FFT noise never separates cells whose exact sums tie (they keep the seeded
-    random order). With a ``cache`` dict, ``a``'s transform is kept under ``key`` and
-    shared by every kernel up to 13 cells wide (the blends smooth one array thrice).
-    """
-    from scipy import fft as sp_fft  # not scipy.signal: importing it takes ~1 s
+    random order).
 
-    rows, cols = a.shape[1:]
+    Parameters
+    ----------
+    a : ndarray (k, rows, cols), or a function filling such an array given to it
+        The function (with ``shape``) writes straight into the transform's input:
+        no copy, and nothing to fill when the transform is already in ``cache``.
+    kern : ndarray
+        The kernel (odd square, centre over the cell).
+    cache : dict, optional
+        Keeps ``a``'s transform under ``key``, shared by every kernel up to 13 cells
+        wide (the blends smooth one array thrice), and the scratch arrays every call
+        with this cache reuses (fresh memory is dear: page faults).
+    key : hashable, optional
+    reuse : bool
+        The result is a view of a scratch array that the next call with this cache
+        overwrites (for callers that read it at once); else a fresh array.
+    shape : tuple, optional
+        ``a``'s shape, when ``a`` is a function.
+    """
+    k, rows, cols = a.shape if shape is None else shape
     half = max(kern.shape[0] // 2, 6)  # one transform size for kernels up to 13 x 13
-    fshape = (sp_fft.next_fast_len(rows + 2 * half, real=True),
-              sp_fft.next_fast_len(cols + 2 * half, real=True))
+    fshape = (_fast_len(rows + 2 * half), _fast_len(cols + 2 * half))
+    buf = {} if cache is None else cache
     ck = ("fft", key, fshape)
-    spec = None if cache is None or key is None else cache.get(ck)
+    keep = cache is not None and key is not None
+    spec = cache.get(ck) if keep else None
     if spec is None:
-        spec = sp_fft.rfft2(a, fshape, workers=_FFT_WORKERS)
-        if cache is not None and key is not None:
+        spec = _rfft2(a, (k, rows, cols), fshape, buf, keep=keep)
+        if keep:
             cache[ck] = spec
-    kh, kw = kern.shape
-    kspec = sp_fft.rfft2(kern, fshape)
-    # fresh memory is dear (page faults): the product goes into a kept scratch array
-    # (or the transform itself when nothing keeps it), the rounding in place
-    if ck in (cache or {}):
-        prod = cache.get(("scratch", spec.shape))
-        if prod is None:
-            prod = cache[("scratch", spec.shape)] = np.empty_like(spec)
-        np.multiply(spec, kspec, out=prod)
+    kspec = _kernel_spectrum(kern.tobytes(), kern.shape, fshape)
+    if keep:  # the kept transform stays: the product goes into a scratch array
+        prod = np.multiply(spec, kspec, out=_scratch(buf, "prod", spec.shape, complex))
     else:
         prod = spec
         prod *= kspec
-    full = sp_fft.irfft2(prod, fshape, overwrite_x=True, workers=_FFT_WORKERS)
-    np.round(full, 9, out=full)
-    # the "same" part: the kernel's centre over each cell (a view)
-    return full[:, kh // 2: kh // 2 + rows, kw // 2: kw // 2 + cols]
+    full = _irfft2(prod, fshape, buf if reuse else None)
+    # the "same" part: the kernel's centre over each cell (a view), rounded in place
+    kh, kw = kern.shape
+    out = full[:, kh // 2: kh // 2 + rows, kw // 2: kw // 2 + cols]
+    return np.round(out, 9, out=out)
+
+
+def _fast_len(n: int) -> int:
+    """scipy.fft's next fast length for a real transform of at least ``n`` points."""
+    from scipy import fft as sp_fft  # not scipy.signal: importing it takes ~1 s
+
+    return sp_fft.next_fast_len(n, real=True)
+
+
+@lru_cache(maxsize=1)
+def _pocketfft() -> tuple[Any, Callable[[int], int]] | None:
+    """scipy.fft's pocketfft binding and its workers rule, or None.
+
+    Private to scipy (there since 1.4, the same calls as scipy.fft's rfft2/irfft2),
+    but its transforms write into given arrays: no fresh memory per transform.
+    Without it the public functions give the same values.
+    """
+    try:
+        from scipy.fft._pocketfft import pypocketfft
+        from scipy.fft._pocketfft.helper import _workers
+    except ImportError:  # pragma: no cover (a scipy that moved it)
+        return None
+    return pypocketfft, _workers
+
+
+def _scratch(buf: dict, name: str, shape: tuple, dtype: Any) -> np.ndarray:
+    """A scratch array kept in ``buf`` (one per name and shape), made once."""
+    key = ("scratch", name, shape)
+    out = buf.get(key)
+    if out is None:
+        out = buf[key] = np.empty(shape, dtype)
+    return out
+
+
+def _rfft2(a: np.ndarray | Callable[[np.ndarray], Any], shape: tuple[int, int, int],
+           fshape: tuple[int, int], buf: dict, *, keep: bool) -> np.ndarray:
+    """``scipy.fft.rfft2(a, fshape)`` of each slice; into a fresh array only if ``keep``.
+
+    ``a``: an array of ``shape``, or a function filling one. The zero-padded input
+    is a scratch array of ``buf`` (the inverse transform's output reuses it), the
+    transform (unless kept) the scratch product array.
+    """
+    from scipy import fft as sp_fft
+
+    lib = _pocketfft()
+    k, rows, cols = shape
+    if lib is None:
+        if callable(a):
+            a = _fill(a, shape)
+        return sp_fft.rfft2(a, fshape, workers=_FFT_WORKERS)
+    pad = _scratch(buf, "real", (k, *fshape), float)
+    pad[:, rows:] = 0.0  # zero beyond the grid (the last output left values there)
+    pad[:, :rows, cols:] = 0.0
+    if callable(a):
+        a(pad[:, :rows, :cols])
+    else:
+        pad[:, :rows, :cols] = a
+    spec_shape = (k, fshape[0], fshape[1] // 2 + 1)
+    out = np.empty(spec_shape, complex) if keep else _scratch(buf, "prod", spec_shape,
+                                                              complex)
+    pocketfft, workers = lib
+    # what scipy.fft.rfft2 calls (forward, no scaling), with the output given
+    return pocketfft.r2c(pad, (1, 2), forward=True, inorm=0, out=out,
+                         nthreads=workers(_FFT_WORKERS))
+
+
+def _fill(fill: Callable[[np.ndarray], Any], shape: tuple) -> np.ndarray:
+    """A fresh array of ``shape`` filled by ``fill``."""
+    out = np.empty(shape)
+    fill(out)
+    return out
+
+
+def _irfft2(spec: np.ndarray, fshape: tuple[int, int], buf: dict | None) -> np.ndarray:
+    """``scipy.fft.irfft2(spec, fshape)``, overwriting ``spec``.
+
+    The output is ``buf``'s scratch real array (else fresh). As pocketfft's own
+    c2r over two axes: the unscaled inverse along the rows (in place here, not into
+    a fresh temporary), the real inverse along the last axis, times the same 1/N.
+    """
+    from scipy import fft as sp_fft
+
+    lib = _pocketfft()
+    if lib is None:
+        return sp_fft.irfft2(spec, fshape, overwrite_x=True, workers=_FFT_WORKERS)
+    pocketfft, workers = lib
+    n = workers(_FFT_WORKERS)
+    shape = (spec.shape[0], *fshape)
+    out = np.empty(shape) if buf is None else _scratch(buf, "real", shape, float)
+    pocketfft.c2c(spec, (1,), forward=False, inorm=0, out=spec, nthreads=n)
+    pocketfft.c2r(spec, (2,), fshape[1], forward=False, inorm=0, out=out, nthreads=n)
+    # pocketfft's factor: 1 / N in long double, rounded to double (its norm_fct)
+    out *= float(np.longdouble(1) / np.longdouble(fshape[0] * fshape[1]))
+    return out
+
+
+@lru_cache(maxsize=8)
+def _kernel_spectrum(kern: bytes, kshape: tuple[int, int],
+                     fshape: tuple[int, int]) -> np.ndarray:
+    """``rfft2`` of a kernel (its float64 bytes) zero-padded to ``fshape``; kept.
+
+    The same few kernels recur in every backtest (~2 ms each on London's grid).
+    """
+    from scipy import fft as sp_fft
+
+    out = sp_fft.rfft2(np.frombuffer(kern).reshape(kshape), fshape)
+    out.setflags(write=False)
+    return out
 
 
 def _dec_key(h: int | None, w: int | None, folds: np.ndarray) -> tuple:
@@ -560,20 +697,13 @@ def _dec_key(h: int | None, w: int | None, folds: np.ndarray) -> tuple:
 def _dec_keys(hist: History, name: str, p: dict[str, Any], folds: np.ndarray) -> list:
     """The decayed counts ``method_scores(..., cells=...)`` keeps in its cache for a method.
 
-    The method's own decayed counts at the cells (keys ``("cells", h, w)``), and the
-    whole grid's that it smooths.
+    The method's own decayed counts at the cells (keys ``("cells", h, w)``); the
+    whole grid's that it smooths go straight into the transform, not into the cache.
     """
-    pm = hist.per_month
     if name == "stkde":
         return []
-    hl = None if name == "counts" else _periods(p["half_life"], pm)
-    key = _dec_key(hl, _periods(p["window"], pm), folds)
-    keys = [("cells", *key)]
-    if name == "blend":
-        keys.append(key)
-    if name == "near_repeat":
-        keys.append(_dec_key(None, _periods(p["recent"], pm), folds))
-    return keys
+    hl = None if name == "counts" else _periods(p["half_life"], hist.per_month)
+    return [("cells", *_dec_key(hl, _periods(p["window"], hist.per_month), folds))]
 
 
 def method_scores(hist: History, name: str, params: dict[str, Any],  # noqa: PLR0913
@@ -607,13 +737,17 @@ def method_scores(hist: History, name: str, params: dict[str, Any],  # noqa: PLR
     if name == "stkde":
         w = _periods(p["window"], pm)
         ages = np.arange(w) / pm  # months since each past period
-        out = np.zeros((len(folds), *c.shape[1:]))
-        tmp = np.empty(c.shape[1:])
-        for age in range(w):  # lag by lag, fold by fold (no fold-sized temporaries)
-            for i in np.flatnonzero(folds - 1 - age >= 0):
-                np.multiply(1 / (1 + ages[age]), c[folds[i] - 1 - age], out=tmp)
-                out[i] += tmp
-        out = _smooth(out, _kernel(p["bandwidth"], cell, "inverse", own=True))
+
+        def fill(out: np.ndarray) -> None:  # (straight into the transform's input)
+            out[...] = 0.0
+            tmp = np.empty(c.shape[1:])
+            for age in range(w):  # lag by lag, fold by fold (no fold-sized temporaries)
+                for i in np.flatnonzero(folds - 1 - age >= 0):
+                    np.multiply(1 / (1 + ages[age]), c[folds[i] - 1 - age], out=tmp)
+                    out[i] += tmp
+
+        out = _smooth(fill, _kernel(p["bandwidth"], cell, "inverse", own=True), cache,
+                      reuse=cells is not None, shape=(len(folds), *c.shape[1:]))
         return out if cells is None else _gather(out, cells)
     hl = None if name == "counts" else _periods(p["half_life"], pm)
     win = _periods(p["window"], pm)
@@ -622,10 +756,16 @@ def method_scores(hist: History, name: str, params: dict[str, Any],  # noqa: PLR
         return d
     # blend: d + alpha * smooth(d); near_repeat: d + beta * smooth(recent counts)
     src = (hl, win) if name == "blend" else (None, _periods(p["recent"], pm))
-    sm = _smooth(dec(*src), _kernel(p["radius"], cell, "quartic", own=False), cache,
-                 ("dec", *src))
-    if cells is not None:
-        sm = _gather(sm, cells)
+    kern = _kernel(p["radius"], cell, "quartic", own=False)
+    # only the blends share a transform (of their decayed counts): near_repeat's stays
+    # in the scratch arrays
+    key = ("dec", *src) if name == "blend" else None
+    if cells is None:
+        sm = _smooth(dec(*src), kern, cache, key)
+    else:  # the grid's counts to smooth go straight into the transform's input (once)
+        sm = _gather(_smooth(lambda out: _decayed(c, folds, *_dec_key(*src, folds), out),
+                             kern, cache, key, reuse=True,
+                             shape=(len(folds), *c.shape[1:])), cells)
     sm *= p["alpha" if name == "blend" else "beta"]  # in place (a fresh array): no
     sm += d  # temporaries
     return sm
@@ -658,13 +798,15 @@ def flag_cells(score: np.ndarray, cell_area: np.ndarray, budget: float,
     return order[: k + 1], w
 
 
-def _thresholds(s: np.ndarray, a: np.ndarray, budget: float) -> np.ndarray:
+def _thresholds(s: np.ndarray, a: np.ndarray, budget: float,
+                sample: np.ndarray | slice = slice(None, None, 8)) -> np.ndarray:
     """Per row of ``s`` (folds x cells inside), the cells whose score reaches a threshold.
 
     Any threshold whose cells hold the budget gives :func:`flag_cells` the same
     cells (only those are sorted, cells tied with it included, so ties break as in
-    a full sort): this only saves time. Estimated from every 8th cell (its positive
-    scores: most cells score 0) for ~1.12 times the full cells the budget holds;
+    a full sort): this only saves time. Estimated from every 8th cell (``sample``:
+    the columns to read, best a random eighth; its positive scores: most cells score
+    0) for ~1.12 times the full cells the budget holds;
     where that gives too few cells or over 3 times too many, the m-th highest (m
     twice the full cells plus a margin); all cells when there are fewer than m.
     Returns a boolean (folds x cells) mask.
@@ -675,7 +817,7 @@ def _thresholds(s: np.ndarray, a: np.ndarray, budget: float) -> np.ndarray:
         return np.ones(s.shape, bool)
     j = (k0 * 9) // 64 + 4  # the j-th highest of every 8th: ~8 j cells above
     thr = np.zeros(len(s))
-    for i, row in enumerate(s[:, ::8]):
+    for i, row in enumerate(s[:, sample]):
         pos = row[row > 0]
         if len(pos) > j:
             thr[i] = np.partition(pos, len(pos) - 1 - j)[len(pos) - 1 - j]
@@ -688,16 +830,16 @@ def _thresholds(s: np.ndarray, a: np.ndarray, budget: float) -> np.ndarray:
     return above
 
 
-def _flag_ranked(s: np.ndarray, a: np.ndarray, budget: float,
-                 above: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`flag_cells` on the cells inside, laid out in tie order.
+def _flag_ranked(s: np.ndarray, a: np.ndarray, budget: float, above: np.ndarray,
+                 ties: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`flag_cells` on the cells inside (listed row-major, as ``History.ties``).
 
-    ``s``, ``a``: one fold's scores and the areas of the cells inside, listed in the
-    tie order (the fixed random order that breaks ties); ``above`` marks the cells at
-    or above a threshold (:func:`_thresholds`). Listed in tie order, the cells above
-    need no sort by tie: one stable sort by score breaks ties as flag_cells' two-key
-    sort does. When they fall short of the budget, the exact threshold's cells, else
-    all cells. Returns positions in ``s`` and weights, as flag_cells.
+    ``s``, ``a``: one fold's scores and the areas of the cells inside; ``above`` marks
+    the cells at or above a threshold (:func:`_thresholds`): only those are sorted.
+    When they fall short of the budget, the exact threshold's cells, else all cells.
+    ``ties``: each cell's place in tie order and the cells in tie order
+    (``History.ties[1:]``).
+    Returns positions in ``s`` and weights, as flag_cells.
     """
     idx = np.flatnonzero(above)
     if a[idx].sum() < budget:
@@ -706,12 +848,27 @@ def _flag_ranked(s: np.ndarray, a: np.ndarray, budget: float,
             np.flatnonzero(s >= -np.partition(-s, m)[m])
         if a[idx].sum() < budget:  # (the study area may be short of it too: all cells)
             idx = np.arange(len(s))
-    order = idx[np.argsort(-s[idx], kind="stable")]
+    order = _by_score(s, idx, *ties)
     cum = np.cumsum(a[order])
     k = min(int(np.searchsorted(cum, budget * (1 - 1e-12))), len(order) - 1)
     w = np.ones(k + 1)
     w[k] = min(1.0, (budget - (cum[k - 1] if k else 0.0)) / a[order[k]])
     return order[: k + 1], w
+
+
+def _by_score(s: np.ndarray, idx: np.ndarray, place: np.ndarray,
+              by_tie: np.ndarray) -> np.ndarray:
+    """``idx`` ordered by score ``s`` (highest first), equal scores in tie order.
+
+    ``place``, ``by_tie``: each position's place in tie order and the positions in
+    tie order (``History.ties``). ``idx`` is put in tie order by marking the places
+    and listing the marks (a counting sort: no sort of the keys), then one stable sort
+    by score breaks ties as flag_cells' two-key sort does.
+    """
+    mark = np.zeros(len(by_tie), bool)
+    mark[place[idx]] = True
+    idx = by_tie[np.flatnonzero(mark)]
+    return idx[np.argsort(-s[idx], kind="stable")]
 
 
 def _gather(a: np.ndarray, cells: np.ndarray) -> np.ndarray:
@@ -751,10 +908,14 @@ def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: An
     budget = area_share * total
     n = np.array([hist.counts[f].sum() for f in folds])  # (no copy of the folds)
     pai = np.full((len(specs), len(folds)), np.nan)
-    # the cells inside listed in tie order: flagging then needs no sort by tie
-    inside = hist.cells_by_tie
-    a_in, test = hist.cell_area.ravel()[inside], _gather(hist.counts, inside)[folds]
-    cache: dict = {}
+    # the cells inside, row-major: gathers read memory in order (in tie order they
+    # took twice as long); ties are broken among the few cells flagged
+    inside, place, by_tie = hist.ties
+    a_in = hist.cell_area.ravel()[inside]
+    at = _gather(hist.counts[: int(folds.max()) + 1], inside) if len(folds) else None
+    test = None if at is None else at[folds]
+    # the cells' counts, gathered once for the tests and the scores
+    cache: dict = {} if at is None else {("cells",): at[: int(folds.max())]}
     # decayed counts leave the cache after the last method using them: fresh memory
     # costs page faults, freed memory is reused
     last = {k: j for j, spec in enumerate(specs) for k in _dec_keys(hist, *spec, folds)}
@@ -762,11 +923,14 @@ def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: An
     # window longer than the history is all history) score the same PAIs
     same: list[tuple[int, int]] = []
 
+    # every 8th cell in tie order (row-major, every 8th column is no random sample)
+    sample = np.sort(by_tie[::8])
+
     def flag(j: int, sc: np.ndarray) -> None:
-        above = _thresholds(sc, a_in, budget)
+        above = _thresholds(sc, a_in, budget, sample)
         for i in range(len(folds)):
             if n[i] > 0:
-                idx, w = _flag_ranked(sc[i], a_in, budget, above[i])
+                idx, w = _flag_ranked(sc[i], a_in, budget, above[i], (place, by_tie))
                 pai[j, i] = (test[i, idx] @ w / n[i]) / area_share
 
     # two more threads flag methods' cells while the next method scores (numpy and
@@ -987,11 +1151,11 @@ def _ranked_cells(hist: History, score: np.ndarray) -> tuple[np.ndarray, np.ndar
     risk, expected = _risk(hist, score)
     s = np.where(hist.inside, np.clip(score, 0, None), 0.0)
     # flag_cells with the whole area as budget: every cell inside, by score, ties in
-    # tie order (one stable sort of the cells listed in tie order, not a lexsort)
-    by_tie = hist.cells_by_tie
+    # tie order
+    inside, place, by_tie = hist.ties
     a = hist.cell_area.ravel()
-    idx = _flag_ranked(s.ravel()[by_tie], a[by_tie], a.sum(), np.ones(len(by_tie), bool))[0]
-    idx = by_tie[idx]
+    idx = inside[_flag_ranked(s.ravel()[inside], a[inside], a.sum(),
+                              np.ones(len(inside), bool), (place, by_tie))[0]]
     # as sort_values("rank") of the row-major frame: cells left unranked (rank 0,
     # a sliver past the budget's last 1e-12) come first
     unranked = np.ones(s.size, bool)
