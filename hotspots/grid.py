@@ -35,6 +35,7 @@ __all__ = [
     "Grid",
     "grid_of",
     "make_grid",
+    "near_cells",
     "nice_number",
     "points_xy",
     "to_array",
@@ -272,6 +273,33 @@ def cell_polygons(grid: Grid, keep: np.ndarray | None = None) -> np.ndarray:
         xc, yc = xc[keep], yc[keep]
     h = grid.cell_size / 2
     return shapely.box(xc - h, yc - h, xc + h, yc + h).ravel()
+
+
+def near_cells(grid: Grid, keep: np.ndarray, x: np.ndarray, y: np.ndarray,
+               tol: float = 1e-3) -> np.ndarray:
+    """Per point: True when within ``tol`` metres (x and y) of a ``keep`` cell's square.
+
+    ``keep``: a ``grid.shape`` boolean mask. Every point of a shape drawn inside those
+    cells' squares (a cell cut by a polygon, a union of such pieces) is among them,
+    found without GEOS: a point's own cell, and for the few within ``tol`` of a side
+    the cells of its four corners ±tol.
+    """
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    u, v = (x - grid.x0) / grid.cell_size, (y - grid.y0) / grid.cell_size
+    fu, fv = np.floor(u), np.floor(v)
+    c, r = fu.astype(np.int64), grid.nrows - 1 - fv.astype(np.int64)  # as cell_index
+    ok = (r >= 0) & (r < grid.nrows) & (c >= 0) & (c < grid.ncols)
+    out = np.zeros(len(x), bool)
+    out[ok] = keep[r[ok], c[ok]]
+    u -= fu  # where in its cell, 0..1
+    v -= fv
+    t = tol / grid.cell_size
+    side = np.flatnonzero((u < t) | (u > 1 - t) | (v < t) | (v > 1 - t))
+    for dx, dy in ((-tol, -tol), (-tol, tol), (tol, -tol), (tol, tol)):
+        r, c = grid.cell_index(x[side] + dx, y[side] + dy)
+        ok = (r >= 0) & (r < grid.nrows) & (c >= 0) & (c < grid.ncols)
+        out[side[ok]] |= keep[r[ok], c[ok]]
+    return out
 
 
 def clip_mask(grid: Grid, clip: Any) -> np.ndarray:

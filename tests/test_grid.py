@@ -11,10 +11,12 @@ from hotspots._errors import BadInputError
 from hotspots.grid import (
     Grid,
     bin_points,
+    cell_polygons,
     clip_mask,
     default_cell_size,
     grid_of,
     make_grid,
+    near_cells,
     nice_number,
     points_xy,
     to_array,
@@ -105,3 +107,27 @@ def test_clip_mask_keeps_cells_touching_polygon():
     assert cells.intersects(poly).all()
     # a circle of radius 220 centred on a cell corner touches a 6x6 block minus corners
     assert 20 <= m.sum() <= 36
+
+
+def test_near_cells_holds_every_point_of_shapes_in_the_cells():
+    # a superset of the points in any piece of the kept cells (edges and corners too),
+    # and nothing further than the tolerance from them: checked against GEOS
+    g = Grid(530_000.0, 180_000.0, 100.0, 20, 30)
+    rng = np.random.default_rng(3)
+    keep = rng.random(g.shape) < 0.2
+    boxes = cell_polygons(g, keep)
+    pieces = shapely.intersection(boxes, shapely.Point(531_500, 181_000).buffer(700))
+    area = shapely.union_all(pieces)
+    xs = g.x0 + np.r_[rng.uniform(0, 3000, 20_000), np.arange(31) * 100.0]
+    ys = g.y0 + np.r_[rng.uniform(0, 2000, 20_000), np.arange(31) * 100.0 % 2000]
+    # every cell corner, and points on the sides and a hair either side of them
+    cx, cy = np.meshgrid(g.x0 + np.arange(31) * 100.0, g.y0 + np.arange(21) * 100.0)
+    side = g.x0 + np.arange(31) * 100.0
+    x = np.r_[xs, cx.ravel(), np.repeat(side, 3) + np.tile([-1e-9, 0, 1e-9], 31)]
+    y = np.r_[ys, cy.ravel(), rng.uniform(g.y0, g.y0 + 2000, 93)]
+    near = near_cells(g, keep, x, y)
+    inside = shapely.intersects_xy(area, x, y) | shapely.intersects_xy(
+        shapely.union_all(boxes), x, y)
+    assert near[inside].all()
+    far = shapely.distance(shapely.union_all(boxes), shapely.points(x, y)) > 2e-3  # (tol in x, y)
+    assert not near[far].any()
