@@ -528,7 +528,7 @@ def _kernel(radius: float, cell: float, kind: str, *, own: bool) -> np.ndarray:
 
 
 def _smooth(a: np.ndarray | Callable[[np.ndarray], Any], kern: np.ndarray,
-            cache: dict | None = None, key: Any = None, *, reuse: bool = False,
+            cache: dict | None = None, key: Any = None, *, cells: np.ndarray | None = None,
             shape: tuple[int, int, int] | None = None) -> np.ndarray:
     """Each (rows, cols) slice of ``a`` convolved with ``kern`` (zero outside the grid).
 
@@ -548,11 +548,15 @@ def _smooth(a: np.ndarray | Callable[[np.ndarray], Any], kern: np.ndarray,
         wide (the blends smooth one array thrice), and the scratch arrays every call
         with this cache reuses (fresh memory is dear: page faults).
     key : hashable, optional
-    reuse : bool
-        The result is a view of a scratch array that the next call with this cache
-        overwrites (for callers that read it at once); else a fresh array.
+    cells : ndarray, optional
+        Flat cell indices: the result at these cells only, (k, len(cells)) (the
+        grid's result then lives in a scratch array).
     shape : tuple, optional
         ``a``'s shape, when ``a`` is a function.
+
+    Returns
+    -------
+    ndarray (k, rows, cols), or (k, len(cells)); a fresh array.
     """
     k, rows, cols = a.shape if shape is None else shape
     half = max(kern.shape[0] // 2, 6)  # one transform size for kernels up to 13 x 13
@@ -571,10 +575,14 @@ def _smooth(a: np.ndarray | Callable[[np.ndarray], Any], kern: np.ndarray,
     else:
         prod = spec
         prod *= kspec
-    full = _irfft2(prod, fshape, buf if reuse else None)
-    # the "same" part: the kernel's centre over each cell (a view), rounded in place
+    # the "same" part: the kernel's centre over each cell
     kh, kw = kern.shape
-    out = full[:, kh // 2: kh // 2 + rows, kw // 2: kw // 2 + cols]
+    full, fct = _irfft2(prod, fshape, kh // 2, rows, None if cells is None else buf)
+    out = full[:, :, kw // 2: kw // 2 + cols]
+    if cells is not None:  # scaled and rounded element by element: at the cells only
+        out = _gather(out, cells)  # (the same values, fewer elements)
+    if fct != 1.0:
+        out *= fct
     return np.round(out, 9, out=out)
 
 
@@ -649,27 +657,32 @@ def _fill(fill: Callable[[np.ndarray], Any], shape: tuple) -> np.ndarray:
     return out
 
 
-def _irfft2(spec: np.ndarray, fshape: tuple[int, int], buf: dict | None) -> np.ndarray:
-    """``scipy.fft.irfft2(spec, fshape)``, overwriting ``spec``.
+def _irfft2(spec: np.ndarray, fshape: tuple[int, int], row0: int, nrows: int,
+            buf: dict | None) -> tuple[np.ndarray, float]:
+    """Rows ``row0 .. row0 + nrows`` of ``scipy.fft.irfft2(spec, fshape)``; overwrites spec.
 
-    The output is ``buf``'s scratch real array (else fresh). As pocketfft's own
-    c2r over two axes: the unscaled inverse along the rows (in place here, not into
-    a fresh temporary), the real inverse along the last axis, times the same 1/N.
+    Returns the rows unscaled and the factor scaling them. As pocketfft's own c2r
+    over two axes: the unscaled inverse along the rows (in place here, not into a
+    fresh temporary), then the real inverse along the last axis of the rows wanted
+    only (into ``buf``'s scratch real array, else a fresh one), then 1/N (left to
+    the caller: x * f element by element, the same values).
     """
     from scipy import fft as sp_fft
 
     lib = _pocketfft()
     if lib is None:
-        return sp_fft.irfft2(spec, fshape, overwrite_x=True, workers=_FFT_WORKERS)
+        full = sp_fft.irfft2(spec, fshape, overwrite_x=True, workers=_FFT_WORKERS)
+        return full[:, row0: row0 + nrows], 1.0
     pocketfft, workers = lib
     n = workers(_FFT_WORKERS)
-    shape = (spec.shape[0], *fshape)
-    out = np.empty(shape) if buf is None else _scratch(buf, "real", shape, float)
+    shape = (spec.shape[0], nrows, fshape[1])
+    out = np.empty(shape) if buf is None else \
+        _scratch(buf, "real", (spec.shape[0], *fshape), float)[:, :nrows]
     pocketfft.c2c(spec, (1,), forward=False, inorm=0, out=spec, nthreads=n)
-    pocketfft.c2r(spec, (2,), fshape[1], forward=False, inorm=0, out=out, nthreads=n)
+    pocketfft.c2r(spec[:, row0: row0 + nrows], (2,), fshape[1], forward=False, inorm=0,
+                  out=out, nthreads=n)
     # pocketfft's factor: 1 / N in long double, rounded to double (its norm_fct)
-    out *= float(np.longdouble(1) / np.longdouble(fshape[0] * fshape[1]))
-    return out
+    return out, float(np.longdouble(1) / np.longdouble(fshape[0] * fshape[1]))
 
 
 @lru_cache(maxsize=8)
@@ -746,9 +759,8 @@ def method_scores(hist: History, name: str, params: dict[str, Any],  # noqa: PLR
                     np.multiply(1 / (1 + ages[age]), c[folds[i] - 1 - age], out=tmp)
                     out[i] += tmp
 
-        out = _smooth(fill, _kernel(p["bandwidth"], cell, "inverse", own=True), cache,
-                      reuse=cells is not None, shape=(len(folds), *c.shape[1:]))
-        return out if cells is None else _gather(out, cells)
+        return _smooth(fill, _kernel(p["bandwidth"], cell, "inverse", own=True), cache,
+                       cells=cells, shape=(len(folds), *c.shape[1:]))
     hl = None if name == "counts" else _periods(p["half_life"], pm)
     win = _periods(p["window"], pm)
     d = dec(hl, win, cells)
@@ -763,9 +775,8 @@ def method_scores(hist: History, name: str, params: dict[str, Any],  # noqa: PLR
     if cells is None:
         sm = _smooth(dec(*src), kern, cache, key)
     else:  # the grid's counts to smooth go straight into the transform's input (once)
-        sm = _gather(_smooth(lambda out: _decayed(c, folds, *_dec_key(*src, folds), out),
-                             kern, cache, key, reuse=True,
-                             shape=(len(folds), *c.shape[1:])), cells)
+        sm = _smooth(lambda out: _decayed(c, folds, *_dec_key(*src, folds), out), kern,
+                     cache, key, cells=cells, shape=(len(folds), *c.shape[1:]))
     sm *= p["alpha" if name == "blend" else "beta"]  # in place (a fresh array): no
     sm += d  # temporaries
     return sm
