@@ -799,40 +799,82 @@ def piece_areas(xy: np.ndarray, pieces: list[tuple[np.ndarray, float]]) -> np.nd
     return _piece_shapes(xy, pieces, hulls)
 
 
-def _piece_shapes(xy: np.ndarray, pieces: list, hulls: np.ndarray) -> np.ndarray:
-    """:func:`piece_areas` given each piece's hull polygon."""
-    if len(pieces) < 2:
+def _piece_shapes(xy: np.ndarray, pieces: list, hulls: np.ndarray,
+                  cluster: np.ndarray | None = None) -> np.ndarray:
+    """:func:`piece_areas` given each piece's hull polygon.
+
+    ``cluster``: each piece's cluster (0.., a cluster's pieces consecutive) when the
+    pieces of several clusters are shaped at once: a piece shares area only with
+    pieces of its own cluster. Default: all one cluster. Each step is one
+    vectorised GEOS call for all the pieces, on the very geometries a piece-by-piece
+    run would give it, so the same polygons.
+    """
+    hulls = np.asarray(hulls, dtype=object)
+    n = len(hulls)
+    cl = np.zeros(n, np.int64) if cluster is None else np.asarray(cluster, np.int64)
+    # every ordered pair of pieces of one cluster (by first piece, then second)
+    sizes = np.bincount(cl, minlength=cl.max() + 1 if n else 0)
+    a = np.repeat(np.arange(n), sizes[cl])
+    b = (np.cumsum(sizes) - sizes)[cl[a]] + _ranges(sizes[cl])
+    a, b = a[a != b], b[a != b]
+    hit = shapely.intersects(hulls[a], hulls[b])
+    a, b = a[hit], b[hit]
+    if not len(a):  # no hull overlaps another: no Voronoi cells needed
         return hulls
-    pos = np.repeat(np.arange(len(pieces)), [len(p[0]) for p in pieces])
-    rows = np.concatenate([p[0] for p in pieces])
-    uxy, _, inv = collapse(xy[rows], np.ones(len(rows)))
-    upos = np.empty(len(uxy), np.int64)
-    upos[inv] = pos  # a coordinate is in one piece (pieces are clusters of coordinates)
-    # the diagram reaches the hulls' bounding box (GEOS extends it to the envelope of
-    # extend_to: the box is the envelope of the hulls' union, without the union)
-    cells = shapely.get_parts(
-        shapely.voronoi_polygons(
-            shapely.multipoints(uxy), extend_to=shapely.box(*shapely.total_bounds(hulls)),
-            ordered=True,
-        )
-    )
-    out = []
-    # which hulls overlap another, in one vectorised test (no union for a lone hull)
-    touch = shapely.intersects(hulls[:, None], hulls[None, :])
-    np.fill_diagonal(touch, val=False)
-    for i, h in enumerate(hulls):
-        if not touch[i].any():
-            out.append(h)
-            continue
-        # only the hulls overlapping this one, and only this piece's Voronoi cells
-        # reaching into the overlap, shape it (the rest of h is h minus the others)
-        others = shapely.union_all(hulls[touch[i]])
-        overlap = shapely.intersection(h, others)
-        mine = cells[upos == i]
-        shapely.prepare(overlap)
-        near = shapely.union_all(mine[shapely.intersects(overlap, mine)])
-        out.append(shapely.union(shapely.intersection(h, near), shapely.difference(h, others)))
-    return np.asarray(out)
+    # only the hulls overlapping a piece, and only its Voronoi cells reaching into
+    # the overlap, shape it (the rest of its hull is the hull minus the others)
+    touched, first = np.unique(a, return_index=True)
+    others = shapely.union_all(_padded(hulls[b], np.diff(np.r_[first, len(a)])), axis=1)
+    h = hulls[touched]
+    overlap = shapely.intersection(h, others)
+    cells, owner = _voronoi_cells(xy, pieces, hulls, cl, np.unique(cl[touched]))
+    mine = np.isin(owner, touched)
+    order = np.argsort(owner[mine], kind="stable")  # each piece's cells in order
+    cells, row = cells[mine][order], np.searchsorted(touched, owner[mine][order])
+    shapely.prepare(overlap)
+    hit = shapely.intersects(overlap[row], cells)
+    near = shapely.union_all(
+        _padded(cells[hit], np.bincount(row[hit], minlength=len(touched))), axis=1)
+    out = hulls.copy()
+    out[touched] = shapely.union(shapely.intersection(h, near), shapely.difference(h, others))
+    return out
+
+
+def _padded(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Rows of ``counts[r]`` consecutive ``values`` each, padded with None.
+
+    For ``shapely.union_all(..., axis=1)``: it skips None, so each row's union is
+    that of its values alone, in order.
+    """
+    out = np.full((len(counts), max(1, int(counts.max(initial=0)))), None, dtype=object)
+    out[np.repeat(np.arange(len(counts)), counts), _ranges(counts)] = values
+    return out
+
+
+def _voronoi_cells(xy: np.ndarray, pieces: list, hulls: np.ndarray, cl: np.ndarray,
+                   clusters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Voronoi cells of each of ``clusters``' distinct member points, and each one's piece.
+
+    A cluster's diagram reaches its hulls' bounding box (GEOS extends it to the
+    envelope of extend_to: the box is the envelope of the hulls' union, without the
+    union); its cells come in the order of its sorted distinct points.
+    """
+    pts, owner, boxes = [], [], []
+    for c in clusters:
+        mine = np.flatnonzero(cl == c)
+        rows = np.concatenate([pieces[i][0] for i in mine])
+        uxy, _, inv = collapse(xy[rows], np.ones(len(rows)))
+        upos = np.empty(len(uxy), np.int64)
+        # a coordinate is in one piece (pieces are clusters of coordinates)
+        upos[inv] = np.repeat(mine, [len(pieces[i][0]) for i in mine])
+        pts.append(uxy)
+        owner.append(upos)
+        boxes.append(shapely.total_bounds(hulls[mine]))
+    which = np.repeat(np.arange(len(pts)), [len(p) for p in pts])
+    diagrams = shapely.voronoi_polygons(shapely.multipoints(np.concatenate(pts), indices=which),
+                                        extend_to=shapely.box(*np.transpose(boxes)),
+                                        ordered=True)
+    return shapely.get_parts(diagrams), np.concatenate(owner)
 
 
 def cluster_areas(

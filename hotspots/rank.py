@@ -349,8 +349,9 @@ def _split_clusters(uxy, uw, ulabels, hulls, eps, min_samples, max_area, params
         # (distinct points already: split_cluster's own collapse is not needed)
         members = [order[a:b] for a, b in zip(lo, hi, strict=True)]
         split = _split_distinct(uxy, uw, members, eps, min_samples, max_area, first)
-        for pieces in split:
-            out.append(_piece_shapes(uxy, pieces, np.array([p[2] for p in pieces])))
+        pieces = [p for s in split for p in s]
+        cluster = np.repeat(np.arange(len(split)), [len(s) for s in split])
+        out.append(_piece_shapes(uxy, pieces, np.array([p[2] for p in pieces]), cluster))
     out = np.concatenate(out)
     n_pieces = len(out) - int(keep.sum())
     _record_split(params, len(big), n_pieces, shapely.area(out), max_area)
