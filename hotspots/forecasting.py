@@ -490,22 +490,34 @@ def _decayed(c: np.ndarray, folds: np.ndarray, half_life: float | None,
         out = np.empty((len(folds), *c.shape[1:]))
     if window is None or (len(folds) and window >= folds.max()):
         # all history (a window longer than every fold's past is all of it):
-        # one pass, D(u) = r * D(u-1) + c[u-1]
-        d = np.zeros(c.shape[1:])
-        u = 0
+        # one pass, D(u) = r * D(u-1) + c[u-1], each fold's slice carried on from the
+        # last one (no running copy to copy out)
+        src, u = None, 0  # D(u) lives in src (None: not yet started)
         for i in np.argsort(folds, kind="stable"):
+            dst = out[i]
+            if src is None:
+                dst[...] = 0.0
+            elif u == folds[i] and src is not dst:
+                dst[...] = src
             while u < folds[i]:
-                d *= r  # in place: the same two roundings as r * d + c[u]
-                d += c[u]
-                u += 1
-            out[i] = d
+                if src is not None and src is not dst:  # r * D into the next slice
+                    np.multiply(src, r, out=dst)  # (x * 1.0 is x: a copy would do)
+                elif r != 1.0:
+                    dst *= r  # the same two roundings as r * d + c[u]
+                dst += c[u]
+                src, u = dst, u + 1
+            src = dst
         return out
-    out[:] = 0.0
-    for age in range(window):
-        ok = folds - 1 - age >= 0
-        if not ok.any():
-            break
-        out[ok] += r**age * c[folds[ok] - 1 - age]
+    tmp = np.empty(c.shape[1:])
+    for i, f in enumerate(folds):  # fold by fold, lag by lag: no fold-sized temporaries
+        out[i] = 0.0
+        for age in range(min(window, f)):
+            coef = r**age
+            if coef == 1.0:  # (1.0 * x is x)
+                out[i] += c[f - 1 - age]
+            else:
+                np.multiply(coef, c[f - 1 - age], out=tmp)
+                out[i] += tmp
     return out
 
 

@@ -264,6 +264,24 @@ def test_decayed_lag_by_lag_is_the_sum_by_definition():
                                    rtol=1e-12)
 
 
+def test_decayed_is_its_recurrence_bit_for_bit():
+    """All history: D(u) = r * D(u-1) + c[u-1] exactly (any fold order, repeats, u=0);
+    a window: the lags added oldest-last from zero, exactly."""
+    c = _random_history(seed=9).counts
+    folds = np.array([7, 0, 3, 3, 11, 1])
+    for half_life in (None, 1, 6):
+        r = 0.5 ** (1 / half_life) if half_life else 1.0
+        d, ref = np.zeros(c.shape[1:]), {0: np.zeros(c.shape[1:])}
+        for u in range(12):
+            d = d * r + c[u]
+            ref[u + 1] = d
+        np.testing.assert_array_equal(F._decayed(c, folds, half_life, None),
+                                      [ref[f] for f in folds])
+        win = [sum((r**age * c[f - 1 - age] for age in range(min(2, f))),
+                   np.zeros(c.shape[1:])) for f in folds]
+        np.testing.assert_array_equal(F._decayed(c, folds, half_life, 2), win)
+
+
 def test_pai_matrix_is_flag_cells_fold_by_fold():
     """Every method and fold: the PAI of flag_cells on the whole grid, exactly."""
     hist = _random_history()
