@@ -760,7 +760,7 @@ def top_areas(  # noqa: PLR0913
         hist_inc = inc if upto.all() else inc[upto]
         hw = _incident_weights(hist_inc, weights, harm) if weights or harm else None
         fc = _start_forecast(hist_inc, hw, study_area, forecast_cell, forecast_freq,
-                             _subset(uxy, inv[upto]))
+                             _subset(uxy, inv[upto]), hot_share)
     prev, now, bounds = _change_masks(t, base, cur, window, monthly=monthly)
     rstart, rend = (window[1], window[2]) if window is not None else (None, None)
     try:
@@ -832,22 +832,30 @@ def top_areas(  # noqa: PLR0913
 
 
 def _start_forecast(hist_inc: gpd.GeoDataFrame, hw: np.ndarray | None, study_area: Any,
-                    cell: float | None, freq: str, distinct: tuple) -> tuple:
+                    cell: float | None, freq: str, distinct: tuple, hot_share: Any) -> tuple:
     """Start top_areas' forecast in a thread; returns (the executor, the future).
 
-    The future gives (study area, cell size, history, scores, attrs): the study area
-    and the auto forecast of every incident up to the period's end.
+    The future gives (study area, cell size, history, scores, attrs, ranked cells, hot
+    cells): the study area and the auto forecast of every incident up to the period's
+    end, its cells ranked (:func:`hotspots.forecasting._ranked_cells`) and the
+    :func:`_hot_cells` of the first share tried (None when ``hot_share`` is not a
+    share: top_areas says so), made in this thread in case the candidate areas are
+    not found yet.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     def run() -> tuple:
-        from .forecasting import _forecast_scores, study_area_geometry
+        from .forecasting import _forecast_scores, _ranked_cells, study_area_geometry
         from .grid import default_cell_size
 
         sa = study_area_geometry(study_area, hist_inc, distinct=distinct)
         size = check_positive(cell, "forecast_cell") or min(100.0, default_cell_size(sa))
-        return (sa, size, *_forecast_scores(hist_inc, size, sa, freq, "auto", None, 0.05,
-                                            None, hw, distinct))
+        hist, score, attrs = _forecast_scores(hist_inc, size, sa, freq, "auto", None, 0.05,
+                                              None, hw, distinct)
+        ranked = _ranked_cells(hist, score)
+        ok = isinstance(hot_share, int | float) and 0 < hot_share <= 1
+        first = _hot_cells(hist, sa, ranked, _shares(hot_share)[0]) if ok else None
+        return sa, size, hist, score, attrs, ranked, first
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="top_areas-forecast")
     return pool, pool.submit(run)
@@ -883,60 +891,77 @@ def _trim_to_forecast(fc: Any, cand: gpd.GeoDataFrame, n: int, hot_share: float,
     (x2.5, x5, x10) until they do. Records the forecast's method, cell size, expected
     total and the share used in ``params``.
     """
-    from .forecasting import _ranked_cells
-    from .grid import cell_polygons
-
     if not 0 < float(hot_share) <= 1:
         raise BadInputError(f"hot_share must be between 0 and 1, got {hot_share}")
     if len(cand) == 0:  # no cluster at all: too few incidents for any area
         return cand, np.zeros(0), None
-    sa, cell, hist, score, attrs = fc.result()
-    # hs.forecast's cells in its row order, without the frame of every cell: only the
-    # best (at most 10 x hot_share of the area) are used
-    order, cell_risk, expected = _ranked_cells(hist, score)
-    area = hist.cell_area.ravel()[order]
-    cum = np.cumsum(area)
-    for share in dict.fromkeys(min(1.0, hot_share * f) for f in (1, 2.5, 5, 10)):
-        k = min(int(np.searchsorted(cum, share * cum[-1])), len(order) - 1)
-        pick = order[: k + 1][cell_risk[order[: k + 1]] > 0]
-        keep = np.zeros(hist.grid.shape, bool)
-        keep.ravel()[pick] = True
-        # cell_polygons lists the kept cells row-major: back to rank order
-        boxes = cell_polygons(hist.grid, keep)[np.argsort(np.argsort(pick))]
-        row, col = np.divmod(pick, hist.grid.ncols)
-        hot = _HotCells(boxes, cell_risk[pick], hist.cell_area.ravel()[pick], row, col)
-        out, risk = _hot_areas(hot, sa, np.asarray(cand.geometry.array), n, reach, max_area)
+    sa, cell, hist, score, attrs, ranked, first = fc.result()
+    geoms = np.asarray(cand.geometry.array)
+    for i, share in enumerate(_shares(hot_share)):
+        hot = first if i == 0 and first is not None else _hot_cells(hist, sa, ranked, share)
+        out, risk = _hot_areas(hot, geoms, n, reach, max_area)
         if len(out) >= n:
             break
     params.update(forecast=attrs["label"], forecast_cell=cell, hot_share=share,
-                  reach=reach, expected_total=round(expected, 3),
+                  reach=reach, expected_total=round(ranked[2], 3),
                   forecast_period=attrs["forecast_period"])
-    return gpd.GeoDataFrame(geometry=out, crs=BNG), risk, (hist.grid, keep)
+    return gpd.GeoDataFrame(geometry=out, crs=BNG), risk, (hist.grid, hot.keep)
+
+
+def _shares(hot_share: float) -> list[float]:
+    """The high-risk shares tried in turn: hot_share x1, x2.5, x5, x10 (at most 1)."""
+    return list(dict.fromkeys(min(1.0, hot_share * f) for f in (1, 2.5, 5, 10)))
+
+
+def _hot_cells(hist: Any, sa: Any, ranked: tuple, share: float) -> _HotCells:
+    """The forecast's best cells covering ``share`` of the study area, best first.
+
+    ``ranked``: :func:`hotspots.forecasting._ranked_cells` (hs.forecast's cells in its
+    row order, without the frame of every cell: only the best are boxed).
+    """
+    from .grid import cell_polygons
+
+    order, cell_risk, _ = ranked
+    cum = np.cumsum(hist.cell_area.ravel()[order])
+    k = min(int(np.searchsorted(cum, share * cum[-1])), len(order) - 1)
+    pick = order[: k + 1][cell_risk[order[: k + 1]] > 0]
+    keep = np.zeros(hist.grid.shape, bool)
+    keep.ravel()[pick] = True
+    # cell_polygons lists the kept cells row-major: back to rank order
+    cells = cell_polygons(hist.grid, keep)[np.argsort(np.argsort(pick))]
+    row, col = np.divmod(pick, hist.grid.ncols)
+    # the parts in the study area: only cells not wholly inside are cut
+    area_m2 = hist.cell_area.ravel()[pick]
+    part = area_m2 < shapely.area(cells)
+    cells[part] = shapely.intersection(cells[part], sa)
+    risk = cell_risk[pick] * shapely.area(cells) / area_m2
+    return _HotCells(cells, risk, row, col, keep, shapely.STRtree(cells))
 
 
 class _HotCells(NamedTuple):
-    """High-risk forecast cells, best first: boxes, risk, area inside (m²), row, col."""
+    """High-risk forecast cells, best first.
+
+    Their parts in the study area, those parts' risk, row, col; the cells' grid mask
+    and an STRtree of the parts.
+    """
 
     geometry: np.ndarray
     risk: np.ndarray
-    area_m2: np.ndarray
     row: np.ndarray
     col: np.ndarray
+    keep: np.ndarray
+    tree: Any
 
 
-def _hot_areas(hot: _HotCells, sa: Any, geoms: np.ndarray, n: int,
+def _hot_areas(hot: _HotCells, geoms: np.ndarray, n: int,
                reach: float | None, max_area: float | None) -> tuple[np.ndarray, np.ndarray]:
     """Areas cut to the ``hot`` cells, the best ``n`` kept, leftover hot cells joined.
 
     A leftover hot cell joins the nearest area within ``reach``, while the area stays
     under ``max_area``.
     """
-    # the parts in the study area: only cells not wholly inside are cut
-    cells = hot.geometry.copy()
-    part = hot.area_m2 < shapely.area(cells)
-    cells[part] = shapely.intersection(cells[part], sa)
-    hrisk = hot.risk * shapely.area(cells) / hot.area_m2
-    gi, ci = shapely.STRtree(cells).query(geoms, predicate="intersects")
+    cells, hrisk = hot.geometry, hot.risk
+    gi, ci = hot.tree.query(geoms, predicate="intersects")
     k0 = len(geoms)
     if len(np.unique(gi)) < n:  # too few areas touch a high-risk cell: add the
         # connected groups of high-risk cells no area touches as areas of their own

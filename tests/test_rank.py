@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 import hotspots as hs
 
@@ -327,17 +328,45 @@ def test_hot_areas_room_path_is_the_all_distances_path(camden):
     top = hs.top_areas(camden, hot_share=0.05, quiet=True)
     hot = hs.forecast(camden, cell_size=100, quiet=True)
     hot = hot.iloc[: len(hot) // 8]
-    cells = _HotCells(hot.geometry.array.to_numpy(), hot["risk"].to_numpy(),
-                      hot["area_m2"].to_numpy(), hot["row"].to_numpy(), hot["col"].to_numpy())
     sa = hs.forecasting.study_area_of(camden)
+    boxes, m2 = hot.geometry.array.to_numpy(), hot["area_m2"].to_numpy()
+    part = m2 < shapely.area(boxes)  # (the parts in the study area, as _hot_cells)
+    boxes[part] = shapely.intersection(boxes[part], sa)
+    cells = _HotCells(boxes, hot["risk"].to_numpy() * shapely.area(boxes) / m2,
+                      hot["row"].to_numpy(), hot["col"].to_numpy(), None,
+                      shapely.STRtree(boxes))
     geoms = top.geometry.array.to_numpy()
-    a, ra = _hot_areas(cells, sa, geoms, 10, None, None)
-    b, rb = _hot_areas(cells, sa, geoms, 10, None, 1e12)
+    a, ra = _hot_areas(cells, geoms, 10, None, None)
+    b, rb = _hot_areas(cells, geoms, 10, None, 1e12)
     assert len(a) == len(b) and np.array_equal(ra, rb)
     assert all(x.equals(y) for x, y in zip(a, b, strict=True))
     # and a limit is kept by every cell added to an area
-    c, _ = _hot_areas(cells, sa, geoms, 10, None, 60_000.0)
+    c, _ = _hot_areas(cells, geoms, 10, None, 60_000.0)
     assert len(c) == len(a)
+
+
+def test_nearest_area_from_few_distances_is_every_distance_argmin():
+    """_Nearest's pruned distances give the nearest area, ties to the first, as all do."""
+    from hotspots.rank import _Nearest
+
+    rng = np.random.default_rng(5)
+    # cells on a 100 m grid, areas: boxes and circles on the same lattice (many exact
+    # ties), some overlapping cells
+    cells = shapely.box(*np.array([(x, y, x + 100, y + 100) for x in range(0, 2000, 100)
+                                   for y in range(0, 1500, 100)], float).T)
+    c = rng.integers(0, 20, (30, 2)) * 100.0
+    areas = np.r_[shapely.box(c[:15, 0], c[:15, 1], c[:15, 0] + 200, c[:15, 1] + 100),
+                  shapely.buffer(shapely.points(c[15:]), 120)]
+    near = _Nearest(cells, areas)
+    for j in range(len(cells)):
+        fits = np.flatnonzero(rng.random(len(areas)) < 0.6)
+        if len(fits) == 0:
+            continue
+        every = shapely.distance(cells[j], areas[fits])
+        d = near(j, fits)
+        k = int(np.argmin(d))
+        assert k == int(np.argmin(every)) and d[k] == every.min()
+        assert (d[d < np.inf] == every[d < np.inf]).all()
 
 
 def test_recency_is_pandas_timedelta_arithmetic():
