@@ -275,7 +275,7 @@ def _dbscan_labels(
     point takes the label of its nearest core point.
     """
     n = len(xy)
-    tree = cKDTree(xy)
+    tree = _pair_tree(xy, w)
     # pair count estimated from a sample: it only picks the (equally exact) code path
     # (not needed when even all pairs fit: split_cluster's small re-clusterings)
     step = max(1, n // 2000)
@@ -312,6 +312,18 @@ def _dbscan_labels(
     border = np.flatnonzero(~core)
     labels[border] = _nearest_core(xy, core_idx, rep, border, eps)
     return labels, core
+
+
+def _pair_tree(xy: np.ndarray, w: np.ndarray) -> cKDTree:
+    """k-d tree for neighbour pairs, unbalanced when the weights are whole numbers.
+
+    The tree shape only changes the order pairs come in (each pair passes the same
+    d <= eps test), which changes no sum of whole weights; unbalanced, London's 96k
+    points build in 0.016 s instead of 0.025 s.
+    """
+    if len(w) and np.all(w == np.floor(w)) and w.sum() < 2.0**53:
+        return cKDTree(xy, balanced_tree=False, compact_nodes=False)
+    return cKDTree(xy)
 
 
 def _pair_labels(xy: np.ndarray, w: np.ndarray, i: np.ndarray, j: np.ndarray, eps,
@@ -384,7 +396,7 @@ def _dbscan_many(xy: np.ndarray, w: np.ndarray, node: np.ndarray, eps: np.ndarra
     ii, jj = [], []
     for e in np.unique(eps):
         sel = np.flatnonzero(eps[node] == e)
-        p = cKDTree(xy[sel]).query_pairs(e, output_type="ndarray")
+        p = _pair_tree(xy[sel], w[sel]).query_pairs(e, output_type="ndarray")
         a, b = sel[p[:, 0]], sel[p[:, 1]]
         same = node[a] == node[b]
         ii.append(a[same])
