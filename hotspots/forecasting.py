@@ -611,14 +611,29 @@ def _pocketfft() -> tuple[Any, Callable[[int], int]] | None:
 
     Private to scipy (there since 1.4, the same calls as scipy.fft's rfft2/irfft2),
     but its transforms write into given arrays: no fresh memory per transform.
-    Without it the public functions give the same values.
+    Checked once on a small array against the public functions (bit for bit);
+    without it, or if it ever differs, the public functions (the same values).
     """
+    from scipy import fft as sp_fft
+
     try:
         from scipy.fft._pocketfft import pypocketfft
         from scipy.fft._pocketfft.helper import _workers
-    except ImportError:  # pragma: no cover (a scipy that moved it)
+
+        lib = (pypocketfft, _workers)
+        a = np.random.default_rng(SEED).random((2, 9, 14))
+        kern, fshape = _kernel(300, 100.0, "quartic", own=False), (16, 20)
+        ref = sp_fft.irfft2(sp_fft.rfft2(a, fshape) * sp_fft.rfft2(kern, fshape), fshape)
+        spec = np.empty((2, 16, 11), complex)
+        pad = np.zeros((2, *fshape))
+        pad[:, :9, :14] = a
+        pypocketfft.r2c(pad, (1, 2), forward=True, inorm=0, out=spec, nthreads=1)
+        spec *= sp_fft.rfft2(kern, fshape)
+        out, fct = _irfft2(spec, fshape, 3, 9, None, lib)
+        ok = np.array_equal(out * fct, ref[:, 3:12])
+    except (ImportError, AttributeError, TypeError, ValueError, RuntimeError):
         return None
-    return pypocketfft, _workers
+    return lib if ok else None
 
 
 def _scratch(buf: dict, name: str, shape: tuple, dtype: Any) -> np.ndarray:
@@ -670,18 +685,19 @@ def _fill(fill: Callable[[np.ndarray], Any], shape: tuple) -> np.ndarray:
 
 
 def _irfft2(spec: np.ndarray, fshape: tuple[int, int], row0: int, nrows: int,
-            buf: dict | None) -> tuple[np.ndarray, float]:
+            buf: dict | None, lib: Any = None) -> tuple[np.ndarray, float]:
     """Rows ``row0 .. row0 + nrows`` of ``scipy.fft.irfft2(spec, fshape)``; overwrites spec.
 
     Returns the rows unscaled and the factor scaling them. As pocketfft's own c2r
     over two axes: the unscaled inverse along the rows (in place here, not into a
     fresh temporary), then the real inverse along the last axis of the rows wanted
     only (into ``buf``'s scratch real array, else a fresh one), then 1/N (left to
-    the caller: x * f element by element, the same values).
+    the caller: x * f element by element, the same values). ``lib``: the binding
+    to use (default :func:`_pocketfft`'s).
     """
     from scipy import fft as sp_fft
 
-    lib = _pocketfft()
+    lib = lib or _pocketfft()
     if lib is None:
         full = sp_fft.irfft2(spec, fshape, overwrite_x=True, workers=_FFT_WORKERS)
         return full[:, row0: row0 + nrows], 1.0
@@ -891,7 +907,27 @@ def _by_score(s: np.ndarray, idx: np.ndarray, place: np.ndarray,
     mark = np.zeros(len(by_tie), bool)
     mark[place[idx]] = True
     idx = by_tie[np.flatnonzero(mark)]
-    return idx[np.argsort(-s[idx], kind="stable")]
+    return idx[_stable_argsort(-s[idx])]
+
+
+def _stable_argsort(x: np.ndarray) -> np.ndarray:
+    """``np.argsort(x, kind="stable")``, ~1.5x quicker for up to 65,535 values.
+
+    A quick sort, each value's rank among the distinct values (uint16), then numpy's
+    stable sort of those ranks (a radix sort for 16-bit integers): equal values keep
+    their order, as in the stable sort. Longer, or with NaN (never equal to itself):
+    the stable sort.
+    """
+    if len(x) > 65_535:
+        return np.argsort(x, kind="stable")
+    o = np.argsort(x)
+    v = x[o]
+    if len(v) == 0 or np.isnan(v[-1]):  # (NaN sorts last)
+        return np.argsort(x, kind="stable")
+    rank = np.empty(len(v), np.uint16)
+    rank[o[:1]] = 0
+    rank[o[1:]] = np.cumsum(v[1:] != v[:-1], dtype=np.uint16)  # (-0.0 == 0.0: tied)
+    return np.argsort(rank, kind="stable")
 
 
 def _gather(a: np.ndarray, cells: np.ndarray) -> np.ndarray:

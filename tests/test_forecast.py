@@ -221,6 +221,7 @@ def test_smooth_into_kept_arrays_is_scipy_fft_bit_for_bit(monkeypatch):
     """pocketfft with given output arrays (scratch reused, input filled in place, the
     cells read before scaling) gives the very values of scipy.fft's public
     rfft2/irfft2 on fresh arrays."""
+    assert F._pocketfft() is not None  # (this scipy's binding passed its own check)
     rng = np.random.default_rng(5)
     kerns = [F._kernel(r, 100.0, kind, own=own) for r, kind, own in
              ((200, "quartic", False), (600, "quartic", False), (400, "inverse", True))]
@@ -242,6 +243,17 @@ def test_smooth_into_kept_arrays_is_scipy_fft_bit_for_bit(monkeypatch):
             np.testing.assert_array_equal(x, z)
             np.testing.assert_array_equal(y, z[:, rr, cc])
             np.testing.assert_array_equal(w, z[:, rr, cc])
+
+
+def test_stable_argsort_is_numpys_stable_argsort():
+    """Ties (many, -0.0 against 0.0, infinities) keep their order; NaN and long arrays too."""
+    rng = np.random.default_rng(8)
+    arrays = [rng.integers(0, 5, 3000).astype(float), rng.random(500), np.array([]),
+              rng.choice([np.inf, -np.inf, 1.0, -0.0, 0.0], 2000),
+              np.where(rng.random(800) < 0.1, np.nan, rng.integers(0, 3, 800) * 1.0),
+              rng.integers(0, 50, 70_000) * 0.5]
+    for x in arrays:
+        np.testing.assert_array_equal(F._stable_argsort(x), np.argsort(x, kind="stable"))
 
 
 def test_ties_list_the_cells_in_tie_key_order():
