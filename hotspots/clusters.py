@@ -264,7 +264,7 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _dbscan_labels(
-    xy: np.ndarray, w: np.ndarray, eps: float, min_samples: float
+    xy: np.ndarray, w: np.ndarray, eps: float, min_samples: float, known: dict | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """DBSCAN on weighted distinct points: (component label or -1, core mask).
 
@@ -272,17 +272,24 @@ def _dbscan_labels(
     definition: a point is core when the summed weight of points within ``eps``
     (itself included, distance <= eps) reaches ``min_samples``; clusters are the
     connected components of core points; a non-core point within ``eps`` of a core
-    point takes the label of its nearest core point.
+    point takes the label of its nearest core point. ``known``: a dict kept across
+    calls on the same points and weights (a ladder of min_samples), so each eps's
+    neighbour pairs are searched once.
     """
     n = len(xy)
-    tree = _pair_tree(xy, w)
-    # pair count estimated from a sample: it only picks the (equally exact) code path
-    # (not needed when even all pairs fit: split_cluster's small re-clusterings)
-    step = max(1, n // 2000)
-    n_pairs = 0 if n * (n - 1) // 2 <= _PAIR_BUDGET else \
-        int(tree.query_ball_point(xy[::step], eps, return_length=True).sum() * step)
-    if n_pairs <= _PAIR_BUDGET:
-        p = tree.query_pairs(eps, output_type="ndarray")
+    if known is None or eps not in known:
+        tree = _pair_tree(xy, w)
+        # pair count estimated from a sample: it only picks the (equally exact) code
+        # path (not needed when even all pairs fit: split_cluster's re-clusterings)
+        step = max(1, n // 2000)
+        n_pairs = 0 if n * (n - 1) // 2 <= _PAIR_BUDGET else \
+            int(tree.query_ball_point(xy[::step], eps, return_length=True).sum() * step)
+        p = tree.query_pairs(eps, output_type="ndarray") if n_pairs <= _PAIR_BUDGET else None
+        if known is not None:
+            known[eps] = tree, n_pairs, p
+    else:
+        tree, n_pairs, p = known[eps]
+    if p is not None:
         return _pair_labels(xy, w, p[:, 0], p[:, 1], eps, min_samples)
     chunks = _spatial_chunks(xy, -(-n_pairs // _PAIR_BUDGET))
     deg = np.zeros(n)

@@ -300,12 +300,13 @@ def _dbscan_candidates(distinct: tuple, w: np.ndarray, n: int, user_eps: float |
     eps = user_eps or DEFAULT_EPS
     auto = min_samples is None
     best = None
+    known: dict = {}  # each eps's neighbour pairs, for all the tries of min_samples
     for e in [eps] if user_eps else [eps * f for f in EPS_LADDER]:
         m0 = _auto_ms(total, cells, e)
         tries = dict.fromkeys(max(3, round(m0 * f)) for f in MS_LADDER) if auto \
             else [float(min_samples)]
         for m in tries:
-            lab = _renumber(_dbscan_labels(uxy, uw, e, m)[0], uxy, mult)
+            lab = _renumber(_dbscan_labels(uxy, uw, e, m, known)[0], uxy, mult)
             k = int(lab.max()) + 1 if len(lab) else 0
             if best is None or k > best[3] or k >= n:
                 best = (lab, m, e, k)
