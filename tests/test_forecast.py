@@ -340,6 +340,19 @@ def test_hull_study_area_from_distinct_points_is_the_hull_of_all():
     assert a.equals_exact(b, 0)
 
 
+def test_month_ordinals_are_numpys_month_cast():
+    """Days cast once as a table: the months of numpy's own cast (before 1970, month
+    ends to the nanosecond, other units, one value, none)."""
+    rng = np.random.default_rng(6)
+    ns = rng.integers(-2_208_988_800, 4_102_444_800, 5000) * 10**9  # 1900 .. 2100
+    edges = np.array(["1969-12-31T23:59:59.999999999", "1970-01-01", "2022-02-28T23:59:59",
+                      "2022-03-01T00:00"], "datetime64[ns]")
+    for t in (ns.view("datetime64[ns]"), edges, edges.astype("datetime64[us]"), edges[:1],
+              edges[:0]):
+        np.testing.assert_array_equal(F._month_ordinals(t),
+                                      t.astype("datetime64[M]").astype(np.int64))
+
+
 def test_incident_periods_monthly_are_pandas_periods():
     inc = incidents([("2021-12-01", 0, 0, 2), ("2022-03-01", 1, 1, 1)])
     inc["occurred_at"] = pd.to_datetime(["2021-12-31 23:59", pd.NaT, "2022-03-01 00:00"])
