@@ -503,19 +503,23 @@ def order_areas(s: pd.DataFrame) -> np.ndarray:
 # --- labels for people ----------------------------------------------------------------
 
 
-def _ward_names(geoms: gpd.GeoSeries, inc: gpd.GeoDataFrame, wards: Any) -> list[str]:
+def _ward_names(geoms: gpd.GeoSeries, inc: gpd.GeoDataFrame, wards: Any,
+                uxy: np.ndarray | None = None) -> list[str]:
     """Ward name(s) each area overlaps, largest overlap first, comma-separated.
 
-    An area overlapping no ward gets the nearest ward's name.
+    An area overlapping no ward gets the nearest ward's name. Without ``wards``, those
+    of the boroughs holding an incident (``uxy``: their distinct points, if known).
     """
     if wards is None:
         from .boundaries import boroughs
         from .boundaries import wards as ward_table
+        from .forecasting import _borough_counts
 
-        b = boroughs()
-        uxy = distinct_points(inc)[0]  # sorted: order-independent
-        hit = shapely.STRtree(b.geometry.array).query(shapely.points(uxy), predicate="within")
-        codes = b["borough_code"].to_numpy()[np.unique(hit[1])]
+        if uxy is None:
+            uxy = distinct_points(inc)[0]
+        # the boroughs with a point within (strictly inside) them
+        held = _borough_counts(uxy[:, 0], uxy[:, 1]) > 0
+        codes = boroughs()["borough_code"].to_numpy()[held]
         if len(codes) == 0:
             return [""] * len(geoms)
         wards = ward_table(list(codes))
@@ -586,10 +590,19 @@ def _check_options(method: str, network: Any, rank_by: str | None) -> None:
         raise BadInputError(f"rank_by must be 'forecast' or 'score', got {rank_by!r}")
 
 
-def _place_columns(out: gpd.GeoDataFrame, inc: gpd.GeoDataFrame,
-                   wards: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
-    """``wards`` (names) and ``lat``/``lon`` of each area's centre (``_cx``, ``_cy``)."""
-    out["wards"] = _ward_names(out.geometry, inc, wards) if len(out) else []
+def _places(geoms: gpd.GeoSeries, inc: gpd.GeoDataFrame, wards: gpd.GeoDataFrame | None,
+            network: Any, uxy: np.ndarray) -> dict[str, list[str]]:
+    """Each area's ward names, streets (given a network) and landmark (its own alone)."""
+    if len(geoms) == 0:
+        return {"wards": [], "streets": [], "landmark": []}
+    return {"wards": _ward_names(geoms, inc, wards, uxy),
+            "streets": _street_names(geoms, network) if network is not None else [],
+            "landmark": describe_location(geoms.centroid)}
+
+
+def _place_columns(out: gpd.GeoDataFrame, names: list[str]) -> gpd.GeoDataFrame:
+    """``wards`` (``names``) and ``lat``/``lon`` of each area's centre (``_cx``, ``_cy``)."""
+    out["wards"] = names
     ll = gpd.GeoSeries(shapely.points(out["_cx"], out["_cy"]), crs=BNG).to_crs(WGS84)
     out["lat"], out["lon"] = ll.y.to_numpy(), ll.x.to_numpy()
     return out.drop(columns=["_cx", "_cy"])
@@ -749,35 +762,36 @@ def top_areas(  # noqa: PLR0913
     sub = inc if cur.all() else inc[cur]  # (no copy of a big frame for nothing)
     if len(sub) == 0:
         raise BadInputError("no incidents left after the category/period/hours filters")
-    # every incident's coordinates and distinct points, once for everything below
-    uxy, inv = distinct_points(inc)
     if rank_by is None:
         rank_by = "forecast" if t is not None else "score"
-    risk = fc = hot = None
+    risk = fc = hot = places = codes = None
     if rank_by == "forecast" and t is not None:
         # the forecast (its backtest the dearest part) needs no candidate area: it runs
         # in a second thread meanwhile (numpy, scipy.fft and GEOS release the GIL)
         upto = base & (t < window[2]).to_numpy() if window is not None else base
-        hist_inc = inc if upto.all() else inc[upto]
-        hw = _incident_weights(hist_inc, weights, harm) if weights or harm else None
-        fc = _start_forecast(hist_inc, hw, study_area, forecast_cell, forecast_freq,
-                             _subset(uxy, inv[upto]), hot_share)
+        fc = _start_forecast(inc, upto, weights, harm, study_area, forecast_cell,
+                             forecast_freq, hot_share)
     prev, now, bounds = _change_masks(t, base, cur, window, monthly=monthly)
     rstart, rend = (window[1], window[2]) if window is not None else (None, None)
     try:
         w = _incident_weights(sub, weights, harm)
         r = _recency(t[cur], rstart, rend) if t is not None else np.ones(len(sub))
+        if fc is not None:  # (while the forecast's thread collapses the points)
+            codes = _prime_tail(sub)
+        # every incident's coordinates and distinct points, once for everything below
+        uxy, inv = fc[2].result() if fc is not None else distinct_points(inc)
         cand, params = _candidates(sub, _subset(uxy, inv[cur]), method, n, w, eps,
                                    min_samples, cell_size, bandwidth, max_area)
     finally:
         if fc is not None:
             fc[0].shutdown(wait=False)
-    codes = _prime_tail(sub, fc[1]) if fc is not None else None  # (while it runs)
     if rank_by == "forecast":
         if fc is None:
             raise BadInputError("rank_by='forecast' needs 'month' or 'occurred_at' columns")
         cand, risk, hot = _trim_to_forecast(fc[1], cand, n, hot_share, reach, max_area,
                                             params)
+        # (at most n areas: their names and landmarks in a thread meanwhile)
+        places = _Later(_places, cand.geometry, inc, wards, network, uxy)
     # which distinct points each area holds, once for the scores and the change
     up, ua = _hits(uxy, np.asarray(cand.geometry.array), hot)
     pt, ar = _expand(up, ua, inv[cur], len(uxy))
@@ -798,24 +812,20 @@ def top_areas(  # noqa: PLR0913
     remap = np.full(len(cand), -1)  # candidate -> its row in `out` (-1: not kept)
     remap[keep] = np.arange(len(keep))
     if "category" in sub.columns and len(keep):  # unweighted counts by category
-        sel = remap[ar] >= 0
-        col, take = sub["category"], pt[sel]
-        if codes is None:  # not factorized while waiting: only the rows counted
-            col, take = col.iloc[take], np.arange(len(take))
-        counts, present = column_counts(remap[ar][sel], len(keep), col, take, codes)
-        for j, c in enumerate(present):
-            out[f"n_{c}"] = counts[:, j]
+        _category_columns(out, sub["category"], remap[ar], pt, codes)
     area_cols = ["area_m2"] + (["risk", "risk_share"] if risk is not None else [])
     out = out[[c for c in out.columns if c not in area_cols] + area_cols]
     out = gpd.GeoDataFrame(out, geometry=geoms.array, crs=BNG)
-    out = _place_columns(out, inc, wards)
+    # a landmark people know, since police.uk and synthetic data carry no street names
+    named = _places(out.geometry, inc, wards, network, uxy) if places is None \
+        else {k: [v[i] for i in keep] if v else [] for k, v in places.result().items()}
+    out = _place_columns(out, named["wards"])
     mine = remap[ua] >= 0  # the pairs of the areas kept, numbered as kept
     out["change_n"], out["change_pct"] = _change((up[mine], remap[ua[mine]]), (inv, len(uxy)),
                                                  len(out), prev, now)
     if network is not None:
-        out["streets"] = _street_names(out.geometry, network)
-    # a landmark people know, since police.uk and synthetic data carry no street names
-    out["landmark"] = describe_location(out.geometry.centroid)
+        out["streets"] = named["streets"]
+    out["landmark"] = named["landmark"]
     out = out[[c for c in out.columns if c != "geometry"] + ["geometry"]]
     params.update(n=n, harm=harm is not None and harm is not False, n_input=len(sub),
                   rank_by=rank_by)
@@ -832,23 +842,66 @@ def top_areas(  # noqa: PLR0913
     return out
 
 
-def _start_forecast(hist_inc: gpd.GeoDataFrame, hw: np.ndarray | None, study_area: Any,
-                    cell: float | None, freq: str, distinct: tuple, hot_share: Any) -> tuple:
-    """Start top_areas' forecast in a thread; returns (the executor, the future).
+def _category_columns(out: pd.DataFrame, column: pd.Series, row: np.ndarray,
+                      pt: np.ndarray, codes: tuple | None) -> None:
+    """``n_<category>`` columns: each kept area's incidents by category (unweighted).
 
-    The future gives (study area, cell size, history, scores, attrs, ranked cells, hot
-    cells): the study area and the auto forecast of every incident up to the period's
-    end, its cells ranked (:func:`hotspots.forecasting._ranked_cells`) and the
+    ``row``: each (incident ``pt``, area) pair's row in ``out`` (-1: area not kept);
+    ``codes``: ``pd.factorize(column)`` if made (else only the rows counted are).
+    """
+    sel = row >= 0
+    take = pt[sel]
+    if codes is None:
+        column, take = column.iloc[take], np.arange(len(take))
+    counts, present = column_counts(row[sel], len(out), column, take, codes)
+    for j, c in enumerate(present):
+        out[f"n_{c}"] = counts[:, j]
+
+
+class _Later:
+    """``f(*args)`` run in a thread from now; :meth:`result` waits for it."""
+
+    def __init__(self, f: Any, *args: Any):
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="top_areas-later")
+        self._fut = pool.submit(f, *args)
+        pool.shutdown(wait=False)  # (its thread ends with the call)
+
+    def result(self) -> Any:
+        return self._fut.result()
+
+
+def _start_forecast(inc: gpd.GeoDataFrame, upto: np.ndarray, weights: str | None, harm: Any,
+                    study_area: Any, cell: float | None, freq: str, hot_share: Any) -> tuple:
+    """Start top_areas' forecast in a thread; returns (the executor, the future, points).
+
+    ``points``: a future of the distinct points of every incident (:func:`distinct_points`),
+    made first in the thread, so the caller's own steps run meanwhile. The future gives
+    (study area, cell size, history, scores, attrs, ranked cells, hot cells): the study
+    area and the auto forecast of the incidents ``upto`` (to the period's end), its
+    cells ranked (:func:`hotspots.forecasting._ranked_cells`) and the
     :func:`_hot_cells` of the first share tried (None when ``hot_share`` is not a
     share: top_areas says so), made in this thread in case the candidate areas are
     not found yet.
     """
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    points: Future = Future()
 
     def run() -> tuple:
         from .forecasting import _forecast_scores, _ranked_cells, study_area_geometry
         from .grid import default_cell_size
 
+        try:
+            uxy, inv = distinct_points(inc)
+        except BaseException as exc:  # (the caller raises it)
+            points.set_exception(exc)
+            raise
+        points.set_result((uxy, inv))
+        hist_inc = inc if upto.all() else inc[upto]
+        hw = _incident_weights(hist_inc, weights, harm) if weights or harm else None
+        distinct = _subset(uxy, inv[upto])
         sa = study_area_geometry(study_area, hist_inc, distinct=distinct)
         size = check_positive(cell, "forecast_cell") or min(100.0, default_cell_size(sa))
         hist, score, attrs = _forecast_scores(hist_inc, size, sa, freq, "auto", None, 0.05,
@@ -859,24 +912,20 @@ def _start_forecast(hist_inc: gpd.GeoDataFrame, hw: np.ndarray | None, study_are
         return sa, size, hist, score, attrs, ranked, first
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="top_areas-forecast")
-    return pool, pool.submit(run)
+    return pool, pool.submit(run), points
 
 
-def _prime_tail(sub: pd.DataFrame, fc: Any) -> tuple | None:
+def _prime_tail(sub: pd.DataFrame) -> tuple | None:
     """What the steps after the forecast need from no area, done before waiting for it.
 
-    Those steps run on one core: the BNG to WGS84 transformer and the stations table
-    (describe_location) loaded into their caches, and, while the forecast (future
-    ``fc``) still runs, the category column factorized (returned, for
-    :func:`hotspots.clusters.column_counts`; else None: the rows counted are
-    factorized later, ~half the time of the whole column).
+    Those steps run on one core: the category column factorized (returned, for
+    :func:`hotspots.clusters.column_counts`), and the BNG to WGS84 transformer and the
+    stations table (describe_location) loaded into their caches.
     """
     gpd.GeoSeries([], crs=BNG).to_crs(WGS84)  # (pyproj keeps the transformer)
     with contextlib.suppress(Exception):  # (a missing file: the real call reports it)
         stations()
-    if "category" not in sub.columns or fc.done():
-        return None
-    return pd.factorize(sub["category"])
+    return pd.factorize(sub["category"]) if "category" in sub.columns else None
 
 
 def _trim_to_forecast(fc: Any, cand: gpd.GeoDataFrame, n: int, hot_share: float,
