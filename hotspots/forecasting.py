@@ -583,14 +583,14 @@ def _smooth(a: np.ndarray | Callable[[np.ndarray], Any], kern: np.ndarray,
         with this cache reuses (fresh memory is dear: page faults).
     key : hashable, optional
     cells : ndarray, optional
-        Flat cell indices: the result at these cells only, (k, len(cells)) (the
-        grid's result then lives in a scratch array).
+        Flat cell indices (or a boolean grid mask): the result at these cells only,
+        (k, number of cells) (the grid's result then lives in a scratch array).
     shape : tuple, optional
         ``a``'s shape, when ``a`` is a function.
 
     Returns
     -------
-    ndarray (k, rows, cols), or (k, len(cells)); a fresh array.
+    ndarray (k, rows, cols), or (k, number of cells); a fresh array.
     """
     k, rows, cols = a.shape if shape is None else shape
     half = max(kern.shape[0] // 2, 6)  # one transform size for kernels up to 13 x 13
@@ -777,9 +777,10 @@ def method_scores(hist: History, name: str, params: dict[str, Any],  # noqa: PLR
 
     Returns an array (len(folds), nrows, ncols); fold u reads ``hist.counts[:u]`` only.
     ``cache`` (a dict kept for one set of folds) shares decayed counts between methods.
-    ``cells`` (flat cell indices): the scores of those cells only, (len(folds),
-    len(cells)), the same values: decayed counts are made from those cells' own
-    counts (the same arithmetic, cell by cell), smoothed scores read at them.
+    ``cells`` (flat cell indices, or a boolean grid mask: its cells in row-major
+    order): the scores of those cells only, (len(folds), number of cells), the same
+    values: decayed counts are made from those cells' own counts (the same
+    arithmetic, cell by cell), smoothed scores read at them.
     """
     cache = {} if cache is None else cache
 
@@ -956,8 +957,11 @@ def _gather(a: np.ndarray, cells: np.ndarray) -> np.ndarray:
     """``a[:, r, c]`` for the flat cells ``cells`` of a (k, rows, cols) array or view.
 
     One ``take`` of element offsets (fancy indexing with two index arrays is ~3x
-    slower); the same values.
+    slower); the same values. ``cells`` may be a boolean (rows, cols) mask: its
+    cells in row-major order, by boolean indexing (~1.4x quicker than the take).
     """
+    if cells.dtype == bool:
+        return a[:, cells]
     base = a
     while isinstance(base.base, np.ndarray):
         base = base.base
@@ -992,8 +996,9 @@ def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: An
     # the cells inside, row-major: gathers read memory in order (in tie order they
     # took twice as long); ties are broken among the few cells flagged
     inside, place, by_tie = hist.ties
+    mask = hist.inside  # (the same cells: boolean indexing gathers quicker)
     a_in = hist.cell_area.ravel()[inside]
-    at = _gather(hist.counts[: int(folds.max()) + 1], inside) if len(folds) else None
+    at = _gather(hist.counts[: int(folds.max()) + 1], mask) if len(folds) else None
     test = None if at is None else at[folds]
     # the cells' counts, gathered once for the tests and the scores
     cache: dict = {} if at is None else {("cells",): at[: int(folds.max())]}
@@ -1019,7 +1024,7 @@ def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: An
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="pai-flag") as pool:
         pending: list = []
         for j, (name, params) in enumerate(specs):
-            raw = method_scores(hist, name, params, folds, cache, inside)
+            raw = method_scores(hist, name, params, folds, cache, mask)
             shared = id(raw) in seen
             if shared:
                 same.append((j, seen[id(raw)]))

@@ -388,9 +388,14 @@ def test_method_scores_at_cells_are_the_grid_scores_there():
     hist = _random_history(seed=11)
     folds = F.auto_folds(len(hist.periods))
     cells = np.random.default_rng(2).permutation(hist.cell_area.size)[:500]
+    mask = np.random.default_rng(4).random(hist.cell_area.shape) < 0.4
     rr, cc = np.divmod(cells, hist.grid.ncols)
     cache: dict = {}
     for name, params in F.candidates(4.35):  # the weekly list too
-        grid = F.method_scores(hist, name, params, folds)[:, rr, cc]
+        full = F.method_scores(hist, name, params, folds)
+        grid = full[:, rr, cc]
         np.testing.assert_array_equal(F.method_scores(hist, name, params, folds, cache, cells),
                                       grid)
+        # a boolean mask: its cells in row-major order
+        np.testing.assert_array_equal(F.method_scores(hist, name, params, folds, {}, mask),
+                                      full[:, mask])
