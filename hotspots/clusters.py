@@ -328,9 +328,14 @@ def _pair_tree(xy: np.ndarray, w: np.ndarray) -> cKDTree:
     d <= eps test), which changes no sum of whole weights; unbalanced, London's 96k
     points build in 0.016 s instead of 0.025 s.
     """
-    if len(w) and np.all(w == np.floor(w)) and w.sum() < 2.0**53:
+    if len(w) and _whole(w):
         return cKDTree(xy, balanced_tree=False, compact_nodes=False)
     return cKDTree(xy)
+
+
+def _whole(w: np.ndarray) -> bool:
+    """Whether the weights are whole numbers whose sums are exact in any order."""
+    return bool(np.all(w == np.floor(w)) and w.sum() < 2.0**53)
 
 
 def _pair_labels(xy: np.ndarray, w: np.ndarray, i: np.ndarray, j: np.ndarray, eps,
@@ -697,7 +702,7 @@ def _split_distinct(uxy: np.ndarray, uw: np.ndarray, members: list[np.ndarray], 
     leaves = []
     # whole weights (multiplicities) add up exactly in any order: re-clusterings can
     # then share one pair search (_step_labels)
-    whole = bool(np.all(uw == np.floor(uw)) and uw.sum() < 2.0**53)
+    whole = _whole(uw)
     while nodes:
         big = shapely.area([nd[4] for nd in nodes]) > max_area
         leaves += [nd for nd, b in zip(nodes, big, strict=True) if not b]
