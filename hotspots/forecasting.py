@@ -927,9 +927,12 @@ def _by_score(s: np.ndarray, idx: np.ndarray, place: np.ndarray,
     and listing the marks (a counting sort: no sort of the keys), then one stable sort
     by score breaks ties as flag_cells' two-key sort does.
     """
-    mark = np.zeros(len(by_tie), bool)
-    mark[place[idx]] = True
-    idx = by_tie[np.flatnonzero(mark)]
+    if len(idx) == len(by_tie):  # every cell: tie order is by_tie itself
+        idx = by_tie
+    else:
+        mark = np.zeros(len(by_tie), bool)
+        mark[place[idx]] = True
+        idx = by_tie[np.flatnonzero(mark)]
     return idx[_stable_argsort(-s[idx])]
 
 
@@ -1219,12 +1222,17 @@ def _forecast_scores(  # noqa: PLR0913 (forecast's options, plus the points know
     return hist, score, attrs
 
 
-def _risk(hist: History, score: np.ndarray) -> tuple[np.ndarray, float]:
-    """Scores made expected incidents (the mean of the last 12 months in all)."""
-    s = np.where(hist.inside, np.clip(score, 0, None), 0.0)
+def _risk(hist: History, score: np.ndarray,
+          s: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """Scores made expected incidents (the mean of the last 12 months in all).
+
+    ``s``: the scores clipped at 0 and zero outside, when made already.
+    """
+    s = np.where(hist.inside, np.clip(score, 0, None), 0.0) if s is None else s
     recent = hist.counts[-_periods(12, hist.per_month):]
     expected = float(recent.sum() / len(recent))
-    return (s * (expected / s.sum()) if s.sum() > 0 else s), expected
+    total = s.sum()
+    return (s * (expected / total) if total > 0 else s), expected
 
 
 def _ranked_cells(hist: History, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -1234,8 +1242,8 @@ def _ranked_cells(hist: History, score: np.ndarray) -> tuple[np.ndarray, np.ndar
     expected total): the order of ``forecast(...)``'s rows, for callers that need the
     best cells only (top_areas' high-risk cells).
     """
-    risk, expected = _risk(hist, score)
     s = np.where(hist.inside, np.clip(score, 0, None), 0.0)
+    risk, expected = _risk(hist, score, s)
     # flag_cells with the whole area as budget: every cell inside, by score, ties in
     # tie order
     inside, place, by_tie = hist.ties
@@ -1256,7 +1264,7 @@ def forecast_frame(hist: History, score: np.ndarray) -> gpd.GeoDataFrame:
 
     inside = hist.inside
     s = np.where(inside, np.clip(score, 0, None), 0.0)
-    risk, expected = _risk(hist, score)
+    risk, expected = _risk(hist, score, s)
     rank = np.zeros(s.size, np.int64)
     idx, _ = flag_cells(s, hist.cell_area, hist.cell_area.sum(), hist.tie_key())
     rank[idx] = np.arange(1, len(idx) + 1)
