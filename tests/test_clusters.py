@@ -215,3 +215,84 @@ def test_column_counts_is_count_table_of_the_rows_taken():
             got = column_counts(rows, 7, col, take, made)
             np.testing.assert_array_equal(got[0], ref[0])
             assert list(got[1]) == list(ref[1])
+
+
+def _lattice_clusters(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct lattice points (25 m: many distances exactly eps, many equal ones),
+    whole weights, and DBSCAN labels at eps 75 m."""
+    rng = np.random.default_rng(seed)
+    blobs = [rng.normal(c, s, (k, 2)) for c, s, k in
+             (((0, 0), 150, 1500), ((900, 300), 250, 2000), ((300, 1200), 80, 600))]
+    xy = np.round(np.vstack(blobs) / 25) * 25 + [530_000, 180_000]
+    uxy, uw, _ = clusters.collapse(xy, rng.integers(1, 5, len(xy)).astype(float))
+    lab = clusters._renumber(clusters._dbscan_labels(uxy, uw, 75.0, 12)[0], uxy, uw)
+    return uxy, uw, lab
+
+
+def test_batched_dbscan_is_each_set_alone():
+    """Several point sets clustered in one pair search label each set as a lone run."""
+    uxy, uw, lab = _lattice_clusters(1)
+    # sets side by side (strips of one cluster, a random split of another): many pairs
+    # across sets, which must not count
+    big, other = np.flatnonzero(lab == 0), np.flatnonzero(lab == 1)
+    strip = np.digitize(uxy[big, 0], np.quantile(uxy[big, 0], [0.3, 0.6]))
+    half = np.random.default_rng(0).integers(0, 2, len(other))
+    sets = [big[strip == 0], big[strip == 1], big[strip == 2], other[half == 0],
+            other[half == 1], *(np.flatnonzero(lab == c) for c in range(2, lab.max() + 1))]
+    # (min_samples high enough that some non-core points lie between two clusters)
+    eps = np.resize([50.0, 50.0, 50.0, 37.5, 37.5, 75.0], len(sets))
+    ms = np.resize([24.0, 24.0, 16.0, 16.0, 12.0, 12.0], len(sets))
+    node = np.repeat(np.arange(len(sets)), [len(s) for s in sets])
+    rows = np.concatenate(sets)
+    got = clusters._dbscan_many(uxy[rows], uw[rows], node, eps, ms)
+    for i, s in enumerate(sets):
+        alone = clusters._dbscan_labels(uxy[s], uw[s], eps[i], ms[i])[0]
+        mine = got[node == i]
+        assert not np.isin(mine[mine >= 0], got[(node != i) & (got >= 0)]).any()
+        # the same partition, and labels in the same order (renumbering breaks ties by it)
+        np.testing.assert_array_equal(mine < 0, alone < 0)
+        pairs = np.unique(np.c_[mine, alone][alone >= 0], axis=0)
+        assert len(pairs) == len(np.unique(alone[alone >= 0]))
+        assert (np.diff(pairs[:, 0]) > 0).all() and (np.diff(pairs[:, 1]) > 0).all()
+
+
+@pytest.mark.parametrize("real_weights", [False, True])
+def test_splitting_clusters_together_is_splitting_each(real_weights):
+    """All oversized clusters split level by level together give each one's pieces
+    (same members, eps and polygons) and shapes as splitting it alone."""
+    import shapely
+
+    uxy, uw, lab = _lattice_clusters(2)
+    if real_weights:  # (sums then add in the lone run's order: no shared pair search)
+        uw = uw * 1.1
+    members = [np.flatnonzero(lab == c) for c in range(lab.max() + 1)]
+    together = clusters._split_distinct(uxy, uw, members, 75.0, 12, 40_000)
+    assert sum(len(p) > 1 for p in together) >= 2  # several clusters really split
+    for m, pieces in zip(members, together, strict=True):
+        alone = clusters._split_distinct(uxy[m], uw[m], [np.arange(len(m))], 75.0, 12,
+                                         40_000)[0]
+        assert len(pieces) == len(alone)
+        for (a, ea, pa), (b, eb, pb) in zip(pieces, alone, strict=True):
+            np.testing.assert_array_equal(a, m[b])
+            assert ea == eb and pa.equals_exact(pb, 0)
+    flat = [p for s in together for p in s]
+    cl = np.repeat(np.arange(len(together)), [len(s) for s in together])
+    shapes = clusters._piece_shapes(uxy, flat, np.array([p[2] for p in flat]), cl)
+    each = np.concatenate([clusters._piece_shapes(uxy, s, np.array([p[2] for p in s]))
+                           for s in together])
+    assert shapely.equals_exact(shapes, each, 0).all()
+
+
+def test_cluster_hulls_are_geos_hulls_of_the_points():
+    """Hulls made from one line per group are GEOS's hulls of the points themselves."""
+    import shapely
+
+    rng = np.random.default_rng(3)
+    groups = [rng.integers(0, 4, (k, 2)) * 25.0 + rng.uniform(0, 5e5, 2) for k in
+              (1, 1, 2, 3, 3, 7, 50, 51, 400)]  # lone, repeated, collinear, lattice points
+    groups.append(np.c_[np.arange(20.0), np.arange(20.0) * 2])  # all on one line
+    xy = np.vstack(groups)
+    pos = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+    buffer = rng.uniform(10, 80, len(groups))
+    ref = shapely.buffer(shapely.convex_hull(shapely.multipoints(xy, indices=pos)), buffer)
+    assert shapely.equals_exact(clusters._cluster_hulls(xy, pos, buffer), ref, 0).all()
