@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import _fft
 from ._errors import BadInputError
 from ._validate import BNG, check_gdf, check_nonempty
 from .grid import Grid, cell_polygons, default_cell_size, make_grid
@@ -594,159 +595,32 @@ def _smooth(a: np.ndarray | Callable[[np.ndarray], Any], kern: np.ndarray,
     """
     k, rows, cols = a.shape if shape is None else shape
     half = max(kern.shape[0] // 2, 6)  # one transform size for kernels up to 13 x 13
-    fshape = (_fast_len(rows + 2 * half), _fast_len(cols + 2 * half))
+    fshape = (_fft.fast_len(rows + 2 * half), _fft.fast_len(cols + 2 * half))
     buf = {} if cache is None else cache
     ck = ("fft", key, fshape)
     keep = cache is not None and key is not None
     spec = cache.get(ck) if keep else None
     if spec is None:
-        spec = _rfft2(a, (k, rows, cols), fshape, buf, keep=keep)
+        spec = _fft.rfft2(a, (k, rows, cols), fshape, buf, keep=keep,
+                          workers=_FFT_WORKERS)
         if keep:
             cache[ck] = spec
-    kspec = _kernel_spectrum(kern.tobytes(), kern.shape, fshape)
+    kspec = _fft.kernel_spectrum(kern.tobytes(), kern.shape, fshape)
     if keep:  # the kept transform stays: the product goes into a scratch array
-        prod = np.multiply(spec, kspec, out=_scratch(buf, "prod", spec.shape, complex))
+        prod = np.multiply(spec, kspec, out=_fft.scratch(buf, "prod", spec.shape, complex))
     else:
         prod = spec
         prod *= kspec
     # the "same" part: the kernel's centre over each cell
     kh, kw = kern.shape
-    full, fct = _irfft2(prod, fshape, kh // 2, rows, None if cells is None else buf)
+    full, fct = _fft.irfft2_rows(prod, fshape, kh // 2, rows,
+                                 None if cells is None else buf, workers=_FFT_WORKERS)
     out = full[:, :, kw // 2: kw // 2 + cols]
     if cells is not None:  # scaled and rounded element by element: at the cells only
         out = _gather(out, cells)  # (the same values, fewer elements)
     if fct != 1.0:
         out *= fct
     return np.round(out, 9, out=out)
-
-
-def _fast_len(n: int) -> int:
-    """scipy.fft's next fast length for a real transform of at least ``n`` points."""
-    from scipy import fft as sp_fft  # not scipy.signal: importing it takes ~1 s
-
-    return sp_fft.next_fast_len(n, real=True)
-
-
-@lru_cache(maxsize=1)
-def _pocketfft() -> tuple[Any, Callable[[int], int]] | None:
-    """scipy.fft's pocketfft binding and its workers rule, or None.
-
-    Private to scipy (there since 1.4, the same calls as scipy.fft's rfft2/irfft2),
-    but its transforms write into given arrays: no fresh memory per transform.
-    Checked once on a small array against the public functions (bit for bit);
-    without it, or if it ever differs, the public functions (the same values).
-    """
-    from scipy import fft as sp_fft
-
-    try:
-        from scipy.fft._pocketfft import pypocketfft
-        from scipy.fft._pocketfft.helper import _workers
-
-        lib = (pypocketfft, _workers)
-        a = np.random.default_rng(SEED).random((2, 9, 14))
-        kern, fshape = _kernel(300, 100.0, "quartic", own=False), (16, 20)
-        ref = sp_fft.irfft2(sp_fft.rfft2(a, fshape) * sp_fft.rfft2(kern, fshape), fshape)
-        spec = np.empty((2, 16, 11), complex)
-        pad = np.zeros((2, *fshape))
-        pad[:, :9, :14] = a
-        pypocketfft.r2c(pad, (1, 2), forward=True, inorm=0, out=spec, nthreads=1)
-        spec *= sp_fft.rfft2(kern, fshape)
-        out, fct = _irfft2(spec, fshape, 3, 9, None, lib)
-        ok = np.array_equal(out * fct, ref[:, 3:12])
-    except (ImportError, AttributeError, TypeError, ValueError, RuntimeError):
-        return None
-    return lib if ok else None
-
-
-def _scratch(buf: dict, name: str, shape: tuple, dtype: Any) -> np.ndarray:
-    """A scratch array kept in ``buf`` (one per name and shape), made once."""
-    key = ("scratch", name, shape)
-    out = buf.get(key)
-    if out is None:
-        out = buf[key] = np.empty(shape, dtype)
-    return out
-
-
-def _rfft2(a: np.ndarray | Callable[[np.ndarray], Any], shape: tuple[int, int, int],
-           fshape: tuple[int, int], buf: dict, *, keep: bool) -> np.ndarray:
-    """``scipy.fft.rfft2(a, fshape)`` of each slice; into a fresh array only if ``keep``.
-
-    ``a``: an array of ``shape``, or a function filling one. The zero-padded input
-    is a scratch array of ``buf`` (the inverse transform's output reuses it), the
-    transform (unless kept) the scratch product array.
-    """
-    from scipy import fft as sp_fft
-
-    lib = _pocketfft()
-    k, rows, cols = shape
-    if lib is None:
-        if callable(a):
-            a = _fill(a, shape)
-        return sp_fft.rfft2(a, fshape, workers=_FFT_WORKERS)
-    pad = _scratch(buf, "real", (k, *fshape), float)
-    pad[:, rows:] = 0.0  # zero beyond the grid (the last output left values there)
-    pad[:, :rows, cols:] = 0.0
-    if callable(a):
-        a(pad[:, :rows, :cols])
-    else:
-        pad[:, :rows, :cols] = a
-    spec_shape = (k, fshape[0], fshape[1] // 2 + 1)
-    out = np.empty(spec_shape, complex) if keep else _scratch(buf, "prod", spec_shape,
-                                                              complex)
-    pocketfft, workers = lib
-    # what scipy.fft.rfft2 calls (forward, no scaling), with the output given
-    return pocketfft.r2c(pad, (1, 2), forward=True, inorm=0, out=out,
-                         nthreads=workers(_FFT_WORKERS))
-
-
-def _fill(fill: Callable[[np.ndarray], Any], shape: tuple) -> np.ndarray:
-    """A fresh array of ``shape`` filled by ``fill``."""
-    out = np.empty(shape)
-    fill(out)
-    return out
-
-
-def _irfft2(spec: np.ndarray, fshape: tuple[int, int], row0: int, nrows: int,
-            buf: dict | None, lib: Any = None) -> tuple[np.ndarray, float]:
-    """Rows ``row0 .. row0 + nrows`` of ``scipy.fft.irfft2(spec, fshape)``; overwrites spec.
-
-    Returns the rows unscaled and the factor scaling them. As pocketfft's own c2r
-    over two axes: the unscaled inverse along the rows (in place here, not into a
-    fresh temporary), then the real inverse along the last axis of the rows wanted
-    only (into ``buf``'s scratch real array, else a fresh one), then 1/N (left to
-    the caller: x * f element by element, the same values). ``lib``: the binding
-    to use (default :func:`_pocketfft`'s).
-    """
-    from scipy import fft as sp_fft
-
-    lib = lib or _pocketfft()
-    if lib is None:
-        full = sp_fft.irfft2(spec, fshape, overwrite_x=True, workers=_FFT_WORKERS)
-        return full[:, row0: row0 + nrows], 1.0
-    pocketfft, workers = lib
-    n = workers(_FFT_WORKERS)
-    shape = (spec.shape[0], nrows, fshape[1])
-    out = np.empty(shape) if buf is None else \
-        _scratch(buf, "real", (spec.shape[0], *fshape), float)[:, :nrows]
-    pocketfft.c2c(spec, (1,), forward=False, inorm=0, out=spec, nthreads=n)
-    pocketfft.c2r(spec[:, row0: row0 + nrows], (2,), fshape[1], forward=False, inorm=0,
-                  out=out, nthreads=n)
-    # pocketfft's factor: 1 / N in long double, rounded to double (its norm_fct)
-    return out, float(np.longdouble(1) / np.longdouble(fshape[0] * fshape[1]))
-
-
-@lru_cache(maxsize=8)
-def _kernel_spectrum(kern: bytes, kshape: tuple[int, int],
-                     fshape: tuple[int, int]) -> np.ndarray:
-    """``rfft2`` of a kernel (its float64 bytes) zero-padded to ``fshape``; kept.
-
-    The same few kernels recur in every backtest (~2 ms each on London's grid).
-    """
-    from scipy import fft as sp_fft
-
-    out = sp_fft.rfft2(np.frombuffer(kern).reshape(kshape), fshape)
-    out.setflags(write=False)
-    return out
 
 
 def _dec_key(h: int | None, w: int | None, folds: np.ndarray) -> tuple:

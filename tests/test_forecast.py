@@ -15,6 +15,7 @@ from shapely.geometry import Point, box
 import hotspots as hs
 
 F = importlib.import_module("hotspots.forecasting")  # the module behind hs.forecast
+_fft = importlib.import_module("hotspots._fft")
 
 # a 5 x 5 grid of 100 m cells: x 0..500, y 0..500; row 0 is north (y 400..500). The
 # study area stops 1 m short of the east and north edges (cells there stay inside).
@@ -221,7 +222,7 @@ def test_smooth_into_kept_arrays_is_scipy_fft_bit_for_bit(monkeypatch):
     """pocketfft with given output arrays (scratch reused, input filled in place, the
     cells read before scaling) gives the very values of scipy.fft's public
     rfft2/irfft2 on fresh arrays."""
-    assert F._pocketfft() is not None  # (this scipy's binding passed its own check)
+    assert _fft.pocketfft() is not None  # (this scipy's binding passed its own check)
     rng = np.random.default_rng(5)
     kerns = [F._kernel(r, 100.0, kind, own=own) for r, kind, own in
              ((200, "quartic", False), (600, "quartic", False), (400, "inverse", True))]
@@ -235,7 +236,7 @@ def test_smooth_into_kept_arrays_is_scipy_fft_bit_for_bit(monkeypatch):
         fill = [F._smooth(lambda out, a=a: np.copyto(out, a), k, cache, cells=cells,
                           shape=shape) for k in kerns]
         with monkeypatch.context() as m:
-            m.setattr(F, "_pocketfft", lambda: None)
+            m.setattr(_fft, "pocketfft", lambda: None)
             plain = [F._smooth(a, k) for k in kerns]
             plain_fill = [F._smooth(lambda out, a=a: np.copyto(out, a), k, {}, cells=cells,
                                     shape=shape) for k in kerns]
