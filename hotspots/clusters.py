@@ -356,7 +356,8 @@ def _pair_labels(xy: np.ndarray, w: np.ndarray, i: np.ndarray, j: np.ndarray, ep
         return labels, core
     pos = np.full(n, -1, dtype=np.int64)
     pos[core_idx] = np.arange(len(core_idx))
-    keep = core[i] & core[j]
+    ci, cj = core[i], core[j]
+    keep = ci & cj
     comp = _components(len(core_idx), pos[i[keep]], pos[j[keep]])
     labels[core_idx] = comp
     # a non-core point whose core neighbours all have one label takes it (its
@@ -365,11 +366,11 @@ def _pair_labels(xy: np.ndarray, w: np.ndarray, i: np.ndarray, j: np.ndarray, ep
     # in a k-d tree of their set's core points as a lone run makes it, so that
     # equally near ones resolve the same way (the 85k non-core points of London
     # 2022 took 0.02 s of lookups; 294 of them lie between two clusters)
-    a, b = np.r_[i, j], np.r_[j, i]
-    m = core[b] & ~core[a]
+    m1, m2 = cj & ~ci, ci & ~cj  # (non-core, core) pairs, either way round
+    a, lab = np.r_[i[m1], j[m2]], np.r_[labels[j[m1]], labels[i[m2]]]
     lo, hi = np.full(n, n), np.full(n, -1)
-    np.minimum.at(lo, a[m], labels[b[m]])
-    np.maximum.at(hi, a[m], labels[b[m]])
+    np.minimum.at(lo, a, lab)
+    np.maximum.at(hi, a, lab)
     one = lo == hi
     labels[one] = hi[one]
     between = np.flatnonzero(lo < hi)
