@@ -323,7 +323,7 @@ def test_points_in_areas_is_an_strtree_query():
 
 def test_hot_areas_room_path_is_the_all_distances_path(camden):
     """With room to spare, measuring only to areas with room assigns as every distance."""
-    from hotspots.rank import _hot_areas, _HotCells
+    from hotspots.risk_areas import _hot_areas, _HotCells
 
     top = hs.top_areas(camden, hot_share=0.05, quiet=True)
     hot = hs.forecast(camden, cell_size=100, quiet=True)
@@ -347,7 +347,7 @@ def test_hot_areas_room_path_is_the_all_distances_path(camden):
 
 def test_nearest_area_from_few_distances_is_every_distance_argmin():
     """_Nearest's pruned distances give the nearest area, ties to the first, as all do."""
-    from hotspots.rank import _Nearest
+    from hotspots.risk_areas import _Nearest
 
     rng = np.random.default_rng(5)
     # cells on a 100 m grid, areas: boxes and circles on the same lattice (many exact
