@@ -779,7 +779,7 @@ def top_areas(  # noqa: PLR0913
             codes = _prime_tail(sub)
         # every incident's coordinates and distinct points, once for everything below
         uxy, inv = fc[2].result() if fc is not None else distinct_points(inc)
-        cand, params = _candidates(sub, _subset(uxy, inv[cur]), method, n, w, eps,
+        cand, params = _candidates(sub, _rows_points(uxy, inv, cur), method, n, w, eps,
                                    min_samples, cell_size, bandwidth, max_area)
     finally:
         if fc is not None:
@@ -902,7 +902,7 @@ def _start_forecast(inc: gpd.GeoDataFrame, upto: np.ndarray, weights: str | None
         points.set_result((uxy, inv))
         hist_inc = inc if upto.all() else inc[upto]
         hw = _incident_weights(hist_inc, weights, harm) if weights or harm else None
-        distinct = _subset(uxy, inv[upto])
+        distinct = _rows_points(uxy, inv, upto)
         sa = study_area_geometry(study_area, hist_inc, distinct=distinct)
         size = check_positive(cell, "forecast_cell") or min(100.0, default_cell_size(sa))
         hist, score, attrs = _forecast_scores(hist_inc, size, sa, freq, "auto", None, 0.05,
@@ -914,6 +914,11 @@ def _start_forecast(inc: gpd.GeoDataFrame, upto: np.ndarray, weights: str | None
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="top_areas-forecast")
     return pool, pool.submit(run), points
+
+
+def _rows_points(uxy: np.ndarray, inv: np.ndarray, rows: np.ndarray) -> tuple:
+    """:func:`_subset` for the ``rows`` (a mask); all rows: as they are, no pass over them."""
+    return (uxy, inv) if rows.all() else _subset(uxy, inv[rows])
 
 
 def _prime_tail(sub: pd.DataFrame) -> tuple | None:
