@@ -978,15 +978,19 @@ def _forecast_scores(  # noqa: PLR0913 (forecast's options, plus the points know
         name, full, report = select_method(hist, area_share)
     else:
         name, full = resolve(method, params)
+    score = method_scores(hist, name, full, [len(hist.periods)])[0]
+    return hist, score, _forecast_attrs(hist, name, full, freq, report)
+
+
+def _forecast_attrs(hist: History, name: str, full: dict[str, Any], freq: str,
+                    report: dict[str, Any]) -> dict[str, Any]:
+    """:func:`forecast`'s attrs for method ``name`` with parameters ``full``."""
     t = len(hist.periods)
-    score = method_scores(hist, name, full, [t])[0]
-    nxt = hist.periods[-1] + 1
-    attrs = dict(
-        method=name, params=full, label=method_label(name, full), forecast_period=str(nxt),
-        n_periods=t, freq=str(freq), study_area_km2=round(hist.study_area.area / 1e6, 3),
-        **report,
+    return dict(
+        method=name, params=full, label=method_label(name, full),
+        forecast_period=str(hist.periods[-1] + 1), n_periods=t, freq=str(freq),
+        study_area_km2=round(hist.study_area.area / 1e6, 3), **report,
     )
-    return hist, score, attrs
 
 
 def _risk(hist: History, score: np.ndarray,

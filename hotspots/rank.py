@@ -52,7 +52,7 @@ from .clusters import (
     point_xy,
 )
 from .privacy import protect
-from .risk_areas import _both, _hot_cells, _shares, _trim_to_forecast
+from .risk_areas import DefaultGuess, _both, _hot_cells, _shares, _trim_to_forecast
 from .selection import (
     _base_mask,
     _change_masks,
@@ -788,7 +788,7 @@ def top_areas(  # noqa: PLR0913
         if fc is None:
             raise BadInputError("rank_by='forecast' needs 'month' or 'occurred_at' columns")
         cand, risk, hot = _trim_to_forecast(fc[1], cand, n, hot_share, reach, max_area,
-                                            params)
+                                            params, fc[3])
         # (at most n areas: their names and landmarks in a thread meanwhile, on copies,
         # as this thread prepares the areas for its point tests)
         copies = gpd.GeoSeries(shapely.from_wkb(shapely.to_wkb(cand.geometry.array)), crs=BNG)
@@ -875,8 +875,9 @@ class _Later:
 
 def _start_forecast(inc: gpd.GeoDataFrame, upto: np.ndarray, weights: str | None, harm: Any,
                     study_area: Any, cell: float | None, freq: str, hot_share: Any) -> tuple:
-    """Start top_areas' forecast in a thread; returns (the executor, the future, points).
+    """Start top_areas' forecast in a thread.
 
+    Returns (the executor, the future, points, the :class:`DefaultGuess`).
     ``points``: a future of the distinct points of every incident (:func:`distinct_points`),
     made first in the thread, so the caller's own steps run meanwhile. The future gives
     (study area, cell size, history, scores, attrs, ranked cells, hot cells): the study
@@ -884,14 +885,24 @@ def _start_forecast(inc: gpd.GeoDataFrame, upto: np.ndarray, weights: str | None
     cells ranked (:func:`hotspots.forecasting._ranked_cells`) and the
     :func:`_hot_cells` of the first share tried (None when ``hot_share`` is not a
     share: top_areas says so), made in this thread in case the candidate areas are
-    not found yet.
+    not found yet. When the backtest keeps the default method and the caller's thread
+    already made its cells (:class:`DefaultGuess`), scores, ranked and hot cells are
+    None.
     """
     from concurrent.futures import Future, ThreadPoolExecutor
 
     points: Future = Future()
 
     def run() -> tuple:
-        from .forecasting import _forecast_scores, _ranked_cells, study_area_geometry
+        from .forecasting import (
+            _forecast_attrs,
+            _ranked_cells,
+            build_history,
+            candidates,
+            method_scores,
+            select_method,
+            study_area_geometry,
+        )
         from .grid import default_cell_size
 
         try:
@@ -905,15 +916,22 @@ def _start_forecast(inc: gpd.GeoDataFrame, upto: np.ndarray, weights: str | None
         distinct = _rows_points(uxy, inv, upto)
         sa = study_area_geometry(study_area, hist_inc, distinct=distinct)
         size = check_positive(cell, "forecast_cell") or min(100.0, default_cell_size(sa))
-        hist, score, attrs = _forecast_scores(hist_inc, size, sa, freq, "auto", None, 0.05,
-                                              None, hw, distinct)
+        # as _forecast_scores(method="auto"), the history out before the backtest
+        hist = build_history(hist_inc, sa, size, freq, None, hw, distinct=distinct)
+        guess.history.set_result((sa, size, hist))
+        name, full, report = select_method(hist, 0.05)
+        attrs = _forecast_attrs(hist, name, full, freq, report)
+        if (name, full) == candidates(hist.per_month)[0] and not guess.claim("forecast"):
+            return sa, size, hist, None, attrs, None, None  # (the caller made them)
+        score = method_scores(hist, name, full, [len(hist.periods)])[0]
         ranked = _ranked_cells(hist, score)
         ok = isinstance(hot_share, int | float) and 0 < hot_share <= 1
         first = _hot_cells(hist, sa, ranked, _shares(hot_share)[0]) if ok else None
         return sa, size, hist, score, attrs, ranked, first
 
+    guess = DefaultGuess()
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="top_areas-forecast")
-    return pool, pool.submit(run), points
+    return pool, pool.submit(run), points, guess
 
 
 def _rows_points(uxy: np.ndarray, inv: np.ndarray, rows: np.ndarray) -> tuple:

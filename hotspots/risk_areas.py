@@ -23,14 +23,15 @@ from ._validate import BNG
 _HALVES_FROM = 200
 
 
-def _trim_to_forecast(fc: Any, cand: gpd.GeoDataFrame, n: int, hot_share: float,
+def _trim_to_forecast(fc: Any, cand: gpd.GeoDataFrame, n: int, hot_share: float,  # noqa: PLR0913
                       reach: float | None, max_area: float | None, params: dict,
+                      guess: DefaultGuess | None = None,
                       ) -> tuple[gpd.GeoDataFrame, np.ndarray, tuple | None]:
     """The ``n`` candidate areas expected to hold most incidents, and each one's risk.
 
-    ``fc``: the future of :func:`_start_forecast`. The areas are cut to the forecast's
-    high-risk cells (see top_areas' Notes), returned too as (grid, mask) (None: no
-    area).
+    ``fc``: the future of :func:`_start_forecast`, ``guess`` its :class:`DefaultGuess`.
+    The areas are cut to the forecast's high-risk cells (see top_areas' Notes),
+    returned too as (grid, mask) (None: no area).
 
     When fewer than ``n`` areas hold a high-risk cell, the high-risk share widens
     (x2.5, x5, x10) until they do. Records the forecast's method, cell size, expected
@@ -40,17 +41,71 @@ def _trim_to_forecast(fc: Any, cand: gpd.GeoDataFrame, n: int, hot_share: float,
         raise BadInputError(f"hot_share must be between 0 and 1, got {hot_share}")
     if len(cand) == 0:  # no cluster at all: too few incidents for any area
         return cand, np.zeros(0), None
-    sa, cell, hist, score, attrs, ranked, first = fc.result()
     geoms = np.asarray(cand.geometry.array)
+    made = guess.run(fc, geoms, n, hot_share, reach, max_area) if guess is not None \
+        else None
+    sa, cell, hist, score, attrs, ranked, first = fc.result()
+    done = None  # the first share's areas, when the guess made them
+    if ranked is None:  # the backtest kept the default: this thread made its cells
+        ranked, first, done = made
     for i, share in enumerate(_shares(hot_share)):
         hot = first if i == 0 and first is not None else _hot_cells(hist, sa, ranked, share)
-        out, risk = _hot_areas(hot, geoms, n, reach, max_area)
+        out, risk = done if i == 0 and done is not None else \
+            _hot_areas(hot, geoms, n, reach, max_area)
         if len(out) >= n:
             break
     params.update(forecast=attrs["label"], forecast_cell=cell, hot_share=share,
                   reach=reach, expected_total=round(ranked[2], 3),
                   forecast_period=attrs["forecast_period"])
     return gpd.GeoDataFrame(geometry=out, crs=BNG), risk, (hist.grid, hot.keep)
+
+
+class DefaultGuess:
+    """The default forecast's high-risk areas, made while the backtest still runs.
+
+    top_areas' forecast thread publishes the history (:attr:`history`: study area,
+    cell size, history) before auto's backtest, which keeps the default (decayed
+    counts) on most data. The caller's thread, once its candidate areas are found
+    and while the backtest runs (it would only wait), makes the default's next-period
+    scores, ranked cells, first high-risk cells and areas (:meth:`run`). The forecast
+    thread then skips those when the backtest keeps the default, and makes its own
+    when it picks another method (the guess is dropped). The same functions of the
+    same arrays either way: the same result as making them after the backtest.
+    Whichever thread claims the work first (:meth:`claim`) does it.
+    """
+
+    def __init__(self) -> None:
+        import threading
+        from concurrent.futures import Future
+
+        self.history: Future = Future()
+        self._lock = threading.Lock()
+        self._owner: str | None = None
+
+    def claim(self, who: str) -> bool:
+        """True when ``who`` does the default's cells (the first to ask does)."""
+        with self._lock:
+            if self._owner is None:
+                self._owner = who
+            return self._owner == who
+
+    def run(self, fc: Any, geoms: np.ndarray, n: int, hot_share: Any, reach: float | None,
+            max_area: float | None) -> tuple | None:
+        """(ranked cells, first hot cells, their areas) of the default, or None.
+
+        None when the backtest is over (or failed), the history is not out yet, or
+        the forecast thread claimed the work.
+        """
+        from .forecasting import _ranked_cells, candidates, method_scores
+
+        ok = isinstance(hot_share, int | float) and 0 < hot_share <= 1
+        if not ok or fc.done() or not self.history.done() or not self.claim("caller"):
+            return None
+        sa, _, hist = self.history.result()
+        name, full = candidates(hist.per_month)[0]
+        ranked = _ranked_cells(hist, method_scores(hist, name, full, [len(hist.periods)])[0])
+        first = _hot_cells(hist, sa, ranked, _shares(hot_share)[0])
+        return ranked, first, _hot_areas(first, geoms, n, reach, max_area)
 
 
 def _shares(hot_share: float) -> list[float]:
