@@ -9,7 +9,8 @@ of the same file (what an analyst would write by hand to get crimes per ward), a
 ``read_csv`` + ``to_crs`` alone. The issue 20 targets, each printed OK or MISSED: the
 whole pipeline within 1.5x the plain read + project + join and the saved map at most
 5 MB; ``read_incidents`` within 1.5x ``read_csv`` + ``to_crs``; ``top_areas`` under a
-second; ``hotspot_map`` + ``save_map`` within 1.5 s. Data:
+second; ``hotspot_map`` + ``save_map`` within 1.5 s. Each side runs :data:`RUNS` times
+(forked children) and the best run counts; each stage's time is its best of the runs. Data:
 ``incidents/london_street_crime_2022_police_uk_crimemappingdata.csv.gz`` (849,409
 crimes; shared data, found by the registry).
 Run: ``python benchmarks/bench_london.py``.
@@ -29,6 +30,8 @@ import hotspots as hs
 from hotspots import datasets
 
 KEY = "london_crime_2022"
+#: runs of each side; the best is kept (one run on a shared VM varies by +-50%)
+RUNS = 3
 TARGET_RATIO, TARGET_MB = 1.5, 5.0
 STAGES = ("read_incidents", "assign_wards", "kde", "dbscan", "top_areas(n=20)",
           "hotspot_map", "save_map(offline)")
@@ -85,17 +88,23 @@ def run() -> list[dict]:
         _warm = hs.assign_wards(small.iloc[:2000], wards)
         hs.save_map(hs.hotspot_map(_warm, wards=wards.iloc[:5]), Path(tmp) / "w.html",
                     offline=True)
-        ours = measure(_pipeline, wards, tmp)
-    ref = measure(_plain, wards)
-    read_ref = measure(lambda: len(_plain_read()))
-    res = ours.result
+        runs = [measure(_pipeline, wards, tmp) for _ in range(RUNS)]
+    ref = min((measure(_plain, wards) for _ in range(RUNS)), key=lambda m: m.seconds)
+    read_ref = min((measure(lambda: len(_plain_read())) for _ in range(RUNS)),
+                   key=lambda m: m.seconds)
+    ours = min(runs, key=lambda m: m.seconds)
+    # each stage's best of the runs (a stage's own cost, with the least of the machine's
+    # noise; the total is the best run's, against the reference's best run)
+    res = {**ours.result, "stages": {name: min(r.result["stages"][name] for r in runs)
+                                     for name in STAGES}}
     n = res["rows"]
+    print(f"  best of {RUNS} runs each side (stages: each one's best)")
     rows = []
     for name in STAGES:
         sec = res["stages"][name]
         print(f"  {name:<22} {sec:7.2f} s")
         rows.append(dict(case=f"London 2022: {name}", n=n, ours_s=sec))
-    total = sum(res["stages"].values())
+    total = sum(ours.result["stages"].values())
     mb = res["map_bytes"] / 1e6
     ours = ours._replace(seconds=total)
     ratio = total / ref.seconds

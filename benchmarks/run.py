@@ -12,7 +12,8 @@ file from CSV to a saved map, stage by stage, against the plain read + project +
 ``scale`` (``bench_scale.py``) runs a year of all-London police.uk-like data end to end
 in a fresh process and prints each stage's time and the peak RSS (target < 30 s, < 4
 GiB); its SYNTHETIC data are generated once (about a minute) and cached; ``--quick``
-runs it on a tenth of the rows.
+runs it on a tenth of the rows. numpy's huge pages are off (``NUMPY_MADVISE_HUGEPAGE=0``,
+set here before numpy is imported): on a virtual machine their first touch is slow.
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ import os
 import sys
 import time
 from pathlib import Path
+
+# numpy asks for transparent huge pages for big arrays; on a VM such a page can cost
+# ~20 ms when first touched (a fresh 22 MB array: 0.23 s instead of 0.02 s), noise that
+# depends on the host, not on the code. Off for every benchmark (ours and the
+# references alike), before numpy is imported.
+os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 
 HERE = Path(__file__).resolve().parent
 
