@@ -23,7 +23,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from ._errors import BadInputError
-from ._objects import object_ids
+from ._objects import object_groups, object_ids
 from ._validate import check_gdf, check_nonempty, check_positive, weights_array
 
 __all__ = [
@@ -83,12 +83,12 @@ def distinct_points(gdf: gpd.GeoDataFrame, name: str = "incidents"
     if n > _HASH_FROM:
         ptr = object_ids(geoms)
         sample = ptr[:: n // 10_000]  # rows with objects of their own: skip at once
-        codes, uniq = pd.factorize(ptr) if len(pd.unique(sample)) < len(sample) else (ptr, ptr)
-        if len(uniq) <= n // 2:
-            top = np.maximum.accumulate(codes)  # codes number objects as first seen
-            first = np.flatnonzero(np.r_[True, top[1:] > top[:-1]])
+        slot, first, group = object_groups(ptr) if len(pd.unique(sample)) < len(sample) \
+            else (None, ptr, None)
+        if len(first) <= n // 2:
             uxy, _, uinv = collapse(_coordinates(geoms[first], name), np.ones(len(first)))
-            return uxy, uinv[codes]
+            # each group's distinct point, then each row's: one gather over the rows
+            return uxy, np.where(group >= 0, uinv[group], -1)[slot]
     uxy, _, inv = collapse(point_xy(gdf, name), np.ones(n))
     return uxy, inv
 

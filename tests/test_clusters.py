@@ -296,3 +296,24 @@ def test_cluster_hulls_are_geos_hulls_of_the_points():
     buffer = rng.uniform(10, 80, len(groups))
     ref = shapely.buffer(shapely.convex_hull(shapely.multipoints(xy, indices=pos)), buffer)
     assert shapely.equals_exact(clusters._cluster_hulls(xy, pos, buffer), ref, 0).all()
+
+
+def test_object_groups_partition_rows_as_factorize():
+    """Rows grouped by hashed object ids: the same groups as ``pd.factorize`` gives,
+    with colliding ids (random ids fill the table) and with addresses in a run."""
+    from hotspots._objects import object_groups
+
+    rng = np.random.default_rng(3)
+    for ptr in (rng.integers(0, 2**40, 3000)[rng.integers(0, 3000, 50_000)],  # collisions
+                (140_000_000 + 48 * rng.integers(0, 20_000, 90_000)) * 16,  # pymalloc-like
+                rng.integers(0, 2**62, 25_000),  # every row its own id
+                np.array([7, 7, 7], np.int64)):
+        ptr = ptr.astype(np.int64)
+        slot, first, group = object_groups(ptr)
+        g = group[slot]
+        codes, uniq = pd.factorize(ptr)
+        assert (g >= 0).all() and np.array_equal(g[first], np.arange(len(first)))
+        assert len(first) == len(uniq) and (np.diff(ptr[first]) > 0).all()
+        # same partition: each factorize code meets one group and the reverse
+        assert len(np.unique(codes * len(first) + g)) == len(uniq)
+        assert np.array_equal(ptr[first][g], ptr)
