@@ -222,9 +222,7 @@ def _cell_area(wkb: bytes, grid: Grid) -> np.ndarray:
     keep = np.zeros(grid.shape, bool)
     keep.ravel()[near] = True
     on[near] = shapely.intersects(edge, cell_polygons(grid, keep))
-    xc, yc = grid.centres()
-    out = np.where(~on & shapely.contains_xy(sa, xc.ravel(), yc.ravel()),
-                   grid.cell_size**2, 0.0)
+    out = np.where(~on & _centres_inside(sa, edge, grid).ravel(), grid.cell_size**2, 0.0)
     b = shapely.bounds(cell_polygons(grid, on.reshape(grid.shape)))
     try:  # clip_by_rect's ufunc takes one rectangle per cell (its wrapper only one)
         clips = shapely.lib.clip_by_rect(np.full(len(b), sa, dtype=object), *b.T)
@@ -233,6 +231,43 @@ def _cell_area(wkb: bytes, grid: Grid) -> np.ndarray:
     out[on] = shapely.area(clips)
     out.setflags(write=False)
     return out.reshape(grid.shape)
+
+
+def _centres_inside(sa: shapely.Geometry, edge: shapely.Geometry, grid: Grid) -> np.ndarray:
+    """Per cell (``grid.shape``): is its centre inside ``sa``? Exact away from ``edge``.
+
+    A valid (multi)polygon's centres by a scanline fill: each row's centre line
+    crosses the boundary ``edge`` (``sa``'s rings) where an odd count of crossings
+    to the west means inside (holes and parts included). A centre not in a cell
+    that ``edge`` touches is at least half a cell from every crossing, so its answer
+    is GEOS ``contains_xy``'s; the others may differ (the caller clips those cells).
+    Anything else: ``contains_xy`` of every centre (~25 ms for London's 251k cells;
+    this ~2 ms).
+    """
+    if shapely.get_type_id(sa) not in (3, 6) or not shapely.is_valid(sa):
+        xc, yc = grid.centres()
+        return shapely.contains_xy(sa, xc, yc)
+    xy, part = shapely.get_coordinates(shapely.get_parts(edge), return_index=True)
+    seg = np.flatnonzero(part[1:] == part[:-1])  # segment k: vertex k to k + 1
+    xa, ya, xb, yb = xy[seg, 0], xy[seg, 1], xy[seg + 1, 0], xy[seg + 1, 1]
+    lo, hi = np.minimum(ya, yb), np.maximum(ya, yb)
+    cs, yc = grid.cell_size, grid.ycentres()  # (row 0 north: centres falling)
+    # each segment's candidate rows (a row more each side), then the exact half-open
+    # test lo <= y < hi: a vertex on a centre line counts once
+    r0 = np.clip(np.floor((grid.y1 - hi) / cs - 0.5).astype(np.int64) - 1, 0, grid.nrows)
+    r1 = np.clip(np.ceil((grid.y1 - lo) / cs - 0.5).astype(np.int64) + 2, 0, grid.nrows)
+    k = np.maximum(r1 - r0, 0)
+    s = np.repeat(np.arange(len(seg)), k)
+    row = np.repeat(r0 - np.cumsum(k) + k, k) + np.arange(k.sum())
+    y = yc[row]
+    ok = (lo[s] <= y) & (y < hi[s])
+    s, row, y = s[ok], row[ok], y[ok]
+    x = xa[s] + (y - ya[s]) * (xb[s] - xa[s]) / (yb[s] - ya[s])
+    # the first column whose centre lies east of the crossing: from there on, flipped
+    col = np.clip(np.floor((x - grid.x0) / cs - 0.5).astype(np.int64) + 1, 0, grid.ncols)
+    flips = np.bincount(row * (grid.ncols + 1) + col, minlength=grid.nrows * (grid.ncols + 1))
+    odd = np.cumsum(flips.reshape(grid.nrows, grid.ncols + 1), axis=1)[:, :-1] & 1
+    return odd.astype(bool)
 
 
 def _near_edge(edge: shapely.Geometry, grid: Grid) -> np.ndarray:

@@ -327,6 +327,38 @@ def test_cell_area_near_the_boundary_is_every_cell_clipped():
     assert got.sum() == pytest.approx(sa.area)
 
 
+def test_scanline_centres_are_contains_xy_away_from_the_edge():
+    """The scanline fill gives GEOS contains_xy for every centre of a cell the
+    boundary does not touch (holes, parts, vertices on centre lines and cell
+    corners, a polygon crossing the grid's edge), at several cell sizes."""
+    from shapely.geometry import Polygon
+
+    from hotspots.grid import Grid, cell_polygons, make_grid
+
+    ring = Point(5000, 5000).buffer(3000)
+    donut = ring.difference(Point(5100, 5050).buffer(1200)).difference(box(6000, 3000, 6700, 4000))
+    shapes = [
+        donut,
+        shapely.union_all([donut, box(11000, 1000, 14000, 2550), Point(20000, 9000).buffer(800)]),
+        Polygon([(0, 50), (1000, 50), (1000, 1050), (550, 550), (0, 1050)]),  # on centre lines
+        Polygon([(0, 0), (450, 150), (1000, 0), (500, 1350)]),  # vertices on cell corners
+    ]
+    for sa in shapes:
+        edge = shapely.boundary(sa)
+        for size in (50.0, 100.0, 150.0, 200.0):
+            grid = make_grid(sa, size)
+            small = Grid(grid.x0 + 3 * size, grid.y0, size, grid.nrows - 2, grid.ncols - 5)
+            for g in (grid, small):  # (small: the polygon runs off its west and north)
+                got = F._centres_inside(sa, edge, g)
+                xc, yc = g.centres()
+                away = ~shapely.intersects(edge, cell_polygons(g)).reshape(g.shape)
+                assert np.array_equal(got[away], shapely.contains_xy(sa, xc, yc)[away])
+            ref = np.where(shapely.contains_xy(sa, *grid.centres()), size**2, 0.0)
+            got = F._cell_area(shapely.to_wkb(sa), grid)
+            on = shapely.intersects(edge, cell_polygons(grid)).reshape(grid.shape)
+            assert np.array_equal(got[~on], ref[~on])
+
+
 def test_hull_study_area_from_distinct_points_is_the_hull_of_all():
     """Outside London the study area is the points' hull: distinct points give it."""
     from hotspots.clusters import collapse, point_xy
