@@ -98,6 +98,8 @@ _RTOL = 0.01
 #: multiply-adds per matrix product: OpenBLAS runs up to 4 · 65,536 on one thread
 _GEMM_MACS = 200_000
 _MAX_SUBGRID_NODES = 16_000_000
+#: Largest pair of stencil spectra the `auto` path keeps between calls (values; 16 MB).
+_CACHED_SPECTRUM_VALUES = 2_000_000
 #: Points handled at once where per-point arrays are made (fresh memory is slow).
 _CHUNK = 65_536
 
@@ -363,7 +365,8 @@ def _auto_layout(grid: Grid, bandwidth: float, kernel: str) -> tuple[int, int, i
 
 
 def _convolve_at_centres(spec: np.ndarray, quadrants: np.ndarray, k: int, fx: int,
-                         rows: slice, cols: slice) -> np.ndarray:
+                         rows: slice, cols: slice,
+                         spectra: np.ndarray | None = None) -> np.ndarray:
     """Inverse ``rfft2`` of ``spec`` times each even stencil's spectrum, at every k-th node.
 
     `quadrants`: (stencils, n, n), offsets ≥ 0 of stencils even in x and y (see
@@ -371,38 +374,63 @@ def _convolve_at_centres(spec: np.ndarray, quadrants: np.ndarray, k: int, fx: in
     its spectrum's k × k blocks (aliasing) and inverting at 1/k the length each way: the
     rows are summed as the products are made, the columns after (their upper half from
     the lower by Hermitian symmetry), and one small inverse transform is left. The
-    stencils' spectra are made and used a few rows at a time, by matrix products small
-    enough that BLAS runs them on one thread (threads fought over shared cores; limiting
-    them with threadpoolctl restarted them after a fork), and nothing large is
-    allocated (fresh memory is slow on this VM). `rows`, `cols` pick the cell centres
-    (in nodes / k). `fx` must be a multiple of k.
+    stencils' spectra are made and used a few rows at a time (:func:`_spectrum_rows`)
+    and nothing large is allocated (fresh memory is slow on this VM). `rows`, `cols`
+    pick the cell centres (in nodes / k). `fx` must be a multiple of k. `spectra`: the
+    stencils' spectra already made, (stencils, fy, fx//2 + 1), as
+    :func:`_stencil_spectra` keeps them (`quadrants` then only gives their count and
+    size); None: made here.
     """
     fy, fxh = spec.shape
-    ny, nx, count, n = fy // k, fx // k, len(quadrants), quadrants.shape[-1]
-    step, cstep = max(1, min(ny, _GEMM_MACS // (n * fxh))), max(1, _GEMM_MACS // (n * n))
+    ny, nx, count = fy // k, fx // k, len(quadrants)
     folded = np.empty((ny, fxh), complex)
-    ker, across = np.empty((step, fxh)), np.empty((n, fxh))
-    tmp = np.empty((step, fxh), complex)
-    cx, cy = _cosines(np.arange(fxh), n, fx), _cosines(np.arange(fy), n, fy)
+    tmp = np.empty((_row_step(quadrants.shape[-1], fxh, ny), fxh), complex)
     small = np.empty((ny, nx // 2 + 1), complex)
     out = np.empty((count, len(range(ny)[rows]), len(range(nx)[cols])))
     for i in range(count):  # one stencil at a time: one folded array
-        for c in range(0, fxh, cstep):
-            np.matmul(quadrants[i], cx[c: c + cstep].T, out=across[:, c: c + cstep])
-        lo = 0
-        while lo < fy:
-            hi = min(lo + step, (lo // ny + 1) * ny)  # within one block of ny rows
-            np.matmul(cy[lo:hi], across, out=ker[: hi - lo])
+        if spectra is None:
+            blocks = _spectrum_rows(quadrants[i], fy, fx, ny)
+        else:
+            blocks = ((lo, hi, spectra[i, lo:hi]) for lo, hi, _ in
+                      _spectrum_rows(quadrants[i], fy, fx, ny, make=False))
+        for lo, hi, kb in blocks:
             if lo < ny:  # the first block of rows is written, the others added
-                np.multiply(spec[lo:hi], ker[: hi - lo], out=folded[lo:hi])
+                np.multiply(spec[lo:hi], kb, out=folded[lo:hi])
             else:
-                np.multiply(spec[lo:hi], ker[: hi - lo], out=tmp[: hi - lo])
+                np.multiply(spec[lo:hi], kb, out=tmp[: hi - lo])
                 folded[lo % ny: lo % ny + hi - lo] += tmp[: hi - lo]
-            lo = hi
         _fold_columns(folded, k, fx, small)
         out[i] = sp_fft.irfft2(small, s=(ny, nx))[rows, cols]
     out /= k * k
     return out
+
+
+def _row_step(n: int, fxh: int, ny: int) -> int:
+    """Rows of a stencil's spectrum made by one matrix product (see :func:`_spectrum_rows`)."""
+    return max(1, min(ny, _GEMM_MACS // (n * fxh)))
+
+
+def _spectrum_rows(quadrant: np.ndarray, fy: int, fx: int, ny: int, *, make: bool = True):
+    """Yield (lo, hi, rows lo..hi-1) of the (fy, fx) ``rfft2`` of an even stencil.
+
+    `quadrant`: (n, n), its offsets ≥ 0 (see :func:`_even_spectrum`). Blocks never
+    straddle a multiple of `ny` rows. Matrix products small enough that BLAS runs them on
+    one thread (threads fought over shared cores; limiting them with threadpoolctl
+    restarted them after a fork); each block's rows are overwritten by the next.
+    ``make=False``: the same (lo, hi) with None, nothing computed.
+    """
+    n, fxh = quadrant.shape[-1], fx // 2 + 1
+    step, cstep = _row_step(n, fxh, ny), max(1, _GEMM_MACS // (n * n))
+    if make:
+        cx, cy = _cosines(np.arange(fxh), n, fx), _cosines(np.arange(fy), n, fy)
+        ker, across = np.empty((step, fxh)), np.empty((n, fxh))
+        for c in range(0, fxh, cstep):
+            np.matmul(quadrant, cx[c: c + cstep].T, out=across[:, c: c + cstep])
+    lo = 0
+    while lo < fy:
+        hi = min(lo + step, (lo // ny + 1) * ny)  # within one block of ny rows
+        yield lo, hi, np.matmul(cy[lo:hi], across, out=ker[: hi - lo]) if make else None
+        lo = hi
 
 
 def _fold_columns(folded: np.ndarray, k: int, fx: int, small: np.ndarray) -> None:
@@ -479,6 +507,36 @@ def _rfft2_inplace(padded: np.ndarray, fx: int) -> np.ndarray:
     return sp_fft.fft(spec, axis=0, overwrite_x=True)
 
 
+def _auto_quadrants(kernel: str, bandwidth: float, step: float, half: int) -> np.ndarray:
+    """The `auto` path's two stencils (kernel, error bound; per m²), offsets 0..`half` steps.
+
+    `step`: the sub-grid step in metres. Quadrants (2, half + 1, half + 1) of stencils
+    even in x and y, as :func:`_convolve_at_centres` takes them.
+    """
+    off = np.arange(half + 1) * step
+    quad = np.empty((2, half + 1, half + 1))
+    quad[0] = kernel_values(off[None, :] ** 2 + off[:, None] ** 2, bandwidth, kernel)
+    quad[1] = _bound_stencil(kernel, round(step / bandwidth, 12), half) / bandwidth**2
+    return quad
+
+
+@functools.lru_cache(maxsize=2)
+def _stencil_spectra(kernel: str, bandwidth: float, step: float, half: int, k: int,
+                     fy: int, fx: int) -> np.ndarray:
+    """``rfft2`` (fy, fx) of the :func:`_auto_quadrants` stencils, (2, fy, fx//2 + 1), read-only.
+
+    Made as :func:`_convolve_at_centres` makes them row by row (the same products in
+    the same order: the same values), kept for the next call with the same layout.
+    """
+    quad = _auto_quadrants(kernel, bandwidth, step, half)
+    out = np.empty((len(quad), fy, fx // 2 + 1))
+    for i, stencil in enumerate(quad):
+        for lo, hi, rows in _spectrum_rows(stencil, fy, fx, fy // k):
+            out[i, lo:hi] = rows
+    out.flags.writeable = False
+    return out
+
+
 def _binned_bounded(x, y, w, grid: Grid, bandwidth: float, kernel: str):
     """Plain linear binning + FFT at the cell centres, with a bound on its error (per m²).
 
@@ -504,13 +562,14 @@ def _binned_bounded(x, y, w, grid: Grid, bandwidth: float, kernel: str):
         _bin_linear(u, v, wc, binned, fx)
     spec = _rfft2_inplace(binned, fx)
     del binned
-    off = np.arange(half + 1) * s
-    quad = np.empty((2, half + 1, half + 1))
-    quad[0] = kernel_values(off[None, :] ** 2 + off[:, None] ** 2, bandwidth, kernel)
-    quad[1] = _bound_stencil(kernel, round(s / bandwidth, 12), half) / bandwidth**2
+    quad = _auto_quadrants(kernel, bandwidth, s, half)
+    # the stencils' spectra kept for the next call when small enough (kde is often
+    # called again with the same grid and bandwidth); else made a few rows at a time
+    small = 2 * fy * (fx // 2 + 1) <= _CACHED_SPECTRUM_VALUES
+    spectra = _stencil_spectra(kernel, bandwidth, s, half, k, fy, fx) if small else None
     q = (m + k // 2) // k  # cell centre (row r from the south, col c) at node k(q + r), k(q + c)
     est, bound = _convolve_at_centres(spec, quad, k, fx, slice(q, q + grid.nrows),
-                                      slice(q, q + grid.ncols))
+                                      slice(q, q + grid.ncols), spectra)
     return est[::-1], bound[::-1], k
 
 
