@@ -118,7 +118,7 @@ def collapse(xy: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
         # 849k rows) instead of sorting every row; exact, since with no NaN and no
         # ±0.0 equal floats are equal bits (those cases keep np.unique's rules)
         codes, ukeys = pd.factorize(xy.view(np.complex128).ravel())
-        order = np.argsort(ukeys)  # complex order: x then y, as np.unique
+        order = _xy_order(ukeys)
         rank = np.empty(len(order), np.int64)
         rank[order] = np.arange(len(order))
         inverse = rank[codes]
@@ -129,6 +129,21 @@ def collapse(xy: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     uxy = np.column_stack([ukeys.real, ukeys.imag])
     uw = np.bincount(inverse, weights=w, minlength=len(ukeys))
     return uxy, uw, inverse.ravel()
+
+
+def _xy_order(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort`` of distinct finite complex ``keys`` (x then y), ~2x quicker.
+
+    Sorted by x alone (a float sort), then only the runs of equal x re-sorted by y.
+    """
+    order = np.argsort(keys.real)
+    xs = keys.real[order]
+    tie = np.flatnonzero(xs[1:] == xs[:-1])
+    if len(tie):  # the positions in runs of equal x, in order: sorted by (x, y)
+        at = np.unique(np.r_[tie, tie + 1])
+        sub = order[at]
+        order[at] = sub[np.lexsort((keys.imag[sub], keys.real[sub]))]
+    return order
 
 
 def _subset(uxy: np.ndarray, inv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

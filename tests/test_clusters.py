@@ -317,3 +317,13 @@ def test_object_groups_partition_rows_as_factorize():
         # same partition: each factorize code meets one group and the reverse
         assert len(np.unique(codes * len(first) + g)) == len(uniq)
         assert np.array_equal(ptr[first][g], ptr)
+
+
+def test_xy_order_is_argsort_of_complex_keys():
+    """Sorting by x then re-sorting runs of equal x by y is numpy's complex order."""
+    rng = np.random.default_rng(9)
+    xy = np.round(rng.uniform(-50, 50, (30_000, 2)), 1)  # many equal x, some equal pairs
+    keys = np.unique(xy.view(np.complex128).ravel())
+    rng.shuffle(keys)
+    for k in (keys, keys[:1], keys[:0], rng.uniform(1, 2, 500) + 1j * rng.uniform(1, 2, 500)):
+        assert np.array_equal(clusters._xy_order(k), np.argsort(k))
