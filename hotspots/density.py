@@ -100,6 +100,8 @@ _GEMM_MACS = 200_000
 _MAX_SUBGRID_NODES = 16_000_000
 #: Largest pair of stencil spectra the `auto` path keeps between calls (values; 20 MB).
 _CACHED_SPECTRUM_VALUES = 2_500_000
+#: `auto` layouts used once already: their stencil spectra are kept from the second use.
+_SEEN_LAYOUTS: set[tuple] = set()
 #: Points handled at once where per-point arrays are made (fresh memory is slow).
 _CHUNK = 65_536
 
@@ -580,10 +582,18 @@ def _binned_bounded(x, y, w, grid: Grid, bandwidth: float, kernel: str):
     spec = _rfft2_inplace(binned, fx)
     del binned
     quad = _auto_quadrants(kernel, bandwidth, s, half)
-    # the stencils' spectra kept for the next call when small enough (kde is often
-    # called again with the same grid and bandwidth); else made a few rows at a time
-    small = 4 * fy * (fx // 2 + 1) <= _CACHED_SPECTRUM_VALUES
-    spectra = _stencil_spectra(kernel, bandwidth, s, half, k, fy, fx) if small else None
+    # the stencils' spectra kept when small enough and the layout is used a second time
+    # (kde is often called again with the same grid and bandwidth); else made a few rows
+    # at a time: a one-off call pays no fresh memory for them (page faults, ~1 ms a MB)
+    layout = (kernel, bandwidth, s, half, k, fy, fx)
+    spectra = None
+    if 4 * fy * (fx // 2 + 1) <= _CACHED_SPECTRUM_VALUES:
+        if layout in _SEEN_LAYOUTS:
+            spectra = _stencil_spectra(*layout)
+        else:
+            if len(_SEEN_LAYOUTS) >= 64:
+                _SEEN_LAYOUTS.clear()
+            _SEEN_LAYOUTS.add(layout)
     q = (m + k // 2) // k  # cell centre (row r from the south, col c) at node k(q + r), k(q + c)
     est, bound = _convolve_at_centres(spec, quad, k, fx, slice(q, q + grid.nrows),
                                       slice(q, q + grid.ncols), spectra)
