@@ -370,9 +370,16 @@ def _bin_history(inc: gpd.GeoDataFrame, sa: Any, grid: Grid, freq: str, end: Any
     ok = (row >= 0) & (row < grid.nrows) & (col >= 0) & (col < grid.ncols)
     shapely.prepare(sa)
     ok[ok] = shapely.intersects_xy(sa, xy[ok, 0], xy[ok, 1])
-    # each point's flat cell (-1: outside), then each incident's: one gather from the
-    # distinct points, not one per array
-    cell = np.where(ok, row * grid.ncols + col, -1)
+    # the cells holding a point numbered compactly (London 2022: 55k of 252k): the counts
+    # are made for those only, then put in place (no full-size int array to convert)
+    ncell = grid.nrows * grid.ncols
+    cell = np.where(ok, row * grid.ncols + col, 0)
+    mark = np.zeros(ncell, bool)
+    mark[cell[ok]] = True
+    used = np.flatnonzero(mark)
+    # each point's compact cell (-1: outside), then each incident's: one gather from
+    # the distinct points, not one per array
+    cell = np.where(ok, (np.cumsum(mark) - 1)[cell], -1)
     if inv is not None:
         cell = cell[inv]
     ok = cell >= 0
@@ -384,8 +391,7 @@ def _bin_history(inc: gpd.GeoDataFrame, sa: Any, grid: Grid, freq: str, end: Any
     last = pd.Period(ordinal=int(code.max(where=ok, initial=-big)), freq=per.freq)
     last = last if end is None else max(last, pd.Period(end, per.freq))
     periods = pd.period_range(first, last, freq=per.freq)
-    ncell = grid.nrows * grid.ncols
-    flat = (code - first.ordinal) * ncell
+    flat = (code - first.ordinal) * len(used)
     flat += cell
     w = None
     if weights is not None:
@@ -396,8 +402,9 @@ def _bin_history(inc: gpd.GeoDataFrame, sa: Any, grid: Grid, freq: str, end: Any
     if not ok.all():  # (a study area holding every incident needs no copy)
         flat = flat[ok]
         w = None if w is None else w[ok]
-    counts = np.bincount(flat, weights=w, minlength=len(periods) * ncell)
-    counts = counts.astype(float, copy=False)  # (weights: float already, no copy)
+    some = np.bincount(flat, weights=w, minlength=len(periods) * len(used))
+    counts = np.zeros((len(periods), ncell))
+    counts[:, used] = some.reshape(len(periods), len(used))
     return counts.reshape(len(periods), *grid.shape), periods, per
 
 

@@ -161,6 +161,31 @@ def test_auto_never_reads_the_month_it_forecasts():
     assert (f.attrs["method"], f.attrs["params"]) == (name, params)
 
 
+def test_history_counts_are_each_incidents_cell_and_month():
+    """build_history's counts (weights or not, points given as distinct or not, some
+    outside the study area) are a plain loop over the incidents."""
+    from hotspots.clusters import distinct_points
+
+    rng = np.random.default_rng(4)
+    months = pd.date_range("2021-01-01", periods=5, freq="MS")
+    objs = shapely.points(rng.uniform(-150, 650, (300, 2)))  # some off the study area
+    geoms = objs[rng.integers(0, 300, 30_000)]  # shared objects: distinct_points' path
+    inc = gpd.GeoDataFrame({"month": months[rng.integers(0, 5, len(geoms))]},
+                           geometry=geoms, crs=27700)
+    w = rng.uniform(0, 2, len(inc))
+    for weights, distinct in ((None, None), (w, None), (w, distinct_points(inc))):
+        hist = F.build_history(inc, STUDY, 100, weights=weights, distinct=distinct)
+        ref = np.zeros_like(hist.counts)
+        x, y = shapely.get_coordinates(geoms).T
+        m = inc["month"].dt.to_period("M")
+        k = np.flatnonzero((x >= 0) & (x <= 499) & (y >= 0) & (y <= 499))  # in STUDY
+        np.add.at(ref, ((m - hist.periods[0]).map(lambda d: d.n).to_numpy()[k],
+                        4 - (y[k] // 100).astype(int), (x[k] // 100).astype(int)),
+                  1.0 if weights is None else w[k])
+        np.testing.assert_allclose(hist.counts, ref, rtol=1e-12, atol=1e-9)
+        assert hist.counts.sum() > 0 and list(hist.periods) == list(m.sort_values().unique())
+
+
 def test_auto_keeps_the_default_without_clear_evidence_and_says_why():
     f = hs.forecast(HIST, cell_size=100, study_area=STUDY, quiet=True)
     assert f.attrs["label"] == F.method_label(*F.DEFAULT)
