@@ -389,12 +389,15 @@ def _convolve_at_centres(spec: np.ndarray, quadrants: np.ndarray, k: int, fx: in
     tmp = np.empty((_row_step(quadrants.shape[-1], fxh, ny), fxh), complex)
     small = np.empty((ny, nx // 2 + 1), complex)
     out = np.empty((count, len(range(ny)[rows]), len(range(nx)[cols])))
+    n = quadrants.shape[-1]
+    if spectra is None:  # made once for every stencil
+        cosines = _cosines(np.arange(fxh), n, fx), _cosines(np.arange(fy), n, fy)
     for i in range(count):  # one stencil at a time: one folded array
         if spectra is not None:
             _fold_rows(spec, spectra[i], ny, folded)
             blocks = ()
         else:
-            blocks = _spectrum_rows(quadrants[i], fy, fx, ny)
+            blocks = _spectrum_rows(quadrants[i], fy, fx, ny, cosines)
         for lo, hi, kb in blocks:
             if lo < ny:  # the first block of rows is written, the others added
                 np.multiply(spec[lo:hi], kb, out=folded[lo:hi])
@@ -429,17 +432,19 @@ def _row_step(n: int, fxh: int, ny: int) -> int:
     return max(1, min(ny, _GEMM_MACS // (n * fxh)))
 
 
-def _spectrum_rows(quadrant: np.ndarray, fy: int, fx: int, ny: int):
+def _spectrum_rows(quadrant: np.ndarray, fy: int, fx: int, ny: int,
+                   cosines: tuple[np.ndarray, np.ndarray] | None = None):
     """Yield (lo, hi, rows lo..hi-1) of the (fy, fx) ``rfft2`` of an even stencil.
 
     `quadrant`: (n, n), its offsets ≥ 0 (see :func:`_even_spectrum`). Blocks never
     straddle a multiple of `ny` rows. Matrix products small enough that BLAS runs them on
     one thread (threads fought over shared cores; limiting them with threadpoolctl
     restarted them after a fork); each block's rows are overwritten by the next.
+    `cosines`: :func:`_cosines` for the columns and the rows, if already made.
     """
     n, fxh = quadrant.shape[-1], fx // 2 + 1
     step, cstep = _row_step(n, fxh, ny), max(1, _GEMM_MACS // (n * n))
-    cx, cy = _cosines(np.arange(fxh), n, fx), _cosines(np.arange(fy), n, fy)
+    cx, cy = cosines or (_cosines(np.arange(fxh), n, fx), _cosines(np.arange(fy), n, fy))
     ker, across = np.empty((step, fxh)), np.empty((n, fxh))
     for c in range(0, fxh, cstep):
         np.matmul(quadrant, cx[c: c + cstep].T, out=across[:, c: c + cstep])
@@ -549,8 +554,10 @@ def _stencil_spectra(kernel: str, bandwidth: float, step: float, half: int, k: i
     """
     quad = _auto_quadrants(kernel, bandwidth, step, half)
     out = np.empty((len(quad), fy, fx // 2 + 1, 2))
+    n, fxh = half + 1, fx // 2 + 1
+    cosines = _cosines(np.arange(fxh), n, fx), _cosines(np.arange(fy), n, fy)
     for i, stencil in enumerate(quad):
-        for lo, hi, rows in _spectrum_rows(stencil, fy, fx, fy // k):
+        for lo, hi, rows in _spectrum_rows(stencil, fy, fx, fy // k, cosines):
             out[i, lo:hi] = rows[..., None]
     out.flags.writeable = False
     return out.reshape(len(quad), fy, -1)
