@@ -766,31 +766,15 @@ def _stable_argsort(x: np.ndarray) -> np.ndarray:
 
 
 def _gather(a: np.ndarray, cells: np.ndarray) -> np.ndarray:
-    """``a[:, r, c]`` for the flat cells ``cells`` of a (k, rows, cols) array or view.
+    """``a[:, r, c]`` for the cells ``cells`` of a (k, rows, cols) array or view.
 
-    One ``take`` of element offsets (fancy indexing with two index arrays is ~3x
-    slower); the same values. ``cells`` may be a boolean (rows, cols) mask: its
-    cells in row-major order, by boolean indexing (~1.4x quicker than the take).
+    ``cells``: a boolean (rows, cols) mask (its cells in row-major order: what
+    pai_matrix uses, the quickest) or flat cell indices.
     """
     if cells.dtype == bool:
         return a[:, cells]
-    base = a
-    while isinstance(base.base, np.ndarray):
-        base = base.base
-    item = a.itemsize
-    if not (base.flags.c_contiguous and all(st % item == 0 for st in a.strides)):
-        rr, cc = np.divmod(cells, a.shape[2])
-        return a[:, rr, cc]
-    start = (a.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // item
-    s0, s1, s2 = (st // item for st in a.strides)
     rr, cc = np.divmod(cells, a.shape[2])
-    off = start + rr * s1 + cc * s2
-    flat, out = base.reshape(-1), np.empty((a.shape[0], len(cells)), a.dtype)
-    idx = np.empty_like(off)
-    for k in range(a.shape[0]):  # slice by slice: no index array of every element
-        np.add(off, k * s0, out=idx)
-        np.take(flat, idx, out=out[k])
-    return out
+    return a[:, rr, cc]
 
 
 def pai_matrix(hist: History, specs: list[tuple[str, dict[str, Any]]], folds: Any,

@@ -52,7 +52,7 @@ from .clusters import (
     point_xy,
 )
 from .privacy import protect
-from .risk_areas import DefaultGuess, _both, _hot_cells, _shares, _trim_to_forecast
+from .risk_areas import DefaultGuess, _both, _hot_cells, _Later, _shares, _trim_to_forecast
 from .selection import (
     _base_mask,
     _change_masks,
@@ -857,20 +857,6 @@ def _category_columns(out: pd.DataFrame, column: pd.Series, row: np.ndarray,
     counts, present = column_counts(row[sel], len(out), column, take, codes)
     for j, c in enumerate(present):
         out[f"n_{c}"] = counts[:, j]
-
-
-class _Later:
-    """``f(*args)`` run in a thread from now; :meth:`result` waits for it."""
-
-    def __init__(self, f: Any, *args: Any):
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="top_areas-later")
-        self._fut = pool.submit(f, *args)
-        pool.shutdown(wait=False)  # (its thread ends with the call)
-
-    def result(self) -> Any:
-        return self._fut.result()
 
 
 def _start_forecast(inc: gpd.GeoDataFrame, upto: np.ndarray, weights: str | None, harm: Any,

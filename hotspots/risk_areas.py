@@ -301,13 +301,24 @@ def _in_halves(f: Any, *arrays: np.ndarray) -> np.ndarray:
     return np.concatenate([head, tail])
 
 
+class _Later:
+    """``f(*args)`` run in a thread from now; :meth:`result` waits for it."""
+
+    def __init__(self, f: Any, *args: Any):
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="top_areas-later")
+        self._fut = pool.submit(f, *args)
+        pool.shutdown(wait=False)  # (its thread ends with the call)
+
+    def result(self) -> Any:
+        return self._fut.result()
+
+
 def _both(first: Any, second: Any) -> tuple[Any, Any]:
     """``(first(), second())``, the second in a thread meanwhile."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="top_areas-tail") as pool:
-        fut = pool.submit(second)
-        return first(), fut.result()
+    later = _Later(second)
+    return first(), later.result()
 
 
 def _cell_groups(row: np.ndarray, col: np.ndarray) -> list[np.ndarray]:

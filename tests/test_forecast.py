@@ -419,7 +419,7 @@ def test_incident_periods_monthly_are_pandas_periods():
 
 
 def test_gather_is_fancy_indexing_of_arrays_and_views():
-    """_gather's one take of element offsets gives a[:, r, c], for views too."""
+    """_gather gives a[:, r, c] for flat cells and a mask's cells, for views too."""
     rng = np.random.default_rng(3)
     full = rng.random((4, 30, 60))
     cells = rng.permutation(20 * 25)[:300]
@@ -427,6 +427,10 @@ def test_gather_is_fancy_indexing_of_arrays_and_views():
               full[::2, 3:23, ::1][:, :, 1:26], full[:, :20, :50:2]):
         rr, cc = np.divmod(cells, a.shape[2])
         np.testing.assert_array_equal(F._gather(a, cells), a[:, rr, cc])
+        mask = np.zeros(a.shape[1:], bool)
+        mask.ravel()[cells] = True
+        r2, c2 = np.divmod(np.sort(cells), a.shape[2])  # a mask lists its cells row-major
+        np.testing.assert_array_equal(F._gather(a, mask), a[:, r2, c2])
 
 
 def test_ranked_cells_are_flag_cells_of_the_whole_area():
