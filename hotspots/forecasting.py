@@ -988,15 +988,22 @@ def forecast(  # noqa: PLR0913 (the grid, the time bins, the method: documented 
 def _forecast_scores(  # noqa: PLR0913 (forecast's options, plus the points known)
     inc: gpd.GeoDataFrame, cell_size: float | None, study_area: Any, freq: str,
     method: str, params: dict[str, Any] | None, area_share: float, end: Any,
-    weights: Any, distinct: tuple | None = None,
-) -> tuple[History, np.ndarray, dict[str, Any]]:
+    weights: Any, distinct: tuple | None = None, *,
+    on_history: Callable[[History], Any] | None = None,
+    skip: Callable[[History, str, dict[str, Any]], bool] | None = None,
+) -> tuple[History, np.ndarray | None, dict[str, Any]]:
     """The history, each cell's score for the next period and :func:`forecast`'s attrs.
 
     Everything forecast does but the frame of cells (see :func:`_ranked_cells`).
+    ``on_history(hist)`` is called once the history is made (before auto's backtest);
+    the score is None when ``skip(hist, name, params)`` says so for the method chosen
+    (top_areas: its caller's thread made it already).
     """
     if not 0 < float(area_share) < 1:
         raise BadInputError(f"area_share must be between 0 and 1, got {area_share}")
     hist = build_history(inc, study_area, cell_size, freq, end, weights, distinct=distinct)
+    if on_history is not None:
+        on_history(hist)
     report: dict[str, Any] = {}
     if method == "auto":
         if params:
@@ -1004,7 +1011,8 @@ def _forecast_scores(  # noqa: PLR0913 (forecast's options, plus the points know
         name, full, report = select_method(hist, area_share)
     else:
         name, full = resolve(method, params)
-    score = method_scores(hist, name, full, [len(hist.periods)])[0]
+    score = None if skip is not None and skip(hist, name, full) else \
+        method_scores(hist, name, full, [len(hist.periods)])[0]
     return hist, score, _forecast_attrs(hist, name, full, freq, report)
 
 

@@ -880,15 +880,7 @@ def _start_forecast(inc: gpd.GeoDataFrame, upto: np.ndarray, weights: str | None
     points: Future = Future()
 
     def run() -> tuple:
-        from .forecasting import (
-            _forecast_attrs,
-            _ranked_cells,
-            build_history,
-            candidates,
-            method_scores,
-            select_method,
-            study_area_geometry,
-        )
+        from .forecasting import _forecast_scores, _ranked_cells, study_area_geometry
         from .grid import default_cell_size
 
         try:
@@ -902,14 +894,12 @@ def _start_forecast(inc: gpd.GeoDataFrame, upto: np.ndarray, weights: str | None
         distinct = _rows_points(uxy, inv, upto)
         sa = study_area_geometry(study_area, hist_inc, distinct=distinct)
         size = check_positive(cell, "forecast_cell") or min(100.0, default_cell_size(sa))
-        # as _forecast_scores(method="auto"), the history out before the backtest
-        hist = build_history(hist_inc, sa, size, freq, None, hw, distinct=distinct)
-        guess.history.set_result((sa, size, hist))
-        name, full, report = select_method(hist, 0.05)
-        attrs = _forecast_attrs(hist, name, full, freq, report)
-        if (name, full) == candidates(hist.per_month)[0] and not guess.claim("forecast"):
+        # the history out before the backtest, for the caller's guess of the default
+        hist, score, attrs = _forecast_scores(
+            hist_inc, size, sa, freq, "auto", None, 0.05, None, hw, distinct,
+            on_history=lambda h: guess.history.set_result((sa, size, h)), skip=guess.made)
+        if score is None:
             return sa, size, hist, None, attrs, None, None  # (the caller made them)
-        score = method_scores(hist, name, full, [len(hist.periods)])[0]
         ranked = _ranked_cells(hist, score)
         ok = isinstance(hot_share, int | float) and 0 < hot_share <= 1
         first = _hot_cells(hist, sa, ranked, _shares(hot_share)[0]) if ok else None

@@ -89,6 +89,15 @@ class DefaultGuess:
                 self._owner = who
             return self._owner == who
 
+    def made(self, hist: Any, name: str, full: dict[str, Any]) -> bool:
+        """True when the caller's thread makes the chosen method's cells (forecast thread).
+
+        That is when the method is the default and the caller claimed the work.
+        """
+        from .forecasting import candidates
+
+        return (name, full) == candidates(hist.per_month)[0] and not self.claim("forecast")
+
     def run(self, fc: Any, geoms: np.ndarray, n: int, hot_share: Any, reach: float | None,
             max_area: float | None) -> tuple | None:
         """(ranked cells, first hot cells, their areas) of the default, or None.
